@@ -1,0 +1,362 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Self
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from engagements.models import Engagement, EngagementScopedQuerySet
+from pmaas.timezones import validate_time_zone
+from stakeholders.models import Stakeholder
+
+
+class ChannelKind(models.TextChoices):
+    EMAIL = "email", "Email"
+    MEETING = "meeting", "Meeting"
+    CALL = "call", "Call"
+    VIDEO = "video", "Video call"
+    WORKSHOP = "workshop", "Workshop"
+    STEERING_COMMITTEE = "steering_committee", "Steering committee"
+    PM_TOOL = "pm_tool", "PM tool"
+    CHAT = "chat", "Chat"
+
+
+class ChannelQuerySet(EngagementScopedQuerySet["Channel"]):
+    def active(self) -> Self:
+        return self.filter(status=Channel.Status.ACTIVE)
+
+    def due(self, *, as_of: datetime) -> Self:
+        return self.active().filter(next_due_at__lte=as_of)
+
+
+class Channel(models.Model):
+    """One planned line of communication with a stakeholder, on a cadence in their local time."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+
+    engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="channels")
+    stakeholder = models.ForeignKey(Stakeholder, on_delete=models.CASCADE, related_name="channels")
+    kind = models.CharField(max_length=20, choices=ChannelKind.choices, default=ChannelKind.MEETING)
+    title = models.CharField(max_length=200, help_text="e.g. Weekly sponsor one-to-one.")
+    details = models.TextField(blank=True, help_text="Where, how to dial in, agenda.")
+    recurrence = models.CharField(
+        max_length=500, help_text="RFC 5545 rule, e.g. FREQ=WEEKLY;INTERVAL=2;BYDAY=TU."
+    )
+    starts_on = models.DateField(help_text="First day the cadence may fall on.")
+    local_time = models.TimeField(help_text="Local time of day in the stakeholder's time zone.")
+    grace_period = models.DurationField(
+        default=timedelta(days=2), help_text="How long after the due time a check-in still counts as on time."
+    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="channels")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    next_due_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ChannelQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["engagement", "next_due_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(grace_period__gte=timedelta(0)), name="channel_grace_not_negative"
+            ),
+        ]
+        indexes = [
+            # The dispatcher's scan: active channels by next due time, nothing else.
+            models.Index(
+                fields=["next_due_at"], name="channel_active_next_due", condition=Q(status="active")
+            ),
+            models.Index(fields=["owner", "next_due_at"], name="channel_owner_next_due"),
+            models.Index(fields=["stakeholder", "engagement"], name="channel_stakeholder_engagement"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} with {self.stakeholder}"
+
+
+class Sentiment(models.IntegerChoices):
+    VERY_NEGATIVE = -2, "Very negative"
+    NEGATIVE = -1, "Negative"
+    NEUTRAL = 0, "Neutral"
+    POSITIVE = 1, "Positive"
+    VERY_POSITIVE = 2, "Very positive"
+
+
+class CheckInQuerySet(EngagementScopedQuerySet["CheckIn"]):
+    def with_stakeholder(self, stakeholder: Stakeholder | int) -> Self:
+        return self.filter(attendees=stakeholder)
+
+
+class CheckIn(models.Model):
+    """One logged interaction with stakeholders."""
+
+    engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="check_ins")
+    # Ad-hoc conversations have no planned channel; a deleted plan keeps its history.
+    channel = models.ForeignKey(
+        Channel, on_delete=models.SET_NULL, null=True, blank=True, related_name="check_ins"
+    )
+    kind = models.CharField(max_length=20, choices=ChannelKind.choices, default=ChannelKind.MEETING)
+    occurred_at = models.DateTimeField()
+    logged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="logged_check_ins")
+    attendees = models.ManyToManyField(Stakeholder, related_name="check_ins")
+    team_attendees = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="attended_check_ins", blank=True
+    )
+    summary = models.TextField()
+    sentiment = models.SmallIntegerField(choices=Sentiment.choices, default=Sentiment.NEUTRAL)
+    decisions = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CheckInQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sentiment__gte=-2, sentiment__lte=2), name="check_in_sentiment_in_range"
+            ),
+        ]
+        indexes = [
+            # The engagement timeline, newest first.
+            models.Index(fields=["engagement", "-occurred_at"], name="check_in_engagement_time"),
+            # Last contact per channel, for cadence and silence.
+            models.Index(fields=["channel", "-occurred_at"], name="check_in_channel_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.occurred_at:%Y-%m-%d %H:%M} ({self.engagement.code})"
+
+
+class FollowUpQuerySet(EngagementScopedQuerySet["FollowUp"]):
+    def open(self) -> Self:
+        return self.filter(status=FollowUp.Status.OPEN)
+
+    def overdue(self, *, as_of: datetime) -> Self:
+        return self.open().filter(due_at__lt=as_of)
+
+    def owed_by_client(self) -> Self:
+        return self.filter(owner_stakeholder__isnull=False)
+
+    def owed_by_team(self) -> Self:
+        return self.filter(owner_user__isnull=False)
+
+
+class FollowUp(models.Model):
+    """An action item: owed by someone of the team, or by a stakeholder of the client."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="follow_ups")
+    check_in = models.ForeignKey(
+        CheckIn, on_delete=models.SET_NULL, null=True, blank=True, related_name="follow_ups"
+    )
+    title = models.CharField(max_length=300)
+    details = models.TextField(blank=True)
+    owner_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+    )
+    owner_stakeholder = models.ForeignKey(
+        Stakeholder, on_delete=models.PROTECT, null=True, blank=True, related_name="follow_ups"
+    )
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Set once, by the overdue scan, the first time it sees this item late.
+    overdue_at = models.DateTimeField(null=True, blank=True)
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = FollowUpQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(owner_user__isnull=False) & Q(owner_stakeholder__isnull=True))
+                | (Q(owner_user__isnull=True) & Q(owner_stakeholder__isnull=False)),
+                name="follow_up_exactly_one_owner",
+                violation_error_message="A follow-up has exactly one owner: a team member or a stakeholder.",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="done") & Q(completed_at__isnull=False))
+                | (~Q(status="done") & Q(completed_at__isnull=True)),
+                name="follow_up_completed_at_iff_done",
+            ),
+        ]
+        indexes = [
+            # The overdue scan touches only open items not yet flagged.
+            models.Index(
+                fields=["due_at"],
+                name="follow_up_unflagged_due",
+                condition=Q(status="open", overdue_at__isnull=True),
+            ),
+            models.Index(fields=["owner_user", "status", "due_at"], name="follow_up_owner_status_due"),
+            models.Index(fields=["engagement", "status", "due_at"], name="follow_up_engagement_status"),
+            models.Index(fields=["owner_stakeholder", "status"], name="follow_up_stakeholder_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def owner_name(self) -> str:
+        return str(self.owner_user or self.owner_stakeholder)
+
+    @property
+    def is_owed_by_client(self) -> bool:
+        return self.owner_stakeholder_id is not None
+
+
+class FollowUpCommentQuerySet(EngagementScopedQuerySet["FollowUpComment"]):
+    engagement_path = "follow_up__engagement"
+
+
+class FollowUpComment(models.Model):
+    """A note on a follow-up; the way a client PMO lead answers on their own items."""
+
+    follow_up = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = FollowUpCommentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"Comment by {self.author} on {self.follow_up}"
+
+
+class SponsorSubscriptionQuerySet(EngagementScopedQuerySet["SponsorSubscription"]):
+    def active(self) -> Self:
+        return self.filter(is_active=True)
+
+    def due(self, *, as_of: datetime) -> Self:
+        return self.active().filter(next_send_at__lte=as_of)
+
+
+class SponsorSubscription(models.Model):
+    """A sponsor's standing request for a status update, at a local day and time they choose."""
+
+    class Cadence(models.TextChoices):
+        WEEKLY = "weekly", "Weekly"
+        FORTNIGHTLY = "fortnightly", "Every two weeks"
+        MONTHLY = "monthly", "Monthly (first chosen weekday)"
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="sponsor_subscriptions")
+    stakeholder = models.ForeignKey(Stakeholder, on_delete=models.CASCADE, related_name="sponsor_subscriptions")
+    cadence = models.CharField(max_length=12, choices=Cadence.choices, default=Cadence.WEEKLY)
+    weekday = models.PositiveSmallIntegerField(
+        choices=Weekday.choices,
+        default=Weekday.MONDAY,
+        validators=[MinValueValidator(0), MaxValueValidator(6)],
+    )
+    local_time = models.TimeField()
+    time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
+    is_active = models.BooleanField(default=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    next_send_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SponsorSubscriptionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["engagement", "stakeholder__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["engagement", "stakeholder"],
+                name="subscription_once_per_sponsor",
+                violation_error_message="This stakeholder already receives updates for this engagement.",
+            ),
+            models.CheckConstraint(condition=Q(weekday__gte=0, weekday__lte=6), name="subscription_weekday_0_6"),
+        ]
+        indexes = [
+            # The sponsor-update dispatcher: active subscriptions by next send time.
+            models.Index(fields=["next_send_at"], name="subscription_active_next", condition=Q(is_active=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_cadence_display()} update to {self.stakeholder} on {self.engagement.code}"
+
+
+class DeliveryQuerySet(EngagementScopedQuerySet["Delivery"]):
+    engagement_path = "subscription__engagement"
+
+    def pending(self) -> Self:
+        return self.filter(status=Delivery.Status.PENDING)
+
+
+class Delivery(models.Model):
+    """The outbox: one row per subscription and period, written once, sent at most once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    subscription = models.ForeignKey(SponsorSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    period_start = models.DateField(help_text="Local date of the period this update covers.")
+    scheduled_for = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DeliveryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-scheduled_for"]
+        verbose_name_plural = "deliveries"
+        constraints = [
+            # Exactly once per period, however many dispatchers run.
+            models.UniqueConstraint(fields=["subscription", "period_start"], name="delivery_once_per_period"),
+            models.CheckConstraint(
+                condition=(Q(status="sent") & Q(sent_at__isnull=False))
+                | (~Q(status="sent") & Q(sent_at__isnull=True)),
+                name="delivery_sent_at_iff_sent",
+            ),
+        ]
+        indexes = [
+            # The sender picks up pending rows oldest first.
+            models.Index(fields=["scheduled_for"], name="delivery_pending", condition=Q(status="pending")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription} for {self.period_start:%Y-%m-%d} ({self.get_status_display()})"

@@ -1,0 +1,341 @@
+"""Writes to the communication plan, check-ins and follow-ups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import User
+from communications import recurrence
+from communications.models import Channel, ChannelKind, CheckIn, FollowUp, FollowUpComment, Sentiment
+from communications.selectors import follow_up_can_update_status
+from engagements.models import Engagement, Membership
+from engagements.selectors import engagement_check_editable
+from pmaas.validation import clean_instance
+from stakeholders.models import Stakeholder, StakeholderRole
+
+# A check-in may be logged ahead of time (an agreed call later today), not days ahead.
+CHECK_IN_FUTURE_LIMIT = timedelta(days=1)
+
+
+def _team_user_ids(engagement: Engagement) -> set[int]:
+    return set(Membership.objects.filter(engagement=engagement).values_list("user_id", flat=True))
+
+
+def _role_stakeholder_ids(engagement: Engagement) -> set[int]:
+    return set(StakeholderRole.objects.filter(engagement=engagement).values_list("stakeholder_id", flat=True))
+
+
+def channel_compute_next_due(*, channel: Channel, after: datetime) -> datetime | None:
+    return recurrence.next_occurrence(
+        rule=channel.recurrence,
+        starts_on=channel.starts_on,
+        local_time=channel.local_time,
+        time_zone=channel.stakeholder.time_zone,
+        after=after,
+    )
+
+
+def channel_create(
+    *,
+    actor: Any,
+    engagement: Engagement,
+    stakeholder: Stakeholder,
+    title: str,
+    recurrence_rule: str,
+    starts_on: date,
+    local_time: time,
+    owner: User,
+    kind: str = ChannelKind.MEETING,
+    details: str = "",
+    grace_period: timedelta | None = None,
+    as_of: datetime | None = None,
+) -> Channel:
+    """Plan a line of communication with a stakeholder and compute its first due time.
+
+    The stakeholder must have a role on the engagement and the owner must be on
+    its team; the rule must parse. Not idempotent: each call plans a new channel.
+    """
+    engagement_check_editable(user=actor, engagement=engagement)
+    as_of = as_of or timezone.now()
+    errors: dict[str, str] = {}
+    if stakeholder.pk not in _role_stakeholder_ids(engagement):
+        errors["stakeholder"] = "This person has no role on the engagement."
+    if owner.pk not in _team_user_ids(engagement):
+        errors["owner"] = "The owner must be on the engagement's team."
+    try:
+        recurrence.parse_rule(recurrence_rule, starts_on=starts_on, local_time=local_time)
+    except ValidationError as exc:
+        errors["recurrence"] = exc.messages[0]
+    channel = Channel(
+        engagement=engagement,
+        stakeholder=stakeholder,
+        kind=kind,
+        title=title.strip(),
+        details=details,
+        recurrence=recurrence_rule.strip().removeprefix("RRULE:"),
+        starts_on=starts_on,
+        local_time=local_time,
+        owner=owner,
+    )
+    if grace_period is not None:
+        channel.grace_period = grace_period
+    clean_instance(channel, errors)
+    channel.next_due_at = channel_compute_next_due(channel=channel, after=as_of)
+    channel.save()
+    return channel
+
+
+def _advance_channel(*, channel: Channel, occurred_at: datetime) -> None:
+    """Close the occurrence this check-in covers and move the channel to its next due time.
+
+    A check-in covers the due occurrence when it happened after the occurrence
+    before it (held early, on time or late); one logged for an older cycle
+    leaves the schedule alone.
+    """
+    if channel.next_due_at is None:
+        return
+    previous = recurrence.previous_occurrence(
+        rule=channel.recurrence,
+        starts_on=channel.starts_on,
+        local_time=channel.local_time,
+        time_zone=channel.stakeholder.time_zone,
+        before=channel.next_due_at,
+    )
+    if previous is not None and occurred_at <= previous:
+        return
+    following = channel_compute_next_due(channel=channel, after=max(occurred_at, channel.next_due_at))
+    Channel.objects.filter(pk=channel.pk, next_due_at=channel.next_due_at).update(
+        next_due_at=following, updated_at=timezone.now()
+    )
+    channel.next_due_at = following
+
+
+@dataclass(frozen=True)
+class FollowUpSpec:
+    """One follow-up to create alongside a check-in; exactly one owner."""
+
+    title: str
+    due_at: datetime
+    owner_user: User | None = None
+    owner_stakeholder: Stakeholder | None = None
+    details: str = ""
+
+
+@dataclass
+class _Problems:
+    fields: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, name: str, message: str) -> None:
+        self.fields.setdefault(name, []).append(message)
+
+
+def _check_follow_up(
+    spec: FollowUpSpec,
+    *,
+    index: int | None,
+    occurred_at: datetime | None,
+    team_ids: set[int],
+    stakeholder_ids: set[int],
+    problems: _Problems,
+) -> None:
+    prefix = "follow_ups" if index is not None else ""
+
+    def name(field_name: str) -> str:
+        return f"{prefix}[{index}].{field_name}" if prefix else field_name
+
+    if not spec.title.strip():
+        problems.add(name("title"), "Say what has to be done.")
+    if spec.due_at is None:
+        problems.add(name("due_at"), "Give a due date.")
+    elif occurred_at is not None and spec.due_at < occurred_at:
+        problems.add(name("due_at"), "A follow-up cannot be due before the check-in it came from.")
+    owners = [o for o in (spec.owner_user, spec.owner_stakeholder) if o is not None]
+    if len(owners) != 1:
+        problems.add(name("owner"), "Give exactly one owner: a team member or a stakeholder.")
+    elif spec.owner_user is not None and spec.owner_user.pk not in team_ids:
+        problems.add(name("owner"), "The owner must be on the engagement's team.")
+    elif spec.owner_stakeholder is not None and spec.owner_stakeholder.pk not in stakeholder_ids:
+        problems.add(name("owner"), "This stakeholder has no role on the engagement.")
+
+
+@transaction.atomic
+def check_in_log(
+    *,
+    actor: Any,
+    engagement: Engagement,
+    occurred_at: datetime,
+    summary: str,
+    attendees: Sequence[Stakeholder],
+    team_attendees: Sequence[User] = (),
+    kind: str = ChannelKind.MEETING,
+    channel: Channel | None = None,
+    sentiment: int = Sentiment.NEUTRAL,
+    decisions: str = "",
+    follow_ups: Iterable[FollowUpSpec] = (),
+    as_of: datetime | None = None,
+) -> CheckIn:
+    """Log an interaction and its follow-ups in one transaction.
+
+    Every attendee must have a role on the engagement, every team attendee and
+    follow-up owner must be on its team, the channel must belong to it, the
+    check-in may not lie more than a day ahead, and no follow-up may be due
+    before it. Logging against a channel closes its due occurrence and moves
+    its next due time. Nothing is written when anything is refused. Not
+    idempotent: each call logs a new check-in.
+    """
+    engagement_check_editable(user=actor, engagement=engagement)
+    as_of = as_of or timezone.now()
+    team_ids = _team_user_ids(engagement)
+    stakeholder_ids = _role_stakeholder_ids(engagement)
+    problems = _Problems()
+
+    if occurred_at is None:
+        problems.add("occurred_at", "Say when it happened.")
+    elif occurred_at > as_of + CHECK_IN_FUTURE_LIMIT:
+        problems.add("occurred_at", "A check-in cannot be logged more than a day ahead.")
+    if not summary.strip():
+        problems.add("summary", "Write a short summary.")
+    if not attendees:
+        problems.add("attendees", "Name at least one stakeholder who took part.")
+    outsiders = [str(s) for s in attendees if s.pk not in stakeholder_ids]
+    if outsiders:
+        problems.add("attendees", f"Not stakeholders of this engagement: {', '.join(outsiders)}.")
+    strangers = [str(u) for u in team_attendees if u.pk not in team_ids]
+    if strangers:
+        problems.add("team_attendees", f"Not on this engagement's team: {', '.join(strangers)}.")
+    if channel is not None and channel.engagement_id != engagement.pk:
+        problems.add("channel", "This channel belongs to another engagement.")
+    specs = list(follow_ups)
+    for index, spec in enumerate(specs):
+        _check_follow_up(
+            spec,
+            index=index,
+            occurred_at=occurred_at,
+            team_ids=team_ids,
+            stakeholder_ids=stakeholder_ids,
+            problems=problems,
+        )
+
+    check_in = CheckIn(
+        engagement=engagement,
+        channel=channel,
+        kind=kind,
+        occurred_at=occurred_at,
+        logged_by=actor,
+        summary=summary.strip(),
+        sentiment=sentiment,
+        decisions=decisions.strip(),
+    )
+    clean_instance(check_in, problems.fields)
+    check_in.save()
+    check_in.attendees.set(attendees)
+    check_in.team_attendees.set(team_attendees)
+    FollowUp.objects.bulk_create(
+        [
+            FollowUp(
+                engagement=engagement,
+                check_in=check_in,
+                title=spec.title.strip(),
+                details=spec.details,
+                due_at=spec.due_at,
+                owner_user=spec.owner_user,
+                owner_stakeholder=spec.owner_stakeholder,
+                created_by=actor,
+            )
+            for spec in specs
+        ],
+        batch_size=500,
+    )
+    if channel is not None:
+        _advance_channel(channel=channel, occurred_at=occurred_at)
+    return check_in
+
+
+def follow_up_create(*, actor: Any, engagement: Engagement, spec: FollowUpSpec) -> FollowUp:
+    """Record an action item that did not come out of a check-in."""
+    engagement_check_editable(user=actor, engagement=engagement)
+    problems = _Problems()
+    _check_follow_up(
+        spec,
+        index=None,
+        occurred_at=None,
+        team_ids=_team_user_ids(engagement),
+        stakeholder_ids=_role_stakeholder_ids(engagement),
+        problems=problems,
+    )
+    follow_up = FollowUp(
+        engagement=engagement,
+        title=spec.title.strip(),
+        details=spec.details,
+        due_at=spec.due_at,
+        owner_user=spec.owner_user,
+        owner_stakeholder=spec.owner_stakeholder,
+        created_by=actor,
+    )
+    clean_instance(follow_up, problems.fields)
+    follow_up.save()
+    return follow_up
+
+
+def _require_status_rights(actor: Any, follow_up: FollowUp) -> None:
+    if not FollowUp.objects.visible_to(actor).filter(pk=follow_up.pk).exists():
+        raise Http404("No such follow-up.")
+    if not follow_up_can_update_status(user=actor, follow_up=follow_up):
+        raise PermissionDenied("You may view this follow-up but not change it.")
+
+
+def follow_up_complete(*, actor: Any, follow_up: FollowUp, as_of: datetime | None = None) -> FollowUp:
+    """Mark a follow-up done. Idempotent: completing a done item changes nothing.
+
+    Team members complete items of their engagements; a client user completes
+    the items they own. A cancelled item cannot be completed.
+    """
+    _require_status_rights(actor, follow_up)
+    as_of = as_of or timezone.now()
+    claimed = FollowUp.objects.filter(pk=follow_up.pk, status=FollowUp.Status.OPEN).update(
+        status=FollowUp.Status.DONE, completed_at=as_of, completed_by=actor, updated_at=as_of
+    )
+    follow_up.refresh_from_db()
+    if not claimed and follow_up.status == FollowUp.Status.CANCELLED:
+        raise ValidationError({"status": "A cancelled follow-up cannot be completed."})
+    return follow_up
+
+
+def follow_up_reopen(*, actor: Any, follow_up: FollowUp, as_of: datetime | None = None) -> FollowUp:
+    """Open a done or cancelled follow-up again. Idempotent."""
+    _require_status_rights(actor, follow_up)
+    as_of = as_of or timezone.now()
+    FollowUp.objects.filter(pk=follow_up.pk).exclude(status=FollowUp.Status.OPEN).update(
+        status=FollowUp.Status.OPEN, completed_at=None, completed_by=None, updated_at=as_of
+    )
+    follow_up.refresh_from_db()
+    return follow_up
+
+
+def follow_up_comment_add(*, actor: Any, follow_up: FollowUp, body: str) -> FollowUpComment:
+    """Comment on a follow-up; allowed to whoever may change its status."""
+    _require_status_rights(actor, follow_up)
+    comment = FollowUpComment(follow_up=follow_up, author=actor, body=body.strip())
+    clean_instance(comment)
+    comment.save()
+    return comment
+
+
+def follow_ups_flag_overdue(*, as_of: datetime) -> int:
+    """Stamp every open follow-up past its due time that is not yet stamped.
+
+    One set-based UPDATE; the partial index follow_up_unflagged_due keeps it to
+    the rows it changes. Idempotent: a second run finds nothing left to stamp.
+    Returns the number of follow-ups that newly went overdue.
+    """
+    return FollowUp.objects.filter(
+        status=FollowUp.Status.OPEN, overdue_at__isnull=True, due_at__lt=as_of
+    ).update(overdue_at=as_of)

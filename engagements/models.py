@@ -1,0 +1,342 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Exists, F, OuterRef, Q
+
+from pmaas.timezones import validate_time_zone
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as EUR.")
+country_validator = RegexValidator(r"^[A-Z]{2}$", "Use a two-letter ISO 3166 code such as DE.")
+
+_M = TypeVar("_M", bound=models.Model)
+
+
+def _user_sees_all(user: Any) -> bool:
+    return bool(getattr(user, "sees_all_engagements", False))
+
+
+def _user_is_active(user: Any) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+class Health(models.TextChoices):
+    GREEN = "green", "Green"
+    AMBER = "amber", "Amber"
+    RED = "red", "Red"
+
+
+class ClientQuerySet(models.QuerySet["Client"]):
+    def visible_to(self, user: User | Any) -> Self:
+        """Clients whose engagements the user may see (or their own client)."""
+        if not _user_is_active(user):
+            return self.none()
+        if _user_sees_all(user):
+            return self.all()
+        if user.role == "client":
+            return self.filter(pk=user.client_id)
+        return self.filter(Exists(Membership.objects.filter(engagement__client=OuterRef("pk"), user=user)))
+
+
+class Client(models.Model):
+    """A client organisation the firm runs engagements for."""
+
+    name = models.CharField(max_length=200, unique=True)
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="Default time zone for this client's stakeholders.",
+    )
+    country = models.CharField(
+        max_length=2,
+        blank=True,
+        validators=[country_validator],
+        help_text="Default country of this client's engagements, for public holidays.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ClientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EngagementQuerySet(models.QuerySet["Engagement"]):
+    def visible_to(self, user: User | Any) -> Self:
+        """The one rule for who sees an engagement; everything else hangs off it."""
+        if not _user_is_active(user):
+            return self.none()
+        if _user_sees_all(user):
+            return self.all()
+        if user.role == "client":
+            return self.filter(client_id=user.client_id)
+        return self.filter(Exists(Membership.objects.filter(engagement=OuterRef("pk"), user=user)))
+
+    def editable_by(self, user: User | Any) -> Self:
+        """Engagements whose stakeholders, plans, check-ins and follow-ups the user may change."""
+        if not _user_is_active(user):
+            return self.none()
+        if _user_sees_all(user):
+            return self.all()
+        if user.role == "client":
+            return self.none()
+        return self.filter(Exists(Membership.objects.filter(engagement=OuterRef("pk"), user=user)))
+
+    def active(self) -> Self:
+        return self.filter(status=Engagement.Status.ACTIVE)
+
+
+class EngagementScopedQuerySet(models.QuerySet[_M]):
+    """A QuerySet of rows that hang off an engagement and share its visibility."""
+
+    engagement_path: ClassVar[str] = "engagement"
+
+    def visible_to(self, user: User | Any) -> Self:
+        if not _user_is_active(user):
+            return self.none()
+        if _user_sees_all(user):
+            return self.all()
+        visible = Engagement.objects.visible_to(user).values("pk")
+        return self.filter(**{f"{self.engagement_path}__in": visible})
+
+    def editable_by(self, user: User | Any) -> Self:
+        if not _user_is_active(user):
+            return self.none()
+        if _user_sees_all(user):
+            return self.all()
+        editable = Engagement.objects.editable_by(user).values("pk")
+        return self.filter(**{f"{self.engagement_path}__in": editable})
+
+
+class Engagement(models.Model):
+    """A project the firm runs for a client."""
+
+    class Kind(models.TextChoices):
+        IMPLEMENTATION = "implementation", "System implementation"
+        UPGRADE = "upgrade", "Upgrade or migration"
+        LAUNCH = "launch", "Product launch"
+        TRANSFORMATION = "transformation", "Business transformation"
+        INTEGRATION = "integration", "Merger or integration"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        ACTIVE = "active", "Active"
+        ON_HOLD = "on_hold", "On hold"
+        CLOSED = "closed", "Closed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="engagements")
+    name = models.CharField(max_length=200)
+    code = models.CharField(
+        max_length=32,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Z0-9][A-Z0-9-]*$", "Use capitals, digits and dashes, e.g. EHR-2026.")],
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.IMPLEMENTATION)
+    description = models.TextField(blank=True)
+    budget = models.DecimalField(
+        max_digits=14, decimal_places=2, default=0, validators=[MinValueValidator(0)]
+    )
+    currency = models.CharField(max_length=3, default="EUR", validators=[currency_validator])
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PLANNED)
+    country = models.CharField(
+        max_length=2,
+        blank=True,
+        validators=[country_validator],
+        help_text="Whose public holidays count as non-working days.",
+    )
+    skip_non_working_days = models.BooleanField(
+        default=False, help_text="Move planned check-ins off weekends and public holidays."
+    )
+    health = models.CharField(
+        max_length=5, choices=Health.choices, default=Health.GREEN, help_text="Computed health."
+    )
+    health_override = models.CharField(max_length=5, choices=Health.choices, blank=True)
+    health_override_reason = models.TextField(blank=True)
+    health_override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    health_override_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = EngagementQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["client__name", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(budget__gte=0), name="engagement_budget_not_negative"),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="engagement_ends_after_start",
+            ),
+            # An override without a reason would leave the dashboard unable to say why.
+            models.CheckConstraint(
+                condition=Q(health_override="") | ~Q(health_override_reason=""),
+                name="engagement_override_has_reason",
+            ),
+        ]
+        indexes = [
+            # Portfolio dashboards filter by status within a client.
+            models.Index(fields=["client", "status"], name="engagement_client_status"),
+            models.Index(fields=["status"], name="engagement_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def effective_health(self) -> str:
+        return self.health_override or self.health
+
+    @property
+    def health_is_overridden(self) -> bool:
+        return bool(self.health_override)
+
+
+class MembershipQuerySet(EngagementScopedQuerySet["Membership"]):
+    def leads(self) -> Self:
+        return self.filter(role=Membership.Role.LEAD)
+
+
+class Membership(models.Model):
+    """A user of the firm on an engagement's team."""
+
+    class Role(models.TextChoices):
+        LEAD = "lead", "Engagement lead"
+        CONSULTANT = "consultant", "Consultant"
+
+    engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.CONSULTANT)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["engagement", "role", "user__last_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["engagement", "user"], name="membership_once_per_engagement"),
+        ]
+        indexes = [
+            # visible_to() looks memberships up by user on every request.
+            models.Index(fields=["user", "engagement"], name="membership_user_engagement"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()}) on {self.engagement.code}"
+
+
+class MilestoneQuerySet(EngagementScopedQuerySet["Milestone"]):
+    def open(self) -> Self:
+        return self.filter(completed_on__isnull=True)
+
+
+class Milestone(models.Model):
+    engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="milestones")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    due_on = models.DateField()
+    completed_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = MilestoneQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["engagement", "due_on"]
+        indexes = [
+            # Upcoming milestones of an engagement, in date order.
+            models.Index(fields=["engagement", "due_on"], name="milestone_engagement_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.due_on:%Y-%m-%d})"
+
+    @property
+    def is_complete(self) -> bool:
+        return self.completed_on is not None
+
+
+class ChangeRequestQuerySet(EngagementScopedQuerySet["ChangeRequest"]):
+    def undecided(self) -> Self:
+        return self.filter(status__in=[ChangeRequest.Status.PROPOSED, ChangeRequest.Status.UNDER_REVIEW])
+
+
+class ChangeRequest(models.Model):
+    """A proposed change to scope, resources, schedule or budget, and its decision."""
+
+    class Kind(models.TextChoices):
+        SCOPE = "scope", "Scope change"
+        RESOURCE = "resource", "Resource reallocation"
+        REGULATORY = "regulatory", "Regulatory change"
+        SCHEDULE = "schedule", "Schedule change"
+        BUDGET = "budget", "Budget change"
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        UNDER_REVIEW = "under_review", "Under review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    DECIDED = (Status.APPROVED, Status.REJECTED)
+
+    engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="change_requests")
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SCOPE)
+    description = models.TextField(blank=True)
+    budget_impact = models.DecimalField(
+        max_digits=14, decimal_places=2, default=0, help_text="Positive adds cost, negative saves."
+    )
+    schedule_impact_days = models.IntegerField(default=0, help_text="Positive delays, negative brings forward.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PROPOSED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    raised_on = models.DateField()
+    decision = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ChangeRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["engagement", "-raised_on"]
+        constraints = [
+            # A decided request always says when it was decided; an open one never does.
+            models.CheckConstraint(
+                condition=(Q(status__in=["approved", "rejected"]) & Q(decided_at__isnull=False))
+                | (~Q(status__in=["approved", "rejected"]) & Q(decided_at__isnull=True)),
+                name="change_request_decided_at_iff_decided",
+            ),
+        ]
+        indexes = [
+            # Open change requests per engagement for its page and the dashboards.
+            models.Index(fields=["engagement", "status"], name="change_request_eng_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.get_status_display()})"

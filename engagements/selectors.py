@@ -1,0 +1,68 @@
+"""Reads of engagements and what hangs off them, always through visible_to()."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+
+from engagements.models import ChangeRequest, Client, Engagement, Membership, Milestone
+from pmaas.scoping import get_or_404
+
+
+def client_list(*, user: Any) -> QuerySet[Client]:
+    return Client.objects.visible_to(user).order_by("name")
+
+
+def client_get_for_user(*, user: Any, id: int) -> Client:
+    return get_or_404(client_list(user=user), id=id)
+
+
+def engagement_list(*, user: Any) -> QuerySet[Engagement]:
+    return Engagement.objects.visible_to(user).select_related("client").order_by("client__name", "name")
+
+
+def engagement_get_for_user(*, user: Any, id: int) -> Engagement:
+    return get_or_404(engagement_list(user=user), id=id)
+
+
+def engagement_can_edit(*, user: Any, engagement: Engagement) -> bool:
+    return Engagement.objects.editable_by(user).filter(pk=engagement.pk).exists()
+
+
+def engagement_check_editable(*, user: Any, engagement: Engagement) -> None:
+    """404 when the user may not see the engagement, 403 when they may see but not change it."""
+    if not Engagement.objects.visible_to(user).filter(pk=engagement.pk).exists():
+        raise Http404("No such engagement.")
+    if not engagement_can_edit(user=user, engagement=engagement):
+        raise PermissionDenied("You may view this engagement but not change it.")
+
+
+def engagement_is_member(*, engagement: Engagement, user: Any) -> bool:
+    return Membership.objects.filter(engagement=engagement, user=user).exists()
+
+
+def membership_list(*, user: Any) -> QuerySet[Membership]:
+    return Membership.objects.visible_to(user).select_related("engagement", "user")
+
+
+def membership_get_for_user(*, user: Any, id: int) -> Membership:
+    return get_or_404(membership_list(user=user), id=id)
+
+
+def milestone_list(*, user: Any) -> QuerySet[Milestone]:
+    return Milestone.objects.visible_to(user).select_related("engagement")
+
+
+def milestone_get_for_user(*, user: Any, id: int) -> Milestone:
+    return get_or_404(milestone_list(user=user), id=id)
+
+
+def change_request_list(*, user: Any) -> QuerySet[ChangeRequest]:
+    return ChangeRequest.objects.visible_to(user).select_related("engagement", "requested_by", "decided_by")
+
+
+def change_request_get_for_user(*, user: Any, id: int) -> ChangeRequest:
+    return get_or_404(change_request_list(user=user), id=id)

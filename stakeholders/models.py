@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Self
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Lower
+
+from engagements.models import Client, Engagement, EngagementScopedQuerySet
+from pmaas.timezones import validate_time_zone
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+
+class StakeholderQuerySet(models.QuerySet["Stakeholder"]):
+    def visible_to(self, user: User | Any) -> Self:
+        """People with a role on an engagement the user may see."""
+        if not (user is not None and user.is_authenticated and user.is_active):
+            return self.none()
+        if getattr(user, "sees_all_engagements", False):
+            return self.all()
+        visible = Engagement.objects.visible_to(user).values("pk")
+        return self.filter(
+            Exists(StakeholderRole.objects.filter(stakeholder=OuterRef("pk"), engagement__in=visible))
+        )
+
+    def on_engagement(self, engagement: Engagement | int) -> Self:
+        return self.filter(Exists(StakeholderRole.objects.filter(stakeholder=OuterRef("pk"), engagement=engagement)))
+
+
+class Stakeholder(models.Model):
+    """A person at a client whose support the engagements depend on."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="stakeholders")
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    title = models.CharField(max_length=200, blank=True, help_text="Job title, e.g. Chief Medical Officer.")
+    department = models.CharField(max_length=200, blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    # Set when the person also logs in (a client PMO lead updating their own follow-ups).
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="stakeholder",
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = StakeholderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            # One person per address at a client; the address is optional at first.
+            models.UniqueConstraint(
+                Lower("email"),
+                "client",
+                condition=~Q(email=""),
+                name="stakeholder_email_unique_per_client",
+                violation_error_message="A stakeholder of this client already has this email address.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["client", "name"], name="stakeholder_client_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Level(models.TextChoices):
+    """How engaged a stakeholder is, from the engagement assessment matrix."""
+
+    UNAWARE = "unaware", "Unaware"
+    RESISTANT = "resistant", "Resistant"
+    NEUTRAL = "neutral", "Neutral"
+    SUPPORTIVE = "supportive", "Supportive"
+    LEADING = "leading", "Leading"
+
+
+LEVEL_ORDER = {level.value: rank for rank, level in enumerate(Level)}
+
+
+class Scale(models.IntegerChoices):
+    VERY_LOW = 1, "Very low"
+    LOW = 2, "Low"
+    MEDIUM = 3, "Medium"
+    HIGH = 4, "High"
+    VERY_HIGH = 5, "Very high"
+
+
+class StakeholderRoleQuerySet(EngagementScopedQuerySet["StakeholderRole"]):
+    def sponsors(self) -> Self:
+        return self.filter(kind=StakeholderRole.Kind.SPONSOR)
+
+    def key(self) -> Self:
+        """Sponsors, PMO leads and everyone of high influence: who must hear of big changes."""
+        return self.filter(
+            Q(kind__in=[StakeholderRole.Kind.SPONSOR, StakeholderRole.Kind.PMO_LEAD])
+            | Q(influence__gte=Scale.HIGH)
+        )
+
+
+class StakeholderRole(models.Model):
+    """A stakeholder's part in one engagement, and where the relationship stands."""
+
+    class Kind(models.TextChoices):
+        PMO_LEAD = "pmo_lead", "PMO lead"
+        SPONSOR = "sponsor", "Sponsor"
+        BUSINESS_LEADER = "business_leader", "Business leader"
+        TEAM_MEMBER = "team_member", "Team member"
+        OTHER = "other", "Other"
+
+    engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="stakeholder_roles")
+    stakeholder = models.ForeignKey(Stakeholder, on_delete=models.CASCADE, related_name="roles")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.BUSINESS_LEADER)
+    influence = models.PositiveSmallIntegerField(choices=Scale.choices, default=Scale.MEDIUM)
+    interest = models.PositiveSmallIntegerField(choices=Scale.choices, default=Scale.MEDIUM)
+    current_level = models.CharField(max_length=12, choices=Level.choices, default=Level.NEUTRAL)
+    desired_level = models.CharField(max_length=12, choices=Level.choices, default=Level.SUPPORTIVE)
+    relationship_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_relationships",
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = StakeholderRoleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["engagement", "kind", "stakeholder__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["engagement", "stakeholder"],
+                name="stakeholder_role_once_per_engagement",
+                violation_error_message="This stakeholder already has a role on this engagement.",
+            ),
+            models.CheckConstraint(condition=Q(influence__gte=1, influence__lte=5), name="role_influence_1_to_5"),
+            models.CheckConstraint(condition=Q(interest__gte=1, interest__lte=5), name="role_interest_1_to_5"),
+        ]
+        indexes = [
+            # "Relationships I own" on the consultant's week view.
+            models.Index(fields=["relationship_owner"], name="role_relationship_owner"),
+            # Stakeholder page: every role of one person.
+            models.Index(fields=["stakeholder", "engagement"], name="role_stakeholder_engagement"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stakeholder} — {self.get_kind_display()} on {self.engagement.code}"
+
+    @property
+    def engagement_gap(self) -> int:
+        """Steps between where the relationship is and where it should be (positive: behind)."""
+        return LEVEL_ORDER[self.desired_level] - LEVEL_ORDER[self.current_level]
