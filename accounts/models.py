@@ -1,4 +1,4 @@
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 
@@ -24,8 +24,6 @@ class User(AbstractUser):
         related_name="users",
     )
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
-
-    objects = UserManager()
 
     class Meta:
         ordering = ["last_name", "first_name", "username"]

@@ -103,7 +103,9 @@ class CheckIn(models.Model):
     )
     kind = models.CharField(max_length=20, choices=ChannelKind.choices, default=ChannelKind.MEETING)
     occurred_at = models.DateTimeField()
-    logged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="logged_check_ins")
+    logged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="logged_check_ins"
+    )
     attendees = models.ManyToManyField(Stakeholder, related_name="check_ins")
     team_attendees = models.ManyToManyField(
         settings.AUTH_USER_MODEL, related_name="attended_check_ins", blank=True
@@ -276,7 +278,9 @@ class SponsorSubscription(models.Model):
         SUNDAY = 6, "Sunday"
 
     engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="sponsor_subscriptions")
-    stakeholder = models.ForeignKey(Stakeholder, on_delete=models.CASCADE, related_name="sponsor_subscriptions")
+    stakeholder = models.ForeignKey(
+        Stakeholder, on_delete=models.CASCADE, related_name="sponsor_subscriptions"
+    )
     cadence = models.CharField(max_length=12, choices=Cadence.choices, default=Cadence.WEEKLY)
     weekday = models.PositiveSmallIntegerField(
         choices=Weekday.choices,
@@ -301,11 +305,15 @@ class SponsorSubscription(models.Model):
                 name="subscription_once_per_sponsor",
                 violation_error_message="This stakeholder already receives updates for this engagement.",
             ),
-            models.CheckConstraint(condition=Q(weekday__gte=0, weekday__lte=6), name="subscription_weekday_0_6"),
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0, weekday__lte=6), name="subscription_weekday_0_6"
+            ),
         ]
         indexes = [
             # The sponsor-update dispatcher: active subscriptions by next send time.
-            models.Index(fields=["next_send_at"], name="subscription_active_next", condition=Q(is_active=True)),
+            models.Index(
+                fields=["next_send_at"], name="subscription_active_next", condition=Q(is_active=True)
+            ),
         ]
 
     def __str__(self) -> str:

@@ -71,7 +71,9 @@ def sponsor_subscription_get_for_user(*, user: Any, id: int) -> SponsorSubscript
 
 
 def delivery_list(*, user: Any) -> QuerySet[Delivery]:
-    return Delivery.objects.visible_to(user).select_related("subscription__engagement", "subscription__stakeholder")
+    return Delivery.objects.visible_to(user).select_related(
+        "subscription__engagement", "subscription__stakeholder"
+    )
 
 
 def delivery_get_for_user(*, user: Any, id: int) -> Delivery:

@@ -23,6 +23,9 @@ from stakeholders.models import Stakeholder, StakeholderRole
 
 # A check-in may be logged ahead of time (an agreed call later today), not days ahead.
 CHECK_IN_FUTURE_LIMIT = timedelta(days=1)
+EARLIEST_START = date(2000, 1, 1)
+LATEST_START = date(2100, 12, 31)
+MAX_GRACE_PERIOD = timedelta(days=90)
 
 
 def _team_user_ids(engagement: Engagement) -> set[int]:
@@ -70,10 +73,16 @@ def channel_create(
         errors["stakeholder"] = "This person has no role on the engagement."
     if owner.pk not in _team_user_ids(engagement):
         errors["owner"] = "The owner must be on the engagement's team."
-    try:
-        recurrence.parse_rule(recurrence_rule, starts_on=starts_on, local_time=local_time)
-    except ValidationError as exc:
-        errors["recurrence"] = exc.messages[0]
+    if starts_on is not None and not (EARLIEST_START <= starts_on <= LATEST_START):
+        errors["starts_on"] = (
+            f"Start the cadence between {EARLIEST_START:%Y} and {LATEST_START:%Y}; "
+            "rules expanded across centuries are slow and end outside the calendar."
+        )
+    else:
+        try:
+            recurrence.parse_rule(recurrence_rule, starts_on=starts_on, local_time=local_time)
+        except ValidationError as exc:
+            errors["recurrence"] = exc.messages[0]
     channel = Channel(
         engagement=engagement,
         stakeholder=stakeholder,
@@ -87,6 +96,10 @@ def channel_create(
     )
     if grace_period is not None:
         channel.grace_period = grace_period
+        if grace_period < timedelta(0):
+            errors["grace_period"] = "The grace period cannot be negative."
+        elif grace_period > MAX_GRACE_PERIOD:
+            errors["grace_period"] = "A grace period longer than 90 days makes a cadence meaningless."
     clean_instance(channel, errors)
     channel.next_due_at = channel_compute_next_due(channel=channel, after=as_of)
     channel.save()
@@ -151,8 +164,12 @@ def _check_follow_up(
     def name(field_name: str) -> str:
         return f"{prefix}[{index}].{field_name}" if prefix else field_name
 
+    title_limit = FollowUp._meta.get_field("title").max_length or 0
     if not spec.title.strip():
         problems.add(name("title"), "Say what has to be done.")
+    elif len(spec.title.strip()) > title_limit:
+        # check_in_log bulk-creates without full_clean(): the column would refuse it (or, in SQLite, not).
+        problems.add(name("title"), f"Keep it to {title_limit} characters; put the rest in the details.")
     if spec.due_at is None:
         problems.add(name("due_at"), "Give a due date.")
     elif occurred_at is not None and spec.due_at < occurred_at:

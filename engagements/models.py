@@ -142,7 +142,9 @@ class Engagement(models.Model):
     code = models.CharField(
         max_length=32,
         unique=True,
-        validators=[RegexValidator(r"^[A-Z0-9][A-Z0-9-]*$", "Use capitals, digits and dashes, e.g. EHR-2026.")],
+        validators=[
+            RegexValidator(r"^[A-Z0-9][A-Z0-9-]*$", "Use capitals, digits and dashes, e.g. EHR-2026.")
+        ],
     )
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.IMPLEMENTATION)
     description = models.TextField(blank=True)
@@ -307,7 +309,9 @@ class ChangeRequest(models.Model):
     budget_impact = models.DecimalField(
         max_digits=14, decimal_places=2, default=0, help_text="Positive adds cost, negative saves."
     )
-    schedule_impact_days = models.IntegerField(default=0, help_text="Positive delays, negative brings forward.")
+    schedule_impact_days = models.IntegerField(
+        default=0, help_text="Positive delays, negative brings forward."
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PROPOSED)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -83,6 +83,9 @@ def membership_add(*, actor: Any, engagement: Engagement, user: User, role: str)
     engagement_check_editable(user=actor, engagement=engagement)
     if not user.is_firm_member:
         raise ValidationError({"user": "Client users cannot join an engagement team."})
+    # get_or_create() saves a new row without full_clean().
+    if role not in Membership.Role.values:
+        raise ValidationError({"role": f"Choose one of {', '.join(Membership.Role.values)}."})
     with transaction.atomic():
         membership, _ = Membership.objects.select_for_update().get_or_create(
             engagement=engagement, user=user, defaults={"role": role}

@@ -21,7 +21,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """Services raise Django's ValidationError and RuleViolation; the API answers 400 with field errors."""
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
-            detail: Any = {field: [str(m) for m in errors.messages] for field, errors in exc.message_dict.items()}
+            detail: Any = exc.message_dict
         else:
             detail = {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail=detail)

@@ -2,6 +2,7 @@
 
 from typing import Any, TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, QuerySet
 from django.http import Http404
 
@@ -12,5 +13,5 @@ def get_or_404(queryset: QuerySet[M], *, id: Any) -> M:
     """Fetch one row of an already-scoped QuerySet; absent and forbidden look the same."""
     try:
         return queryset.get(pk=id)
-    except (queryset.model.DoesNotExist, ValueError, TypeError):
+    except (ObjectDoesNotExist, ValueError, TypeError):
         raise Http404(f"No such {queryset.model._meta.verbose_name}.") from None

@@ -70,7 +70,7 @@ SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         _config_error("SECRET_KEY", "is required when DEBUG is off")
-    SECRET_KEY = "development-only-key-not-for-production-use-0123456789abcdef"
+    SECRET_KEY = "development-only-key-not-for-production-use-0123456789abcdef"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "axes",
     "accounts",
@@ -138,6 +139,10 @@ try:
     }
 except (ImproperlyConfigured, ValueError, KeyError) as exc:
     _config_error("DATABASE_URL", f"is not a usable database URL ({exc})")
+# django-environ passes an unknown scheme through as the engine name, which
+# would only fail later with a traceback deep inside Django.
+if DATABASES["default"]["ENGINE"] not in ("django.db.backends.postgresql", "django.db.backends.sqlite3"):
+    _config_error("DATABASE_URL", "must start with postgres:// or sqlite://")
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     if DATABASES["default"]["NAME"] != ":memory:":
@@ -167,6 +172,7 @@ AUTHENTICATION_BACKENDS = [
     # password is even checked.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.AdministratorRoleBackend",
 ]
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -183,8 +189,12 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind N trusted proxies the client's address is read from X-Forwarded-For;
+# with none, that header is the client's own word and is ignored.
 AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", default=0)
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+)
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", default=60 * 60 * 12, minimum=60)
 
@@ -208,12 +218,14 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        # Exchange bindings; kombu's default is ./control, relative to wherever a process started.
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
         "polling_interval": 0.1,
     }
     # kombu refuses to start when its folders are missing; a fresh checkout has none.
-    (BROKER_DIR / "queue").mkdir(parents=True, exist_ok=True)
-    (BROKER_DIR / "processed").mkdir(parents=True, exist_ok=True)
+    for _folder in ("queue", "processed", "control"):
+        (BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Longer than the longest task, so an acknowledged-late task is not handed
     # to a second worker while the first is still on it.
@@ -263,6 +275,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "pmaas.api.exception_handler",
     "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.NamespaceVersioning",
+    "DEFAULT_VERSION": "v1",
     "ALLOWED_VERSIONS": ["v1"],
     "DATETIME_FORMAT": "iso-8601",
 }
@@ -272,7 +285,27 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Engagements, stakeholders and their communication, scoped to the caller.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # The docs pages load Swagger UI and Redoc from the installed sidecar package, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "kind" or "status" of their own; name each choice set after its owner.
+    "ENUM_NAME_OVERRIDES": {
+        "EngagementKindEnum": "engagements.models.Engagement.Kind",
+        "EngagementStatusEnum": "engagements.models.Engagement.Status",
+        "ChangeRequestKindEnum": "engagements.models.ChangeRequest.Kind",
+        "ChangeRequestStatusEnum": "engagements.models.ChangeRequest.Status",
+        "HealthEnum": "engagements.models.Health",
+        "StakeholderRoleKindEnum": "stakeholders.models.StakeholderRole.Kind",
+        "ScaleEnum": "stakeholders.models.Scale",
+        "LevelEnum": "stakeholders.models.Level",
+        "ChannelKindEnum": "communications.models.ChannelKind",
+        "ChannelStatusEnum": "communications.models.Channel.Status",
+        "FollowUpStatusEnum": "communications.models.FollowUp.Status",
+        "DeliveryStatusEnum": "communications.models.Delivery.Status",
+    },
 }
 
 # --- Internationalisation and time ------------------------------------------

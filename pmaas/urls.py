@@ -25,4 +25,5 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("admin/", admin.site.urls),
+    path("api/", include("pmaas.api_urls")),
 ]

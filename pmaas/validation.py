@@ -13,7 +13,9 @@ def clean_instance(instance: Model, errors: dict[str, Any] | None = None) -> Non
     so a database constraint over them does not repeat the message without a
     field name.
     """
-    collected: dict[str, Any] = {field: list(e) if isinstance(e, list) else [e] for field, e in (errors or {}).items()}
+    collected: dict[str, Any] = {
+        field: list(e) if isinstance(e, list) else [e] for field, e in (errors or {}).items()
+    }
     try:
         instance.full_clean(exclude=list(collected))
     except ValidationError as exc:

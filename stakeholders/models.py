@@ -16,18 +16,22 @@ if TYPE_CHECKING:
 
 class StakeholderQuerySet(models.QuerySet["Stakeholder"]):
     def visible_to(self, user: User | Any) -> Self:
-        """People with a role on an engagement the user may see."""
+        """People at the clients the user works with.
+
+        A consultant sees everyone at a client they have an engagement with, not
+        only those already on their engagement: that is how an existing person
+        is found and added to a second engagement of the same client.
+        """
         if not (user is not None and user.is_authenticated and user.is_active):
             return self.none()
         if getattr(user, "sees_all_engagements", False):
             return self.all()
-        visible = Engagement.objects.visible_to(user).values("pk")
-        return self.filter(
-            Exists(StakeholderRole.objects.filter(stakeholder=OuterRef("pk"), engagement__in=visible))
-        )
+        return self.filter(client__in=Client.objects.visible_to(user).values("pk"))
 
     def on_engagement(self, engagement: Engagement | int) -> Self:
-        return self.filter(Exists(StakeholderRole.objects.filter(stakeholder=OuterRef("pk"), engagement=engagement)))
+        return self.filter(
+            Exists(StakeholderRole.objects.filter(stakeholder=OuterRef("pk"), engagement=engagement))
+        )
 
 
 class Stakeholder(models.Model):
@@ -145,8 +149,12 @@ class StakeholderRole(models.Model):
                 name="stakeholder_role_once_per_engagement",
                 violation_error_message="This stakeholder already has a role on this engagement.",
             ),
-            models.CheckConstraint(condition=Q(influence__gte=1, influence__lte=5), name="role_influence_1_to_5"),
-            models.CheckConstraint(condition=Q(interest__gte=1, interest__lte=5), name="role_interest_1_to_5"),
+            models.CheckConstraint(
+                condition=Q(influence__gte=1, influence__lte=5), name="role_influence_1_to_5"
+            ),
+            models.CheckConstraint(
+                condition=Q(interest__gte=1, interest__lte=5), name="role_interest_1_to_5"
+            ),
         ]
         indexes = [
             # "Relationships I own" on the consultant's week view.

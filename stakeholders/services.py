@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import Http404
 
 from accounts.models import User
 from engagements.models import Client, Engagement, Membership
@@ -26,9 +27,18 @@ def stakeholder_create(
     time_zone: str = "",
     notes: str = "",
 ) -> Stakeholder:
-    """Record a person at a client. Their time zone defaults to the client's."""
+    """Record a person at a client. Their time zone defaults to the client's.
+
+    Members of the firm only, at a client they may see (404 otherwise). An
+    email address is unique per client whatever its case. Not idempotent.
+    """
+    if not Client.objects.visible_to(actor).filter(pk=client.pk).exists():
+        raise Http404("No such client.")
     if not getattr(actor, "is_firm_member", False):
         raise PermissionDenied("Only members of the firm record stakeholders.")
+    errors: dict[str, str] = {}
+    if email.strip() and Stakeholder.objects.filter(client=client, email__iexact=email.strip()).exists():
+        errors["email"] = "A stakeholder of this client already has this email address."
     stakeholder = Stakeholder(
         client=client,
         name=name.strip(),
@@ -39,7 +49,7 @@ def stakeholder_create(
         time_zone=time_zone or client.time_zone,
         notes=notes,
     )
-    clean_instance(stakeholder)
+    clean_instance(stakeholder, errors)
     stakeholder.save()
     return stakeholder
 

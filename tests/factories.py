@@ -32,26 +32,26 @@ class UserFactory(factory.django.DjangoModelFactory[User]):
     role = User.Role.CONSULTANT
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
-    @factory.post_generation
-    def _save(self, create: bool, extracted: Any, **kwargs: Any) -> None:
+    @classmethod
+    def _after_postgeneration(cls, instance: User, create: bool, results: Any = None) -> None:
         if create:
-            self.save()
+            instance.save()
 
 
 def administrator(**kwargs: Any) -> User:
-    return UserFactory(role=User.Role.ADMINISTRATOR, is_staff=True, is_superuser=True, **kwargs)
+    return UserFactory.create(role=User.Role.ADMINISTRATOR, is_staff=True, is_superuser=True, **kwargs)
 
 
 def practice_lead(**kwargs: Any) -> User:
-    return UserFactory(role=User.Role.PRACTICE_LEAD, **kwargs)
+    return UserFactory.create(role=User.Role.PRACTICE_LEAD, **kwargs)
 
 
 def consultant(**kwargs: Any) -> User:
-    return UserFactory(role=User.Role.CONSULTANT, **kwargs)
+    return UserFactory.create(role=User.Role.CONSULTANT, **kwargs)
 
 
 def client_user(client: Client, **kwargs: Any) -> User:
-    return UserFactory(role=User.Role.CLIENT, client=client, **kwargs)
+    return UserFactory.create(role=User.Role.CLIENT, client=client, **kwargs)
 
 
 _counter = iter(range(1, 10**9))
@@ -97,12 +97,18 @@ def make_engagement(
 
 def make_stakeholder(*, client: Client, **kwargs: Any) -> Stakeholder:
     n = next(_counter)
-    values: dict[str, Any] = {"name": f"Stakeholder {n}", "email": f"person{n}@client.test", "title": "Director"}
+    values: dict[str, Any] = {
+        "name": f"Stakeholder {n}",
+        "email": f"person{n}@client.test",
+        "title": "Director",
+    }
     values.update(kwargs)
     return stakeholder_services.stakeholder_create(actor=_system(), client=client, **values)
 
 
-def make_role(*, engagement: Engagement, stakeholder: Stakeholder | None = None, **kwargs: Any) -> StakeholderRole:
+def make_role(
+    *, engagement: Engagement, stakeholder: Stakeholder | None = None, **kwargs: Any
+) -> StakeholderRole:
     stakeholder = stakeholder or make_stakeholder(client=engagement.client)
     return stakeholder_services.stakeholder_add_to_engagement(
         actor=_system(), engagement=engagement, stakeholder=stakeholder, **kwargs
@@ -130,7 +136,10 @@ def make_check_in(
     follow_ups: list[communication_services.FollowUpSpec] | None = None,
     **kwargs: Any,
 ) -> CheckIn:
-    values: dict[str, Any] = {"occurred_at": timezone.now() - dt.timedelta(hours=1), "summary": "Walked through the plan."}
+    values: dict[str, Any] = {
+        "occurred_at": timezone.now() - dt.timedelta(hours=1),
+        "summary": "Walked through the plan.",
+    }
     values.update(kwargs)
     return communication_services.check_in_log(
         actor=actor or _system(),
@@ -196,7 +205,7 @@ class World:
 
 
 def make_scope(*, engagement: Engagement, owner: User, stakeholder_user: User | None = None) -> Scope:
-    from communications.models import Delivery, FollowUpComment, SponsorSubscription
+    from communications.models import Delivery, SponsorSubscription
     from engagements.models import ChangeRequest
 
     role = make_role(engagement=engagement, kind=StakeholderRole.Kind.SPONSOR, relationship_owner=owner)
@@ -217,12 +226,17 @@ def make_scope(*, engagement: Engagement, owner: User, stakeholder_user: User | 
         ],
     )
     follow_up = check_in.follow_ups.get()
-    comment = communication_services.follow_up_comment_add(actor=_system(), follow_up=follow_up, body="On it.")
+    comment = communication_services.follow_up_comment_add(
+        actor=_system(), follow_up=follow_up, body="On it."
+    )
     milestone = engagement_services.milestone_create(
         actor=_system(), engagement=engagement, name="Go-live", due_on=dt.date(2026, 9, 1)
     )
     change_request = ChangeRequest.objects.create(
-        engagement=engagement, title="Add the pharmacy module", raised_on=dt.date(2026, 3, 2), budget_impact=40_000
+        engagement=engagement,
+        title="Add the pharmacy module",
+        raised_on=dt.date(2026, 3, 2),
+        budget_impact=40_000,
     )
     subscription = SponsorSubscription.objects.create(
         engagement=engagement,

@@ -16,3 +16,10 @@ STORAGES = {
 }
 # Lockout is tested explicitly; other tests log in through force_login.
 AXES_ENABLED = True
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file rather than :memory:, so a real Celery worker started by a test can
+    # open the same test database. The process id keeps two runs in one checkout
+    # apart; pytest-xdist appends its worker id to this name.
+    (VAR_DIR / "test").mkdir(parents=True, exist_ok=True)  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test" / f"db-{os.getpid()}.sqlite3")}  # noqa: F405

@@ -1,0 +1,32 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
+
+from accounts.models import User
+
+
+def administrators_only(request: HttpRequest) -> bool:
+    """The admin bypasses every visibility rule, so only active staff administrators get in."""
+    user = request.user
+    return isinstance(user, User) and user.is_active and user.is_staff and user.is_administrator
+
+
+admin.site.has_permission = administrators_only  # type: ignore[method-assign]
+admin.site.site_header = "PMaaS Engagement Tracker administration"
+admin.site.site_title = "PMaaS administration"
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    fieldsets = (
+        *(BaseUserAdmin.fieldsets or ()),
+        ("Role in the tracker", {"fields": ("role", "client", "time_zone")}),
+    )
+    add_fieldsets = (
+        *BaseUserAdmin.add_fieldsets,
+        ("Role in the tracker", {"fields": ("role", "client", "time_zone")}),
+    )
+    list_display = ("username", "email", "first_name", "last_name", "role", "client", "is_staff", "is_active")
+    list_filter = ("role", "is_staff", "is_superuser", "is_active", "client")
+    list_select_related = ("client",)
+    autocomplete_fields = ("client",)

@@ -1,0 +1,143 @@
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from communications import recurrence
+from communications.models import (
+    Channel,
+    CheckIn,
+    Delivery,
+    FollowUp,
+    FollowUpComment,
+    SponsorSubscription,
+)
+from communications.services import channel_compute_next_due
+
+# Changing any of these moves the channel's occurrences, so its next due time is computed again.
+_CADENCE_FIELDS = frozenset({"recurrence", "starts_on", "local_time", "stakeholder", "status"})
+
+
+class ChannelAdminForm(forms.ModelForm):
+    def clean_recurrence(self) -> str:
+        rule: str = self.cleaned_data["recurrence"]
+        recurrence.parse_rule(rule)
+        return rule.strip().removeprefix("RRULE:")
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    form = ChannelAdminForm
+    list_display = (
+        "title",
+        "stakeholder",
+        "engagement",
+        "kind",
+        "recurrence",
+        "owner",
+        "status",
+        "next_due_at",
+    )
+    list_filter = ("kind", "status", "engagement")
+    search_fields = ("title", "stakeholder__name", "engagement__code", "engagement__name")
+    list_select_related = ("stakeholder", "engagement", "owner")
+    autocomplete_fields = ("engagement", "stakeholder", "owner")
+    readonly_fields = ("next_due_at", "created_at", "updated_at")
+
+    def save_model(self, request: HttpRequest, obj: Channel, form: forms.ModelForm, change: bool) -> None:
+        if not change or _CADENCE_FIELDS & set(form.changed_data):
+            obj.next_due_at = channel_compute_next_due(channel=obj, after=timezone.now())
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(CheckIn)
+class CheckInAdmin(admin.ModelAdmin):
+    list_display = ("occurred_at", "engagement", "kind", "channel", "logged_by", "sentiment")
+    list_filter = ("kind", "sentiment", "engagement")
+    search_fields = ("summary", "decisions", "engagement__code", "engagement__name", "attendees__name")
+    list_select_related = ("engagement", "channel__stakeholder", "logged_by")
+    autocomplete_fields = ("engagement", "channel", "logged_by", "attendees", "team_attendees")
+    readonly_fields = ("created_at", "updated_at")
+    date_hierarchy = "occurred_at"
+
+
+class OverdueListFilter(admin.SimpleListFilter):
+    title = "overdue"
+    parameter_name = "overdue"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        overdue = FollowUp.objects.overdue(as_of=timezone.now()).values("pk")
+        if self.value() == "yes":
+            return queryset.filter(pk__in=overdue)
+        if self.value() == "no":
+            return queryset.exclude(pk__in=overdue)
+        return queryset
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(admin.ModelAdmin):
+    list_display = ("title", "engagement", "owner_name", "due_at", "status", "overdue_at", "escalation_level")
+    list_filter = ("status", OverdueListFilter, "engagement")
+    search_fields = (
+        "title",
+        "details",
+        "engagement__code",
+        "owner_user__username",
+        "owner_stakeholder__name",
+    )
+    list_select_related = ("engagement", "owner_user", "owner_stakeholder")
+    autocomplete_fields = (
+        "engagement",
+        "check_in",
+        "owner_user",
+        "owner_stakeholder",
+        "completed_by",
+        "created_by",
+    )
+    readonly_fields = ("overdue_at", "escalated_at", "created_at", "updated_at")
+    date_hierarchy = "due_at"
+
+
+@admin.register(FollowUpComment)
+class FollowUpCommentAdmin(admin.ModelAdmin):
+    list_display = ("follow_up", "author", "created_at")
+    list_filter = ("created_at", "follow_up__engagement__client")
+    search_fields = ("body", "follow_up__title", "author__username")
+    list_select_related = ("follow_up", "author")
+    autocomplete_fields = ("follow_up", "author")
+
+
+@admin.register(SponsorSubscription)
+class SponsorSubscriptionAdmin(admin.ModelAdmin):
+    list_display = (
+        "stakeholder",
+        "engagement",
+        "cadence",
+        "weekday",
+        "local_time",
+        "time_zone",
+        "is_active",
+        "next_send_at",
+    )
+    list_filter = ("cadence", "is_active", "engagement")
+    search_fields = ("stakeholder__name", "stakeholder__email", "engagement__code", "engagement__name")
+    list_select_related = ("stakeholder", "engagement")
+    autocomplete_fields = ("engagement", "stakeholder")
+    readonly_fields = ("unsubscribed_at", "created_at", "updated_at")
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ("subscription", "period_start", "scheduled_for", "status", "attempts", "sent_at")
+    list_filter = ("status",)
+    search_fields = ("subscription__stakeholder__name", "subscription__engagement__code", "message_id")
+    list_select_related = ("subscription__stakeholder", "subscription__engagement")
+    autocomplete_fields = ("subscription",)
+    readonly_fields = ("attempts", "last_attempt_at", "last_error", "sent_at", "message_id", "created_at")
+    date_hierarchy = "scheduled_for"

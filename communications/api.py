@@ -1,0 +1,312 @@
+"""API v1 for the communication plan, check-ins, follow-ups and sponsor updates.
+
+Reads go through the selectors, so every list and lookup is scoped to the
+caller (outside it: 404); writes go through the services, which check the
+rules and answer 400 with field errors or 403.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import django_filters.rest_framework as filters
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from django_filters.fields import IsoDateTimeField, RangeField
+from django_filters.widgets import DateRangeWidget
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+from communications import selectors, services
+from communications.models import (
+    Channel,
+    CheckIn,
+    Delivery,
+    FollowUp,
+    FollowUpComment,
+    SponsorSubscription,
+)
+from communications.serializers import (
+    ChannelCreateSerializer,
+    ChannelSerializer,
+    CheckInCreateSerializer,
+    CheckInSerializer,
+    DeliverySerializer,
+    FollowUpCommentCreateSerializer,
+    FollowUpCommentSerializer,
+    FollowUpCreateSerializer,
+    FollowUpSerializer,
+    SponsorSubscriptionSerializer,
+)
+from engagements.selectors import engagement_list
+from engagements.serializers import FIELD_ERRORS, FORBIDDEN, NOT_FOUND, user_list
+from stakeholders.selectors import stakeholder_list
+
+
+def flatten_errors(errors: Any, prefix: str = "") -> dict[str, list[Any]]:
+    """Key nested errors as the services do ("follow_ups[0].due_at"), so a client reads one shape."""
+    flat: dict[str, list[Any]] = {}
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            if isinstance(key, int):  # DRF keys the errors of list items by position
+                name = f"{prefix}[{key}]"
+            elif key == api_settings.NON_FIELD_ERRORS_KEY and prefix:
+                name = prefix
+            else:
+                name = f"{prefix}.{key}" if prefix else key
+            for field_name, messages in flatten_errors(value, name).items():
+                flat.setdefault(field_name, []).extend(messages)
+    elif isinstance(errors, list) and any(isinstance(item, dict) for item in errors):
+        for index, item in enumerate(errors):
+            for field_name, messages in flatten_errors(item, f"{prefix}[{index}]").items():
+                flat.setdefault(field_name, []).extend(messages)
+    else:
+        flat[prefix or api_settings.NON_FIELD_ERRORS_KEY] = errors if isinstance(errors, list) else [errors]
+    return flat
+
+
+def _scoped(selector: Any) -> Any:
+    """A django-filter queryset callable: the ids a filter accepts are those the caller may see."""
+    return lambda request: selector(user=request.user)
+
+
+def _retrieve_schema(serializer: type[Any]) -> Any:
+    return extend_schema(responses={200: serializer, 404: NOT_FOUND})
+
+
+class _UtcIsoDateTimeField(IsoDateTimeField):
+    """Moves the value to UTC while parsing: one the database cannot hold is invalid input, not a crash."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        parsed: datetime | None = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise DjangoValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class _UtcIsoDateTimeRangeField(RangeField):
+    widget = DateRangeWidget
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__((_UtcIsoDateTimeField(), _UtcIsoDateTimeField()), *args, **kwargs)
+
+
+class DateTimeRangeFilter(filters.IsoDateTimeFromToRangeFilter):
+    field_class = _UtcIsoDateTimeRangeField
+
+
+class ChannelFilter(filters.FilterSet):
+    engagement = filters.ModelChoiceFilter(queryset=_scoped(engagement_list))
+    stakeholder = filters.ModelChoiceFilter(queryset=_scoped(stakeholder_list))
+    status = filters.ChoiceFilter(choices=Channel.Status.choices)
+
+    class Meta:
+        model = Channel
+        fields = ["engagement", "stakeholder", "status"]
+
+
+class CheckInFilter(filters.FilterSet):
+    engagement = filters.ModelChoiceFilter(queryset=_scoped(engagement_list))
+    occurred_at = DateTimeRangeFilter(
+        help_text="occurred_at_after and occurred_at_before: ISO 8601 date-times, both inclusive."
+    )
+
+    class Meta:
+        model = CheckIn
+        fields = ["engagement", "occurred_at"]
+
+
+class FollowUpFilter(filters.FilterSet):
+    engagement = filters.ModelChoiceFilter(queryset=_scoped(engagement_list))
+    status = filters.ChoiceFilter(choices=FollowUp.Status.choices)
+    owner_user = filters.ModelChoiceFilter(queryset=_scoped(user_list))
+    overdue = filters.BooleanFilter(
+        field_name="overdue_at",
+        lookup_expr="isnull",
+        exclude=True,
+        help_text="true: flagged overdue by the scan; false: never flagged.",
+    )
+
+    class Meta:
+        model = FollowUp
+        fields = ["engagement", "status", "owner_user", "overdue"]
+
+
+class FollowUpCommentFilter(filters.FilterSet):
+    follow_up = filters.ModelChoiceFilter(queryset=_scoped(selectors.follow_up_list))
+
+    class Meta:
+        model = FollowUpComment
+        fields = ["follow_up"]
+
+
+@extend_schema_view(retrieve=_retrieve_schema(ChannelSerializer))
+class ChannelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Channel]):
+    """Planned lines of communication with stakeholders, with their next due time."""
+
+    serializer_class = ChannelSerializer
+    filterset_class = ChannelFilter
+
+    def get_queryset(self) -> QuerySet[Channel]:
+        return selectors.channel_list(user=self.request.user)
+
+    @extend_schema(
+        summary="Plan a line of communication with a stakeholder",
+        request=ChannelCreateSerializer,
+        responses={201: ChannelSerializer, 400: FIELD_ERRORS, 403: FORBIDDEN},
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = ChannelCreateSerializer(data=request.data, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        channel = services.channel_create(actor=request.user, recurrence_rule=data.pop("recurrence"), **data)
+        created = selectors.channel_get_for_user(user=request.user, id=channel.pk)
+        return Response(self.get_serializer(created).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(retrieve=_retrieve_schema(CheckInSerializer))
+class CheckInViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[CheckIn]):
+    """Logged interactions with stakeholders, newest first."""
+
+    serializer_class = CheckInSerializer
+    filterset_class = CheckInFilter
+
+    def get_queryset(self) -> QuerySet[CheckIn]:
+        # The follow-up ids in each row would otherwise cost one query per check-in.
+        return selectors.check_in_list(user=self.request.user).prefetch_related("follow_ups")
+
+    @extend_schema(
+        summary="Log a check-in with its follow-ups",
+        description=(
+            "Attendees must have a role on the engagement, team attendees and follow-up owners "
+            "must be on its team. Nothing is written when anything is refused."
+        ),
+        request=CheckInCreateSerializer,
+        responses={201: CheckInSerializer, 400: FIELD_ERRORS, 403: FORBIDDEN},
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = CheckInCreateSerializer(data=request.data, context=self.get_serializer_context())
+        if not body.is_valid():
+            raise ValidationError(flatten_errors(body.errors))
+        data = dict(body.validated_data)
+        specs = [services.FollowUpSpec(**spec) for spec in data.pop("follow_ups", [])]
+        check_in = services.check_in_log(actor=request.user, follow_ups=specs, **data)
+        created = selectors.check_in_get_for_user(user=request.user, id=check_in.pk)
+        return Response(self.get_serializer(created).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(retrieve=_retrieve_schema(FollowUpSerializer))
+class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[FollowUp]):
+    """Action items owed by the team or by stakeholders."""
+
+    serializer_class = FollowUpSerializer
+    filterset_class = FollowUpFilter
+
+    def get_queryset(self) -> QuerySet[FollowUp]:
+        return selectors.follow_up_list(user=self.request.user)
+
+    def _fresh(self, follow_up: FollowUp) -> Response:
+        current = selectors.follow_up_get_for_user(user=self.request.user, id=follow_up.pk)
+        return Response(self.get_serializer(current).data)
+
+    @extend_schema(
+        summary="Record an action item outside a check-in",
+        request=FollowUpCreateSerializer,
+        responses={201: FollowUpSerializer, 400: FIELD_ERRORS, 403: FORBIDDEN},
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = FollowUpCreateSerializer(data=request.data, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        engagement = data.pop("engagement")
+        follow_up = services.follow_up_create(
+            actor=request.user, engagement=engagement, spec=services.FollowUpSpec(**data)
+        )
+        response = self._fresh(follow_up)
+        response.status_code = status.HTTP_201_CREATED
+        return response
+
+    @extend_schema(
+        summary="Mark a follow-up done",
+        description=(
+            "Idempotent. Team members complete items of their engagements; a client user the items they own."
+        ),
+        request=None,
+        responses={200: FollowUpSerializer, 400: FIELD_ERRORS, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"])
+    def complete(self, request: Request, pk: str | None = None) -> Response:
+        follow_up = services.follow_up_complete(actor=request.user, follow_up=self.get_object())
+        return self._fresh(follow_up)
+
+    @extend_schema(
+        summary="Open a done or cancelled follow-up again",
+        description="Idempotent. Allowed to whoever may complete it.",
+        request=None,
+        responses={200: FollowUpSerializer, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"])
+    def reopen(self, request: Request, pk: str | None = None) -> Response:
+        follow_up = services.follow_up_reopen(actor=request.user, follow_up=self.get_object())
+        return self._fresh(follow_up)
+
+    @extend_schema(
+        summary="Comment on a follow-up",
+        description="Allowed to whoever may complete it.",
+        request=FollowUpCommentCreateSerializer,
+        responses={201: FollowUpCommentSerializer, 400: FIELD_ERRORS, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"], url_path="comments", url_name="comments")
+    def comments(self, request: Request, pk: str | None = None) -> Response:
+        follow_up = self.get_object()
+        body = FollowUpCommentCreateSerializer(data=request.data, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        comment = services.follow_up_comment_add(
+            actor=request.user, follow_up=follow_up, **body.validated_data
+        )
+        created = selectors.follow_up_comment_get_for_user(user=request.user, id=comment.pk)
+        return Response(FollowUpCommentSerializer(created).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(retrieve=_retrieve_schema(FollowUpCommentSerializer))
+class FollowUpCommentViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[FollowUpComment]
+):
+    """Comments on the follow-ups the caller may see."""
+
+    serializer_class = FollowUpCommentSerializer
+    filterset_class = FollowUpCommentFilter
+
+    def get_queryset(self) -> QuerySet[FollowUpComment]:
+        return selectors.follow_up_comment_list(user=self.request.user)
+
+
+@extend_schema_view(retrieve=_retrieve_schema(SponsorSubscriptionSerializer))
+class SponsorSubscriptionViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[SponsorSubscription]
+):
+    """Sponsors' standing requests for status updates."""
+
+    serializer_class = SponsorSubscriptionSerializer
+
+    def get_queryset(self) -> QuerySet[SponsorSubscription]:
+        return selectors.sponsor_subscription_list(user=self.request.user)
+
+
+@extend_schema_view(retrieve=_retrieve_schema(DeliverySerializer))
+class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Delivery]):
+    """Sponsor updates written to the outbox, one per subscription and period."""
+
+    serializer_class = DeliverySerializer
+
+    def get_queryset(self) -> QuerySet[Delivery]:
+        return selectors.delivery_list(user=self.request.user)

@@ -1,0 +1,975 @@
+"""A deterministic demo portfolio: four clients, twelve engagements and four months of history.
+
+Every row is written through the services, so the demo obeys the rules real data
+obeys; only the models without a service (change requests, sponsor subscriptions
+and their deliveries, a milestone's completion, a stakeholder's login) are written
+through the ORM after full_clean(). Dates hang off today's date and the random
+choices off a fixed seed, so each run on a given day builds the same portfolio.
+"""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.password_validation import validate_password
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import User
+from communications import recurrence
+from communications.models import (
+    Channel,
+    ChannelKind,
+    Delivery,
+    FollowUp,
+    SponsorSubscription,
+)
+from communications.services import (
+    FollowUpSpec,
+    channel_create,
+    check_in_log,
+    follow_up_comment_add,
+    follow_up_complete,
+    follow_ups_flag_overdue,
+)
+from engagements.models import ChangeRequest, Client, Engagement, Membership, Milestone
+from engagements.services import (
+    client_create,
+    engagement_create,
+    engagement_override_health,
+    membership_add,
+    milestone_create,
+)
+from pmaas.validation import clean_instance
+from stakeholders.models import Level, Scale, Stakeholder, StakeholderRole
+from stakeholders.services import stakeholder_add_to_engagement, stakeholder_create
+
+# Long enough to pass Django's password validators, short enough to type in a demo.
+DEMO_PASSWORD = "pmaas-demo-2026"  # noqa: S105
+SEED = 2026
+HISTORY_DAYS = 120
+
+Kind = Engagement.Kind
+Status = Engagement.Status
+Role = User.Role
+Weekday = SponsorSubscription.Weekday
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    password: str
+    role: str
+    sees: str
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    outcome: Literal["created", "present", "refused"]
+    logins: list[DemoLogin]
+
+
+@dataclass(frozen=True)
+class _Person:
+    username: str
+    first_name: str
+    last_name: str
+    role: str
+    time_zone: str
+    client: str = ""
+
+
+@dataclass(frozen=True)
+class _Contact:
+    key: str
+    name: str
+    title: str
+    department: str
+    time_zone: str = ""
+    login: str = ""
+
+
+@dataclass(frozen=True)
+class _Client:
+    name: str
+    time_zone: str
+    country: str
+    domain: str
+    contacts: tuple[_Contact, ...]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    code: str
+    client: str
+    name: str
+    description: str
+    kind: str
+    budget: int
+    currency: str
+    starts: int
+    ends: int
+    status: str
+    lead: str
+    consultants: tuple[str, ...]
+    pmo: str
+    sponsors: tuple[str, ...]
+    leaders: tuple[str, ...]
+    topics: tuple[str, ...]
+    override: tuple[str, str] | None = None
+    # Strained lately: fewer meetings held, more negative sentiment, more overdue items.
+    troubled: bool = False
+    # The sponsors stopped turning up and unsubscribed from the status updates.
+    silent_sponsor: bool = False
+
+
+@dataclass(frozen=True)
+class _Cadence:
+    audience: str
+    kind: str
+    title: str
+    rule: str
+    local_time: time
+
+
+RK = "Rheinland Kliniken Gruppe"
+HP = "Harbor Precision Manufacturing"
+TR = "Thistle & Rowe Retail"
+CT = "Coastal Regions Transport Agency"
+
+PEOPLE = (
+    _Person("admin", "Morgan", "Ellis", Role.ADMINISTRATOR, "Europe/London"),
+    _Person("practice", "Helena", "Brandt", Role.PRACTICE_LEAD, "Europe/Berlin"),
+    _Person("lead", "Lukas", "Meyer", Role.CONSULTANT, "Europe/Berlin"),
+    _Person("consultant", "Sara", "Lindqvist", Role.CONSULTANT, "Europe/Berlin"),
+    _Person("amara", "Amara", "Okafor", Role.CONSULTANT, "Europe/London"),
+    _Person("daniel", "Daniel", "Reyes", Role.CONSULTANT, "America/New_York"),
+    _Person("mei", "Mei", "Tanaka", Role.CONSULTANT, "Australia/Sydney"),
+    _Person("raj", "Rajesh", "Iyer", Role.CONSULTANT, "Asia/Kolkata"),
+    _Person("client", "Katrin", "Albers", Role.CLIENT, "Europe/Berlin", client=RK),
+)
+
+CLIENTS = (
+    _Client(
+        RK,
+        "Europe/Berlin",
+        "DE",
+        "rheinland-kliniken.example",
+        (
+            _Contact("rk-pmo", "Dr. Katrin Albers", "Head of PMO", "Transformation Office", login="client"),
+            _Contact("rk-cmo", "Prof. Dr. Annette Krüger", "Chief Medical Officer", "Medical Board"),
+            _Contact("rk-cfo", "Markus Hoffmann", "Chief Financial Officer", "Finance"),
+            _Contact("rk-nursing", "Birgit Schäfer", "Head of Nursing", "Nursing"),
+            _Contact("rk-cio", "Thomas Becker", "Chief Information Officer", "IT"),
+            _Contact("rk-coo", "Stefan Wolf", "Chief Operating Officer", "Operations"),
+            _Contact("rk-quality", "Dr. Julia Neumann", "Head of Quality & Patient Safety", "Quality"),
+        ),
+    ),
+    _Client(
+        HP,
+        "America/New_York",
+        "US",
+        "harborprecision.example",
+        (
+            _Contact("hp-pmo", "Jennifer Walsh", "PMO Director", "Enterprise PMO"),
+            _Contact("hp-cfo", "Robert Chen", "Chief Financial Officer", "Finance"),
+            _Contact("hp-coo", "Michael O'Brien", "Chief Operating Officer", "Operations"),
+            _Contact("hp-cio", "Patricia Gomez", "Chief Information Officer", "IT"),
+            _Contact("hp-product", "Kevin Park", "VP Product Management", "Product"),
+            _Contact("hp-supply", "Laura Simmons", "VP Supply Chain", "Supply Chain"),
+            _Contact("hp-pune", "Anil Deshmukh", "Plant Director, Pune", "Manufacturing", "Asia/Kolkata"),
+        ),
+    ),
+    _Client(
+        TR,
+        "Europe/London",
+        "GB",
+        "thistleandrowe.example",
+        (
+            _Contact("tr-pmo", "Fiona MacLeod", "Head of Programme Management", "Change Office"),
+            _Contact("tr-cco", "Oliver Bennett", "Chief Commercial Officer", "Commercial"),
+            _Contact("tr-cfo", "Priya Shah", "Chief Financial Officer", "Finance"),
+            _Contact("tr-cto", "Gareth Hughes", "Chief Technology Officer", "Technology"),
+            _Contact("tr-customer", "Emma Clarke", "Customer Director", "Customer & Loyalty"),
+            _Contact("tr-stores", "Daniel Murphy", "Retail Operations Director", "Stores"),
+        ),
+    ),
+    _Client(
+        CT,
+        "Australia/Sydney",
+        "AU",
+        "crta.example",
+        (
+            _Contact("ct-pmo", "Rebecca Nguyen", "Director, Portfolio Office", "Corporate Strategy"),
+            _Contact("ct-deputy", "Andrew Campbell", "Deputy Secretary", "Executive"),
+            _Contact("ct-cfo", "Sarah Mitchell", "Chief Financial Officer", "Corporate Services"),
+            _Contact("ct-cio", "David Kumar", "Chief Information Officer", "Digital Services"),
+            _Contact("ct-compliance", "Megan Taylor", "Director, Regulatory Compliance", "Legal"),
+            _Contact("ct-customer", "James O'Connor", "Executive Director, Customers", "Operations"),
+        ),
+    ),
+)
+
+# starts and ends count days from today, so the portfolio is always mid-flight.
+ENGAGEMENTS = (
+    _Plan(
+        code="EHR-2026", client=RK, name="EHR rollout across five hospitals", kind=Kind.IMPLEMENTATION,
+        description="Replace the paper chart and three legacy systems with one electronic health record.",
+        budget=4_800_000, currency="EUR", starts=-330, ends=240, status=Status.ACTIVE,
+        lead="lead", consultants=("consultant",),
+        pmo="rk-pmo", sponsors=("rk-cmo", "rk-cfo"), leaders=("rk-nursing", "rk-cio", "rk-coo"),
+        topics=("the pharmacy interface", "nurse super-user training", "the ward-by-ward go-live sequence",
+                "downtime procedures"),
+    ),
+    _Plan(
+        code="CDW-2026", client=RK, name="Clinical data warehouse", kind=Kind.IMPLEMENTATION,
+        description="One source of truth for clinical and operational reporting across the group.",
+        budget=1_350_000, currency="EUR", starts=-150, ends=210, status=Status.ACTIVE,
+        lead="lead", consultants=("amara",),
+        pmo="rk-pmo", sponsors=("rk-cio",), leaders=("rk-quality", "rk-coo"),
+        topics=("the clinical data model", "data-protection approval", "the readmissions dashboard",
+                "source-system extracts"),
+    ),
+    _Plan(
+        code="QRR-2027", client=RK, name="Quality and regulatory reporting", kind=Kind.TRANSFORMATION,
+        description="Automate the statutory quality reports the hospitals submit each quarter.",
+        budget=620_000, currency="EUR", starts=21, ends=300, status=Status.PLANNED,
+        lead="lead", consultants=(),
+        pmo="rk-pmo", sponsors=("rk-cmo",), leaders=("rk-quality", "rk-cio"),
+        topics=("the quality indicator catalogue", "the reporting calendar", "data ownership"),
+    ),
+    _Plan(
+        code="ERP-S4", client=HP, name="ERP upgrade to SAP S/4HANA", kind=Kind.UPGRADE,
+        description="Move finance, procurement and production planning off the ageing ECC system.",
+        budget=6_200_000, currency="USD", starts=-270, ends=180, status=Status.ACTIVE,
+        lead="daniel", consultants=("consultant", "raj"),
+        pmo="hp-pmo", sponsors=("hp-cfo", "hp-coo"), leaders=("hp-cio", "hp-supply", "hp-pune"),
+        topics=("data migration", "the finance cut-over", "custom code remediation",
+                "the Pune plant rollout"),
+        override=("red", "The sponsor has missed the last steering committees and data migration slipped."),
+        troubled=True, silent_sponsor=True,
+    ),
+    _Plan(
+        code="PLL-EDRIVE", client=HP, name="E-drive pump product-line launch", kind=Kind.LAUNCH,
+        description="Bring the new electric pump family from pilot production to market in two regions.",
+        budget=2_100_000, currency="USD", starts=-120, ends=150, status=Status.ACTIVE,
+        lead="daniel", consultants=("raj",),
+        pmo="hp-pmo", sponsors=("hp-product",), leaders=("hp-pune", "hp-coo"),
+        topics=("pilot production", "supplier qualification", "the launch pricing", "service documentation"),
+    ),
+    _Plan(
+        code="MES-2026", client=HP, name="Plant MES integration", kind=Kind.INTEGRATION,
+        description="Connect the manufacturing execution systems of four plants to the new ERP.",
+        budget=1_800_000, currency="USD", starts=-200, ends=330, status=Status.ON_HOLD,
+        lead="raj", consultants=("daniel",),
+        pmo="hp-pmo", sponsors=("hp-coo",), leaders=("hp-pune", "hp-cio"),
+        topics=("the shop-floor interfaces", "the pilot line", "network segmentation"),
+        override=("amber", "Paused until the ERP cut-over is complete."),
+    ),
+    _Plan(
+        code="CRM-2026", client=TR, name="CRM migration to Dynamics 365", kind=Kind.UPGRADE,
+        description="Move loyalty, contact centre and marketing onto one CRM.",
+        budget=1_450_000, currency="GBP", starts=-180, ends=90, status=Status.ACTIVE,
+        lead="amara", consultants=("consultant",),
+        pmo="tr-pmo", sponsors=("tr-cco",), leaders=("tr-customer", "tr-cto", "tr-cfo"),
+        topics=("loyalty data migration", "the contact-centre rollout", "consent records",
+                "the Dynamics integration"),
+    ),
+    _Plan(
+        code="ECOM-2026", client=TR, name="E-commerce replatforming", kind=Kind.IMPLEMENTATION,
+        description="Replace the in-house web shop before the next peak season.",
+        budget=2_750_000, currency="GBP", starts=-60, ends=365, status=Status.ACTIVE,
+        lead="amara", consultants=("mei",),
+        pmo="tr-pmo", sponsors=("tr-cco", "tr-cfo"), leaders=("tr-cto", "tr-stores"),
+        topics=("the checkout redesign", "the product catalogue", "payment provider selection",
+                "peak-season readiness"),
+    ),
+    _Plan(
+        code="OWN-LABEL", client=TR, name="Own-label homeware launch", kind=Kind.LAUNCH,
+        description="Launch an own-label homeware range in 120 stores and online.",
+        budget=480_000, currency="GBP", starts=-400, ends=-35, status=Status.CLOSED,
+        lead="amara", consultants=(),
+        pmo="tr-pmo", sponsors=("tr-cco",), leaders=("tr-stores", "tr-cfo"),
+        topics=("supplier samples", "the store launch", "packaging approval"),
+    ),
+    _Plan(
+        code="CMS-2026", client=CT, name="Case management system", kind=Kind.IMPLEMENTATION,
+        description="Replace the licensing and enforcement case systems with one platform.",
+        budget=3_900_000, currency="AUD", starts=-240, ends=300, status=Status.ACTIVE,
+        lead="mei", consultants=("lead",),
+        pmo="ct-pmo", sponsors=("ct-deputy",), leaders=("ct-cio", "ct-customer", "ct-cfo"),
+        topics=("the integration platform tender", "case data migration", "caseworker training",
+                "the privacy impact assessment"),
+        override=("amber", "The tender for the integration platform is running four weeks late."),
+        troubled=True,
+    ),
+    _Plan(
+        code="REG-2026", client=CT, name="Regulatory reporting modernisation", kind=Kind.TRANSFORMATION,
+        description="Meet the new national reporting standard with automated submissions.",
+        budget=950_000, currency="AUD", starts=-100, ends=200, status=Status.ACTIVE,
+        lead="mei", consultants=("consultant",),
+        pmo="ct-pmo", sponsors=("ct-deputy", "ct-cfo"), leaders=("ct-compliance", "ct-cio"),
+        topics=("the new reporting standard", "the audit trail", "submission automation"),
+    ),
+    _Plan(
+        code="DWH-2027", client=CT, name="Enterprise data warehouse", kind=Kind.IMPLEMENTATION,
+        description="A governed analytics platform for network, safety and customer data.",
+        budget=2_300_000, currency="AUD", starts=45, ends=500, status=Status.PLANNED,
+        lead="raj", consultants=("mei",),
+        pmo="ct-pmo", sponsors=("ct-cio",), leaders=("ct-compliance", "ct-customer"),
+        topics=("the source-system inventory", "the cloud hosting decision", "data governance"),
+    ),
+)  # fmt: skip
+
+CADENCES = (
+    _Cadence("pmo", ChannelKind.VIDEO, "Weekly PMO sync", "FREQ=WEEKLY;BYDAY=TU", time(9, 30)),
+    _Cadence("sponsor", ChannelKind.MEETING, "Sponsor one-to-one",
+             "FREQ=WEEKLY;INTERVAL=2;BYDAY=TH", time(16)),
+    _Cadence("steering", ChannelKind.STEERING_COMMITTEE, "Steering committee",
+             "FREQ=MONTHLY;BYDAY=1TU", time(14)),
+    _Cadence("leader", ChannelKind.CALL, "Monthly check-in call", "FREQ=MONTHLY;BYDAY=2MO", time(11)),
+    _Cadence("leader2", ChannelKind.WORKSHOP, "Monthly business review", "FREQ=MONTHLY;BYDAY=3WE", time(10)),
+)  # fmt: skip
+
+MILESTONES: dict[str, tuple[str, ...]] = {
+    Kind.IMPLEMENTATION: ("Discovery complete", "Solution design signed off", "Build complete",
+                          "User acceptance testing passed", "Go-live"),
+    Kind.UPGRADE: ("Readiness assessment", "Data migration dry run", "Cut-over rehearsal", "Go-live"),
+    Kind.LAUNCH: ("Concept approved", "Pilot production", "Market launch"),
+    Kind.TRANSFORMATION: ("Current-state assessment", "Target operating model agreed", "First reports live"),
+    Kind.INTEGRATION: ("Interface design agreed", "Pilot plant connected", "All plants connected"),
+}  # fmt: skip
+
+CHANGE_REQUESTS = (
+    ("Add {topic} to scope", ChangeRequest.Kind.SCOPE, 85_000, 21),
+    ("Move a consultant from testing to {topic}", ChangeRequest.Kind.RESOURCE, 0, 0),
+    ("Adapt {topic} to the new regulation", ChangeRequest.Kind.REGULATORY, 40_000, 10),
+    ("Shift go-live to protect {topic}", ChangeRequest.Kind.SCHEDULE, 25_000, 28),
+    ("Drop {topic} from the first release", ChangeRequest.Kind.BUDGET, -60_000, -14),
+)
+
+SUMMARIES = {
+    "pmo": (
+        "Walked through the RAID log with {person}; {topic} is the risk to watch this week.",
+        "Reviewed the plan for {topic} with {person}; resourcing for the next sprint confirmed.",
+        "{person} and the team agreed the steering committee agenda, with {topic} first.",
+        "Went through the open actions; {person} will unblock the decision on {topic}.",
+    ),
+    "sponsor": (
+        "Briefed {person} on progress with {topic}; they asked for a clearer view of the budget burn.",
+        "{person} is pleased with {topic} and will champion it at the executive board.",
+        "Discussed the benefits case; {person} wants {topic} tracked as a headline measure.",
+    ),
+    "steering": (
+        "Steering committee reviewed milestones, budget and change requests; {topic} cleared to proceed.",
+        "Steering committee focused on {topic}; risks accepted with mitigations owned by the PMO.",
+        "Steering committee confirmed the next phase; {person} asked for a monthly view of {topic}.",
+    ),
+    "leader": (
+        "Checked in with {person} on {topic}; their team is ready for user acceptance testing.",
+        "{person} raised the workload of their team around {topic}; agreed to stagger the training.",
+        "Walked {person} through the impact of {topic} on their department.",
+    ),
+    "negative": (
+        "{person} was frustrated that {topic} slipped again and asked for a recovery plan.",
+        "{person} questioned the value of {topic} given the delays; a tense conversation.",
+        "{person} sent a delegate who could not decide on {topic}; escalation needed.",
+        "Difficult session: {person} challenged the estimates for {topic}.",
+    ),
+}
+SUMMARIES["leader2"] = SUMMARIES["leader"]
+
+DECISIONS = (
+    "Proceed with {topic} as planned.",
+    "Defer {topic} to the next release.",
+    "Fund two extra weeks of testing for {topic}.",
+    "{person} signs off on the approach to {topic}.",
+)
+TEAM_ACTIONS = (
+    "Send the revised plan for {topic}",
+    "Circulate the minutes and decisions",
+    "Prepare an options paper on {topic}",
+    "Update the RAID log for {topic}",
+    "Book a deep-dive session on {topic}",
+)
+CLIENT_ACTIONS = (
+    "Confirm sign-off on {topic}",
+    "Nominate super-users for {topic}",
+    "Approve the budget line for {topic}",
+    "Share the department's requirements for {topic}",
+)
+CLIENT_COMMENTS = (
+    "Waiting for the works council; expect an answer next week.",
+    "Raised at the board meeting, decision due on Friday.",
+)
+TEAM_COMMENTS = (
+    "Chased by email and phone; waiting on the client's finance team.",
+    "Blocked until the vendor confirms the interface specification.",
+)
+
+_SPONSOR_RULES = {
+    SponsorSubscription.Cadence.WEEKLY: "FREQ=WEEKLY;BYDAY={day}",
+    SponsorSubscription.Cadence.FORTNIGHTLY: "FREQ=WEEKLY;INTERVAL=2;BYDAY={day}",
+    SponsorSubscription.Cadence.MONTHLY: "FREQ=MONTHLY;BYDAY=1{day}",
+}
+_RRULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+_OPEN_OUTCOMES = (
+    ChangeRequest.Status.APPROVED,
+    ChangeRequest.Status.UNDER_REVIEW,
+    ChangeRequest.Status.REJECTED,
+)
+_SETTLED_OUTCOMES = (ChangeRequest.Status.APPROVED, ChangeRequest.Status.WITHDRAWN)
+
+
+def demo_codes() -> list[str]:
+    return [plan.code for plan in ENGAGEMENTS]
+
+
+@transaction.atomic
+def demo_load(*, now: datetime | None = None) -> DemoResult:
+    """Load the demo portfolio unless one of its engagements already exists.
+
+    Idempotent: a second run writes no portfolio rows; it only makes sure every
+    demo login exists, is active and has the demo password. A database holding
+    other engagements but no demo is refused untouched, so a real database never
+    gets a superuser whose password is printed in the README.
+    """
+    now = now or timezone.now()
+    loaded = Engagement.objects.filter(code__in=demo_codes()).exists()
+    if not loaded and Engagement.objects.exists():
+        return DemoResult(outcome="refused", logins=[])
+    hashes: set[str] = set()
+    users = {person.username: _ensure_user(person, hashes=hashes) for person in PEOPLE if not person.client}
+    clients = {} if loaded else {spec.name: _ensure_client(spec, actor=users["admin"]) for spec in CLIENTS}
+    for person in PEOPLE:
+        if person.client:
+            client = clients.get(person.client) or Client.objects.filter(name=person.client).first()
+            if client is not None:
+                users[person.username] = _ensure_user(person, client=client, hashes=hashes)
+    if not loaded:
+        _Builder(users=users, clients=clients, now=now).build()
+    logins = [_login(users[person.username]) for person in PEOPLE if person.username in users]
+    return DemoResult(outcome="present" if loaded else "created", logins=logins)
+
+
+def _ensure_user(person: _Person, *, hashes: set[str], client: Client | None = None) -> User:
+    user = User.objects.filter(username=person.username).first() or User(username=person.username)
+    administrator = person.role == Role.ADMINISTRATOR
+    wanted = {
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "email": f"{person.username}@pmaas-demo.example",
+        "role": person.role,
+        "client": client,
+        "time_zone": person.time_zone,
+        "is_active": True,
+        "is_staff": administrator,
+        "is_superuser": administrator,
+    }
+    changed = [name for name, value in wanted.items() if getattr(user, name) != value]
+    for name in changed:
+        setattr(user, name, wanted[name])
+    # Hashing is slow on purpose, and every demo login shares one password: one hash serves them all.
+    password_ok = user.password in hashes or (user.pk is not None and user.check_password(DEMO_PASSWORD))
+    if not password_ok:
+        validate_password(DEMO_PASSWORD, user)
+        if hashes:
+            user.password = next(iter(hashes))
+        else:
+            user.set_password(DEMO_PASSWORD)
+    hashes.add(user.password)
+    if changed or not password_ok:
+        clean_instance(user)
+        user.save()
+    return user
+
+
+def _ensure_client(spec: _Client, *, actor: User) -> Client:
+    return Client.objects.filter(name=spec.name).first() or client_create(
+        actor=actor, name=spec.name, time_zone=spec.time_zone, country=spec.country
+    )
+
+
+def _login(user: User) -> DemoLogin:
+    visible = list(Engagement.objects.visible_to(user).order_by("code").values_list("code", flat=True))
+    if user.is_administrator:
+        sees = f"everything, and the Django admin at /admin/ ({len(visible)} engagements)"
+    elif user.sees_all_engagements:
+        sees = f"all {len(visible)} engagements"
+    elif user.role == Role.CLIENT:
+        sees = f"{len(visible)} engagements of {user.client}: {', '.join(visible)}; updates own follow-ups"
+    else:
+        sees = f"{len(visible)} engagements: {', '.join(visible)}"
+    role = user.get_role_display()
+    if Membership.objects.filter(user=user, role=Membership.Role.LEAD).exists():
+        role = f"{role}, engagement lead"
+    return DemoLogin(username=user.username, password=DEMO_PASSWORD, role=role, sees=sees)
+
+
+def _email(name: str, domain: str) -> str:
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower().replace("'", "")
+    return ".".join(part for part in plain.split() if not part.endswith(".")) + f"@{domain}"
+
+
+@dataclass
+class _Completion:
+    when: datetime
+    follow_up: FollowUp
+    actor: User
+
+
+@dataclass
+class _Builder:
+    users: dict[str, User]
+    clients: dict[str, Client]
+    now: datetime
+    rng: random.Random = field(default_factory=lambda: random.Random(SEED))  # noqa: S311
+    people: dict[str, Stakeholder] = field(default_factory=dict)
+
+    @property
+    def admin(self) -> User:
+        return self.users["admin"]
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(UTC).date()
+
+    @property
+    def midnight(self) -> datetime:
+        """History stops here, so every run on the same day writes the same history."""
+        return datetime.combine(self.today, time(0), tzinfo=UTC)
+
+    @property
+    def history_start(self) -> date:
+        return self.today - timedelta(days=HISTORY_DAYS)
+
+    def build(self) -> None:
+        for spec in CLIENTS:
+            for contact in spec.contacts:
+                self.people[contact.key] = self._stakeholder(spec, contact)
+        for plan in ENGAGEMENTS:
+            self._engagement(plan)
+        self._settle_follow_ups()
+        self._comment_on_overdue()
+
+    def _stakeholder(self, spec: _Client, contact: _Contact) -> Stakeholder:
+        stakeholder = stakeholder_create(
+            actor=self.admin,
+            client=self.clients[spec.name],
+            name=contact.name,
+            email=_email(contact.name, spec.domain),
+            title=contact.title,
+            department=contact.department,
+            time_zone=contact.time_zone,
+        )
+        if contact.login:
+            stakeholder.user = self.users[contact.login]
+            clean_instance(stakeholder)
+            stakeholder.save(update_fields=["user", "updated_at"])
+        return stakeholder
+
+    def _engagement(self, plan: _Plan) -> None:
+        lead = self.users[plan.lead]
+        engagement = engagement_create(
+            actor=self.admin,
+            client=self.clients[plan.client],
+            name=plan.name,
+            code=plan.code,
+            description=plan.description,
+            kind=plan.kind,
+            budget=Decimal(plan.budget),
+            currency=plan.currency,
+            start_date=self.today + timedelta(days=plan.starts),
+            end_date=self.today + timedelta(days=plan.ends),
+            status=plan.status,
+            lead=lead,
+        )
+        team = [lead]
+        for username in plan.consultants:
+            membership_add(
+                actor=self.admin,
+                engagement=engagement,
+                user=self.users[username],
+                role=Membership.Role.CONSULTANT,
+            )
+            team.append(self.users[username])
+        self._roles(plan, engagement, team)
+        if plan.override:
+            health, reason = plan.override
+            engagement_override_health(actor=lead, engagement=engagement, health=health, reason=reason)
+        self._milestones(plan, engagement)
+        if plan.status != Status.PLANNED:
+            self._change_requests(plan, engagement)
+        if plan.status == Status.ACTIVE:
+            self._plan_and_history(plan, engagement, team)
+            self._subscriptions(plan, engagement)
+        elif plan.status == Status.PLANNED:
+            self._plan_and_history(plan, engagement, team)
+            self._ad_hoc(plan, engagement, team, days_ago=(10,))
+        else:
+            # Closed or on hold: a few meetings until it ended or paused, no plan since.
+            quiet_for = -plan.ends if plan.status == Status.CLOSED else 45
+            self._ad_hoc(plan, engagement, team, days_ago=range(HISTORY_DAYS - 5, quiet_for, -25))
+
+    def _roles(self, plan: _Plan, engagement: Engagement, team: list[User]) -> None:
+        lead = team[0]
+        rng = self.rng
+        stakeholder_add_to_engagement(
+            actor=self.admin,
+            engagement=engagement,
+            stakeholder=self.people[plan.pmo],
+            kind=StakeholderRole.Kind.PMO_LEAD,
+            influence=Scale.HIGH,
+            interest=Scale.VERY_HIGH,
+            current_level=rng.choice([Level.SUPPORTIVE, Level.LEADING]),
+            desired_level=Level.LEADING,
+            relationship_owner=lead,
+        )
+        for key in plan.sponsors:
+            stakeholder_add_to_engagement(
+                actor=self.admin,
+                engagement=engagement,
+                stakeholder=self.people[key],
+                kind=StakeholderRole.Kind.SPONSOR,
+                influence=Scale.VERY_HIGH,
+                interest=rng.choice([Scale.MEDIUM, Scale.HIGH, Scale.VERY_HIGH]),
+                current_level=Level.NEUTRAL
+                if plan.troubled
+                else rng.choice([Level.SUPPORTIVE, Level.LEADING]),
+                desired_level=Level.LEADING,
+                relationship_owner=lead,
+            )
+        for index, key in enumerate(plan.leaders):
+            stakeholder_add_to_engagement(
+                actor=self.admin,
+                engagement=engagement,
+                stakeholder=self.people[key],
+                kind=StakeholderRole.Kind.BUSINESS_LEADER,
+                influence=rng.choice([Scale.MEDIUM, Scale.HIGH]),
+                interest=rng.choice([Scale.LOW, Scale.MEDIUM, Scale.HIGH]),
+                current_level=rng.choice([Level.UNAWARE, Level.RESISTANT, Level.NEUTRAL, Level.SUPPORTIVE]),
+                desired_level=Level.SUPPORTIVE,
+                relationship_owner=team[(index + 1) % len(team)],
+            )
+
+    def _milestones(self, plan: _Plan, engagement: Engagement) -> None:
+        names = MILESTONES[plan.kind]
+        span = plan.ends - plan.starts
+        past: list[tuple[date, Milestone]] = []
+        for index, name in enumerate(names):
+            due_on = self.today + timedelta(days=plan.starts + span * (index + 1) // len(names))
+            milestone = milestone_create(actor=self.admin, engagement=engagement, name=name, due_on=due_on)
+            if due_on < self.today:
+                past.append((due_on, milestone))
+        # A troubled engagement has slipped: its latest milestone is still open.
+        done = past[:-1] if plan.troubled else past
+        for due_on, milestone in done:
+            milestone.completed_on = min(due_on + timedelta(days=self.rng.randint(-5, 7)), self.today)
+            clean_instance(milestone)
+            milestone.save(update_fields=["completed_on", "updated_at"])
+
+    def _change_requests(self, plan: _Plan, engagement: Engagement) -> None:
+        lead = self.users[plan.lead]
+        earliest = max(engagement.start_date, self.history_start)
+        for title, kind, budget, days in self.rng.sample(CHANGE_REQUESTS, k=self.rng.randint(1, 2)):
+            status = self.rng.choice(_OPEN_OUTCOMES if plan.status == Status.ACTIVE else _SETTLED_OUTCOMES)
+            raised_on = min(
+                earliest + timedelta(days=self.rng.randint(0, 60)), self.today - timedelta(days=9)
+            )
+            decided_on = raised_on + timedelta(days=self.rng.randint(2, 9))
+            decided = status in ChangeRequest.DECIDED
+            request = ChangeRequest(
+                engagement=engagement,
+                title=title.format(topic=self.rng.choice(plan.topics)),
+                kind=kind,
+                description="Raised by the engagement lead after the steering committee.",
+                budget_impact=Decimal(budget),
+                schedule_impact_days=days,
+                status=status,
+                requested_by=lead,
+                raised_on=raised_on,
+                decision=f"{status.label} by the steering committee." if decided else "",
+                decided_by=lead if decided else None,
+                decided_at=datetime.combine(decided_on, time(10), tzinfo=UTC) if decided else None,
+            )
+            clean_instance(request)
+            request.save()
+
+    def _plan_and_history(self, plan: _Plan, engagement: Engagement, team: list[User]) -> None:
+        audiences = {
+            "pmo": [plan.pmo],
+            "sponsor": [plan.sponsors[0]],
+            "steering": [plan.sponsors[-1]],
+            "leader": list(plan.leaders[:1]),
+            "leader2": list(plan.leaders[1:2]),
+        }
+        started = plan.status == Status.ACTIVE
+        starts_on = max(engagement.start_date, self.history_start) if started else engagement.start_date
+        for cadence in CADENCES:
+            for key in audiences[cadence.audience]:
+                owner = team[0] if cadence.audience in {"pmo", "sponsor", "steering"} else team[-1]
+                channel = channel_create(
+                    actor=self.admin,
+                    engagement=engagement,
+                    stakeholder=self.people[key],
+                    title=cadence.title,
+                    recurrence_rule=cadence.rule,
+                    starts_on=starts_on,
+                    local_time=cadence.local_time,
+                    owner=owner,
+                    kind=cadence.kind,
+                    details=f"{cadence.title} with {self.people[key].name}.",
+                    as_of=datetime.combine(starts_on, time(0), tzinfo=UTC) if started else self.now,
+                )
+                if started:
+                    self._history(plan, engagement, team, channel, cadence)
+
+    def _history(
+        self, plan: _Plan, engagement: Engagement, team: list[User], channel: Channel, cadence: _Cadence
+    ) -> None:
+        rng = self.rng
+        silence_from = self.midnight - timedelta(weeks=6)
+        due = channel.next_due_at
+        while due is not None and due < self.midnight - timedelta(hours=2):
+            strained = plan.troubled and due >= silence_from
+            silent = plan.silent_sponsor and strained and cadence.audience in {"sponsor", "steering"}
+            if not silent and rng.random() < (0.7 if strained else 0.88):
+                occurred_at = due + timedelta(minutes=rng.choice([0, 0, 5, 10, 15]))
+                if rng.random() < 0.1:
+                    occurred_at += timedelta(days=1)
+                occurred_at = min(occurred_at, self.midnight - timedelta(hours=1))
+                attendees = [channel.stakeholder]
+                team_attendees = [channel.owner]
+                if cadence.audience == "steering":
+                    attendees = [self.people[k] for k in (*plan.sponsors, plan.pmo, *plan.leaders[:2])]
+                    team_attendees = team
+                elif cadence.audience == "sponsor" and rng.random() < 0.3:
+                    attendees.append(self.people[plan.pmo])
+                self._log(
+                    plan,
+                    engagement,
+                    team,
+                    occurred_at=occurred_at,
+                    audience=cadence.audience,
+                    attendees=attendees,
+                    team_attendees=team_attendees,
+                    kind=cadence.kind,
+                    channel=channel,
+                    negative=strained,
+                )
+            due = recurrence.next_occurrence(
+                rule=channel.recurrence,
+                starts_on=channel.starts_on,
+                local_time=channel.local_time,
+                time_zone=channel.stakeholder.time_zone,
+                after=due,
+            )
+
+    def _ad_hoc(
+        self, plan: _Plan, engagement: Engagement, team: list[User], *, days_ago: Sequence[int]
+    ) -> None:
+        for days in days_ago:
+            occurred_at = datetime.combine(self.today - timedelta(days=days), time(10), tzinfo=UTC)
+            audience = self.rng.choice(["pmo", "sponsor"])
+            key = plan.pmo if audience == "pmo" else plan.sponsors[0]
+            self._log(
+                plan,
+                engagement,
+                team,
+                occurred_at=occurred_at,
+                audience=audience,
+                attendees=[self.people[key]],
+                team_attendees=[team[0]],
+                kind=ChannelKind.MEETING,
+                channel=None,
+                negative=False,
+            )
+
+    def _log(
+        self,
+        plan: _Plan,
+        engagement: Engagement,
+        team: list[User],
+        *,
+        occurred_at: datetime,
+        audience: str,
+        attendees: list[Stakeholder],
+        team_attendees: list[User],
+        kind: str,
+        channel: Channel | None,
+        negative: bool,
+    ) -> None:
+        rng = self.rng
+        person = attendees[0].name
+        if negative:
+            sentiment = rng.choices([-2, -1, 0, 1], weights=[2, 4, 3, 1])[0]
+        else:
+            sentiment = rng.choices([-1, 0, 1, 2], weights=[1, 3, 5, 2])[0]
+        pool = SUMMARIES["negative"] if sentiment < 0 else SUMMARIES[audience]
+        summary = rng.choice(pool).format(person=person, topic=rng.choice(plan.topics))
+        decisions = ""
+        if audience == "steering" or rng.random() < 0.3:
+            decisions = rng.choice(DECISIONS).format(person=person, topic=rng.choice(plan.topics))
+        specs = []
+        for _ in range(rng.choices([0, 1, 2], weights=[4, 5, 1])[0] + (audience == "steering")):
+            topic = rng.choice(plan.topics)
+            due_at = (occurred_at + timedelta(days=rng.randint(3, 14))).replace(hour=16, minute=0)
+            if rng.random() < 0.5:
+                specs.append(
+                    FollowUpSpec(
+                        title=rng.choice(TEAM_ACTIONS).format(topic=topic),
+                        due_at=due_at,
+                        owner_user=rng.choice(team),
+                    )
+                )
+            else:
+                specs.append(
+                    FollowUpSpec(
+                        title=rng.choice(CLIENT_ACTIONS).format(topic=topic),
+                        due_at=due_at,
+                        owner_stakeholder=rng.choice(attendees),
+                    )
+                )
+        check_in_log(
+            actor=team_attendees[0],
+            engagement=engagement,
+            occurred_at=occurred_at,
+            summary=summary,
+            attendees=attendees,
+            team_attendees=team_attendees,
+            kind=kind,
+            channel=channel,
+            sentiment=sentiment,
+            decisions=decisions,
+            follow_ups=specs,
+            as_of=self.now,
+        )
+
+    def _completions(self) -> list[_Completion]:
+        """Decide which follow-ups were done, when and by whom: most on time, some late, some never."""
+        plans = {plan.code: plan for plan in ENGAGEMENTS}
+        follow_ups = (
+            FollowUp.objects.filter(engagement__code__in=plans)
+            .select_related("engagement", "check_in", "owner_user", "owner_stakeholder__user")
+            .order_by("pk")
+        )
+        rng = self.rng
+        latest = self.midnight - timedelta(hours=1)
+        completions = []
+        for follow_up in follow_ups:
+            plan = plans[follow_up.engagement.code]
+            occurred_at = follow_up.check_in.occurred_at if follow_up.check_in else follow_up.created_at
+            if follow_up.due_at < self.midnight:
+                finished = plan.status == Status.CLOSED
+                if not finished and rng.random() >= (0.5 if plan.troubled else 0.85):
+                    continue
+                when = follow_up.due_at - timedelta(hours=rng.randint(0, 72))
+                if rng.random() < 0.2:
+                    when = follow_up.due_at + timedelta(days=rng.randint(1, 5))
+            elif rng.random() < 0.25:
+                when = occurred_at + (latest - occurred_at) * rng.random()
+            else:
+                continue
+            stakeholder = follow_up.owner_stakeholder
+            client_user = stakeholder.user if stakeholder is not None else None
+            actor = follow_up.owner_user or client_user or self.users[plan.lead]
+            when = min(max(when, occurred_at + timedelta(hours=1)), latest)
+            completions.append(_Completion(when=when, follow_up=follow_up, actor=actor))
+        return completions
+
+    def _settle_follow_ups(self) -> None:
+        """Replay the history day by day, so items done late were flagged overdue first."""
+        pending = deque(sorted(self._completions(), key=lambda c: c.when))
+        for days in range(HISTORY_DAYS + 1):
+            boundary = self.midnight - timedelta(days=HISTORY_DAYS - days)
+            while pending and pending[0].when < boundary:
+                item = pending.popleft()
+                follow_up_complete(actor=item.actor, follow_up=item.follow_up, as_of=item.when)
+            follow_ups_flag_overdue(as_of=boundary)
+        # What the periodic sweep would flag by now anyway.
+        follow_ups_flag_overdue(as_of=self.now)
+
+    def _comment_on_overdue(self) -> None:
+        overdue = (
+            FollowUp.objects.overdue(as_of=self.midnight)
+            .filter(engagement__code__in=demo_codes())
+            .filter(Q(owner_user__isnull=False) | Q(owner_stakeholder__user__isnull=False))
+            .select_related("owner_user", "owner_stakeholder__user")
+            .order_by("due_at", "pk")
+        )
+        for index, follow_up in enumerate(overdue[:8]):
+            stakeholder = follow_up.owner_stakeholder
+            if stakeholder is not None and stakeholder.user is not None:
+                body = CLIENT_COMMENTS[index % len(CLIENT_COMMENTS)]
+                follow_up_comment_add(actor=stakeholder.user, follow_up=follow_up, body=body)
+            elif follow_up.owner_user is not None:
+                body = TEAM_COMMENTS[index % len(TEAM_COMMENTS)]
+                follow_up_comment_add(actor=follow_up.owner_user, follow_up=follow_up, body=body)
+
+    def _subscriptions(self, plan: _Plan, engagement: Engagement) -> None:
+        for key in plan.sponsors:
+            sponsor = self.people[key]
+            cadence = self.rng.choice(SponsorSubscription.Cadence.values)
+            weekday = self.rng.choice([Weekday.MONDAY, Weekday.FRIDAY])
+            local_time = self.rng.choice([time(7, 30), time(8)])
+            stopped = plan.silent_sponsor and key == plan.sponsors[0]
+            rule = _SPONSOR_RULES[SponsorSubscription.Cadence(cadence)].format(day=_RRULE_DAYS[weekday])
+            subscription = SponsorSubscription(
+                engagement=engagement,
+                stakeholder=sponsor,
+                cadence=cadence,
+                weekday=weekday,
+                local_time=local_time,
+                time_zone=sponsor.time_zone,
+                is_active=not stopped,
+                unsubscribed_at=self.midnight - timedelta(days=20) if stopped else None,
+                next_send_at=None
+                if stopped
+                else recurrence.next_occurrence(
+                    rule=rule,
+                    starts_on=self.history_start,
+                    local_time=local_time,
+                    time_zone=sponsor.time_zone,
+                    after=self.now,
+                ),
+            )
+            clean_instance(subscription)
+            subscription.save()
+            self._deliveries(subscription, rule, failed_last=plan.troubled and not stopped)
+
+    def _deliveries(self, subscription: SponsorSubscription, rule: str, *, failed_last: bool) -> None:
+        before = self.midnight - timedelta(days=20) if not subscription.is_active else self.midnight
+        for period in range(3):
+            scheduled = recurrence.previous_occurrence(
+                rule=rule,
+                starts_on=self.history_start,
+                local_time=subscription.local_time,
+                time_zone=subscription.time_zone,
+                before=before,
+            )
+            if scheduled is None:
+                return
+            failed = failed_last and period == 0
+            delivery = Delivery(
+                subscription=subscription,
+                period_start=scheduled.astimezone(ZoneInfo(subscription.time_zone)).date(),
+                scheduled_for=scheduled,
+                status=Delivery.Status.FAILED if failed else Delivery.Status.SENT,
+                attempts=5 if failed else 1,
+                last_attempt_at=scheduled + timedelta(minutes=30 if failed else 1),
+                last_error="451 4.3.0 Temporary mail server failure" if failed else "",
+                sent_at=None if failed else scheduled + timedelta(minutes=1),
+                message_id="" if failed else f"<demo-{subscription.pk}-{period}@pmaas-demo.example>",
+            )
+            clean_instance(delivery)
+            delivery.save()
+            before = scheduled

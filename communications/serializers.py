@@ -1,0 +1,283 @@
+"""API v1 shapes of the communication plan, check-ins, follow-ups and sponsor updates."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from rest_framework import serializers
+
+from communications.models import (
+    Channel,
+    ChannelKind,
+    CheckIn,
+    Delivery,
+    FollowUp,
+    FollowUpComment,
+    Sentiment,
+    SponsorSubscription,
+)
+from communications.selectors import channel_list
+from engagements.selectors import engagement_list
+from engagements.serializers import ScopedPrimaryKeyRelatedField, UserSummarySerializer, user_list
+from stakeholders.selectors import stakeholder_list
+from stakeholders.serializers import StakeholderSummarySerializer
+
+# A cadence is planned for a living engagement; far-off years only make the
+# rule expansion slow (it walks from the start date) or overflow the calendar.
+EARLIEST_CADENCE_START = date(2000, 1, 1)
+LATEST_CADENCE_START = date(2100, 12, 31)
+LONGEST_GRACE_PERIOD = timedelta(days=90)
+MOST_FOLLOW_UPS_PER_CHECK_IN = 50
+
+
+class ChannelSerializer(serializers.ModelSerializer[Channel]):
+    engagement_code = serializers.CharField(source="engagement.code", read_only=True)
+    stakeholder_name = serializers.CharField(source="stakeholder.name", read_only=True)
+    owner_name = serializers.CharField(source="owner.__str__", read_only=True)
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+
+    class Meta:
+        model = Channel
+        fields = [
+            "id",
+            "engagement",
+            "engagement_code",
+            "stakeholder",
+            "stakeholder_name",
+            "kind",
+            "kind_display",
+            "title",
+            "details",
+            "recurrence",
+            "starts_on",
+            "local_time",
+            "grace_period",
+            "owner",
+            "owner_name",
+            "status",
+            "next_due_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ChannelCreateSerializer(serializers.Serializer[Any]):
+    engagement = ScopedPrimaryKeyRelatedField(selector=engagement_list)
+    stakeholder = ScopedPrimaryKeyRelatedField(
+        selector=stakeholder_list, help_text="A person with a role on the engagement."
+    )
+    title = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=ChannelKind.choices, default=ChannelKind.MEETING)
+    details = serializers.CharField(allow_blank=True, default="")
+    recurrence = serializers.CharField(
+        max_length=500,
+        help_text=(
+            "RFC 5545 RRULE value in the stakeholder's local time, e.g. FREQ=WEEKLY;INTERVAL=2;BYDAY=TU."
+        ),
+    )
+    starts_on = serializers.DateField(help_text="First day the cadence may fall on.")
+    local_time = serializers.TimeField(help_text="Time of day in the stakeholder's time zone.")
+    grace_period = serializers.DurationField(
+        required=False,
+        min_value=timedelta(0),
+        max_value=LONGEST_GRACE_PERIOD,
+        help_text="How long after the due time a check-in still counts as on time; two days when left out.",
+    )
+    owner = ScopedPrimaryKeyRelatedField(selector=user_list, help_text="A member of the engagement's team.")
+
+    def validate_starts_on(self, value: date) -> date:
+        if not EARLIEST_CADENCE_START <= value <= LATEST_CADENCE_START:
+            raise serializers.ValidationError(
+                f"Choose a date between {EARLIEST_CADENCE_START:%Y} and {LATEST_CADENCE_START:%Y}."
+            )
+        return value
+
+
+class FollowUpSerializer(serializers.ModelSerializer[FollowUp]):
+    engagement_code = serializers.CharField(source="engagement.code", read_only=True)
+    owner_name = serializers.CharField(
+        read_only=True, help_text="The team member or stakeholder who owes it."
+    )
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    is_overdue = serializers.SerializerMethodField(help_text="Flagged by the overdue scan.")
+
+    class Meta:
+        model = FollowUp
+        fields = [
+            "id",
+            "engagement",
+            "engagement_code",
+            "check_in",
+            "title",
+            "details",
+            "owner_user",
+            "owner_stakeholder",
+            "owner_name",
+            "due_at",
+            "status",
+            "status_display",
+            "completed_at",
+            "completed_by",
+            "overdue_at",
+            "is_overdue",
+            "escalation_level",
+            "escalated_at",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_is_overdue(self, follow_up: FollowUp) -> bool:
+        return follow_up.overdue_at is not None
+
+
+class FollowUpSpecSerializer(serializers.Serializer[Any]):
+    """One action item: give exactly one of owner_user and owner_stakeholder."""
+
+    title = serializers.CharField(max_length=300)
+    due_at = serializers.DateTimeField()
+    owner_user = ScopedPrimaryKeyRelatedField(
+        selector=user_list, required=False, allow_null=True, default=None, help_text="A team member."
+    )
+    owner_stakeholder = ScopedPrimaryKeyRelatedField(
+        selector=stakeholder_list,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="A stakeholder with a role on the engagement.",
+    )
+    details = serializers.CharField(allow_blank=True, default="")
+
+
+class FollowUpCreateSerializer(FollowUpSpecSerializer):
+    engagement = ScopedPrimaryKeyRelatedField(selector=engagement_list)
+
+
+class CheckInSerializer(serializers.ModelSerializer[CheckIn]):
+    engagement_code = serializers.CharField(source="engagement.code", read_only=True)
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    sentiment_display = serializers.CharField(source="get_sentiment_display", read_only=True)
+    logged_by_name = serializers.CharField(source="logged_by.__str__", read_only=True)
+    attendees = StakeholderSummarySerializer(many=True, read_only=True)
+    team_attendees = UserSummarySerializer(many=True, read_only=True)
+    follow_ups = serializers.PrimaryKeyRelatedField[FollowUp](many=True, read_only=True)
+
+    class Meta:
+        model = CheckIn
+        fields = [
+            "id",
+            "engagement",
+            "engagement_code",
+            "channel",
+            "kind",
+            "kind_display",
+            "occurred_at",
+            "logged_by",
+            "logged_by_name",
+            "attendees",
+            "team_attendees",
+            "summary",
+            "sentiment",
+            "sentiment_display",
+            "decisions",
+            "follow_ups",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class CheckInCreateSerializer(serializers.Serializer[Any]):
+    engagement = ScopedPrimaryKeyRelatedField(selector=engagement_list)
+    occurred_at = serializers.DateTimeField()
+    summary = serializers.CharField()
+    attendees = ScopedPrimaryKeyRelatedField(
+        selector=stakeholder_list, many=True, help_text="Stakeholders of the engagement who took part."
+    )
+    team_attendees = ScopedPrimaryKeyRelatedField(
+        selector=user_list, many=True, required=False, help_text="Members of the engagement's team."
+    )
+    kind = serializers.ChoiceField(choices=ChannelKind.choices, default=ChannelKind.MEETING)
+    channel = ScopedPrimaryKeyRelatedField(
+        selector=channel_list,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The planned channel this check-in closes, if any.",
+    )
+    sentiment = serializers.ChoiceField(choices=Sentiment.choices, default=Sentiment.NEUTRAL)
+    decisions = serializers.CharField(allow_blank=True, default="")
+    follow_ups = serializers.ListSerializer[Any](
+        child=FollowUpSpecSerializer(), required=False, max_length=MOST_FOLLOW_UPS_PER_CHECK_IN
+    )
+
+
+class FollowUpCommentSerializer(serializers.ModelSerializer[FollowUpComment]):
+    author_name = serializers.CharField(source="author.__str__", read_only=True)
+    engagement = serializers.IntegerField(source="follow_up.engagement_id", read_only=True)
+
+    class Meta:
+        model = FollowUpComment
+        fields = ["id", "follow_up", "engagement", "author", "author_name", "body", "created_at"]
+        read_only_fields = fields
+
+
+class FollowUpCommentCreateSerializer(serializers.Serializer[Any]):
+    body = serializers.CharField()
+
+
+class SponsorSubscriptionSerializer(serializers.ModelSerializer[SponsorSubscription]):
+    engagement_code = serializers.CharField(source="engagement.code", read_only=True)
+    stakeholder_name = serializers.CharField(source="stakeholder.name", read_only=True)
+    cadence_display = serializers.CharField(source="get_cadence_display", read_only=True)
+    weekday_display = serializers.CharField(source="get_weekday_display", read_only=True)
+
+    class Meta:
+        model = SponsorSubscription
+        fields = [
+            "id",
+            "engagement",
+            "engagement_code",
+            "stakeholder",
+            "stakeholder_name",
+            "cadence",
+            "cadence_display",
+            "weekday",
+            "weekday_display",
+            "local_time",
+            "time_zone",
+            "is_active",
+            "unsubscribed_at",
+            "next_send_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class DeliverySerializer(serializers.ModelSerializer[Delivery]):
+    engagement = serializers.IntegerField(source="subscription.engagement_id", read_only=True)
+    engagement_code = serializers.CharField(source="subscription.engagement.code", read_only=True)
+    stakeholder_name = serializers.CharField(source="subscription.stakeholder.name", read_only=True)
+
+    class Meta:
+        model = Delivery
+        # last_error is left out: it carries mail-server detail meant for operators.
+        fields = [
+            "id",
+            "subscription",
+            "engagement",
+            "engagement_code",
+            "stakeholder_name",
+            "period_start",
+            "scheduled_for",
+            "status",
+            "attempts",
+            "last_attempt_at",
+            "sent_at",
+            "created_at",
+        ]
+        read_only_fields = fields

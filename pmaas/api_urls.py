@@ -1,0 +1,43 @@
+"""API v1: one router for every app's viewsets, the OpenAPI schema and its browsable docs.
+
+Mounted under api/ with the namespace v1, which NamespaceVersioning reads as
+the version; v2 would be a second namespace beside it.
+"""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from communications import api as communications_api
+from engagements import api as engagements_api
+from stakeholders import api as stakeholders_api
+
+router = DefaultRouter()
+router.register("clients", engagements_api.ClientViewSet, basename="client")
+router.register("engagements", engagements_api.EngagementViewSet, basename="engagement")
+router.register("memberships", engagements_api.MembershipViewSet, basename="membership")
+router.register("milestones", engagements_api.MilestoneViewSet, basename="milestone")
+router.register("change-requests", engagements_api.ChangeRequestViewSet, basename="change-request")
+router.register("stakeholders", stakeholders_api.StakeholderViewSet, basename="stakeholder")
+router.register("stakeholder-roles", stakeholders_api.StakeholderRoleViewSet, basename="stakeholder-role")
+router.register("channels", communications_api.ChannelViewSet, basename="channel")
+router.register("check-ins", communications_api.CheckInViewSet, basename="check-in")
+router.register("follow-ups", communications_api.FollowUpViewSet, basename="follow-up")
+router.register("follow-up-comments", communications_api.FollowUpCommentViewSet, basename="follow-up-comment")
+router.register(
+    "sponsor-subscriptions",
+    communications_api.SponsorSubscriptionViewSet,
+    basename="sponsor-subscription",
+)
+router.register("deliveries", communications_api.DeliveryViewSet, basename="delivery")
+
+v1 = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("docs/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    *router.urls,
+]
+
+urlpatterns = [
+    path("v1/", include((v1, "v1"), namespace="v1")),
+]

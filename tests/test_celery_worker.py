@@ -1,0 +1,108 @@
+"""The overdue sweep on a real worker and a real broker, against the test database."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import uuid
+from functools import partial
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from communications.models import FollowUp
+from communications.tasks import flag_overdue_follow_ups
+from tests import factories
+from tests.celery_fixtures import RunningWorker, queued_messages, wait_until
+
+pytestmark = [
+    pytest.mark.celery_worker,
+    # With --dist loadgroup every test here runs in one xdist process, so one worker serves them all.
+    pytest.mark.xdist_group("celery_worker"),
+]
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _enqueue_on_commit(**options: Any) -> None:
+    # What the task's apply_async_on_commit() does, spelt out for the type checker.
+    transaction.on_commit(partial(flag_overdue_follow_ups.apply_async, **options))
+
+
+def _team_follow_ups(*due_in_hours: float) -> list[FollowUp]:
+    lead = factories.consultant()
+    engagement = factories.make_engagement(lead=lead)
+    now = timezone.now()
+    return [
+        factories.make_follow_up(
+            engagement=engagement, owner_user=lead, due_at=now + dt.timedelta(hours=hours)
+        )
+        for hours in due_in_hours
+    ]
+
+
+def _snapshot() -> dict[int, Any]:
+    return {row["id"]: row for row in FollowUp.objects.values()}
+
+
+def test_worker_flags_exactly_the_overdue_follow_ups(celery_worker: RunningWorker, transactional_db: None):
+    # Given two open follow-ups past due, one due tomorrow and one done although past due
+    late_a, late_b, tomorrow, done = _team_follow_ups(-1, -30, 24, -2)
+    FollowUp.objects.filter(pk=done.pk).update(status=FollowUp.Status.DONE, completed_at=timezone.now())
+
+    # When the sweep is enqueued once the transaction commits
+    with transaction.atomic():
+        _enqueue_on_commit(queue=celery_worker.queue)
+
+    # Then the worker stamps the two overdue ones, in one statement, and nothing else
+    wait_until(
+        lambda: FollowUp.objects.filter(pk__in=[late_a.pk, late_b.pk], overdue_at__isnull=False).count() == 2,
+        what="the worker to flag the overdue follow-ups",
+    )
+    flagged = set(FollowUp.objects.filter(overdue_at__isnull=False).values_list("pk", flat=True))
+    assert flagged == {late_a.pk, late_b.pk}
+    assert FollowUp.objects.get(pk=tomorrow.pk).overdue_at is None
+    assert FollowUp.objects.get(pk=done.pk).overdue_at is None
+
+
+def test_running_the_sweep_twice_keeps_the_first_overdue_time(
+    celery_worker: RunningWorker, transactional_db: None
+):
+    # Given an overdue follow-up that the worker has already flagged
+    _team_follow_ups(-3, 48)
+    first = str(uuid.uuid4())
+    with transaction.atomic():
+        _enqueue_on_commit(queue=celery_worker.queue, task_id=first)
+    assert celery_worker.wait_for_task(first) == "1"
+    before = _snapshot()
+
+    # When the sweep runs again
+    second = str(uuid.uuid4())
+    with transaction.atomic():
+        _enqueue_on_commit(queue=celery_worker.queue, task_id=second)
+
+    # Then it flags nothing and changes no row: the first overdue time stays
+    assert celery_worker.wait_for_task(second) == "0"
+    assert _snapshot() == before
+
+
+def test_a_sweep_enqueued_in_a_rolled_back_transaction_is_never_published(
+    idle_queue: str, transactional_db: None
+):
+    # Given a transaction that enqueues the sweep on commit
+    # When the transaction rolls back
+    with contextlib.suppress(_Rollback), transaction.atomic():
+        _enqueue_on_commit(queue=idle_queue)
+        raise _Rollback
+
+    # Then nothing reached the broker
+    assert queued_messages(idle_queue) == 0
+
+    # And the same call in a transaction that commits does reach it
+    with transaction.atomic():
+        _enqueue_on_commit(queue=idle_queue)
+    assert queued_messages(idle_queue) == 1
