@@ -2,10 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from engagements import views as engagement_views
-
 urlpatterns = [
-    path("", engagement_views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
@@ -26,4 +23,8 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("api/", include("pmaas.api_urls")),
+    path("", include("accounts.urls")),
+    path("", include("engagements.urls")),
+    path("", include("stakeholders.urls")),
+    path("", include("communications.urls")),
 ]

@@ -47,7 +47,7 @@ def _counts() -> dict[str, int]:
 
 
 def _codes_on_home(http: HttpClient) -> set[str]:
-    response = http.get(reverse("home"))
+    response = http.get(reverse("engagement_list"))
     assert response.status_code == 200
     return {code for code in demo_codes() if code in response.content.decode()}
 

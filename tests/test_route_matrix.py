@@ -6,14 +6,30 @@ in ROUTES fails test_every_route_has_a_matrix_entry.
 
 from __future__ import annotations
 
-import dataclasses
+import importlib
+import pkgutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from tests import routes
 from tests.factories import Scope, World
+from tests.route_kinds import Entry, ListRoute, LoggedIn, ObjectRoute, Public
+
+
+def _collect_routes() -> dict[str, Entry]:
+    merged: dict[str, Entry] = {}
+    for module_info in pkgutil.iter_modules(routes.__path__):
+        module = importlib.import_module(f"{routes.__name__}.{module_info.name}")
+        for name, entry in module.ROUTES.items():
+            assert name not in merged, f"{name} has two entries in tests/routes"
+            merged[name] = entry
+    return merged
+
+
+ROUTES = _collect_routes()
 
 SCOPES = ("mine", "sibling", "other")
 # Which of the world's engagements each role sees (DESIGN.md, "Roles and what they may see").
@@ -23,81 +39,6 @@ VISIBLE = {
     "engagement_lead": {"mine"},
     "consultant": {"mine"},
     "client_pmo_lead": {"mine", "sibling"},
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class Public:
-    """Reachable without logging in (login, password reset)."""
-
-    kwargs: tuple[tuple[str, str], ...] = ()
-    method: str = "get"
-
-
-@dataclasses.dataclass(frozen=True)
-class LoggedIn:
-    """Any logged-in user; anonymous visitors are refused."""
-
-
-@dataclasses.dataclass(frozen=True)
-class ObjectRoute:
-    """Acts on one object: outside the user's scope it answers 404, inside it does not."""
-
-    attr: str
-    method: str = "get"
-    data: tuple[tuple[str, str], ...] = ()
-
-
-@dataclasses.dataclass(frozen=True)
-class ListRoute:
-    """Lists objects of one kind: exactly those of the engagements in scope."""
-
-    attr: str
-
-
-Entry = Public | LoggedIn | ObjectRoute | ListRoute
-
-ROUTES: dict[str, Entry] = {
-    "home": LoggedIn(),
-    "login": Public(),
-    "logout": Public(method="post"),
-    "password_reset": Public(),
-    "password_reset_done": Public(),
-    "password_reset_confirm": Public(kwargs=(("uidb64", "MQ"), ("token", "set-password"))),
-    "password_reset_complete": Public(),
-    "v1:api-root": LoggedIn(),
-    "v1:schema": LoggedIn(),
-    "v1:docs": LoggedIn(),
-    "v1:redoc": LoggedIn(),
-    "v1:client-list": ListRoute("client"),
-    "v1:client-detail": ObjectRoute("client"),
-    "v1:engagement-list": ListRoute("engagement"),
-    "v1:engagement-detail": ObjectRoute("engagement"),
-    "v1:membership-list": ListRoute("membership"),
-    "v1:membership-detail": ObjectRoute("membership"),
-    "v1:milestone-list": ListRoute("milestone"),
-    "v1:milestone-detail": ObjectRoute("milestone"),
-    "v1:change-request-list": ListRoute("change_request"),
-    "v1:change-request-detail": ObjectRoute("change_request"),
-    "v1:stakeholder-list": ListRoute("stakeholder"),
-    "v1:stakeholder-detail": ObjectRoute("stakeholder"),
-    "v1:stakeholder-role-list": ListRoute("role"),
-    "v1:stakeholder-role-detail": ObjectRoute("role"),
-    "v1:channel-list": ListRoute("channel"),
-    "v1:channel-detail": ObjectRoute("channel"),
-    "v1:check-in-list": ListRoute("check_in"),
-    "v1:check-in-detail": ObjectRoute("check_in"),
-    "v1:follow-up-list": ListRoute("follow_up"),
-    "v1:follow-up-detail": ObjectRoute("follow_up"),
-    "v1:follow-up-complete": ObjectRoute("follow_up", method="post"),
-    "v1:follow-up-reopen": ObjectRoute("follow_up", method="post"),
-    "v1:follow-up-comments": ObjectRoute("follow_up", method="post", data=(("body", "Noted."),)),
-    "v1:follow-up-comment-list": ListRoute("comment"),
-    "v1:follow-up-comment-detail": ObjectRoute("comment"),
-    "v1:sponsor-subscription-list": ListRoute("subscription"),
-    "v1:sponsor-subscription-detail": ObjectRoute("subscription"),
-    "v1:delivery-list": ListRoute("delivery"),
-    "v1:delivery-detail": ObjectRoute("delivery"),
 }
 
 
@@ -130,7 +71,7 @@ def test_every_route_has_a_matrix_entry():
     routes = project_routes()
 
     # Then each one is described in the matrix, and the matrix names no route that is gone
-    assert sorted(set(routes) - set(ROUTES)) == [], "add these routes to ROUTES in tests/test_route_matrix.py"
+    assert sorted(set(routes) - set(ROUTES)) == [], "add these routes to a module in tests/routes/"
     assert sorted(set(ROUTES) - set(routes)) == []
 
 
@@ -155,12 +96,13 @@ def _visible(role: str, scope_name: str, attr: str) -> bool:
     return scope_name in VISIBLE[role]
 
 
-def _url(name: str, entry: Entry, pk: int | None = None) -> str:
+def _url(name: str, entry: Entry, target: Any = None) -> str:
     if isinstance(entry, Public):
         return reverse(name, kwargs=dict(entry.kwargs))
-    if pk is None:
+    if target is None:
         return reverse(name)
-    return reverse(name, kwargs={"pk": pk})
+    assert isinstance(entry, ObjectRoute)
+    return reverse(name, kwargs=entry.url_kwargs(target))
 
 
 def _entries(kind: type) -> list[str]:
@@ -198,7 +140,7 @@ def test_object_routes_answer_404_outside_scope_for_every_role(client, world, na
         for scope_name in SCOPES:
             # Given one object in each engagement, when the role asks for it
             target = _object(world, scope_name, entry.attr)
-            response = getattr(client, entry.method)(_url(name, entry, target.pk), dict(entry.data))
+            response = getattr(client, entry.method)(_url(name, entry, target), dict(entry.data))
 
             # Then it is answered only inside the role's scope, and outside it is 404, never 403
             if _visible(role, scope_name, entry.attr):
@@ -207,7 +149,7 @@ def test_object_routes_answer_404_outside_scope_for_every_role(client, world, na
                 assert response.status_code == 404, (role, scope_name, response.status_code)
     client.logout()
     target = _object(world, "mine", entry.attr)
-    assert getattr(client, entry.method)(_url(name, entry, target.pk)).status_code in (302, 401, 403)
+    assert getattr(client, entry.method)(_url(name, entry, target)).status_code in (302, 401, 403)
 
 
 @pytest.mark.parametrize("name", _entries(ListRoute))

@@ -8,7 +8,7 @@ from tests import factories
 
 def test_home_sends_anonymous_visitors_to_log_in(client, db):
     # When someone who has not logged in opens the home page
-    response = client.get(reverse("home"))
+    response = client.get(reverse("engagement_list"))
 
     # Then they are sent to the login page, coming back afterwards
     assert response.status_code == 302
@@ -31,7 +31,7 @@ def test_home_lists_the_engagements_the_user_may_see_with_client_and_status(clie
     client.force_login(world.users()[role])
 
     # When they open the home page
-    response = client.get(reverse("home"))
+    response = client.get(reverse("engagement_list"))
 
     # Then it lists exactly the engagements in their scope, with client and status
     assert response.status_code == 200
@@ -49,7 +49,7 @@ def test_home_tells_a_user_without_engagements_what_to_do(client, db):
     client.force_login(factories.consultant())
 
     # When they open the home page
-    response = client.get(reverse("home"))
+    response = client.get(reverse("engagement_list"))
 
     # Then they read why the list is empty
     assert "not on any engagement yet" in response.content.decode()
@@ -65,7 +65,7 @@ def test_home_shows_whether_health_is_overridden(client, world):
     client.force_login(world.consultant)
 
     # When the consultant opens the home page
-    body = client.get(reverse("home")).content.decode()
+    body = client.get(reverse("engagement_list")).content.decode()
 
     # Then the engagement reads red and overridden
     assert "rag-red" in body
@@ -84,5 +84,5 @@ def test_home_query_count_does_not_grow_with_engagements(client, db, django_asse
     # When the home page renders, then it costs the same few queries at any size:
     # session, user, engagements with their clients
     with django_assert_num_queries(3):
-        response = client.get(reverse("home"))
+        response = client.get(reverse("engagement_list"))
     assert len(response.context["engagements"]) == count

@@ -1,0 +1,45 @@
+"""The kinds of route in the scoping matrix (tests/test_route_matrix.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+
+def _pk(obj: Any) -> dict[str, Any]:
+    return {"pk": obj.pk}
+
+
+@dataclasses.dataclass(frozen=True)
+class Public:
+    """Reachable without logging in (login, password reset)."""
+
+    kwargs: tuple[tuple[str, str], ...] = ()
+    method: str = "get"
+
+
+@dataclasses.dataclass(frozen=True)
+class LoggedIn:
+    """Any logged-in user; anonymous visitors are refused."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ObjectRoute:
+    """Acts on one object: outside the user's scope it answers 404, inside it does not."""
+
+    attr: str
+    method: str = "get"
+    data: tuple[tuple[str, str], ...] = ()
+    # How the route's URL names the object; most take its primary key.
+    url_kwargs: Callable[[Any], dict[str, Any]] = _pk
+
+
+@dataclasses.dataclass(frozen=True)
+class ListRoute:
+    """Lists objects of one kind: exactly those of the engagements in scope."""
+
+    attr: str
+
+
+Entry = Public | LoggedIn | ObjectRoute | ListRoute

@@ -1,0 +1,1 @@
+"""Scoping-matrix entries, one module per area; test_route_matrix.py merges every module here."""

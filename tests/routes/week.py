@@ -1,0 +1,9 @@
+"""Routes of the consultant's week, check-in logging and search."""
+
+from tests.route_kinds import Entry, LoggedIn
+
+ROUTES: dict[str, Entry] = {
+    "home": LoggedIn(),
+    "check_in_create": LoggedIn(),
+    "search": LoggedIn(),
+}
