@@ -1,9 +1,13 @@
-from django.urls import path
+"""Each views module of communications lists its own routes; this joins them."""
 
-from communications.views import check_ins, search, week
+from communications.views import check_ins, follow_ups, obligations, plan, search, timeline, week
 
 urlpatterns = [
-    path("", week.my_week, name="home"),
-    path("check-ins/new/", check_ins.check_in_create, name="check_in_create"),
-    path("search/", search.search, name="search"),
+    *week.urlpatterns,
+    *check_ins.urlpatterns,
+    *search.urlpatterns,
+    *plan.urlpatterns,
+    *timeline.urlpatterns,
+    *follow_ups.urlpatterns,
+    *obligations.urlpatterns,
 ]

@@ -1,8 +1,14 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import path
 
 
 @login_required
 def my_week(request: HttpRequest) -> HttpResponse:
     return redirect("engagement_list")
+
+
+urlpatterns = [
+    path("", my_week, name="home"),
+]
