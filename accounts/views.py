@@ -1,8 +1,40 @@
+from typing import cast
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from accounts import services
+from accounts.forms import PreferencesForm
+from accounts.models import User
 
 
 @login_required
 def account_settings(request: HttpRequest) -> HttpResponse:
-    return redirect("engagement_list")
+    # login_required guarantees a real user, never AnonymousUser.
+    user = cast(User, request.user)
+    if request.method == "POST":
+        form = PreferencesForm(request.POST)
+        if form.is_valid():
+            try:
+                services.user_update_preferences(user=user, **form.cleaned_data)
+            except ValidationError as exc:
+                for field, problems in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, problems)
+            else:
+                messages.success(request, "Your settings are saved.")
+                return redirect("account_settings")
+    else:
+        form = PreferencesForm(
+            initial={
+                "first_name": user.first_name,
+                "last_name": user.last_name,
+                "email": user.email,
+                "time_zone": user.time_zone or "UTC",
+            }
+        )
+    context = {"form": form, "now": timezone.now(), "zone_name": timezone.get_current_timezone_name()}
+    return render(request, "accounts/account_settings.html", context)

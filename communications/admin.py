@@ -10,6 +10,7 @@ from communications import recurrence
 from communications.models import (
     Channel,
     CheckIn,
+    CommunicationObligation,
     Delivery,
     FollowUp,
     FollowUpComment,
@@ -141,3 +142,22 @@ class DeliveryAdmin(admin.ModelAdmin):
     autocomplete_fields = ("subscription",)
     readonly_fields = ("attempts", "last_attempt_at", "last_error", "sent_at", "message_id", "created_at")
     date_hierarchy = "scheduled_for"
+
+
+@admin.register(CommunicationObligation)
+class CommunicationObligationAdmin(admin.ModelAdmin):
+    list_display = ("stakeholder", "change_request", "engagement", "status", "deadline", "met_at")
+    list_filter = ("status",)
+    search_fields = ("stakeholder__name", "change_request__title", "engagement__code")
+    list_select_related = ("stakeholder", "change_request", "engagement")
+    raw_id_fields = ("change_request", "channel", "met_by_check_in")
+    autocomplete_fields = ("engagement", "stakeholder")
+    readonly_fields = (
+        "met_at",
+        "met_by_check_in",
+        "waived_by",
+        "waived_at",
+        "created_by",
+        "created_at",
+        "updated_at",
+    )

@@ -8,7 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from engagements.models import Engagement, EngagementScopedQuerySet
+from engagements.models import ChangeRequest, Engagement, EngagementScopedQuerySet
 from pmaas.timezones import validate_time_zone
 from stakeholders.models import Stakeholder
 
@@ -368,3 +368,85 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subscription} for {self.period_start:%Y-%m-%d} ({self.get_status_display()})"
+
+
+class CommunicationObligationQuerySet(EngagementScopedQuerySet["CommunicationObligation"]):
+    def open(self) -> Self:
+        return self.filter(status=CommunicationObligation.Status.OPEN)
+
+    def overdue(self, *, as_of: datetime) -> Self:
+        return self.open().filter(deadline__lt=as_of)
+
+
+class CommunicationObligation(models.Model):
+    """A stakeholder who must be told about a change request, by a deadline, until a check-in does it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        MET = "met", "Met"
+        WAIVED = "waived", "Waived"
+
+    engagement = models.ForeignKey(
+        Engagement, on_delete=models.CASCADE, related_name="communication_obligations"
+    )
+    change_request = models.ForeignKey(
+        ChangeRequest, on_delete=models.CASCADE, related_name="communication_obligations"
+    )
+    stakeholder = models.ForeignKey(
+        Stakeholder, on_delete=models.CASCADE, related_name="communication_obligations"
+    )
+    # The planned line the news should travel on; none when the plan has no active channel.
+    channel = models.ForeignKey(
+        Channel, on_delete=models.SET_NULL, null=True, blank=True, related_name="obligations"
+    )
+    opened_at = models.DateTimeField(
+        help_text="When the change was recorded; check-ins before it do not count."
+    )
+    deadline = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    met_at = models.DateTimeField(null=True, blank=True)
+    met_by_check_in = models.ForeignKey(
+        CheckIn, on_delete=models.SET_NULL, null=True, blank=True, related_name="met_obligations"
+    )
+    waived_reason = models.TextField(blank=True)
+    waived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    waived_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CommunicationObligationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["deadline"]
+        constraints = [
+            # One thing to track per person and change; a waived or met one may be followed by a new one.
+            models.UniqueConstraint(
+                fields=["change_request", "stakeholder"],
+                condition=Q(status="open"),
+                name="obligation_open_once_per_stakeholder",
+                violation_error_message="This stakeholder already has an open obligation for this change.",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="met") & Q(met_at__isnull=False))
+                | (~Q(status="met") & Q(met_at__isnull=True)),
+                name="obligation_met_at_iff_met",
+            ),
+            # A waiver without a reason would leave nobody able to say why the person was not told.
+            models.CheckConstraint(
+                condition=~Q(status="waived") | ~Q(waived_reason=""),
+                name="obligation_waiver_has_reason",
+            ),
+        ]
+        indexes = [
+            # Open obligations of an engagement by deadline, for its pages and the check-in hook.
+            models.Index(fields=["engagement", "status", "deadline"], name="obligation_eng_status_deadline"),
+            models.Index(fields=["change_request", "status"], name="obligation_change_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Tell {self.stakeholder} about {self.change_request.title} ({self.get_status_display()})"

@@ -99,3 +99,179 @@ def previous_occurrence(
             return placed
         candidate = recurrence.before(candidate, inc=False)
     return None
+
+
+_WEEKDAY_NAMES = {
+    "MO": "Monday",
+    "TU": "Tuesday",
+    "WE": "Wednesday",
+    "TH": "Thursday",
+    "FR": "Friday",
+    "SA": "Saturday",
+    "SU": "Sunday",
+}
+_WORKING_DAYS = ("MO", "TU", "WE", "TH", "FR")
+_ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", -1: "last", -2: "second-to-last"}
+_MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_UNITS = {"DAILY": "day", "WEEKLY": "week", "MONTHLY": "month", "YEARLY": "year"}
+# Daily and weekly rules name plain weekdays at most; anything more is described by its text.
+_SIMPLE_PARTS = {"FREQ", "INTERVAL", "BYDAY", "COUNT", "UNTIL", "WKST"}
+_BYDAY = re.compile(r"^([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)$")
+
+
+def describe_rule(rule: str, *, local_time: time, time_zone: str, starts_on: date | None = None) -> str:
+    """The cadence in words: "every other Tuesday at 09:00 Europe/Berlin".
+
+    The wording names the zone, never an offset or abbreviation, so it reads
+    the same in summer and winter. Rules outside the product's vocabulary fall
+    back to their RRULE text, so nothing is ever described wrongly. Raises
+    ValidationError when the rule does not parse.
+    """
+    parsed = parse_rule(rule, starts_on=starts_on, local_time=local_time, time_zone=time_zone)
+    value = ";".join(part for part in rule.strip().removeprefix("RRULE:").split(";") if part.strip())
+    parts = dict(part.partition("=")[::2] for part in value.upper().split(";"))
+    words = _describe_repetition(parts, starts_on=starts_on)
+    if words is None:
+        words = f"repeating as {value}"
+    text = f"{words} at {local_time:%H:%M} {time_zone}"
+    if "COUNT" in parts:
+        count = int(parts["COUNT"])
+        text += ", once" if count == 1 else f", {count} times"
+    # dateutil keeps the parsed UNTIL (already moved into local time) only here.
+    until: datetime | None = getattr(parsed, "_until", None)
+    if until is not None:
+        text += f", until {until.day} {_MONTH_NAMES[until.month - 1]} {until.year}"
+    return text
+
+
+def _every(interval: int, unit: str) -> str:
+    if interval == 1:
+        return f"every {unit}"
+    if interval == 2:
+        return f"every other {unit}"
+    return f"every {interval} {unit}s"
+
+
+def _day_list(names: list[str]) -> str:
+    if len(names) == 1:
+        return names[0]
+    return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _ordinal_day(number: int) -> str:
+    if number == -1:
+        return "last day"
+    if number < 0:
+        return f"{_ordinal_suffix(-number)} day from the end"
+    return _ordinal_suffix(number)
+
+
+def _ordinal_suffix(number: int) -> str:
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def _describe_repetition(parts: dict[str, str], *, starts_on: date | None) -> str | None:
+    frequency = parts["FREQ"]
+    interval = int(parts.get("INTERVAL", "1"))
+    known = {"FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "BYSETPOS", "BYMONTH", "COUNT", "UNTIL", "WKST"}
+    if set(parts) - known:
+        return None
+    days = [_BYDAY.match(day) for day in parts["BYDAY"].split(",")] if "BYDAY" in parts else []
+    if any(match is None for match in days):
+        return None
+    by_day = [(int(m.group(1)) if m.group(1) else None, m.group(2)) for m in days if m is not None]
+    plain_days = [code for ordinal, code in by_day if ordinal is None]
+    if frequency == "DAILY":
+        if parts.keys() - _SIMPLE_PARTS or len(plain_days) != len(by_day):
+            return None
+        if not by_day:
+            return _every(interval, "day")
+        if tuple(plain_days) == _WORKING_DAYS and interval == 1:
+            return "every weekday"
+        return None
+    if frequency == "WEEKLY":
+        if parts.keys() - _SIMPLE_PARTS or len(plain_days) != len(by_day):
+            return None
+        if not plain_days and starts_on is not None:
+            plain_days = [list(_WEEKDAY_NAMES)[starts_on.weekday()]]
+        if not plain_days:
+            return _every(interval, "week")
+        if sorted(plain_days, key=list(_WEEKDAY_NAMES).index) == list(_WORKING_DAYS):
+            return "every weekday" if interval == 1 else f"{_every(interval, 'week')} on weekdays"
+        names = [_WEEKDAY_NAMES[code] for code in sorted(plain_days, key=list(_WEEKDAY_NAMES).index)]
+        if interval <= 2:
+            return f"{'every' if interval == 1 else 'every other'} {_day_list(names)}"
+        return f"{_every(interval, 'week')} on {_day_list(names)}"
+    if frequency == "MONTHLY":
+        if "BYMONTH" in parts:
+            return None
+        on = _monthly_position(parts, by_day, plain_days, starts_on=starts_on)
+        if on is None:
+            return None
+        if interval == 1:
+            return f"on the {on} of the month" if on.endswith("working day") else f"monthly on the {on}"
+        return f"{_every(interval, 'month')} on the {on}"
+    if frequency == "YEARLY":
+        months = parts.get("BYMONTH", "")
+        if by_day or "BYSETPOS" in parts:
+            return None
+        if months and "BYMONTHDAY" in parts and "," not in months + parts["BYMONTHDAY"]:
+            month, day = int(months), int(parts["BYMONTHDAY"])
+        elif not months and "BYMONTHDAY" not in parts and starts_on is not None:
+            month, day = starts_on.month, starts_on.day
+        elif not months and "BYMONTHDAY" not in parts:
+            return _every(interval, "year")
+        else:
+            return None
+        if not (1 <= month <= 12 and 1 <= day <= 31):
+            return None
+        return f"{_every(interval, 'year')} on {day} {_MONTH_NAMES[month - 1]}"
+    return None
+
+
+def _monthly_position(
+    parts: dict[str, str],
+    by_day: list[tuple[int | None, str]],
+    plain_days: list[str],
+    *,
+    starts_on: date | None,
+) -> str | None:
+    if "BYMONTHDAY" in parts:
+        if by_day or "BYSETPOS" in parts:
+            return None
+        numbers = [int(number) for number in parts["BYMONTHDAY"].split(",")]
+        return _day_list([_ordinal_day(number) for number in numbers])
+    if "BYSETPOS" in parts:
+        if len(plain_days) != len(by_day) or not plain_days or "," in parts["BYSETPOS"]:
+            return None
+        position = int(parts["BYSETPOS"])
+        if position not in _ORDINALS:
+            return None
+        ordered = sorted(plain_days, key=list(_WEEKDAY_NAMES).index)
+        if ordered == list(_WORKING_DAYS):
+            return f"{_ORDINALS[position]} working day"
+        if len(ordered) == 1:
+            return f"{_ORDINALS[position]} {_WEEKDAY_NAMES[ordered[0]]}"
+        return None
+    if by_day:
+        ordinal, code = by_day[0]
+        if len(by_day) != 1 or ordinal is None or ordinal not in _ORDINALS:
+            return None
+        return f"{_ORDINALS[ordinal]} {_WEEKDAY_NAMES[code]}"
+    if starts_on is not None:
+        return _ordinal_day(starts_on.day)
+    return None

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 
+from accounts.models import User
+from communications import recurrence
 from communications.models import (
     Channel,
     CheckIn,
@@ -14,7 +18,11 @@ from communications.models import (
     FollowUpComment,
     SponsorSubscription,
 )
+from engagements.models import Engagement
+from engagements.selectors import membership_list
 from pmaas.scoping import get_or_404
+from stakeholders.models import Stakeholder, StakeholderRole
+from stakeholders.selectors import stakeholder_list
 
 
 def channel_list(*, user: Any) -> QuerySet[Channel]:
@@ -54,6 +62,29 @@ def follow_up_can_update_status(*, user: Any, follow_up: FollowUp) -> bool:
     return FollowUp.objects.visible_to(user).filter(pk=follow_up.pk, owner_stakeholder__user=user).exists()
 
 
+def follow_up_changeable_by(user: Any) -> Q:
+    """Follow-ups whose status ``user`` may change, as a filter (the rule of follow_up_can_update_status)."""
+    editable = Engagement.objects.editable_by(user).values("pk")
+    return Q(engagement__in=editable) | Q(owner_stakeholder__user=user)
+
+
+def follow_up_list_with_rights(*, user: Any, as_of: datetime | None = None) -> QuerySet[FollowUp]:
+    """follow_up_list annotated with ``may_change`` (and ``is_overdue`` at ``as_of``, when given).
+
+    A list shows each row's buttons and overdue mark from these, without a query per row.
+    """
+    follow_ups = follow_up_list(user=user).annotate(
+        may_change=Case(When(follow_up_changeable_by(user), then=Value(True)), default=Value(False))
+    )
+    if as_of is not None:
+        follow_ups = follow_ups.annotate(
+            is_overdue=Case(
+                When(status=FollowUp.Status.OPEN, due_at__lt=as_of, then=Value(True)), default=Value(False)
+            )
+        )
+    return follow_ups
+
+
 def follow_up_comment_list(*, user: Any) -> QuerySet[FollowUpComment]:
     return FollowUpComment.objects.visible_to(user).select_related("follow_up", "author")
 
@@ -83,3 +114,352 @@ def delivery_get_for_user(*, user: Any, id: int) -> Delivery:
 def follow_up_list_for_owner(*, user: Any) -> QuerySet[FollowUp]:
     """What a person owes: their own items, or for a client user those of their stakeholder record."""
     return follow_up_list(user=user).filter(Q(owner_user=user) | Q(owner_stakeholder__user=user))
+
+
+# "My week" looks this far ahead; anything earlier that is still open is overdue.
+WEEK_HORIZON = timedelta(days=7)
+# A relationship without a planned channel counts as quiet after a month without contact.
+QUIET_WITHOUT_CHANNEL = timedelta(days=30)
+RECENT_ACTIVITY_LIMIT = 10
+SEARCH_GROUP_LIMIT = 20
+SEARCH_MIN_LENGTH = 2
+
+
+def week_channels_due(*, user: Any, as_of: datetime, whole_team: bool = False) -> QuerySet[Channel]:
+    """Active channels due within the week ahead or already overdue, soonest first.
+
+    By default the channels the user owns; ``whole_team`` widens it to every
+    channel of the engagements the user may change.
+    """
+    channels = (
+        Channel.objects.editable_by(user)
+        .active()
+        .filter(next_due_at__lte=as_of + WEEK_HORIZON)
+        .select_related("engagement__client", "stakeholder", "owner")
+        .order_by("next_due_at", "pk")
+    )
+    if not whole_team:
+        channels = channels.filter(owner=user)
+    return channels
+
+
+def _owed_by(*, user: Any, as_of: datetime) -> QuerySet[FollowUp]:
+    """What a person owes, with the row rights and overdue mark the shared follow-up row shows."""
+    return follow_up_list_with_rights(user=user, as_of=as_of).filter(
+        Q(owner_user=user) | Q(owner_stakeholder__user=user)
+    )
+
+
+def week_follow_ups(*, user: Any, as_of: datetime) -> QuerySet[FollowUp]:
+    """The user's own open follow-ups due within the week ahead or overdue, soonest first."""
+    return (
+        _owed_by(user=user, as_of=as_of)
+        .filter(status=FollowUp.Status.OPEN)
+        .filter(due_at__lte=as_of + WEEK_HORIZON)
+        .select_related("engagement__client")
+        .order_by("due_at", "pk")
+    )
+
+
+def follow_up_open_for_owner(*, user: Any, as_of: datetime) -> QuerySet[FollowUp]:
+    """Every open item a person owes, soonest first: what a client PMO lead sees on their week."""
+    return (
+        _owed_by(user=user, as_of=as_of)
+        .filter(status=FollowUp.Status.OPEN)
+        .select_related("engagement__client")
+        .order_by("due_at", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class QuietRelationship:
+    """A stakeholder whose relationship owner has not been in touch for longer than the cadence."""
+
+    role: StakeholderRole
+    last_contact: datetime | None
+    channel: Channel | None
+    # The planned contact that passed without a check-in (None: judged by the 30-day rule).
+    missed_at: datetime | None
+
+
+def _missed_occurrence(
+    *, channel: Channel, time_zone: str, last_contact: datetime | None, as_of: datetime
+) -> datetime | None:
+    """The latest occurrence past its grace period that no check-in covers, if any.
+
+    A check-in covers an occurrence when it happened after the occurrence
+    before it (held early, on time or late), the same rule logging applies.
+    """
+    occurrence = recurrence.previous_occurrence(
+        rule=channel.recurrence,
+        starts_on=channel.starts_on,
+        local_time=channel.local_time,
+        time_zone=time_zone,
+        before=as_of - channel.grace_period,
+    )
+    if occurrence is None:
+        return None
+    if last_contact is None:
+        return occurrence
+    before = recurrence.previous_occurrence(
+        rule=channel.recurrence,
+        starts_on=channel.starts_on,
+        local_time=channel.local_time,
+        time_zone=time_zone,
+        before=occurrence,
+    )
+    if before is not None and last_contact <= before:
+        return occurrence
+    return None
+
+
+def week_quiet_stakeholders(*, user: Any, as_of: datetime) -> list[QuietRelationship]:
+    """Relationships the user owns on active engagements that have gone quiet.
+
+    Quiet means an active channel with the stakeholder passed an occurrence
+    (plus its grace period) without a check-in covering it; without an active
+    channel, no check-in with them on that engagement for 30 days. Two queries
+    however many rows.
+    """
+    last_contact = (
+        CheckIn.objects.filter(engagement=OuterRef("engagement"), attendees=OuterRef("stakeholder"))
+        .order_by("-occurred_at")
+        .values("occurred_at")[:1]
+    )
+    roles = (
+        StakeholderRole.objects.visible_to(user)
+        .filter(relationship_owner=user, engagement__status=Engagement.Status.ACTIVE)
+        .select_related("engagement__client", "stakeholder")
+        .annotate(last_contact=Subquery(last_contact))
+        .prefetch_related(
+            Prefetch(
+                "stakeholder__channels",
+                queryset=Channel.objects.active().order_by("pk"),
+                to_attr="active_channels",
+            )
+        )
+        .order_by("engagement__code", "stakeholder__name")
+    )
+    quiet: list[QuietRelationship] = []
+    for role in roles:
+        contact: datetime | None = role.last_contact  # type: ignore[attr-defined]
+        channels = [c for c in role.stakeholder.active_channels if c.engagement_id == role.engagement_id]  # type: ignore[attr-defined]
+        if not channels:
+            if contact is None or contact < as_of - QUIET_WITHOUT_CHANNEL:
+                quiet.append(QuietRelationship(role=role, last_contact=contact, channel=None, missed_at=None))
+            continue
+        for channel in channels:
+            missed = _missed_occurrence(
+                channel=channel, time_zone=role.stakeholder.time_zone, last_contact=contact, as_of=as_of
+            )
+            if missed is not None:
+                quiet.append(
+                    QuietRelationship(role=role, last_contact=contact, channel=channel, missed_at=missed)
+                )
+                break
+    return quiet
+
+
+def week_recent_check_ins(*, user: Any, limit: int = RECENT_ACTIVITY_LIMIT) -> list[CheckIn]:
+    """The latest check-ins on the engagements the user sees, newest first."""
+    return list(
+        check_in_list(user=user).select_related("engagement__client").order_by("-occurred_at", "-pk")[:limit]
+    )
+
+
+def check_in_engagement_choices(*, user: Any) -> QuerySet[Engagement]:
+    """Engagements the user may log a check-in on."""
+    return Engagement.objects.editable_by(user).select_related("client").order_by("client__name", "name")
+
+
+def check_in_attendee_choices(*, user: Any, engagement: Engagement) -> QuerySet[Stakeholder]:
+    """The engagement's stakeholders the user sees, by name."""
+    return stakeholder_list(user=user).filter(roles__engagement=engagement).order_by("name", "pk")
+
+
+def check_in_team_choices(*, user: Any, engagement: Engagement) -> QuerySet[User]:
+    """The engagement's team, when the user sees the engagement."""
+    if not Engagement.objects.visible_to(user).filter(pk=engagement.pk).exists():
+        return User.objects.none()
+    return User.objects.filter(memberships__engagement=engagement).order_by(
+        "first_name", "last_name", "username"
+    )
+
+
+@dataclass(frozen=True)
+class StillOpen:
+    """What is left over from the last check-in with a stakeholder."""
+
+    check_in: CheckIn | None
+    follow_ups: list[FollowUp]
+
+
+def check_in_still_open(*, user: Any, engagement: Engagement, stakeholder: Stakeholder) -> StillOpen:
+    """The most recent check-in with the stakeholder on the engagement (for its decisions), and the
+    open follow-ups from check-ins with them or owed by them there."""
+    latest = (
+        CheckIn.objects.visible_to(user)
+        .filter(engagement=engagement, attendees=stakeholder)
+        .order_by("-occurred_at", "-pk")
+        .first()
+    )
+    follow_ups = list(
+        follow_up_list(user=user)
+        .filter(status=FollowUp.Status.OPEN)
+        .filter(engagement=engagement)
+        .filter(Q(check_in__attendees=stakeholder) | Q(owner_stakeholder=stakeholder))
+        .distinct()
+        .order_by("due_at", "pk")
+    )
+    return StillOpen(check_in=latest, follow_ups=follow_ups)
+
+
+@dataclass(frozen=True)
+class SearchGroup:
+    items: list[Any]
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    engagements: SearchGroup
+    stakeholders: SearchGroup
+    check_ins: SearchGroup
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.engagements.items or self.stakeholders.items or self.check_ins.items)
+
+
+def _group(queryset: QuerySet[Any], limit: int) -> SearchGroup:
+    # One row past the limit tells whether more exist without counting them all.
+    rows = list(queryset[: limit + 1])
+    return SearchGroup(items=rows[:limit], has_more=len(rows) > limit)
+
+
+def search_results(*, user: Any, query: str, limit: int = SEARCH_GROUP_LIMIT) -> SearchResults | None:
+    """Engagements, stakeholders and check-ins the user may see that mention ``query``.
+
+    None for a query shorter than two characters: it would match nearly
+    everything. Three queries, each capped at ``limit`` rows.
+    """
+    query = query.strip()
+    if len(query) < SEARCH_MIN_LENGTH:
+        return None
+    engagements = (
+        Engagement.objects.visible_to(user)
+        .select_related("client")
+        .filter(Q(code__icontains=query) | Q(name__icontains=query) | Q(client__name__icontains=query))
+        .order_by("client__name", "name", "pk")
+    )
+    stakeholders = (
+        stakeholder_list(user=user)
+        .filter(
+            Q(name__icontains=query)
+            | Q(email__icontains=query)
+            | Q(title__icontains=query)
+            | Q(department__icontains=query)
+        )
+        .order_by("name", "pk")
+    )
+    check_ins = (
+        CheckIn.objects.visible_to(user)
+        .select_related("engagement__client")
+        .filter(Q(summary__icontains=query) | Q(decisions__icontains=query))
+        .order_by("-occurred_at", "-pk")
+    )
+    return SearchResults(
+        engagements=_group(engagements, limit),
+        stakeholders=_group(stakeholders, limit),
+        check_ins=_group(check_ins, limit),
+    )
+
+
+def channel_plan(*, user: Any, engagement: Engagement) -> QuerySet[Channel]:
+    """The engagement's communication plan: active channels first, then by next due time."""
+    return (
+        channel_list(user=user)
+        .filter(engagement=engagement)
+        .order_by("status", F("next_due_at").asc(nulls_last=True), "title", "pk")
+    )
+
+
+def channel_stakeholder_choices(*, user: Any, engagement: Engagement) -> QuerySet[Stakeholder]:
+    """Whom a channel of this engagement may be with: its stakeholders the user sees."""
+    # A person has one role per engagement (a unique constraint), so the join repeats no one.
+    return stakeholder_list(user=user).filter(roles__engagement=engagement).order_by("name", "pk")
+
+
+def channel_owner_choices(*, user: Any, engagement: Engagement) -> QuerySet[Any]:
+    """Who may own a channel of this engagement: its team, when the user sees the engagement."""
+    from accounts.models import User
+
+    team = membership_list(user=user).filter(engagement=engagement).values("user_id")
+    return User.objects.filter(pk__in=team).order_by("first_name", "last_name", "username")
+
+
+def check_in_timeline(
+    *, user: Any, engagement: Engagement, stakeholder_id: int | None = None, kind: str | None = None
+) -> QuerySet[CheckIn]:
+    """The engagement's check-ins newest first, with attendees and follow-ups prefetched.
+
+    The query count of a page of this is fixed, whatever the number of rows.
+    """
+    check_ins = (
+        CheckIn.objects.visible_to(user)
+        .filter(engagement=engagement)
+        .select_related("logged_by", "channel")
+        .prefetch_related(
+            Prefetch("attendees", queryset=Stakeholder.objects.order_by("name", "pk")),
+            Prefetch(
+                "follow_ups",
+                queryset=FollowUp.objects.select_related("owner_user", "owner_stakeholder").order_by(
+                    "due_at", "pk"
+                ),
+            ),
+        )
+        .order_by("-occurred_at", "-pk")
+    )
+    if stakeholder_id is not None:
+        check_ins = check_ins.filter(attendees=stakeholder_id)
+    if kind:
+        check_ins = check_ins.filter(kind=kind)
+    return check_ins
+
+
+# How far back the follow-ups page lists completed items.
+FOLLOW_UPS_DONE_RECENTLY = timedelta(days=30)
+FOLLOW_UPS_DONE_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class FollowUpBoard:
+    """An engagement's follow-ups as its page lists them: the team's by state, the client's apart."""
+
+    overdue: list[FollowUp]
+    open: list[FollowUp]
+    done: list[FollowUp]
+    client_owed: list[FollowUp]
+
+
+def follow_up_board(*, user: Any, engagement: Engagement, as_of: datetime) -> FollowUpBoard:
+    """Four queries whatever the number of follow-ups; each row carries may_change and is_overdue."""
+    rows = follow_up_list_with_rights(user=user, as_of=as_of).filter(engagement=engagement)
+    team = rows.filter(owner_user__isnull=False)
+    done_since = as_of - FOLLOW_UPS_DONE_RECENTLY
+    return FollowUpBoard(
+        overdue=list(team.filter(status=FollowUp.Status.OPEN, due_at__lt=as_of).order_by("due_at", "pk")),
+        open=list(team.filter(status=FollowUp.Status.OPEN, due_at__gte=as_of).order_by("due_at", "pk")),
+        done=list(
+            team.filter(status=FollowUp.Status.DONE, completed_at__gte=done_since).order_by(
+                "-completed_at", "-pk"
+            )[:FOLLOW_UPS_DONE_LIMIT]
+        ),
+        client_owed=list(
+            rows.filter(owner_stakeholder__isnull=False)
+            .filter(
+                Q(status=FollowUp.Status.OPEN) | Q(status=FollowUp.Status.DONE, completed_at__gte=done_since)
+            )
+            .order_by("-status", "due_at", "pk")
+        ),
+    )

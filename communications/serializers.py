@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from communications.models import (
@@ -17,6 +18,7 @@ from communications.models import (
     Sentiment,
     SponsorSubscription,
 )
+from communications.recurrence import describe_rule
 from communications.selectors import channel_list
 from engagements.selectors import engagement_list
 from engagements.serializers import ScopedPrimaryKeyRelatedField, UserSummarySerializer, user_list
@@ -36,6 +38,7 @@ class ChannelSerializer(serializers.ModelSerializer[Channel]):
     stakeholder_name = serializers.CharField(source="stakeholder.name", read_only=True)
     owner_name = serializers.CharField(source="owner.__str__", read_only=True)
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    cadence = serializers.SerializerMethodField(help_text="The cadence in words, for display only.")
 
     class Meta:
         model = Channel
@@ -50,6 +53,7 @@ class ChannelSerializer(serializers.ModelSerializer[Channel]):
             "title",
             "details",
             "recurrence",
+            "cadence",
             "starts_on",
             "local_time",
             "grace_period",
@@ -61,6 +65,17 @@ class ChannelSerializer(serializers.ModelSerializer[Channel]):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def get_cadence(self, channel: Channel) -> str:
+        try:
+            return describe_rule(
+                channel.recurrence,
+                local_time=channel.local_time,
+                time_zone=channel.stakeholder.time_zone,
+                starts_on=channel.starts_on,
+            )
+        except DjangoValidationError:
+            return channel.recurrence
 
 
 class ChannelCreateSerializer(serializers.Serializer[Any]):

@@ -15,9 +15,12 @@ from django.utils import timezone
 from accounts.models import User
 from communications import recurrence
 from communications.models import Channel, ChannelKind, CheckIn, FollowUp, FollowUpComment, Sentiment
-from communications.selectors import follow_up_can_update_status
+from communications.obligations import obligations_meet_for_check_in
+from communications.selectors import follow_up_can_update_status, follow_up_changeable_by
 from engagements.models import Engagement, Membership
 from engagements.selectors import engagement_check_editable
+from pmaas.concurrency import check_unchanged
+from pmaas.errors import RuleViolation
 from pmaas.validation import clean_instance
 from stakeholders.models import Stakeholder, StakeholderRole
 
@@ -46,6 +49,33 @@ def channel_compute_next_due(*, channel: Channel, after: datetime) -> datetime |
     )
 
 
+def _channel_problems(
+    *,
+    engagement: Engagement,
+    stakeholder: Stakeholder,
+    owner: User,
+    recurrence_rule: str,
+    starts_on: date | None,
+    local_time: time | None,
+) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if stakeholder.pk not in _role_stakeholder_ids(engagement):
+        errors["stakeholder"] = "This person has no role on the engagement."
+    if owner.pk not in _team_user_ids(engagement):
+        errors["owner"] = "The owner must be on the engagement's team."
+    if starts_on is not None and not (EARLIEST_START <= starts_on <= LATEST_START):
+        errors["starts_on"] = (
+            f"Start the cadence between {EARLIEST_START:%Y} and {LATEST_START:%Y}; "
+            "rules expanded across centuries are slow and end outside the calendar."
+        )
+    else:
+        try:
+            recurrence.parse_rule(recurrence_rule, starts_on=starts_on, local_time=local_time)
+        except ValidationError as exc:
+            errors["recurrence"] = exc.messages[0]
+    return errors
+
+
 def channel_create(
     *,
     actor: Any,
@@ -68,21 +98,14 @@ def channel_create(
     """
     engagement_check_editable(user=actor, engagement=engagement)
     as_of = as_of or timezone.now()
-    errors: dict[str, str] = {}
-    if stakeholder.pk not in _role_stakeholder_ids(engagement):
-        errors["stakeholder"] = "This person has no role on the engagement."
-    if owner.pk not in _team_user_ids(engagement):
-        errors["owner"] = "The owner must be on the engagement's team."
-    if starts_on is not None and not (EARLIEST_START <= starts_on <= LATEST_START):
-        errors["starts_on"] = (
-            f"Start the cadence between {EARLIEST_START:%Y} and {LATEST_START:%Y}; "
-            "rules expanded across centuries are slow and end outside the calendar."
-        )
-    else:
-        try:
-            recurrence.parse_rule(recurrence_rule, starts_on=starts_on, local_time=local_time)
-        except ValidationError as exc:
-            errors["recurrence"] = exc.messages[0]
+    errors = _channel_problems(
+        engagement=engagement,
+        stakeholder=stakeholder,
+        owner=owner,
+        recurrence_rule=recurrence_rule,
+        starts_on=starts_on,
+        local_time=local_time,
+    )
     channel = Channel(
         engagement=engagement,
         stakeholder=stakeholder,
@@ -104,6 +127,114 @@ def channel_create(
     channel.next_due_at = channel_compute_next_due(channel=channel, after=as_of)
     channel.save()
     return channel
+
+
+# Fields that move the schedule; the stakeholder's zone is what places the local time.
+_CADENCE_FIELDS = ("recurrence", "starts_on", "local_time", "stakeholder_id")
+
+
+@transaction.atomic
+def channel_update(
+    *,
+    actor: Any,
+    channel: Channel,
+    seen_updated_at: datetime | None,
+    stakeholder: Stakeholder,
+    title: str,
+    recurrence_rule: str,
+    starts_on: date,
+    local_time: time,
+    owner: User,
+    kind: str = ChannelKind.MEETING,
+    details: str = "",
+    grace_period: timedelta | None = None,
+    as_of: datetime | None = None,
+) -> Channel:
+    """Change a planned channel; the same rules as channel_create apply.
+
+    The row is locked and refused with a "changed by someone else" error when
+    it moved on since ``seen_updated_at``. A changed cadence (rule, start,
+    local time or stakeholder, whose zone places it) of an active channel
+    recomputes the next due time from ``as_of``; a paused channel stays without
+    one. Idempotent: saving the same values again changes only updated_at.
+    """
+    engagement_check_editable(user=actor, engagement=channel.engagement)
+    as_of = as_of or timezone.now()
+    locked = Channel.objects.select_for_update().select_related("engagement").get(pk=channel.pk)
+    check_unchanged(locked, seen_updated_at=seen_updated_at)
+    errors = _channel_problems(
+        engagement=locked.engagement,
+        stakeholder=stakeholder,
+        owner=owner,
+        recurrence_rule=recurrence_rule,
+        starts_on=starts_on,
+        local_time=local_time,
+    )
+    before = tuple(getattr(locked, name) for name in _CADENCE_FIELDS)
+    locked.stakeholder = stakeholder
+    locked.title = title.strip()
+    locked.kind = kind
+    locked.details = details
+    locked.recurrence = recurrence_rule.strip().removeprefix("RRULE:")
+    locked.starts_on = starts_on
+    locked.local_time = local_time
+    locked.owner = owner
+    if grace_period is not None:
+        locked.grace_period = grace_period
+        if grace_period < timedelta(0):
+            errors["grace_period"] = "The grace period cannot be negative."
+        elif grace_period > MAX_GRACE_PERIOD:
+            errors["grace_period"] = "A grace period longer than 90 days makes a cadence meaningless."
+    clean_instance(locked, errors)
+    cadence_changed = before != tuple(getattr(locked, name) for name in _CADENCE_FIELDS)
+    if cadence_changed and locked.status == Channel.Status.ACTIVE:
+        locked.next_due_at = channel_compute_next_due(channel=locked, after=as_of)
+    locked.save()
+    return locked
+
+
+# Explicit transitions of a channel's status: (from, to) pairs that may happen.
+CHANNEL_TRANSITIONS = {
+    (Channel.Status.ACTIVE, Channel.Status.PAUSED),
+    (Channel.Status.PAUSED, Channel.Status.ACTIVE),
+}
+
+
+def _channel_move(*, actor: Any, channel: Channel, to: str, as_of: datetime | None) -> Channel:
+    engagement_check_editable(user=actor, engagement=channel.engagement)
+    as_of = as_of or timezone.now()
+    with transaction.atomic():
+        locked = Channel.objects.select_for_update().select_related("stakeholder").get(pk=channel.pk)
+        if locked.status == to:
+            return locked
+        if (locked.status, to) not in CHANNEL_TRANSITIONS:
+            raise RuleViolation(f"A {locked.get_status_display().lower()} channel cannot become {to}.")
+        locked.status = to
+        # A paused channel is never due; resuming starts the cadence again from now, not from the backlog.
+        locked.next_due_at = (
+            channel_compute_next_due(channel=locked, after=as_of) if to == Channel.Status.ACTIVE else None
+        )
+        clean_instance(locked)
+        locked.save()
+    return locked
+
+
+def channel_pause(*, actor: Any, channel: Channel, as_of: datetime | None = None) -> Channel:
+    """Stop a channel falling due: it keeps its cadence but has no next due time.
+
+    Needs the right to change the engagement (PermissionDenied otherwise).
+    Idempotent: pausing a paused channel changes nothing.
+    """
+    return _channel_move(actor=actor, channel=channel, to=Channel.Status.PAUSED, as_of=as_of)
+
+
+def channel_resume(*, actor: Any, channel: Channel, as_of: datetime | None = None) -> Channel:
+    """Let a paused channel fall due again, from its next occurrence after ``as_of``.
+
+    Occurrences missed while paused are not owed. Idempotent: resuming an
+    active channel changes nothing.
+    """
+    return _channel_move(actor=actor, channel=channel, to=Channel.Status.ACTIVE, as_of=as_of)
 
 
 def _advance_channel(*, channel: Channel, occurred_at: datetime) -> None:
@@ -255,6 +386,7 @@ def check_in_log(
     check_in.save()
     check_in.attendees.set(attendees)
     check_in.team_attendees.set(team_attendees)
+    obligations_meet_for_check_in(check_in=check_in)
     FollowUp.objects.bulk_create(
         [
             FollowUp(
@@ -335,6 +467,77 @@ def follow_up_reopen(*, actor: Any, follow_up: FollowUp, as_of: datetime | None 
     )
     follow_up.refresh_from_db()
     return follow_up
+
+
+@transaction.atomic
+def follow_up_redate(
+    *,
+    actor: Any,
+    follow_up: FollowUp,
+    due_at: datetime,
+    seen_updated_at: datetime | None = None,
+    as_of: datetime | None = None,
+) -> FollowUp:
+    """Move an open follow-up's due time; whoever may change its status may re-date it.
+
+    A new due time in the future clears the overdue stamp, so the overdue scan
+    flags it afresh if it slips again. Done and cancelled items are refused.
+    Records nothing else. Idempotent: the same due time twice changes nothing more.
+    """
+    _require_status_rights(actor, follow_up)
+    as_of = as_of or timezone.now()
+    locked = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
+    check_unchanged(locked, seen_updated_at=seen_updated_at)
+    if locked.status != FollowUp.Status.OPEN:
+        raise ValidationError({"due_at": "Only an open follow-up can be re-dated."})
+    locked.due_at = due_at
+    if due_at > as_of:
+        locked.overdue_at = None
+    clean_instance(locked)
+    locked.save(update_fields=["due_at", "overdue_at", "updated_at"])
+    return locked
+
+
+@dataclass(frozen=True)
+class BulkCompletion:
+    """What follow_ups_complete_bulk did: how many it completed and which ids it left alone."""
+
+    completed: int
+    ignored_ids: tuple[int, ...]
+
+
+def follow_ups_complete_bulk(
+    *,
+    actor: Any,
+    engagement: Engagement,
+    follow_up_ids: Iterable[int],
+    as_of: datetime | None = None,
+) -> BulkCompletion:
+    """Complete many follow-ups of one engagement with one set-based UPDATE.
+
+    Only open items of that engagement which the actor may change are
+    completed (the whole team's for a team member, their own for a client
+    user); other ids (another engagement's, out of scope, already done) are
+    ignored and returned in ``ignored_ids``. An engagement outside the actor's
+    scope is 404. Idempotent: a second call completes nothing more.
+    """
+    if not Engagement.objects.visible_to(actor).filter(pk=engagement.pk).exists():
+        raise Http404("No such engagement.")
+    as_of = as_of or timezone.now()
+    requested = {int(pk) for pk in follow_up_ids}
+    changeable = FollowUp.objects.filter(
+        follow_up_changeable_by(actor),
+        engagement=engagement,
+        status=FollowUp.Status.OPEN,
+    )
+    with transaction.atomic():
+        # of=("self",): the ownership test joins the stakeholder, which cannot be locked from an outer join.
+        locked = changeable.filter(pk__in=requested).select_for_update(of=("self",))
+        claimed = set(locked.values_list("pk", flat=True))
+        completed = FollowUp.objects.filter(pk__in=claimed, status=FollowUp.Status.OPEN).update(
+            status=FollowUp.Status.DONE, completed_at=as_of, completed_by=actor, updated_at=as_of
+        )
+    return BulkCompletion(completed=completed, ignored_ids=tuple(sorted(requested - claimed)))
 
 
 def follow_up_comment_add(*, actor: Any, follow_up: FollowUp, body: str) -> FollowUpComment:

@@ -1,9 +1,14 @@
-"""Each views module of communications lists its own routes; this joins them."""
+"""Each views module of communications lists its own routes; this joins them.
 
-from communications.views import check_ins, follow_ups, obligations, plan, search, timeline, week
+The engagement pages live here rather than in engagements/: they gather
+stakeholders, plans and obligations, and only this app may import all three.
+"""
+
+from communications.views import check_ins, engagements, follow_ups, obligations, plan, search, timeline, week
 
 urlpatterns = [
     *week.urlpatterns,
+    *engagements.urlpatterns,
     *check_ins.urlpatterns,
     *search.urlpatterns,
     *plan.urlpatterns,

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Case, QuerySet, Value, When
 from django.http import Http404
 
-from engagements.models import ChangeRequest, Client, Engagement, Membership, Milestone
+from engagements.models import (
+    ChangeRequest,
+    ChangeRequestQuerySet,
+    Client,
+    Engagement,
+    Membership,
+    Milestone,
+    MilestoneQuerySet,
+)
 from pmaas.scoping import get_or_404
 
 
@@ -66,3 +74,43 @@ def change_request_list(*, user: Any) -> QuerySet[ChangeRequest]:
 
 def change_request_get_for_user(*, user: Any, id: int) -> ChangeRequest:
     return get_or_404(change_request_list(user=user), id=id)
+
+
+def engagement_list_filtered(
+    *, user: Any, status: str = "", client: Client | None = None
+) -> QuerySet[Engagement]:
+    """The engagements the user may see, narrowed by status and client when given."""
+    engagements = engagement_list(user=user)
+    if status:
+        engagements = engagements.filter(status=status)
+    if client is not None:
+        engagements = engagements.filter(client=client)
+    return engagements
+
+
+def engagement_team(*, user: Any, engagement: Engagement) -> QuerySet[Membership]:
+    """The engagement's team, leads first."""
+    return (
+        membership_list(user=user)
+        .filter(engagement=engagement)
+        .annotate(lead_first=Case(When(role=Membership.Role.LEAD, then=Value(0)), default=Value(1)))
+        .order_by("lead_first", "user__last_name", "user__first_name", "user__username")
+    )
+
+
+def milestone_list_for_engagement(
+    *, user: Any, engagement: Engagement, open_only: bool = False
+) -> QuerySet[Milestone]:
+    milestones = milestone_list(user=user).filter(engagement=engagement)
+    if open_only:
+        milestones = cast(MilestoneQuerySet, milestones).open()
+    return milestones.order_by("due_on", "pk")
+
+
+def change_request_list_for_engagement(
+    *, user: Any, engagement: Engagement, undecided_only: bool = False
+) -> QuerySet[ChangeRequest]:
+    change_requests = change_request_list(user=user).filter(engagement=engagement)
+    if undecided_only:
+        change_requests = cast(ChangeRequestQuerySet, change_requests).undecided()
+    return change_requests.order_by("-raised_on", "-pk")

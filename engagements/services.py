@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+import logging
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -11,9 +12,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from engagements.models import Client, Engagement, Health, Membership, Milestone
+from engagements.models import ChangeRequest, Client, Engagement, Health, Membership, Milestone
 from engagements.selectors import engagement_check_editable
+from pmaas.concurrency import check_unchanged
 from pmaas.validation import clean_instance
+
+logger = logging.getLogger(__name__)
 
 
 def _require_portfolio_manager(actor: Any) -> None:
@@ -97,9 +101,24 @@ def membership_add(*, actor: Any, engagement: Engagement, user: User, role: str)
     return membership
 
 
-def engagement_override_health(*, actor: Any, engagement: Engagement, health: str, reason: str) -> Engagement:
-    """Set (or, with an empty health, clear) a manual health with its reason."""
+@transaction.atomic
+def engagement_override_health(
+    *,
+    actor: Any,
+    engagement: Engagement,
+    health: str,
+    reason: str,
+    seen_updated_at: datetime | None = None,
+) -> Engagement:
+    """Set (or, with an empty health, clear) a manual health with its reason.
+
+    An override needs a reason. With ``seen_updated_at`` the write is refused
+    when the engagement changed since the editor read it. Idempotent: the same
+    call twice leaves the same override (with a later timestamp).
+    """
     engagement_check_editable(user=actor, engagement=engagement)
+    Engagement.objects.select_for_update().filter(pk=engagement.pk).first()
+    check_unchanged(engagement, seen_updated_at=seen_updated_at)
     if health and health not in Health.values:
         raise ValidationError({"health_override": f"Choose one of {', '.join(Health.values)}."})
     if health and not reason.strip():
@@ -124,8 +143,208 @@ def engagement_override_health(*, actor: Any, engagement: Engagement, health: st
 def milestone_create(
     *, actor: Any, engagement: Engagement, name: str, due_on: date, description: str = ""
 ) -> Milestone:
+    """Add a milestone to the engagement. Not idempotent: each call adds one."""
     engagement_check_editable(user=actor, engagement=engagement)
     milestone = Milestone(engagement=engagement, name=name.strip(), due_on=due_on, description=description)
     clean_instance(milestone)
     milestone.save()
     return milestone
+
+
+def _lock(instance: Any, *, seen_updated_at: datetime | None) -> None:
+    """Lock the row for the rest of the transaction, then refuse a save based on a stale copy."""
+    type(instance)._default_manager.select_for_update().filter(pk=instance.pk).first()
+    check_unchanged(instance, seen_updated_at=seen_updated_at)
+
+
+@transaction.atomic
+def milestone_update(
+    *,
+    actor: Any,
+    milestone: Milestone,
+    name: str,
+    due_on: date,
+    description: str = "",
+    seen_updated_at: datetime | None = None,
+) -> Milestone:
+    """Rename, re-date or describe a milestone.
+
+    Refused when the milestone changed since ``seen_updated_at``. Idempotent.
+    """
+    engagement_check_editable(user=actor, engagement=milestone.engagement)
+    _lock(milestone, seen_updated_at=seen_updated_at)
+    milestone.name = (name or "").strip()
+    milestone.due_on = due_on
+    milestone.description = description
+    clean_instance(milestone)
+    milestone.save(update_fields=["name", "due_on", "description", "updated_at"])
+    return milestone
+
+
+@transaction.atomic
+def milestone_complete(*, actor: Any, milestone: Milestone, completed_on: date | None = None) -> Milestone:
+    """Mark a milestone reached, on ``completed_on`` (today by default).
+
+    Idempotent: a milestone already complete keeps its first completion date.
+    """
+    engagement_check_editable(user=actor, engagement=milestone.engagement)
+    completed_on = completed_on or timezone.localdate()
+    claimed = Milestone.objects.filter(pk=milestone.pk, completed_on__isnull=True).update(
+        completed_on=completed_on, updated_at=timezone.now()
+    )
+    milestone.refresh_from_db(fields=["completed_on", "updated_at"])
+    if claimed:
+        logger.info("milestone %s completed on %s by user %s", milestone.pk, completed_on, actor.pk)
+    return milestone
+
+
+def _check_impact(errors: dict[str, str], *, budget_impact: Any, schedule_impact_days: Any) -> None:
+    if budget_impact is None:
+        errors["budget_impact"] = "Give the budget impact as a number; 0 when there is none."
+    if schedule_impact_days is None:
+        errors["schedule_impact_days"] = "Give the schedule impact in days; 0 when there is none."
+
+
+def change_request_create(
+    *,
+    actor: Any,
+    engagement: Engagement,
+    title: str,
+    kind: str,
+    raised_on: date,
+    description: str = "",
+    budget_impact: Decimal | int = 0,
+    schedule_impact_days: int = 0,
+) -> ChangeRequest:
+    """Record a proposed change to scope, resources, schedule or budget, requested by the actor.
+
+    The request starts as proposed. Its communication obligations are opened by
+    communications.obligations.change_request_record, which calls this. Not
+    idempotent: each call records a new request.
+    """
+    engagement_check_editable(user=actor, engagement=engagement)
+    errors: dict[str, str] = {}
+    _check_impact(errors, budget_impact=budget_impact, schedule_impact_days=schedule_impact_days)
+    change_request = ChangeRequest(
+        engagement=engagement,
+        title=(title or "").strip(),
+        kind=kind,
+        description=description,
+        budget_impact=budget_impact,
+        schedule_impact_days=schedule_impact_days,
+        raised_on=raised_on,
+        requested_by=actor,
+    )
+    clean_instance(change_request, errors)
+    change_request.save()
+    return change_request
+
+
+@transaction.atomic
+def change_request_update(
+    *,
+    actor: Any,
+    change_request: ChangeRequest,
+    title: str,
+    kind: str,
+    raised_on: date,
+    description: str = "",
+    budget_impact: Decimal | int = 0,
+    schedule_impact_days: int = 0,
+    seen_updated_at: datetime | None = None,
+) -> ChangeRequest:
+    """Edit an undecided change request; a decided one is a record and stays as decided.
+
+    Refused when the request changed since ``seen_updated_at``. Idempotent.
+    """
+    engagement_check_editable(user=actor, engagement=change_request.engagement)
+    _lock(change_request, seen_updated_at=seen_updated_at)
+    if change_request.status not in CHANGE_REQUEST_EDITABLE:
+        raise ValidationError(
+            f"A {change_request.get_status_display().lower()} change request can no longer be edited."
+        )
+    errors: dict[str, str] = {}
+    _check_impact(errors, budget_impact=budget_impact, schedule_impact_days=schedule_impact_days)
+    change_request.title = (title or "").strip()
+    change_request.kind = kind
+    change_request.raised_on = raised_on
+    change_request.description = description
+    change_request.budget_impact = budget_impact
+    change_request.schedule_impact_days = schedule_impact_days
+    clean_instance(change_request, errors)
+    change_request.save(
+        update_fields=[
+            "title",
+            "kind",
+            "raised_on",
+            "description",
+            "budget_impact",
+            "schedule_impact_days",
+            "updated_at",
+        ]
+    )
+    return change_request
+
+
+_CR = ChangeRequest.Status
+CHANGE_REQUEST_EDITABLE = frozenset({_CR.PROPOSED, _CR.UNDER_REVIEW})
+# Which status a change request may move to from each status. Decided and
+# withdrawn requests are final: a new proposal is a new request.
+CHANGE_REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
+    _CR.PROPOSED: frozenset({_CR.UNDER_REVIEW, _CR.APPROVED, _CR.REJECTED, _CR.WITHDRAWN}),
+    _CR.UNDER_REVIEW: frozenset({_CR.APPROVED, _CR.REJECTED, _CR.WITHDRAWN}),
+    _CR.APPROVED: frozenset(),
+    _CR.REJECTED: frozenset(),
+    _CR.WITHDRAWN: frozenset(),
+}
+# A decision must say what was decided and why.
+CHANGE_REQUEST_NEEDS_DECISION_TEXT = frozenset({_CR.APPROVED, _CR.REJECTED})
+
+
+@transaction.atomic
+def change_request_transition(
+    *,
+    actor: Any,
+    change_request: ChangeRequest,
+    to_status: str,
+    decision: str = "",
+    seen_updated_at: datetime | None = None,
+    as_of: datetime | None = None,
+) -> ChangeRequest:
+    """Move a change request along CHANGE_REQUEST_TRANSITIONS.
+
+    Approving or rejecting needs a decision text and records who decided and
+    when; other moves keep any text given as the decision so far. Refused when
+    the move is not in the table or the request changed since
+    ``seen_updated_at``. Not idempotent: repeating a move is refused, because
+    the table has no move from a status to itself.
+    """
+    engagement_check_editable(user=actor, engagement=change_request.engagement)
+    _lock(change_request, seen_updated_at=seen_updated_at)
+    change_request.refresh_from_db(fields=["status", "updated_at"])
+    allowed = CHANGE_REQUEST_TRANSITIONS.get(change_request.status, frozenset())
+    if to_status not in allowed:
+        names = dict(ChangeRequest.Status.choices)
+        raise ValidationError(
+            {
+                "to_status": (
+                    f"A {names.get(change_request.status, change_request.status).lower()} change request "
+                    f"cannot become {names.get(to_status, to_status).lower()}."
+                )
+            }
+        )
+    decision = (decision or "").strip()
+    if to_status in CHANGE_REQUEST_NEEDS_DECISION_TEXT and not decision:
+        raise ValidationError({"decision": "Write down what was decided and why."})
+    change_request.status = to_status
+    if decision:
+        change_request.decision = decision
+    if to_status in ChangeRequest.DECIDED:
+        change_request.decided_at = as_of or timezone.now()
+        change_request.decided_by = actor
+    clean_instance(change_request)
+    change_request.save(update_fields=["status", "decision", "decided_at", "decided_by", "updated_at"])
+    logger.info(
+        "change request %s moved to %s by user %s", change_request.pk, to_status, getattr(actor, "pk", None)
+    )
+    return change_request

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
 
 from accounts.models import User
 from engagements.models import Client, Engagement, Membership
 from engagements.selectors import engagement_check_editable
+from pmaas.concurrency import check_unchanged
+from pmaas.errors import RuleViolation
 from pmaas.validation import clean_instance
 from stakeholders.models import Level, Scale, Stakeholder, StakeholderRole
+from stakeholders.selectors import stakeholder_can_edit, stakeholder_role_open_work
 
 
 def stakeholder_create(
@@ -99,3 +103,185 @@ def stakeholder_add_to_engagement(
     clean_instance(role, errors)
     role.save()
     return role
+
+
+def _check_owner_on_team(
+    *, engagement: Engagement, relationship_owner: User | None, errors: dict[str, str]
+) -> None:
+    if (
+        relationship_owner is not None
+        and not Membership.objects.filter(engagement=engagement, user=relationship_owner).exists()
+    ):
+        errors["relationship_owner"] = "The relationship owner must be on the engagement's team."
+
+
+@transaction.atomic
+def stakeholder_create_with_role(
+    *,
+    actor: Any,
+    engagement: Engagement,
+    name: str,
+    email: str = "",
+    title: str = "",
+    department: str = "",
+    phone: str = "",
+    time_zone: str = "",
+    kind: str = StakeholderRole.Kind.BUSINESS_LEADER,
+    influence: int = Scale.MEDIUM,
+    interest: int = Scale.MEDIUM,
+    current_level: str = Level.NEUTRAL,
+    desired_level: str = Level.SUPPORTIVE,
+    relationship_owner: User | None = None,
+    notes: str = "",
+) -> StakeholderRole:
+    """Record a new person at the engagement's client and give them a role on it, all or nothing.
+
+    Same rules as stakeholder_create and stakeholder_add_to_engagement; the
+    person is not kept when the role is refused. Not idempotent: a second call
+    with the same email address is refused.
+    """
+    engagement_check_editable(user=actor, engagement=engagement)
+    errors: dict[str, str] = {}
+    _check_owner_on_team(engagement=engagement, relationship_owner=relationship_owner, errors=errors)
+    try:
+        stakeholder = stakeholder_create(
+            actor=actor,
+            client=engagement.client,
+            name=name,
+            email=email,
+            title=title,
+            department=department,
+            phone=phone,
+            time_zone=time_zone,
+        )
+    except ValidationError as exc:
+        # Report the person's problems and the role's together, so one submit shows them all.
+        combined: dict[str, Any] = dict(errors)
+        raise ValidationError(exc.update_error_dict(combined)) from None
+    if errors:
+        raise ValidationError(errors)
+    return stakeholder_add_to_engagement(
+        actor=actor,
+        engagement=engagement,
+        stakeholder=stakeholder,
+        kind=kind,
+        influence=influence,
+        interest=interest,
+        current_level=current_level,
+        desired_level=desired_level,
+        relationship_owner=relationship_owner,
+        notes=notes,
+    )
+
+
+@transaction.atomic
+def stakeholder_role_update(
+    *,
+    actor: Any,
+    role: StakeholderRole,
+    seen_updated_at: datetime | None,
+    kind: str,
+    influence: int,
+    interest: int,
+    current_level: str,
+    desired_level: str,
+    relationship_owner: User | None,
+    notes: str = "",
+) -> StakeholderRole:
+    """Change where a relationship stands: kind, influence, interest, levels, owner, notes.
+
+    Team members of the engagement only (403 for those who may only view). The
+    owner must be on the engagement's team. A save based on a copy older than
+    the row (``seen_updated_at``) is refused with a ``stale`` error instead of
+    overwriting someone else's change. Idempotent for the same values.
+    """
+    engagement_check_editable(user=actor, engagement=role.engagement)
+    locked = StakeholderRole.objects.select_for_update().get(pk=role.pk)
+    check_unchanged(locked, seen_updated_at=seen_updated_at)
+    errors: dict[str, str] = {}
+    _check_owner_on_team(engagement=role.engagement, relationship_owner=relationship_owner, errors=errors)
+    locked.kind = kind
+    locked.influence = influence
+    locked.interest = interest
+    locked.current_level = current_level
+    locked.desired_level = desired_level
+    locked.relationship_owner = relationship_owner
+    locked.notes = notes
+    clean_instance(locked, errors)
+    locked.save()
+    return locked
+
+
+@transaction.atomic
+def stakeholder_role_remove(*, actor: Any, role: StakeholderRole) -> None:
+    """Take a person off an engagement's register; the person stays on record at the client.
+
+    Refused (RuleViolation) while they owe open follow-ups or have active
+    channels on this engagement, so no commitment or plan is orphaned: those
+    are completed, reassigned or paused first. Check-ins they attended keep
+    them as attendee. Not idempotent: the second call finds no role (404).
+    """
+    engagement_check_editable(user=actor, engagement=role.engagement)
+    locked = StakeholderRole.objects.select_for_update().select_related("stakeholder").get(pk=role.pk)
+    follow_ups, channels = stakeholder_role_open_work(role=locked)
+    if follow_ups or channels:
+        owed = []
+        if follow_ups:
+            owed.append(f"{follow_ups} open follow-up{'s' if follow_ups != 1 else ''}")
+        if channels:
+            owed.append(f"{channels} active channel{'s' if channels != 1 else ''}")
+        raise RuleViolation(
+            f"{locked.stakeholder.name} still has {' and '.join(owed)} on this engagement. "
+            "Complete or reassign their follow-ups and pause or remove their channels "
+            "in the communication plan first."
+        )
+    locked.delete()
+
+
+@transaction.atomic
+def stakeholder_update(
+    *,
+    actor: Any,
+    stakeholder: Stakeholder,
+    seen_updated_at: datetime | None,
+    name: str,
+    email: str = "",
+    title: str = "",
+    department: str = "",
+    phone: str = "",
+    time_zone: str,
+    notes: str = "",
+) -> Stakeholder:
+    """Change a person's contact details, time zone and notes.
+
+    Allowed to administrators, practice leads and team members of an
+    engagement the person has a role on (404 when the person is not visible,
+    403 when visible but not theirs to change). The email address stays
+    unique per client whatever its case. A stale copy (``seen_updated_at``) is
+    refused with a ``stale`` error. Idempotent for the same values.
+    """
+    if not Stakeholder.objects.visible_to(actor).filter(pk=stakeholder.pk).exists():
+        raise Http404("No such stakeholder.")
+    if not stakeholder_can_edit(user=actor, stakeholder=stakeholder):
+        raise PermissionDenied("You may view this person but not change their details.")
+    locked = Stakeholder.objects.select_for_update().get(pk=stakeholder.pk)
+    check_unchanged(locked, seen_updated_at=seen_updated_at)
+    errors: dict[str, str] = {}
+    email = email.strip()
+    if (
+        email
+        and Stakeholder.objects.filter(client_id=locked.client_id, email__iexact=email)
+        .exclude(pk=locked.pk)
+        .exists()
+    ):
+        errors["email"] = "A stakeholder of this client already has this email address."
+    locked.name = name.strip()
+    locked.email = email
+    locked.title = title.strip()
+    locked.department = department.strip()
+    locked.phone = phone.strip()
+    locked.time_zone = time_zone
+    locked.notes = notes
+    clean_instance(locked, errors)
+    locked.save()
+    return locked

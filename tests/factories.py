@@ -178,6 +178,7 @@ class Scope:
     comment: Any
     subscription: Any
     delivery: Any
+    obligation: Any
 
 
 @dataclasses.dataclass
@@ -247,6 +248,9 @@ def make_scope(*, engagement: Engagement, owner: User, stakeholder_user: User | 
     delivery = Delivery.objects.create(
         subscription=subscription, period_start=dt.date(2026, 3, 2), scheduled_for=timezone.now()
     )
+    from communications.obligations import obligation_add
+
+    obligation = obligation_add(actor=_system(), change_request=change_request, stakeholder=role.stakeholder)
     return Scope(
         engagement=engagement,
         membership=engagement.memberships.get(user=owner),
@@ -260,6 +264,7 @@ def make_scope(*, engagement: Engagement, owner: User, stakeholder_user: User | 
         comment=comment,
         subscription=subscription,
         delivery=delivery,
+        obligation=obligation,
     )
 
 

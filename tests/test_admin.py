@@ -43,6 +43,7 @@ CHANGELIST_QUERIES: dict[str, Callable[[World], str]] = {
     ),
     "communications.SponsorSubscription": lambda w: "q=EHR-A&cadence__exact=weekly&is_active__exact=1",
     "communications.Delivery": lambda w: "q=EHR-A&status__exact=pending",
+    "communications.CommunicationObligation": lambda w: "q=EHR-A&status__exact=open",
 }
 
 

@@ -21,10 +21,12 @@ from django.db import models
 from django.http import Http404
 
 from accounts.models import User
+from communications import obligations as communication_obligations
 from communications import selectors as communication_selectors
 from communications.models import (
     Channel,
     CheckIn,
+    CommunicationObligation,
     Delivery,
     FollowUp,
     FollowUpComment,
@@ -74,6 +76,7 @@ MATRIX: dict[type[models.Model], Entry] = {
     FollowUpComment: Entry(lambda s: s.comment, "follow_up__engagement"),
     SponsorSubscription: Entry(lambda s: s.subscription, "engagement"),
     Delivery: Entry(lambda s: s.delivery, "subscription__engagement"),
+    CommunicationObligation: Entry(lambda s: s.obligation, "engagement"),
 }
 
 # Models that reach a client but are not scoped rows, and why.
@@ -296,7 +299,12 @@ def test_editable_by_lets_each_kind_of_user_change_exactly_their_scope(world: Wo
 
 def _getters() -> dict[str, tuple[Callable[..., models.Model], type[models.Model]]]:
     found: dict[str, tuple[Callable[..., models.Model], type[models.Model]]] = {}
-    for module in (engagement_selectors, stakeholder_selectors, communication_selectors):
+    for module in (
+        engagement_selectors,
+        stakeholder_selectors,
+        communication_selectors,
+        communication_obligations,
+    ):
         for name in dir(module):
             getter = getattr(module, name)
             if name.endswith("_get_for_user") and getter.__module__ == module.__name__:

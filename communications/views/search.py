@@ -1,12 +1,20 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import render
 from django.urls import path
+
+from communications import selectors
 
 
 @login_required
 def search(request: HttpRequest) -> HttpResponse:
-    return redirect("engagement_list")
+    query = request.GET.get("q", "").strip()
+    context = {
+        "query": query,
+        "results": selectors.search_results(user=request.user, query=query),
+        "min_length": selectors.SEARCH_MIN_LENGTH,
+    }
+    return render(request, "communications/search.html", context)
 
 
 urlpatterns = [

@@ -1,12 +1,34 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import render
 from django.urls import path
+from django.utils import timezone
+
+from communications import selectors
+from engagements.selectors import engagement_list
 
 
 @login_required
 def my_week(request: HttpRequest) -> HttpResponse:
-    return redirect("engagement_list")
+    as_of = timezone.now()
+    user = request.user
+    if not getattr(user, "is_firm_member", False):
+        context = {
+            "as_of": as_of,
+            "follow_ups": list(selectors.follow_up_open_for_owner(user=user, as_of=as_of)),
+            "engagements": list(engagement_list(user=user)),
+        }
+        return render(request, "communications/week_client.html", context)
+    whole_team = request.GET.get("scope") == "team"
+    context = {
+        "as_of": as_of,
+        "whole_team": whole_team,
+        "channels_due": list(selectors.week_channels_due(user=user, as_of=as_of, whole_team=whole_team)),
+        "follow_ups": list(selectors.week_follow_ups(user=user, as_of=as_of)),
+        "quiet": selectors.week_quiet_stakeholders(user=user, as_of=as_of),
+        "recent": selectors.week_recent_check_ins(user=user),
+    }
+    return render(request, "communications/week.html", context)
 
 
 urlpatterns = [

@@ -1,0 +1,213 @@
+"""The one-page check-in form: what happened, who was there, and the follow-ups agreed."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.http import QueryDict
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from communications import selectors
+from communications.models import Channel, ChannelKind, Sentiment
+from communications.services import FollowUpSpec
+from engagements.models import Engagement
+from stakeholders.models import Stakeholder
+
+FOLLOW_UP_PREFIX = "follow_ups"
+DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+# A follow-up is due by the end of the day it names, in the user's zone.
+FOLLOW_UP_DUE_TIME = time(23, 59)
+
+_SERVICE_ROW_KEY = re.compile(r"^follow_ups\[(\d+)\]\.(\w+)$")
+_SERVICE_TO_ROW_FIELD = {"title": "title", "due_at": "due", "owner": "owner"}
+
+
+class CheckInForm(forms.Form):
+    engagement = forms.ModelChoiceField(
+        queryset=Engagement.objects.none(), label="Engagement", empty_label="Choose an engagement"
+    )
+    channel = forms.ModelChoiceField(
+        queryset=Channel.objects.none(), required=False, widget=forms.HiddenInput
+    )
+    attendees = forms.ModelMultipleChoiceField(
+        queryset=Stakeholder.objects.none(),
+        label="Attendees",
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Name at least one stakeholder who took part."},
+    )
+    team_attendees = forms.ModelMultipleChoiceField(
+        queryset=User.objects.none(),
+        label="Team attendees",
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    kind = forms.ChoiceField(choices=ChannelKind.choices, label="Channel kind", initial=ChannelKind.MEETING)
+    occurred_at = forms.DateTimeField(
+        label="When",
+        input_formats=[DATETIME_LOCAL_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL_FORMAT),
+        error_messages={"invalid": "Give the date and time as YYYY-MM-DD HH:MM."},
+    )
+    summary = forms.CharField(label="Summary", widget=forms.Textarea(attrs={"rows": 4}))
+    sentiment = forms.TypedChoiceField(
+        label="Sentiment",
+        choices=Sentiment.choices,
+        coerce=int,
+        initial=Sentiment.NEUTRAL,
+        widget=forms.RadioSelect,
+    )
+    decisions = forms.CharField(label="Decisions", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, user: Any, engagement: Engagement | None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["engagement"].queryset = selectors.check_in_engagement_choices(user=user)  # type: ignore[attr-defined]
+        # With htmx, picking an engagement re-renders the fields that depend on it, keeping what was typed.
+        self.fields["engagement"].widget.attrs.update(
+            {
+                "hx-get": reverse("check_in_create"),
+                "hx-trigger": "change",
+                "hx-include": "closest form",
+                "hx-params": "not csrfmiddlewaretoken",
+                "hx-target": "#check-in-fields",
+                "hx-swap": "outerHTML",
+            }
+        )
+        if engagement is not None:
+            self.fields["channel"].queryset = selectors.channel_list(user=user).filter(engagement=engagement)  # type: ignore[attr-defined]
+            self.fields["attendees"].queryset = selectors.check_in_attendee_choices(  # type: ignore[attr-defined]
+                user=user, engagement=engagement
+            )
+            self.fields["team_attendees"].queryset = selectors.check_in_team_choices(  # type: ignore[attr-defined]
+                user=user, engagement=engagement
+            )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        engagement, channel = cleaned.get("engagement"), cleaned.get("channel")
+        if channel is not None and engagement is not None and channel.engagement_id != engagement.pk:
+            cleaned["channel"] = None
+        return cleaned
+
+
+class FollowUpForm(forms.Form):
+    title = forms.CharField(label="What", max_length=300)
+    owner = forms.ChoiceField(label="Owner", error_messages={"required": "Choose who owns it."})
+    due = forms.DateField(
+        label="Due",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"required": "Give a due date.", "invalid": "Give the date as YYYY-MM-DD."},
+    )
+
+    def __init__(self, *args: Any, owners: OwnerChoices, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.owners = owners
+        self.fields["owner"].choices = [("", "Choose an owner"), *owners.choices]  # type: ignore[attr-defined]
+
+    def spec(self) -> FollowUpSpec:
+        owner = self.owners.resolve(self.cleaned_data["owner"])
+        due = datetime.combine(self.cleaned_data["due"], FOLLOW_UP_DUE_TIME)
+        return FollowUpSpec(
+            title=self.cleaned_data["title"],
+            due_at=timezone.make_aware(due),
+            owner_user=owner if isinstance(owner, User) else None,
+            owner_stakeholder=owner if isinstance(owner, Stakeholder) else None,
+        )
+
+
+class OwnerChoices:
+    """One list of possible owners: the team's users and the engagement's stakeholders.
+
+    Values are "user:<id>" and "stakeholder:<id>", so one select names either kind.
+    """
+
+    def __init__(self, *, team: list[User], stakeholders: list[Stakeholder]) -> None:
+        self.by_value: dict[str, User | Stakeholder] = {f"user:{u.pk}": u for u in team}
+        self.by_value.update({f"stakeholder:{s.pk}": s for s in stakeholders})
+        self.choices: list[tuple[str, Any]] = []
+        if team:
+            self.choices.append(("Team", [(f"user:{u.pk}", str(u)) for u in team]))
+        if stakeholders:
+            self.choices.append(("Client", [(f"stakeholder:{s.pk}", str(s)) for s in stakeholders]))
+
+    def resolve(self, value: str) -> User | Stakeholder:
+        return self.by_value[value]
+
+
+class BaseFollowUpFormSet(forms.BaseFormSet):
+    def initial_form_count(self) -> int:
+        # Every row is optional: rows carried over from a re-render start blank-able.
+        return 0 if not self.is_bound else super().initial_form_count()
+
+
+def follow_up_formset(
+    *,
+    owners: OwnerChoices,
+    data: QueryDict | None = None,
+    initial: list[dict[str, Any]] | None = None,
+    extra: int = 1,
+) -> forms.BaseFormSet:
+    formset_class = forms.formset_factory(
+        FollowUpForm, formset=BaseFollowUpFormSet, extra=extra, max_num=50, validate_max=True
+    )
+    return formset_class(data, initial=initial, prefix=FOLLOW_UP_PREFIX, form_kwargs={"owners": owners})
+
+
+def owner_choices(*, user: Any, engagement: Engagement | None) -> OwnerChoices:
+    if engagement is None:
+        return OwnerChoices(team=[], stakeholders=[])
+    return OwnerChoices(
+        team=list(selectors.check_in_team_choices(user=user, engagement=engagement)),
+        stakeholders=list(selectors.check_in_attendee_choices(user=user, engagement=engagement)),
+    )
+
+
+def initial_from(data: QueryDict) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """What was typed, as initial values, so a re-rendered form keeps it without showing errors."""
+    initial: dict[str, Any] = {}
+    for name in ("engagement", "channel", "kind", "occurred_at", "summary", "sentiment", "decisions"):
+        if name in data:
+            initial[name] = data.get(name)
+    for name in ("attendees", "team_attendees"):
+        initial[name] = data.getlist(name)
+    try:
+        total = min(int(data.get(f"{FOLLOW_UP_PREFIX}-TOTAL_FORMS", "0")), 50)
+    except ValueError:
+        total = 0
+    rows = [
+        {field: data.get(f"{FOLLOW_UP_PREFIX}-{index}-{field}", "") for field in ("title", "owner", "due")}
+        for index in range(max(total, 0))
+    ]
+    return initial, rows
+
+
+def apply_service_errors(
+    exc: ValidationError,
+    *,
+    form: CheckInForm,
+    formset: forms.BaseFormSet,
+    spec_rows: list[int],
+) -> None:
+    """Put each error the service raised next to the field or follow-up row it concerns.
+
+    ``spec_rows`` maps the index of each FollowUpSpec passed to the service to
+    the formset row it came from (blank rows are skipped).
+    """
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc.messages)
+        return
+    for key, messages in exc.message_dict.items():
+        row_match = _SERVICE_ROW_KEY.match(key)
+        if row_match and int(row_match.group(1)) < len(spec_rows):
+            row_form = formset.forms[spec_rows[int(row_match.group(1))]]
+            field = _SERVICE_TO_ROW_FIELD.get(row_match.group(2))
+            row_form.add_error(field if field in row_form.fields else None, messages)
+        elif key in form.fields:
+            form.add_error(key, messages)
+        else:
+            form.add_error(None, messages)

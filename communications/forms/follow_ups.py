@@ -1,0 +1,65 @@
+"""Forms of the follow-ups pages: re-dating one item and completing several at once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+
+class RedateForm(forms.Form):
+    """A new due date, and optionally a time, in the user's time zone."""
+
+    due_on = forms.DateField(
+        label="New due date", widget=forms.DateInput(attrs={"type": "date"}), help_text="Format: YYYY-MM-DD."
+    )
+    due_time = forms.TimeField(
+        label="Time (optional)",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text="24-hour HH:MM; left empty, the current time of day is kept.",
+    )
+    seen_updated_at = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, current_due_at: datetime, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.current_due_at = current_due_at
+
+    def clean_seen_updated_at(self) -> datetime | None:
+        value = self.cleaned_data.get("seen_updated_at") or ""
+        if not value:
+            return None
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            raise ValidationError("Damaged form; open the follow-up again.", code="bad_version") from None
+
+    def due_at(self) -> datetime:
+        """The chosen moment in UTC terms, read in the active (the user's) time zone."""
+        local_due = timezone.localtime(self.current_due_at)
+        chosen_time = self.cleaned_data.get("due_time") or local_due.time().replace(tzinfo=None)
+        naive = datetime.combine(self.cleaned_data["due_on"], chosen_time)
+        return timezone.make_aware(naive, timezone.get_current_timezone())
+
+
+class IntegerListField(forms.Field):
+    """Several whole numbers under one name, as checkboxes send them."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[int]:
+        if not value:
+            return []
+        values = value if isinstance(value, list | tuple) else [value]
+        try:
+            return [int(item) for item in values]
+        except (TypeError, ValueError):
+            raise ValidationError("Pick follow-ups from the list.", code="invalid") from None
+
+
+class BulkCompleteForm(forms.Form):
+    follow_up_ids = IntegerListField(error_messages={"required": "Tick at least one follow-up to complete."})
+    next = forms.CharField(required=False)

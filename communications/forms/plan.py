@@ -1,0 +1,191 @@
+"""Forms of the communication plan (a channel and its cadence) and of the timeline filter."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+
+from communications import recurrence
+from communications.models import Channel, ChannelKind
+
+WEEKDAYS = [
+    ("MO", "Monday"),
+    ("TU", "Tuesday"),
+    ("WE", "Wednesday"),
+    ("TH", "Thursday"),
+    ("FR", "Friday"),
+    ("SA", "Saturday"),
+    ("SU", "Sunday"),
+]
+ADVANCED = "advanced"
+# The cadences people pick most; each maps to the RRULE it stands for.
+CADENCE_TEMPLATES = {
+    "weekly": "FREQ=WEEKLY;BYDAY={day}",
+    "fortnightly": "FREQ=WEEKLY;INTERVAL=2;BYDAY={day}",
+    "monthly_first": "FREQ=MONTHLY;BYDAY=1{day}",
+    "last_working_day": "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1",
+}
+CADENCE_CHOICES = [
+    ("weekly", "Every week on the weekday below"),
+    ("fortnightly", "Every other week on the weekday below"),
+    ("monthly_first", "Monthly on the first of the weekday below"),
+    ("last_working_day", "Last working day of the month"),
+    (ADVANCED, "Advanced: my own recurrence rule"),
+]
+_NEEDS_WEEKDAY = {"weekly", "fortnightly", "monthly_first"}
+_PRESET_PATTERNS = {
+    "weekly": re.compile(r"^FREQ=WEEKLY;BYDAY=(MO|TU|WE|TH|FR|SA|SU)$"),
+    "fortnightly": re.compile(r"^FREQ=WEEKLY;INTERVAL=2;BYDAY=(MO|TU|WE|TH|FR|SA|SU)$"),
+    "monthly_first": re.compile(r"^FREQ=MONTHLY;BYDAY=1(MO|TU|WE|TH|FR|SA|SU)$"),
+    "last_working_day": re.compile(r"^FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1$"),
+}
+# Where a service's error about a model field belongs on this form.
+SERVICE_FIELD_NAMES = {"grace_period": "grace_days", "recurrence": "cadence"}
+
+
+def cadence_initial(rule: str) -> dict[str, str]:
+    """The form's cadence fields for a stored rule: a preset when it is one, else the advanced text."""
+    normalised = rule.strip().upper().removeprefix("RRULE:")
+    for cadence, pattern in _PRESET_PATTERNS.items():
+        match = pattern.match(normalised)
+        if match:
+            return {"cadence": cadence, "weekday": match.group(1) if match.groups() else "MO", "rrule": ""}
+    return {"cadence": ADVANCED, "weekday": "MO", "rrule": rule}
+
+
+class ChannelForm(forms.Form):
+    """A channel of the plan; the stakeholder and owner lists come scoped from the selectors."""
+
+    stakeholder: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        queryset=None, help_text="Someone with a role on this engagement."
+    )
+    kind = forms.ChoiceField(choices=ChannelKind.choices, initial=ChannelKind.MEETING)
+    title = forms.CharField(max_length=200, help_text="e.g. Weekly sponsor one-to-one.")
+    details = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="Where, how to dial in, agenda."
+    )
+    cadence = forms.ChoiceField(choices=CADENCE_CHOICES, initial="weekly")
+    weekday = forms.ChoiceField(choices=WEEKDAYS, initial="TU", required=False)
+    rrule = forms.CharField(
+        label="Advanced recurrence rule",
+        required=False,
+        max_length=500,
+        help_text="Only for “Advanced”: an RFC 5545 RRULE such as FREQ=MONTHLY;BYMONTHDAY=15.",
+    )
+    starts_on = forms.DateField(
+        label="Starts on",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="Format: YYYY-MM-DD.",
+    )
+    local_time = forms.TimeField(
+        label="Local time",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text="In the stakeholder's time zone, 24-hour HH:MM.",
+    )
+    owner: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        queryset=None, help_text="Someone on the engagement's team."
+    )
+    grace_days = forms.IntegerField(
+        label="Grace period (days)",
+        min_value=0,
+        max_value=90,
+        initial=2,
+        help_text="How long after the due time a check-in still counts as on time.",
+    )
+    seen_updated_at = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, stakeholders: QuerySet[Any], owners: QuerySet[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ModelChoiceField, self.fields["stakeholder"]).queryset = stakeholders
+        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = owners
+
+    @classmethod
+    def initial_for(cls, channel: Channel) -> dict[str, Any]:
+        return {
+            "stakeholder": channel.stakeholder_id,
+            "kind": channel.kind,
+            "title": channel.title,
+            "details": channel.details,
+            "starts_on": channel.starts_on,
+            "local_time": channel.local_time,
+            "owner": channel.owner_id,
+            "grace_days": channel.grace_period.days,
+            "seen_updated_at": channel.updated_at.isoformat(),
+            **cadence_initial(channel.recurrence),
+        }
+
+    def clean_seen_updated_at(self) -> datetime | None:
+        value = self.cleaned_data.get("seen_updated_at") or ""
+        if not value:
+            return None
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            raise ValidationError("Damaged form; open the channel again.", code="bad_version") from None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        cadence = cleaned.get("cadence")
+        if cadence == ADVANCED:
+            rule = (cleaned.get("rrule") or "").strip()
+            if not rule:
+                self.add_error("rrule", "Write the rule, or pick one of the common cadences.")
+                return cleaned
+            try:
+                recurrence.parse_rule(
+                    rule, starts_on=cleaned.get("starts_on"), local_time=cleaned.get("local_time")
+                )
+            except ValidationError as exc:
+                self.add_error("rrule", exc.messages)
+                return cleaned
+            cleaned["recurrence_rule"] = rule
+        elif cadence in CADENCE_TEMPLATES:
+            day = cleaned.get("weekday") or ""
+            if cadence in _NEEDS_WEEKDAY and not day:
+                self.add_error("weekday", "Pick the weekday for this cadence.")
+                return cleaned
+            cleaned["recurrence_rule"] = CADENCE_TEMPLATES[cadence].format(day=day)
+        return cleaned
+
+    def service_arguments(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "stakeholder": data["stakeholder"],
+            "kind": data["kind"],
+            "title": data["title"],
+            "details": data["details"],
+            "recurrence_rule": data["recurrence_rule"],
+            "starts_on": data["starts_on"],
+            "local_time": data["local_time"],
+            "owner": data["owner"],
+            "grace_period": timedelta(days=data["grace_days"]),
+        }
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        """Show a service's refusal next to the fields it names, the rest above the form."""
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error.messages)
+            return
+        for name, messages in error.message_dict.items():
+            target = SERVICE_FIELD_NAMES.get(name, name)
+            if target == "cadence" and self.cleaned_data.get("cadence") == ADVANCED:
+                target = "rrule"
+            self.add_error(target if target in self.fields else None, messages)
+
+
+class TimelineFilterForm(forms.Form):
+    """Which check-ins of the timeline to show; every field is optional."""
+
+    stakeholder: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="Everyone"
+    )
+    kind = forms.ChoiceField(choices=[("", "Any kind"), *ChannelKind.choices], required=False)
+
+    def __init__(self, *args: Any, stakeholders: QuerySet[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ModelChoiceField, self.fields["stakeholder"]).queryset = stakeholders

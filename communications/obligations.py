@@ -1,0 +1,290 @@
+"""Communication obligations: who must be told about a change request, by when, and whether they were.
+
+Recording a change request lives here rather than in engagements, because
+opening its obligations needs the communication plan and dependencies point
+communications → engagements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, cast
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Min, Q, QuerySet
+from django.utils import timezone
+
+from communications.models import (
+    Channel,
+    CheckIn,
+    CommunicationObligation,
+    CommunicationObligationQuerySet,
+)
+from engagements import services as engagement_services
+from engagements.models import ChangeRequest, Engagement
+from engagements.selectors import engagement_check_editable
+from pmaas.scoping import get_or_404
+from stakeholders.models import Stakeholder, StakeholderRole
+
+# Changes the client's key people must hear about; schedule and budget changes only when someone ticks them.
+KINDS_WITH_OBLIGATIONS = frozenset(
+    {ChangeRequest.Kind.SCOPE, ChangeRequest.Kind.RESOURCE, ChangeRequest.Kind.REGULATORY}
+)
+DEFAULT_WORKING_DAYS = 5
+
+_Status = CommunicationObligation.Status
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """The moment ``days`` working days (Monday to Friday) after ``start``, at the same time of day."""
+    moment = start
+    remaining = days
+    while remaining > 0:
+        moment += timedelta(days=1)
+        if moment.weekday() < 5:
+            remaining -= 1
+    return moment
+
+
+# --- reads ----------------------------------------------------------------------------------------------
+
+
+def obligation_list(*, user: Any) -> QuerySet[CommunicationObligation]:
+    return CommunicationObligation.objects.visible_to(user).select_related(
+        "engagement", "change_request", "stakeholder", "channel", "met_by_check_in", "waived_by"
+    )
+
+
+def obligation_get_for_user(*, user: Any, id: int) -> CommunicationObligation:
+    return get_or_404(obligation_list(user=user), id=id)
+
+
+def obligation_list_for_engagement(
+    *, user: Any, engagement: Engagement, open_only: bool = False
+) -> QuerySet[CommunicationObligation]:
+    """An engagement's obligations, grouped by change request (newest first), then by deadline."""
+    obligations = obligation_list(user=user).filter(engagement=engagement)
+    if open_only:
+        obligations = cast(CommunicationObligationQuerySet, obligations).open()
+    return obligations.order_by("-change_request__raised_on", "change_request_id", "deadline", "pk")
+
+
+@dataclass(frozen=True)
+class ObligationSummary:
+    open: int
+    overdue: int
+    nearest_deadline: datetime | None
+
+
+def obligation_summary_for_engagement(
+    *, user: Any, engagement: Engagement, as_of: datetime
+) -> ObligationSummary:
+    """How many obligations are open and overdue, and the nearest open deadline, in one query."""
+    open_filter = Q(status=_Status.OPEN)
+    totals = (
+        CommunicationObligation.objects.visible_to(user)
+        .filter(engagement=engagement)
+        .aggregate(
+            open=Count("pk", filter=open_filter),
+            overdue=Count("pk", filter=open_filter & Q(deadline__lt=as_of)),
+            nearest=Min("deadline", filter=open_filter),
+        )
+    )
+    return ObligationSummary(
+        open=totals["open"] or 0, overdue=totals["overdue"] or 0, nearest_deadline=totals["nearest"]
+    )
+
+
+def obligation_default_stakeholder_ids(*, engagement: Engagement) -> list[int]:
+    """Who must hear of a change by default: sponsors, the PMO lead and everyone of high influence."""
+    return list(
+        StakeholderRole.objects.filter(engagement=engagement)
+        .key()
+        .order_by("stakeholder__name")
+        .values_list("stakeholder_id", flat=True)
+    )
+
+
+# --- writes ---------------------------------------------------------------------------------------------
+
+
+def _earliest_channels(*, engagement: Engagement, stakeholder_ids: Iterable[int]) -> dict[int, Channel]:
+    """Each stakeholder's active channel on the engagement that falls due first."""
+    channels = (
+        Channel.objects.active()
+        .filter(engagement=engagement, stakeholder_id__in=list(stakeholder_ids), next_due_at__isnull=False)
+        .order_by("stakeholder_id", "next_due_at", "pk")
+    )
+    earliest: dict[int, Channel] = {}
+    for channel in channels:
+        earliest.setdefault(channel.stakeholder_id, channel)
+    return earliest
+
+
+def _open_obligations(
+    *,
+    actor: Any,
+    change_request: ChangeRequest,
+    stakeholder_ids: list[int],
+    as_of: datetime,
+    working_days: int,
+) -> list[CommunicationObligation]:
+    channels = _earliest_channels(engagement=change_request.engagement, stakeholder_ids=stakeholder_ids)
+    fallback = add_working_days(as_of, working_days)
+    obligations = []
+    for stakeholder_id in stakeholder_ids:
+        channel = channels.get(stakeholder_id)
+        obligations.append(
+            CommunicationObligation(
+                engagement=change_request.engagement,
+                change_request=change_request,
+                stakeholder_id=stakeholder_id,
+                channel=channel,
+                opened_at=as_of,
+                deadline=channel.next_due_at if channel and channel.next_due_at else fallback,
+                created_by=actor,
+            )
+        )
+    return CommunicationObligation.objects.bulk_create(obligations, batch_size=500)
+
+
+def _engagement_stakeholder_ids(engagement: Engagement) -> set[int]:
+    return set(StakeholderRole.objects.filter(engagement=engagement).values_list("stakeholder_id", flat=True))
+
+
+@transaction.atomic
+def change_request_record(
+    *,
+    actor: Any,
+    engagement: Engagement,
+    title: str,
+    kind: str,
+    raised_on: date,
+    description: str = "",
+    budget_impact: Decimal | int = 0,
+    schedule_impact_days: int = 0,
+    notify_stakeholder_ids: Iterable[int] | None = None,
+    working_days: int = DEFAULT_WORKING_DAYS,
+    as_of: datetime | None = None,
+) -> ChangeRequest:
+    """Record a change request and open its communication obligations in one transaction.
+
+    Without ``notify_stakeholder_ids``, a scope, resource or regulatory change
+    opens one obligation per key stakeholder (sponsors, PMO lead, high
+    influence) and other kinds open none; with it, exactly those people, each of
+    whom must have a role on the engagement. Each deadline is the stakeholder's
+    earliest planned channel, or ``working_days`` working days after ``as_of``.
+    Nothing is written when anything is refused. Not idempotent.
+    """
+    as_of = as_of or timezone.now()
+    change_request = engagement_services.change_request_create(
+        actor=actor,
+        engagement=engagement,
+        title=title,
+        kind=kind,
+        raised_on=raised_on,
+        description=description,
+        budget_impact=budget_impact,
+        schedule_impact_days=schedule_impact_days,
+    )
+    if notify_stakeholder_ids is None:
+        wanted = []
+        if kind in KINDS_WITH_OBLIGATIONS:
+            wanted = obligation_default_stakeholder_ids(engagement=engagement)
+    else:
+        wanted = list(dict.fromkeys(int(pk) for pk in notify_stakeholder_ids))
+        strangers = set(wanted) - _engagement_stakeholder_ids(engagement)
+        if strangers:
+            raise ValidationError({"notify_stakeholders": "Choose only stakeholders of this engagement."})
+    _open_obligations(
+        actor=actor,
+        change_request=change_request,
+        stakeholder_ids=wanted,
+        as_of=as_of,
+        working_days=working_days,
+    )
+    return change_request
+
+
+@transaction.atomic
+def obligation_add(
+    *,
+    actor: Any,
+    change_request: ChangeRequest,
+    stakeholder: Stakeholder,
+    working_days: int = DEFAULT_WORKING_DAYS,
+    as_of: datetime | None = None,
+) -> CommunicationObligation:
+    """Add one more person who must be told about a change request.
+
+    The stakeholder must have a role on the engagement and no open obligation
+    for this change yet (a database constraint backs this). Not idempotent: a
+    second call is refused.
+    """
+    engagement = change_request.engagement
+    engagement_check_editable(user=actor, engagement=engagement)
+    if stakeholder.pk not in _engagement_stakeholder_ids(engagement):
+        raise ValidationError({"stakeholder": "This person has no role on the engagement."})
+    already = CommunicationObligation.objects.open().filter(
+        change_request=change_request, stakeholder=stakeholder
+    )
+    if already.exists():
+        raise ValidationError({"stakeholder": f"{stakeholder} already has to be told about this change."})
+    (obligation,) = _open_obligations(
+        actor=actor,
+        change_request=change_request,
+        stakeholder_ids=[stakeholder.pk],
+        as_of=as_of or timezone.now(),
+        working_days=working_days,
+    )
+    return obligation
+
+
+@transaction.atomic
+def obligation_waive(
+    *, actor: Any, obligation: CommunicationObligation, reason: str, as_of: datetime | None = None
+) -> CommunicationObligation:
+    """Stop tracking an obligation nobody needs to meet, saying why.
+
+    Only an open obligation can be waived. Not idempotent: waiving twice is refused.
+    """
+    engagement_check_editable(user=actor, engagement=obligation.engagement)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why this person need not be told."})
+    claimed = CommunicationObligation.objects.filter(pk=obligation.pk, status=_Status.OPEN).update(
+        status=_Status.WAIVED,
+        waived_reason=reason,
+        waived_by=actor,
+        waived_at=as_of or timezone.now(),
+        updated_at=timezone.now(),
+    )
+    obligation.refresh_from_db()
+    if not claimed:
+        raise ValidationError(f"This obligation is already {obligation.get_status_display().lower()}.")
+    return obligation
+
+
+def obligations_meet_for_check_in(*, check_in: CheckIn) -> int:
+    """Mark met every open obligation of the check-in's engagement towards someone who attended it.
+
+    Only check-ins that took place after the obligation was opened count. One
+    set-based UPDATE whatever the number of obligations; returns how many were
+    met. Idempotent: obligations already met are left alone.
+    """
+    attended = CheckIn.attendees.through.objects.filter(checkin_id=check_in.pk).values("stakeholder_id")
+    return CommunicationObligation.objects.filter(
+        engagement_id=check_in.engagement_id,
+        status=_Status.OPEN,
+        opened_at__lt=check_in.occurred_at,
+        stakeholder_id__in=attended,
+    ).update(
+        status=_Status.MET,
+        met_at=check_in.occurred_at,
+        met_by_check_in=check_in,
+        updated_at=timezone.now(),
+    )

@@ -1,0 +1,113 @@
+"""Shapes of the engagement pages' input; the rules live in the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+
+from engagements.models import ChangeRequest, Client, Engagement, Health
+from engagements.services import CHANGE_REQUEST_TRANSITIONS
+from stakeholders.models import Stakeholder
+
+# A native date picker reads and writes ISO dates, whatever the locale.
+DATE_WIDGET = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+
+
+class EngagementFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[("", "Any status"), *Engagement.Status.choices], required=False, label="Status"
+    )
+    client = forms.ModelChoiceField(
+        queryset=Client.objects.none(), required=False, empty_label="Any client", label="Client"
+    )
+
+    def __init__(self, *args: Any, clients: QuerySet[Client], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["client"].queryset = clients  # type: ignore[attr-defined]
+
+
+class _SeenMixin(forms.Form):
+    # The row's updated_at when the editor opened it, for the optimistic concurrency check.
+    seen_updated_at = forms.DateTimeField(widget=forms.HiddenInput, required=False)
+
+
+class HealthOverrideForm(_SeenMixin):
+    health = forms.ChoiceField(
+        choices=[("", "Use the computed health"), *Health.choices], required=False, label="Health"
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        label="Reason",
+        help_text="Required when overriding: the dashboard shows it next to the health.",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("health") and not (cleaned.get("reason") or "").strip():
+            self.add_error("reason", "Say why the computed health is overridden.")
+        return cleaned
+
+
+class MilestoneForm(_SeenMixin):
+    name = forms.CharField(max_length=200, label="Name")
+    due_on = forms.DateField(label="Due on", widget=DATE_WIDGET)
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Description"
+    )
+
+
+class ChangeRequestForm(_SeenMixin):
+    title = forms.CharField(max_length=200, label="Title")
+    kind = forms.ChoiceField(choices=ChangeRequest.Kind.choices, label="Kind")
+    raised_on = forms.DateField(label="Raised on", widget=DATE_WIDGET)
+    budget_impact = forms.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        initial=0,
+        label="Budget impact",
+        help_text="Positive adds cost, negative saves; 0 when none.",
+    )
+    schedule_impact_days = forms.IntegerField(
+        initial=0, label="Schedule impact (days)", help_text="Positive delays, negative brings forward."
+    )
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}), required=False, label="Description"
+    )
+
+
+class ChangeRequestCreateForm(ChangeRequestForm):
+    notify_stakeholders = forms.ModelMultipleChoiceField(
+        queryset=Stakeholder.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Who must be told",
+        help_text=(
+            "Ticked by default: sponsors, the PMO lead and everyone of high influence. "
+            "Each gets a deadline from their communication plan."
+        ),
+    )
+
+    def __init__(self, *args: Any, stakeholders: QuerySet[Stakeholder], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["notify_stakeholders"].queryset = stakeholders  # type: ignore[attr-defined]
+
+
+class ChangeRequestDecisionForm(_SeenMixin):
+    to_status = forms.ChoiceField(label="New status")
+    decision = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        label="Decision",
+        help_text="Required to approve or reject: what was decided, by whom, and why.",
+    )
+
+    def __init__(self, *args: Any, change_request: ChangeRequest, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        allowed = CHANGE_REQUEST_TRANSITIONS.get(change_request.status, frozenset())
+        # Offer the moves the table allows; the service checks the table again.
+        self.fields["to_status"].choices = [  # type: ignore[attr-defined]
+            (value, label) for value, label in ChangeRequest.Status.choices if value in allowed
+        ]

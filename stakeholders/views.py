@@ -1,0 +1,243 @@
+"""The stakeholder pages: the engagement's register, grid and matrix; a person's page; their edits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from engagements.selectors import engagement_can_edit, engagement_check_editable, engagement_get_for_user
+from pmaas.errors import RuleViolation
+from stakeholders import selectors, services
+from stakeholders.forms import (
+    StakeholderForm,
+    StakeholderRoleCreateForm,
+    StakeholderRoleForm,
+    role_initial,
+    stakeholder_initial,
+)
+from stakeholders.health import relationship_health
+from stakeholders.models import StakeholderRole
+
+
+def _apply_errors(form: Form, error: ValidationError) -> None:
+    """Put a service's errors next to the form fields they concern; the rest above the form."""
+    if hasattr(error, "error_dict"):
+        for field, field_errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, field_errors)
+    else:
+        form.add_error(None, error)
+
+
+def _register_url(role: StakeholderRole) -> str:
+    return reverse("engagement_stakeholders", args=[role.engagement_id])
+
+
+@login_required
+@require_http_methods(["GET"])
+def engagement_stakeholders(request: HttpRequest, pk: int) -> HttpResponse:
+    engagement = engagement_get_for_user(user=request.user, id=pk)
+    roles = list(selectors.stakeholder_register(user=request.user, engagement=engagement))
+    context = {
+        "engagement": engagement,
+        "tab": "stakeholders",
+        "roles": roles,
+        "can_edit": engagement_can_edit(user=request.user, engagement=engagement),
+    }
+    return render(request, "stakeholders/engagement_stakeholders.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def stakeholder_role_create(request: HttpRequest, pk: int) -> HttpResponse:
+    engagement = engagement_get_for_user(user=request.user, id=pk)
+    engagement_check_editable(user=request.user, engagement=engagement)
+    form_kwargs: dict[str, Any] = {
+        "candidates": selectors.stakeholder_role_candidates(user=request.user, engagement=engagement),
+        "owners": selectors.stakeholder_role_owner_choices(user=request.user, engagement=engagement),
+    }
+    if request.method == "POST":
+        form = StakeholderRoleCreateForm(request.POST, **form_kwargs)
+        if form.is_valid():
+            try:
+                if form.cleaned_data["stakeholder"] is not None:
+                    role = services.stakeholder_add_to_engagement(
+                        actor=request.user,
+                        engagement=engagement,
+                        stakeholder=form.cleaned_data["stakeholder"],
+                        **form.role_values(),
+                    )
+                else:
+                    role = services.stakeholder_create_with_role(
+                        actor=request.user,
+                        engagement=engagement,
+                        **form.person_values(),
+                        **form.role_values(),
+                    )
+            except ValidationError as error:
+                _apply_errors(form, error)
+            else:
+                messages.success(request, f"{role.stakeholder.name} is on the register.")
+                return redirect("engagement_stakeholders", pk=engagement.pk)
+    else:
+        form = StakeholderRoleCreateForm(initial={"time_zone": engagement.client.time_zone}, **form_kwargs)
+    context = {"engagement": engagement, "tab": "stakeholders", "form": form}
+    return render(request, "stakeholders/role_create.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def stakeholder_role_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    role = selectors.stakeholder_role_get_for_user(user=request.user, id=pk)
+    engagement_check_editable(user=request.user, engagement=role.engagement)
+    owners = selectors.stakeholder_role_owner_choices(user=request.user, engagement=role.engagement)
+    # Several rows may be open for inline editing at once; their controls need distinct ids.
+    auto_id = f"role-{role.pk}-%s"
+    if request.method == "POST":
+        form = StakeholderRoleForm(request.POST, owners=owners, auto_id=auto_id)
+        if form.is_valid():
+            try:
+                services.stakeholder_role_update(
+                    actor=request.user,
+                    role=role,
+                    seen_updated_at=form.cleaned_data["updated_at"],
+                    **form.role_values(),
+                )
+            except ValidationError as error:
+                _apply_errors(form, error)
+            else:
+                if request.htmx:  # type: ignore[attr-defined]
+                    return _role_saved(request, role)
+                messages.success(request, f"{role.stakeholder.name}'s role is saved.")
+                return redirect(_register_url(role))
+    else:
+        form = StakeholderRoleForm(initial=role_initial(role), owners=owners, auto_id=auto_id)
+    context = {"engagement": role.engagement, "tab": "stakeholders", "role": role, "form": form}
+    template = "stakeholders/_role_edit_row.html" if request.htmx else "stakeholders/role_edit.html"  # type: ignore[attr-defined]
+    return render(request, template, context)
+
+
+def _role_row(request: HttpRequest, pk: int) -> HttpResponse:
+    role = selectors.stakeholder_register_row(user=request.user, id=pk)
+    can_edit = engagement_can_edit(user=request.user, engagement=role.engagement)
+    return render(request, "stakeholders/_role_row.html", {"role": role, "can_edit": can_edit})
+
+
+def _role_saved(request: HttpRequest, role: StakeholderRole) -> HttpResponse:
+    """The saved row, with the grid and matrix redrawn out of band since the row feeds them."""
+    roles = list(selectors.stakeholder_register(user=request.user, engagement=role.engagement))
+    context = {
+        "role": next(row for row in roles if row.pk == role.pk),
+        "roles": roles,
+        "can_edit": engagement_can_edit(user=request.user, engagement=role.engagement),
+    }
+    return render(request, "stakeholders/_role_saved.html", context)
+
+
+@login_required
+@require_http_methods(["GET"])
+def stakeholder_role_row(request: HttpRequest, pk: int) -> HttpResponse:
+    """The register row on its own, to put back in place when an inline edit is cancelled."""
+    if request.htmx:  # type: ignore[attr-defined]
+        return _role_row(request, pk)
+    role = selectors.stakeholder_role_get_for_user(user=request.user, id=pk)
+    return redirect(f"{_register_url(role)}#role-{role.pk}")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def stakeholder_role_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    role = selectors.stakeholder_role_get_for_user(user=request.user, id=pk)
+    engagement_check_editable(user=request.user, engagement=role.engagement)
+    refusal = ""
+    if request.method == "POST":
+        try:
+            services.stakeholder_role_remove(actor=request.user, role=role)
+        except RuleViolation as error:
+            refusal = str(error)
+        else:
+            messages.success(request, f"{role.stakeholder.name} is off this engagement's register.")
+            return redirect(_register_url(role))
+    follow_ups, channels = selectors.stakeholder_role_open_work(role=role)
+    context = {
+        "engagement": role.engagement,
+        "tab": "stakeholders",
+        "role": role,
+        "refusal": refusal,
+        "open_follow_ups": follow_ups,
+        "active_channels": channels,
+    }
+    return render(request, "stakeholders/role_remove.html", context, status=409 if refusal else 200)
+
+
+@login_required
+@require_http_methods(["GET"])
+def stakeholder_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    stakeholder = selectors.stakeholder_get_for_user(user=request.user, id=pk)
+    as_of = timezone.now()
+    roles = list(
+        selectors.stakeholder_roles_of_person(user=request.user, stakeholder=stakeholder, as_of=as_of)
+    )
+    role_health = [
+        (
+            role,
+            relationship_health(
+                as_of=as_of,
+                last_contact_at=role.last_contact_at,  # type: ignore[attr-defined]
+                next_due_at=role.next_due_at,  # type: ignore[attr-defined]
+                overdue_follow_ups=role.overdue_follow_ups,  # type: ignore[attr-defined]
+                latest_sentiment=role.latest_sentiment,  # type: ignore[attr-defined]
+                level_gap=role.engagement_gap,
+            ),
+        )
+        for role in roles
+    ]
+    context = {
+        "stakeholder": stakeholder,
+        "role_health": role_health,
+        "check_ins": list(selectors.stakeholder_interactions(user=request.user, stakeholder=stakeholder)),
+        "follow_ups": list(selectors.stakeholder_follow_ups(user=request.user, stakeholder=stakeholder)),
+        "can_edit": selectors.stakeholder_can_edit(user=request.user, stakeholder=stakeholder),
+        "as_of": as_of,
+    }
+    return render(request, "stakeholders/stakeholder_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def stakeholder_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    stakeholder = selectors.stakeholder_get_for_user(user=request.user, id=pk)
+    if not selectors.stakeholder_can_edit(user=request.user, stakeholder=stakeholder):
+        raise PermissionDenied("You may view this person but not change their details.")
+    if request.method == "POST":
+        form = StakeholderForm(request.POST)
+        if form.is_valid():
+            try:
+                services.stakeholder_update(
+                    actor=request.user,
+                    stakeholder=stakeholder,
+                    seen_updated_at=form.cleaned_data["updated_at"],
+                    name=form.cleaned_data["name"],
+                    email=form.cleaned_data["email"],
+                    title=form.cleaned_data["title"],
+                    department=form.cleaned_data["department"],
+                    phone=form.cleaned_data["phone"],
+                    time_zone=form.cleaned_data["time_zone"],
+                    notes=form.cleaned_data["notes"],
+                )
+            except ValidationError as error:
+                _apply_errors(form, error)
+            else:
+                messages.success(request, f"{form.cleaned_data['name']}'s details are saved.")
+                return redirect("stakeholder_detail", pk=stakeholder.pk)
+    else:
+        form = StakeholderForm(initial=stakeholder_initial(stakeholder))
+    return render(request, "stakeholders/stakeholder_edit.html", {"stakeholder": stakeholder, "form": form})

@@ -1,0 +1,391 @@
+"""Follow-ups of an engagement: the team's and the client's lists, completing, bulk completing, re-dating."""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import UTC
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from communications import services
+from communications.models import FollowUp
+from pmaas.concurrency import STALE_MESSAGE
+from tests import factories
+
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+def _page(engagement):
+    return reverse("engagement_follow_ups", args=[engagement.pk])
+
+
+def _team_item(world, *, title="Send the revised plan", days=3, engagement=None, owner=None) -> FollowUp:
+    return factories.make_follow_up(
+        engagement=engagement or world.mine.engagement,
+        owner_user=owner or world.lead,
+        title=title,
+        due_at=timezone.now() + dt.timedelta(days=days),
+    )
+
+
+# The page
+
+
+@pytest.mark.parametrize(
+    "role", ["administrator", "practice_lead", "engagement_lead", "consultant", "client_pmo_lead"]
+)
+def test_follow_ups_page_serves_every_role_that_sees_the_engagement(client, world, role) -> None:
+    _team_item(world)
+    client.force_login(world.users()[role])
+
+    response = client.get(_page(world.mine.engagement))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Send the revised plan" in page
+    assert "Approve the data migration plan" in page
+
+
+def test_team_items_are_split_into_overdue_open_and_done(client, world) -> None:
+    # Given one late, one upcoming and one completed item the team owes
+    late = _team_item(world, title="Late item", days=-2)
+    _team_item(world, title="Upcoming item", days=5)
+    done = _team_item(world, title="Finished item", days=1)
+    services.follow_up_complete(actor=world.lead, follow_up=done)
+    client.force_login(world.consultant)
+
+    # When the consultant opens the page
+    board = client.get(_page(world.mine.engagement)).context["board"]
+
+    # Then each sits in its own list
+    assert [f.title for f in board.overdue] == ["Late item"]
+    assert [f.title for f in board.open] == ["Upcoming item"]
+    assert [f.title for f in board.done] == ["Finished item"]
+    assert board.overdue[0].is_overdue and board.overdue[0].pk == late.pk
+
+
+def test_what_the_client_owes_is_listed_apart_with_the_stakeholders_name(client, world) -> None:
+    # Given the world's item owed by the client's stakeholder and one the team owes
+    _team_item(world)
+    client.force_login(world.lead)
+
+    # When the lead opens the page
+    response = client.get(_page(world.mine.engagement))
+
+    # Then the client's item is only in the client's list, under the stakeholder's name
+    board = response.context["board"]
+    assert [f.title for f in board.client_owed] == ["Approve the data migration plan"]
+    assert all(f.owner_user_id for f in board.overdue + board.open + board.done)
+    page = response.content.decode()
+    client_section = page[page.index('id="client-follow-ups"') :]
+    assert "Approve the data migration plan" in client_section
+    assert world.mine.stakeholder.name in client_section
+    assert "Send the revised plan" not in client_section
+
+
+def test_rows_carry_complete_and_redate_controls_named_after_the_item(client, world) -> None:
+    item = _team_item(world)
+    client.force_login(world.lead)
+
+    page = client.get(_page(world.mine.engagement)).content.decode()
+
+    assert f'<tr id="follow-up-{item.pk}"' in page
+    assert 'aria-label="Complete: Send the revised plan"' in page
+    assert 'aria-label="Re-date: Send the revised plan"' in page
+    assert 'form="bulk-complete" name="follow_up_ids"' in page
+    assert "Complete selected" in page
+
+
+def test_client_pmo_lead_gets_controls_only_for_what_they_own(client, world) -> None:
+    _team_item(world)
+    client.force_login(world.client_user)
+
+    page = client.get(_page(world.mine.engagement)).content.decode()
+
+    assert 'aria-label="Complete: Approve the data migration plan"' in page
+    assert 'aria-label="Complete: Send the revised plan"' not in page
+
+
+def test_follow_ups_query_count_does_not_grow_with_items(client, world, django_assert_num_queries) -> None:
+    # Given the page with 5, then 50 items of each kind a list shows
+    client.force_login(world.lead)
+    url = _page(world.mine.engagement)
+    for size in (5, 50):
+        while FollowUp.objects.filter(engagement=world.mine.engagement).count() < size:
+            _team_item(world, title="Upcoming")
+            _team_item(world, title="Late", days=-1)
+            factories.make_follow_up(
+                engagement=world.mine.engagement,
+                owner_stakeholder=world.mine.stakeholder,
+                title="Client owes",
+                due_at=timezone.now() + dt.timedelta(days=2),
+            )
+
+        # Then it costs the same number of queries
+        with django_assert_num_queries(8):
+            response = client.get(url)
+        assert response.status_code == 200
+
+
+# Completing one
+
+
+def test_completing_without_javascript_returns_to_a_safe_next(client, world) -> None:
+    item = _team_item(world)
+    client.force_login(world.consultant)
+
+    response = client.post(reverse("follow_up_complete", args=[item.pk]), {"next": "/?week=1"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/?week=1"
+    item.refresh_from_db()
+    assert (item.status, item.completed_by) == (FollowUp.Status.DONE, world.consultant)
+
+
+def test_completing_ignores_a_next_pointing_elsewhere(client, world) -> None:
+    item = _team_item(world)
+    client.force_login(world.consultant)
+
+    response = client.post(reverse("follow_up_complete", args=[item.pk]), {"next": "https://evil.test/"})
+
+    assert response["Location"] == _page(world.mine.engagement)
+
+
+def test_completing_with_htmx_returns_the_updated_row(client, world) -> None:
+    item = _team_item(world)
+    client.force_login(world.lead)
+
+    response = client.post(reverse("follow_up_complete", args=[item.pk]), {"next": "/"}, **HX)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert page.lstrip().startswith(f'<tr id="follow-up-{item.pk}"')
+    assert "Done" in page
+    assert "Complete:" not in page
+
+
+def test_client_pmo_lead_completes_their_own_item_but_not_the_teams(client, world) -> None:
+    # Given the client's PMO lead, owner of the world's client item
+    team_item = _team_item(world)
+    client.force_login(world.client_user)
+
+    # When they complete their own, and then one the team owes
+    own = client.post(reverse("follow_up_complete", args=[world.mine.follow_up.pk]))
+    theirs = client.post(reverse("follow_up_complete", args=[team_item.pk]))
+
+    # Then only their own is done; the other is forbidden
+    assert own.status_code == 302
+    assert theirs.status_code == 403
+    world.mine.follow_up.refresh_from_db()
+    team_item.refresh_from_db()
+    assert (world.mine.follow_up.status, team_item.status) == (FollowUp.Status.DONE, FollowUp.Status.OPEN)
+
+
+# Completing several
+
+
+def test_bulk_complete_completes_only_open_in_scope_items_in_one_update(world) -> None:
+    # Given two open items, one already done, one of another engagement
+    first, second = _team_item(world, title="One"), _team_item(world, title="Two")
+    done = _team_item(world, title="Done already")
+    services.follow_up_complete(actor=world.lead, follow_up=done)
+    foreign = world.other.follow_up
+
+    # When the lead completes all four ids (and one that does not exist)
+    with CaptureQueriesContext(connection) as queries:
+        result = services.follow_ups_complete_bulk(
+            actor=world.lead,
+            engagement=world.mine.engagement,
+            follow_up_ids=[first.pk, second.pk, done.pk, foreign.pk, 999_999],
+        )
+
+    # Then the two open ones are completed by one UPDATE and the rest reported as ignored
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("UPDATE")]
+    assert len(updates) == 1
+    assert result.completed == 2
+    assert result.ignored_ids == tuple(sorted([done.pk, foreign.pk, 999_999]))
+    assert set(FollowUp.objects.filter(pk__in=[first.pk, second.pk]).values_list("status", flat=True)) == {
+        "done"
+    }
+    foreign.refresh_from_db()
+    assert foreign.status == FollowUp.Status.OPEN
+
+
+def test_bulk_complete_lets_a_client_user_complete_only_their_own(world) -> None:
+    team_item = _team_item(world)
+
+    result = services.follow_ups_complete_bulk(
+        actor=world.client_user,
+        engagement=world.mine.engagement,
+        follow_up_ids=[world.mine.follow_up.pk, team_item.pk],
+    )
+
+    assert (result.completed, result.ignored_ids) == (1, (team_item.pk,))
+
+
+def test_bulk_complete_twice_completes_nothing_more(world) -> None:
+    item = _team_item(world)
+    services.follow_ups_complete_bulk(
+        actor=world.lead, engagement=world.mine.engagement, follow_up_ids=[item.pk]
+    )
+
+    again = services.follow_ups_complete_bulk(
+        actor=world.lead, engagement=world.mine.engagement, follow_up_ids=[item.pk]
+    )
+
+    assert (again.completed, again.ignored_ids) == (0, (item.pk,))
+
+
+def test_bulk_complete_page_reports_what_it_did(client, world) -> None:
+    # Given two ticked items, one of which is of another engagement
+    item = _team_item(world)
+    client.force_login(world.lead)
+
+    # When "Complete selected" is pressed
+    response = client.post(
+        reverse("follow_up_bulk_complete", args=[world.mine.engagement.pk]),
+        {"follow_up_ids": [item.pk, world.other.follow_up.pk]},
+        follow=True,
+    )
+
+    # Then the page says how many were completed and how many left alone
+    messages = [str(m) for m in response.context["messages"]]
+    assert "Completed 1 follow-up." in messages
+    assert any(m.startswith("1 left unchanged") for m in messages)
+    item.refresh_from_db()
+    assert item.status == FollowUp.Status.DONE
+
+
+def test_bulk_complete_with_nothing_ticked_says_so(client, world) -> None:
+    client.force_login(world.lead)
+
+    response = client.post(
+        reverse("follow_up_bulk_complete", args=[world.mine.engagement.pk]), {}, follow=True
+    )
+
+    assert "Tick at least one follow-up to complete." in [str(m) for m in response.context["messages"]]
+
+
+# Re-dating
+
+
+def test_redate_page_offers_the_current_date_and_time(client, world) -> None:
+    item = _team_item(world)
+    client.force_login(world.lead)
+
+    response = client.get(reverse("follow_up_redate", args=[item.pk]), {"next": "/"})
+
+    form = response.context["form"]
+    assert response.status_code == 200
+    assert form["due_on"].value() == timezone.localtime(item.due_at, timezone.get_default_timezone()).date()
+    assert '<label for="id_due_on">' in response.content.decode()
+
+
+def test_redating_reads_the_date_and_time_in_the_users_zone(client, world) -> None:
+    # Given a lead working from Kolkata (UTC+05:30)
+    world.lead.time_zone = "Asia/Kolkata"
+    world.lead.save(update_fields=["time_zone"])
+    item = _team_item(world)
+    client.force_login(world.lead)
+
+    # When they move the item to 1 December at 10:00
+    response = client.post(
+        reverse("follow_up_redate", args=[item.pk]),
+        {"due_on": "2026-12-01", "due_time": "10:00", "next": "/"},
+    )
+
+    # Then it is stored as 04:30 UTC and they are sent back
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    item.refresh_from_db()
+    assert item.due_at == dt.datetime(2026, 12, 1, 4, 30, tzinfo=UTC)
+
+
+def test_redating_to_the_future_clears_the_overdue_stamp(world) -> None:
+    # Given an item the overdue scan has flagged
+    item = _team_item(world, days=-1)
+    services.follow_ups_flag_overdue(as_of=timezone.now())
+    item.refresh_from_db()
+    assert item.overdue_at is not None
+
+    # When it is re-dated to next week
+    redated = services.follow_up_redate(
+        actor=world.lead, follow_up=item, due_at=timezone.now() + dt.timedelta(days=7)
+    )
+
+    # Then it is no longer stamped overdue
+    assert redated.overdue_at is None
+
+
+def test_redating_a_done_item_is_refused(world) -> None:
+    item = _team_item(world)
+    services.follow_up_complete(actor=world.lead, follow_up=item)
+
+    with pytest.raises(ValidationError) as refused:
+        services.follow_up_redate(
+            actor=world.lead, follow_up=item, due_at=timezone.now() + dt.timedelta(days=2)
+        )
+
+    assert refused.value.message_dict["due_at"] == ["Only an open follow-up can be re-dated."]
+
+
+def test_a_wrongly_typed_date_is_refused_and_kept(client, world) -> None:
+    item = _team_item(world)
+    client.force_login(world.lead)
+
+    response = client.post(reverse("follow_up_redate", args=[item.pk]), {"due_on": "next tuesday"})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["due_on"] == ["Enter a valid date."]
+    assert 'value="next tuesday"' in response.content.decode()
+
+
+def test_a_stale_redate_is_refused(client, world) -> None:
+    # Given someone re-dated the item after the form was opened
+    item = _team_item(world)
+    opened = item.updated_at.isoformat()
+    services.follow_up_redate(
+        actor=world.consultant, follow_up=item, due_at=timezone.now() + dt.timedelta(days=9)
+    )
+    client.force_login(world.lead)
+
+    # When the lead saves from the old copy
+    response = client.post(
+        reverse("follow_up_redate", args=[item.pk]), {"due_on": "2026-12-24", "seen_updated_at": opened}
+    )
+
+    # Then they are told and the first change stands
+    assert STALE_MESSAGE in response.context["form"].non_field_errors()
+    item.refresh_from_db()
+    assert item.due_at.date() != dt.date(2026, 12, 24)
+
+
+def test_redating_with_htmx_returns_the_form_row_then_the_updated_row(client, world) -> None:
+    item = _team_item(world)
+    client.force_login(world.lead)
+    url = reverse("follow_up_redate", args=[item.pk])
+
+    # When the Re-date link is followed by htmx, then the inline form row comes back
+    form_row = client.get(url, {"next": "/", "bulk": "1"}, **HX).content.decode()
+    assert form_row.lstrip().startswith(f'<tr id="follow-up-{item.pk}"')
+    assert 'name="due_on"' in form_row
+
+    # When it is saved, then the follow-up's row comes back with its new date
+    saved = client.post(url, {"due_on": "2026-12-24", "due_time": "15:00", "next": "/", "bulk": "1"}, **HX)
+    row = saved.content.decode()
+    assert row.lstrip().startswith(f'<tr id="follow-up-{item.pk}"')
+    assert "24 Dec 2026" in row
+    assert 'name="follow_up_ids"' in row
+
+
+def test_client_pmo_lead_may_not_redate_the_teams_item(client, world) -> None:
+    item = _team_item(world)
+    client.force_login(world.client_user)
+
+    assert client.get(reverse("follow_up_redate", args=[item.pk])).status_code == 403
+    assert client.get(reverse("follow_up_redate", args=[world.mine.follow_up.pk])).status_code == 200

@@ -1,0 +1,269 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from communications import selectors
+from communications.models import Channel, FollowUp
+from stakeholders.models import StakeholderRole
+from tests import factories
+
+
+def _week(client, user, **params):
+    client.force_login(user)
+    response = client.get(reverse("home"), params)
+    assert response.status_code == 200
+    return response
+
+
+def test_my_week_lists_the_channels_i_own_that_are_due_within_seven_days(client, world):
+    # Given the lead owns the channel of their engagement, due within the week
+    channel = world.mine.channel
+    Channel.objects.filter(pk=channel.pk).update(next_due_at=timezone.now() + dt.timedelta(days=3))
+
+    # When the lead, and then the consultant who does not own it, open My week
+    as_lead = _week(client, world.lead)
+    as_consultant = _week(client, world.consultant)
+
+    # Then only the owner sees it, with a link that logs a check-in against it
+    assert [c.pk for c in as_lead.context["channels_due"]] == [channel.pk]
+    assert f"{reverse('check_in_create')}?channel={channel.pk}" in as_lead.content.decode()
+    assert as_consultant.context["channels_due"] == []
+
+
+def test_whole_team_toggle_shows_the_team_channels_but_never_other_teams(client, world):
+    # Given channels due on the consultant's engagement and on two others
+    for scope in (world.mine, world.sibling, world.other):
+        Channel.objects.filter(pk=scope.channel.pk).update(next_due_at=timezone.now() + dt.timedelta(days=1))
+
+    # When the consultant asks for the whole team's check-ins
+    response = _week(client, world.consultant, scope="team")
+
+    # Then the team's channel is listed and no other team's is
+    assert [c.pk for c in response.context["channels_due"]] == [world.mine.channel.pk]
+
+
+def test_overdue_channels_are_flagged_and_far_ones_left_out(client, world):
+    # Given one channel of the lead overdue and another due in ten days
+    Channel.objects.filter(pk=world.mine.channel.pk).update(next_due_at=timezone.now() - dt.timedelta(days=2))
+    later = factories.make_channel(
+        role=factories.make_role(engagement=world.mine.engagement), owner=world.lead
+    )
+    Channel.objects.filter(pk=later.pk).update(next_due_at=timezone.now() + dt.timedelta(days=10))
+
+    # When the lead opens My week
+    response = _week(client, world.lead)
+
+    # Then the overdue one is listed with a badge and the far one is not listed
+    assert [c.pk for c in response.context["channels_due"]] == [world.mine.channel.pk]
+    assert "Overdue" in response.content.decode()
+
+
+def test_my_week_lists_my_open_follow_ups_due_soon_or_overdue_only(client, world):
+    # Given follow-ups of the consultant: overdue, due soon, due later, done; and one of the lead
+    now = timezone.now()
+    engagement = world.mine.engagement
+    overdue = factories.make_follow_up(
+        engagement=engagement, owner_user=world.consultant, title="Overdue", due_at=now - dt.timedelta(days=1)
+    )
+    soon = factories.make_follow_up(
+        engagement=engagement, owner_user=world.consultant, title="Soon", due_at=now + dt.timedelta(days=2)
+    )
+    factories.make_follow_up(
+        engagement=engagement, owner_user=world.consultant, title="Later", due_at=now + dt.timedelta(days=9)
+    )
+    done = factories.make_follow_up(
+        engagement=engagement, owner_user=world.consultant, title="Done", due_at=now + dt.timedelta(days=1)
+    )
+    FollowUp.objects.filter(pk=done.pk).update(status=FollowUp.Status.DONE, completed_at=now)
+    factories.make_follow_up(engagement=engagement, owner_user=world.lead, title="The lead's")
+
+    # When the consultant opens My week
+    response = _week(client, world.consultant)
+
+    # Then exactly their open items of the coming week are listed, soonest first, each as its own row
+    assert [f.pk for f in response.context["follow_ups"]] == [overdue.pk, soon.pk]
+    body = response.content.decode()
+    assert f'id="follow-up-{overdue.pk}"' in body
+    assert "The lead&#x27;s" not in body and "The lead's" not in body
+
+
+def test_a_follow_up_completed_from_my_week_without_javascript_returns_to_my_week(client, world):
+    # Given a follow-up of the consultant due tomorrow, shown on My week with a complete action
+    item = factories.make_follow_up(
+        engagement=world.mine.engagement,
+        owner_user=world.consultant,
+        due_at=timezone.now() + dt.timedelta(days=1),
+    )
+    complete_url = reverse("follow_up_complete", kwargs={"pk": item.pk})
+    page = _week(client, world.consultant)
+    assert f'action="{complete_url}"' in page.content.decode()
+
+    # When the consultant completes it with a plain form post
+    response = client.post(complete_url, {"next": reverse("home")})
+
+    # Then they are back on My week, where it is no longer listed
+    assert response.status_code == 302
+    assert response["Location"] == reverse("home")
+    item.refresh_from_db()
+    assert item.status == FollowUp.Status.DONE
+    assert item not in _week(client, world.consultant).context["follow_ups"]
+
+
+def test_a_follow_up_completed_from_my_week_with_htmx_is_swapped_in_place(client, world):
+    # Given a follow-up of the consultant on My week
+    item = factories.make_follow_up(engagement=world.mine.engagement, owner_user=world.consultant)
+    _week(client, world.consultant)
+
+    # When htmx posts its complete action
+    response = client.post(
+        reverse("follow_up_complete", kwargs={"pk": item.pk}),
+        {"next": reverse("home")},
+        headers={"HX-Request": "true"},
+    )
+
+    # Then only its row comes back, marked done
+    body = response.content.decode()
+    assert f'<tr id="follow-up-{item.pk}"' in body
+    assert "<html" not in body
+    assert "Done" in body
+
+
+def _quiet_ids(user, as_of=None):
+    rows = selectors.week_quiet_stakeholders(user=user, as_of=as_of or timezone.now())
+    return {row.role.pk for row in rows}
+
+
+def test_a_stakeholder_without_a_check_in_since_the_channel_passed_is_quiet(world):
+    # Given a weekly channel with a stakeholder the consultant owns, last met a month ago
+    role = factories.make_role(engagement=world.mine.engagement, relationship_owner=world.consultant)
+    factories.make_channel(role=role, owner=world.consultant)
+    factories.make_check_in(
+        engagement=world.mine.engagement,
+        attendees=[role.stakeholder],
+        occurred_at=timezone.now() - dt.timedelta(days=30),
+    )
+
+    # Then the relationship has gone quiet
+    assert _quiet_ids(world.consultant) == {role.pk}
+
+
+def test_a_stakeholder_met_this_cycle_is_not_quiet(world):
+    # Given a weekly channel with a stakeholder the consultant owns, met an hour ago
+    role = factories.make_role(engagement=world.mine.engagement, relationship_owner=world.consultant)
+    factories.make_channel(role=role, owner=world.consultant)
+    factories.make_check_in(engagement=world.mine.engagement, attendees=[role.stakeholder])
+
+    # Then the relationship is on cadence
+    assert _quiet_ids(world.consultant) == set()
+
+
+def test_without_a_channel_thirty_days_of_silence_make_a_stakeholder_quiet(world):
+    # Given two stakeholders the consultant owns without a plan: one met 40 days ago, one 10 days ago
+    silent = factories.make_role(engagement=world.mine.engagement, relationship_owner=world.consultant)
+    recent = factories.make_role(engagement=world.mine.engagement, relationship_owner=world.consultant)
+    for role, days in ((silent, 40), (recent, 10)):
+        factories.make_check_in(
+            engagement=world.mine.engagement,
+            attendees=[role.stakeholder],
+            occurred_at=timezone.now() - dt.timedelta(days=days),
+        )
+
+    # Then only the one silent for more than 30 days is quiet
+    assert _quiet_ids(world.consultant) == {silent.pk}
+
+
+def test_quiet_stakeholders_are_only_those_i_own(client, world):
+    # Given a silent stakeholder owned by the lead, and one of the consultant
+    theirs = factories.make_role(engagement=world.mine.engagement, relationship_owner=world.lead)
+    mine = factories.make_role(engagement=world.mine.engagement, relationship_owner=world.consultant)
+
+    # When the consultant opens My week
+    response = _week(client, world.consultant)
+
+    # Then only their own relationship is listed, with a log action for it
+    listed = {row.role.pk for row in response.context["quiet"]}
+    assert mine.pk in listed
+    assert theirs.pk not in listed
+    body = response.content.decode()
+    assert f"stakeholder={mine.stakeholder_id}" in body
+
+
+def test_recent_activity_shows_check_ins_of_my_engagements_only(client, world):
+    # Given check-ins on the consultant's engagement and on a sibling team's
+    factories.make_check_in(
+        engagement=world.mine.engagement,
+        attendees=[world.mine.stakeholder],
+        summary="Mine <script>x</script>",
+    )
+    factories.make_check_in(
+        engagement=world.sibling.engagement, attendees=[world.sibling.stakeholder], summary="Sibling secret"
+    )
+
+    # When the consultant opens My week
+    response = _week(client, world.consultant)
+
+    # Then only their engagement's check-ins are listed, and user text is shown as text
+    engagements = {c.engagement_id for c in response.context["recent"]}
+    assert engagements == {world.mine.engagement.pk}
+    body = response.content.decode()
+    assert "Sibling secret" not in body
+    assert "<script>x</script>" not in body
+    assert "&lt;script&gt;" in body
+
+
+def test_a_client_pmo_lead_sees_their_own_follow_ups_and_their_clients_engagements(client, world):
+    # Given the client PMO lead owns the follow-up of the first engagement through their stakeholder record
+    response = _week(client, world.client_user)
+
+    # Then they see exactly their items and their client's engagements, and no planning sections
+    assert [f.pk for f in response.context["follow_ups"]] == [world.mine.follow_up.pk]
+    assert {e.code for e in response.context["engagements"]} == {"EHR-A", "DATA-A"}
+    body = response.content.decode()
+    assert "ERP-B" not in body
+    assert "Check-ins due" not in body
+    assert reverse("follow_up_complete", kwargs={"pk": world.mine.follow_up.pk}) in body
+
+
+def _fill_week(world, start: int, count: int) -> None:
+    """``count`` more rows in every section of the lead's week."""
+    engagement = world.mine.engagement
+    now = timezone.now()
+    for n in range(start, start + count):
+        role = factories.make_role(
+            engagement=engagement, relationship_owner=world.lead, kind=StakeholderRole.Kind.BUSINESS_LEADER
+        )
+        factories.make_channel(role=role, owner=world.lead, title=f"Channel {n}")
+        factories.make_follow_up(
+            engagement=engagement, owner_user=world.lead, title=f"Item {n}", due_at=now + dt.timedelta(days=1)
+        )
+        factories.make_check_in(
+            engagement=engagement,
+            attendees=[role.stakeholder],
+            occurred_at=now - dt.timedelta(days=40),
+            summary=f"Talk {n}",
+        )
+
+
+def test_my_week_query_count_does_not_grow_with_rows(client, world, django_assert_num_queries):
+    # Given the lead's week with 5 rows in every section
+    _fill_week(world, 0, 5)
+    client.force_login(world.lead)
+    with CaptureQueriesContext(connection) as small:
+        response = client.get(reverse("home"), {"scope": "team"})
+    assert len(response.context["channels_due"]) >= 5
+    assert len(response.context["quiet"]) >= 5
+
+    # When it grows to 50 rows in every section
+    _fill_week(world, 5, 45)
+
+    # Then the page takes the same number of queries
+    with django_assert_num_queries(len(small.captured_queries)):
+        response = client.get(reverse("home"), {"scope": "team"})
+    assert len(response.context["channels_due"]) >= 50
+    assert len(response.context["follow_ups"]) >= 50
+    assert len(response.context["quiet"]) >= 50

@@ -1,0 +1,15 @@
+"""Routes of an engagement's communication plan, timeline and follow-ups."""
+
+from tests.route_kinds import Entry, ObjectRoute
+
+ROUTES: dict[str, Entry] = {
+    "engagement_plan": ObjectRoute("engagement"),
+    "channel_create": ObjectRoute("engagement"),
+    "channel_edit": ObjectRoute("channel"),
+    "channel_pause": ObjectRoute("channel", method="post"),
+    "engagement_timeline": ObjectRoute("engagement"),
+    "engagement_follow_ups": ObjectRoute("engagement"),
+    "follow_up_bulk_complete": ObjectRoute("engagement", method="post"),
+    "follow_up_complete": ObjectRoute("follow_up", method="post"),
+    "follow_up_redate": ObjectRoute("follow_up"),
+}
