@@ -14,7 +14,9 @@ class RedateForm(forms.Form):
     """A new due date, and optionally a time, in the user's time zone."""
 
     due_on = forms.DateField(
-        label="New due date", widget=forms.DateInput(attrs={"type": "date"}), help_text="Format: YYYY-MM-DD."
+        label="New due date",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="Format: YYYY-MM-DD.",
     )
     due_time = forms.TimeField(
         label="Time (optional)",

@@ -1,0 +1,218 @@
+"""Journeys a consultant makes in the browser, with JavaScript on and off, and on a phone."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from playwright.sync_api import BrowserContext, Page, expect
+
+from accounts.models import User
+from communications.models import CheckIn, FollowUp
+from engagements.models import Engagement
+from stakeholders.models import StakeholderRole
+from tests import factories
+from tests.e2e.conftest import LogIn
+
+pytestmark = pytest.mark.e2e
+
+PHONE_WIDTH = 375
+
+
+@dataclasses.dataclass
+class Team:
+    lead: User
+    engagement: Engagement
+    sponsor: StakeholderRole
+
+
+@pytest.fixture
+def team(site: str) -> Team:
+    """A consultant in Berlin who leads one engagement with a sponsor on a weekly one-to-one.
+
+    The weekly channel is always due within the week ahead, so it shows on My week.
+    """
+    lead = factories.consultant(first_name="Lukas", last_name="Meyer", time_zone="Europe/Berlin")
+    client = factories.make_client(name="Rheinland Kliniken", time_zone="Europe/Berlin")
+    engagement = factories.make_engagement(client=client, lead=lead, code="EHR-26", name="EHR rollout")
+    sponsor = factories.make_role(
+        engagement=engagement,
+        stakeholder=factories.make_stakeholder(client=client, name="Anna Weber", time_zone="Europe/Berlin"),
+        kind=StakeholderRole.Kind.SPONSOR,
+        relationship_owner=lead,
+    )
+    factories.make_channel(role=sponsor, owner=lead, title="Weekly sponsor one-to-one")
+    return Team(lead=lead, engagement=engagement, sponsor=sponsor)
+
+
+def _due_in(days: int) -> str:
+    return (timezone.localdate() + dt.timedelta(days=days)).isoformat()
+
+
+def _yesterday_at_nine_in_berlin() -> dt.datetime:
+    berlin = ZoneInfo("Europe/Berlin")
+    yesterday = timezone.now().astimezone(berlin).date() - dt.timedelta(days=1)
+    return dt.datetime.combine(yesterday, dt.time(9, 0), tzinfo=berlin)
+
+
+def log_check_in_from_my_week(page: Page, team: Team) -> None:
+    """From My week: log the due check-in with two follow-ups and land on the timeline."""
+    page.get_by_role("link", name="My week").click()
+    expect(page.get_by_role("heading", name="My week")).to_be_visible()
+    due = page.get_by_role("region", name="Check-ins due")
+    due_row = due.get_by_role("row").filter(has_text="Weekly sponsor one-to-one")
+    due_row.get_by_role("link", name="Log check-in with Anna Weber").click()
+
+    expect(page.get_by_role("heading", name="Log check-in")).to_be_visible()
+    expect(page.get_by_label("Engagement")).to_have_value(str(team.engagement.pk))
+    expect(page.get_by_label("Anna Weber")).to_be_checked()
+    page.get_by_label("When").fill(_yesterday_at_nine_in_berlin().strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("Summary").fill("Walked through the **go-live sequence** ward by ward.")
+    page.get_by_label("Positive", exact=True).check()
+    page.get_by_label("Decisions").fill("Ward 3 goes first.")
+    page.get_by_label("What (follow-up 1)").fill("Send the revised cut-over plan")
+    page.get_by_label("Owner (follow-up 1)").select_option(label="Lukas Meyer")
+    page.get_by_label("Due (follow-up 1)").fill(_due_in(3))
+
+    page.get_by_role("button", name="Add another follow-up").click()
+    second = page.get_by_label("What (follow-up 2)")
+    expect(second).to_be_visible()
+    # The first row survives the re-render, whether htmx or a full page redrew it.
+    expect(page.get_by_label("What (follow-up 1)")).to_have_value("Send the revised cut-over plan")
+    second.fill("Approve the ward 3 go-live date")
+    page.get_by_label("Owner (follow-up 2)").select_option(label="Anna Weber")
+    page.get_by_label("Due (follow-up 2)").fill(_due_in(5))
+    page.get_by_role("button", name="Save check-in").click()
+
+    expect(page.get_by_role("status")).to_contain_text(f"Check-in logged on {team.engagement.code}")
+    expect(page.get_by_role("heading", name="Timeline")).to_be_visible()
+    entry = page.get_by_role("article").filter(has_text="go-live sequence")
+    # Typed and shown in the consultant's own zone, whatever the offset to UTC that day.
+    expect(entry.locator("time").first).to_contain_text("09:00")
+    expect(entry).to_contain_text("Sentiment: Positive")
+    expect(entry).to_contain_text("Anna Weber")
+    expect(entry.locator("strong")).to_have_text("go-live sequence")
+    expect(entry).to_contain_text("Send the revised cut-over plan")
+    expect(entry).to_contain_text("Approve the ward 3 go-live date")
+
+
+def complete_a_follow_up(page: Page) -> None:
+    page.get_by_role("navigation", name="Engagement sections").get_by_role("link", name="Follow-ups").click()
+    row = page.get_by_role("row").filter(has_text="Send the revised cut-over plan")
+    row.get_by_role("button", name="Complete: Send the revised cut-over plan").click()
+    expect(page.get_by_role("row").filter(has_text="Send the revised cut-over plan")).to_contain_text("Done")
+
+
+def move_the_one_to_one_to_fortnightly_thursdays(page: Page) -> None:
+    sections = page.get_by_role("navigation", name="Engagement sections")
+    sections.get_by_role("link", name="Communication plan").click()
+    page.get_by_role("link", name="Edit: Weekly sponsor one-to-one").click()
+    page.get_by_role("combobox", name="Cadence").select_option(label="Every other week on the weekday below")
+    page.get_by_label("Weekday").select_option(label="Thursday")
+    page.get_by_label("Local time").fill("10:30")
+    page.get_by_role("button", name="Save changes").click()
+
+    expect(page.get_by_role("heading", name="Communication plan")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text="Weekly sponsor one-to-one")
+    expect(row).to_contain_text("every other Thursday at 10:30 Europe/Berlin")
+
+
+def _assert_saved(team: Team) -> None:
+    check_in = CheckIn.objects.get(engagement=team.engagement)
+    assert list(check_in.attendees.values_list("name", flat=True)) == ["Anna Weber"]
+    assert check_in.sentiment == 1
+    assert check_in.occurred_at == _yesterday_at_nine_in_berlin()
+    follow_ups = dict(check_in.follow_ups.values_list("title", "status"))
+    assert follow_ups == {
+        "Send the revised cut-over plan": FollowUp.Status.DONE,
+        "Approve the ward 3 go-live date": FollowUp.Status.OPEN,
+    }
+    channel = team.engagement.channels.get()
+    assert channel.recurrence == "FREQ=WEEKLY;INTERVAL=2;BYDAY=TH"
+    assert channel.local_time == dt.time(10, 30)
+
+
+def test_a_consultant_logs_a_check_in_completes_a_follow_up_and_edits_the_plan(
+    page: Page, log_in: LogIn, team: Team
+):
+    # Given the engagement lead, logged in through the login form
+    log_in(page, team.lead)
+
+    # When they log the due check-in from My week with two follow-ups
+    log_check_in_from_my_week(page, team)
+    # And complete one of the follow-ups
+    complete_a_follow_up(page)
+    # And move the sponsor's one-to-one to every other Thursday
+    move_the_one_to_one_to_fortnightly_thursdays(page)
+
+    # Then each step was saved as the pages said
+    _assert_saved(team)
+
+
+def test_the_same_journey_works_with_javascript_off(no_js_context: BrowserContext, log_in: LogIn, team: Team):
+    # Given the engagement lead in a browser without JavaScript
+    page = no_js_context.new_page()
+    log_in(page, team.lead)
+
+    # When they make the whole journey with plain forms
+    log_check_in_from_my_week(page, team)
+    complete_a_follow_up(page)
+    move_the_one_to_one_to_fortnightly_thursdays(page)
+
+    # Then every step was saved all the same
+    _assert_saved(team)
+
+
+def test_my_week_and_the_engagement_pages_fit_a_phone(
+    phone_context: BrowserContext, site: str, log_in: LogIn, team: Team
+):
+    # Given the engagement lead on a 375 px wide phone, with a check-in and follow-ups on record
+    factories.make_check_in(
+        engagement=team.engagement,
+        attendees=[team.sponsor.stakeholder],
+        actor=team.lead,
+        summary="Agreed the **training plan** for the super-users.",
+        follow_ups=[],
+    )
+    factories.make_follow_up(engagement=team.engagement, owner_user=team.lead)
+    page = phone_context.new_page()
+    log_in(page, team.lead)
+    pk = team.engagement.pk
+    pages = {"My week": reverse("home"), "Engagement": reverse("engagement_detail", args=[pk])}
+    page.goto(f"{site}{pages['Engagement']}")
+    for link in page.get_by_role("navigation", name="Engagement sections").get_by_role("link").all():
+        pages[link.inner_text()] = str(link.get_attribute("href"))
+
+    # When each page is opened
+    too_wide = {}
+    for name, path in pages.items():
+        page.goto(f"{site}{path}")
+        expect(page.locator("main h1")).to_be_visible()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > PHONE_WIDTH:
+            too_wide[name] = width
+
+    # Then none of them scrolls sideways
+    assert len(pages) >= 5, pages
+    assert too_wide == {}
+
+
+def test_a_user_logs_in_and_chooses_their_time_zone(page: Page, site: str, log_in: LogIn):
+    # Given a consultant on UTC, logged in through the login form
+    user = factories.consultant(first_name="Joana", last_name="Silva")
+    log_in(page, user)
+
+    # When they open their settings from the header and choose Lisbon
+    page.get_by_role("link", name="Joana Silva · Consultant").click()
+    page.get_by_label("Time zone").select_option("Europe/Lisbon")
+    page.get_by_role("button", name="Save settings").click()
+
+    # Then the page confirms it and shows the local time in that zone
+    expect(page.get_by_role("status")).to_contain_text("Your settings are saved.")
+    expect(page.get_by_text("(Europe/Lisbon)")).to_be_visible()
+    user.refresh_from_db()
+    assert user.time_zone == "Europe/Lisbon"
