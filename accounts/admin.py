@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
 
-from accounts.models import User
+from accounts.models import CalendarFeed, User
 
 
 def administrators_only(request: HttpRequest) -> bool:
@@ -30,3 +30,18 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ("role", "is_staff", "is_superuser", "is_active", "client")
     list_select_related = ("client",)
     autocomplete_fields = ("client",)
+
+
+@admin.register(CalendarFeed)
+class CalendarFeedAdmin(admin.ModelAdmin):
+    # The secret is never stored, so nothing here can reveal a working feed URL.
+    list_display = ("owner", "engagement", "created_at", "last_used_at", "revoked_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter), "created_at")
+    list_select_related = ("owner", "engagement")
+    search_fields = ("owner__username", "owner__email", "engagement__code", "engagement__name")
+    readonly_fields = ("owner", "engagement", "token_hash", "created_at", "last_used_at", "revoked_at")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A feed added here would have no secret anyone knows: feeds are opened on the account page.
+        return False

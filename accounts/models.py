@@ -1,3 +1,5 @@
+from typing import Any, Self
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
@@ -51,3 +53,67 @@ class User(AbstractUser):
     @property
     def is_firm_member(self) -> bool:
         return self.role != self.Role.CLIENT
+
+
+class CalendarFeedQuerySet(models.QuerySet["CalendarFeed"]):
+    def visible_to(self, user: User | Any) -> Self:
+        """A user sees their own feeds; administrators see everyone's."""
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_administrator:
+            return self.all()
+        return self.filter(owner=user)
+
+    def active(self) -> Self:
+        return self.filter(revoked_at__isnull=True)
+
+
+class CalendarFeed(models.Model):
+    """A secret URL a calendar client subscribes to: the owner's due check-ins, or one engagement's.
+
+    Only the SHA-256 of the secret is stored, so a leaked database does not leak
+    working feed URLs; the secret is shown once, when the feed is created.
+    """
+
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="calendar_feeds")
+    # Empty for the owner's personal feed (the channels they own, on every engagement they see).
+    engagement = models.ForeignKey(
+        "engagements.Engagement",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="calendar_feeds",
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CalendarFeedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["owner", "created_at"]
+        constraints = [
+            # NULLs are distinct in a unique constraint, and nulls_distinct is
+            # PostgreSQL-only: the personal feed needs a constraint of its own.
+            models.UniqueConstraint(
+                fields=["owner", "engagement"],
+                condition=Q(revoked_at__isnull=True, engagement__isnull=False),
+                name="calendar_feed_one_active_per_engagement",
+                violation_error_message="This engagement already has an active feed for this user.",
+            ),
+            models.UniqueConstraint(
+                fields=["owner"],
+                condition=Q(revoked_at__isnull=True, engagement__isnull=True),
+                name="calendar_feed_one_active_personal",
+                violation_error_message="This user already has an active personal feed.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scope = self.engagement.code if self.engagement_id and self.engagement else "personal"
+        return f"Calendar feed of {self.owner} ({scope})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

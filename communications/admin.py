@@ -14,6 +14,7 @@ from communications.models import (
     Delivery,
     FollowUp,
     FollowUpComment,
+    Occurrence,
     SponsorSubscription,
 )
 from communications.services import channel_compute_next_due
@@ -161,3 +162,50 @@ class CommunicationObligationAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
+
+
+class ReminderFailedFilter(admin.SimpleListFilter):
+    title = "reminder failed"
+    parameter_name = "reminder_failed"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.exclude(reminder_error="")
+        if self.value() == "no":
+            return queryset.filter(reminder_error="")
+        return queryset
+
+
+@admin.register(Occurrence)
+class OccurrenceAdmin(admin.ModelAdmin):
+    """Written by the scheduler; read here, above all for reminders the mail server refused."""
+
+    list_display = (
+        "channel",
+        "due_at",
+        "status",
+        "held_on_time",
+        "reminder_sent_at",
+        "reminder_delivered_at",
+        "reminder_attempts",
+        "reminder_error",
+    )
+    list_filter = ("status", "held_on_time", ReminderFailedFilter)
+    search_fields = ("channel__title", "channel__stakeholder__name", "channel__engagement__code")
+    list_select_related = ("channel__stakeholder",)
+    raw_id_fields = ("channel", "check_in")
+    readonly_fields = (
+        "reminder_sent_at",
+        "reminder_delivered_at",
+        "reminder_attempts",
+        "reminder_error",
+        "held_at",
+        "held_on_time",
+        "check_in",
+        "missed_at",
+        "created_at",
+    )
+    date_hierarchy = "due_at"

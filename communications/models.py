@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Self
+from typing import ClassVar, Self
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -450,3 +450,85 @@ class CommunicationObligation(models.Model):
 
     def __str__(self) -> str:
         return f"Tell {self.stakeholder} about {self.change_request.title} ({self.get_status_display()})"
+
+
+class OccurrenceQuerySet(EngagementScopedQuerySet["Occurrence"]):
+    engagement_path = "channel__engagement"
+
+    def open(self) -> Self:
+        return self.filter(status__in=Occurrence.OPEN_STATUSES)
+
+
+class Occurrence(models.Model):
+    """One due time of a channel: created ahead by the dispatcher, then held, missed or cancelled."""
+
+    class Status(models.TextChoices):
+        UPCOMING = "upcoming", "Upcoming"
+        DUE = "due", "Due"
+        HELD = "held", "Held"
+        MISSED = "missed", "Missed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    # The only moves the services make. Held and missed are final; a cancelled
+    # row comes back only when its channel is resumed onto the same due time.
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        Status.UPCOMING: frozenset({Status.DUE, Status.HELD, Status.CANCELLED}),
+        Status.DUE: frozenset({Status.HELD, Status.MISSED, Status.CANCELLED}),
+        Status.HELD: frozenset(),
+        Status.MISSED: frozenset(),
+        Status.CANCELLED: frozenset({Status.UPCOMING}),
+    }
+    OPEN_STATUSES: ClassVar[tuple[str, ...]] = (Status.UPCOMING, Status.DUE)
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="occurrences")
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPCOMING)
+    # The sent-marker: set by the claim, in the transaction that enqueues the mail.
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    reminder_delivered_at = models.DateTimeField(null=True, blank=True)
+    reminder_attempts = models.PositiveSmallIntegerField(default=0)
+    reminder_error = models.TextField(blank=True)
+    held_at = models.DateTimeField(null=True, blank=True)
+    held_on_time = models.BooleanField(null=True, blank=True)
+    check_in = models.ForeignKey(
+        CheckIn, on_delete=models.SET_NULL, null=True, blank=True, related_name="occurrences"
+    )
+    missed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OccurrenceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_at"]
+        constraints = [
+            # However many dispatchers run, a channel's due time becomes one row.
+            models.UniqueConstraint(fields=["channel", "due_at"], name="occurrence_once_per_due_time"),
+            models.CheckConstraint(
+                condition=(Q(status="held") & Q(held_at__isnull=False) & Q(held_on_time__isnull=False))
+                | (~Q(status="held") & Q(held_at__isnull=True) & Q(held_on_time__isnull=True)),
+                name="occurrence_held_fields_iff_held",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="missed") & Q(missed_at__isnull=False))
+                | (~Q(status="missed") & Q(missed_at__isnull=True)),
+                name="occurrence_missed_at_iff_missed",
+            ),
+        ]
+        indexes = [
+            # The two sweeps: upcoming rows falling due, due rows running out of grace.
+            models.Index(fields=["due_at"], name="occurrence_upcoming_due", condition=Q(status="upcoming")),
+            models.Index(fields=["due_at"], name="occurrence_due_due", condition=Q(status="due")),
+            # The reminder sweep: open rows nobody has been reminded of yet.
+            models.Index(
+                fields=["due_at"],
+                name="occurrence_unreminded",
+                condition=Q(status__in=["upcoming", "due"], reminder_sent_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} due {self.due_at:%Y-%m-%d %H:%M} UTC ({self.get_status_display()})"
+
+    @classmethod
+    def can_move(cls, source: str, target: str) -> bool:
+        return target in cls.TRANSITIONS[source]

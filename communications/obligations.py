@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -24,6 +25,7 @@ from communications.models import (
     CommunicationObligation,
     CommunicationObligationQuerySet,
 )
+from communications.working_days import working_day_calendar
 from engagements import services as engagement_services
 from engagements.models import ChangeRequest, Engagement
 from engagements.selectors import engagement_check_editable
@@ -39,15 +41,19 @@ DEFAULT_WORKING_DAYS = 5
 _Status = CommunicationObligation.Status
 
 
-def add_working_days(start: datetime, days: int) -> datetime:
-    """The moment ``days`` working days (Monday to Friday) after ``start``, at the same time of day."""
-    moment = start
-    remaining = days
-    while remaining > 0:
-        moment += timedelta(days=1)
-        if moment.weekday() < 5:
-            remaining -= 1
-    return moment
+def add_working_days(
+    start: datetime, days: int, *, country: str = "", time_zone: str | None = None
+) -> datetime:
+    """The moment ``days`` working days after ``start``, at the same local time of day.
+
+    Weekends and the public holidays of ``country`` do not count (none for an
+    empty or unknown country). Days are counted in ``time_zone`` (the zone of
+    ``start`` when None), since a holiday is a local date.
+    """
+    local = start.astimezone(ZoneInfo(time_zone)) if time_zone else start
+    day = working_day_calendar(country=country).add_working_days(local.date(), days)
+    moment = datetime.combine(day, local.timetz())
+    return moment.astimezone(start.tzinfo) if time_zone else moment
 
 
 # --- reads ----------------------------------------------------------------------------------------------
@@ -134,7 +140,10 @@ def _open_obligations(
     working_days: int,
 ) -> list[CommunicationObligation]:
     channels = _earliest_channels(engagement=change_request.engagement, stakeholder_ids=stakeholder_ids)
-    fallback = add_working_days(as_of, working_days)
+    engagement = change_request.engagement
+    fallback = add_working_days(
+        as_of, working_days, country=engagement.country, time_zone=engagement.client.time_zone
+    )
     obligations = []
     for stakeholder_id in stakeholder_ids:
         channel = channels.get(stakeholder_id)

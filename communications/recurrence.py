@@ -8,6 +8,7 @@ expanded in local wall-clock time, then placed in the stakeholder's zone, so a
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,9 @@ _TIME_OF_DAY_PARTS = ("BYHOUR", "BYMINUTE", "BYSECOND")
 _UTC_UNTIL = re.compile(r"(UNTIL=)(\d{8}T\d{6})Z", re.IGNORECASE)
 # Enough to step past any local times skipped or repeated by a clock change.
 _SEARCH_SLACK = timedelta(days=2)
+# A rule whose every occurrence is skipped (every Saturday, with weekends skipped) would
+# search forever; more than a year of daily occurrences in a row is no schedule anyone keeps.
+MAX_SKIPPED_OCCURRENCES = 400
 
 
 def parse_rule(
@@ -66,37 +70,66 @@ def _until_in_local_time(match: re.Match[str], time_zone: str) -> str:
 
 
 def next_occurrence(
-    *, rule: str, starts_on: date, local_time: time, time_zone: str, after: datetime
+    *,
+    rule: str,
+    starts_on: date,
+    local_time: time,
+    time_zone: str,
+    after: datetime,
+    skip: Callable[[date], bool] | None = None,
 ) -> datetime | None:
     """The first occurrence strictly after ``after``, in UTC, or None when the rule has ended.
 
     Non-existent local times (inside a spring-forward gap) resolve forward by
     the size of the gap; repeated ones (autumn) take their first instance.
+    Occurrences whose local date ``skip`` refuses are passed over, not moved to
+    another day; a rule with no kept occurrence among the next
+    ``MAX_SKIPPED_OCCURRENCES`` gives None.
     """
     zone = ZoneInfo(time_zone)
     recurrence = parse_rule(rule, starts_on=starts_on, local_time=local_time, time_zone=time_zone)
     local_after = after.astimezone(zone).replace(tzinfo=None) - _SEARCH_SLACK
     candidate = recurrence.after(local_after, inc=True)
+    skipped = 0
     while candidate is not None:
         placed = candidate.replace(tzinfo=zone).astimezone(UTC)
         if placed > after:
-            return placed
+            if skip is None or not skip(candidate.date()):
+                return placed
+            skipped += 1
+            if skipped >= MAX_SKIPPED_OCCURRENCES:
+                return None
         candidate = recurrence.after(candidate, inc=False)
     return None
 
 
 def previous_occurrence(
-    *, rule: str, starts_on: date, local_time: time, time_zone: str, before: datetime
+    *,
+    rule: str,
+    starts_on: date,
+    local_time: time,
+    time_zone: str,
+    before: datetime,
+    skip: Callable[[date], bool] | None = None,
 ) -> datetime | None:
-    """The last occurrence strictly before ``before``, in UTC, or None when there is none."""
+    """The last occurrence strictly before ``before``, in UTC, or None when there is none.
+
+    Occurrences whose local date ``skip`` refuses are passed over, with the
+    same bound as ``next_occurrence``.
+    """
     zone = ZoneInfo(time_zone)
     recurrence = parse_rule(rule, starts_on=starts_on, local_time=local_time, time_zone=time_zone)
     local_before = before.astimezone(zone).replace(tzinfo=None) + _SEARCH_SLACK
     candidate = recurrence.before(local_before, inc=True)
+    skipped = 0
     while candidate is not None:
         placed = candidate.replace(tzinfo=zone).astimezone(UTC)
         if placed < before:
-            return placed
+            if skip is None or not skip(candidate.date()):
+                return placed
+            skipped += 1
+            if skipped >= MAX_SKIPPED_OCCURRENCES:
+                return None
         candidate = recurrence.before(candidate, inc=False)
     return None
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Case, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
@@ -18,6 +19,7 @@ from communications.models import (
     FollowUpComment,
     SponsorSubscription,
 )
+from communications.working_days import engagement_skip_rule
 from engagements.models import Engagement
 from engagements.selectors import membership_list
 from pmaas.scoping import get_or_404
@@ -183,7 +185,12 @@ class QuietRelationship:
 
 
 def _missed_occurrence(
-    *, channel: Channel, time_zone: str, last_contact: datetime | None, as_of: datetime
+    *,
+    channel: Channel,
+    time_zone: str,
+    last_contact: datetime | None,
+    as_of: datetime,
+    skip: Callable[[date], bool] | None = None,
 ) -> datetime | None:
     """The latest occurrence past its grace period that no check-in covers, if any.
 
@@ -196,6 +203,7 @@ def _missed_occurrence(
         local_time=channel.local_time,
         time_zone=time_zone,
         before=as_of - channel.grace_period,
+        skip=skip,
     )
     if occurrence is None:
         return None
@@ -207,6 +215,7 @@ def _missed_occurrence(
         local_time=channel.local_time,
         time_zone=time_zone,
         before=occurrence,
+        skip=skip,
     )
     if before is not None and last_contact <= before:
         return occurrence
@@ -250,7 +259,11 @@ def week_quiet_stakeholders(*, user: Any, as_of: datetime) -> list[QuietRelation
             continue
         for channel in channels:
             missed = _missed_occurrence(
-                channel=channel, time_zone=role.stakeholder.time_zone, last_contact=contact, as_of=as_of
+                channel=channel,
+                time_zone=role.stakeholder.time_zone,
+                last_contact=contact,
+                as_of=as_of,
+                skip=engagement_skip_rule(role.engagement),
             )
             if missed is not None:
                 quiet.append(

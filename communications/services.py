@@ -16,7 +16,9 @@ from accounts.models import User
 from communications import recurrence
 from communications.models import Channel, ChannelKind, CheckIn, FollowUp, FollowUpComment, Sentiment
 from communications.obligations import obligations_meet_for_check_in
+from communications.scheduling import occurrence_mark_held
 from communications.selectors import follow_up_can_update_status, follow_up_changeable_by
+from communications.working_days import engagement_skip_rule
 from engagements.models import Engagement, Membership
 from engagements.selectors import engagement_check_editable
 from pmaas.concurrency import check_unchanged
@@ -40,12 +42,14 @@ def _role_stakeholder_ids(engagement: Engagement) -> set[int]:
 
 
 def channel_compute_next_due(*, channel: Channel, after: datetime) -> datetime | None:
+    """The channel's first occurrence after ``after``; skips non-working days if the engagement does."""
     return recurrence.next_occurrence(
         rule=channel.recurrence,
         starts_on=channel.starts_on,
         local_time=channel.local_time,
         time_zone=channel.stakeholder.time_zone,
         after=after,
+        skip=engagement_skip_rule(channel.engagement),
     )
 
 
@@ -237,12 +241,13 @@ def channel_resume(*, actor: Any, channel: Channel, as_of: datetime | None = Non
     return _channel_move(actor=actor, channel=channel, to=Channel.Status.ACTIVE, as_of=as_of)
 
 
-def _advance_channel(*, channel: Channel, occurred_at: datetime) -> None:
+def _advance_channel(*, channel: Channel, occurred_at: datetime, check_in: CheckIn | None = None) -> None:
     """Close the occurrence this check-in covers and move the channel to its next due time.
 
     A check-in covers the due occurrence when it happened after the occurrence
     before it (held early, on time or late); one logged for an older cycle
-    leaves the schedule alone.
+    leaves the schedule alone. With ``check_in``, the covered occurrence row
+    becomes held (created first if the dispatcher has not yet).
     """
     if channel.next_due_at is None:
         return
@@ -252,9 +257,12 @@ def _advance_channel(*, channel: Channel, occurred_at: datetime) -> None:
         local_time=channel.local_time,
         time_zone=channel.stakeholder.time_zone,
         before=channel.next_due_at,
+        skip=engagement_skip_rule(channel.engagement),
     )
     if previous is not None and occurred_at <= previous:
         return
+    if check_in is not None:
+        occurrence_mark_held(channel=channel, due_at=channel.next_due_at, check_in=check_in)
     following = channel_compute_next_due(channel=channel, after=max(occurred_at, channel.next_due_at))
     Channel.objects.filter(pk=channel.pk, next_due_at=channel.next_due_at).update(
         next_due_at=following, updated_at=timezone.now()
@@ -404,7 +412,7 @@ def check_in_log(
         batch_size=500,
     )
     if channel is not None:
-        _advance_channel(channel=channel, occurred_at=occurred_at)
+        _advance_channel(channel=channel, occurred_at=occurred_at, check_in=check_in)
     return check_in
 
 

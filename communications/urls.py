@@ -4,6 +4,7 @@ The engagement pages live here rather than in engagements/: they gather
 stakeholders, plans and obligations, and only this app may import all three.
 """
 
+from communications.views import calendar as calendar_views
 from communications.views import check_ins, engagements, follow_ups, obligations, plan, search, timeline, week
 
 urlpatterns = [
@@ -15,4 +16,5 @@ urlpatterns = [
     *timeline.urlpatterns,
     *follow_ups.urlpatterns,
     *obligations.urlpatterns,
+    *calendar_views.urlpatterns,
 ]

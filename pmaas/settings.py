@@ -252,6 +252,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 FOLLOW_UP_SCAN_SECONDS = env_int("FOLLOW_UP_SCAN_SECONDS", default=300, minimum=10)
+OCCURRENCE_DISPATCH_SECONDS = env_int("OCCURRENCE_DISPATCH_SECONDS", default=60, minimum=10)
+# How long before a planned check-in its owner is reminded.
+REMINDER_LEAD_HOURS = env_int("REMINDER_LEAD_HOURS", default=24, minimum=1)
 
 # The beat schedule: a fixed handful of entries. Per-object schedules live in
 # database rows, never here. Each entry expires just before its next run, so
@@ -261,6 +264,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "communications.flag_overdue_follow_ups",
         "schedule": FOLLOW_UP_SCAN_SECONDS,
         "options": {"expires": FOLLOW_UP_SCAN_SECONDS * 0.9},
+    },
+    # Creates coming occurrences, marks them due, reminds owners, marks the missed.
+    "dispatch-occurrences": {
+        "task": "communications.dispatch_occurrences",
+        "schedule": OCCURRENCE_DISPATCH_SECONDS,
+        "options": {"expires": OCCURRENCE_DISPATCH_SECONDS * 0.9},
     },
 }
 

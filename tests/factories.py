@@ -179,6 +179,7 @@ class Scope:
     subscription: Any
     delivery: Any
     obligation: Any
+    occurrence: Any
 
 
 @dataclasses.dataclass
@@ -265,6 +266,8 @@ def make_scope(*, engagement: Engagement, owner: User, stakeholder_user: User | 
         subscription=subscription,
         delivery=delivery,
         obligation=obligation,
+        # Logged against the channel, the check-in held (and created) its coming occurrence.
+        occurrence=channel.occurrences.get(),
     )
 
 

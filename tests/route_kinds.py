@@ -42,4 +42,18 @@ class ListRoute:
     attr: str
 
 
-Entry = Public | LoggedIn | ObjectRoute | ListRoute
+@dataclasses.dataclass(frozen=True)
+class TokenRoute:
+    """Reachable without logging in, but only with a secret in the URL: a wrong one answers 404."""
+
+    kwarg: str = "token"
+
+
+@dataclasses.dataclass(frozen=True)
+class OwnRoute:
+    """Acts on a row a user owns (a calendar feed): 404 for everyone but its owner and administrators."""
+
+    method: str = "post"
+
+
+Entry = Public | LoggedIn | ObjectRoute | ListRoute | TokenRoute | OwnRoute

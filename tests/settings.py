@@ -23,3 +23,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # apart; pytest-xdist appends its worker id to this name.
     (VAR_DIR / "test").mkdir(parents=True, exist_ok=True)  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test" / f"db-{os.getpid()}.sqlite3")}  # noqa: F405
+
+# WhiteNoise looks for collected files at start-up; tests serve static files
+# through the finders, so an empty folder stands in for collectstatic's output.
+STATIC_ROOT = VAR_DIR / "test-static"  # noqa: F405
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)

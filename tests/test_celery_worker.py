@@ -12,8 +12,8 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from communications.models import FollowUp
-from communications.tasks import flag_overdue_follow_ups
+from communications.models import Channel, FollowUp, Occurrence
+from communications.tasks import dispatch_occurrences, flag_overdue_follow_ups
 from tests import factories
 from tests.celery_fixtures import RunningWorker, queued_messages, wait_until
 
@@ -106,3 +106,30 @@ def test_a_sweep_enqueued_in_a_rolled_back_transaction_is_never_published(
     with transaction.atomic():
         _enqueue_on_commit(queue=idle_queue)
     assert queued_messages(idle_queue) == 1
+
+
+def test_worker_dispatches_each_coming_occurrence_once(celery_worker: RunningWorker, transactional_db: None):
+    # Given two channels due in 36 hours: inside the dispatch horizon, outside the reminder lead time
+    lead = factories.consultant()
+    role = factories.make_role(engagement=factories.make_engagement(lead=lead))
+    channels = [factories.make_channel(role=role, owner=lead, title=f"Channel {n}") for n in range(2)]
+    due_at = timezone.now() + dt.timedelta(hours=36)
+    Channel.objects.filter(pk__in=[c.pk for c in channels]).update(next_due_at=due_at)
+
+    # When the dispatcher runs on the worker, and then runs again
+    outcomes = []
+    for _ in range(2):
+        task_id = str(uuid.uuid4())
+        with transaction.atomic():
+            transaction.on_commit(
+                partial(dispatch_occurrences.apply_async, queue=celery_worker.queue, task_id=task_id)
+            )
+        outcomes.append(celery_worker.wait_for_task(task_id))
+
+    # Then the first run created one upcoming occurrence per channel and the second nothing
+    assert "'created': 2" in outcomes[0]
+    assert "'created': 0" in outcomes[1]
+    rows = Occurrence.objects.order_by("channel_id")
+    assert [(o.channel_id, o.due_at, o.status) for o in rows] == [
+        (c.pk, due_at, Occurrence.Status.UPCOMING) for c in channels
+    ]

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from accounts.services import calendar_feed_create
 from tests import routes
 from tests.factories import Scope, World
-from tests.route_kinds import Entry, ListRoute, LoggedIn, ObjectRoute, Public
+from tests.route_kinds import Entry, ListRoute, LoggedIn, ObjectRoute, OwnRoute, Public, TokenRoute
 
 
 def _collect_routes() -> dict[str, Entry]:
@@ -169,6 +170,38 @@ def test_list_routes_show_exactly_the_objects_in_scope(client, world, name):
             assert (target.pk in listed) == _visible(role, scope_name, entry.attr), (role, scope_name)
     client.logout()
     assert client.get(reverse(name)).status_code in (302, 401, 403)
+
+
+@pytest.mark.parametrize("name", _entries(TokenRoute))
+def test_token_routes_answer_404_to_a_wrong_token_for_everyone(client, world, name):
+    entry = ROUTES[name]
+    assert isinstance(entry, TokenRoute)
+    url = reverse(name, kwargs={entry.kwarg: "not-a-real-token"})
+    # Given an anonymous visitor, then a wrong token is 404 and not a login redirect
+    assert client.get(url).status_code == 404
+
+    # Given each role logged in, then a session opens nothing: the token alone decides
+    for role, user in world.users().items():
+        client.force_login(user)
+        assert client.get(url).status_code == 404, role
+
+
+@pytest.mark.parametrize("name", _entries(OwnRoute))
+def test_own_routes_answer_404_to_everyone_but_the_owner_and_administrators(client, world, name):
+    entry = ROUTES[name]
+    assert isinstance(entry, OwnRoute)
+    for role, user in world.users().items():
+        # Given a fresh row owned by the consultant, when each role acts on it
+        feed, _ = calendar_feed_create(actor=world.consultant)
+        client.force_login(user)
+        response = getattr(client, entry.method)(reverse(name, kwargs={"pk": feed.pk}))
+
+        # Then the owner and administrators reach it, everyone else gets 404
+        reaches = user == world.consultant or role == "administrator"
+        assert (response.status_code != 404) == reaches, (role, response.status_code)
+    feed, _ = calendar_feed_create(actor=world.consultant)
+    client.logout()
+    assert getattr(client, entry.method)(reverse(name, kwargs={"pk": feed.pk})).status_code in (302, 401, 403)
 
 
 def test_the_admin_lets_in_administrators_only(client, world):

@@ -20,8 +20,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import models
 from django.http import Http404
 
-from accounts.models import User
+from accounts.models import CalendarFeed, User
 from communications import obligations as communication_obligations
+from communications import scheduling as communication_scheduling
 from communications import selectors as communication_selectors
 from communications.models import (
     Channel,
@@ -30,6 +31,7 @@ from communications.models import (
     Delivery,
     FollowUp,
     FollowUpComment,
+    Occurrence,
     SponsorSubscription,
 )
 from engagements import selectors as engagement_selectors
@@ -77,11 +79,17 @@ MATRIX: dict[type[models.Model], Entry] = {
     SponsorSubscription: Entry(lambda s: s.subscription, "engagement"),
     Delivery: Entry(lambda s: s.delivery, "subscription__engagement"),
     CommunicationObligation: Entry(lambda s: s.obligation, "engagement"),
+    Occurrence: Entry(lambda s: s.occurrence, "channel__engagement"),
 }
 
 # Models that reach a client but are not scoped rows, and why.
 UNSCOPED = {
     User: "accounts are administered in the Django admin; who sees whom follows from the rows naming them",
+}
+
+# Models scoped to the user who owns the row rather than to an engagement, and where that is tested.
+OWNED: dict[type[models.Model], str] = {
+    CalendarFeed: "its owner's alone, administrators see all (tests/communications/test_calendar.py)",
 }
 
 # Which scopes of the world each kind of user sees, and may change.
@@ -205,7 +213,7 @@ def test_every_model_that_hangs_off_an_engagement_is_in_the_matrix() -> None:
 
     # Then each has a visible_to, each visible_to has a matrix entry, and the exemptions still hold
     assert missing_visible_to == set()
-    assert {m.__name__ for m in with_visible_to} == {m.__name__ for m in MATRIX}
+    assert {m.__name__ for m in with_visible_to} == {m.__name__ for m in MATRIX} | {m.__name__ for m in OWNED}
     assert set(UNSCOPED) <= set(project) and not any(_has_visible_to(m) for m in UNSCOPED)
     assert {m.__name__ for m in hanging_off} >= {m.__name__ for m in MATRIX}
 
@@ -304,6 +312,7 @@ def _getters() -> dict[str, tuple[Callable[..., models.Model], type[models.Model
         stakeholder_selectors,
         communication_selectors,
         communication_obligations,
+        communication_scheduling,
     ):
         for name in dir(module):
             getter = getattr(module, name)

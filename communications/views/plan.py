@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from communications import recurrence, selectors, services
 from communications.forms.plan import ChannelForm
 from communications.models import Channel
+from communications.working_days import engagement_skip_words
 from engagements.models import Engagement
 from engagements.selectors import engagement_can_edit, engagement_get_for_user
 
@@ -36,7 +37,7 @@ def _row(channel: Channel) -> PlanRow:
     except ValidationError:
         # A rule stored before today's checks still shows, as written.
         cadence = channel.recurrence
-    return PlanRow(channel=channel, cadence=cadence)
+    return PlanRow(channel=channel, cadence=cadence + engagement_skip_words(channel.engagement))
 
 
 def _channel_form(request: HttpRequest, engagement: Engagement, **kwargs: object) -> ChannelForm:

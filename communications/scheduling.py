@@ -1,0 +1,440 @@
+"""Occurrences of planned check-ins: created ahead, reminded, held or missed, and measured.
+
+Every function here is safe to run twice or from two processes at once: the
+database decides (a unique constraint per channel and due time, conditional
+UPDATEs that act only on rows still in the expected state), never a task's
+memory. Times are passed in as ``as_of`` so the sweeps are testable at any
+moment, including across DST changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import connection, transaction
+from django.db.models import Count, DateTimeField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from communications.models import Channel, CheckIn, Occurrence
+from pmaas.scoping import get_or_404
+
+logger = logging.getLogger(__name__)
+
+DISPATCH_HORIZON = timedelta(days=2)
+SWEEP_BATCH_SIZE = 500
+# Longer than a reminder task's whole retry chain (communications.tasks), so a
+# requeue never runs beside a retry still waiting on the broker.
+REMINDER_REQUEUE_AFTER = timedelta(hours=2)
+# An SMTP error message can be long; the admin shows the gist.
+_ERROR_LIMIT = 2000
+
+
+def _claim(queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """Lock the selected rows for this transaction, passing over rows another process holds.
+
+    SQLite has no row locks (a write locks the whole file), so it goes without.
+    """
+    if connection.features.has_select_for_update_skip_locked:
+        return queryset.select_for_update(skip_locked=True)
+    return queryset
+
+
+def occurrences_dispatch(
+    *, as_of: datetime, horizon: timedelta = DISPATCH_HORIZON, batch_size: int = SWEEP_BATCH_SIZE
+) -> int:
+    """Create the occurrence row of every active channel due within ``horizon`` of ``as_of``.
+
+    Channels are claimed in batches (FOR UPDATE SKIP LOCKED on PostgreSQL, one
+    transaction per batch), each batch one SELECT of the channels whose next
+    due time has no row yet and one INSERT that ignores conflicts: two
+    dispatchers, or a re-run, create nothing twice. Two queries per batch of
+    500, so four per 1,000 due channels, never one per row. A row already past
+    due is created as due. Idempotent. Returns the number of rows this run
+    set out to insert (one a check-in created in the same instant counts too).
+    """
+    cutoff = as_of + horizon
+    created = 0
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            candidates = (
+                Channel.objects.active()
+                .filter(next_due_at__lte=cutoff, pk__gt=last_pk)
+                .exclude(
+                    Exists(Occurrence.objects.filter(channel=OuterRef("pk"), due_at=OuterRef("next_due_at")))
+                )
+                .order_by("pk")
+            )
+            batch = list(_claim(candidates).values_list("pk", "next_due_at")[:batch_size])
+            if not batch:
+                return created
+            rows = [
+                Occurrence(
+                    channel_id=pk,
+                    due_at=due_at,
+                    status=Occurrence.Status.DUE if due_at <= as_of else Occurrence.Status.UPCOMING,
+                )
+                for pk, due_at in batch
+            ]
+            Occurrence.objects.bulk_create(rows, ignore_conflicts=True, batch_size=batch_size)
+        created += len(batch)
+        last_pk = batch[-1][0]
+        if len(batch) < batch_size:
+            return created
+
+
+def occurrences_follow_the_plan() -> int:
+    """Cancel open occurrences their channel no longer plans, and reinstate planned cancelled ones.
+
+    The dispatcher only writes a row at its channel's next due time, and a
+    check-in or the missed sweep closes it before that time moves on; an open
+    row anywhere else was left behind by a pause, a changed cadence or a
+    channel that ran out of occurrences, and is not owed. A channel resumed
+    onto the due time of a row cancelled by its pause gets that row back as
+    upcoming (the due sweep then moves it on). Two set-based UPDATEs.
+    Idempotent. Returns the number cancelled.
+    """
+    unplanned = (
+        Q(channel__status=Channel.Status.PAUSED)
+        | Q(channel__next_due_at__isnull=True)
+        | ~Q(due_at=F("channel__next_due_at"))
+    )
+    cancelled = Occurrence.objects.open().filter(unplanned).update(status=Occurrence.Status.CANCELLED)
+    Occurrence.objects.filter(
+        status=Occurrence.Status.CANCELLED,
+        channel__status=Channel.Status.ACTIVE,
+        due_at=F("channel__next_due_at"),
+    ).update(status=Occurrence.Status.UPCOMING)
+    return cancelled
+
+
+def occurrences_mark_due(*, as_of: datetime) -> int:
+    """Move every upcoming occurrence whose time has come to due, in one UPDATE.
+
+    Idempotent: a second run finds nothing upcoming in the past. Returns the count moved.
+    """
+    return Occurrence.objects.filter(status=Occurrence.Status.UPCOMING, due_at__lte=as_of).update(
+        status=Occurrence.Status.DUE
+    )
+
+
+def occurrences_mark_missed(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SIZE) -> int:
+    """Mark due occurrences whose grace period ran out as missed, then move their channels on.
+
+    One UPDATE marks them (a held occurrence is no longer due, so a check-in
+    that covered it keeps it out). Then each active channel still pointing at
+    a missed due time gets its next due time after ``as_of``, computed from
+    its rule in Python and written in batches with bulk_update; occurrences
+    passed over while the sweep was not running are not owed. Idempotent.
+    Returns the number of occurrences newly missed.
+    """
+    from communications.services import channel_compute_next_due
+
+    deadline = ExpressionWrapper(F("due_at") + F("channel__grace_period"), output_field=DateTimeField())
+    missed = (
+        Occurrence.objects.filter(status=Occurrence.Status.DUE, due_at__lt=as_of)
+        .alias(deadline=deadline)
+        .filter(deadline__lt=as_of)
+        .update(status=Occurrence.Status.MISSED, missed_at=as_of)
+    )
+    stuck = (
+        Channel.objects.active()
+        .filter(next_due_at__lt=as_of)
+        .filter(
+            Exists(
+                Occurrence.objects.filter(
+                    channel=OuterRef("pk"), due_at=OuterRef("next_due_at"), status=Occurrence.Status.MISSED
+                )
+            )
+        )
+        .select_related("stakeholder", "engagement")
+        .order_by("pk")
+    )
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            # of=("self",): the stakeholder and engagement come along to compute, not to lock.
+            locked = stuck.filter(pk__gt=last_pk)
+            if connection.features.has_select_for_update_skip_locked:
+                locked = locked.select_for_update(skip_locked=True, of=("self",))
+            channels = list(locked[:batch_size])
+            if not channels:
+                return missed
+            now = timezone.now()
+            for channel in channels:
+                channel.next_due_at = channel_compute_next_due(channel=channel, after=as_of)
+                channel.updated_at = now
+            Channel.objects.bulk_update(channels, ["next_due_at", "updated_at"], batch_size=batch_size)
+        last_pk = channels[-1].pk
+        if len(channels) < batch_size:
+            return missed
+
+
+def occurrence_mark_held(*, channel: Channel, due_at: datetime, check_in: CheckIn) -> bool:
+    """Record that ``check_in`` held the channel's occurrence at ``due_at``.
+
+    Creates the row if the dispatcher has not yet. The occurrence is on time
+    when the check-in happened no later than its due time plus the channel's
+    grace period. Only an upcoming or due occurrence changes (a missed,
+    cancelled or already held one stays as it is), so a second call is a
+    no-op. Runs inside the caller's transaction. Returns whether a row changed.
+    """
+    Occurrence.objects.bulk_create(
+        [Occurrence(channel=channel, due_at=due_at, status=Occurrence.Status.UPCOMING)],
+        ignore_conflicts=True,
+    )
+    on_time = check_in.occurred_at <= due_at + channel.grace_period
+    changed = (
+        Occurrence.objects.open()
+        .filter(channel=channel, due_at=due_at)
+        .update(
+            status=Occurrence.Status.HELD,
+            held_at=check_in.occurred_at,
+            held_on_time=on_time,
+            check_in=check_in,
+        )
+    )
+    return changed > 0
+
+
+def reminder_lead_time() -> timedelta:
+    return timedelta(hours=settings.REMINDER_LEAD_HOURS)
+
+
+def occurrences_send_reminders(*, as_of: datetime) -> int:
+    """Claim each open occurrence coming due within the lead time and enqueue its reminder.
+
+    The claim is a conditional UPDATE of ``reminder_sent_at`` (acting only if
+    it changed a row) in the same transaction whose commit publishes the send
+    task, so two sweeps at once, or a re-run, enqueue one mail per
+    occurrence. An occurrence already past its due time is not reminded of.
+    Paused channels are passed over. Returns the number claimed.
+    """
+    from communications.tasks import send_occurrence_reminder
+
+    candidates = list(
+        Occurrence.objects.open()
+        .filter(
+            reminder_sent_at__isnull=True,
+            due_at__gte=as_of,
+            due_at__lte=as_of + reminder_lead_time(),
+            channel__status=Channel.Status.ACTIVE,
+        )
+        .order_by("due_at")
+        .values_list("pk", flat=True)
+    )
+    claimed = 0
+    for pk in candidates:
+        with transaction.atomic():
+            if Occurrence.objects.filter(pk=pk, reminder_sent_at__isnull=True).update(reminder_sent_at=as_of):
+                transaction.on_commit(partial(send_occurrence_reminder.delay, pk))
+                claimed += 1
+    return claimed
+
+
+def occurrences_requeue_lost_reminders(*, as_of: datetime) -> int:
+    """Enqueue again the reminders claimed long ago and still not delivered.
+
+    A send task can vanish with the broker (Redis lost or flushed) or run out
+    of retries while the mail server is down; the row still says claimed and
+    undelivered. Claims older than REMINDER_REQUEUE_AFTER, longer than a send
+    task's whole retry chain, are claimed afresh (``reminder_sent_at`` moves
+    to ``as_of`` by a conditional UPDATE on the old value) and their send task
+    enqueued on commit, as long as the occurrence is open and not yet due.
+    Two sweeps at once requeue each once. Returns the number requeued.
+    """
+    from communications.tasks import send_occurrence_reminder
+
+    stale = list(
+        Occurrence.objects.open()
+        .filter(
+            reminder_sent_at__lt=as_of - REMINDER_REQUEUE_AFTER,
+            reminder_delivered_at__isnull=True,
+            due_at__gte=as_of,
+            channel__status=Channel.Status.ACTIVE,
+        )
+        .values_list("pk", "reminder_sent_at")
+    )
+    requeued = 0
+    for pk, claimed_at in stale:
+        with transaction.atomic():
+            reclaimed = Occurrence.objects.filter(
+                pk=pk, reminder_sent_at=claimed_at, reminder_delivered_at__isnull=True
+            ).update(reminder_sent_at=as_of)
+            if reclaimed:
+                transaction.on_commit(partial(send_occurrence_reminder.delay, pk))
+                requeued += 1
+    return requeued
+
+
+def _duration_in_words(duration: timedelta) -> str:
+    hours = int(duration.total_seconds() // 3600)
+    days, hours = divmod(hours, 24)
+    parts = [f"{days} day{'s' * (days != 1)}"] if days else []
+    if hours or not parts:
+        parts.append(f"{hours} hour{'s' * (hours != 1)}")
+    return " ".join(parts)
+
+
+def _reminder_message(occurrence: Occurrence) -> EmailMultiAlternatives:
+    channel = occurrence.channel
+    owner = channel.owner
+    context = {
+        "occurrence": occurrence,
+        "channel": channel,
+        "owner": owner,
+        "engagement": channel.engagement,
+        "stakeholder": channel.stakeholder,
+        "owner_time_zone": owner.time_zone,
+        "grace_text": _duration_in_words(channel.grace_period),
+        "plan_url": settings.SITE_URL + reverse("engagement_plan", kwargs={"pk": channel.engagement_id}),
+    }
+    with timezone.override(owner.time_zone):
+        subject = render_to_string("communications/email/occurrence_reminder_subject.txt", context)
+        text = render_to_string("communications/email/occurrence_reminder.txt", context)
+        html = render_to_string("communications/email/occurrence_reminder.html", context)
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()), body=text, to=[owner.email], from_email=settings.DEFAULT_FROM_EMAIL
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def occurrence_send_reminder(*, occurrence_id: int) -> bool:
+    """Send the owner the reminder of one claimed occurrence; called by the send task.
+
+    At least once, not exactly once: the claim makes one decision to send, and
+    the task retries until the mail server accepts it, so a worker killed
+    after the server accepted but before the delivery was recorded sends it
+    again. Exactly once would need the mail server to take part in the
+    transaction; a rare duplicate reminder is preferred to a lost one. Each
+    attempt is counted and a failure's error recorded on the row (shown in the
+    admin) before it is raised for the task to retry. Skips, and returns
+    False, when the occurrence is gone, unclaimed, already delivered, no
+    longer open, or its owner has no email address.
+    """
+    occurrence = (
+        Occurrence.objects.select_related("channel__owner", "channel__engagement", "channel__stakeholder")
+        .filter(pk=occurrence_id)
+        .first()
+    )
+    if (
+        occurrence is None
+        or occurrence.reminder_sent_at is None
+        or occurrence.reminder_delivered_at is not None
+        or occurrence.status not in Occurrence.OPEN_STATUSES
+    ):
+        return False
+    if not occurrence.channel.owner.email:
+        Occurrence.objects.filter(pk=occurrence.pk).update(reminder_error="The owner has no email address.")
+        logger.warning("occurrence %s: owner has no email address, reminder not sent", occurrence.pk)
+        return False
+    message = _reminder_message(occurrence)
+    try:
+        message.send()
+    except OSError as exc:
+        Occurrence.objects.filter(pk=occurrence.pk).update(
+            reminder_attempts=F("reminder_attempts") + 1, reminder_error=repr(exc)[:_ERROR_LIMIT]
+        )
+        logger.warning("occurrence %s: reminder failed: %r", occurrence.pk, exc)
+        raise
+    Occurrence.objects.filter(pk=occurrence.pk).update(
+        reminder_attempts=F("reminder_attempts") + 1, reminder_error="", reminder_delivered_at=timezone.now()
+    )
+    return True
+
+
+@dataclass(frozen=True)
+class Compliance:
+    """Held on time out of due; ``ratio`` is None when nothing was due."""
+
+    due: int
+    held_on_time: int
+    ratio: float | None
+
+    @classmethod
+    def of(cls, *, due: int, held_on_time: int) -> Compliance:
+        return cls(due=due, held_on_time=held_on_time, ratio=held_on_time / due if due else None)
+
+
+# An occurrence counts as due once its time has come: due, held or missed. Upcoming and cancelled do not.
+_COUNTED = Q(status__in=[Occurrence.Status.DUE, Occurrence.Status.HELD, Occurrence.Status.MISSED])
+_ON_TIME = _COUNTED & Q(status=Occurrence.Status.HELD, held_on_time=True)
+
+
+def _in_window(
+    occurrences_queryset: QuerySet[Occurrence], window_start: datetime, window_end: datetime
+) -> QuerySet[Occurrence]:
+    return occurrences_queryset.filter(due_at__gte=window_start, due_at__lt=window_end)
+
+
+def cadence_compliance(
+    *, occurrences_queryset: QuerySet[Occurrence], window_start: datetime, window_end: datetime
+) -> Compliance:
+    """Held on time / due over occurrences due in [window_start, window_end), in one query.
+
+    Pass a queryset already scoped to the user (``occurrence_list``).
+    """
+    totals = _in_window(occurrences_queryset, window_start, window_end).aggregate(
+        due=Count("pk", filter=_COUNTED), held_on_time=Count("pk", filter=_ON_TIME)
+    )
+    return Compliance.of(due=totals["due"], held_on_time=totals["held_on_time"])
+
+
+def _compliance_by(
+    key: str, occurrences_queryset: QuerySet[Occurrence], window_start: datetime, window_end: datetime
+) -> dict[int, Compliance]:
+    rows = (
+        _in_window(occurrences_queryset, window_start, window_end)
+        .order_by()
+        .values(key)
+        .annotate(due=Count("pk", filter=_COUNTED), held_on_time=Count("pk", filter=_ON_TIME))
+    )
+    return {row[key]: Compliance.of(due=row["due"], held_on_time=row["held_on_time"]) for row in rows}
+
+
+def cadence_compliance_by_channel(
+    *, occurrences_queryset: QuerySet[Occurrence], window_start: datetime, window_end: datetime
+) -> dict[int, Compliance]:
+    """Compliance per channel id, one grouped query."""
+    return _compliance_by("channel_id", occurrences_queryset, window_start, window_end)
+
+
+def cadence_compliance_by_stakeholder(
+    *, occurrences_queryset: QuerySet[Occurrence], window_start: datetime, window_end: datetime
+) -> dict[int, Compliance]:
+    """Compliance per stakeholder id, over all their channels, one grouped query."""
+    return _compliance_by("channel__stakeholder_id", occurrences_queryset, window_start, window_end)
+
+
+def cadence_compliance_by_engagement(
+    *, occurrences_queryset: QuerySet[Occurrence], window_start: datetime, window_end: datetime
+) -> dict[int, Compliance]:
+    """Compliance per engagement id, one grouped query."""
+    return _compliance_by("channel__engagement_id", occurrences_queryset, window_start, window_end)
+
+
+def cadence_compliance_by_owner(
+    *, occurrences_queryset: QuerySet[Occurrence], window_start: datetime, window_end: datetime
+) -> dict[int, Compliance]:
+    """Compliance per channel owner (the consultant) id, one grouped query."""
+    return _compliance_by("channel__owner_id", occurrences_queryset, window_start, window_end)
+
+
+def occurrence_list(*, user: Any) -> QuerySet[Occurrence]:
+    """The occurrences of the channels ``user`` may see, with what a row shows."""
+    return Occurrence.objects.visible_to(user).select_related(
+        "channel__stakeholder", "channel__engagement", "channel__owner"
+    )
+
+
+def occurrence_get_for_user(*, user: Any, id: int) -> Occurrence:
+    return get_or_404(occurrence_list(user=user), id=id)

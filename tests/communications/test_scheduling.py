@@ -1,0 +1,562 @@
+"""Occurrences: dispatch, due and missed sweeps, held check-ins, reminders and compliance."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.core.mail import EmailMultiAlternatives
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from pytest_django.fixtures import Settings
+
+from accounts.models import User
+from communications import scheduling
+from communications import services as communication_services
+from communications.models import Channel, Occurrence
+from communications.scheduling import Compliance
+from pmaas.celery import app as celery_app
+from stakeholders.models import StakeholderRole
+from tests import factories
+from tests.flaky_mail import FlakyBackend
+
+pytestmark = pytest.mark.django_db
+
+UTC = dt.UTC
+# A Tuesday, well inside the factories' engagement dates.
+AS_OF = dt.datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def eager_tasks() -> Iterator[None]:
+    # The send task runs in-process, so its mail lands in the locmem outbox.
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+def _role(*, time_zone: str = "UTC") -> tuple[StakeholderRole, User]:
+    lead = factories.consultant(time_zone=time_zone)
+    engagement = factories.make_engagement(lead=lead)
+    stakeholder = factories.make_stakeholder(client=engagement.client, time_zone=time_zone)
+    return factories.make_role(engagement=engagement, stakeholder=stakeholder), lead
+
+
+def _channel(*, next_due_at: dt.datetime | None, time_zone: str = "UTC", **kwargs: Any) -> Channel:
+    role, lead = _role(time_zone=time_zone)
+    channel = factories.make_channel(role=role, owner=lead, **kwargs)
+    Channel.objects.filter(pk=channel.pk).update(next_due_at=next_due_at)
+    channel.refresh_from_db()
+    return channel
+
+
+def _channels(count: int, *, next_due_at: dt.datetime) -> list[Channel]:
+    role, lead = _role()
+    made = [factories.make_channel(role=role, owner=lead, title=f"Channel {n}") for n in range(count)]
+    Channel.objects.filter(pk__in=[c.pk for c in made]).update(next_due_at=next_due_at)
+    return made
+
+
+def test_dispatch_creates_one_occurrence_per_channel_due_within_the_horizon():
+    # Given a channel due in an hour, one already past due, one due in a week and a paused one due soon
+    soon = _channel(next_due_at=AS_OF + dt.timedelta(hours=1))
+    late = _channel(next_due_at=AS_OF - dt.timedelta(hours=1))
+    _channel(next_due_at=AS_OF + dt.timedelta(days=7))
+    paused = _channel(next_due_at=AS_OF + dt.timedelta(hours=1))
+    Channel.objects.filter(pk=paused.pk).update(status=Channel.Status.PAUSED)
+
+    # When the dispatcher runs with a two-day horizon
+    created = scheduling.occurrences_dispatch(as_of=AS_OF)
+
+    # Then exactly the two active channels due within it have a row, at their due time
+    assert created == 2
+    rows = {o.channel_id: o for o in Occurrence.objects.all()}
+    assert set(rows) == {soon.pk, late.pk}
+    assert rows[soon.pk].due_at == soon.next_due_at
+    assert rows[soon.pk].status == Occurrence.Status.UPCOMING
+    assert rows[late.pk].status == Occurrence.Status.DUE
+
+
+def test_dispatching_twice_or_from_two_dispatchers_creates_nothing_twice():
+    # Given three channels coming due
+    _channels(3, next_due_at=AS_OF + dt.timedelta(hours=5))
+
+    # When one dispatcher runs, then a second right after it, then the first again later
+    first = scheduling.occurrences_dispatch(as_of=AS_OF)
+    second = scheduling.occurrences_dispatch(as_of=AS_OF)
+    again = scheduling.occurrences_dispatch(as_of=AS_OF + dt.timedelta(minutes=1))
+
+    # Then there is one row per channel and due time
+    assert (first, second, again) == (3, 0, 0)
+    assert Occurrence.objects.count() == 3
+
+
+def test_dispatch_works_through_channels_in_batches():
+    # Given more due channels than one batch holds
+    _channels(7, next_due_at=AS_OF + dt.timedelta(hours=1))
+
+    # When the dispatcher runs with batches of three
+    created = scheduling.occurrences_dispatch(as_of=AS_OF, batch_size=3)
+
+    # Then every channel got its row
+    assert created == 7
+    assert Occurrence.objects.count() == 7
+
+
+def _dispatch_queries() -> int:
+    with CaptureQueriesContext(connection) as queries:
+        scheduling.occurrences_dispatch(as_of=AS_OF)
+    return len(queries)
+
+
+def test_dispatch_query_count_does_not_grow_with_the_number_of_due_channels():
+    # Given ten due channels, dispatched
+    _channels(10, next_due_at=AS_OF + dt.timedelta(hours=1))
+    for_ten = _dispatch_queries()
+    assert Occurrence.objects.count() == 10
+
+    # When there are a hundred due channels without rows
+    Occurrence.objects.all().delete()
+    _channels(90, next_due_at=AS_OF + dt.timedelta(hours=1))
+    for_hundred = _dispatch_queries()
+
+    # Then the same queries did it: a savepoint, one SELECT, one INSERT, its release
+    # (SQLite's 999-parameter limit makes Django split an INSERT of many rows; PostgreSQL has none)
+    assert Occurrence.objects.count() == 100
+    fields = [f for f in Occurrence._meta.concrete_fields if not f.primary_key]
+    inserts = math.ceil(100 / connection.ops.bulk_batch_size(fields, [None] * 100))
+    assert for_hundred == for_ten - 1 + inserts
+    assert for_ten == 4
+
+
+def test_mark_due_moves_only_upcoming_occurrences_whose_time_has_come():
+    # Given an upcoming occurrence at noon and one an hour later
+    now_due = _channel(next_due_at=AS_OF)
+    later = _channel(next_due_at=AS_OF + dt.timedelta(hours=1))
+    scheduling.occurrences_dispatch(as_of=AS_OF - dt.timedelta(days=1))
+
+    # When the due sweep runs at noon, twice
+    moved = scheduling.occurrences_mark_due(as_of=AS_OF)
+    moved_again = scheduling.occurrences_mark_due(as_of=AS_OF)
+
+    # Then only the noon one is due, once
+    assert (moved, moved_again) == (1, 0)
+    assert Occurrence.objects.get(channel=now_due).status == Occurrence.Status.DUE
+    assert Occurrence.objects.get(channel=later).status == Occurrence.Status.UPCOMING
+
+
+def test_mark_missed_after_the_grace_period_and_moves_the_channel_past_now():
+    # Given a weekly Tuesday 09:00 UTC channel with two days' grace, due a week before AS_OF
+    due_at = dt.datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+    channel = _channel(next_due_at=due_at, grace_period=dt.timedelta(days=2))
+    scheduling.occurrences_dispatch(as_of=due_at)
+
+    # When the sweep runs inside the grace period
+    inside = scheduling.occurrences_mark_missed(as_of=due_at + dt.timedelta(days=1))
+
+    # Then nothing is missed yet
+    assert inside == 0
+    assert Occurrence.objects.get(channel=channel).status == Occurrence.Status.DUE
+
+    # When it runs after the grace period, twice
+    missed = scheduling.occurrences_mark_missed(as_of=AS_OF)
+    missed_again = scheduling.occurrences_mark_missed(as_of=AS_OF)
+
+    # Then the occurrence is missed once and the channel next falls due after AS_OF
+    assert (missed, missed_again) == (1, 0)
+    occurrence = Occurrence.objects.get(channel=channel)
+    assert occurrence.status == Occurrence.Status.MISSED
+    assert occurrence.missed_at == AS_OF
+    channel.refresh_from_db()
+    assert channel.next_due_at == dt.datetime(2026, 3, 17, 9, 0, tzinfo=UTC)
+
+
+def test_a_held_occurrence_is_never_marked_missed():
+    # Given a due occurrence that a check-in held late
+    due_at = dt.datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+    channel = _channel(next_due_at=due_at, grace_period=dt.timedelta(hours=1))
+    scheduling.occurrences_dispatch(as_of=due_at)
+    factories.make_check_in(
+        engagement=channel.engagement,
+        attendees=[channel.stakeholder],
+        channel=channel,
+        occurred_at=due_at + dt.timedelta(days=2),
+        as_of=due_at + dt.timedelta(days=2),
+    )
+
+    # When the missed sweep runs long after the grace period
+    missed = scheduling.occurrences_mark_missed(as_of=AS_OF)
+
+    # Then the occurrence stays held, late
+    assert missed == 0
+    occurrence = Occurrence.objects.get(channel=channel, due_at=due_at)
+    assert occurrence.status == Occurrence.Status.HELD
+    assert occurrence.held_on_time is False
+
+
+def test_due_and_missed_follow_local_time_across_the_march_dst_change():
+    # Given a Monday 09:00 Europe/Berlin channel whose 23 March (CET, 08:00 UTC) occurrence passed unheld
+    channel = _channel(
+        next_due_at=dt.datetime(2026, 3, 23, 8, 0, tzinfo=UTC),
+        time_zone="Europe/Berlin",
+        recurrence_rule="FREQ=WEEKLY;BYDAY=MO",
+        starts_on=dt.date(2026, 1, 5),
+        local_time=dt.time(9, 0),
+        grace_period=dt.timedelta(days=1),
+    )
+    scheduling.occurrences_dispatch(as_of=dt.datetime(2026, 3, 23, 8, 0, tzinfo=UTC))
+
+    # When the missed sweep runs after the clocks went forward
+    scheduling.occurrences_mark_missed(as_of=dt.datetime(2026, 3, 29, 12, 0, tzinfo=UTC))
+
+    # Then the next occurrence is 09:00 CEST, 07:00 UTC
+    channel.refresh_from_db()
+    assert channel.next_due_at == dt.datetime(2026, 3, 30, 7, 0, tzinfo=UTC)
+
+    # And its row is created ahead, falls due at 07:00 UTC and not a minute before
+    scheduling.occurrences_dispatch(as_of=dt.datetime(2026, 3, 29, 12, 0, tzinfo=UTC))
+    assert scheduling.occurrences_mark_due(as_of=dt.datetime(2026, 3, 30, 6, 59, tzinfo=UTC)) == 0
+    assert scheduling.occurrences_mark_due(as_of=dt.datetime(2026, 3, 30, 7, 0, tzinfo=UTC)) == 1
+    assert Occurrence.objects.get(channel=channel, due_at=channel.next_due_at).status == Occurrence.Status.DUE
+
+
+@pytest.mark.parametrize(
+    ("after_due", "on_time"),
+    [
+        (dt.timedelta(hours=-3), True),
+        (dt.timedelta(hours=1), True),
+        (dt.timedelta(days=2), True),
+        (dt.timedelta(days=2, minutes=1), False),
+    ],
+)
+def test_a_check_in_holds_the_occurrence_on_time_within_the_grace_period(
+    after_due: dt.timedelta, on_time: bool
+):
+    # Given a channel due on Tuesday at 09:00 UTC with two days' grace, and its row dispatched
+    due_at = dt.datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+    channel = _channel(next_due_at=due_at, grace_period=dt.timedelta(days=2))
+    scheduling.occurrences_dispatch(as_of=due_at - dt.timedelta(days=1))
+
+    # When a check-in is logged against the channel
+    occurred_at = due_at + after_due
+    check_in = factories.make_check_in(
+        engagement=channel.engagement,
+        attendees=[channel.stakeholder],
+        channel=channel,
+        occurred_at=occurred_at,
+        as_of=occurred_at,
+    )
+
+    # Then that occurrence is held by it, on time or late, and the channel moved on as before
+    occurrence = Occurrence.objects.get(channel=channel)
+    assert occurrence.status == Occurrence.Status.HELD
+    assert occurrence.held_on_time is on_time
+    assert occurrence.held_at == occurred_at
+    assert occurrence.check_in == check_in
+    channel.refresh_from_db()
+    assert channel.next_due_at == dt.datetime(2026, 3, 17, 9, 0, tzinfo=UTC)
+
+
+def test_a_check_in_before_the_dispatcher_ran_creates_the_held_occurrence():
+    # Given a channel due at 09:00 with no occurrence row yet
+    due_at = dt.datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+    channel = _channel(next_due_at=due_at)
+
+    # When a check-in is logged against it, and then the dispatcher runs
+    factories.make_check_in(
+        engagement=channel.engagement,
+        attendees=[channel.stakeholder],
+        channel=channel,
+        occurred_at=due_at,
+        as_of=due_at,
+    )
+    scheduling.occurrences_dispatch(as_of=due_at)
+
+    # Then the held row exists once: the dispatcher added no second row for that due time
+    held = Occurrence.objects.get(channel=channel, due_at=due_at)
+    assert held.status == Occurrence.Status.HELD
+    assert held.held_on_time is True
+    assert Occurrence.objects.filter(channel=channel).count() == 1
+
+
+def test_a_check_in_for_an_older_cycle_holds_nothing():
+    # Given a channel due on 10 March whose previous occurrence was 3 March
+    due_at = dt.datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+    channel = _channel(next_due_at=due_at)
+    scheduling.occurrences_dispatch(as_of=due_at)
+
+    # When a check-in from before 3 March is logged against it
+    factories.make_check_in(
+        engagement=channel.engagement,
+        attendees=[channel.stakeholder],
+        channel=channel,
+        occurred_at=dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+        as_of=due_at,
+    )
+
+    # Then the 10 March occurrence is still due
+    assert Occurrence.objects.get(channel=channel).status == Occurrence.Status.DUE
+
+
+def test_transitions_are_declared_and_held_and_missed_are_final():
+    # Given the declared transitions
+    # When asked about each move
+    # Then open states may close, held and missed never move, cancelled only back to upcoming
+    assert Occurrence.can_move(Occurrence.Status.UPCOMING, Occurrence.Status.DUE)
+    assert Occurrence.can_move(Occurrence.Status.DUE, Occurrence.Status.MISSED)
+    assert not Occurrence.can_move(Occurrence.Status.UPCOMING, Occurrence.Status.MISSED)
+    for final in (Occurrence.Status.HELD, Occurrence.Status.MISSED):
+        assert not Occurrence.TRANSITIONS[final]
+    assert Occurrence.TRANSITIONS[Occurrence.Status.CANCELLED] == {Occurrence.Status.UPCOMING}
+
+
+def test_a_reminder_is_claimed_and_mailed_once(eager_tasks: None, django_capture_on_commit_callbacks: Any):
+    # Given an occurrence due in three hours, one due in two days and one already past due
+    soon = _channel(next_due_at=AS_OF + dt.timedelta(hours=3), details="Room 4.12 <script>x</script>")
+    _channel(next_due_at=AS_OF + dt.timedelta(days=2))
+    _channel(next_due_at=AS_OF - dt.timedelta(minutes=5))
+    scheduling.occurrences_dispatch(as_of=AS_OF)
+
+    # When the reminder sweep runs twice
+    with django_capture_on_commit_callbacks(execute=True):
+        first = scheduling.occurrences_send_reminders(as_of=AS_OF)
+    with django_capture_on_commit_callbacks(execute=True):
+        second = scheduling.occurrences_send_reminders(as_of=AS_OF)
+
+    # Then the owner of the one coming due got exactly one mail, in text and HTML
+    assert (first, second) == (1, 0)
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert isinstance(message, EmailMultiAlternatives)
+    assert message.to == [soon.owner.email]
+    assert soon.title in message.subject
+    assert "Room 4.12" in message.body
+    assert "2 days" in message.body
+    html, mimetype = message.alternatives[0]
+    assert mimetype == "text/html"
+    assert "Room 4.12" in str(html)
+    assert "<script>" not in str(html)
+    occurrence = Occurrence.objects.get(channel=soon)
+    assert occurrence.reminder_sent_at == AS_OF
+    assert occurrence.reminder_delivered_at is not None
+    assert occurrence.reminder_attempts == 1
+
+
+def test_the_reminder_shows_the_due_time_in_the_owners_time_zone(
+    eager_tasks: None, django_capture_on_commit_callbacks: Any
+):
+    # Given an owner in New York and an occurrence due at 14:00 UTC, after the US clocks went forward
+    channel = _channel(next_due_at=dt.datetime(2026, 3, 10, 14, 0, tzinfo=UTC), time_zone="America/New_York")
+    scheduling.occurrences_dispatch(as_of=AS_OF)
+
+    # When the reminder goes out
+    with django_capture_on_commit_callbacks(execute=True):
+        scheduling.occurrences_send_reminders(as_of=AS_OF)
+
+    # Then it gives the local time, 10:00 EDT
+    assert len(mail.outbox) == 1
+    assert "10:00" in mail.outbox[0].body
+    assert "America/New_York" in mail.outbox[0].body
+    assert channel.owner.time_zone == "America/New_York"
+
+
+def test_an_unclaimed_or_closed_occurrence_is_not_mailed():
+    # Given a due occurrence never claimed, and a claimed one that was held meanwhile
+    unclaimed = _channel(next_due_at=AS_OF + dt.timedelta(hours=1))
+    held = _channel(next_due_at=AS_OF + dt.timedelta(hours=2))
+    scheduling.occurrences_dispatch(as_of=AS_OF)
+    Occurrence.objects.filter(channel=held).update(
+        reminder_sent_at=AS_OF, status=Occurrence.Status.HELD, held_at=AS_OF, held_on_time=True
+    )
+
+    # When the sender is asked to mail them
+    sent = [
+        scheduling.occurrence_send_reminder(occurrence_id=Occurrence.objects.get(channel=c).pk)
+        for c in (unclaimed, held)
+    ]
+
+    # Then nothing is sent
+    assert sent == [False, False]
+    assert mail.outbox == []
+
+
+def _claimed_occurrence() -> Occurrence:
+    channel = _channel(next_due_at=AS_OF + dt.timedelta(hours=3))
+    scheduling.occurrences_dispatch(as_of=AS_OF)
+    occurrence = Occurrence.objects.get(channel=channel)
+    Occurrence.objects.filter(pk=occurrence.pk).update(reminder_sent_at=AS_OF)
+    return occurrence
+
+
+def test_a_failing_mail_server_records_the_error_and_the_sender_raises(settings: Settings):
+    # Given a claimed occurrence and a mail server that refuses once
+    occurrence = _claimed_occurrence()
+    settings.EMAIL_BACKEND = "tests.flaky_mail.FlakyBackend"
+    FlakyBackend.fail_next(1)
+
+    # When the sender tries
+    with pytest.raises(OSError):
+        scheduling.occurrence_send_reminder(occurrence_id=occurrence.pk)
+
+    # Then the attempt and its error are on the row, and it is not marked delivered
+    occurrence.refresh_from_db()
+    assert occurrence.reminder_attempts == 1
+    assert "SMTPServerDisconnected" in occurrence.reminder_error
+    assert occurrence.reminder_delivered_at is None
+    assert mail.outbox == []
+
+
+def test_compliance_is_held_on_time_over_due_in_the_window():
+    # Given a channel's occurrences in March: two held on time, one held late, one missed,
+    # one due, one upcoming, one cancelled; and one held on time in February
+    channel = _channel(next_due_at=None)
+    states = [
+        (1, Occurrence.Status.HELD, True),
+        (2, Occurrence.Status.HELD, True),
+        (3, Occurrence.Status.HELD, False),
+        (4, Occurrence.Status.MISSED, None),
+        (5, Occurrence.Status.DUE, None),
+        (6, Occurrence.Status.UPCOMING, None),
+        (7, Occurrence.Status.CANCELLED, None),
+    ]
+    for day, status, on_time in states:
+        due_at = dt.datetime(2026, 3, day, 9, 0, tzinfo=UTC)
+        Occurrence.objects.create(
+            channel=channel,
+            due_at=due_at,
+            status=status,
+            held_at=due_at if status == Occurrence.Status.HELD else None,
+            held_on_time=on_time,
+            missed_at=due_at if status == Occurrence.Status.MISSED else None,
+        )
+    Occurrence.objects.create(
+        channel=channel,
+        due_at=dt.datetime(2026, 2, 20, 9, 0, tzinfo=UTC),
+        status=Occurrence.Status.HELD,
+        held_at=dt.datetime(2026, 2, 20, 9, 0, tzinfo=UTC),
+        held_on_time=True,
+    )
+    march = {
+        "window_start": dt.datetime(2026, 3, 1, tzinfo=UTC),
+        "window_end": dt.datetime(2026, 4, 1, tzinfo=UTC),
+    }
+
+    # When compliance is computed over March, overall and grouped
+    with CaptureQueriesContext(connection) as queries:
+        overall = scheduling.cadence_compliance(occurrences_queryset=Occurrence.objects.all(), **march)
+    by_channel = scheduling.cadence_compliance_by_channel(
+        occurrences_queryset=Occurrence.objects.all(), **march
+    )
+    by_stakeholder = scheduling.cadence_compliance_by_stakeholder(
+        occurrences_queryset=Occurrence.objects.all(), **march
+    )
+    by_engagement = scheduling.cadence_compliance_by_engagement(
+        occurrences_queryset=Occurrence.objects.all(), **march
+    )
+    by_owner = scheduling.cadence_compliance_by_owner(occurrences_queryset=Occurrence.objects.all(), **march)
+
+    # Then five were due and two held on time, in one query
+    expected = Compliance(due=5, held_on_time=2, ratio=0.4)
+    assert overall == expected
+    assert len(queries) == 1
+    assert by_channel == {channel.pk: expected}
+    assert by_stakeholder == {channel.stakeholder_id: expected}
+    assert by_engagement == {channel.engagement_id: expected}
+    assert by_owner == {channel.owner_id: expected}
+
+
+def test_compliance_groups_in_one_query_each_and_with_nothing_due_has_no_ratio():
+    # Given two channels of different owners, one with a held-on-time occurrence, one with only upcoming
+    kept = _channel(next_due_at=None)
+    quiet = _channel(next_due_at=None)
+    Occurrence.objects.create(
+        channel=kept, due_at=AS_OF, status=Occurrence.Status.HELD, held_at=AS_OF, held_on_time=True
+    )
+    Occurrence.objects.create(channel=quiet, due_at=AS_OF, status=Occurrence.Status.UPCOMING)
+    window = {"window_start": AS_OF - dt.timedelta(days=1), "window_end": AS_OF + dt.timedelta(days=1)}
+
+    # When compliance is grouped by owner
+    with CaptureQueriesContext(connection) as queries:
+        by_owner = scheduling.cadence_compliance_by_owner(
+            occurrences_queryset=Occurrence.objects.all(), **window
+        )
+
+    # Then each owner has a figure from the one query, and nothing due means no ratio
+    assert len(queries) == 1
+    assert by_owner == {
+        kept.owner_id: Compliance(due=1, held_on_time=1, ratio=1.0),
+        quiet.owner_id: Compliance(due=0, held_on_time=0, ratio=None),
+    }
+
+
+def test_occurrences_are_visible_only_with_their_channels_engagement():
+    # Given occurrences of two engagements
+    mine = _channel(next_due_at=AS_OF + dt.timedelta(hours=1))
+    _channel(next_due_at=AS_OF + dt.timedelta(hours=1))
+    scheduling.occurrences_dispatch(as_of=AS_OF)
+
+    # When the first engagement's lead lists occurrences
+    visible = scheduling.occurrence_list(user=mine.owner)
+
+    # Then only their channel's occurrence is there
+    assert [o.channel_id for o in visible] == [mine.pk]
+
+
+def test_pausing_a_channel_cancels_its_open_occurrence_and_resuming_reinstates_it():
+    # Given a channel due tomorrow with its occurrence dispatched
+    channel = _channel(next_due_at=dt.datetime(2026, 3, 10, 9, 0, tzinfo=UTC))
+    scheduling.occurrences_dispatch(as_of=dt.datetime(2026, 3, 9, 9, 0, tzinfo=UTC))
+    admin = factories.administrator()
+
+    # When the channel is paused and the plan is followed
+    communication_services.channel_pause(actor=admin, channel=channel)
+    cancelled = scheduling.occurrences_follow_the_plan()
+
+    # Then the occurrence is cancelled: neither reminded, nor missed, nor counted as due
+    occurrence = Occurrence.objects.get(channel=channel)
+    assert (cancelled, occurrence.status) == (1, Occurrence.Status.CANCELLED)
+    assert scheduling.occurrences_send_reminders(as_of=dt.datetime(2026, 3, 9, 10, 0, tzinfo=UTC)) == 0
+    assert scheduling.occurrences_mark_missed(as_of=dt.datetime(2026, 3, 20, tzinfo=UTC)) == 0
+
+    # When it is resumed before that due time and the plan is followed again
+    communication_services.channel_resume(
+        actor=admin, channel=channel, as_of=dt.datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
+    )
+    again = scheduling.occurrences_follow_the_plan()
+
+    # Then the same row is upcoming again, and nothing more is cancelled
+    occurrence.refresh_from_db()
+    assert (again, occurrence.status) == (0, Occurrence.Status.UPCOMING)
+    assert Occurrence.objects.filter(channel=channel).count() == 1
+
+
+def test_a_claimed_reminder_never_delivered_is_requeued_once_when_its_claim_is_old(
+    eager_tasks: None, django_capture_on_commit_callbacks: Any
+):
+    # Given reminders claimed three hours and one hour ago whose tasks were lost, and one delivered long ago
+    lost = _channel(next_due_at=AS_OF + dt.timedelta(hours=10))
+    recent = _channel(next_due_at=AS_OF + dt.timedelta(hours=10))
+    delivered = _channel(next_due_at=AS_OF + dt.timedelta(hours=10))
+    scheduling.occurrences_dispatch(as_of=AS_OF)
+    Occurrence.objects.filter(channel=lost).update(reminder_sent_at=AS_OF - dt.timedelta(hours=3))
+    Occurrence.objects.filter(channel=recent).update(reminder_sent_at=AS_OF - dt.timedelta(hours=1))
+    Occurrence.objects.filter(channel=delivered).update(
+        reminder_sent_at=AS_OF - dt.timedelta(hours=3), reminder_delivered_at=AS_OF - dt.timedelta(hours=3)
+    )
+
+    # When the requeue sweep runs twice
+    with django_capture_on_commit_callbacks(execute=True):
+        first = scheduling.occurrences_requeue_lost_reminders(as_of=AS_OF)
+    with django_capture_on_commit_callbacks(execute=True):
+        second = scheduling.occurrences_requeue_lost_reminders(as_of=AS_OF)
+
+    # Then only the old lost one is sent, once, and its claim is renewed
+    assert (first, second) == (1, 0)
+    assert [m.to for m in mail.outbox] == [[lost.owner.email]]
+    occurrence = Occurrence.objects.get(channel=lost)
+    assert occurrence.reminder_sent_at == AS_OF
+    assert occurrence.reminder_delivered_at is not None

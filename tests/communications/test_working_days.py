@@ -1,0 +1,221 @@
+"""Working days: weekends and the engagement's country's public holidays do not count."""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import UTC, date
+
+import pytest
+
+from communications import obligations
+from communications.models import CommunicationObligation
+from communications.working_days import (
+    engagement_skip_rule,
+    engagement_skip_words,
+    working_day_calendar,
+)
+from engagements.models import ChangeRequest
+from tests import factories
+
+# Easter 2026 in Germany: Good Friday 3 April and Easter Monday 6 April are public holidays.
+THURSDAY_BEFORE_EASTER = date(2026, 4, 2)
+
+
+@pytest.mark.parametrize(
+    "holiday",
+    [date(2026, 4, 3), date(2026, 4, 6), date(2026, 5, 1), date(2026, 12, 25), date(2026, 12, 26)],
+    ids=["Good Friday", "Easter Monday", "Labour Day", "Christmas Day", "Boxing Day"],
+)
+def test_german_public_holidays_are_not_working_days(holiday: date) -> None:
+    # Given the German calendar, when a 2026 public holiday is checked, then it is not a working day
+    assert not working_day_calendar(country="DE").is_working_day(holiday)
+
+
+def test_ordinary_weekdays_are_working_days_and_weekends_are_not() -> None:
+    # Given the German calendar
+    calendar = working_day_calendar(country="DE")
+
+    # Then the Thursday before Easter counts, and the Saturday and Sunday after it do not
+    assert calendar.is_working_day(THURSDAY_BEFORE_EASTER)
+    assert not calendar.is_working_day(date(2026, 4, 4))
+    assert not calendar.is_working_day(date(2026, 4, 5))
+
+
+def test_a_us_holiday_on_a_saturday_takes_the_friday_off() -> None:
+    # Given the US calendar, where 4 July 2026 is a Saturday
+    calendar = working_day_calendar(country="US")
+
+    # Then Independence Day is observed on Friday 3 July, and Monday 6 July is a working day
+    assert not calendar.is_working_day(date(2026, 7, 3))
+    assert calendar.is_working_day(date(2026, 7, 6))
+
+
+@pytest.mark.parametrize(
+    ("n", "expected"),
+    [
+        (0, THURSDAY_BEFORE_EASTER),
+        (1, date(2026, 4, 7)),
+        (5, date(2026, 4, 13)),
+        (-1, date(2026, 4, 1)),
+    ],
+    ids=["zero days", "one day past Easter", "five days", "one day back"],
+)
+def test_adding_working_days_passes_over_the_easter_holidays(n: int, expected: date) -> None:
+    # Given Thursday 2 April 2026 in Germany, when n working days are added
+    result = working_day_calendar(country="DE").add_working_days(THURSDAY_BEFORE_EASTER, n)
+
+    # Then Good Friday, the weekend and Easter Monday do not count
+    assert result == expected
+
+
+def test_subtracting_working_days_passes_back_over_the_easter_holidays() -> None:
+    # Given Tuesday 7 April 2026 in Germany, when one working day is taken away
+    result = working_day_calendar(country="DE").add_working_days(date(2026, 4, 7), -1)
+
+    # Then it is the Thursday before Easter
+    assert result == THURSDAY_BEFORE_EASTER
+
+
+def test_adding_working_days_across_the_year_end_skips_christmas_and_new_year() -> None:
+    # Given Wednesday 23 December 2026 in Germany
+    calendar = working_day_calendar(country="DE")
+
+    # When working days are added
+    # Then 24 and 31 December count, Christmas, the weekends and 1 January do not
+    assert calendar.add_working_days(date(2026, 12, 23), 1) == date(2026, 12, 24)
+    assert calendar.add_working_days(date(2026, 12, 24), 1) == date(2026, 12, 28)
+    assert calendar.add_working_days(date(2026, 12, 31), 1) == date(2027, 1, 4)
+
+
+def test_working_days_between_is_half_open_across_the_year_end() -> None:
+    # Given the German calendar
+    calendar = working_day_calendar(country="DE")
+
+    # When the working days from 24 December 2026 up to (not including) 5 January 2027 are counted
+    count = calendar.working_days_between(date(2026, 12, 24), date(2027, 1, 5))
+
+    # Then they are 24, 28, 29, 30, 31 December and 4 January
+    assert count == 6
+
+
+def test_working_days_between_adds_up_over_consecutive_spans_and_is_zero_backwards() -> None:
+    # Given the German calendar and three dates around Easter
+    calendar = working_day_calendar(country="DE")
+    start, middle, end = date(2026, 3, 30), date(2026, 4, 4), date(2026, 4, 10)
+
+    # When the spans are counted
+    first = calendar.working_days_between(start, middle)
+    second = calendar.working_days_between(middle, end)
+
+    # Then Monday to Thursday count before Easter, Tuesday to Thursday after it, and the whole adds up
+    assert (first, second) == (4, 3)
+    assert calendar.working_days_between(start, end) == first + second
+    assert calendar.working_days_between(end, start) == 0
+    assert calendar.working_days_between(start, start) == 0
+
+
+@pytest.mark.parametrize("country", ["", "XX", "  "], ids=["empty", "unknown", "blank"])
+def test_an_empty_or_unknown_country_counts_weekends_only(country: str) -> None:
+    # Given a country the holidays package does not know, when its calendar is asked for
+    calendar = working_day_calendar(country=country)
+
+    # Then it does not raise, knows no public holidays, and Good Friday is a working day
+    assert not calendar.has_public_holidays
+    assert calendar.is_working_day(date(2026, 4, 3))
+    assert not calendar.is_working_day(date(2026, 4, 4))
+    assert calendar.add_working_days(THURSDAY_BEFORE_EASTER, 1) == date(2026, 4, 3)
+
+
+def test_the_calendar_of_a_country_is_shared() -> None:
+    # Given two requests for the same country, then they get the same calendar object
+    assert working_day_calendar(country="DE") is working_day_calendar(country="DE")
+    assert working_day_calendar(country="DE") is not working_day_calendar(country="US")
+
+
+@pytest.mark.django_db
+def test_an_engagement_that_does_not_skip_has_no_skip_rule_and_no_words() -> None:
+    # Given a German engagement that keeps every occurrence
+    engagement = factories.make_engagement(country="DE", skip_non_working_days=False)
+
+    # Then nothing is skipped and its cadences say nothing more
+    assert engagement_skip_rule(engagement) is None
+    assert engagement_skip_words(engagement) == ""
+
+
+@pytest.mark.django_db
+def test_an_engagement_that_skips_passes_over_its_countrys_holidays_and_weekends() -> None:
+    # Given a German engagement that skips non-working days
+    engagement = factories.make_engagement(country="DE", skip_non_working_days=True)
+
+    # When its skip rule is asked about
+    skip = engagement_skip_rule(engagement)
+
+    # Then Good Friday and Saturday are skipped, the Thursday before is kept
+    assert skip is not None
+    assert skip(date(2026, 4, 3))
+    assert skip(date(2026, 4, 4))
+    assert not skip(THURSDAY_BEFORE_EASTER)
+    assert engagement_skip_words(engagement) == ", skipping weekends and public holidays"
+
+
+@pytest.mark.django_db
+def test_an_engagement_without_a_country_skips_weekends_only() -> None:
+    # Given an engagement that skips non-working days but names no country
+    engagement = factories.make_engagement(
+        client=factories.make_client(country=""), country="", skip_non_working_days=True
+    )
+
+    # Then Good Friday is kept, and its cadences claim no public holidays
+    skip = engagement_skip_rule(engagement)
+    assert skip is not None
+    assert not skip(date(2026, 4, 3))
+    assert engagement_skip_words(engagement) == ", skipping weekends"
+
+
+# Obligation deadlines: working days after the change request
+
+
+def test_an_obligation_deadline_passes_over_public_holidays() -> None:
+    # Given Thursday 2 April 2026, 10:00 UTC (12:00 in Berlin)
+    as_of = dt.datetime(2026, 4, 2, 10, 0, tzinfo=UTC)
+
+    # When five German working days are added in Berlin time
+    deadline = obligations.add_working_days(as_of, 5, country="DE", time_zone="Europe/Berlin")
+
+    # Then Good Friday and Easter Monday do not count: Monday 13 April, 12:00 in Berlin
+    assert deadline == dt.datetime(2026, 4, 13, 10, 0, tzinfo=UTC)
+
+
+def test_an_obligation_deadline_counts_days_in_the_local_zone() -> None:
+    # Given Thursday 2 April 2026 23:30 UTC, which is already Good Friday 01:30 in Berlin
+    as_of = dt.datetime(2026, 4, 2, 23, 30, tzinfo=UTC)
+
+    # When one German working day is added in Berlin time
+    deadline = obligations.add_working_days(as_of, 1, country="DE", time_zone="Europe/Berlin")
+
+    # Then counting starts from Good Friday: Tuesday 7 April, 01:30 in Berlin
+    assert deadline == dt.datetime(2026, 4, 6, 23, 30, tzinfo=UTC)
+
+
+@pytest.mark.django_db
+def test_a_change_request_before_easter_gives_a_deadline_past_the_holidays() -> None:
+    # Given a German engagement whose sponsor has no planned channel
+    lead = factories.practice_lead()
+    engagement = factories.make_engagement(lead=lead, country="DE")
+    role = factories.make_role(engagement=engagement)
+
+    # When a scope change is recorded on Thursday 2 April 2026 with the default five working days
+    change_request = obligations.change_request_record(
+        actor=lead,
+        engagement=engagement,
+        title="Add the pharmacy module",
+        kind=ChangeRequest.Kind.SCOPE,
+        raised_on=THURSDAY_BEFORE_EASTER,
+        notify_stakeholder_ids=[role.stakeholder_id],
+        as_of=dt.datetime(2026, 4, 2, 10, 0, tzinfo=UTC),
+    )
+
+    # Then the sponsor must be told by Monday 13 April, Good Friday and Easter Monday not counting
+    obligation = CommunicationObligation.objects.get(change_request=change_request)
+    assert obligation.channel is None
+    assert obligation.deadline == dt.datetime(2026, 4, 13, 10, 0, tzinfo=UTC)
