@@ -14,6 +14,7 @@ from communications.models import (
     Delivery,
     FollowUp,
     FollowUpComment,
+    FollowUpNotice,
     Occurrence,
     SponsorSubscription,
 )
@@ -209,3 +210,31 @@ class OccurrenceAdmin(admin.ModelAdmin):
         "created_at",
     )
     date_hierarchy = "due_at"
+
+
+class NoticeFailedFilter(admin.SimpleListFilter):
+    title = "delivery failed"
+    parameter_name = "failed"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.exclude(last_error="")
+        if self.value() == "no":
+            return queryset.filter(last_error="")
+        return queryset
+
+
+@admin.register(FollowUpNotice)
+class FollowUpNoticeAdmin(admin.ModelAdmin):
+    """Written by the overdue sweep; read here, above all for mails the server refused."""
+
+    list_display = ("kind", "recipient", "window_key", "level", "created_at", "delivered_at", "attempts")
+    list_filter = ("kind", "level", NoticeFailedFilter)
+    search_fields = ("recipient__username", "recipient__email", "window_key")
+    list_select_related = ("recipient",)
+    raw_id_fields = ("recipient",)
+    readonly_fields = ("created_at", "delivered_at", "attempts", "last_error")
+    date_hierarchy = "created_at"

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -532,3 +532,55 @@ class Occurrence(models.Model):
     @classmethod
     def can_move(cls, source: str, target: str) -> bool:
         return target in cls.TRANSITIONS[source]
+
+
+class FollowUpNoticeQuerySet(models.QuerySet["FollowUpNotice"]):
+    def visible_to(self, user: Any) -> Self:
+        """A user sees the notices sent to them; administrators see everyone's."""
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_administrator:
+            return self.all()
+        return self.filter(recipient=user)
+
+    def undelivered(self) -> Self:
+        return self.filter(delivered_at__isnull=True)
+
+
+class FollowUpNotice(models.Model):
+    """The sent-marker of an overdue digest or an escalation: written once, mailed at most once.
+
+    The unique (recipient, kind, window_key) is what makes a second sweep, or
+    two beats at once, send nothing twice: a digest's window is the UTC date
+    its items went overdue, an escalation's is the follow-up and its level.
+    """
+
+    class Kind(models.TextChoices):
+        OVERDUE_DIGEST = "overdue_digest", "Overdue digest"
+        ESCALATION = "escalation", "Escalation"
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follow_up_notices"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    window_key = models.CharField(max_length=64)
+    # Ids rather than a relation: the notice records what was sent, even after a follow-up is deleted.
+    follow_up_ids = models.JSONField(default=list)
+    level = models.PositiveSmallIntegerField(default=0, help_text="Escalation level; 0 for a digest.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    objects = FollowUpNoticeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "kind", "window_key"], name="follow_up_notice_once_per_window"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.window_key} to {self.recipient}"

@@ -256,6 +256,23 @@ OCCURRENCE_DISPATCH_SECONDS = env_int("OCCURRENCE_DISPATCH_SECONDS", default=60,
 # How long before a planned check-in its owner is reminded.
 REMINDER_LEAD_HOURS = env_int("REMINDER_LEAD_HOURS", default=24, minimum=1)
 
+
+def _escalation_days() -> tuple[int, int]:
+    raw = env.str("FOLLOW_UP_ESCALATION_DAYS", default="2,5")
+    try:
+        lead_days, practice_days = (int(part) for part in raw.split(","))
+    except ValueError:
+        lead_days, practice_days = 0, 0
+    if not 1 <= lead_days < practice_days:
+        _config_error(
+            "FOLLOW_UP_ESCALATION_DAYS", f"must be two increasing whole numbers >= 1 such as 2,5, got {raw!r}"
+        )
+    return lead_days, practice_days
+
+
+# Working days overdue before a follow-up escalates to the engagement lead, then to the practice leads.
+FOLLOW_UP_ESCALATION_DAYS = _escalation_days()
+
 # The beat schedule: a fixed handful of entries. Per-object schedules live in
 # database rows, never here. Each entry expires just before its next run, so
 # a backlog never stacks runs of the same sweep.

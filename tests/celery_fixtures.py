@@ -127,9 +127,16 @@ class RunningWorker:
                 self.process.wait()
 
 
-def start_worker(*, queue: str, log_path: Path) -> RunningWorker:
+def start_worker(
+    *, queue: str, log_path: Path, extra_env: dict[str, str] | None = None, extra_config: tuple[str, ...] = ()
+) -> RunningWorker:
+    """Start a worker on ``queue``.
+
+    ``extra_env`` adds to its environment, ``extra_config`` to its Celery settings (``key=value``).
+    """
     env = {
         **os.environ,
+        **(extra_env or {}),
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DATABASE_URL": database_url_for_subprocess(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
@@ -158,6 +165,7 @@ def start_worker(*, queue: str, log_path: Path) -> RunningWorker:
         # No remote control either: its broadcast queue would outlive the worker in the broker.
         "--",
         "worker.enable_remote_control=false",
+        *extra_config,
     ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(

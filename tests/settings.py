@@ -8,7 +8,9 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-with-enough-length-and
 from pmaas.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Tests read Django's outbox; a worker started by tests/smtp_fixtures.py mails its loopback SMTP server.
+if not os.environ.get("PMAAS_TEST_REAL_SMTP"):
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # The live server serves static files through Django's own handler.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

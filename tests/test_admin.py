@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import calendar_feed_create
-from communications.models import Channel, FollowUp
+from communications.models import Channel, FollowUp, FollowUpNotice
 from tests import factories
 from tests.factories import World
 
@@ -47,6 +47,7 @@ CHANGELIST_QUERIES: dict[str, Callable[[World], str]] = {
     "communications.CommunicationObligation": lambda w: "q=EHR-A&status__exact=open",
     "accounts.CalendarFeed": lambda w: "q=EHR-A&revoked_at__isempty=1",
     "communications.Occurrence": lambda w: "q=Weekly&status__exact=held&reminder_failed=no",
+    "communications.FollowUpNotice": lambda w: "q=2026-03-09&kind__exact=overdue_digest&failed=no",
 }
 
 
@@ -64,6 +65,10 @@ def _url(model: type[Model], view: str, *args: object) -> str:
 def admin_http(world: World) -> HttpClient:
     # The world holds no calendar feed: a user opens their own.
     calendar_feed_create(actor=world.lead, engagement=world.mine.engagement)
+    # Nor a follow-up notice: the overdue sweep writes them.
+    FollowUpNotice.objects.create(
+        recipient=world.lead, kind=FollowUpNotice.Kind.OVERDUE_DIGEST, window_key="2026-03-09"
+    )
     http = HttpClient()
     http.force_login(world.administrator)
     return http

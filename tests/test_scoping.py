@@ -31,6 +31,7 @@ from communications.models import (
     Delivery,
     FollowUp,
     FollowUpComment,
+    FollowUpNotice,
     Occurrence,
     SponsorSubscription,
 )
@@ -90,6 +91,7 @@ UNSCOPED = {
 # Models scoped to the user who owns the row rather than to an engagement, and where that is tested.
 OWNED: dict[type[models.Model], str] = {
     CalendarFeed: "its owner's alone, administrators see all (tests/communications/test_calendar.py)",
+    FollowUpNotice: "its recipient's alone, administrators see all (tests/communications/test_escalation.py)",
 }
 
 # Which scopes of the world each kind of user sees, and may change.

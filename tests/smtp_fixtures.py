@@ -1,0 +1,135 @@
+"""A real SMTP server on loopback (aiosmtpd), and a Celery worker that mails it.
+
+The server runs in a thread of the test process on a free port of 127.0.0.1
+and keeps every message it accepted, parsed, in order. A test can hold the
+server: a message's DATA then waits until the test releases it and is refused
+(421), so a worker can be caught inside its send and killed there without the
+message counting as delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from tests.celery_fixtures import RunningWorker, forget_queue, start_worker
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclasses.dataclass
+class CollectingHandler:
+    messages: list[EmailMessage] = dataclasses.field(default_factory=list)
+    held: int = 0
+    _hold: bool = False
+    _release: threading.Event = dataclasses.field(default_factory=threading.Event)
+    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self._hold:
+            with self._lock:
+                self.held += 1
+            # Waits in a thread, so the server keeps serving other connections meanwhile.
+            await asyncio.get_running_loop().run_in_executor(None, self._release.wait)
+            return "421 Service not available, closing transmission channel"
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        with self._lock:
+            self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    def hold(self) -> None:
+        """From now on, keep each message's DATA waiting, then refuse it once released."""
+        self._release.clear()
+        self._hold = True
+
+    def release(self) -> None:
+        """Refuse the waiting messages and accept the next ones again."""
+        self._hold = False
+        self._release.set()
+
+    def reset(self) -> None:
+        self.release()
+        with self._lock:
+            self.messages.clear()
+            self.held = 0
+
+
+@dataclasses.dataclass
+class SmtpServer:
+    port: int
+    handler: CollectingHandler
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        return list(self.handler.messages)
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpServer]:
+    """One loopback SMTP server per test session."""
+    handler = CollectingHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield SmtpServer(port=controller.port, handler=handler)
+    finally:
+        handler.release()
+        controller.stop()
+
+
+@pytest.fixture
+def smtp(smtp_server: SmtpServer) -> Iterator[SmtpServer]:
+    """The session's SMTP server, emptied and accepting for this test."""
+    smtp_server.handler.reset()
+    yield smtp_server
+    smtp_server.handler.reset()
+
+
+def start_mailing_worker(*, queue: str, smtp_server: SmtpServer, log_path: Any) -> RunningWorker:
+    """A worker on ``queue`` that mails ``smtp_server``, and publishes the tasks it enqueues to ``queue``."""
+    return start_worker(
+        queue=queue,
+        log_path=log_path,
+        extra_env={"PMAAS_TEST_REAL_SMTP": "1", "EMAIL_URL": smtp_server.url, "EMAIL_TIMEOUT": "60"},
+        # The reminders the dispatcher enqueues go to this worker, not to the shared default queue.
+        extra_config=(f"task.default_queue={queue}",),
+    )
+
+
+@pytest.fixture(scope="session")
+def mailing_worker(
+    django_db_setup: None,
+    django_db_blocker: Any,
+    smtp_server: SmtpServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[RunningWorker]:
+    """One real worker per session that mails the loopback SMTP server, on a queue of its own."""
+    queue = f"test-mail-{uuid.uuid4().hex[:12]}"
+    worker = start_mailing_worker(
+        queue=queue, smtp_server=smtp_server, log_path=tmp_path_factory.mktemp("celery") / "mailing.log"
+    )
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        forget_queue(queue)
