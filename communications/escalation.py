@@ -17,11 +17,11 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
 from django.db.models import F
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from communications.emails import email_render
 from communications.models import FollowUp, FollowUpNotice
 from communications.working_days import working_day_calendar
 from engagements.models import Membership
@@ -279,18 +279,7 @@ def _notice_message(notice: FollowUpNotice) -> EmailMultiAlternatives:
         "week_url": settings.SITE_URL + reverse("home"),
     }
     name = "overdue_digest" if notice.kind == FollowUpNotice.Kind.OVERDUE_DIGEST else "escalation"
-    with timezone.override(recipient.time_zone):
-        subject = render_to_string(f"communications/email/{name}_subject.txt", context)
-        text = render_to_string(f"communications/email/{name}.txt", context)
-        html = render_to_string(f"communications/email/{name}.html", context)
-    message = EmailMultiAlternatives(
-        subject=" ".join(subject.split()),
-        body=text,
-        to=[recipient.email],
-        from_email=settings.DEFAULT_FROM_EMAIL,
-    )
-    message.attach_alternative(html, "text/html")
-    return message
+    return email_render(template=name, context=context, recipient=recipient)
 
 
 def follow_up_notice_send(*, notice_id: int) -> bool:

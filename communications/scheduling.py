@@ -19,10 +19,10 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
 from django.db.models import Count, DateTimeField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from communications.emails import email_render
 from communications.models import Channel, CheckIn, Occurrence
 from pmaas.scoping import get_or_404
 
@@ -301,15 +301,7 @@ def _reminder_message(occurrence: Occurrence) -> EmailMultiAlternatives:
         "grace_text": _duration_in_words(channel.grace_period),
         "plan_url": settings.SITE_URL + reverse("engagement_plan", kwargs={"pk": channel.engagement_id}),
     }
-    with timezone.override(owner.time_zone):
-        subject = render_to_string("communications/email/occurrence_reminder_subject.txt", context)
-        text = render_to_string("communications/email/occurrence_reminder.txt", context)
-        html = render_to_string("communications/email/occurrence_reminder.html", context)
-    message = EmailMultiAlternatives(
-        subject=" ".join(subject.split()), body=text, to=[owner.email], from_email=settings.DEFAULT_FROM_EMAIL
-    )
-    message.attach_alternative(html, "text/html")
-    return message
+    return email_render(template="occurrence_reminder", context=context, recipient=owner)
 
 
 def occurrence_send_reminder(*, occurrence_id: int) -> bool:
