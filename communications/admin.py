@@ -15,7 +15,10 @@ from communications.models import (
     FollowUp,
     FollowUpComment,
     FollowUpNotice,
+    Notification,
+    NotificationPreference,
     Occurrence,
+    SilenceFlag,
     SponsorSubscription,
 )
 from communications.services import channel_compute_next_due
@@ -238,3 +241,82 @@ class FollowUpNoticeAdmin(admin.ModelAdmin):
     raw_id_fields = ("recipient",)
     readonly_fields = ("created_at", "delivered_at", "attempts", "last_error")
     date_hierarchy = "created_at"
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """Written by the sweeps; read here to answer "why was I (not) told?"."""
+
+    list_display = ("created_at", "recipient", "event", "engagement", "in_app", "email", "read_at")
+    list_filter = ("event", "in_app", "email")
+    search_fields = ("recipient__username", "recipient__email", "message", "key")
+    list_select_related = ("recipient", "engagement")
+    raw_id_fields = ("recipient", "engagement")
+    readonly_fields = (
+        "recipient",
+        "event",
+        "key",
+        "engagement",
+        "message",
+        "url",
+        "in_app",
+        "email",
+        "created_at",
+    )
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A notification records an event a sweep saw; one written by hand would tell of nothing.
+        return False
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(admin.ModelAdmin):
+    """Each user sets their own on the preferences page; shown here for support."""
+
+    list_display = (
+        "user",
+        "reminder_lead",
+        "digest_time",
+        "quiet_hours_start",
+        "quiet_hours_end",
+        "email_on_weekends",
+    )
+    list_filter = ("reminder_lead", "email_on_weekends")
+    search_fields = ("user__username", "user__email")
+    list_select_related = ("user",)
+    raw_id_fields = ("user",)
+    readonly_fields = ("updated_at",)
+
+
+@admin.register(SilenceFlag)
+class SilenceFlagAdmin(admin.ModelAdmin):
+    """Raised and cleared by the silence sweep and by check-ins; read here, not edited."""
+
+    list_display = (
+        "raised_at",
+        "stakeholder",
+        "engagement",
+        "last_contact_at",
+        "allowed_silence",
+        "cleared_at",
+    )
+    list_filter = (("cleared_at", admin.EmptyFieldListFilter),)
+    search_fields = ("stakeholder__name", "engagement__code", "engagement__name")
+    list_select_related = ("stakeholder", "engagement")
+    raw_id_fields = ("engagement", "stakeholder", "follow_up", "cleared_by_check_in")
+    readonly_fields = (
+        "engagement",
+        "stakeholder",
+        "raised_at",
+        "last_contact_at",
+        "allowed_silence",
+        "follow_up",
+        "cleared_at",
+        "cleared_by_check_in",
+    )
+    date_hierarchy = "raised_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A flag stands for a silence the sweep measured; one typed in would measure nothing.
+        return False

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, ClassVar, Self
 
 from django.conf import settings
@@ -158,7 +158,14 @@ class FollowUp(models.Model):
         DONE = "done", "Done"
         CANCELLED = "cancelled", "Cancelled"
 
-    engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="follow_ups")
+    # The foreign keys below without an index of their own either lead a
+    # composite index (engagement, owner_user, owner_stakeholder) or serve only
+    # the rare deletion of a user (completed_by, created_by). Every index is
+    # written by the overdue scan's UPDATE; fewer make it faster
+    # (docs/benchmarks.md).
+    engagement = models.ForeignKey(
+        Engagement, on_delete=models.CASCADE, related_name="follow_ups", db_index=False
+    )
     check_in = models.ForeignKey(
         CheckIn, on_delete=models.SET_NULL, null=True, blank=True, related_name="follow_ups"
     )
@@ -170,22 +177,38 @@ class FollowUp(models.Model):
         null=True,
         blank=True,
         related_name="follow_ups",
+        db_index=False,
     )
     owner_stakeholder = models.ForeignKey(
-        Stakeholder, on_delete=models.PROTECT, null=True, blank=True, related_name="follow_ups"
+        Stakeholder,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+        db_index=False,
     )
     due_at = models.DateTimeField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     completed_at = models.DateTimeField(null=True, blank=True)
     completed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     # Set once, by the overdue scan, the first time it sees this item late.
     overdue_at = models.DateTimeField(null=True, blank=True)
     escalation_level = models.PositiveSmallIntegerField(default=0)
     escalated_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -567,7 +590,13 @@ class FollowUpNotice(models.Model):
     # Ids rather than a relation: the notice records what was sent, even after a follow-up is deleted.
     follow_up_ids = models.JSONField(default=list)
     level = models.PositiveSmallIntegerField(default=0, help_text="Escalation level; 0 for a digest.")
+    # In-app notifications a digest also reports (missed check-ins, silent sponsors).
+    notification_ids = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Not before: the end of the recipient's quiet hours or weekend; null sends at once.
+    send_after = models.DateTimeField(null=True, blank=True)
+    # The reconciler's claim: when the send task was last enqueued.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -581,6 +610,192 @@ class FollowUpNotice(models.Model):
                 fields=["recipient", "kind", "window_key"], name="follow_up_notice_once_per_window"
             ),
         ]
+        indexes = [
+            # The reconciler's scan: notices not yet delivered.
+            models.Index(
+                fields=["send_after"], name="notice_undelivered", condition=Q(delivered_at__isnull=True)
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.window_key} to {self.recipient}"
+
+
+class NotificationEvent(models.TextChoices):
+    """What a user can be told about; each has its own in-app and email switch."""
+
+    CHECK_IN_REMINDER = "check_in_reminder", "A planned check-in of mine is coming up"
+    CHECK_IN_MISSED = "check_in_missed", "A planned check-in of mine was missed"
+    FOLLOW_UP_OVERDUE = "follow_up_overdue", "A follow-up I answer for went overdue"
+    FOLLOW_UP_ESCALATED = "follow_up_escalated", "A follow-up was escalated to me"
+    SPONSOR_SILENT = "sponsor_silent", "A sponsor or PMO lead I own has gone quiet"
+
+
+class NotificationPreferenceQuerySet(models.QuerySet["NotificationPreference"]):
+    def visible_to(self, user: Any) -> Self:
+        """A user sees their own preferences; administrators see everyone's."""
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_administrator:
+            return self.all()
+        return self.filter(user=user)
+
+
+class NotificationPreference(models.Model):
+    """How and when one user wants to be told; a user without a row has the defaults.
+
+    Quiet hours and weekends hold back email only (a reminder is moved earlier,
+    anything else waits until they end); in-app notifications are silent and
+    always arrive at once. Times are local to the user's time zone.
+    """
+
+    class ReminderLead(models.TextChoices):
+        ONE_HOUR = "1h", "One hour before"
+        FOUR_HOURS = "4h", "Four hours before"
+        ONE_WORKING_DAY = "1wd", "One working day before"
+        TWO_WORKING_DAYS = "2wd", "Two working days before"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    reminder_lead = models.CharField(
+        max_length=3, choices=ReminderLead.choices, default=ReminderLead.ONE_WORKING_DAY
+    )
+    digest_time = models.TimeField(
+        default=time(8, 0), help_text="When the daily digest arrives, in your time zone."
+    )
+    quiet_hours_start = models.TimeField(null=True, blank=True)
+    quiet_hours_end = models.TimeField(null=True, blank=True)
+    email_on_weekends = models.BooleanField(default=False)
+    check_in_reminder_in_app = models.BooleanField(default=True)
+    check_in_reminder_email = models.BooleanField(default=True)
+    check_in_missed_in_app = models.BooleanField(default=True)
+    check_in_missed_email = models.BooleanField(default=True)
+    follow_up_overdue_in_app = models.BooleanField(default=True)
+    follow_up_overdue_email = models.BooleanField(default=True)
+    follow_up_escalated_in_app = models.BooleanField(default=True)
+    follow_up_escalated_email = models.BooleanField(default=True)
+    sponsor_silent_in_app = models.BooleanField(default=True)
+    sponsor_silent_email = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = NotificationPreferenceQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # Half a quiet period has no meaning: both ends or neither.
+            models.CheckConstraint(
+                condition=Q(quiet_hours_start__isnull=True, quiet_hours_end__isnull=True)
+                | Q(quiet_hours_start__isnull=False, quiet_hours_end__isnull=False),
+                name="preference_quiet_hours_both_or_neither",
+                violation_error_message="Give both ends of the quiet hours, or neither.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Notification preferences of {self.user}"
+
+    def wants(self, event: str, medium: str) -> bool:
+        """Whether ``event`` should reach this user by ``medium`` ("in_app" or "email")."""
+        return bool(getattr(self, f"{event}_{medium}"))
+
+
+class NotificationQuerySet(models.QuerySet["Notification"]):
+    def visible_to(self, user: Any) -> Self:
+        """A user sees the in-app notifications addressed to them, about engagements they still see.
+
+        Notifications are personal: administrators too see only their own here
+        (the Django admin shows all).
+        """
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        return self.filter(recipient=user, in_app=True).filter(
+            Q(engagement__isnull=True) | Q(engagement__in=Engagement.objects.visible_to(user))
+        )
+
+    def unread(self) -> Self:
+        return self.filter(read_at__isnull=True)
+
+
+class Notification(models.Model):
+    """One event told to one user: shown under the bell if ``in_app``, mailed if ``email``.
+
+    The unique (recipient, event, key) makes a sweep that runs twice tell
+    nobody twice; the key names the event's object (a follow-up, an
+    occurrence, a silence flag, an escalation rung).
+    """
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    event = models.CharField(max_length=30, choices=NotificationEvent.choices)
+    key = models.CharField(max_length=100)
+    engagement = models.ForeignKey(
+        Engagement, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    message = models.CharField(max_length=500)
+    # A path inside the app; links are built with SITE_URL in mail.
+    url = models.CharField(max_length=500, blank=True)
+    in_app = models.BooleanField(default=True)
+    email = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "event", "key"], name="notification_once_per_event"),
+        ]
+        indexes = [
+            # The bell's count and the list page: a user's notifications, newest first.
+            models.Index(fields=["recipient", "-created_at"], name="notification_recipient_time"),
+            models.Index(fields=["recipient"], name="notification_unread", condition=Q(read_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_display()} for {self.recipient}: {self.message}"
+
+
+class SilenceFlagQuerySet(EngagementScopedQuerySet["SilenceFlag"]):
+    def open(self) -> Self:
+        return self.filter(cleared_at__isnull=True)
+
+
+class SilenceFlag(models.Model):
+    """A sponsor or PMO lead not heard from for longer than their plan allows, until a check-in clears it."""
+
+    engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="silence_flags")
+    stakeholder = models.ForeignKey(Stakeholder, on_delete=models.CASCADE, related_name="silence_flags")
+    raised_at = models.DateTimeField()
+    # The last check-in with this person on this engagement; none when there never was one.
+    last_contact_at = models.DateTimeField(null=True, blank=True)
+    allowed_silence = models.DurationField(help_text="k times the planned interval of their cadence.")
+    follow_up = models.ForeignKey(
+        FollowUp, on_delete=models.SET_NULL, null=True, blank=True, related_name="silence_flags"
+    )
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    cleared_by_check_in = models.ForeignKey(
+        CheckIn, on_delete=models.SET_NULL, null=True, blank=True, related_name="cleared_silence_flags"
+    )
+
+    objects = SilenceFlagQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-raised_at"]
+        constraints = [
+            # However often the sweep runs, one open flag per person and engagement.
+            models.UniqueConstraint(
+                fields=["engagement", "stakeholder"],
+                condition=Q(cleared_at__isnull=True),
+                name="silence_flag_open_once",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["engagement", "cleared_at"], name="silence_flag_engagement"),
+        ]
+
+    def __str__(self) -> str:
+        state = "cleared" if self.cleared_at else "open"
+        return f"{self.stakeholder} silent on {self.engagement.code} ({state})"

@@ -23,12 +23,23 @@ from django.urls import reverse
 from django.utils import timezone
 
 from communications.emails import email_render
-from communications.models import Channel, CheckIn, Occurrence
+from communications.models import Channel, CheckIn, NotificationEvent, NotificationPreference, Occurrence
+from communications.notifications import (
+    LONGEST_REMINDER_LEAD,
+    NotificationDraft,
+    Recipient,
+    notifications_record,
+    recipients_for,
+    reminder_time,
+)
+from communications.working_days import working_day_calendar
 from pmaas.scoping import get_or_404
 
 logger = logging.getLogger(__name__)
 
-DISPATCH_HORIZON = timedelta(days=2)
+# Reminders go out up to the longest lead a user can choose before the due
+# time, and hang on the occurrence row: the row must exist at least that early.
+DISPATCH_HORIZON = LONGEST_REMINDER_LEAD
 SWEEP_BATCH_SIZE = 500
 # Each dispatch batch costs four round trips (BEGIN, SELECT, INSERT, COMMIT):
 # batches of 1,000 keep that at four per 1,000 due channels while holding the
@@ -137,7 +148,9 @@ def occurrences_mark_missed(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SI
     that covered it keeps it out). Then each active channel still pointing at
     a missed due time gets its next due time after ``as_of``, computed from
     its rule in Python and written in batches with bulk_update; occurrences
-    passed over while the sweep was not running are not owed. Idempotent.
+    passed over while the sweep was not running are not owed. Each channel
+    owner is told of the newly missed ones (CHECK_IN_MISSED, in-app and in
+    their daily digest as they choose): one read, one insert. Idempotent.
     Returns the number of occurrences newly missed.
     """
     from communications.services import channel_compute_next_due
@@ -149,6 +162,8 @@ def occurrences_mark_missed(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SI
         .filter(deadline__lt=as_of)
         .update(status=Occurrence.Status.MISSED, missed_at=as_of)
     )
+    if missed:
+        _notify_missed(as_of=as_of)
     stuck = (
         Channel.objects.active()
         .filter(next_due_at__lt=as_of)
@@ -209,55 +224,148 @@ def occurrence_mark_held(*, channel: Channel, due_at: datetime, check_in: CheckI
     return changed > 0
 
 
-def reminder_lead_time() -> timedelta:
-    return timedelta(hours=settings.REMINDER_LEAD_HOURS)
+def _local_due_text(occurrence: Occurrence, recipient: Recipient) -> str:
+    local = occurrence.due_at.astimezone(recipient.zone)
+    return f"{local:%a %d %b %Y, %H:%M} ({recipient.zone.key})"
 
 
-def occurrences_send_reminders(*, as_of: datetime) -> int:
-    """Claim each open occurrence coming due within the lead time and enqueue its reminder.
+def _check_in_url(occurrence: Occurrence) -> str:
+    return f"{reverse('check_in_create')}?channel={occurrence.channel_id}"
 
-    The claim is a conditional UPDATE of ``reminder_sent_at`` (acting only if
-    it changed a row) in the same transaction whose commit publishes the send
-    task, so two sweeps at once, or a re-run, enqueue one mail per
-    occurrence. An occurrence already past its due time is not reminded of.
-    Paused channels are passed over. Returns the number claimed.
+
+def _reminder_draft(occurrence: Occurrence, recipient: Recipient) -> NotificationDraft:
+    channel = occurrence.channel
+    return NotificationDraft(
+        recipient_id=recipient.user_id,
+        event=NotificationEvent.CHECK_IN_REMINDER,
+        key=f"occurrence:{occurrence.pk}",
+        message=(
+            f"{channel.get_kind_display()} with {channel.stakeholder} ({channel.title}) "
+            f"is due {_local_due_text(occurrence, recipient)}."
+        ),
+        url=_check_in_url(occurrence),
+        engagement_id=channel.engagement_id,
+    )
+
+
+def _notify_missed(*, as_of: datetime) -> int:
+    """Tell each channel owner of the occurrences the missed sweep stamped at ``as_of``; three queries."""
+    newly_missed = list(
+        Occurrence.objects.filter(status=Occurrence.Status.MISSED, missed_at=as_of).select_related(
+            "channel__stakeholder"
+        )
+    )
+    recipients = recipients_for(user_ids={o.channel.owner_id for o in newly_missed})
+    drafts = []
+    for occurrence in newly_missed:
+        recipient = recipients.get(occurrence.channel.owner_id)
+        if recipient is None:
+            continue
+        channel = occurrence.channel
+        drafts.append(
+            NotificationDraft(
+                recipient_id=recipient.user_id,
+                event=NotificationEvent.CHECK_IN_MISSED,
+                key=f"occurrence:{occurrence.pk}",
+                message=(
+                    f"{channel.get_kind_display()} with {channel.stakeholder} ({channel.title}) "
+                    f"due {_local_due_text(occurrence, recipient)} was missed."
+                ),
+                url=_check_in_url(occurrence),
+                engagement_id=channel.engagement_id,
+            )
+        )
+    return notifications_record(drafts=drafts, as_of=as_of, recipients=recipients)
+
+
+def occurrences_send_reminders(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SIZE) -> int:
+    """Claim each open occurrence whose owner's reminder time has come, tell the owner, enqueue the mail.
+
+    The reminder time is the owner's own (``reminder_time``: their lead,
+    working days of the engagement's country, moved earlier out of their
+    quiet hours and free weekends). Occurrences are read in batches, locked
+    (SKIP LOCKED on PostgreSQL; SQLite's IMMEDIATE transactions serialise the
+    sweeps), and claimed by one conditional UPDATE of ``reminder_sent_at``
+    where it is still NULL; in the same transaction the owner gets an in-app
+    CHECK_IN_REMINDER notification, and, if they want reminder email, the
+    send task is enqueued on commit. Two sweeps at once, or a re-run, claim
+    each occurrence once. An occurrence already past its due time, a paused
+    channel and an inactive owner are passed over. A fixed number of queries
+    per batch. Returns the number claimed.
     """
     from communications.tasks import send_occurrence_reminder
 
-    candidates = list(
+    candidates = (
         Occurrence.objects.open()
         .filter(
             reminder_sent_at__isnull=True,
             due_at__gte=as_of,
-            due_at__lte=as_of + reminder_lead_time(),
+            due_at__lte=as_of + LONGEST_REMINDER_LEAD,
             channel__status=Channel.Status.ACTIVE,
         )
-        .order_by("due_at")
-        .values_list("pk", flat=True)
+        .select_related("channel__stakeholder", "channel__engagement")
+        .order_by("pk")
     )
     claimed = 0
-    for pk in candidates:
+    last_pk = 0
+    while True:
         with transaction.atomic():
-            if Occurrence.objects.filter(pk=pk, reminder_sent_at__isnull=True).update(reminder_sent_at=as_of):
-                transaction.on_commit(partial(send_occurrence_reminder.delay, pk))
-                claimed += 1
-    return claimed
+            locked = candidates.filter(pk__gt=last_pk)
+            if connection.features.has_select_for_update_skip_locked:
+                locked = locked.select_for_update(skip_locked=True, of=("self",))
+            batch = list(locked[:batch_size])
+            if not batch:
+                return claimed
+            recipients = recipients_for(user_ids={o.channel.owner_id for o in batch})
+            due_now: list[tuple[Occurrence, Recipient]] = []
+            for occurrence in batch:
+                recipient = recipients.get(occurrence.channel.owner_id)
+                if recipient is None:
+                    continue
+                remind_at = reminder_time(
+                    preference=recipient.preference,
+                    zone=recipient.zone,
+                    due_at=occurrence.due_at,
+                    calendar=working_day_calendar(country=occurrence.channel.engagement.country),
+                )
+                if remind_at <= as_of:
+                    due_now.append((occurrence, recipient))
+            if due_now:
+                Occurrence.objects.filter(
+                    pk__in=[o.pk for o, _ in due_now], reminder_sent_at__isnull=True
+                ).update(reminder_sent_at=as_of)
+                notifications_record(
+                    drafts=[_reminder_draft(o, r) for o, r in due_now], as_of=as_of, recipients=recipients
+                )
+                for occurrence, recipient in due_now:
+                    if recipient.preference.check_in_reminder_email:
+                        transaction.on_commit(partial(send_occurrence_reminder.delay, occurrence.pk))
+                claimed += len(due_now)
+        last_pk = batch[-1].pk
+        if len(batch) < batch_size:
+            return claimed
 
 
-def occurrences_requeue_lost_reminders(*, as_of: datetime) -> int:
-    """Enqueue again the reminders claimed long ago and still not delivered.
+def occurrences_requeue_lost_reminders(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SIZE) -> int:
+    """Enqueue again the reminder mails claimed long ago and still not delivered; the reconciler's step.
 
     A send task can vanish with the broker (Redis lost or flushed) or run out
     of retries while the mail server is down; the row still says claimed and
     undelivered. Claims older than REMINDER_REQUEUE_AFTER, longer than a send
-    task's whole retry chain, are claimed afresh (``reminder_sent_at`` moves
-    to ``as_of`` by a conditional UPDATE on the old value) and their send task
-    enqueued on commit, as long as the occurrence is open and not yet due.
-    Two sweeps at once requeue each once. Returns the number requeued.
+    task's whole retry chain, are claimed afresh in batches (locked with SKIP
+    LOCKED on PostgreSQL, ``reminder_sent_at`` moved to ``as_of`` by one
+    UPDATE) and their send tasks enqueued on commit, as long as the
+    occurrence is open and not yet due. An owner who turned reminder email
+    off was only told in-app and is passed over here, so their claim never
+    comes back. Two reconcilers at once requeue each once. Returns the number
+    requeued.
     """
     from communications.tasks import send_occurrence_reminder
 
-    stale = list(
+    no_reminder_email = NotificationPreference.objects.filter(
+        user=OuterRef("channel__owner"), check_in_reminder_email=False
+    )
+    stale = (
         Occurrence.objects.open()
         .filter(
             reminder_sent_at__lt=as_of - REMINDER_REQUEUE_AFTER,
@@ -265,18 +373,27 @@ def occurrences_requeue_lost_reminders(*, as_of: datetime) -> int:
             due_at__gte=as_of,
             channel__status=Channel.Status.ACTIVE,
         )
-        .values_list("pk", "reminder_sent_at")
+        .exclude(Exists(no_reminder_email))
+        .order_by("pk")
     )
     requeued = 0
-    for pk, claimed_at in stale:
+    last_pk = 0
+    while True:
         with transaction.atomic():
-            reclaimed = Occurrence.objects.filter(
-                pk=pk, reminder_sent_at=claimed_at, reminder_delivered_at__isnull=True
-            ).update(reminder_sent_at=as_of)
-            if reclaimed:
+            locked = stale.filter(pk__gt=last_pk)
+            if connection.features.has_select_for_update_skip_locked:
+                locked = locked.select_for_update(skip_locked=True, of=("self",))
+            ids = list(locked.values_list("pk", flat=True)[:batch_size])
+            if not ids:
+                return requeued
+            # Locked by this transaction (on SQLite the whole database is), so each is still stale.
+            Occurrence.objects.filter(pk__in=ids).update(reminder_sent_at=as_of)
+            for pk in ids:
                 transaction.on_commit(partial(send_occurrence_reminder.delay, pk))
-                requeued += 1
-    return requeued
+            requeued += len(ids)
+        last_pk = ids[-1]
+        if len(ids) < batch_size:
+            return requeued
 
 
 def _duration_in_words(duration: timedelta) -> str:

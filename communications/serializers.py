@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from communications.compliance import (
+    DEFAULT_WINDOW_DAYS,
+    GROUPINGS,
+    LONGEST_WINDOW_DAYS,
+    ComplianceWindow,
+    window_date_errors,
+)
 from communications.models import (
     Channel,
     ChannelKind,
@@ -15,9 +22,13 @@ from communications.models import (
     Delivery,
     FollowUp,
     FollowUpComment,
+    Notification,
+    NotificationPreference,
     Sentiment,
+    SilenceFlag,
     SponsorSubscription,
 )
+from communications.notifications import PREFERENCE_FIELDS
 from communications.recurrence import describe_rule
 from communications.selectors import channel_list
 from engagements.selectors import engagement_list
@@ -296,3 +307,121 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
             "created_at",
         ]
         read_only_fields = fields
+
+
+class NotificationSerializer(serializers.ModelSerializer[Notification]):
+    event_display = serializers.CharField(source="get_event_display", read_only=True)
+    engagement_code = serializers.CharField(source="engagement.code", read_only=True, default=None)
+
+    class Meta:
+        model = Notification
+        fields = [
+            "id",
+            "event",
+            "event_display",
+            "message",
+            "url",
+            "engagement",
+            "engagement_code",
+            "created_at",
+            "read_at",
+        ]
+        read_only_fields = fields
+
+
+class NotificationPreferenceSerializer(serializers.ModelSerializer[NotificationPreference]):
+    """The caller's preferences; PUT gives every field, PATCH some. Times are in the caller's zone."""
+
+    class Meta:
+        model = NotificationPreference
+        fields = [*PREFERENCE_FIELDS, "updated_at"]
+        read_only_fields = ["updated_at"]
+        extra_kwargs = {name: {"required": True} for name in PREFERENCE_FIELDS}
+
+
+class ComplianceQuerySerializer(serializers.Serializer[Any]):
+    """The query string of the compliance report: a grouping and a window (days, or from and to)."""
+
+    by = serializers.ChoiceField(choices=list(GROUPINGS), default="engagement")
+    days = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=LONGEST_WINDOW_DAYS,
+        help_text=f"The last N days up to now; {DEFAULT_WINDOW_DAYS} when neither days nor from/to is given.",
+    )
+    engagement = ScopedPrimaryKeyRelatedField(
+        selector=engagement_list, required=False, help_text="Only this engagement's occurrences."
+    )
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        fields = super().get_fields()
+        # "from" is a Python keyword, so the two dates are declared here rather than as attributes.
+        fields["from"] = serializers.DateField(
+            required=False, help_text="First day of the window (UTC), included; give to as well."
+        )
+        fields["to"] = serializers.DateField(
+            required=False, help_text="Last day of the window (UTC), included; give from as well."
+        )
+        return fields
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        first, last = attrs.get("from"), attrs.get("to")
+        errors = {
+            ("from" if which == "first" else "to"): [message]
+            for which, message in window_date_errors(first, last).items()
+        }
+        if (first is not None or last is not None) and "days" in attrs:
+            errors["days"] = ["Give days, or from and to, not both."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+    def window(self, *, as_of: datetime) -> ComplianceWindow:
+        data = self.validated_data
+        if data.get("from") is not None:
+            return ComplianceWindow.between(first=data["from"], last=data["to"], zone=UTC)
+        return ComplianceWindow.last_days(days=data.get("days", DEFAULT_WINDOW_DAYS), as_of=as_of)
+
+
+class ComplianceRowSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField(help_text="Id of the engagement, stakeholder, channel or owner (a user).")
+    # Declared fields leave the class body (DRF's metaclass collects them), so Field.label is not shadowed.
+    label = serializers.CharField()  # type: ignore[assignment]
+    due = serializers.IntegerField(help_text="Occurrences that fell due in the window.")
+    held_on_time = serializers.IntegerField()
+    ratio = serializers.FloatField(
+        allow_null=True, help_text="held_on_time / due, from 0 to 1; null when nothing was due."
+    )
+
+
+class SilenceFlagSerializer(serializers.ModelSerializer[SilenceFlag]):
+    engagement_code = serializers.CharField(source="engagement.code", read_only=True)
+    stakeholder = StakeholderSummarySerializer(read_only=True)
+    allowed_silence_days = serializers.SerializerMethodField(
+        help_text="allowed_silence in days: k times the planned interval of the person's cadence."
+    )
+    open = serializers.SerializerMethodField(help_text="true until a check-in or the sweep clears the flag.")
+
+    class Meta:
+        model = SilenceFlag
+        fields = [
+            "id",
+            "engagement",
+            "engagement_code",
+            "stakeholder",
+            "raised_at",
+            "last_contact_at",
+            "allowed_silence",
+            "allowed_silence_days",
+            "follow_up",
+            "open",
+            "cleared_at",
+            "cleared_by_check_in",
+        ]
+        read_only_fields = fields
+
+    def get_allowed_silence_days(self, flag: SilenceFlag) -> float:
+        return round(flag.allowed_silence.total_seconds() / 86400, 2)
+
+    def get_open(self, flag: SilenceFlag) -> bool:
+        return flag.cleared_at is None

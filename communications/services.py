@@ -18,6 +18,7 @@ from communications.models import Channel, ChannelKind, CheckIn, FollowUp, Follo
 from communications.obligations import obligations_meet_for_check_in
 from communications.scheduling import occurrence_mark_held
 from communications.selectors import follow_up_can_update_status, follow_up_changeable_by
+from communications.silence import silences_clear_for_check_in
 from communications.working_days import engagement_skip_rule
 from engagements.models import Engagement, Membership
 from engagements.selectors import engagement_check_editable
@@ -394,6 +395,7 @@ def check_in_log(
     check_in.save()
     check_in.attendees.set(attendees)
     check_in.team_attendees.set(team_attendees)
+    silences_clear_for_check_in(check_in=check_in, actor=actor, as_of=as_of)
     obligations_meet_for_check_in(check_in=check_in)
     FollowUp.objects.bulk_create(
         [

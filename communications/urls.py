@@ -5,7 +5,18 @@ stakeholders, plans and obligations, and only this app may import all three.
 """
 
 from communications.views import calendar as calendar_views
-from communications.views import check_ins, engagements, follow_ups, obligations, plan, search, timeline, week
+from communications.views import (
+    check_ins,
+    compliance,
+    engagements,
+    follow_ups,
+    notifications,
+    obligations,
+    plan,
+    search,
+    timeline,
+    week,
+)
 
 urlpatterns = [
     *week.urlpatterns,
@@ -17,4 +28,6 @@ urlpatterns = [
     *follow_ups.urlpatterns,
     *obligations.urlpatterns,
     *calendar_views.urlpatterns,
+    *notifications.urlpatterns,
+    *compliance.urlpatterns,
 ]

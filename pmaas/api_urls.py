@@ -30,6 +30,14 @@ router.register(
     basename="sponsor-subscription",
 )
 router.register("deliveries", communications_api.DeliveryViewSet, basename="delivery")
+router.register("silence-flags", communications_api.SilenceFlagViewSet, basename="silence-flag")
+router.register("compliance", communications_api.ComplianceViewSet, basename="compliance")
+router.register("notifications", communications_api.NotificationViewSet, basename="notification")
+router.register(
+    "notification-preferences",
+    communications_api.NotificationPreferenceViewSet,
+    basename="notification-preference",
+)
 
 v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

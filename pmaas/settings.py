@@ -55,6 +55,19 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
     return value
 
 
+def env_float(name: str, default: float, *, above: float) -> float:
+    raw = env.str(name, default="").strip()
+    if raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = above
+    if not value > above:
+        _config_error(name, f"must be a number greater than {above:g}, got {raw!r}")
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = env.str(name, default="")
     if not raw.strip():
@@ -127,6 +140,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "communications.context_processors.notification_bell",
             ],
         },
     },
@@ -253,8 +267,9 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 FOLLOW_UP_SCAN_SECONDS = env_int("FOLLOW_UP_SCAN_SECONDS", default=300, minimum=10)
 OCCURRENCE_DISPATCH_SECONDS = env_int("OCCURRENCE_DISPATCH_SECONDS", default=60, minimum=10)
-# How long before a planned check-in its owner is reminded.
-REMINDER_LEAD_HOURS = env_int("REMINDER_LEAD_HOURS", default=24, minimum=1)
+OUTBOX_RECONCILE_SECONDS = env_int("OUTBOX_RECONCILE_SECONDS", default=300, minimum=10)
+# A sponsor or PMO lead is silent after this many times their planned interval without a check-in.
+SPONSOR_SILENCE_FACTOR = env_float("SPONSOR_SILENCE_FACTOR", default=1.5, above=1.0)
 
 
 def _escalation_days() -> tuple[int, int]:
@@ -287,6 +302,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "communications.dispatch_occurrences",
         "schedule": OCCURRENCE_DISPATCH_SECONDS,
         "options": {"expires": OCCURRENCE_DISPATCH_SECONDS * 0.9},
+    },
+    # Enqueues again what the broker lost: mail whose send task never ran,
+    # notices held back by quiet hours that may now go out.
+    "reconcile-outbox": {
+        "task": "communications.reconcile_outbox",
+        "schedule": OUTBOX_RECONCILE_SECONDS,
+        "options": {"expires": OUTBOX_RECONCILE_SECONDS * 0.9},
     },
 }
 

@@ -180,6 +180,7 @@ class Scope:
     delivery: Any
     obligation: Any
     occurrence: Any
+    silence_flag: Any
 
 
 @dataclasses.dataclass
@@ -207,7 +208,7 @@ class World:
 
 
 def make_scope(*, engagement: Engagement, owner: User, stakeholder_user: User | None = None) -> Scope:
-    from communications.models import Delivery, SponsorSubscription
+    from communications.models import Delivery, SilenceFlag, SponsorSubscription
     from engagements.models import ChangeRequest
 
     role = make_role(engagement=engagement, kind=StakeholderRole.Kind.SPONSOR, relationship_owner=owner)
@@ -268,6 +269,13 @@ def make_scope(*, engagement: Engagement, owner: User, stakeholder_user: User | 
         obligation=obligation,
         # Logged against the channel, the check-in held (and created) its coming occurrence.
         occurrence=channel.occurrences.get(),
+        silence_flag=SilenceFlag.objects.create(
+            engagement=engagement,
+            stakeholder=role.stakeholder,
+            raised_at=timezone.now(),
+            last_contact_at=check_in.occurred_at - dt.timedelta(days=30),
+            allowed_silence=dt.timedelta(days=10, hours=12),
+        ),
     )
 
 
@@ -294,3 +302,64 @@ def build_world() -> World:
         sibling=make_scope(engagement=sibling, owner=outsider),
         other=make_scope(engagement=other, owner=outsider),
     )
+
+
+def make_occurrence(*, channel: Channel, due_at: dt.datetime, outcome: str = "on_time") -> Any:
+    """A past occurrence of ``channel`` and how it ended: "on_time", "late", "missed", "due" or "upcoming".
+
+    Written directly: the sweeps that move occurrences along take the real
+    clock's horizon, while compliance tests need a history of any shape.
+    """
+    from communications.models import Occurrence
+
+    held = outcome in ("on_time", "late")
+    status = {
+        "on_time": Occurrence.Status.HELD,
+        "late": Occurrence.Status.HELD,
+        "missed": Occurrence.Status.MISSED,
+        "due": Occurrence.Status.DUE,
+        "upcoming": Occurrence.Status.UPCOMING,
+    }[outcome]
+    return Occurrence.objects.create(
+        channel=channel,
+        due_at=due_at,
+        status=status,
+        held_at=due_at if held else None,
+        held_on_time=(outcome == "on_time") if held else None,
+        missed_at=due_at if outcome == "missed" else None,
+    )
+
+
+def make_notification(
+    *,
+    recipient: User,
+    engagement: Engagement | None = None,
+    event: str = "follow_up_overdue",
+    message: str = "Approve the data migration plan is overdue",
+    url: str = "",
+    created_at: dt.datetime | None = None,
+    read_at: dt.datetime | None = None,
+) -> Any:
+    """An in-app notification for ``recipient``, recorded through the service with a key of its own."""
+    from communications.models import Notification, NotificationEvent
+    from communications.notifications import NotificationDraft, notifications_record
+
+    key = f"factory-{next(_counter)}"
+    notifications_record(
+        drafts=[
+            NotificationDraft(
+                recipient_id=recipient.pk,
+                event=NotificationEvent(event),
+                key=key,
+                message=message,
+                url=url,
+                engagement_id=engagement.pk if engagement is not None else None,
+            )
+        ],
+        as_of=created_at or timezone.now(),
+    )
+    notification = Notification.objects.get(recipient=recipient, event=event, key=key)
+    if read_at is not None:
+        Notification.objects.filter(pk=notification.pk).update(read_at=read_at)
+        notification.refresh_from_db()
+    return notification

@@ -56,4 +56,15 @@ class OwnRoute:
     method: str = "post"
 
 
-Entry = Public | LoggedIn | ObjectRoute | ListRoute | TokenRoute | OwnRoute
+@dataclasses.dataclass(frozen=True)
+class PersonalRoute:
+    """Acts on the caller's own notifications: someone else's answer 404, administrators included.
+
+    ``detail`` routes name one notification by its primary key; the others act on all of the caller's.
+    """
+
+    method: str = "get"
+    detail: bool = True
+
+
+Entry = Public | LoggedIn | ObjectRoute | ListRoute | TokenRoute | OwnRoute | PersonalRoute

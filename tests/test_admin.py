@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import calendar_feed_create
 from communications.models import Channel, FollowUp, FollowUpNotice
+from communications.notifications import notification_preference_save
 from tests import factories
 from tests.factories import World
 
@@ -48,12 +49,19 @@ CHANGELIST_QUERIES: dict[str, Callable[[World], str]] = {
     "accounts.CalendarFeed": lambda w: "q=EHR-A&revoked_at__isempty=1",
     "communications.Occurrence": lambda w: "q=Weekly&status__exact=held&reminder_failed=no",
     "communications.FollowUpNotice": lambda w: "q=2026-03-09&kind__exact=overdue_digest&failed=no",
+    "communications.SilenceFlag": lambda w: "q=EHR-A&cleared_at__isempty=1",
+    "communications.Notification": lambda w: "q=lead&event__exact=follow_up_overdue&in_app__exact=1",
+    "communications.NotificationPreference": lambda w: (
+        "q=lead&reminder_lead__exact=1wd&email_on_weekends__exact=1"
+    ),
 }
 
 
 # Models whose rows the admin may not add, and why.
 NO_ADD_PAGE = {
     "accounts.CalendarFeed": "a feed's secret is shown once, to the user who opens it on their account page",
+    "communications.Notification": "a notification records an event a sweep saw",
+    "communications.SilenceFlag": "a flag stands for a silence the sweep measured",
 }
 
 
@@ -69,6 +77,9 @@ def admin_http(world: World) -> HttpClient:
     FollowUpNotice.objects.create(
         recipient=world.lead, kind=FollowUpNotice.Kind.OVERDUE_DIGEST, window_key="2026-03-09"
     )
+    # Nor notifications or preferences: sweeps and users write them.
+    factories.make_notification(recipient=world.lead, engagement=world.mine.engagement)
+    notification_preference_save(user=world.lead, email_on_weekends=True)
     http = HttpClient()
     http.force_login(world.administrator)
     return http

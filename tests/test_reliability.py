@@ -21,9 +21,16 @@ from django.db import transaction
 from django.utils import timezone
 from kombu import Exchange, Queue
 
-from communications import scheduling
-from communications.models import Channel, Occurrence
-from communications.tasks import dispatch_occurrences, send_occurrence_reminder
+from communications import escalation, scheduling
+from communications.models import Channel, FollowUp, FollowUpNotice, Occurrence
+from communications.notifications import notification_preference_save
+from communications.services import follow_ups_flag_overdue
+from communications.tasks import (
+    dispatch_occurrences,
+    reconcile_outbox,
+    send_follow_up_notice,
+    send_occurrence_reminder,
+)
 from pmaas.celery import app as celery_app
 from tests import factories, smtp_fixtures
 from tests.celery_fixtures import RunningWorker, forget_queue, queued_messages, wait_until
@@ -180,7 +187,7 @@ def test_a_reminder_cut_short_by_a_killed_worker_is_sent_once_by_the_next_worker
     - the filesystem broker removes a message when a worker reads it, so
       nothing comes back by itself.
 
-    Neither waits in a test: on both, the dispatcher's requeue of reminders
+    Neither waits in a test: on both, the reconciler's requeue of reminders
     claimed more than REMINDER_REQUEUE_AFTER ago and still undelivered is what
     recovers within it, run here with an ``as_of`` that much later. Should the
     broker hand the old message over first, the new worker sends it and the
@@ -207,7 +214,7 @@ def test_a_reminder_cut_short_by_a_killed_worker_is_sent_once_by_the_next_worker
         assert occurrence.reminder_delivered_at is None
         assert smtp.messages == []
 
-        # And a new worker starts, and the dispatcher runs past the requeue delay
+        # And a new worker starts, and the reconciler's requeue runs past the requeue delay
         replacement = start_mailing_worker(queue=queue, smtp_server=smtp, log_path=tmp_path / "new.log")
         later = occurrence.reminder_sent_at + AFTER_REQUEUE_DELAY
         scheduling.occurrences_requeue_lost_reminders(as_of=later)
@@ -251,7 +258,7 @@ def test_reminders_lost_with_the_broker_are_each_sent_once_after_the_requeue_del
 ):
     """Redis flushed (or, on the filesystem broker, the queue purged) with reminders waiting in it.
 
-    Every claimed reminder is a row; the dispatcher's requeue enqueues again
+    Every claimed reminder is a row; the reconciler's requeue enqueues again
     those claimed REMINDER_REQUEUE_AFTER ago and still undelivered.
     """
     # Given three reminders claimed and waiting on the broker, where no worker takes them
@@ -267,7 +274,7 @@ def test_reminders_lost_with_the_broker_are_each_sent_once_after_the_requeue_del
     _redeclare(mailing_worker.queue)
     assert queued_messages(idle_queue) == 0
 
-    # And the dispatcher's steps run past the requeue delay, enqueueing for the worker
+    # And the reminder sweep and the reconciler's requeue run past the requeue delay, for the worker
     reminders_to(mailing_worker.queue)
     later = now + AFTER_REQUEUE_DELAY
     assert scheduling.occurrences_send_reminders(as_of=later) == 0
@@ -278,4 +285,83 @@ def test_reminders_lost_with_the_broker_are_each_sent_once_after_the_requeue_del
     assert _recipients(smtp) == sorted(c.owner.email for c in channels)
     # And a second run past the delay requeues nothing
     assert scheduling.occurrences_requeue_lost_reminders(as_of=later) == 0
+    assert len(smtp.messages) == 3
+
+
+@pytest.fixture
+def notices_to(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """Send the notices enqueued in this process to a given queue instead of the shared default one."""
+
+    def route(queue: str) -> None:
+        monkeypatch.setattr(
+            send_follow_up_notice,
+            "delay",
+            lambda pk: send_follow_up_notice.apply_async((pk,), queue=queue),
+        )
+
+    return route
+
+
+def _follow_ups_long_overdue(count: int, *, as_of: dt.datetime) -> list[FollowUp]:
+    """``count`` follow-ups a month overdue at ``as_of``, each on an engagement with a lead of its own.
+
+    The leads take mail at weekends, so the day the test runs never holds their escalation back.
+    """
+    follow_ups = []
+    for n in range(count):
+        lead = factories.consultant(email=f"lead{n}-{uuid.uuid4().hex[:6]}@example.com")
+        notification_preference_save(user=lead, email_on_weekends=True)
+        owner = factories.consultant()
+        engagement = factories.make_engagement(lead=lead, members=(owner,))
+        follow_ups.append(
+            factories.make_follow_up(engagement=engagement, owner_user=owner, title=f"Item {n}")
+        )
+    FollowUp.objects.filter(pk__in=[f.pk for f in follow_ups]).update(due_at=as_of - dt.timedelta(days=30))
+    follow_ups_flag_overdue(as_of=as_of)
+    return follow_ups
+
+
+def _notices_delivered() -> int:
+    return FollowUpNotice.objects.filter(delivered_at__isnull=False).count()
+
+
+def test_notices_lost_with_the_broker_are_each_sent_once_after_the_reconciler_runs(
+    mailing_worker: RunningWorker,
+    smtp: SmtpServer,
+    idle_queue: str,
+    notices_to: Callable[[str], None],
+    transactional_db: None,
+):
+    """Redis flushed (or, on the filesystem broker, the queue purged) with escalation mail waiting in it.
+
+    Every notice is a row; the reconciler, on its beat, enqueues again those
+    enqueued NOTICE_REQUEUE_AFTER ago and still undelivered.
+    """
+    # Given three escalations written longer ago than the requeue delay, their mail waiting on the broker
+    escalated_at = timezone.now() - escalation.NOTICE_REQUEUE_AFTER - dt.timedelta(minutes=1)
+    _follow_ups_long_overdue(3, as_of=escalated_at)
+    notices_to(idle_queue)
+    assert escalation.follow_ups_escalate(as_of=escalated_at) == 3
+    assert queued_messages(idle_queue) == 3
+    leads = sorted(FollowUpNotice.objects.values_list("recipient__email", flat=True))
+
+    # When the broker loses them
+    _lose_the_broker_contents(idle_queue)
+    _redeclare(mailing_worker.queue)
+    assert queued_messages(idle_queue) == 0
+
+    # And the reconciler runs on the worker
+    task_id = str(uuid.uuid4())
+    with transaction.atomic():
+        transaction.on_commit(
+            partial(reconcile_outbox.apply_async, queue=mailing_worker.queue, task_id=task_id)
+        )
+    outcome = mailing_worker.wait_for_task(task_id)
+
+    # Then it enqueued the three, and each lead received exactly one message by SMTP
+    assert "'notices': 3" in outcome
+    wait_until(lambda: _notices_delivered() == 3, what="three reconciled notices delivered")
+    assert _recipients(smtp) == leads
+    # And a second reconciler run enqueues nothing more
+    assert escalation.follow_up_notices_reconcile(as_of=timezone.now()) == 0
     assert len(smtp.messages) == 3

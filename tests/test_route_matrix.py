@@ -15,9 +15,18 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.services import calendar_feed_create
-from tests import routes
+from tests import factories, routes
 from tests.factories import Scope, World
-from tests.route_kinds import Entry, ListRoute, LoggedIn, ObjectRoute, OwnRoute, Public, TokenRoute
+from tests.route_kinds import (
+    Entry,
+    ListRoute,
+    LoggedIn,
+    ObjectRoute,
+    OwnRoute,
+    PersonalRoute,
+    Public,
+    TokenRoute,
+)
 
 
 def _collect_routes() -> dict[str, Entry]:
@@ -213,3 +222,26 @@ def test_the_admin_lets_in_administrators_only(client, world):
         else:
             assert response.status_code == 302
             assert reverse("admin:login") in response["Location"]
+
+
+@pytest.mark.parametrize("name", _entries(PersonalRoute))
+def test_personal_routes_answer_404_to_everyone_but_the_recipient(client, world, name):
+    entry = ROUTES[name]
+    assert isinstance(entry, PersonalRoute)
+    for role, user in world.users().items():
+        # Given a fresh notification for the consultant, when each role acts on it (or on all of its own)
+        notification = factories.make_notification(
+            recipient=world.consultant, engagement=world.mine.engagement
+        )
+        client.force_login(user)
+        url = reverse(name, kwargs={"pk": notification.pk}) if entry.detail else reverse(name)
+        response = getattr(client, entry.method)(url)
+
+        # Then only the recipient reaches it: administrators too get 404 for someone else's
+        if entry.detail:
+            assert (response.status_code != 404) == (user == world.consultant), (role, response.status_code)
+        else:
+            assert response.status_code == 200, (role, response.status_code)
+    client.logout()
+    url = reverse(name, kwargs={"pk": notification.pk}) if entry.detail else reverse(name)
+    assert getattr(client, entry.method)(url).status_code in (302, 401, 403)

@@ -24,6 +24,7 @@ from accounts.models import CalendarFeed, User
 from communications import obligations as communication_obligations
 from communications import scheduling as communication_scheduling
 from communications import selectors as communication_selectors
+from communications import silence as communication_silence
 from communications.models import (
     Channel,
     CheckIn,
@@ -32,7 +33,10 @@ from communications.models import (
     FollowUp,
     FollowUpComment,
     FollowUpNotice,
+    Notification,
+    NotificationPreference,
     Occurrence,
+    SilenceFlag,
     SponsorSubscription,
 )
 from engagements import selectors as engagement_selectors
@@ -81,6 +85,7 @@ MATRIX: dict[type[models.Model], Entry] = {
     Delivery: Entry(lambda s: s.delivery, "subscription__engagement"),
     CommunicationObligation: Entry(lambda s: s.obligation, "engagement"),
     Occurrence: Entry(lambda s: s.occurrence, "channel__engagement"),
+    SilenceFlag: Entry(lambda s: s.silence_flag, "engagement"),
 }
 
 # Models that reach a client but are not scoped rows, and why.
@@ -92,6 +97,8 @@ UNSCOPED = {
 OWNED: dict[type[models.Model], str] = {
     CalendarFeed: "its owner's alone, administrators see all (tests/communications/test_calendar.py)",
     FollowUpNotice: "its recipient's alone, administrators see all (tests/communications/test_escalation.py)",
+    Notification: "its recipient's alone, administrators too (tests/communications/test_notifications.py)",
+    NotificationPreference: "its user's; administrators see all (tests/communications/test_notifications.py)",
 }
 
 # Which scopes of the world each kind of user sees, and may change.
@@ -315,6 +322,7 @@ def _getters() -> dict[str, tuple[Callable[..., models.Model], type[models.Model
         communication_selectors,
         communication_obligations,
         communication_scheduling,
+        communication_silence,
     ):
         for name in dir(module):
             getter = getattr(module, name)

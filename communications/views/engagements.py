@@ -14,7 +14,7 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from communications import obligations
+from communications import obligations, silence
 from engagements import selectors, services
 from engagements.forms import (
     ChangeRequestCreateForm,
@@ -65,6 +65,8 @@ def engagement_list(request: HttpRequest) -> HttpResponse:
     if form.is_bound and form.is_valid():
         status, client = form.cleaned_data["status"], form.cleaned_data["client"]
     engagements = selectors.engagement_list_filtered(user=request.user, status=status, client=client)
+    if getattr(request.user, "is_firm_member", False):
+        engagements = engagements.annotate(open_silence_flags=silence.open_silence_count())
     context = {"engagements": engagements, "form": form, "filtered": bool(status or client)}
     return render(request, "engagements/engagement_list.html", context)
 
@@ -81,9 +83,17 @@ def _health_form(engagement: Engagement) -> HealthOverrideForm:
 
 def _overview(request: HttpRequest, engagement: Engagement, health_form: HealthOverrideForm) -> HttpResponse:
     user = request.user
+    # Who at the client has gone quiet is the team's concern, not something shown to the client.
+    silence_flags = (
+        silence.silence_flags_open_for_engagement(user=user, engagement=engagement)
+        if getattr(user, "is_firm_member", False)
+        else []
+    )
     context = {
         "engagement": engagement,
         "tab": "overview",
+        "silence_flags": silence_flags,
+        "silent_count": len(silence_flags),
         "can_edit": selectors.engagement_can_edit(user=user, engagement=engagement),
         "health_form": health_form,
         "team": selectors.engagement_team(user=user, engagement=engagement),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,9 +13,12 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from communications import recurrence, selectors, services
+from communications import compliance, recurrence, selectors, services
+from communications.compliance import NOTHING_DUE, ComplianceRow
+from communications.forms.compliance import window_form
 from communications.forms.plan import ChannelForm
 from communications.models import Channel
+from communications.views.compliance import window_context
 from communications.working_days import engagement_skip_words
 from engagements.models import Engagement
 from engagements.selectors import engagement_can_edit, engagement_get_for_user
@@ -24,9 +28,11 @@ from engagements.selectors import engagement_can_edit, engagement_get_for_user
 class PlanRow:
     channel: Channel
     cadence: str
+    # None while the window chooser has errors: the column then shows nothing.
+    compliance: ComplianceRow | None = None
 
 
-def _row(channel: Channel) -> PlanRow:
+def _row(channel: Channel, figures: ComplianceRow | None = None) -> PlanRow:
     try:
         cadence = recurrence.describe_rule(
             channel.recurrence,
@@ -37,7 +43,45 @@ def _row(channel: Channel) -> PlanRow:
     except ValidationError:
         # A rule stored before today's checks still shows, as written.
         cadence = channel.recurrence
-    return PlanRow(channel=channel, cadence=cadence + engagement_skip_words(channel.engagement))
+    return PlanRow(
+        channel=channel, cadence=cadence + engagement_skip_words(channel.engagement), compliance=figures
+    )
+
+
+def _plan_rows(request: HttpRequest, engagement: Engagement, context: dict[str, Any]) -> list[PlanRow]:
+    """The plan's channels with their compliance; adds the stakeholder summary and total to ``context``.
+
+    One grouped query counts every channel; the stakeholders' and the
+    engagement's figures are its sums, so the page costs one query more, not three.
+    """
+    channels = list(selectors.channel_plan(user=request.user, engagement=engagement))
+    window = context["window"]
+    if window is None:
+        return [_row(channel) for channel in channels]
+    by_channel = compliance.compliance_by(
+        by="channel", user=request.user, window=window, engagement=engagement
+    )
+    rows = []
+    per_stakeholder: dict[int, list[Channel]] = {}
+    for channel in channels:
+        figures = by_channel.get(channel.pk, NOTHING_DUE)
+        rows.append(_row(channel, ComplianceRow(id=channel.pk, label=channel.title, compliance=figures)))
+        per_stakeholder.setdefault(channel.stakeholder_id, []).append(channel)
+    context["stakeholder_rows"] = compliance.worst_first(
+        ComplianceRow(
+            id=stakeholder_id,
+            label=members[0].stakeholder.name,
+            detail=", ".join(channel.title for channel in members),
+            compliance=compliance.summed(by_channel.get(channel.pk, NOTHING_DUE) for channel in members),
+        )
+        for stakeholder_id, members in per_stakeholder.items()
+    )
+    context["total"] = ComplianceRow(
+        id=engagement.pk,
+        label=engagement.code,
+        compliance=compliance.summed(by_channel.get(channel.pk, NOTHING_DUE) for channel in channels),
+    )
+    return rows
 
 
 def _channel_form(request: HttpRequest, engagement: Engagement, **kwargs: object) -> ChannelForm:
@@ -53,14 +97,13 @@ def _channel_form(request: HttpRequest, engagement: Engagement, **kwargs: object
 @require_GET
 def engagement_plan(request: HttpRequest, pk: int) -> HttpResponse:
     engagement = engagement_get_for_user(user=request.user, id=pk)
-    context = {
+    context = window_context(request, window_form(request.GET))
+    context |= {
         "engagement": engagement,
         "tab": "plan",
-        "rows": [
-            _row(channel) for channel in selectors.channel_plan(user=request.user, engagement=engagement)
-        ],
         "can_edit": engagement_can_edit(user=request.user, engagement=engagement),
     }
+    context["rows"] = _plan_rows(request, engagement, context)
     return render(request, "communications/plan.html", context)
 
 
@@ -136,7 +179,18 @@ def channel_pause(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:  # type: ignore[attr-defined]
         # The swapped row shows the new status; a message would linger until the next full page.
         fresh = selectors.channel_get_for_user(user=request.user, id=pk)
-        return render(request, "communications/plan_row.html", {"row": _row(fresh), "can_edit": True})
+        # The plan page sends its window along, so the swapped row keeps its compliance figure.
+        context = window_context(request, window_form(request.GET))
+        figures = None
+        if context["window"] is not None:
+            by_channel = compliance.compliance_by(
+                by="channel", user=request.user, window=context["window"], engagement=fresh.engagement
+            )
+            figures = ComplianceRow(
+                id=fresh.pk, label=fresh.title, compliance=by_channel.get(fresh.pk, NOTHING_DUE)
+            )
+        context |= {"row": _row(fresh, figures), "can_edit": True}
+        return render(request, "communications/plan_row.html", context)
     messages.success(request, f"{done} “{channel.title}”.")
     return redirect("engagement_plan", pk=channel.engagement_id)
 

@@ -4,7 +4,7 @@ from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 
-from communications import selectors
+from communications import selectors, silence
 from engagements.selectors import engagement_list
 
 
@@ -26,6 +26,7 @@ def my_week(request: HttpRequest) -> HttpResponse:
         "channels_due": list(selectors.week_channels_due(user=user, as_of=as_of, whole_team=whole_team)),
         "follow_ups": list(selectors.week_follow_ups(user=user, as_of=as_of)),
         "quiet": selectors.week_quiet_stakeholders(user=user, as_of=as_of),
+        "silence_flags": silence.silence_flags_open_for_owner(user=user),
         "recent": selectors.week_recent_check_ins(user=user),
     }
     return render(request, "communications/week.html", context)

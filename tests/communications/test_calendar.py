@@ -325,8 +325,8 @@ def test_feeds_page_query_count_does_not_grow_with_feeds(client, world, django_a
         account_services.calendar_feed_create(actor=user, engagement=engagement)
     client.force_login(user)
 
-    # When the page is opened, then its queries are fixed (session, user, engagements, feeds, messages)
-    with django_assert_num_queries(4):
+    # When the page is opened, then its queries are fixed (session, user, engagements, feeds, bell count)
+    with django_assert_num_queries(5):
         response = client.get(reverse("calendar_feeds"))
     assert len(response.context["feeds"]) == count + 1
 

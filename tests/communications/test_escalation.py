@@ -16,13 +16,17 @@ from time_machine import TimeMachineFixture
 from accounts.models import User
 from communications.escalation import (
     DIGEST_ITEM_LIMIT,
+    NOTICE_REQUEUE_AFTER,
+    follow_up_notices_reconcile,
     follow_ups_escalate,
+    follow_ups_notify_overdue,
     follow_ups_send_overdue_digests,
 )
-from communications.models import FollowUp, FollowUpNotice
+from communications.models import FollowUp, FollowUpNotice, Notification, NotificationEvent
+from communications.notifications import notification_preference_save
 from communications.services import follow_ups_flag_overdue
 from communications.tasks import REMINDER_MAX_RETRIES, flag_overdue_follow_ups, send_follow_up_notice
-from engagements.models import Engagement
+from engagements.models import Engagement, Membership
 from pmaas.celery import app as celery_app
 from tests import factories
 from tests.flaky_mail import FlakyBackend
@@ -30,13 +34,16 @@ from tests.flaky_mail import FlakyBackend
 pytestmark = pytest.mark.django_db
 
 UTC = dt.UTC
-# Tuesday 10 March 2026, and the first sweep of the next UTC day, which closes its window.
+# Tuesday 10 March 2026, and the first sweep after the next morning's digest time (08:00, UTC users).
 FLAGGED_AT = dt.datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
-NEXT_DAY = dt.datetime(2026, 3, 11, 0, 5, tzinfo=UTC)
+NEXT_DAY = dt.datetime(2026, 3, 11, 8, 5, tzinfo=UTC)
+# The reconciler's clock in tests that set notices up by hand.
+AS_OF = dt.datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 # Thursday 2 April 2026, before Good Friday (3 April) and Easter Monday (6 April), DE public holidays.
 DUE_BEFORE_EASTER = dt.datetime(2026, 4, 2, 10, 0, tzinfo=UTC)
-# Follow-ups, roles, leads, existing notices, insert, read-back, plus the savepoint around them.
-DIGEST_SWEEP_QUERIES = 8
+# Follow-ups, roles, leads, notifications, recipients, existing notices, users, insert, read-back,
+# the savepoint around them, and one visibility check per recipient of follow-ups.
+DIGEST_SWEEP_QUERIES = 11
 
 
 @pytest.fixture
@@ -106,7 +113,7 @@ def test_a_recipient_gets_one_digest_of_what_newly_went_overdue_however_often_th
     second = _overdue(engagement, owner_user=owner, title="Share the minutes")
     follow_ups_flag_overdue(as_of=FLAGGED_AT)
 
-    # When the digest sweep runs twice after the day closed
+    # When the digest sweep runs twice after the next digest time
     written = _sweep(NEXT_DAY, django_capture_on_commit_callbacks)
     again = _sweep(NEXT_DAY + dt.timedelta(minutes=5), django_capture_on_commit_callbacks)
 
@@ -119,7 +126,7 @@ def test_a_recipient_gets_one_digest_of_what_newly_went_overdue_however_often_th
     assert "Old news" not in message.body
     assert isinstance(message, EmailMultiAlternatives)
     assert "Book the venue" in str(message.alternatives[0][0])
-    notice = FollowUpNotice.objects.get(recipient=owner, window_key="2026-03-10")
+    notice = FollowUpNotice.objects.get(recipient=owner, window_key="2026-03-11")
     assert sorted(notice.follow_up_ids) == sorted([first.pk, second.pk])
     assert notice.delivered_at is not None and notice.attempts == 1
     assert old.pk not in notice.follow_up_ids
@@ -131,10 +138,10 @@ def test_a_window_still_open_is_not_digested_yet(django_capture_on_commit_callba
     _overdue(_engagement(lead=owner), owner_user=owner)
     follow_ups_flag_overdue(as_of=FLAGGED_AT)
 
-    # When the sweep runs later the same UTC day
+    # When the sweep runs later the same day, before the next morning's digest time
     written = _sweep(FLAGGED_AT + dt.timedelta(hours=1), django_capture_on_commit_callbacks)
 
-    # Then nothing is written before the window closes
+    # Then nothing is written before the digest slot
     assert written == 0
     assert not FollowUpNotice.objects.exists()
 
@@ -193,7 +200,7 @@ def test_a_long_digest_lists_the_first_items_and_links_to_my_week_for_the_rest(
     assert body.count("Item number") == DIGEST_ITEM_LIMIT
     assert "and 3 more" in body
     assert reverse("home") in body
-    assert "23 follow-ups went overdue" in mail.outbox[0].subject
+    assert mail.outbox[0].subject == "Daily digest: 23 follow-ups overdue"
 
 
 @pytest.mark.parametrize("items", [5, 50])
@@ -213,7 +220,7 @@ def test_the_digest_sweep_runs_a_fixed_number_of_queries(items: int, django_capt
 
     # Then two digests are written in the same few queries whatever the number of items
     assert written == 2
-    assert len(queries) == DIGEST_SWEEP_QUERIES, [q["sql"] for q in queries.captured_queries]
+    assert len(queries) == DIGEST_SWEEP_QUERIES + 2, [q["sql"] for q in queries.captured_queries]
 
 
 def test_escalation_waits_for_working_days_across_a_weekend_and_public_holidays(
@@ -382,10 +389,13 @@ def test_the_periodic_task_flags_digests_and_escalates_on_one_time(
     with django_capture_on_commit_callbacks(execute=True):
         flagged = flag_overdue_follow_ups.apply().get()
 
-    # Then it flagged the new item, digested yesterday's and escalated the late one up both rungs
+    # Then it flagged the new item and told its owner, digested yesterday's and escalated the late one
     assert flagged == 1
     fresh.refresh_from_db()
     assert fresh.overdue_at == dt.datetime(2026, 4, 20, 12, 0, tzinfo=UTC)
+    assert Notification.objects.filter(
+        recipient=owner, event=NotificationEvent.FOLLOW_UP_OVERDUE, key=f"follow_up:{fresh.pk}"
+    ).exists()
     kinds = sorted(FollowUpNotice.objects.values_list("kind", "level"))
     assert kinds == [("escalation", 1), ("escalation", 2), ("overdue_digest", 0)]
     assert len(mail.outbox) == 3
@@ -410,3 +420,356 @@ def test_a_user_sees_only_the_notices_sent_to_them(world: Any):
 
     # Then the recipient and administrators see it, nobody else
     assert seen == {"lead": [notice], "consultant": [], "administrator": [notice]}
+
+
+def _prefer(user: User, **fields: Any) -> None:
+    notification_preference_save(user=user, **fields)
+
+
+def test_each_newly_flagged_item_is_told_in_app_to_its_digest_recipient_once(
+    django_capture_on_commit_callbacks: Any,
+):
+    # Given a team item and a client-owed item whose relationship owner is a consultant
+    lead, consultant = factories.consultant(), factories.consultant()
+    engagement = _engagement(lead=lead, members=(consultant,))
+    role = factories.make_role(engagement=engagement, relationship_owner=consultant)
+    team = _overdue(engagement, owner_user=lead, title="Book the venue")
+    client = _overdue(engagement, owner_stakeholder=role.stakeholder, title="Client sends the extract")
+
+    # When the overdue scan flags them and the owners are told, twice on the same time
+    follow_ups_flag_overdue(as_of=FLAGGED_AT)
+    follow_ups_notify_overdue(as_of=FLAGGED_AT)
+    follow_ups_notify_overdue(as_of=FLAGGED_AT)
+
+    # Then each recipient has one in-app notification naming the item, linking to the follow-ups
+    told = {
+        (n.recipient_id, n.key): n
+        for n in Notification.objects.filter(event=NotificationEvent.FOLLOW_UP_OVERDUE)
+    }
+    assert set(told) == {(lead.pk, f"follow_up:{team.pk}"), (consultant.pk, f"follow_up:{client.pk}")}
+    assert "Book the venue" in told[(lead.pk, f"follow_up:{team.pk}")].message
+    assert told[(lead.pk, f"follow_up:{team.pk}")].url == reverse(
+        "engagement_follow_ups", kwargs={"pk": engagement.pk}
+    )
+
+
+@pytest.mark.parametrize(
+    ("zone", "flagged_at", "slot"),
+    [
+        # Europe/Berlin: flagged on the Friday before the clocks go forward (29 March 2026);
+        # the Monday 08:00 CEST slot is 06:00 UTC, where the Friday one was 07:00 UTC.
+        (
+            "Europe/Berlin",
+            dt.datetime(2026, 3, 27, 12, 0, tzinfo=UTC),
+            dt.datetime(2026, 3, 30, 6, 0, tzinfo=UTC),
+        ),
+        # America/New_York: clocks went forward on 8 March 2026; Monday 08:00 EDT is 12:00 UTC.
+        (
+            "America/New_York",
+            dt.datetime(2026, 3, 6, 15, 0, tzinfo=UTC),
+            dt.datetime(2026, 3, 9, 12, 0, tzinfo=UTC),
+        ),
+    ],
+)
+def test_the_digest_comes_at_the_local_digest_time_after_the_weekend_across_a_dst_change(
+    zone: str,
+    flagged_at: dt.datetime,
+    slot: dt.datetime,
+    eager_tasks: None,
+    django_capture_on_commit_callbacks: Any,
+):
+    # Given an owner in ``zone`` who takes no mail at weekends, with an item flagged on Friday afternoon
+    owner = factories.consultant(time_zone=zone)
+    engagement = _engagement(lead=owner)
+    follow_up = _overdue(engagement, owner_user=owner, title="Approve the budget")
+    FollowUp.objects.filter(pk=follow_up.pk).update(due_at=flagged_at - dt.timedelta(hours=1))
+    follow_ups_flag_overdue(as_of=flagged_at)
+
+    # When the sweep runs through the weekend, a minute before Monday's slot and at it
+    weekend = [_sweep(flagged_at + dt.timedelta(days=d), django_capture_on_commit_callbacks) for d in (1, 2)]
+    early = _sweep(slot - dt.timedelta(minutes=1), django_capture_on_commit_callbacks)
+    on_time = _sweep(slot, django_capture_on_commit_callbacks)
+
+    # Then the one digest is written at Monday 08:00 local time, named by that local date
+    assert (weekend, early, on_time) == ([0, 0], 0, 1)
+    notice = FollowUpNotice.objects.get()
+    assert notice.window_key == slot.date().isoformat()
+    assert [m.to for m in mail.outbox] == [[owner.email]]
+    assert "Approve the budget" in mail.outbox[0].body
+
+
+def test_the_digest_reports_missed_check_ins_and_honours_each_email_switch(
+    eager_tasks: None, django_capture_on_commit_callbacks: Any
+):
+    # Given an owner who wants missed check-ins by email but not overdue follow-ups,
+    # with one of each and a sponsor gone quiet, whose email they turned off
+    owner = factories.consultant()
+    _prefer(owner, follow_up_overdue_email=False, sponsor_silent_email=False)
+    engagement = _engagement(lead=owner)
+    _overdue(engagement, owner_user=owner, title="Book the venue")
+    follow_ups_flag_overdue(as_of=FLAGGED_AT)
+    factories.make_notification(
+        recipient=owner,
+        engagement=engagement,
+        event=NotificationEvent.CHECK_IN_MISSED,
+        message="Steering committee with Ana Silva was missed.",
+        url="/check-ins/new/?channel=1",
+        created_at=FLAGGED_AT,
+    )
+    factories.make_notification(
+        recipient=owner,
+        event=NotificationEvent.SPONSOR_SILENT,
+        message="Ana went quiet",
+        created_at=FLAGGED_AT,
+    )
+
+    # When the digest is due
+    _sweep(NEXT_DAY, django_capture_on_commit_callbacks)
+
+    # Then it says what is inside, and lists only the missed check-in, with its link
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.subject == "Daily digest: 1 check-in missed"
+    assert "Steering committee with Ana Silva was missed." in message.body
+    assert "/check-ins/new/?channel=1" in message.body
+    assert "Book the venue" not in message.body
+    assert "Ana went quiet" not in message.body
+    assert reverse("notification_list") in message.body
+
+
+def test_a_recipient_who_wants_no_email_gets_no_digest(django_capture_on_commit_callbacks: Any):
+    # Given an owner who turned overdue follow-up email off, with an item flagged
+    owner = factories.consultant()
+    _prefer(owner, follow_up_overdue_email=False)
+    _overdue(_engagement(lead=owner), owner_user=owner)
+    follow_ups_flag_overdue(as_of=FLAGGED_AT)
+
+    # When the digest is due
+    written = _sweep(NEXT_DAY, django_capture_on_commit_callbacks)
+
+    # Then nothing is written
+    assert written == 0
+    assert not FollowUpNotice.objects.exists()
+
+
+def test_someone_who_left_the_team_is_not_told_about_a_clients_item(
+    eager_tasks: None, django_capture_on_commit_callbacks: Any
+):
+    # Given a client-owed item whose relationship owner then left the team, and one of the lead's
+    lead, leaver = factories.consultant(), factories.consultant()
+    engagement = _engagement(lead=lead, members=(leaver,))
+    role = factories.make_role(engagement=engagement, relationship_owner=leaver)
+    _overdue(engagement, owner_stakeholder=role.stakeholder, title="Client sends the extract")
+    _overdue(engagement, owner_user=lead, title="Book the venue")
+    follow_ups_flag_overdue(as_of=FLAGGED_AT)
+    Membership.objects.filter(engagement=engagement, user=leaver).delete()
+
+    # When the digests are due
+    _sweep(NEXT_DAY, django_capture_on_commit_callbacks)
+
+    # Then only the lead gets a digest, and the leaver hears nothing of the client's item
+    assert [m.to for m in mail.outbox] == [[lead.email]]
+    assert "Client sends the extract" not in mail.outbox[0].body
+
+
+def test_after_an_outage_each_missed_digest_slot_gets_its_own_digest_once(
+    eager_tasks: None, django_capture_on_commit_callbacks: Any
+):
+    # Given items flagged on Tuesday, Wednesday and Thursday afternoons while the digest sweep was down
+    owner = factories.consultant()
+    engagement = _engagement(lead=owner)
+    for day, title in enumerate(["Tuesday item", "Wednesday item", "Thursday item"]):
+        flagged = FLAGGED_AT + dt.timedelta(days=day)
+        follow_up = _overdue(engagement, owner_user=owner, title=title)
+        FollowUp.objects.filter(pk=follow_up.pk).update(due_at=flagged - dt.timedelta(hours=1))
+        follow_ups_flag_overdue(as_of=flagged)
+
+    # When the sweep comes back on Friday at 09:00, and runs again
+    friday = dt.datetime(2026, 3, 13, 9, 0, tzinfo=UTC)
+    written = _sweep(friday, django_capture_on_commit_callbacks)
+    again = _sweep(friday + dt.timedelta(minutes=5), django_capture_on_commit_callbacks)
+
+    # Then Wednesday's, Thursday's and Friday's slots each got one digest of their own day
+    assert (written, again) == (3, 0)
+    by_window = {
+        n.window_key: n.follow_up_ids
+        for n in FollowUpNotice.objects.filter(kind=FollowUpNotice.Kind.OVERDUE_DIGEST)
+    }
+    assert sorted(by_window) == ["2026-03-11", "2026-03-12", "2026-03-13"]
+    titles = {key: FollowUp.objects.get(pk=ids[0]).title for key, ids in by_window.items()}
+    assert titles == {
+        "2026-03-11": "Tuesday item",
+        "2026-03-12": "Wednesday item",
+        "2026-03-13": "Thursday item",
+    }
+    assert len(mail.outbox) == 3
+
+
+def test_escalation_is_told_in_app_and_by_email_only_to_those_who_want_it(
+    ladder: None, eager_tasks: None, django_capture_on_commit_callbacks: Any
+):
+    # Given a lead who wants escalations by email and a second lead who turned that email off
+    owner, lead, quiet_lead = factories.consultant(), factories.consultant(), factories.consultant()
+    _prefer(quiet_lead, follow_up_escalated_email=False)
+    engagement = _engagement(lead=lead, members=(owner,))
+    Membership.objects.create(engagement=engagement, user=quiet_lead, role=Membership.Role.LEAD)
+    follow_up = _due_before_easter(engagement, owner)
+
+    # When the ladder reaches level 1, twice
+    _escalate(dt.datetime(2026, 4, 8, 12, 0, tzinfo=UTC), django_capture_on_commit_callbacks)
+    _escalate(dt.datetime(2026, 4, 8, 13, 0, tzinfo=UTC), django_capture_on_commit_callbacks)
+
+    # Then both leads have one in-app notification, and only the first a mail
+    told = Notification.objects.filter(event=NotificationEvent.FOLLOW_UP_ESCALATED)
+    assert sorted(told.values_list("recipient_id", "key")) == sorted(
+        [(lead.pk, f"{follow_up.pk}:1"), (quiet_lead.pk, f"{follow_up.pk}:1")]
+    )
+    assert "Sign the SOW" in told.first().message  # type: ignore[union-attr]
+    assert [m.to for m in mail.outbox] == [[lead.email]]
+    notice = FollowUpNotice.objects.get()
+    assert notice.enqueued_at == dt.datetime(2026, 4, 8, 12, 0, tzinfo=UTC)
+
+
+def test_an_escalation_in_quiet_hours_waits_for_the_morning_and_the_reconciler_sends_it(
+    ladder: None, eager_tasks: None, django_capture_on_commit_callbacks: Any
+):
+    # Given a lead in Berlin with quiet hours from 19:00 to 08:00
+    owner = factories.consultant()
+    lead = factories.consultant(time_zone="Europe/Berlin")
+    _prefer(lead, quiet_hours_start=dt.time(19, 0), quiet_hours_end=dt.time(8, 0))
+    follow_up = _due_before_easter(_engagement(lead=lead, members=(owner,)), owner)
+
+    # When the ladder escalates at 20:00 UTC (22:00 in Berlin)
+    evening = dt.datetime(2026, 4, 8, 20, 0, tzinfo=UTC)
+    _escalate(evening, django_capture_on_commit_callbacks)
+
+    # Then the lead is told in-app at once, and the mail is held until 08:00 Berlin (06:00 UTC)
+    assert Notification.objects.filter(recipient=lead, key=f"{follow_up.pk}:1").exists()
+    notice = FollowUpNotice.objects.get()
+    morning = dt.datetime(2026, 4, 9, 6, 0, tzinfo=UTC)
+    assert (notice.send_after, notice.enqueued_at) == (morning, None)
+    assert mail.outbox == []
+
+    # When the reconciler runs during the night, then in the morning, then again
+    with django_capture_on_commit_callbacks(execute=True):
+        night = follow_up_notices_reconcile(as_of=morning - dt.timedelta(minutes=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = follow_up_notices_reconcile(as_of=morning)
+    with django_capture_on_commit_callbacks(execute=True):
+        again = follow_up_notices_reconcile(as_of=morning + dt.timedelta(minutes=5))
+
+    # Then only the morning run sends it, once
+    assert (night, sent, again) == (0, 1, 0)
+    assert [m.to for m in mail.outbox] == [[lead.email]]
+    notice.refresh_from_db()
+    assert notice.delivered_at is not None
+    assert notice.enqueued_at == morning
+
+
+def _notice(**fields: Any) -> FollowUpNotice:
+    recipient = factories.consultant()
+    values: dict[str, Any] = {"recipient": recipient, "kind": FollowUpNotice.Kind.ESCALATION}
+    values.update(fields)
+    values.setdefault("window_key", f"test:{recipient.pk}")
+    return FollowUpNotice.objects.create(**values)
+
+
+def test_the_reconciler_enqueues_only_notices_whose_task_is_missing_and_never_gives_up(
+    eager_tasks: None, django_capture_on_commit_callbacks: Any
+):
+    # Given notices never enqueued, enqueued long ago, out of retries with an error,
+    # enqueued a moment ago, delivered, and held until tomorrow
+    long_ago = AS_OF - NOTICE_REQUEUE_AFTER - dt.timedelta(minutes=1)
+    never = _notice()
+    lost = _notice(enqueued_at=long_ago)
+    failed = _notice(enqueued_at=long_ago, attempts=13, last_error="SMTPServerDisconnected()")
+    _notice(enqueued_at=AS_OF - dt.timedelta(minutes=10))
+    _notice(enqueued_at=long_ago, delivered_at=long_ago)
+    _notice(send_after=AS_OF + dt.timedelta(days=1))
+
+    # When two reconcilers run one after the other on the same time
+    with django_capture_on_commit_callbacks(execute=True):
+        first = follow_up_notices_reconcile(as_of=AS_OF)
+    with django_capture_on_commit_callbacks(execute=True):
+        second = follow_up_notices_reconcile(as_of=AS_OF)
+
+    # Then the three whose task is missing are mailed once each, the failed one included
+    assert (first, second) == (3, 0)
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(n.recipient.email for n in (never, lost, failed))
+    assert (
+        FollowUpNotice.objects.filter(pk__in=[never.pk, lost.pk, failed.pk], enqueued_at=AS_OF).count() == 3
+    )
+
+
+@pytest.mark.parametrize("notices", [3, 30])
+def test_the_reconciler_runs_a_fixed_number_of_queries(notices: int, django_assert_num_queries: Any):
+    # Given undelivered notices whose tasks are missing
+    for _ in range(notices):
+        _notice()
+
+    # When the reconciler runs (the send tasks are not run here)
+    # Then a savepoint, the locked read, the claim and the release do it
+    with django_assert_num_queries(4):
+        assert follow_up_notices_reconcile(as_of=AS_OF) == notices
+
+
+@pytest.mark.parametrize("items", [3, 30])
+def test_the_escalation_sweep_runs_a_fixed_number_of_queries(
+    items: int, ladder: None, django_capture_on_commit_callbacks: Any
+):
+    # Given items ten working days late on two engagements, and a practice lead
+    factories.practice_lead()
+    engagements = [_engagement(), _engagement()]
+    for n in range(items):
+        owner = engagements[n % 2].memberships.first().user  # type: ignore[union-attr]
+        _due_before_easter(engagements[n % 2], owner)
+
+    # When the ladder runs (the send tasks are not run here)
+    with CaptureQueriesContext(connection) as queries:
+        escalated = follow_ups_escalate(as_of=dt.datetime(2026, 4, 20, 12, 0, tzinfo=UTC))
+
+    # Then every item went up both rungs in the same queries whatever their number: a savepoint,
+    # the locked batch, leads, practice leads, recipients, the new levels, the notifications,
+    # existing notices, their insert and read-back, and the release
+    assert escalated == items
+    assert Notification.objects.filter(event=NotificationEvent.FOLLOW_UP_ESCALATED).count() == items * 2
+    assert len(queries) == 11, [q["sql"] for q in queries.captured_queries]
+
+
+@pytest.mark.parametrize("items", [3, 30])
+def test_telling_owners_of_newly_overdue_items_runs_a_fixed_number_of_queries(items: int):
+    # Given team- and client-owed items flagged on one sweep
+    lead, consultant = factories.consultant(), factories.consultant()
+    engagement = _engagement(lead=lead, members=(consultant,))
+    role = factories.make_role(engagement=engagement, relationship_owner=consultant)
+    for n in range(items):
+        owner: dict[str, Any] = {"owner_user": lead} if n % 2 else {"owner_stakeholder": role.stakeholder}
+        _overdue(engagement, title=f"Item {n}", **owner)
+    follow_ups_flag_overdue(as_of=FLAGGED_AT)
+
+    # When the owners are told
+    with CaptureQueriesContext(connection) as queries:
+        told = follow_ups_notify_overdue(as_of=FLAGGED_AT)
+
+    # Then the items, roles, leads, recipients and one insert did it
+    assert told == items
+    assert len(queries) == 5, [q["sql"] for q in queries.captured_queries]
+
+
+def test_an_item_already_digested_is_not_listed_again_after_the_digest_time_changes(
+    eager_tasks: None, django_capture_on_commit_callbacks: Any
+):
+    # Given an item flagged on Tuesday at noon and digested on Wednesday at 08:00
+    owner = factories.consultant()
+    _overdue(_engagement(lead=owner), owner_user=owner, title="Book the venue")
+    follow_ups_flag_overdue(as_of=FLAGGED_AT)
+    _sweep(NEXT_DAY, django_capture_on_commit_callbacks)
+
+    # When the owner moves their digest time to 13:00, which puts the item in Tuesday's window,
+    # and the sweep runs after it
+    _prefer(owner, digest_time=dt.time(13, 0))
+    again = _sweep(dt.datetime(2026, 3, 11, 13, 5, tzinfo=UTC), django_capture_on_commit_callbacks)
+
+    # Then no second digest repeats it
+    assert again == 0
+    assert len(mail.outbox) == 1

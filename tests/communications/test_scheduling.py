@@ -12,12 +12,14 @@ from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from pytest_django.fixtures import Settings
 
 from accounts.models import User
 from communications import scheduling
 from communications import services as communication_services
-from communications.models import Channel, Occurrence
+from communications.models import Channel, Notification, NotificationEvent, Occurrence
+from communications.notifications import LONGEST_REMINDER_LEAD, notification_preference_save
 from communications.scheduling import Compliance
 from pmaas.celery import app as celery_app
 from stakeholders.models import StakeholderRole
@@ -29,6 +31,9 @@ pytestmark = pytest.mark.django_db
 UTC = dt.UTC
 # A Tuesday, well inside the factories' engagement dates.
 AS_OF = dt.datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+# Mark, read the newly missed, their owners, the notifications; then a savepoint, the
+# stuck channels, their new due times and the release.
+MISSED_SWEEP_QUERIES = 8
 
 
 @pytest.fixture
@@ -69,7 +74,7 @@ def test_dispatch_creates_one_occurrence_per_channel_due_within_the_horizon():
     paused = _channel(next_due_at=AS_OF + dt.timedelta(hours=1))
     Channel.objects.filter(pk=paused.pk).update(status=Channel.Status.PAUSED)
 
-    # When the dispatcher runs with a two-day horizon
+    # When the dispatcher runs with its horizon (the longest reminder lead, six days)
     created = scheduling.occurrences_dispatch(as_of=AS_OF)
 
     # Then exactly the two active channels due within it have a row, at their due time
@@ -560,3 +565,200 @@ def test_a_claimed_reminder_never_delivered_is_requeued_once_when_its_claim_is_o
     occurrence = Occurrence.objects.get(channel=lost)
     assert occurrence.reminder_sent_at == AS_OF
     assert occurrence.reminder_delivered_at is not None
+
+
+def test_the_dispatcher_creates_rows_as_far_ahead_as_the_longest_reminder_lead():
+    # Given a channel due just inside the longest lead a user can choose, and one just outside it
+    inside = _channel(next_due_at=AS_OF + LONGEST_REMINDER_LEAD)
+    _channel(next_due_at=AS_OF + LONGEST_REMINDER_LEAD + dt.timedelta(minutes=1))
+
+    # When the dispatcher runs
+    scheduling.occurrences_dispatch(as_of=AS_OF)
+
+    # Then the first has its row, so its reminder has something to hang on
+    assert list(Occurrence.objects.values_list("channel_id", flat=True)) == [inside.pk]
+
+
+def _remind(as_of: dt.datetime, callbacks: Any) -> int:
+    scheduling.occurrences_dispatch(as_of=as_of)
+    with callbacks(execute=True):
+        return scheduling.occurrences_send_reminders(as_of=as_of)
+
+
+def test_each_owner_is_reminded_at_their_own_lead_time(
+    eager_tasks: None, django_capture_on_commit_callbacks: Any
+):
+    # Given two check-ins due on Thursday at noon, one owner wanting an hour's notice,
+    # the other two working days'
+    due_at = dt.datetime(2026, 3, 12, 12, 0, tzinfo=UTC)
+    hour_before = _channel(next_due_at=due_at)
+    two_days_before = _channel(next_due_at=due_at)
+    notification_preference_save(user=hour_before.owner, reminder_lead="1h")
+    notification_preference_save(user=two_days_before.owner, reminder_lead="2wd")
+
+    # When the reminder sweep runs on Tuesday at noon, on Thursday at 10:59 and at 11:00
+    tuesday = _remind(AS_OF, django_capture_on_commit_callbacks)
+    early = _remind(due_at - dt.timedelta(hours=1, minutes=1), django_capture_on_commit_callbacks)
+    on_time = _remind(due_at - dt.timedelta(hours=1), django_capture_on_commit_callbacks)
+
+    # Then each owner got one reminder, at the time they chose
+    assert (tuesday, early, on_time) == (1, 0, 1)
+    assert [m.to for m in mail.outbox] == [[two_days_before.owner.email], [hour_before.owner.email]]
+    claimed = dict(Occurrence.objects.values_list("channel_id", "reminder_sent_at"))
+    assert claimed == {two_days_before.pk: AS_OF, hour_before.pk: due_at - dt.timedelta(hours=1)}
+
+
+@pytest.mark.parametrize(
+    ("zone", "due_at", "remind_at"),
+    [
+        # Monday 30 March 2026 09:00 CEST, after the clocks went forward; one working day
+        # before is Friday 27 March 09:00 CET: 08:00 UTC, not 07:00.
+        (
+            "Europe/Berlin",
+            dt.datetime(2026, 3, 30, 7, 0, tzinfo=UTC),
+            dt.datetime(2026, 3, 27, 8, 0, tzinfo=UTC),
+        ),
+        # Monday 9 March 2026 09:00 EDT; Friday 6 March 09:00 EST is 14:00 UTC, not 13:00.
+        (
+            "America/New_York",
+            dt.datetime(2026, 3, 9, 13, 0, tzinfo=UTC),
+            dt.datetime(2026, 3, 6, 14, 0, tzinfo=UTC),
+        ),
+    ],
+)
+def test_a_monday_check_in_is_reminded_at_the_same_local_time_on_friday_across_a_dst_change(
+    zone: str,
+    due_at: dt.datetime,
+    remind_at: dt.datetime,
+    eager_tasks: None,
+    django_capture_on_commit_callbacks: Any,
+):
+    # Given an owner in ``zone`` with the default lead of one working day and a check-in due Monday 09:00
+    channel = _channel(next_due_at=due_at, time_zone=zone)
+
+    # When the sweep runs a minute before the Friday reminder time, and at it
+    early = _remind(remind_at - dt.timedelta(minutes=1), django_capture_on_commit_callbacks)
+    on_time = _remind(remind_at, django_capture_on_commit_callbacks)
+
+    # Then the owner is reminded once, on Friday at 09:00 local time
+    assert (early, on_time) == (0, 1)
+    assert [m.to for m in mail.outbox] == [[channel.owner.email]]
+    assert Occurrence.objects.get(channel=channel).reminder_sent_at == remind_at
+
+
+def test_the_reminder_is_told_in_app_with_the_stakeholder_channel_and_local_due_time(
+    eager_tasks: None, django_capture_on_commit_callbacks: Any
+):
+    # Given an owner in New York with a meeting due at 14:00 UTC
+    channel = _channel(next_due_at=dt.datetime(2026, 3, 10, 14, 0, tzinfo=UTC), time_zone="America/New_York")
+
+    # When the reminder sweep runs twice
+    _remind(AS_OF, django_capture_on_commit_callbacks)
+    _remind(AS_OF + dt.timedelta(minutes=1), django_capture_on_commit_callbacks)
+
+    # Then one in-app notification names the stakeholder, the channel and 10:00 New York time,
+    # and links to the check-in form for that channel
+    occurrence = Occurrence.objects.get(channel=channel)
+    notification = Notification.objects.get(
+        recipient=channel.owner, event=NotificationEvent.CHECK_IN_REMINDER
+    )
+    assert notification.key == f"occurrence:{occurrence.pk}"
+    assert str(channel.stakeholder) in notification.message
+    assert channel.get_kind_display() in notification.message
+    assert "10:00 (America/New_York)" in notification.message
+    assert notification.url == f"{reverse('check_in_create')}?channel={channel.pk}"
+    assert notification.engagement_id == channel.engagement_id
+
+
+def test_an_owner_who_turned_reminder_email_off_is_told_in_app_only_and_never_requeued(
+    eager_tasks: None, django_capture_on_commit_callbacks: Any
+):
+    # Given an owner who wants reminders in-app but not by email, with a check-in due in three hours
+    channel = _channel(next_due_at=AS_OF + dt.timedelta(hours=3))
+    notification_preference_save(user=channel.owner, check_in_reminder_email=False)
+
+    # When the reminder sweep runs, and the reconciler's requeue long after
+    claimed = _remind(AS_OF, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        requeued = scheduling.occurrences_requeue_lost_reminders(
+            as_of=AS_OF + dt.timedelta(hours=2, minutes=30)
+        )
+
+    # Then the reminder is claimed and shown in-app, and no mail is ever sent
+    assert (claimed, requeued) == (1, 0)
+    assert Notification.objects.filter(
+        recipient=channel.owner, event=NotificationEvent.CHECK_IN_REMINDER
+    ).exists()
+    assert mail.outbox == []
+
+
+def test_a_missed_check_in_is_told_to_its_owner_once():
+    # Given a channel whose grace period ran out
+    due_at = dt.datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+    channel = _channel(next_due_at=due_at, grace_period=dt.timedelta(days=2))
+    scheduling.occurrences_dispatch(as_of=due_at)
+
+    # When the missed sweep runs twice
+    scheduling.occurrences_mark_missed(as_of=AS_OF)
+    scheduling.occurrences_mark_missed(as_of=AS_OF + dt.timedelta(minutes=1))
+
+    # Then the owner has one notification of it, linking to the check-in form
+    occurrence = Occurrence.objects.get(channel=channel, due_at=due_at)
+    [notification] = Notification.objects.filter(event=NotificationEvent.CHECK_IN_MISSED)
+    assert (notification.recipient_id, notification.key) == (channel.owner_id, f"occurrence:{occurrence.pk}")
+    assert "missed" in notification.message and channel.title in notification.message
+    assert notification.email is True
+    assert notification.created_at == AS_OF
+
+
+def _sweep_queries(sweep: Any) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        sweep()
+    return len(queries)
+
+
+@pytest.mark.parametrize("owners", [2, 20])
+def test_the_reminder_sweep_runs_a_fixed_number_of_queries(owners: int):
+    # Given check-ins coming due in three hours, each with an owner of its own, dispatched
+    for _ in range(owners):
+        _channel(next_due_at=AS_OF + dt.timedelta(hours=3))
+    scheduling.occurrences_dispatch(as_of=AS_OF)
+
+    # When the reminder sweep runs (the send tasks wait for a commit that never comes here)
+    queries = _sweep_queries(lambda: scheduling.occurrences_send_reminders(as_of=AS_OF))
+
+    # Then a savepoint, the locked read, the owners, the claim, the notifications and the release did it
+    assert Occurrence.objects.filter(reminder_sent_at=AS_OF).count() == owners
+    assert queries == 6
+
+
+@pytest.mark.parametrize("owners", [2, 20])
+def test_the_missed_sweep_runs_a_fixed_number_of_queries(owners: int):
+    # Given check-ins whose grace period ran out, each with an owner of its own
+    due_at = dt.datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+    for _ in range(owners):
+        _channel(next_due_at=due_at, grace_period=dt.timedelta(days=2))
+    scheduling.occurrences_dispatch(as_of=due_at)
+
+    # When the missed sweep runs
+    queries = _sweep_queries(lambda: scheduling.occurrences_mark_missed(as_of=AS_OF))
+
+    # Then the same queries did it whatever the number: mark, read, owners, notify, move the channels on
+    assert Notification.objects.filter(event=NotificationEvent.CHECK_IN_MISSED).count() == owners
+    assert queries == MISSED_SWEEP_QUERIES
+
+
+@pytest.mark.parametrize("lost", [2, 20])
+def test_requeueing_lost_reminders_runs_a_fixed_number_of_queries(lost: int):
+    # Given reminders claimed three hours ago and never delivered
+    for _ in range(lost):
+        _channel(next_due_at=AS_OF + dt.timedelta(hours=10))
+    scheduling.occurrences_dispatch(as_of=AS_OF)
+    Occurrence.objects.update(reminder_sent_at=AS_OF - dt.timedelta(hours=3))
+
+    # When the reconciler's requeue runs (the send tasks wait for a commit that never comes here)
+    queries = _sweep_queries(lambda: scheduling.occurrences_requeue_lost_reminders(as_of=AS_OF))
+
+    # Then a savepoint, the locked read, the claim and the release did it
+    assert Occurrence.objects.filter(reminder_sent_at=AS_OF).count() == lost
+    assert queries == 4

@@ -11,13 +11,15 @@ from django.core import mail
 from pytest_django.fixtures import Settings
 from time_machine import TimeMachineFixture
 
-from communications.models import Channel, Occurrence
+from communications.escalation import NOTICE_REQUEUE_AFTER
+from communications.models import Channel, FollowUpNotice, Occurrence
 from communications.scheduling import REMINDER_REQUEUE_AFTER
 from communications.tasks import (
     REMINDER_BACKOFF_MAX_SECONDS,
     REMINDER_BACKOFF_SECONDS,
     REMINDER_MAX_RETRIES,
     dispatch_occurrences,
+    reconcile_outbox,
     send_occurrence_reminder,
 )
 from pmaas.celery import app as celery_app
@@ -74,7 +76,7 @@ def test_the_dispatcher_task_runs_every_step_at_the_current_time(
         outcome = dispatch_occurrences.apply().get()
 
     # Then both got rows, the coming one's owner was reminded and the lapsed one was missed
-    assert outcome == {"cancelled": 0, "created": 2, "due": 0, "reminded": 1, "requeued": 0, "missed": 1}
+    assert outcome == {"cancelled": 0, "created": 2, "due": 0, "reminded": 1, "missed": 1, "silent": 0}
     assert Occurrence.objects.get(channel=coming).reminder_delivered_at is not None
     assert Occurrence.objects.get(channel=lapsed).status == Occurrence.Status.MISSED
     assert [m.to for m in mail.outbox] == [[coming.owner.email]]
@@ -96,7 +98,7 @@ def test_the_dispatcher_task_twice_creates_and_sends_nothing_more(
         outcome = dispatch_occurrences.apply().get()
 
     # Then it found nothing to do
-    assert outcome == {"cancelled": 0, "created": 0, "due": 0, "reminded": 0, "requeued": 0, "missed": 0}
+    assert outcome == {"cancelled": 0, "created": 0, "due": 0, "reminded": 0, "missed": 0, "silent": 0}
     assert Occurrence.objects.count() == 1
     assert len(mail.outbox) == 1
 
@@ -180,6 +182,44 @@ def test_a_reminder_is_requeued_only_after_its_whole_retry_chain_could_have_ende
         for attempt in range(REMINDER_MAX_RETRIES)
     )
 
-    # When it is compared with the age at which a claimed, undelivered reminder is requeued
+    # When it is compared with the age at which a claimed, undelivered reminder or notice is requeued
     # Then the requeue never overlaps a retry still waiting
     assert dt.timedelta(seconds=longest_chain) < REMINDER_REQUEUE_AFTER
+    assert dt.timedelta(seconds=longest_chain) < NOTICE_REQUEUE_AFTER
+
+
+def test_the_dispatcher_leaves_lost_reminders_to_the_reconciler(
+    time_machine: TimeMachineFixture, eager_tasks: None, django_capture_on_commit_callbacks: Any
+):
+    # Given a reminder claimed three hours ago whose send task was lost, and a notice never enqueued
+    time_machine.move_to(AS_OF, tick=False)
+    occurrence = _claimed_occurrence()
+    Occurrence.objects.filter(pk=occurrence.pk).update(reminder_sent_at=AS_OF - dt.timedelta(hours=3))
+    FollowUpNotice.objects.create(
+        recipient=factories.consultant(), kind=FollowUpNotice.Kind.ESCALATION, window_key="1:1"
+    )
+
+    # When the dispatcher runs, then the reconciler
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch_occurrences.apply()
+    sent_by_dispatcher = len(mail.outbox)
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = reconcile_outbox.apply().get()
+
+    # Then only the reconciler sent them, each once
+    assert sent_by_dispatcher == 0
+    assert outcome == {"reminders": 1, "notices": 1}
+    assert len(mail.outbox) == 2
+    assert FollowUpNotice.objects.undelivered().count() == 0
+
+
+def test_the_beat_schedule_runs_the_reconciler_with_an_expiry_under_its_interval(settings: Settings):
+    # Given the settings' beat schedule
+    entry = settings.CELERY_BEAT_SCHEDULE["reconcile-outbox"]
+
+    # When its interval and expiry are compared
+    # Then it runs the named task and expires before the next run
+    assert entry["task"] == "communications.reconcile_outbox"
+    assert entry["schedule"] == settings.OUTBOX_RECONCILE_SECONDS
+    assert 0 < entry["options"]["expires"] < entry["schedule"]
+    assert entry["task"] in celery_app.tasks

@@ -180,6 +180,6 @@ def test_timeline_query_count_does_not_grow_with_check_ins(client, world, django
             )
 
         # Then one page costs the same number of queries
-        with django_assert_num_queries(8):
+        with django_assert_num_queries(9):
             response = client.get(url, {"page": 2} if size == 50 else {})
         assert response.status_code == 200

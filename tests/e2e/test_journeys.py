@@ -117,7 +117,8 @@ def move_the_one_to_one_to_fortnightly_thursdays(page: Page) -> None:
     page.get_by_role("button", name="Save changes").click()
 
     expect(page.get_by_role("heading", name="Communication plan")).to_be_visible()
-    row = page.get_by_role("row").filter(has_text="Weekly sponsor one-to-one")
+    channels = page.get_by_role("table", name="Communication plan")
+    row = channels.get_by_role("row").filter(has_text="Weekly sponsor one-to-one")
     expect(row).to_contain_text("every other Thursday at 10:30 Europe/Berlin")
 
 

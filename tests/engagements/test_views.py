@@ -93,7 +93,7 @@ def test_home_query_count_does_not_grow_with_engagements(client, db, django_asse
 
     # When the home page renders, then it costs the same few queries at any size:
     # session, user, clients for the filter, engagements with their clients
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         response = client.get(reverse("engagement_list"))
     assert len(response.context["engagements"]) == count
 
@@ -300,8 +300,8 @@ def test_overview_query_count_does_not_grow_with_rows(client, db, django_assert_
     client.force_login(lead)
 
     # When the overview renders, then it costs the same queries at any size: session, user, engagement,
-    # may-edit, team, milestones, change requests, obligations, obligation summary
-    with django_assert_num_queries(9):
+    # may-edit, team, milestones, change requests, obligations, obligation summary, open silence flags
+    with django_assert_num_queries(11):
         response = client.get(reverse("engagement_detail", args=[engagement.pk]))
     assert response.status_code == 200
 
@@ -316,7 +316,7 @@ def test_changes_page_query_count_does_not_grow_with_rows(client, db, django_ass
 
     # When the changes page renders, then it costs the same queries at any size: session, user,
     # engagement, change requests, obligations, may-edit, milestones
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         response = client.get(reverse("engagement_changes", args=[engagement.pk]))
     assert response.status_code == 200
     assert len(response.context["change_rows"]) == count

@@ -1,0 +1,222 @@
+"""Cadence compliance as pages and the API show it: rows with a label, worst first.
+
+The counting is communications.scheduling's (one grouped query per grouping);
+this module names the groups, through the same scoped selectors, and orders
+them. Reads only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
+
+from django.db.models import QuerySet
+
+from communications import scheduling
+from communications.models import Occurrence
+from communications.scheduling import Compliance
+from communications.selectors import channel_list
+from engagements.models import Engagement
+from engagements.selectors import engagement_list
+from stakeholders.selectors import stakeholder_list
+
+WINDOW_DAYS = (30, 90, 180)
+DEFAULT_WINDOW_DAYS = 90
+# Three years: compliance is read over recent months, and a wider window only scans more rows.
+LONGEST_WINDOW_DAYS = 3 * 366
+GROUPINGS = ("engagement", "stakeholder", "channel", "owner")
+# Colour bands of the bar, in whole percent.
+GREEN_FROM = 90
+AMBER_FROM = 70
+
+
+@dataclasses.dataclass(frozen=True)
+class ComplianceWindow:
+    """Occurrences due in [start, end) count; ``words`` says the window to the reader."""
+
+    start: datetime
+    end: datetime
+    words: str
+
+    @classmethod
+    def last_days(cls, *, days: int, as_of: datetime) -> ComplianceWindow:
+        return cls(start=as_of - timedelta(days=days), end=as_of, words=f"the last {days} days")
+
+    @classmethod
+    def between(cls, *, first: date, last: date, zone: tzinfo) -> ComplianceWindow:
+        """Whole days ``first`` to ``last``, both included, in ``zone``."""
+        return cls(
+            start=datetime.combine(first, time(0), tzinfo=zone),
+            end=datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone),
+            words=f"{first.day} {first:%b %Y} to {last.day} {last:%b %Y}",
+        )
+
+
+def window_date_errors(first: date | None, last: date | None) -> dict[str, str]:
+    """What is wrong with a first–last day pair, keyed "first" or "last"; empty when nothing is."""
+    if first is None and last is None:
+        return {}
+    if first is None:
+        return {"first": "Give the first day too, or neither date."}
+    if last is None:
+        return {"last": "Give the last day too, or neither date."}
+    if last < first:
+        return {"last": "The last day comes before the first."}
+    if (last - first).days >= LONGEST_WINDOW_DAYS:
+        return {"last": f"Choose at most {LONGEST_WINDOW_DAYS} days."}
+    return {}
+
+
+@dataclasses.dataclass(frozen=True)
+class ComplianceRow:
+    id: int
+    label: str
+    compliance: Compliance
+    detail: str = ""
+
+    @property
+    def due(self) -> int:
+        return self.compliance.due
+
+    @property
+    def held_on_time(self) -> int:
+        return self.compliance.held_on_time
+
+    @property
+    def ratio(self) -> float | None:
+        return self.compliance.ratio
+
+    @property
+    def percent(self) -> int | None:
+        """Whole percent for the page; None when nothing was due, which is not 0 %."""
+        return None if self.compliance.ratio is None else round(self.compliance.ratio * 100)
+
+    @property
+    def level(self) -> str:
+        """The bar's colour band: green from 90 %, amber from 70 %, red below."""
+        if self.percent is None:
+            return "none"
+        if self.percent >= GREEN_FROM:
+            return "green"
+        return "amber" if self.percent >= AMBER_FROM else "red"
+
+
+NOTHING_DUE = Compliance.of(due=0, held_on_time=0)
+
+
+def worst_first(rows: Iterable[ComplianceRow]) -> list[ComplianceRow]:
+    """Lowest ratio first, the most due first among equals; groups with nothing due last."""
+    return sorted(
+        rows,
+        key=lambda row: (row.ratio is None, row.ratio or 0.0, -row.due, row.label.casefold(), row.id),
+    )
+
+
+def compliance_worst_first(grouped: dict[int, Compliance]) -> list[tuple[int, Compliance]]:
+    """Group ids and figures in the same order, before any label is read (the API pages first)."""
+    return sorted(
+        grouped.items(),
+        key=lambda item: (item[1].ratio is None, item[1].ratio or 0.0, -item[1].due, item[0]),
+    )
+
+
+def occurrences_for(*, user: Any, engagement: Engagement | None = None) -> QuerySet[Occurrence]:
+    """The occurrences compliance counts for ``user``, narrowed to one engagement when given."""
+    occurrences = scheduling.occurrence_list(user=user)
+    if engagement is not None:
+        occurrences = occurrences.filter(channel__engagement=engagement)
+    return occurrences
+
+
+def compliance_total(
+    *, user: Any, window: ComplianceWindow, engagement: Engagement | None = None
+) -> Compliance:
+    return scheduling.cadence_compliance(
+        occurrences_queryset=occurrences_for(user=user, engagement=engagement),
+        window_start=window.start,
+        window_end=window.end,
+    )
+
+
+_GROUPED: dict[str, Callable[..., dict[int, Compliance]]] = {
+    "engagement": scheduling.cadence_compliance_by_engagement,
+    "stakeholder": scheduling.cadence_compliance_by_stakeholder,
+    "channel": scheduling.cadence_compliance_by_channel,
+    "owner": scheduling.cadence_compliance_by_owner,
+}
+
+
+def compliance_by(
+    *, by: str, user: Any, window: ComplianceWindow, engagement: Engagement | None = None
+) -> dict[int, Compliance]:
+    """Compliance per group id (one grouped query) over the groups with an occurrence in the window."""
+    return _GROUPED[by](
+        occurrences_queryset=occurrences_for(user=user, engagement=engagement),
+        window_start=window.start,
+        window_end=window.end,
+    )
+
+
+def _owner_labels(*, user: Any, ids: Iterable[int]) -> dict[int, str]:
+    # Owners are read through the channels in scope, so no user outside it is ever named.
+    rows = (
+        channel_list(user=user)
+        .filter(owner_id__in=list(ids))
+        .order_by()
+        .values_list("owner_id", "owner__first_name", "owner__last_name", "owner__username")
+        .distinct()
+    )
+    return {pk: f"{first} {last}".strip() or username for pk, first, last, username in rows}
+
+
+def group_labels(*, by: str, user: Any, ids: Iterable[int]) -> dict[int, str]:
+    """A readable label per group id, in one scoped query."""
+    wanted = list(ids)
+    if by == "engagement":
+        return {
+            e.pk: f"{e.code} · {e.name}" for e in engagement_list(user=user).filter(pk__in=wanted).order_by()
+        }
+    if by == "stakeholder":
+        return {s.pk: s.name for s in stakeholder_list(user=user).filter(pk__in=wanted).order_by()}
+    if by == "channel":
+        channels = channel_list(user=user).filter(pk__in=wanted).select_related("stakeholder").order_by()
+        return {c.pk: f"{c.title} · {c.stakeholder.name}" for c in channels}
+    return _owner_labels(user=user, ids=wanted)
+
+
+def compliance_rows(
+    *, by: str, user: Any, window: ComplianceWindow, engagement: Engagement | None = None
+) -> list[ComplianceRow]:
+    """One labelled row per group with an occurrence in the window, worst first: two queries."""
+    grouped = compliance_by(by=by, user=user, window=window, engagement=engagement)
+    labels = group_labels(by=by, user=user, ids=grouped)
+    return worst_first(
+        ComplianceRow(id=pk, label=labels.get(pk, ""), compliance=compliance)
+        for pk, compliance in grouped.items()
+        if pk in labels
+    )
+
+
+def engagement_compliance_rows(*, user: Any, window: ComplianceWindow) -> list[ComplianceRow]:
+    """Every engagement in scope, those with nothing due included (and last): two queries."""
+    grouped = compliance_by(by="engagement", user=user, window=window)
+    return worst_first(
+        ComplianceRow(
+            id=engagement.pk,
+            label=engagement.code,
+            detail=engagement.name,
+            compliance=grouped.get(engagement.pk, NOTHING_DUE),
+        )
+        for engagement in engagement_list(user=user)
+    )
+
+
+def summed(compliances: Iterable[Compliance]) -> Compliance:
+    """Totals of several groups, as the grouped query over their union would count them."""
+    due = held_on_time = 0
+    for compliance in compliances:
+        due += compliance.due
+        held_on_time += compliance.held_on_time
+    return Compliance.of(due=due, held_on_time=held_on_time)

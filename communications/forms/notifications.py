@@ -1,0 +1,96 @@
+"""The forms of the notification pages: the list's filter and actions, and the preferences."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+
+from communications.models import NotificationEvent, NotificationPreference
+from communications.notifications import PREFERENCE_FIELDS
+
+
+class NotificationFilterForm(forms.Form):
+    show = forms.ChoiceField(
+        label="Show",
+        choices=[("all", "All"), ("unread", "Unread only")],
+        required=False,
+    )
+
+    def unread_only(self) -> bool:
+        return self.is_valid() and self.cleaned_data["show"] == "unread"
+
+
+class NotificationActionForm(forms.Form):
+    """What a button on the list asks for: one notification read (and opened), or all of them."""
+
+    notification = forms.IntegerField(required=False, min_value=1)
+    open = forms.BooleanField(required=False)
+    all = forms.BooleanField(required=False)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not cleaned.get("all") and cleaned.get("notification") is None:
+            raise forms.ValidationError("Say which notification to mark read, or all of them.")
+        return cleaned
+
+
+_TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+
+
+@dataclass(frozen=True)
+class EventRow:
+    label: str
+    in_app: forms.BoundField
+    email: forms.BoundField
+
+
+class NotificationPreferenceForm(forms.Form):
+    """Which events arrive how, the reminder lead, the digest time, quiet hours and weekends.
+
+    Checks the shape of the input only; the rules (both ends of the quiet hours
+    or neither) are the service's.
+    """
+
+    reminder_lead = forms.ChoiceField(
+        label="Remind me of a planned check-in",
+        choices=NotificationPreference.ReminderLead.choices,
+    )
+    digest_time = forms.TimeField(
+        label="Daily digest at", widget=_TIME, help_text="The digest of the day's notifications arrives then."
+    )
+    quiet_hours_start = forms.TimeField(label="Quiet hours from", required=False, widget=_TIME)
+    quiet_hours_end = forms.TimeField(
+        label="Quiet hours until",
+        required=False,
+        widget=_TIME,
+        help_text="No email in between; a reminder comes before they begin. Leave both empty for none.",
+    )
+    email_on_weekends = forms.BooleanField(
+        label="Email me on weekends too",
+        required=False,
+        help_text="Otherwise email that falls on a Saturday or Sunday waits until Monday.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for event in NotificationEvent:
+            self.fields[f"{event.value}_in_app"] = forms.BooleanField(
+                label=f"{event.label}: in the app", required=False
+            )
+            self.fields[f"{event.value}_email"] = forms.BooleanField(
+                label=f"{event.label}: by email", required=False
+            )
+
+    @staticmethod
+    def initial_from(preference: NotificationPreference) -> dict[str, Any]:
+        return {name: getattr(preference, name) for name in PREFERENCE_FIELDS}
+
+    def event_rows(self) -> list[EventRow]:
+        return [
+            EventRow(
+                label=event.label, in_app=self[f"{event.value}_in_app"], email=self[f"{event.value}_email"]
+            )
+            for event in NotificationEvent
+        ]
