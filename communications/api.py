@@ -55,8 +55,8 @@ from communications.serializers import (
     SilenceFlagSerializer,
     SponsorSubscriptionSerializer,
 )
-from engagements.selectors import engagement_list
-from engagements.serializers import FIELD_ERRORS, FORBIDDEN, NOT_FOUND, user_list
+from engagements.selectors import engagement_list, user_list
+from pmaas.api import FIELD_ERRORS, FORBIDDEN, NOT_FOUND
 from stakeholders.selectors import stakeholder_list
 
 

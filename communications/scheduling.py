@@ -233,18 +233,27 @@ def _check_in_url(occurrence: Occurrence) -> str:
     return f"{reverse('check_in_create')}?channel={occurrence.channel_id}"
 
 
-def _reminder_draft(occurrence: Occurrence, recipient: Recipient) -> NotificationDraft:
+def _occurrence_draft(
+    occurrence: Occurrence, recipient: Recipient, *, event: NotificationEvent, outcome: str
+) -> NotificationDraft:
+    """ "Meeting with Anna Weber (Weekly one-to-one) is due Mon 30 Mar, 09:00." and its missed twin."""
     channel = occurrence.channel
     return NotificationDraft(
         recipient_id=recipient.user_id,
-        event=NotificationEvent.CHECK_IN_REMINDER,
+        event=event,
         key=f"occurrence:{occurrence.pk}",
         message=(
             f"{channel.get_kind_display()} with {channel.stakeholder} ({channel.title}) "
-            f"is due {_local_due_text(occurrence, recipient)}."
+            + outcome.format(due=_local_due_text(occurrence, recipient))
         ),
         url=_check_in_url(occurrence),
         engagement_id=channel.engagement_id,
+    )
+
+
+def _reminder_draft(occurrence: Occurrence, recipient: Recipient) -> NotificationDraft:
+    return _occurrence_draft(
+        occurrence, recipient, event=NotificationEvent.CHECK_IN_REMINDER, outcome="is due {due}."
     )
 
 
@@ -261,20 +270,10 @@ def _notify_missed(*, as_of: datetime) -> int:
         recipient = recipients.get(occurrence.channel.owner_id)
         if recipient is None:
             continue
-        channel = occurrence.channel
-        drafts.append(
-            NotificationDraft(
-                recipient_id=recipient.user_id,
-                event=NotificationEvent.CHECK_IN_MISSED,
-                key=f"occurrence:{occurrence.pk}",
-                message=(
-                    f"{channel.get_kind_display()} with {channel.stakeholder} ({channel.title}) "
-                    f"due {_local_due_text(occurrence, recipient)} was missed."
-                ),
-                url=_check_in_url(occurrence),
-                engagement_id=channel.engagement_id,
-            )
+        missed = _occurrence_draft(
+            occurrence, recipient, event=NotificationEvent.CHECK_IN_MISSED, outcome="due {due} was missed."
         )
+        drafts.append(missed)
     return notifications_record(drafts=drafts, as_of=as_of, recipients=recipients)
 
 

@@ -31,8 +31,9 @@ from communications.models import (
 from communications.notifications import PREFERENCE_FIELDS
 from communications.recurrence import describe_rule
 from communications.selectors import channel_list
-from engagements.selectors import engagement_list
-from engagements.serializers import ScopedPrimaryKeyRelatedField, UserSummarySerializer, user_list
+from engagements.selectors import engagement_list, user_list
+from engagements.serializers import UserSummarySerializer
+from pmaas.api import ScopedPrimaryKeyRelatedField
 from stakeholders.selectors import stakeholder_list
 from stakeholders.serializers import StakeholderSummarySerializer
 

@@ -18,9 +18,6 @@ from rest_framework.response import Response
 from engagements import selectors, services
 from engagements.models import ChangeRequest, Client, Engagement, Membership, Milestone
 from engagements.serializers import (
-    FIELD_ERRORS,
-    FORBIDDEN,
-    NOT_FOUND,
     ChangeRequestSerializer,
     ClientSerializer,
     EngagementCreateSerializer,
@@ -28,6 +25,7 @@ from engagements.serializers import (
     MembershipSerializer,
     MilestoneSerializer,
 )
+from pmaas.api import FIELD_ERRORS, FORBIDDEN, NOT_FOUND
 
 
 def _retrieve_schema(serializer: type[Any]) -> Any:

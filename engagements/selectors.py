@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Case, QuerySet, Value, When
 from django.http import Http404
 
+from accounts.models import User
 from engagements.models import (
     ChangeRequest,
     ChangeRequestQuerySet,
@@ -114,3 +115,15 @@ def change_request_list_for_engagement(
     if undecided_only:
         change_requests = cast(ChangeRequestQuerySet, change_requests).undecided()
     return change_requests.order_by("-raised_on", "-pk")
+
+
+def user_list(*, user: Any) -> QuerySet[User]:
+    """Users a request body may name: everyone for those who see every engagement, else the teams they see."""
+    if getattr(user, "sees_all_engagements", False):
+        return User.objects.filter(is_active=True)
+    return User.objects.filter(is_active=True, pk__in=membership_list(user=user).values("user_id"))
+
+
+def firm_user_list(*, user: Any) -> QuerySet[User]:
+    """Users of the firm a request body may name, e.g. as an engagement's lead."""
+    return user_list(user=user).exclude(role=User.Role.CLIENT)

@@ -1,78 +1,16 @@
-"""API v1 shapes of clients, engagements, teams, milestones and change requests.
-
-Also the pieces every app's API shares: the relation field that looks ids up
-only within the caller's scope, and the documented error responses.
-"""
+"""API v1 shapes of clients, engagements, teams, milestones and change requests."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from accounts.models import User
 from engagements.models import ChangeRequest, Client, Engagement, Health, Membership, Milestone
-from engagements.selectors import client_list, membership_list
-
-FIELD_ERRORS = OpenApiResponse(
-    response={
-        "type": "object",
-        "additionalProperties": {"type": "array", "items": {"type": "string"}},
-    },
-    description=(
-        "The body is malformed or a rule refuses it. Each key names a field (nested ones as "
-        '"follow_ups[0].due_at"; problems with no single field under "non_field_errors") '
-        "and maps to its messages."
-    ),
-)
-
-
-class ErrorDetailSerializer(serializers.Serializer[Any]):
-    detail = serializers.CharField()
-
-
-FORBIDDEN = OpenApiResponse(
-    response=ErrorDetailSerializer,
-    description="Not logged in, or the object is visible to the caller but not theirs to change.",
-)
-NOT_FOUND = OpenApiResponse(
-    response=ErrorDetailSerializer,
-    description="No such object, or it lies outside the caller's scope (the two are not told apart).",
-)
-
-
-def user_list(*, user: Any) -> QuerySet[User]:
-    """Users a request body may name: everyone for those who see every engagement, else the teams they see."""
-    if getattr(user, "sees_all_engagements", False):
-        return User.objects.filter(is_active=True)
-    return User.objects.filter(is_active=True, pk__in=membership_list(user=user).values("user_id"))
-
-
-def firm_user_list(*, user: Any) -> QuerySet[User]:
-    """Users of the firm a request body may name, e.g. as an engagement's lead."""
-    return user_list(user=user).exclude(role=User.Role.CLIENT)
-
-
-class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField[Any]):
-    """A primary key looked up only among the rows the caller may see.
-
-    ``selector`` is a ``<entity>_list(*, user)`` function. An id outside the
-    caller's scope is refused exactly like one that does not exist.
-    """
-
-    def __init__(self, *, selector: Callable[..., QuerySet[Any]], **kwargs: Any) -> None:
-        self.selector = selector
-        # Names the model for the schema without matching any row; lookups use get_queryset().
-        kwargs.setdefault("queryset", selector(user=None))
-        super().__init__(**kwargs)
-
-    def get_queryset(self) -> QuerySet[Any]:
-        request = self.context.get("request")
-        return self.selector(user=getattr(request, "user", None))
+from engagements.selectors import client_list, firm_user_list
+from pmaas.api import ScopedPrimaryKeyRelatedField
 
 
 class UserSummarySerializer(serializers.ModelSerializer[User]):

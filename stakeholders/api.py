@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from engagements.selectors import engagement_list
-from engagements.serializers import FIELD_ERRORS, FORBIDDEN, NOT_FOUND
+from pmaas.api import FIELD_ERRORS, FORBIDDEN, NOT_FOUND
 from stakeholders import selectors, services
 from stakeholders.models import Stakeholder, StakeholderRole
 from stakeholders.serializers import (

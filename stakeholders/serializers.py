@@ -6,8 +6,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from engagements.selectors import engagement_list
-from engagements.serializers import ScopedPrimaryKeyRelatedField, user_list
+from engagements.selectors import engagement_list, user_list
+from pmaas.api import ScopedPrimaryKeyRelatedField
 from stakeholders.models import Level, Scale, Stakeholder, StakeholderRole
 from stakeholders.selectors import stakeholder_list
 

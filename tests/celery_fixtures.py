@@ -118,13 +118,31 @@ class RunningWorker:
             pytest.fail(f"the Celery worker exited with {self.process.returncode}:\n{self.log()}")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=STOP_DEADLINE)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if the process has not stopped within STOP_DEADLINE."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=STOP_DEADLINE)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def celery_env(extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a Celery process started by a test: the test run's database and broker."""
+    return {
+        **os.environ,
+        **(extra_env or {}),
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": database_url_for_subprocess(),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "PMAAS_VAR_DIR": str(settings.VAR_DIR),
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def start_worker(
@@ -134,15 +152,7 @@ def start_worker(
 
     ``extra_env`` adds to its environment, ``extra_config`` to its Celery settings (``key=value``).
     """
-    env = {
-        **os.environ,
-        **(extra_env or {}),
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": database_url_for_subprocess(),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "PMAAS_VAR_DIR": str(settings.VAR_DIR),
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = celery_env(extra_env)
     command = [
         sys.executable,
         "-m",

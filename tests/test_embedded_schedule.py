@@ -23,11 +23,11 @@ from django.utils import timezone
 from communications.models import Channel, FollowUp, Occurrence
 from tests import factories
 from tests.celery_fixtures import (
-    STOP_DEADLINE,
     RunningWorker,
-    database_url_for_subprocess,
+    celery_env,
     forget_queue,
     start_worker,
+    stop_process,
     wait_until,
 )
 
@@ -126,26 +126,12 @@ class RunningBeat:
             pytest.fail(f"celery beat exited with {self.process.returncode}:\n{self.log()}")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=STOP_DEADLINE)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
 def _start_beat(*, queue: str, tmp_path: Path) -> RunningBeat:
     """The project's beat as the Procfile starts it, publishing to ``queue`` on the test run's broker."""
-    env = {
-        **os.environ,
-        **FAST_SCHEDULE,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": database_url_for_subprocess(),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "PMAAS_VAR_DIR": str(settings.VAR_DIR),
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = celery_env(FAST_SCHEDULE)
     command = [
         sys.executable,
         "-m",

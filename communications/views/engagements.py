@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from django.contrib import messages
@@ -208,36 +209,16 @@ def milestone_create(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def milestone_edit(request: HttpRequest, pk: int) -> HttpResponse:
     milestone = selectors.milestone_get_for_user(user=request.user, id=pk)
-    engagement = milestone.engagement
-    selectors.engagement_check_editable(user=request.user, engagement=engagement)
-    if request.method == "POST":
-        form = MilestoneForm(request.POST)
-        if form.is_valid():
-            try:
-                services.milestone_update(
-                    actor=request.user,
-                    milestone=milestone,
-                    name=form.cleaned_data["name"],
-                    due_on=form.cleaned_data["due_on"],
-                    description=form.cleaned_data["description"],
-                    seen_updated_at=form.cleaned_data["seen_updated_at"],
-                )
-            except ValidationError as error:
-                refuse(form, error, milestone)
-            else:
-                messages.success(request, "Milestone saved.")
-                return redirect("engagement_changes", pk=engagement.pk)
-    else:
-        form = MilestoneForm(
-            initial={
-                "name": milestone.name,
-                "due_on": milestone.due_on,
-                "description": milestone.description,
-                "seen_updated_at": milestone.updated_at,
-            }
-        )
-    context = {"engagement": engagement, "form": form, "milestone": milestone}
-    return render(request, "engagements/milestone_form.html", context)
+    return _edit_page(
+        request,
+        instance=milestone,
+        form_class=MilestoneForm,
+        fields=("name", "due_on", "description"),
+        save=lambda data: services.milestone_update(actor=request.user, milestone=milestone, **data),
+        saved="Milestone saved.",
+        template="engagements/milestone_form.html",
+        name="milestone",
+    )
 
 
 @login_required
@@ -296,43 +277,52 @@ def change_request_create(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def change_request_edit(request: HttpRequest, pk: int) -> HttpResponse:
     change_request = selectors.change_request_get_for_user(user=request.user, id=pk)
-    engagement = change_request.engagement
+    return _edit_page(
+        request,
+        instance=change_request,
+        form_class=ChangeRequestForm,
+        fields=("title", "kind", "raised_on", "description", "budget_impact", "schedule_impact_days"),
+        save=lambda data: services.change_request_update(
+            actor=request.user, change_request=change_request, **data
+        ),
+        saved="Change request saved.",
+        template="engagements/change_request_form.html",
+        name="change_request",
+    )
+
+
+def _edit_page(
+    request: HttpRequest,
+    *,
+    instance: Any,
+    form_class: type[Form],
+    fields: tuple[str, ...],
+    save: Callable[[dict[str, Any]], object],
+    saved: str,
+    template: str,
+    name: str,
+) -> HttpResponse:
+    """The edit page of one row of an engagement: the form prefilled from the row, saved through ``save``.
+
+    ``save`` gets the form's ``fields`` and ``seen_updated_at``, so a stale
+    edit is refused; refusals show beside what was typed.
+    """
+    engagement = instance.engagement
     selectors.engagement_check_editable(user=request.user, engagement=engagement)
     if request.method == "POST":
-        form = ChangeRequestForm(request.POST)
+        form = form_class(request.POST)
         if form.is_valid():
-            data = form.cleaned_data
             try:
-                services.change_request_update(
-                    actor=request.user,
-                    change_request=change_request,
-                    title=data["title"],
-                    kind=data["kind"],
-                    raised_on=data["raised_on"],
-                    description=data["description"],
-                    budget_impact=data["budget_impact"],
-                    schedule_impact_days=data["schedule_impact_days"],
-                    seen_updated_at=data["seen_updated_at"],
-                )
+                save({field: form.cleaned_data[field] for field in (*fields, "seen_updated_at")})
             except ValidationError as error:
-                refuse(form, error, change_request)
+                refuse(form, error, instance)
             else:
-                messages.success(request, "Change request saved.")
+                messages.success(request, saved)
                 return redirect("engagement_changes", pk=engagement.pk)
     else:
-        form = ChangeRequestForm(
-            initial={
-                "title": change_request.title,
-                "kind": change_request.kind,
-                "raised_on": change_request.raised_on,
-                "description": change_request.description,
-                "budget_impact": change_request.budget_impact,
-                "schedule_impact_days": change_request.schedule_impact_days,
-                "seen_updated_at": change_request.updated_at,
-            }
-        )
-    context = {"engagement": engagement, "form": form, "change_request": change_request}
-    return render(request, "engagements/change_request_form.html", context)
+        initial = {field: getattr(instance, field) for field in fields}
+        form = form_class(initial={**initial, "seen_updated_at": instance.updated_at})
+    return render(request, template, {"engagement": engagement, "form": form, name: instance})
 
 
 @login_required
