@@ -759,6 +759,16 @@ class Notification(models.Model):
 
 
 class SilenceFlagQuerySet(EngagementScopedQuerySet["SilenceFlag"]):
+    def visible_to(self, user: Any) -> Self:
+        """The firm's members who see the engagement; never the client's own users.
+
+        A flag is the firm's judgement of its relationship with the client's
+        people, some of whom are the client users themselves.
+        """
+        if user is not None and getattr(user, "role", None) == "client":
+            return self.none()
+        return super().visible_to(user)
+
     def open(self) -> Self:
         return self.filter(cleared_at__isnull=True)
 

@@ -100,7 +100,13 @@ BY_CLIENT = {"client", "stakeholder"}
 CLIENT_OF = {"mine": "A", "sibling": "A", "other": "B"}
 
 
+# The firm's own view of the client's people, which client users never see (tests/test_scoping.py).
+FIRM_ONLY = {"silence_flag"}
+
+
 def _visible(role: str, scope_name: str, attr: str) -> bool:
+    if attr in FIRM_ONLY and role == "client_pmo_lead":
+        return False
     if attr in BY_CLIENT:
         return CLIENT_OF[scope_name] in {CLIENT_OF[name] for name in VISIBLE[role]}
     return scope_name in VISIBLE[role]

@@ -67,6 +67,8 @@ class Entry:
     engagement_lookup: str
     # Shared by all engagements of a client: visible with any one of them.
     by_client: bool = False
+    # The firm's own view of the client's people: client users see none of it.
+    firm_only: bool = False
 
 
 MATRIX: dict[type[models.Model], Entry] = {
@@ -85,7 +87,7 @@ MATRIX: dict[type[models.Model], Entry] = {
     Delivery: Entry(lambda s: s.delivery, "subscription__engagement"),
     CommunicationObligation: Entry(lambda s: s.obligation, "engagement"),
     Occurrence: Entry(lambda s: s.occurrence, "channel__engagement"),
-    SilenceFlag: Entry(lambda s: s.silence_flag, "engagement"),
+    SilenceFlag: Entry(lambda s: s.silence_flag, "engagement", firm_only=True),
 }
 
 # Models that reach a client but are not scoped rows, and why.
@@ -119,6 +121,14 @@ VISIBLE: dict[str, frozenset[str]] = {
     "none": NONE,
 }
 EDITABLE: dict[str, frozenset[str]] = VISIBLE | {"client_pmo_lead": NONE}
+CLIENT_KINDS = frozenset({"client_pmo_lead", "inactive_client_pmo_lead"})
+
+
+def visible_scopes(model: type[models.Model], kind: str) -> frozenset[str]:
+    """The scopes of the world a kind of user sees of one model."""
+    if MATRIX[model].firm_only and kind in CLIENT_KINDS:
+        return NONE
+    return VISIBLE[kind]
 
 
 def scoped(model: type[models.Model]) -> Any:
@@ -255,7 +265,9 @@ def test_visible_to_shows_each_kind_of_user_exactly_their_scope(world: World, ki
     shown = {model.__name__: shown_labels(world, model, scoped(model).visible_to(user)) for model in MATRIX}
 
     # Then each shows exactly the objects of the scopes that kind of user may see
-    expected = {model.__name__: expected_labels(world, model, VISIBLE[kind]) for model in MATRIX}
+    expected = {
+        model.__name__: expected_labels(world, model, visible_scopes(model, kind)) for model in MATRIX
+    }
     assert shown == expected
 
 
@@ -282,6 +294,8 @@ def test_visible_to_shows_nothing_beyond_the_rows_of_visible_engagements(world: 
                 else model._default_manager.filter(**{f"{MATRIX[model].engagement_lookup}__in": engagements})
             ).values_list("pk", flat=True)
         )
+        if visible_scopes(model, kind)
+        else set()
         for model in MATRIX
     }
     assert shown == expected
@@ -367,11 +381,11 @@ def test_get_for_user_returns_what_is_in_scope_and_404s_everything_else(world: W
             scope_name
             for scope_name in SCOPES
             if MATRIX[model].pick(getattr(world, scope_name)).pk
-            in {MATRIX[model].pick(getattr(world, s)).pk for s in VISIBLE[kind]}
+            in {MATRIX[model].pick(getattr(world, s)).pk for s in visible_scopes(model, kind)}
             or (
                 MATRIX[model].by_client
                 and getattr(world, scope_name).engagement.client_id
-                in {getattr(world, s).engagement.client_id for s in VISIBLE[kind]}
+                in {getattr(world, s).engagement.client_id for s in visible_scopes(model, kind)}
             )
         }
         for name, (_, model) in _getters().items()

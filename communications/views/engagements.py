@@ -84,12 +84,8 @@ def _health_form(engagement: Engagement) -> HealthOverrideForm:
 
 def _overview(request: HttpRequest, engagement: Engagement, health_form: HealthOverrideForm) -> HttpResponse:
     user = request.user
-    # Who at the client has gone quiet is the team's concern, not something shown to the client.
-    silence_flags = (
-        silence.silence_flags_open_for_engagement(user=user, engagement=engagement)
-        if getattr(user, "is_firm_member", False)
-        else []
-    )
+    # Empty for client users: who at the client has gone quiet is the firm's concern (SilenceFlag.visible_to).
+    silence_flags = silence.silence_flags_open_for_engagement(user=user, engagement=engagement)
     context = {
         "engagement": engagement,
         "tab": "overview",
