@@ -177,6 +177,7 @@ def _fill(*, channels: int, follow_ups: int, due_channels: int, rng: random.Rand
 
     from accounts.models import User
     from communications.models import Channel, FollowUp
+    from communications.scheduling import DISPATCH_HORIZON as horizon
     from engagements.models import Client, Engagement, Membership
     from stakeholders.models import Stakeholder
 
@@ -248,10 +249,11 @@ def _fill(*, channels: int, follow_ups: int, due_channels: int, rng: random.Rand
             engagement_id, people, members = parties[n % len(parties)]
             due = n % due_every == 0 and n // due_every < due_channels
             if due:
-                # Within the dispatcher's two-day horizon, some already past.
+                # Within the dispatcher's horizon, some already past.
                 next_due = AS_OF + timedelta(minutes=rng.randrange(-24 * 60, 36 * 60))
             else:
-                next_due = AS_OF + timedelta(days=3, minutes=rng.randrange(0, 60 * 24 * 60))
+                # Beyond the horizon, up to two months out.
+                next_due = AS_OF + horizon + timedelta(days=1, minutes=rng.randrange(0, 60 * 24 * 60))
             paused = not due and n % 20 == 1
             yield (
                 engagement_id,
