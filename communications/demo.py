@@ -21,11 +21,12 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import User
 from communications import recurrence
+from communications.escalation import follow_ups_notify_overdue
 from communications.models import (
     Channel,
     ChannelKind,
@@ -560,6 +561,7 @@ class _Builder:
             self._engagement(plan)
         self._settle_follow_ups()
         self._comment_on_overdue()
+        self._notify()
 
     def _stakeholder(self, spec: _Client, contact: _Contact) -> Stakeholder:
         stakeholder = stakeholder_create(
@@ -895,8 +897,30 @@ class _Builder:
                 item = pending.popleft()
                 follow_up_complete(actor=item.actor, follow_up=item.follow_up, as_of=item.when)
             follow_ups_flag_overdue(as_of=boundary)
+            follow_ups_notify_overdue(as_of=boundary)
         # What the periodic sweep would flag by now anyway.
         follow_ups_flag_overdue(as_of=self.now)
+        follow_ups_notify_overdue(as_of=self.now)
+
+    def _notify(self) -> None:
+        """What the sweeps would have raised by today: silent sponsors; older notifications read.
+
+        As of midnight, so a demo loaded in the morning and one loaded in the
+        evening raise the same flags; the dispatcher raises the rest.
+        """
+        from communications.models import Notification
+        from communications.silence import silences_flag
+
+        # The people were on the engagements from the start of the history, not from the load.
+        StakeholderRole.objects.filter(engagement__code__in=demo_codes()).update(
+            created_at=self.midnight - timedelta(days=HISTORY_DAYS)
+        )
+        silences_flag(as_of=self.midnight)
+        Notification.objects.filter(
+            engagement__code__in=demo_codes(),
+            created_at__lt=self.midnight - timedelta(days=3),
+            read_at__isnull=True,
+        ).update(read_at=F("created_at") + timedelta(hours=20))
 
     def _comment_on_overdue(self) -> None:
         overdue = (

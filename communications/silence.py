@@ -224,9 +224,12 @@ def _silent_pairs(*, as_of: datetime, factor: float) -> list[_Silent]:
 
 def silence_follow_up_title(*, name: str, kind_label: str, silent_for: timedelta, allowed: timedelta) -> str:
     """ "Get back in touch with Dr Anna Weber (sponsor): no check-in for 23 days, the plan allows 21 days"."""
+    # Whole days read best, unless rounding down would make the silence look no longer than allowed.
+    whole_days = timedelta(days=silent_for.days)
+    shown = whole_days if whole_days > allowed else silent_for
     return (
         f"Get back in touch with {name[:150]} ({kind_label.lower()}): "
-        f"no check-in for {silence_in_words(timedelta(days=silent_for.days))}, "
+        f"no check-in for {silence_in_words(shown)}, "
         f"the plan allows {silence_in_words(allowed)}"
     )
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from communications.demo import DEMO_PASSWORD, demo_codes, demo_load
-from communications.models import CheckIn, FollowUp
+from communications.models import CheckIn, FollowUp, Notification, SilenceFlag
 from engagements.models import Client, Engagement
 from tests import factories
 
@@ -123,6 +123,21 @@ def test_demo_history_spans_months_with_done_open_and_overdue_follow_ups() -> No
     assert not overdue.filter(overdue_at__isnull=True).exists()
     # and the client PMO lead owes some of them
     assert follow_ups.filter(owner_stakeholder__user__username="client").exists()
+
+
+def test_demo_shows_a_silent_sponsor_and_notifications_from_the_first_page() -> None:
+    # given a loaded demo, before any periodic sweep has run
+    _demo("--quiet")
+
+    # then a sponsor has gone quiet, with a follow-up for the consultant who owns the relationship
+    flag = SilenceFlag.objects.open().select_related("follow_up__owner_user").first()
+    assert flag is not None and flag.follow_up is not None
+    assert flag.follow_up.title.startswith(f"Get back in touch with {flag.stakeholder.name}")
+    assert flag.follow_up.owner_user is not None and flag.follow_up.owner_user.is_firm_member
+    # and the consultant's bell has unread news while older notifications are read
+    notifications = Notification.objects.filter(recipient__username="consultant")
+    assert notifications.unread().exists()
+    assert notifications.filter(read_at__isnull=False).exists()
 
 
 def _fingerprint() -> list[Any]:

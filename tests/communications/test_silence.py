@@ -12,7 +12,7 @@ from django.urls import reverse
 from accounts.models import User
 from communications import services
 from communications.models import Channel, FollowUp, Notification, NotificationEvent, SilenceFlag
-from communications.silence import channel_interval, silences_flag
+from communications.silence import channel_interval, silence_follow_up_title, silences_flag
 from engagements.models import Engagement
 from stakeholders.models import StakeholderRole
 from tests import factories
@@ -465,3 +465,16 @@ def test_two_sweeps_at_once_raise_one_flag_one_follow_up_and_one_notification():
     assert SilenceFlag.objects.count() == 2
     assert FollowUp.objects.count() == 2
     assert Notification.objects.count() == 2
+
+
+def test_a_silence_just_past_its_allowance_reads_longer_than_the_allowance():
+    # Given a silence of 21 days and 21 hours against an allowance of 21 days
+    title = silence_follow_up_title(
+        name="Andrew Campbell",
+        kind_label="Sponsor",
+        silent_for=dt.timedelta(days=21, hours=21),
+        allowed=dt.timedelta(days=21),
+    )
+
+    # Then the follow-up does not say "21 days, the plan allows 21 days"
+    assert title.endswith("no check-in for 21 days 21 hours, the plan allows 21 days")
