@@ -32,6 +32,7 @@ from communications.models import (
     ChannelKind,
     Delivery,
     FollowUp,
+    Occurrence,
     SponsorSubscription,
 )
 from communications.services import (
@@ -740,11 +741,14 @@ class _Builder:
     ) -> None:
         rng = self.rng
         silence_from = self.midnight - timedelta(weeks=6)
+        skipped: list[datetime] = []
         due = channel.next_due_at
         while due is not None and due < self.midnight - timedelta(hours=2):
             strained = plan.troubled and due >= silence_from
             silent = plan.silent_sponsor and strained and cadence.audience in {"sponsor", "steering"}
-            if not silent and rng.random() < (0.7 if strained else 0.88):
+            if silent or rng.random() >= (0.7 if strained else 0.88):
+                skipped.append(due)
+            else:
                 occurred_at = due + timedelta(minutes=rng.choice([0, 0, 5, 10, 15]))
                 if rng.random() < 0.1:
                     occurred_at += timedelta(days=1)
@@ -775,6 +779,28 @@ class _Builder:
                 time_zone=channel.stakeholder.time_zone,
                 after=due,
             )
+        self._record_missed(channel, skipped)
+
+    def _record_missed(self, channel: Channel, skipped: list[datetime]) -> None:
+        """The meetings the history skipped, as the missed sweep would have recorded them.
+
+        The one the channel still points at is left to the dispatcher, which
+        marks it missed and moves the channel on as it would in use.
+        """
+        channel.refresh_from_db(fields=["next_due_at"])
+        Occurrence.objects.bulk_create(
+            [
+                Occurrence(
+                    channel=channel,
+                    due_at=due,
+                    status=Occurrence.Status.MISSED,
+                    missed_at=due + channel.grace_period,
+                )
+                for due in skipped
+                if due != channel.next_due_at and due + channel.grace_period < self.midnight
+            ],
+            ignore_conflicts=True,
+        )
 
     def _ad_hoc(
         self, plan: _Plan, engagement: Engagement, team: list[User], *, days_ago: Sequence[int]
