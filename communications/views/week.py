@@ -1,3 +1,6 @@
+from datetime import datetime
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -25,11 +28,22 @@ def my_week(request: HttpRequest) -> HttpResponse:
         "whole_team": whole_team,
         "channels_due": list(selectors.week_channels_due(user=user, as_of=as_of, whole_team=whole_team)),
         "follow_ups": list(selectors.week_follow_ups(user=user, as_of=as_of)),
-        "quiet": selectors.week_quiet_stakeholders(user=user, as_of=as_of),
-        "silence_flags": silence.silence_flags_open_for_owner(user=user),
+        **_gone_quiet(user=user, as_of=as_of),
         "recent": selectors.week_recent_check_ins(user=user),
     }
     return render(request, "communications/week.html", context)
+
+
+def _gone_quiet(*, user: Any, as_of: datetime) -> dict[str, Any]:
+    """Flagged sponsors and PMO leads first; the other relationships behind cadence without repeating them."""
+    flags = silence.silence_flags_open_for_owner(user=user)
+    flagged = {(flag.engagement_id, flag.stakeholder_id) for flag in flags}
+    quiet = [
+        item
+        for item in selectors.week_quiet_stakeholders(user=user, as_of=as_of)
+        if (item.role.engagement_id, item.role.stakeholder_id) not in flagged
+    ]
+    return {"silence_flags": flags, "quiet": quiet}
 
 
 urlpatterns = [

@@ -9,8 +9,10 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
+from communications import selectors
 from communications.models import SilenceFlag
 from communications.silence import silences_flag
 from engagements.models import Engagement
@@ -176,6 +178,24 @@ def test_my_week_shows_flags_of_relationships_i_own_only(client):
     body = response.content.decode()
     assert "Someone Else" not in body
     assert f"{reverse('engagement_detail', args=[mine.engagement_id])}#gone-quiet" in body
+
+
+def test_my_week_names_a_flagged_sponsor_once_not_again_among_those_behind_cadence(client):
+    # Given a flagged sponsor whose weekly channel is also behind its cadence
+    lead = factories.consultant()
+    role = _silent_sponsor(lead=lead)
+    pair = (role.engagement_id, role.stakeholder_id)
+    behind = selectors.week_quiet_stakeholders(user=lead, as_of=timezone.now())
+    assert pair in {(item.role.engagement_id, item.role.stakeholder_id) for item in behind}
+
+    # When the lead opens My week
+    client.force_login(lead)
+    response = client.get(reverse("home"))
+
+    # Then the person is listed with the flags only
+    assert [(f.engagement_id, f.stakeholder_id) for f in response.context["silence_flags"]] == [pair]
+    listed_again = {(item.role.engagement_id, item.role.stakeholder_id) for item in response.context["quiet"]}
+    assert pair not in listed_again
 
 
 def test_my_week_query_count_does_not_grow_with_flags(client, django_assert_num_queries):
