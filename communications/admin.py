@@ -1,4 +1,5 @@
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin
@@ -15,6 +16,8 @@ from communications.models import (
     FollowUp,
     FollowUpComment,
     FollowUpNotice,
+    FollowUpOverdue,
+    FollowUpQuerySet,
     Notification,
     NotificationPreference,
     Occurrence,
@@ -89,6 +92,7 @@ class OverdueListFilter(admin.SimpleListFilter):
 @admin.register(FollowUp)
 class FollowUpAdmin(admin.ModelAdmin):
     list_display = ("title", "engagement", "owner_name", "due_at", "status", "overdue_at", "escalation_level")
+
     list_filter = ("status", OverdueListFilter, "engagement")
     search_fields = (
         "title",
@@ -108,6 +112,27 @@ class FollowUpAdmin(admin.ModelAdmin):
     )
     readonly_fields = ("overdue_at", "escalated_at", "created_at", "updated_at")
     date_hierarchy = "due_at"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[FollowUp]:
+        return cast(FollowUpQuerySet, super().get_queryset(request)).with_overdue_at()
+
+    @admin.display(description="Overdue since", ordering="overdue_at")
+    def overdue_at(self, follow_up: FollowUp) -> datetime | None:
+        return cast("datetime | None", getattr(follow_up, "overdue_at", None))
+
+
+@admin.register(FollowUpOverdue)
+class FollowUpOverdueAdmin(admin.ModelAdmin):
+    list_display = ("follow_up", "overdue_at")
+    list_filter = ("follow_up__status", "follow_up__engagement")
+    search_fields = ("follow_up__title", "follow_up__engagement__code")
+    list_select_related = ("follow_up",)
+    readonly_fields = ("follow_up", "overdue_at")
+    date_hierarchy = "overdue_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A stamp records what the overdue scan saw; nobody writes one by hand.
+        return False
 
 
 @admin.register(FollowUpComment)

@@ -141,7 +141,7 @@ class FollowUpFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=FollowUp.Status.choices)
     owner_user = filters.ModelChoiceFilter(queryset=_scoped(user_list))
     overdue = filters.BooleanFilter(
-        field_name="overdue_at",
+        field_name="overdue_stamp",
         lookup_expr="isnull",
         exclude=True,
         help_text="true: flagged overdue by the scan; false: never flagged.",

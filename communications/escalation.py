@@ -182,7 +182,7 @@ def follow_ups_notify_overdue(*, as_of: datetime) -> int:
     """
     follow_ups = list(
         FollowUp.objects.open()
-        .filter(overdue_at=as_of)
+        .filter(overdue_stamp__overdue_at=as_of)
         .select_related("engagement")
         .only("pk", "title", "due_at", "engagement__code", "owner_user_id", "owner_stakeholder_id")
     )
@@ -242,18 +242,18 @@ def follow_ups_send_overdue_digests(*, as_of: datetime) -> int:
     start = as_of - timedelta(days=DIGEST_CATCH_UP_DAYS)
     follow_ups = list(
         FollowUp.objects.open()
-        .filter(overdue_at__gte=start, overdue_at__lt=as_of)
-        .only("pk", "engagement_id", "owner_user_id", "owner_stakeholder_id", "overdue_at")
+        .with_overdue_at()
+        .filter(overdue_stamp__overdue_at__gte=start, overdue_stamp__overdue_at__lt=as_of)
+        .only("pk", "engagement_id", "owner_user_id", "owner_stakeholder_id")
         .order_by("due_at", "pk")
     )
     owners = _relationship_owners(follow_ups)
     happened: list[tuple[int, datetime, str, int]] = []
     for follow_up in follow_ups:
         recipient_id = follow_up_digest_recipient_id(follow_up, owners)
-        if recipient_id is not None and follow_up.overdue_at is not None:
-            happened.append(
-                (recipient_id, follow_up.overdue_at, NotificationEvent.FOLLOW_UP_OVERDUE, follow_up.pk)
-            )
+        overdue_at = getattr(follow_up, "overdue_at", None)
+        if recipient_id is not None and overdue_at is not None:
+            happened.append((recipient_id, overdue_at, NotificationEvent.FOLLOW_UP_OVERDUE, follow_up.pk))
     events = Notification.objects.filter(
         email=True, event__in=DIGEST_EVENTS, created_at__gte=start, created_at__lt=as_of
     ).order_by("created_at", "pk")
@@ -404,7 +404,8 @@ def follow_ups_escalate(*, as_of: datetime, batch_size: int = ESCALATION_BATCH_S
     """
     candidates = (
         FollowUp.objects.open()
-        .filter(overdue_at__isnull=False, escalation_level__lt=2, due_at__lt=as_of)
+        .flagged()
+        .filter(escalation_level__lt=2, due_at__lt=as_of)
         .select_related("engagement")
         .order_by("pk")
     )

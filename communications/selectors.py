@@ -17,6 +17,7 @@ from communications.models import (
     Delivery,
     FollowUp,
     FollowUpComment,
+    FollowUpOverdue,
     SponsorSubscription,
 )
 from communications.working_days import engagement_skip_rule
@@ -48,13 +49,21 @@ def check_in_get_for_user(*, user: Any, id: int) -> CheckIn:
 
 
 def follow_up_list(*, user: Any) -> QuerySet[FollowUp]:
-    return FollowUp.objects.visible_to(user).select_related(
-        "engagement", "owner_user", "owner_stakeholder", "check_in"
+    """The follow-ups the user may see, each with ``overdue_at`` (when the overdue scan stamped it)."""
+    return (
+        FollowUp.objects.visible_to(user)
+        .with_overdue_at()
+        .select_related("engagement", "owner_user", "owner_stakeholder", "check_in")
     )
 
 
 def follow_up_get_for_user(*, user: Any, id: int) -> FollowUp:
     return get_or_404(follow_up_list(user=user), id=id)
+
+
+def follow_up_overdue_get_for_user(*, user: Any, id: int) -> FollowUpOverdue:
+    """The overdue stamp of a follow-up the user may see (its id is the follow-up's)."""
+    return get_or_404(FollowUpOverdue.objects.visible_to(user).select_related("follow_up"), id=id)
 
 
 def follow_up_can_update_status(*, user: Any, follow_up: FollowUp) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
@@ -22,6 +22,7 @@ from communications.models import (
     Delivery,
     FollowUp,
     FollowUpComment,
+    FollowUpOverdue,
     Notification,
     NotificationPreference,
     Sentiment,
@@ -128,6 +129,7 @@ class FollowUpSerializer(serializers.ModelSerializer[FollowUp]):
         read_only=True, help_text="The team member or stakeholder who owes it."
     )
     status_display = serializers.CharField(source="get_status_display", read_only=True)
+    overdue_at = serializers.SerializerMethodField(help_text="When the overdue scan flagged it; null if not.")
     is_overdue = serializers.SerializerMethodField(help_text="Flagged by the overdue scan.")
 
     class Meta:
@@ -157,8 +159,15 @@ class FollowUpSerializer(serializers.ModelSerializer[FollowUp]):
         ]
         read_only_fields = fields
 
+    def get_overdue_at(self, follow_up: FollowUp) -> datetime | None:
+        if hasattr(follow_up, "overdue_at"):
+            return cast("datetime | None", follow_up.overdue_at)
+        # A follow-up a service just wrote, not read through follow_up_list.
+        stamps = FollowUpOverdue.objects.filter(follow_up=follow_up)
+        return stamps.values_list("overdue_at", flat=True).first()
+
     def get_is_overdue(self, follow_up: FollowUp) -> bool:
-        return follow_up.overdue_at is not None
+        return self.get_overdue_at(follow_up) is not None
 
 
 class FollowUpSpecSerializer(serializers.Serializer[Any]):

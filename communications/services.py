@@ -8,13 +8,22 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import DateTimeField, Value
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
 from communications import recurrence
-from communications.models import Channel, ChannelKind, CheckIn, FollowUp, FollowUpComment, Sentiment
+from communications.models import (
+    Channel,
+    ChannelKind,
+    CheckIn,
+    FollowUp,
+    FollowUpComment,
+    FollowUpOverdue,
+    Sentiment,
+)
 from communications.obligations import obligations_meet_for_check_in
 from communications.scheduling import occurrence_mark_held
 from communications.selectors import follow_up_can_update_status, follow_up_changeable_by
@@ -501,10 +510,10 @@ def follow_up_redate(
     if locked.status != FollowUp.Status.OPEN:
         raise ValidationError({"due_at": "Only an open follow-up can be re-dated."})
     locked.due_at = due_at
-    if due_at > as_of:
-        locked.overdue_at = None
     clean_instance(locked)
-    locked.save(update_fields=["due_at", "overdue_at", "updated_at"])
+    locked.save(update_fields=["due_at", "updated_at"])
+    if due_at > as_of:
+        FollowUpOverdue.objects.filter(follow_up=locked).delete()
     return locked
 
 
@@ -560,12 +569,32 @@ def follow_up_comment_add(*, actor: Any, follow_up: FollowUp, body: str) -> Foll
 
 
 def follow_ups_flag_overdue(*, as_of: datetime) -> int:
-    """Stamp every open follow-up past its due time that is not yet stamped.
+    """Stamp every open follow-up past its due time that is not yet stamped, at ``as_of``.
 
-    One set-based UPDATE; the partial index follow_up_unflagged_due keeps it to
-    the rows it changes. Idempotent: a second run finds nothing left to stamp.
-    Returns the number of follow-ups that newly went overdue.
+    One set-based statement: ``INSERT INTO <stamps> … SELECT`` of the open
+    items past due (the partial index follow_up_open_due), ``ON CONFLICT DO
+    NOTHING`` on the stamp's primary key, so an item stamped before keeps its
+    first stamp. The SELECT is the ORM's own, so the rule stays written in
+    one place; Django has no INSERT … SELECT, hence the thin wrapper. The
+    conflict check is left to the primary key rather than an anti-join
+    against the table being filled, whose statistics would read empty.
+    Idempotent: a second run inserts nothing. Returns the number of follow-ups
+    that newly went overdue.
     """
-    return FollowUp.objects.filter(
-        status=FollowUp.Status.OPEN, overdue_at__isnull=True, due_at__lt=as_of
-    ).update(overdue_at=as_of)
+    late = (
+        FollowUp.objects.open()
+        .filter(due_at__lt=as_of)
+        .order_by()
+        .annotate(stamped_at=Value(as_of, output_field=DateTimeField()))
+        .values_list("pk", "stamped_at")
+    )
+    select, params = late.query.sql_with_params()
+    table = connection.ops.quote_name(FollowUpOverdue._meta.db_table)
+    follow_up = connection.ops.quote_name(FollowUpOverdue._meta.get_field("follow_up").column)
+    overdue_at = connection.ops.quote_name(FollowUpOverdue._meta.get_field("overdue_at").column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({follow_up}, {overdue_at}) {select} ON CONFLICT DO NOTHING",  # noqa: S608
+            params,
+        )
+        return int(cursor.rowcount)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from communications import services as communication_services
-from communications.models import Channel, CheckIn, FollowUp
+from communications.models import Channel, CheckIn, FollowUp, FollowUpOverdue
 from engagements import services as engagement_services
 from engagements.models import Client, Engagement, Membership
 from stakeholders import services as stakeholder_services
@@ -363,3 +363,9 @@ def make_notification(
         Notification.objects.filter(pk=notification.pk).update(read_at=read_at)
         notification.refresh_from_db()
     return notification
+
+
+def overdue_at_of(follow_up: FollowUp) -> dt.datetime | None:
+    """When the overdue scan stamped a follow-up, or None."""
+    stamps = FollowUpOverdue.objects.filter(follow_up_id=follow_up.pk)
+    return stamps.values_list("overdue_at", flat=True).first()

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import calendar_feed_create
-from communications.models import Channel, FollowUp, FollowUpNotice
+from communications.models import Channel, FollowUp, FollowUpNotice, FollowUpOverdue
 from communications.notifications import notification_preference_save
 from tests import factories
 from tests.factories import World
@@ -50,6 +50,7 @@ CHANGELIST_QUERIES: dict[str, Callable[[World], str]] = {
     "communications.Occurrence": lambda w: "q=Weekly&status__exact=held&reminder_failed=no",
     "communications.FollowUpNotice": lambda w: "q=2026-03-09&kind__exact=overdue_digest&failed=no",
     "communications.SilenceFlag": lambda w: "q=EHR-A&cleared_at__isempty=1",
+    "communications.FollowUpOverdue": lambda w: "q=EHR-A&follow_up__status__exact=open",
     "communications.Notification": lambda w: "q=lead&event__exact=follow_up_overdue&in_app__exact=1",
     "communications.NotificationPreference": lambda w: (
         "q=lead&reminder_lead__exact=1wd&email_on_weekends__exact=1"
@@ -62,6 +63,7 @@ NO_ADD_PAGE = {
     "accounts.CalendarFeed": "a feed's secret is shown once, to the user who opens it on their account page",
     "communications.Notification": "a notification records an event a sweep saw",
     "communications.SilenceFlag": "a flag stands for a silence the sweep measured",
+    "communications.FollowUpOverdue": "a stamp records what the overdue scan saw",
 }
 
 
@@ -80,6 +82,8 @@ def admin_http(world: World) -> HttpClient:
     # Nor notifications or preferences: sweeps and users write them.
     factories.make_notification(recipient=world.lead, engagement=world.mine.engagement)
     notification_preference_save(user=world.lead, email_on_weekends=True)
+    # Nor an overdue stamp: the world's follow-ups are not late yet.
+    FollowUpOverdue.objects.create(follow_up=world.mine.follow_up, overdue_at=world.mine.follow_up.due_at)
     http = HttpClient()
     http.force_login(world.administrator)
     return http

@@ -60,13 +60,13 @@ def test_worker_flags_exactly_the_overdue_follow_ups(celery_worker: RunningWorke
 
     # Then the worker stamps the two overdue ones, in one statement, and nothing else
     wait_until(
-        lambda: FollowUp.objects.filter(pk__in=[late_a.pk, late_b.pk], overdue_at__isnull=False).count() == 2,
+        lambda: FollowUp.objects.filter(pk__in=[late_a.pk, late_b.pk]).flagged().count() == 2,
         what="the worker to flag the overdue follow-ups",
     )
-    flagged = set(FollowUp.objects.filter(overdue_at__isnull=False).values_list("pk", flat=True))
+    flagged = set(FollowUp.objects.flagged().values_list("pk", flat=True))
     assert flagged == {late_a.pk, late_b.pk}
-    assert FollowUp.objects.get(pk=tomorrow.pk).overdue_at is None
-    assert FollowUp.objects.get(pk=done.pk).overdue_at is None
+    assert factories.overdue_at_of(tomorrow) is None
+    assert factories.overdue_at_of(done) is None
 
 
 def test_running_the_sweep_twice_keeps_the_first_overdue_time(

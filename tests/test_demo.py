@@ -120,7 +120,7 @@ def test_demo_history_spans_months_with_done_open_and_overdue_follow_ups() -> No
     assert follow_ups.open().filter(due_at__gte=now).exists()
     overdue = follow_ups.overdue(as_of=now)
     assert overdue.exists()
-    assert not overdue.filter(overdue_at__isnull=True).exists()
+    assert not overdue.filter(overdue_stamp__isnull=True).exists()
     # and the client PMO lead owes some of them
     assert follow_ups.filter(owner_stakeholder__user__username="client").exists()
 

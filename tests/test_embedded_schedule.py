@@ -203,7 +203,7 @@ def test_a_real_beat_runs_every_entry_of_the_projects_schedule(beat_and_worker):
     # And the overdue scan flags the follow-up
     def follow_up_flagged() -> bool:
         alive()
-        return FollowUp.objects.filter(pk=late.pk, overdue_at__isnull=False).exists()
+        return FollowUp.objects.filter(pk=late.pk).flagged().exists()
 
     wait_until(follow_up_flagged, deadline=BEAT_DEADLINE, what="beat's overdue scan to flag the follow-up")
 

@@ -33,6 +33,7 @@ from communications.models import (
     FollowUp,
     FollowUpComment,
     FollowUpNotice,
+    FollowUpOverdue,
     Notification,
     NotificationPreference,
     Occurrence,
@@ -83,12 +84,22 @@ MATRIX: dict[type[models.Model], Entry] = {
     CheckIn: Entry(lambda s: s.check_in, "engagement"),
     FollowUp: Entry(lambda s: s.follow_up, "engagement"),
     FollowUpComment: Entry(lambda s: s.comment, "follow_up__engagement"),
+    FollowUpOverdue: Entry(lambda s: _overdue_stamp(s.follow_up), "follow_up__engagement"),
     SponsorSubscription: Entry(lambda s: s.subscription, "engagement"),
     Delivery: Entry(lambda s: s.delivery, "subscription__engagement"),
     CommunicationObligation: Entry(lambda s: s.obligation, "engagement"),
     Occurrence: Entry(lambda s: s.occurrence, "channel__engagement"),
     SilenceFlag: Entry(lambda s: s.silence_flag, "engagement", firm_only=True),
 }
+
+
+def _overdue_stamp(follow_up: FollowUp) -> FollowUpOverdue:
+    """The world's follow-ups are not late; their stamp is made the first time a test asks."""
+    stamp, _ = FollowUpOverdue.objects.get_or_create(
+        follow_up=follow_up, defaults={"overdue_at": follow_up.due_at}
+    )
+    return stamp
+
 
 # Models that reach a client but are not scoped rows, and why.
 UNSCOPED = {

@@ -22,7 +22,7 @@ from communications.escalation import (
     follow_ups_notify_overdue,
     follow_ups_send_overdue_digests,
 )
-from communications.models import FollowUp, FollowUpNotice, Notification, NotificationEvent
+from communications.models import FollowUp, FollowUpNotice, FollowUpOverdue, Notification, NotificationEvent
 from communications.notifications import notification_preference_save
 from communications.services import follow_ups_flag_overdue
 from communications.tasks import REMINDER_MAX_RETRIES, flag_overdue_follow_ups, send_follow_up_notice
@@ -380,7 +380,9 @@ def test_the_periodic_task_flags_digests_and_escalates_on_one_time(
     factories.practice_lead()
     engagement = _engagement(lead=lead, members=(owner,))
     late = _due_before_easter(engagement, owner)
-    FollowUp.objects.filter(pk=late.pk).update(overdue_at=dt.datetime(2026, 4, 19, 9, 0, tzinfo=UTC))
+    FollowUpOverdue.objects.filter(follow_up=late).update(
+        overdue_at=dt.datetime(2026, 4, 19, 9, 0, tzinfo=UTC)
+    )
     fresh = _overdue(engagement, owner_user=owner, title="Just missed")
     FollowUp.objects.filter(pk=fresh.pk).update(due_at=dt.datetime(2026, 4, 20, 11, 0, tzinfo=UTC))
     time_machine.move_to(dt.datetime(2026, 4, 20, 12, 0, tzinfo=UTC), tick=False)
@@ -391,8 +393,7 @@ def test_the_periodic_task_flags_digests_and_escalates_on_one_time(
 
     # Then it flagged the new item and told its owner, digested yesterday's and escalated the late one
     assert flagged == 1
-    fresh.refresh_from_db()
-    assert fresh.overdue_at == dt.datetime(2026, 4, 20, 12, 0, tzinfo=UTC)
+    assert factories.overdue_at_of(fresh) == dt.datetime(2026, 4, 20, 12, 0, tzinfo=UTC)
     assert Notification.objects.filter(
         recipient=owner, event=NotificationEvent.FOLLOW_UP_OVERDUE, key=f"follow_up:{fresh.pk}"
     ).exists()

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from pytest_django import DjangoAssertNumQueries
 from time_machine import TimeMachineFixture
 
-from communications.models import Channel, CheckIn, FollowUp, FollowUpComment
+from communications.models import Channel, CheckIn, FollowUp, FollowUpComment, FollowUpOverdue
 from communications.services import (
     FollowUpSpec,
     channel_create,
@@ -23,6 +23,7 @@ from communications.services import (
     follow_up_comment_add,
     follow_up_complete,
     follow_up_create,
+    follow_up_redate,
     follow_up_reopen,
     follow_ups_flag_overdue,
 )
@@ -656,14 +657,14 @@ def test_overdue_sweep_flags_exactly_the_open_unflagged_past_due_items_in_one_up
     cancelled = make("cancelled", as_of - timedelta(days=1))
     FollowUp.objects.filter(pk=cancelled.pk).update(status=FollowUp.Status.CANCELLED)
     flagged = make("already flagged", as_of - timedelta(days=4))
-    FollowUp.objects.filter(pk=flagged.pk).update(overdue_at=earlier_flag)
+    FollowUpOverdue.objects.create(follow_up=flagged, overdue_at=earlier_flag)
 
     # When the sweep runs
     with django_assert_num_queries(1):
         count = follow_ups_flag_overdue(as_of=as_of)
 
     # Then only the two open, past-due, unflagged items are stamped with the sweep time
-    overdue_at = dict(FollowUp.objects.values_list("pk", "overdue_at"))
+    overdue_at = {f.pk: factories.overdue_at_of(f) for f in FollowUp.objects.all()}
     assert count == 2
     assert {pk for pk, stamp in overdue_at.items() if stamp == as_of} == {late_a.pk, late_b.pk}
     assert overdue_at[flagged.pk] == earlier_flag
@@ -684,7 +685,7 @@ def test_overdue_sweep_run_twice_flags_nothing_more_and_keeps_the_first_time(wor
 
     # Then nothing is newly flagged and the first flag time stands
     assert again == 0
-    assert FollowUp.objects.get(pk=late.pk).overdue_at == as_of
+    assert factories.overdue_at_of(late) == as_of
 
 
 def test_completed_follow_up_is_never_flagged_overdue(world: World) -> None:
@@ -699,4 +700,37 @@ def test_completed_follow_up_is_never_flagged_overdue(world: World) -> None:
     follow_ups_flag_overdue(as_of=as_of)
 
     # Then the done item is not flagged
-    assert FollowUp.objects.get(pk=item.pk).overdue_at is None
+    assert factories.overdue_at_of(item) is None
+
+
+def test_deleting_a_follow_up_takes_its_overdue_stamp_with_it(world: World) -> None:
+    # Given a follow-up the overdue scan has stamped
+    as_of = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    late = factories.make_follow_up(
+        engagement=world.mine.engagement, owner_user=world.lead, due_at=as_of - timedelta(hours=1)
+    )
+    follow_ups_flag_overdue(as_of=as_of)
+    assert FollowUpOverdue.objects.filter(follow_up_id=late.pk).exists()
+
+    # When the follow-up is deleted
+    late.delete()
+
+    # Then no stamp is left behind
+    assert not FollowUpOverdue.objects.filter(follow_up_id=late.pk).exists()
+
+
+def test_redating_into_the_past_keeps_the_stamp_and_the_scan_keeps_its_first_time(world: World) -> None:
+    # Given a follow-up stamped overdue at a first sweep
+    as_of = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    late = factories.make_follow_up(
+        engagement=world.mine.engagement, owner_user=world.lead, due_at=as_of - timedelta(hours=1)
+    )
+    follow_ups_flag_overdue(as_of=as_of)
+
+    # When it is re-dated to another past time and the scan runs again
+    follow_up_redate(actor=world.lead, follow_up=late, due_at=as_of - timedelta(hours=3), as_of=as_of)
+    again = follow_ups_flag_overdue(as_of=as_of + timedelta(hours=1))
+
+    # Then it is still overdue since the first sweep, and not told about twice
+    assert again == 0
+    assert factories.overdue_at_of(late) == as_of

@@ -1,0 +1,55 @@
+"""Migrations that move data: what was recorded before is still there after."""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import UTC
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+BEFORE = [("communications", "0005_notifications_silence_lean_follow_up_indexes")]
+AFTER = [("communications", "0006_overdue_stamps")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_follow_ups_flagged_before_the_stamp_table_keep_their_overdue_time() -> None:
+    # Given the schema before overdue stamps, with one flagged and one unflagged follow-up
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE)
+    old = executor.loader.project_state(BEFORE).apps
+    user = old.get_model("accounts", "User").objects.create(username="lead-before-stamps")
+    client = old.get_model("engagements", "Client").objects.create(name="Stamp Client")
+    engagement = old.get_model("engagements", "Engagement").objects.create(
+        client=client,
+        name="Before stamps",
+        code="STAMP-1",
+        start_date=dt.date(2026, 1, 5),
+        end_date=dt.date(2026, 12, 31),
+    )
+    follow_up = old.get_model("communications", "FollowUp")
+    flagged_at = dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    flagged = follow_up.objects.create(
+        engagement=engagement, title="Flagged", owner_user=user, due_at=flagged_at, overdue_at=flagged_at
+    )
+    unflagged = follow_up.objects.create(
+        engagement=engagement, title="Not yet", owner_user=user, due_at=dt.datetime(2026, 9, 1, tzinfo=UTC)
+    )
+
+    # When migrating to the stamp table
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(AFTER)
+    new = executor.loader.project_state(AFTER).apps
+    stamp = new.get_model("communications", "FollowUpOverdue")
+    stamps = dict(stamp.objects.values_list("follow_up_id", "overdue_at"))
+
+    # Then the flagged one keeps its time and the other has no stamp
+    assert stamps == {flagged.pk: flagged_at}
+    assert unflagged.pk not in stamps
+
+    # And the latest schema is back for the tests after this one
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
