@@ -269,7 +269,7 @@ class FollowUpOverdue(models.Model):
 
     A narrow table of its own rather than a column of the follow-up: the scan
     appends small rows with one index instead of rewriting wide follow-up rows
-    and every one of their indexes, about six times faster
+    and every one of their indexes, seven to nine times faster
     (docs/benchmarks.md). No index on ``overdue_at``: each one would be
     written by every stamp, while the sweeps that read recent stamps scan a
     table of stamps only. Re-dating a follow-up to the future deletes its

@@ -8,8 +8,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
-from django.db.models import DateTimeField, Value
+from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -572,29 +572,40 @@ def follow_ups_flag_overdue(*, as_of: datetime) -> int:
     """Stamp every open follow-up past its due time that is not yet stamped, at ``as_of``.
 
     One set-based statement: ``INSERT INTO <stamps> … SELECT`` of the open
-    items past due (the partial index follow_up_open_due), ``ON CONFLICT DO
-    NOTHING`` on the stamp's primary key, so an item stamped before keeps its
-    first stamp. The SELECT is the ORM's own, so the rule stays written in
-    one place; Django has no INSERT … SELECT, hence the thin wrapper. The
-    conflict check is left to the primary key rather than an anti-join
-    against the table being filled, whose statistics would read empty.
-    Idempotent: a second run inserts nothing. Returns the number of follow-ups
-    that newly went overdue.
+    items past due (an index-only scan of follow_up_open_due) ``EXCEPT`` those
+    already stamped. The set difference reads the stamps once, before the
+    first insert, and hands the ids over sorted, so the stamps' primary key
+    grows at its right edge. Should another sweep commit a stamp for the same
+    item meanwhile, the primary key refuses it and the statement is run again
+    with ``ON CONFLICT DO NOTHING``, which lets the key decide row by row (at
+    the price of a speculative insertion per row, hence not the first choice).
+    An anti-join (``NOT EXISTS``) is avoided: on a stamp table whose
+    statistics read empty, PostgreSQL plans it as a nested loop over the
+    table being filled. Both SELECTs are the ORM's; Django has no INSERT …
+    SELECT, hence the thin wrapper. Idempotent: a second run inserts nothing
+    and an item keeps its first stamp. Returns the number of follow-ups that
+    newly went overdue.
     """
-    late = (
-        FollowUp.objects.open()
-        .filter(due_at__lt=as_of)
-        .order_by()
-        .annotate(stamped_at=Value(as_of, output_field=DateTimeField()))
-        .values_list("pk", "stamped_at")
-    )
-    select, params = late.query.sql_with_params()
+    late = FollowUp.objects.open().filter(due_at__lt=as_of).order_by().values_list("pk")
+    stamped = FollowUpOverdue.objects.order_by().values_list("follow_up_id")
+    try:
+        with transaction.atomic():
+            return _insert_stamps(late.difference(stamped), as_of=as_of, on_conflict="")
+    except IntegrityError:
+        return _insert_stamps(late, as_of=as_of, on_conflict=" ON CONFLICT DO NOTHING")
+
+
+def _insert_stamps(ids: QuerySet[Any], *, as_of: datetime, on_conflict: str) -> int:
+    select, params = ids.query.sql_with_params()
     table = connection.ops.quote_name(FollowUpOverdue._meta.db_table)
     follow_up = connection.ops.quote_name(FollowUpOverdue._meta.get_field("follow_up").column)
     overdue_at = connection.ops.quote_name(FollowUpOverdue._meta.get_field("overdue_at").column)
+    stamp_at = connection.ops.adapt_datetimefield_value(as_of)
+    # WHERE true: SQLite would read the ON of an upsert as a join's without it.
+    statement = (
+        f"INSERT INTO {table} ({follow_up}, {overdue_at}) "  # noqa: S608
+        f"SELECT late.*, %s FROM ({select}) AS late WHERE 1 = 1{on_conflict}"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({follow_up}, {overdue_at}) {select} ON CONFLICT DO NOTHING",  # noqa: S608
-            params,
-        )
+        cursor.execute(statement, [stamp_at, *params])
         return int(cursor.rowcount)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 from pytest_django import DjangoAssertNumQueries
@@ -28,6 +29,7 @@ from communications.services import (
     follow_ups_flag_overdue,
 )
 from tests import factories
+from tests.celery_fixtures import wait_until
 from tests.factories import World
 
 # A fixed "now" for every call that takes as_of; the world itself is built at the real time.
@@ -635,7 +637,7 @@ def test_empty_comment_is_refused(world: World) -> None:
 # --- follow-ups: the overdue sweep ---------------------------------------------------------------------
 
 
-def test_overdue_sweep_flags_exactly_the_open_unflagged_past_due_items_in_one_update(
+def test_overdue_sweep_flags_exactly_the_open_unflagged_past_due_items_in_one_statement(
     world: World, django_assert_num_queries: DjangoAssertNumQueries
 ) -> None:
     # Given follow-ups in every state around the sweep time
@@ -659,8 +661,8 @@ def test_overdue_sweep_flags_exactly_the_open_unflagged_past_due_items_in_one_up
     flagged = make("already flagged", as_of - timedelta(days=4))
     FollowUpOverdue.objects.create(follow_up=flagged, overdue_at=earlier_flag)
 
-    # When the sweep runs
-    with django_assert_num_queries(1):
+    # When the sweep runs: one INSERT … SELECT, inside its savepoint
+    with django_assert_num_queries(3):
         count = follow_ups_flag_overdue(as_of=as_of)
 
     # Then only the two open, past-due, unflagged items are stamped with the sweep time
@@ -734,3 +736,47 @@ def test_redating_into_the_past_keeps_the_stamp_and_the_scan_keeps_its_first_tim
     # Then it is still overdue since the first sweep, and not told about twice
     assert again == 0
     assert factories.overdue_at_of(late) == as_of
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sweep_that_meets_another_sweeps_stamp_mid_statement_keeps_it_and_stamps_the_rest() -> None:
+    # Given two overdue follow-ups, committed so that two connections see them
+    as_of = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    lead = factories.consultant()
+    engagement = factories.make_engagement(lead=lead)
+    first, second = (
+        factories.make_follow_up(engagement=engagement, owner_user=lead, due_at=as_of - timedelta(hours=h))
+        for h in (1, 2)
+    )
+    earlier = as_of - timedelta(minutes=5)
+    outcome: list[Any] = []
+
+    def sweep() -> None:
+        try:
+            outcome.append(follow_ups_flag_overdue(as_of=as_of))
+        except Exception as error:  # noqa: BLE001 - the assertion below reports it
+            outcome.append(error)
+        finally:
+            connection.close()
+
+    # When another sweep has stamped the first item but not yet committed, and this sweep starts
+    with transaction.atomic():
+        FollowUpOverdue.objects.create(follow_up=first, overdue_at=earlier)
+        worker = threading.Thread(target=sweep)
+        worker.start()
+        if connection.vendor == "postgresql":
+            # This sweep's statement is under way, waiting on the first item's key.
+            wait_until(_a_statement_waits_on_a_lock, deadline=10, what="the sweep to wait on the stamp")
+    worker.join(timeout=30)
+
+    # Then it raised nothing, stamped only the second item, and the first keeps the other sweep's time
+    assert outcome == [1]
+    assert factories.overdue_at_of(first) == earlier
+    assert factories.overdue_at_of(second) == as_of
+
+
+def _a_statement_waits_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        # pg_locks is read live; pg_stat_activity would answer from this transaction's snapshot.
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        return bool(cursor.fetchone()[0])
