@@ -574,8 +574,8 @@ def follow_ups_flag_overdue(*, as_of: datetime) -> int:
     One set-based statement: ``INSERT INTO <stamps> … SELECT`` of the open
     items past due (an index-only scan of follow_up_open_due) ``EXCEPT`` those
     already stamped. The set difference reads the stamps once, before the
-    first insert, and hands the ids over sorted, so the stamps' primary key
-    grows at its right edge. Should another sweep commit a stamp for the same
+    first insert (PostgreSQL sorts both sides, so the stamps' primary key
+    then grows at its right edge). Should another sweep commit a stamp for the same
     item meanwhile, the primary key refuses it and the statement is run again
     with ``ON CONFLICT DO NOTHING``, which lets the key decide row by row (at
     the price of a speculative insertion per row, hence not the first choice).
@@ -601,7 +601,7 @@ def _insert_stamps(ids: QuerySet[Any], *, as_of: datetime, on_conflict: str) -> 
     follow_up = connection.ops.quote_name(FollowUpOverdue._meta.get_field("follow_up").column)
     overdue_at = connection.ops.quote_name(FollowUpOverdue._meta.get_field("overdue_at").column)
     stamp_at = connection.ops.adapt_datetimefield_value(as_of)
-    # WHERE true: SQLite would read the ON of an upsert as a join's without it.
+    # WHERE 1 = 1: without a WHERE, SQLite would read the upsert's ON as a join's.
     statement = (
         f"INSERT INTO {table} ({follow_up}, {overdue_at}) "  # noqa: S608
         f"SELECT late.*, %s FROM ({select}) AS late WHERE 1 = 1{on_conflict}"
