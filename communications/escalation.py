@@ -20,7 +20,7 @@ from functools import partial
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -40,6 +40,7 @@ from communications.notifications import (
 )
 from communications.working_days import working_day_calendar
 from engagements.models import Membership
+from pmaas.locking import skip_locked
 from stakeholders.models import StakeholderRole
 
 logger = logging.getLogger(__name__)
@@ -413,9 +414,7 @@ def follow_ups_escalate(*, as_of: datetime, batch_size: int = ESCALATION_BATCH_S
     last_pk = 0
     while True:
         with transaction.atomic():
-            locked = candidates.filter(pk__gt=last_pk)
-            if connection.features.has_select_for_update_skip_locked:
-                locked = locked.select_for_update(skip_locked=True, of=("self",))
+            locked = skip_locked(candidates.filter(pk__gt=last_pk))
             batch = list(locked[:batch_size])
             if not batch:
                 return escalated
@@ -569,9 +568,7 @@ def follow_up_notices_reconcile(*, as_of: datetime, batch_size: int = RECONCILE_
     last_pk = 0
     while True:
         with transaction.atomic():
-            locked = candidates.filter(pk__gt=last_pk)
-            if connection.features.has_select_for_update_skip_locked:
-                locked = locked.select_for_update(skip_locked=True)
+            locked = skip_locked(candidates.filter(pk__gt=last_pk))
             ids = list(locked.values_list("pk", flat=True)[:batch_size])
             if not ids:
                 return enqueued

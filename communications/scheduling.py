@@ -13,11 +13,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, DateTimeField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -33,6 +33,7 @@ from communications.notifications import (
     reminder_time,
 )
 from communications.working_days import working_day_calendar
+from pmaas.locking import skip_locked
 from pmaas.scoping import get_or_404
 
 logger = logging.getLogger(__name__)
@@ -50,16 +51,6 @@ DISPATCH_BATCH_SIZE = 1000
 REMINDER_REQUEUE_AFTER = timedelta(hours=2)
 # An SMTP error message can be long; the admin shows the gist.
 _ERROR_LIMIT = 2000
-
-
-def _claim(queryset: QuerySet[Any]) -> QuerySet[Any]:
-    """Lock the selected rows for this transaction, passing over rows another process holds.
-
-    SQLite has no row locks (a write locks the whole file), so it goes without.
-    """
-    if connection.features.has_select_for_update_skip_locked:
-        return queryset.select_for_update(skip_locked=True)
-    return queryset
 
 
 def occurrences_dispatch(
@@ -88,7 +79,11 @@ def occurrences_dispatch(
                 )
                 .order_by("pk")
             )
-            batch = list(_claim(candidates).values_list("pk", "next_due_at")[:batch_size])
+            # next_due_at__lte leaves no channel without a due time.
+            batch = cast(
+                list[tuple[int, datetime]],
+                list(skip_locked(candidates).values_list("pk", "next_due_at")[:batch_size]),
+            )
             if not batch:
                 return created
             rows = [
@@ -180,10 +175,7 @@ def occurrences_mark_missed(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SI
     last_pk = 0
     while True:
         with transaction.atomic():
-            # of=("self",): the stakeholder and engagement come along to compute, not to lock.
-            locked = stuck.filter(pk__gt=last_pk)
-            if connection.features.has_select_for_update_skip_locked:
-                locked = locked.select_for_update(skip_locked=True, of=("self",))
+            locked = skip_locked(stuck.filter(pk__gt=last_pk))
             channels = list(locked[:batch_size])
             if not channels:
                 return missed
@@ -309,9 +301,7 @@ def occurrences_send_reminders(*, as_of: datetime, batch_size: int = SWEEP_BATCH
     last_pk = 0
     while True:
         with transaction.atomic():
-            locked = candidates.filter(pk__gt=last_pk)
-            if connection.features.has_select_for_update_skip_locked:
-                locked = locked.select_for_update(skip_locked=True, of=("self",))
+            locked = skip_locked(candidates.filter(pk__gt=last_pk))
             batch = list(locked[:batch_size])
             if not batch:
                 return claimed
@@ -379,9 +369,7 @@ def occurrences_requeue_lost_reminders(*, as_of: datetime, batch_size: int = SWE
     last_pk = 0
     while True:
         with transaction.atomic():
-            locked = stale.filter(pk__gt=last_pk)
-            if connection.features.has_select_for_update_skip_locked:
-                locked = locked.select_for_update(skip_locked=True, of=("self",))
+            locked = skip_locked(stale.filter(pk__gt=last_pk))
             ids = list(locked.values_list("pk", flat=True)[:batch_size])
             if not ids:
                 return requeued

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -37,6 +37,7 @@ from communications.models import (
 from communications.notifications import NotificationDraft, notifications_record
 from communications.working_days import working_day_calendar
 from engagements.models import Engagement, Membership
+from pmaas.locking import skip_locked
 from pmaas.scoping import get_or_404
 from stakeholders.models import StakeholderRole
 
@@ -263,14 +264,14 @@ def _raise(batch: Sequence[_Silent], *, as_of: datetime) -> int:
         ignore_conflicts=True,
         batch_size=RAISE_BATCH_SIZE,
     )
-    waiting = SilenceFlag.objects.open().filter(
-        engagement_id__in={pair[0] for pair in by_pair},
-        stakeholder_id__in={pair[1] for pair in by_pair},
-        follow_up__isnull=True,
-        raised_at=as_of,
+    waiting = skip_locked(
+        SilenceFlag.objects.open().filter(
+            engagement_id__in={pair[0] for pair in by_pair},
+            stakeholder_id__in={pair[1] for pair in by_pair},
+            follow_up__isnull=True,
+            raised_at=as_of,
+        )
     )
-    if connection.features.has_select_for_update_skip_locked:
-        waiting = waiting.select_for_update(skip_locked=True)
     flags = [f for f in waiting if (f.engagement_id, f.stakeholder_id) in by_pair]
     owed = [f for f in flags if by_pair[(f.engagement_id, f.stakeholder_id)].owner_id is not None]
     if not owed:
