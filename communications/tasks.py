@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 from smtplib import SMTPException
+from typing import Any
 
 from celery import shared_task
 from django.db import transaction
@@ -16,6 +17,16 @@ logger = logging.getLogger(__name__)
 REMINDER_MAX_RETRIES = 12
 REMINDER_BACKOFF_SECONDS = 30
 REMINDER_BACKOFF_MAX_SECONDS = 600
+# How every mail-sending task retries while the mail server fails.
+MAIL_RETRY: dict[str, Any] = {
+    "acks_late": True,
+    # SMTPException is an OSError; both are named for the reader.
+    "autoretry_for": (SMTPException, OSError),
+    "retry_backoff": REMINDER_BACKOFF_SECONDS,
+    "retry_backoff_max": REMINDER_BACKOFF_MAX_SECONDS,
+    "retry_jitter": True,
+    "max_retries": REMINDER_MAX_RETRIES,
+}
 
 
 @shared_task(name="communications.flag_overdue_follow_ups", acks_late=True)
@@ -59,31 +70,13 @@ def dispatch_occurrences() -> dict[str, int]:
     }
 
 
-@shared_task(
-    name="communications.send_occurrence_reminder",
-    acks_late=True,
-    # SMTPException is an OSError; both are named for the reader.
-    autoretry_for=(SMTPException, OSError),
-    retry_backoff=REMINDER_BACKOFF_SECONDS,
-    retry_backoff_max=REMINDER_BACKOFF_MAX_SECONDS,
-    retry_jitter=True,
-    max_retries=REMINDER_MAX_RETRIES,
-)
+@shared_task(name="communications.send_occurrence_reminder", **MAIL_RETRY)
 def send_occurrence_reminder(occurrence_id: int) -> bool:
     """Mail the owner the reminder of one claimed occurrence; retried while the mail server fails."""
     return scheduling.occurrence_send_reminder(occurrence_id=occurrence_id)
 
 
-@shared_task(
-    name="communications.send_follow_up_notice",
-    acks_late=True,
-    # SMTPException is an OSError; both are named for the reader.
-    autoretry_for=(SMTPException, OSError),
-    retry_backoff=REMINDER_BACKOFF_SECONDS,
-    retry_backoff_max=REMINDER_BACKOFF_MAX_SECONDS,
-    retry_jitter=True,
-    max_retries=REMINDER_MAX_RETRIES,
-)
+@shared_task(name="communications.send_follow_up_notice", **MAIL_RETRY)
 def send_follow_up_notice(notice_id: int) -> bool:
     """Mail one overdue digest or escalation; retried with backoff while the mail server fails."""
     return escalation.follow_up_notice_send(notice_id=notice_id)
