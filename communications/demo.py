@@ -37,6 +37,7 @@ from communications.models import (
 )
 from communications.services import (
     FollowUpSpec,
+    follow_up_create,
     channel_create,
     check_in_log,
     follow_up_comment_add,
@@ -561,6 +562,7 @@ class _Builder:
         for plan in ENGAGEMENTS:
             self._engagement(plan)
         self._settle_follow_ups()
+        self._yesterdays_news()
         self._comment_on_overdue()
         self._notify()
 
@@ -913,6 +915,36 @@ class _Builder:
             when = min(max(when, occurred_at + timedelta(hours=1)), latest)
             completions.append(_Completion(when=when, follow_up=follow_up, actor=actor))
         return completions
+
+    def _yesterdays_news(self) -> None:
+        """One item per member of an active team that fell due yesterday afternoon and is still open.
+
+        The random history decides most of what is overdue, and how much of it
+        is recent depends on where the weekdays fall; these items make sure
+        every consultant opens the demo to a bell with unread news, on any day
+        the demo is loaded.
+        """
+        due_at = self.midnight - timedelta(hours=8)
+        plans = {plan.code: plan for plan in ENGAGEMENTS if plan.status == Status.ACTIVE}
+        engagements = Engagement.objects.filter(code__in=plans).order_by("code")
+        told: set[int] = set()
+        for engagement in engagements:
+            plan = plans[engagement.code]
+            for member in engagement.memberships.select_related("user").order_by("pk"):
+                if member.user_id in told:
+                    continue
+                told.add(member.user_id)
+                follow_up_create(
+                    actor=self.users[plan.lead],
+                    engagement=engagement,
+                    spec=FollowUpSpec(
+                        title=self.rng.choice(TEAM_ACTIONS).format(topic=self.rng.choice(plan.topics)),
+                        due_at=due_at,
+                        owner_user=member.user,
+                    ),
+                )
+        follow_ups_flag_overdue(as_of=self.midnight)
+        follow_ups_notify_overdue(as_of=self.midnight)
 
     def _settle_follow_ups(self) -> None:
         """Replay the history day by day, so items done late were flagged overdue first."""
