@@ -37,11 +37,11 @@ from communications.models import (
 )
 from communications.services import (
     FollowUpSpec,
-    follow_up_create,
     channel_create,
     check_in_log,
     follow_up_comment_add,
     follow_up_complete,
+    follow_up_create,
     follow_ups_flag_overdue,
 )
 from engagements.models import ChangeRequest, Client, Engagement, Membership, Milestone
