@@ -1,4 +1,4 @@
-from typing import Any, Self
+from typing import Any, ClassVar, Self, TypeVar
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -55,14 +55,28 @@ class User(AbstractUser):
         return self.role != self.Role.CLIENT
 
 
-class CalendarFeedQuerySet(models.QuerySet["CalendarFeed"]):
+M = TypeVar("M", bound=models.Model)
+
+
+class OwnRowsQuerySet(models.QuerySet[M]):
+    """Rows addressed to one user: each user sees their own, administrators see everyone's.
+
+    The scope of calendar feeds, notification preferences and outbound
+    messages; ``owner_field`` names the column that holds the user.
+    """
+
+    owner_field: ClassVar[str] = "user"
+
     def visible_to(self, user: User | Any) -> Self:
-        """A user sees their own feeds; administrators see everyone's."""
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
         if user.is_administrator:
             return self.all()
-        return self.filter(owner=user)
+        return self.filter(**{self.owner_field: user})
+
+
+class CalendarFeedQuerySet(OwnRowsQuerySet["CalendarFeed"]):
+    owner_field = "owner"
 
     def active(self) -> Self:
         return self.filter(revoked_at__isnull=True)

@@ -15,16 +15,13 @@ from communications.models import (
     Delivery,
     FollowUp,
     FollowUpComment,
-    FollowUpNotice,
     FollowUpOverdue,
     FollowUpQuerySet,
-    Notification,
-    NotificationPreference,
     Occurrence,
     SilenceFlag,
     SponsorSubscription,
 )
-from communications.services import channel_compute_next_due
+from communications.scheduling import channel_compute_next_due
 
 # Changing any of these moves the channel's occurrences, so its next due time is computed again.
 _CADENCE_FIELDS = frozenset({"recurrence", "starts_on", "local_time", "stakeholder", "status"})
@@ -165,12 +162,15 @@ class SponsorSubscriptionAdmin(admin.ModelAdmin):
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ("subscription", "period_start", "scheduled_for", "status", "attempts", "sent_at")
-    list_filter = ("status",)
-    search_fields = ("subscription__stakeholder__name", "subscription__engagement__code", "message_id")
-    list_select_related = ("subscription__stakeholder", "subscription__engagement")
+    """One update per subscription and period; its sending is the outbox's (notifications)."""
+
+    list_display = ("subscription", "period_start", "scheduled_for", "outbox_message")
+    list_filter = (("outbox_message", admin.EmptyFieldListFilter), "outbox_message__status")
+    search_fields = ("subscription__stakeholder__name", "subscription__engagement__code")
+    list_select_related = ("subscription__stakeholder", "subscription__engagement", "outbox_message")
     autocomplete_fields = ("subscription",)
-    readonly_fields = ("attempts", "last_attempt_at", "last_error", "sent_at", "message_id", "created_at")
+    raw_id_fields = ("outbox_message",)
+    readonly_fields = ("created_at",)
     date_hierarchy = "scheduled_for"
 
 
@@ -193,44 +193,16 @@ class CommunicationObligationAdmin(admin.ModelAdmin):
     )
 
 
-class ReminderFailedFilter(admin.SimpleListFilter):
-    title = "reminder failed"
-    parameter_name = "reminder_failed"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("yes", "Yes"), ("no", "No")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value() == "yes":
-            return queryset.exclude(reminder_error="")
-        if self.value() == "no":
-            return queryset.filter(reminder_error="")
-        return queryset
-
-
 @admin.register(Occurrence)
 class OccurrenceAdmin(admin.ModelAdmin):
-    """Written by the scheduler; read here, above all for reminders the mail server refused."""
+    """Written by the scheduler; read here. Its reminders are in the outbox (notifications)."""
 
-    list_display = (
-        "channel",
-        "due_at",
-        "status",
-        "held_on_time",
-        "reminder_sent_at",
-        "reminder_delivered_at",
-        "reminder_attempts",
-        "reminder_error",
-    )
-    list_filter = ("status", "held_on_time", ReminderFailedFilter)
+    list_display = ("channel", "due_at", "status", "held_on_time", "missed_at")
+    list_filter = ("status", "held_on_time")
     search_fields = ("channel__title", "channel__stakeholder__name", "channel__engagement__code")
     list_select_related = ("channel__stakeholder",)
     raw_id_fields = ("channel", "check_in")
     readonly_fields = (
-        "reminder_sent_at",
-        "reminder_delivered_at",
-        "reminder_attempts",
-        "reminder_error",
         "held_at",
         "held_on_time",
         "check_in",
@@ -238,80 +210,6 @@ class OccurrenceAdmin(admin.ModelAdmin):
         "created_at",
     )
     date_hierarchy = "due_at"
-
-
-class NoticeFailedFilter(admin.SimpleListFilter):
-    title = "delivery failed"
-    parameter_name = "failed"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("yes", "Yes"), ("no", "No")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value() == "yes":
-            return queryset.exclude(last_error="")
-        if self.value() == "no":
-            return queryset.filter(last_error="")
-        return queryset
-
-
-@admin.register(FollowUpNotice)
-class FollowUpNoticeAdmin(admin.ModelAdmin):
-    """Written by the overdue sweep; read here, above all for mails the server refused."""
-
-    list_display = ("kind", "recipient", "window_key", "level", "created_at", "delivered_at", "attempts")
-    list_filter = ("kind", "level", NoticeFailedFilter)
-    search_fields = ("recipient__username", "recipient__email", "window_key")
-    list_select_related = ("recipient",)
-    raw_id_fields = ("recipient",)
-    readonly_fields = ("created_at", "delivered_at", "attempts", "last_error")
-    date_hierarchy = "created_at"
-
-
-@admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
-    """Written by the sweeps; read here to answer "why was I (not) told?"."""
-
-    list_display = ("created_at", "recipient", "event", "engagement", "in_app", "email", "read_at")
-    list_filter = ("event", "in_app", "email")
-    search_fields = ("recipient__username", "recipient__email", "message", "key")
-    list_select_related = ("recipient", "engagement")
-    raw_id_fields = ("recipient", "engagement")
-    readonly_fields = (
-        "recipient",
-        "event",
-        "key",
-        "engagement",
-        "message",
-        "url",
-        "in_app",
-        "email",
-        "created_at",
-    )
-    date_hierarchy = "created_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        # A notification records an event a sweep saw; one written by hand would tell of nothing.
-        return False
-
-
-@admin.register(NotificationPreference)
-class NotificationPreferenceAdmin(admin.ModelAdmin):
-    """Each user sets their own on the preferences page; shown here for support."""
-
-    list_display = (
-        "user",
-        "reminder_lead",
-        "digest_time",
-        "quiet_hours_start",
-        "quiet_hours_end",
-        "email_on_weekends",
-    )
-    list_filter = ("reminder_lead", "email_on_weekends")
-    search_fields = ("user__username", "user__email")
-    list_select_related = ("user",)
-    raw_id_fields = ("user",)
-    readonly_fields = ("updated_at",)
 
 
 @admin.register(SilenceFlag)

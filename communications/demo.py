@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
@@ -30,7 +29,6 @@ from communications.escalation import follow_ups_notify_overdue
 from communications.models import (
     Channel,
     ChannelKind,
-    Delivery,
     FollowUp,
     Occurrence,
     SponsorSubscription,
@@ -44,6 +42,7 @@ from communications.services import (
     follow_up_create,
     follow_ups_flag_overdue,
 )
+from communications.silence import silences_flag
 from engagements.models import ChangeRequest, Client, Engagement, Membership, Milestone
 from engagements.services import (
     client_create,
@@ -52,6 +51,7 @@ from engagements.services import (
     membership_add,
     milestone_create,
 )
+from notifications.models import Notification
 from pmaas.validation import clean_instance
 from stakeholders.models import Level, Scale, Stakeholder, StakeholderRole
 from stakeholders.services import stakeholder_add_to_engagement, stakeholder_create
@@ -966,9 +966,6 @@ class _Builder:
         As of midnight, so a demo loaded in the morning and one loaded in the
         evening raise the same flags; the dispatcher raises the rest.
         """
-        from communications.models import Notification
-        from communications.silence import silences_flag
-
         # The people were on the engagements from the start of the history, not from the load.
         StakeholderRole.objects.filter(engagement__code__in=demo_codes()).update(
             created_at=self.midnight - timedelta(days=HISTORY_DAYS)
@@ -1026,32 +1023,3 @@ class _Builder:
             )
             clean_instance(subscription)
             subscription.save()
-            self._deliveries(subscription, rule, failed_last=plan.troubled and not stopped)
-
-    def _deliveries(self, subscription: SponsorSubscription, rule: str, *, failed_last: bool) -> None:
-        before = self.midnight - timedelta(days=20) if not subscription.is_active else self.midnight
-        for period in range(3):
-            scheduled = recurrence.previous_occurrence(
-                rule=rule,
-                starts_on=self.history_start,
-                local_time=subscription.local_time,
-                time_zone=subscription.time_zone,
-                before=before,
-            )
-            if scheduled is None:
-                return
-            failed = failed_last and period == 0
-            delivery = Delivery(
-                subscription=subscription,
-                period_start=scheduled.astimezone(ZoneInfo(subscription.time_zone)).date(),
-                scheduled_for=scheduled,
-                status=Delivery.Status.FAILED if failed else Delivery.Status.SENT,
-                attempts=5 if failed else 1,
-                last_attempt_at=scheduled + timedelta(minutes=30 if failed else 1),
-                last_error="451 4.3.0 Temporary mail server failure" if failed else "",
-                sent_at=None if failed else scheduled + timedelta(minutes=1),
-                message_id="" if failed else f"<demo-{subscription.pk}-{period}@pmaas-demo.example>",
-            )
-            clean_instance(delivery)
-            delivery.save()
-            before = scheduled

@@ -1,12 +1,11 @@
-"""Overdue follow-ups, the daily digest, the escalation ladder and the outbox reconciler.
+"""Overdue follow-ups, the daily digest and the escalation ladder.
 
-Each event is first an in-app notification (``communications.notifications``,
-as the recipient's preferences say). Mail is a FollowUpNotice (the
-sent-marker, unique per recipient, kind and window) written in the
-transaction that decides to send; its send task is enqueued only after that
-transaction commits, or later by the reconciler when the recipient's quiet
-hours hold it or the broker lost it. The send task mails each notice at most
-once.
+Each event is first an in-app notification (``notifications.services``, as
+the recipient's preferences say). Mail is decided here and rendered at once:
+a digest or an escalation becomes an outbox message (``notifications.outbox``)
+in the transaction that decides to send it, its idempotency key naming the
+recipient and window (or follow-up and rung), so it is written once; the
+outbox sends it, after the recipient's quiet hours if they hold it.
 """
 
 from __future__ import annotations
@@ -16,31 +15,24 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
+from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F, Q
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts.models import User
-from communications.emails import email_render
-from communications.models import FollowUp, FollowUpNotice, Notification, NotificationEvent
-from communications.notifications import (
-    NotificationDraft,
-    Recipient,
-    digest_slot,
-    digest_window_key,
-    email_allowed_from,
-    email_is_held,
-    notifications_record,
-    recipients_for,
-)
+from communications.models import FollowUp
+from communications.services import follow_ups_flag_overdue
 from communications.working_days import working_day_calendar
 from engagements.models import Membership
-from pmaas.locking import skip_locked
+from notifications.models import Notification, NotificationEvent, OutboxMessage
+from notifications.outbox import OutboundEmail, outbox_add
+from notifications.rendering import email_render
+from notifications.selectors import Recipient, recipients_for
+from notifications.services import NotificationDraft, notifications_record
+from notifications.timing import digest_slot, digest_window_key, email_allowed_from, email_is_held
+from pmaas.locking import claim_in_batches
 from stakeholders.models import StakeholderRole
 
 logger = logging.getLogger(__name__)
@@ -53,15 +45,8 @@ DIGEST_ITEM_LIMIT = 20
 # Besides overdue follow-ups, the digest reports these in-app events the recipient wants by email.
 DIGEST_EVENTS = (NotificationEvent.CHECK_IN_MISSED, NotificationEvent.SPONSOR_SILENT)
 ESCALATION_BATCH_SIZE = 500
-# Longer than a send task's whole retry chain (about 85 minutes, communications.tasks),
-# so the reconciler never enqueues beside a retry still waiting on the broker.
-NOTICE_REQUEUE_AFTER = timedelta(hours=2)
-RECONCILE_BATCH_SIZE = 500
-_ERROR_LIMIT = 2000
 # An event exactly at a digest slot belongs to the next window, not the one being sent.
 _JUST_AFTER = timedelta(microseconds=1)
-
-NoticeKey = tuple[int, str, str]
 
 
 def follow_up_digest_recipient_id(
@@ -105,71 +90,39 @@ def _relationship_owners(follow_ups: Iterable[FollowUp]) -> dict[tuple[int, int]
     return owners
 
 
-def _insert_notices(
-    notices: list[FollowUpNotice], *, existing: set[NoticeKey] | None = None
-) -> list[FollowUpNotice]:
-    """Insert the notices not yet written and return those this call wrote, with their ids.
-
-    The unique constraint drops a notice another sweep wrote first (INSERT …
-    ON CONFLICT DO NOTHING); the keys present before the insert (``existing``
-    when the caller read them already) are left out of the answer, so a
-    re-run enqueues nothing.
-    """
-    if not notices:
-        return []
-    if existing is None:
-        existing = set(
-            FollowUpNotice.objects.filter(
-                recipient_id__in={n.recipient_id for n in notices},
-                kind__in={n.kind for n in notices},
-                window_key__in={n.window_key for n in notices},
-            ).values_list("recipient_id", "kind", "window_key")
-        )
-    fresh = {(n.recipient_id, n.kind, n.window_key): n for n in notices}
-    for key in existing:
-        fresh.pop(key, None)
-    if not fresh:
-        return []
-    FollowUpNotice.objects.bulk_create(list(fresh.values()), ignore_conflicts=True)
-    written = FollowUpNotice.objects.filter(
-        recipient_id__in={key[0] for key in fresh},
-        kind__in={key[1] for key in fresh},
-        window_key__in={key[2] for key in fresh},
-        delivered_at__isnull=True,
-    ).values_list("pk", "recipient_id", "kind", "window_key")
-    wrote = []
-    for pk, recipient_id, kind, window_key in written:
-        notice = fresh.get((recipient_id, kind, window_key))
-        if notice is not None:
-            notice.pk = pk
-            wrote.append(notice)
-    return wrote
-
-
-def _enqueue(notice_ids: Iterable[int]) -> None:
-    from communications.tasks import send_follow_up_notice
-
-    for notice_id in notice_ids:
-        transaction.on_commit(partial(send_follow_up_notice.delay, notice_id))
-
-
-def _enqueue_unheld(notices: list[FollowUpNotice]) -> None:
-    """Enqueue the written notices that may go now; the reconciler sends the held ones later."""
-    _enqueue(n.pk for n in notices if n.enqueued_at is not None)
-
-
-def _timing(recipient: Recipient, as_of: datetime) -> dict[str, datetime | None]:
-    """A new notice's ``send_after`` and ``enqueued_at``: held to the end of quiet hours, or enqueued now."""
+def _not_before(recipient: Recipient, as_of: datetime) -> datetime | None:
+    """When mail decided at ``as_of`` may go: at once, or at the end of the recipient's quiet hours."""
     if email_is_held(preference=recipient.preference, zone=recipient.zone, at=as_of):
-        return {
-            "send_after": email_allowed_from(preference=recipient.preference, zone=recipient.zone, at=as_of),
-            "enqueued_at": None,
-        }
-    return {"send_after": None, "enqueued_at": as_of}
+        return email_allowed_from(preference=recipient.preference, zone=recipient.zone, at=as_of)
+    return None
+
+
+def digest_key(*, recipient_id: int, window: str) -> str:
+    return f"overdue_digest:user:{recipient_id}:{window}"
+
+
+def escalation_key(*, recipient_id: int, follow_up_id: int, rung: int) -> str:
+    return f"escalation:user:{recipient_id}:follow_up:{follow_up_id}:level:{rung}"
 
 
 def _follow_up_url(follow_up: FollowUp) -> str:
     return reverse("engagement_follow_ups", kwargs={"pk": follow_up.engagement_id})
+
+
+def follow_ups_sweep_overdue(*, as_of: datetime) -> int:
+    """The overdue sweep: flag newly overdue follow-ups, tell whom each concerns, escalate the late.
+
+    Idempotent steps on one ``as_of``; a run cut short is finished by the
+    next. Flagging and telling share one transaction, since the owners are
+    told of the items stamped with this very ``as_of``. Returns the number
+    newly flagged; the other counts are logged.
+    """
+    with transaction.atomic():
+        flagged = follow_ups_flag_overdue(as_of=as_of)
+        told = follow_ups_notify_overdue(as_of=as_of)
+    escalated = follow_ups_escalate(as_of=as_of)
+    logger.info("overdue follow-ups: %s flagged, %s told, %s escalated", flagged, told, escalated)
+    return flagged
 
 
 def follow_ups_notify_overdue(*, as_of: datetime) -> int:
@@ -280,43 +233,31 @@ def follow_ups_send_overdue_digests(*, as_of: datetime) -> int:
             digest.notification_ids.append(pk)
     if not digests:
         return 0
-    kind = FollowUpNotice.Kind.OVERDUE_DIGEST
     # The recipients' recent digests: the windows already written, and what they listed, so
     # a digest time changed since then does not report the same item in a second window.
-    # Window keys are ISO dates, so they compare as strings.
-    earliest_key = (start - timedelta(days=2)).date().isoformat()
-    existing: set[NoticeKey] = set()
+    existing: set[tuple[int, str]] = set()
     listed: dict[int, set[int]] = defaultdict(set)
     told: dict[int, set[int]] = defaultdict(set)
-    for recipient_id, window, follow_up_ids, notification_ids in FollowUpNotice.objects.filter(
-        kind=kind, recipient_id__in={key[0] for key in digests}, window_key__gte=earliest_key
-    ).values_list("recipient_id", "window_key", "follow_up_ids", "notification_ids"):
-        existing.add((recipient_id, kind, window))
-        listed[recipient_id].update(follow_up_ids)
-        told[recipient_id].update(notification_ids)
-    new = {key: d for key, d in digests.items() if (key[0], kind, key[1]) not in existing}
+    for recipient_id, about in OutboxMessage.objects.filter(
+        kind=OutboxMessage.Kind.OVERDUE_DIGEST,
+        recipient_id__in={key[0] for key in digests},
+        created_at__gte=start - timedelta(days=2),
+    ).values_list("recipient_id", "about"):
+        existing.add((recipient_id, about.get("window", "")))
+        listed[recipient_id].update(about.get("follow_up_ids", []))
+        told[recipient_id].update(about.get("notification_ids", []))
+    new = {key: d for key, d in digests.items() if key not in existing}
     for (recipient_id, _), digest in new.items():
         digest.follow_up_ids = [pk for pk in digest.follow_up_ids if pk not in listed[recipient_id]]
         digest.notification_ids = [pk for pk in digest.notification_ids if pk not in told[recipient_id]]
-    _keep_visible(new)
-    notices = [
-        FollowUpNotice(
-            recipient_id=recipient_id,
-            kind=kind,
-            window_key=window,
-            follow_up_ids=digest.follow_up_ids,
-            notification_ids=digest.notification_ids,
-            **_timing(recipients[recipient_id], as_of),
-        )
-        for (recipient_id, window), digest in new.items()
-        if digest.follow_up_ids or digest.notification_ids
-    ]
-    written = _insert_notices(notices, existing=existing)
-    _enqueue_unheld(written)
-    return len(written)
+    _keep_visible(new, recipients)
+    new = {key: d for key, d in new.items() if d.follow_up_ids or d.notification_ids}
+    if not new:
+        return 0
+    return outbox_add(emails=_digest_emails(new, recipients, as_of=as_of), as_of=as_of)
 
 
-def _keep_visible(digests: dict[tuple[int, str], _Digest]) -> None:
+def _keep_visible(digests: dict[tuple[int, str], _Digest], recipients: dict[int, Recipient]) -> None:
     """Drop from each digest the follow-ups its recipient may no longer see; one query per recipient."""
     by_recipient: dict[int, set[int]] = defaultdict(set)
     for (recipient_id, _), digest in digests.items():
@@ -324,10 +265,9 @@ def _keep_visible(digests: dict[tuple[int, str], _Digest]) -> None:
     readers = {rid for rid, ids in by_recipient.items() if ids}
     if not readers:
         return
-    users = User.objects.in_bulk(readers)
     visible: dict[int, set[int]] = {
         rid: set(
-            FollowUp.objects.visible_to(users[rid])
+            FollowUp.objects.visible_to(recipients[rid].user)
             .filter(pk__in=by_recipient[rid])
             .values_list("pk", flat=True)
         )
@@ -407,59 +347,43 @@ def follow_ups_escalate(*, as_of: datetime, batch_size: int = ESCALATION_BATCH_S
         FollowUp.objects.open()
         .flagged()
         .filter(escalation_level__lt=2, due_at__lt=as_of)
-        .select_related("engagement")
-        .order_by("pk")
+        .select_related("engagement", "owner_user", "owner_stakeholder")
     )
-    escalated = 0
-    last_pk = 0
-    while True:
-        with transaction.atomic():
-            locked = skip_locked(candidates.filter(pk__gt=last_pk))
-            batch = list(locked[:batch_size])
-            if not batch:
-                return escalated
-            rising = [
-                (f, level)
-                for f in batch
-                if (level := follow_up_escalation_level(follow_up=f, as_of=as_of)) > f.escalation_level
-            ]
-            if rising:
-                leads, practice_leads = _escalation_recipients([f for f, _ in rising])
-                rungs: list[tuple[FollowUp, int, int]] = []
-                for follow_up, level in rising:
-                    for rung in range(follow_up.escalation_level + 1, level + 1):
-                        told = leads[follow_up.engagement_id] if rung == 1 else practice_leads
-                        rungs.extend((follow_up, rung, recipient_id) for recipient_id in told)
-                    follow_up.escalation_level = level
-                    follow_up.escalated_at = as_of
-                recipients = recipients_for(user_ids={r for _, _, r in rungs})
-                drafts: list[NotificationDraft] = []
-                notices: list[FollowUpNotice] = []
-                for follow_up, rung, recipient_id in rungs:
-                    recipient = recipients.get(recipient_id)
-                    if recipient is None:
-                        continue
-                    drafts.append(_escalation_draft(follow_up, rung, recipient))
-                    if recipient.preference.wants(NotificationEvent.FOLLOW_UP_ESCALATED, "email"):
-                        notices.append(
-                            FollowUpNotice(
-                                recipient_id=recipient_id,
-                                kind=FollowUpNotice.Kind.ESCALATION,
-                                window_key=f"{follow_up.pk}:{rung}",
-                                follow_up_ids=[follow_up.pk],
-                                level=rung,
-                                **_timing(recipient, as_of),
-                            )
-                        )
-                FollowUp.objects.bulk_update(
-                    [f for f, _ in rising], ["escalation_level", "escalated_at"], batch_size=batch_size
-                )
-                notifications_record(drafts=drafts, as_of=as_of, recipients=recipients)
-                _enqueue_unheld(_insert_notices(notices))
-                escalated += len(rising)
-        last_pk = batch[-1].pk
-        if len(batch) < batch_size:
-            return escalated
+
+    def escalate(batch: list[FollowUp]) -> int:
+        rising = [
+            (f, level)
+            for f in batch
+            if (level := follow_up_escalation_level(follow_up=f, as_of=as_of)) > f.escalation_level
+        ]
+        if not rising:
+            return 0
+        leads, practice_leads = _escalation_recipients([f for f, _ in rising])
+        rungs: list[tuple[FollowUp, int, int]] = []
+        for follow_up, level in rising:
+            for rung in range(follow_up.escalation_level + 1, level + 1):
+                told = leads[follow_up.engagement_id] if rung == 1 else practice_leads
+                rungs.extend((follow_up, rung, recipient_id) for recipient_id in told)
+            follow_up.escalation_level = level
+            follow_up.escalated_at = as_of
+        recipients = recipients_for(user_ids={r for _, _, r in rungs})
+        drafts: list[NotificationDraft] = []
+        emails: list[OutboundEmail] = []
+        for follow_up, rung, recipient_id in rungs:
+            recipient = recipients.get(recipient_id)
+            if recipient is None:
+                continue
+            drafts.append(_escalation_draft(follow_up, rung, recipient))
+            if recipient.preference.wants(NotificationEvent.FOLLOW_UP_ESCALATED, "email"):
+                emails.append(_escalation_email(follow_up, rung, recipient, as_of=as_of))
+        FollowUp.objects.bulk_update(
+            [f for f, _ in rising], ["escalation_level", "escalated_at"], batch_size=batch_size
+        )
+        notifications_record(drafts=drafts, as_of=as_of, recipients=recipients)
+        outbox_add(emails=emails, as_of=as_of)
+        return len(rising)
+
+    return claim_in_batches(candidates, batch_size=batch_size, claim=escalate)
 
 
 def _digest_summary(follow_ups: int, counts: dict[str, int]) -> str:
@@ -476,107 +400,101 @@ def _digest_summary(follow_ups: int, counts: dict[str, int]) -> str:
     return ", ".join(parts) or "nothing new"
 
 
-def _notice_message(notice: FollowUpNotice) -> EmailMultiAlternatives:
-    recipient = notice.recipient
-    items = FollowUp.objects.filter(pk__in=notice.follow_up_ids).select_related(
-        "engagement", "owner_user", "owner_stakeholder"
-    )
-    total = len(notice.follow_up_ids)
-    shown = list(items.order_by("due_at", "pk")[:DIGEST_ITEM_LIMIT])
-    events = list(Notification.objects.filter(pk__in=notice.notification_ids).order_by("created_at", "pk"))
-    counts: dict[str, int] = defaultdict(int)
-    for event in events:
-        counts[event.event] += 1
-    context = {
-        "notice": notice,
-        "recipient": recipient,
-        "items": shown,
-        "item": shown[0] if shown else None,
-        "more": max(total - len(shown), 0),
-        "events": events[:DIGEST_ITEM_LIMIT],
-        "more_events": max(len(events) - DIGEST_ITEM_LIMIT, 0),
-        "summary": _digest_summary(total, counts),
-        "level_text": "engagement lead" if notice.level == 1 else "practice lead",
-        "recipient_time_zone": recipient.time_zone,
+def _links() -> dict[str, str]:
+    return {
         "site_url": settings.SITE_URL,
         "week_url": settings.SITE_URL + reverse("home"),
         "notifications_url": settings.SITE_URL + reverse("notification_list"),
     }
-    name = "overdue_digest" if notice.kind == FollowUpNotice.Kind.OVERDUE_DIGEST else "escalation"
-    return email_render(template=name, context=context, recipient=recipient)
 
 
-def follow_up_notice_send(*, notice_id: int) -> bool:
-    """Mail one notice; called by the send task, which retries while the mail server fails.
-
-    The row is locked while sending, so two deliveries of the same task send
-    it once; a delivered notice is skipped. Each attempt is counted and a
-    failure's error recorded (shown in the admin) before it is raised for the
-    task to retry. At least once: a worker killed after the server accepted
-    and before the commit sends it again. Skips (False) when the notice is
-    gone, delivered, or its recipient has no email address.
-    """
-    with transaction.atomic():
-        notice = (
-            FollowUpNotice.objects.select_for_update(of=("self",))
-            .select_related("recipient")
-            .filter(pk=notice_id)
-            .first()
-        )
-        if notice is None or notice.delivered_at is not None:
-            return False
-        if not notice.recipient.email:
-            notice.last_error = "The recipient has no email address."
-            notice.save(update_fields=["last_error"])
-            logger.warning("follow-up notice %s: recipient has no email address", notice.pk)
-            return False
-        message = _notice_message(notice)
-        try:
-            message.send()
-        except OSError as exc:
-            failed = exc
-        else:
-            FollowUpNotice.objects.filter(pk=notice.pk).update(
-                attempts=F("attempts") + 1, last_error="", delivered_at=timezone.now()
-            )
-            return True
-    # Recorded after the lock is released and not rolled back by the raise, so the admin sees it.
-    FollowUpNotice.objects.filter(pk=notice_id).update(
-        attempts=F("attempts") + 1, last_error=repr(failed)[:_ERROR_LIMIT]
+def _email(
+    *,
+    template: str,
+    kind: str,
+    key: str,
+    recipient: Recipient,
+    context: dict[str, Any],
+    as_of: datetime,
+    **extra: Any,
+) -> OutboundEmail:
+    user = recipient.user
+    rendered = email_render(
+        template=f"communications/email/{template}",
+        context={**context, **_links(), "recipient": user, "recipient_time_zone": user.time_zone},
+        time_zone=user.time_zone,
     )
-    logger.warning("follow-up notice %s: mail failed: %r", notice_id, failed)
-    raise failed
+    return OutboundEmail(
+        kind=kind,
+        key=key,
+        to=recipient.email,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        recipient_id=recipient.user_id,
+        not_before=_not_before(recipient, as_of),
+        **extra,
+    )
 
 
-def follow_up_notices_reconcile(*, as_of: datetime, batch_size: int = RECONCILE_BATCH_SIZE) -> int:
-    """Enqueue every undelivered notice whose time has come and whose send task is missing.
+def _digest_emails(
+    digests: dict[tuple[int, str], _Digest], recipients: dict[int, Recipient], *, as_of: datetime
+) -> list[OutboundEmail]:
+    """Each digest rendered with what it lists; two queries for all of them."""
+    follow_up_ids = {pk for d in digests.values() for pk in d.follow_up_ids}
+    notification_ids = {pk for d in digests.values() for pk in d.notification_ids}
+    items = FollowUp.objects.filter(pk__in=follow_up_ids).select_related(
+        "engagement", "owner_user", "owner_stakeholder"
+    )
+    follow_ups = {f.pk: f for f in items.order_by("due_at", "pk")} if follow_up_ids else {}
+    notifications = (
+        {n.pk: n for n in Notification.objects.filter(pk__in=notification_ids).order_by("created_at", "pk")}
+        if notification_ids
+        else {}
+    )
+    emails = []
+    for (recipient_id, window), digest in digests.items():
+        listed, told = set(digest.follow_up_ids), set(digest.notification_ids)
+        shown = [follow_up for pk, follow_up in follow_ups.items() if pk in listed]
+        events = [event for pk, event in notifications.items() if pk in told]
+        counts: dict[str, int] = defaultdict(int)
+        for event in events:
+            counts[event.event] += 1
+        context = {
+            "items": shown[:DIGEST_ITEM_LIMIT],
+            "more": max(len(shown) - DIGEST_ITEM_LIMIT, 0),
+            "events": events[:DIGEST_ITEM_LIMIT],
+            "more_events": max(len(events) - DIGEST_ITEM_LIMIT, 0),
+            "summary": _digest_summary(len(shown), counts),
+        }
+        emails.append(
+            _email(
+                template="overdue_digest",
+                kind=OutboxMessage.Kind.OVERDUE_DIGEST,
+                key=digest_key(recipient_id=recipient_id, window=window),
+                recipient=recipients[recipient_id],
+                context=context,
+                as_of=as_of,
+                about={
+                    "window": window,
+                    "follow_up_ids": [f.pk for f in shown],
+                    "notification_ids": [n.pk for n in events],
+                },
+            )
+        )
+    return emails
 
-    Pending means: not delivered, ``send_after`` empty or passed (quiet hours
-    over), and never enqueued or enqueued longer ago than
-    NOTICE_REQUEUE_AFTER (the broker lost the task, or its retries ran out
-    while the mail server was down). Nothing is given up: a notice that keeps
-    failing stays in the admin with its last error and is tried again at this
-    slow pace. Each batch is locked (SKIP LOCKED on PostgreSQL), claimed by
-    one conditional UPDATE of ``enqueued_at`` and enqueued on commit, so two
-    reconcilers at once enqueue each notice once. Two statements per batch.
-    Returns the number enqueued.
-    """
-    pending = Q(send_after__isnull=True) | Q(send_after__lte=as_of)
-    missing = Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=as_of - NOTICE_REQUEUE_AFTER)
-    candidates = FollowUpNotice.objects.undelivered().filter(pending, missing).order_by("pk")
-    enqueued = 0
-    last_pk = 0
-    while True:
-        with transaction.atomic():
-            locked = skip_locked(candidates.filter(pk__gt=last_pk))
-            ids = list(locked.values_list("pk", flat=True)[:batch_size])
-            if not ids:
-                return enqueued
-            # The rows are locked by this transaction (or, on SQLite, the whole
-            # database is), so every id read is still pending and is claimed here.
-            candidates.filter(pk__in=ids).update(enqueued_at=as_of)
-            _enqueue(ids)
-            enqueued += len(ids)
-        last_pk = ids[-1]
-        if len(ids) < batch_size:
-            return enqueued
+
+def _escalation_email(
+    follow_up: FollowUp, rung: int, recipient: Recipient, *, as_of: datetime
+) -> OutboundEmail:
+    return _email(
+        template="escalation",
+        kind=OutboxMessage.Kind.ESCALATION,
+        key=escalation_key(recipient_id=recipient.user_id, follow_up_id=follow_up.pk, rung=rung),
+        recipient=recipient,
+        context={"item": follow_up, "level_text": "engagement lead" if rung == 1 else "practice lead"},
+        as_of=as_of,
+        engagement_id=follow_up.engagement_id,
+        about={"follow_up_ids": [follow_up.pk], "level": rung},
+    )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Self
 
 from django.conf import settings
@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from engagements.models import ChangeRequest, Engagement, EngagementScopedQuerySet
+from notifications.models import OutboxMessage
 from pmaas.timezones import validate_time_zone
 from stakeholders.models import Stakeholder
 
@@ -392,27 +393,25 @@ class DeliveryQuerySet(EngagementScopedQuerySet["Delivery"]):
     engagement_path = "subscription__engagement"
 
     def pending(self) -> Self:
-        return self.filter(status=Delivery.Status.PENDING)
+        """Not sent yet: no message written, or its message still waiting in the outbox."""
+        return self.filter(
+            Q(outbox_message__isnull=True) | Q(outbox_message__status=OutboxMessage.Status.PENDING)
+        )
 
 
 class Delivery(models.Model):
-    """The outbox: one row per subscription and period, written once, sent at most once."""
+    """One status update of a subscription for one period: written once, sent through the outbox.
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
+    The row is the decision (this period's update exists); its message,
+    attempts and outcome are the outbox's.
+    """
 
     subscription = models.ForeignKey(SponsorSubscription, on_delete=models.CASCADE, related_name="deliveries")
     period_start = models.DateField(help_text="Local date of the period this update covers.")
     scheduled_for = models.DateTimeField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    message_id = models.CharField(max_length=255, blank=True)
+    outbox_message = models.OneToOneField(
+        OutboxMessage, on_delete=models.PROTECT, null=True, blank=True, related_name="delivery"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = DeliveryQuerySet.as_manager()
@@ -423,19 +422,15 @@ class Delivery(models.Model):
         constraints = [
             # Exactly once per period, however many dispatchers run.
             models.UniqueConstraint(fields=["subscription", "period_start"], name="delivery_once_per_period"),
-            models.CheckConstraint(
-                condition=(Q(status="sent") & Q(sent_at__isnull=False))
-                | (~Q(status="sent") & Q(sent_at__isnull=True)),
-                name="delivery_sent_at_iff_sent",
-            ),
-        ]
-        indexes = [
-            # The sender picks up pending rows oldest first.
-            models.Index(fields=["scheduled_for"], name="delivery_pending", condition=Q(status="pending")),
         ]
 
     def __str__(self) -> str:
-        return f"{self.subscription} for {self.period_start:%Y-%m-%d} ({self.get_status_display()})"
+        return f"{self.subscription} for {self.period_start:%Y-%m-%d} ({OutboxMessage.Status(self.status).label})"
+
+    @property
+    def status(self) -> str:
+        """The outcome as the outbox records it; pending until its message is written."""
+        return self.outbox_message.status if self.outbox_message is not None else OutboxMessage.Status.PENDING
 
 
 class CommunicationObligationQuerySet(EngagementScopedQuerySet["CommunicationObligation"]):
@@ -551,11 +546,6 @@ class Occurrence(models.Model):
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="occurrences")
     due_at = models.DateTimeField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPCOMING)
-    # The sent-marker: set by the claim, in the transaction that enqueues the mail.
-    reminder_sent_at = models.DateTimeField(null=True, blank=True)
-    reminder_delivered_at = models.DateTimeField(null=True, blank=True)
-    reminder_attempts = models.PositiveSmallIntegerField(default=0)
-    reminder_error = models.TextField(blank=True)
     held_at = models.DateTimeField(null=True, blank=True)
     held_on_time = models.BooleanField(null=True, blank=True)
     check_in = models.ForeignKey(
@@ -586,11 +576,9 @@ class Occurrence(models.Model):
             # The two sweeps: upcoming rows falling due, due rows running out of grace.
             models.Index(fields=["due_at"], name="occurrence_upcoming_due", condition=Q(status="upcoming")),
             models.Index(fields=["due_at"], name="occurrence_due_due", condition=Q(status="due")),
-            # The reminder sweep: open rows nobody has been reminded of yet.
+            # The reminder sweep: open rows by due time.
             models.Index(
-                fields=["due_at"],
-                name="occurrence_unreminded",
-                condition=Q(status__in=["upcoming", "due"], reminder_sent_at__isnull=True),
+                fields=["due_at"], name="occurrence_open_due", condition=Q(status__in=["upcoming", "due"])
             ),
         ]
 
@@ -600,207 +588,6 @@ class Occurrence(models.Model):
     @classmethod
     def can_move(cls, source: str, target: str) -> bool:
         return target in cls.TRANSITIONS[source]
-
-
-class FollowUpNoticeQuerySet(models.QuerySet["FollowUpNotice"]):
-    def visible_to(self, user: Any) -> Self:
-        """A user sees the notices sent to them; administrators see everyone's."""
-        if user is None or not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.is_administrator:
-            return self.all()
-        return self.filter(recipient=user)
-
-    def undelivered(self) -> Self:
-        return self.filter(delivered_at__isnull=True)
-
-
-class FollowUpNotice(models.Model):
-    """The sent-marker of an overdue digest or an escalation: written once, mailed at most once.
-
-    The unique (recipient, kind, window_key) is what makes a second sweep, or
-    two beats at once, send nothing twice: a digest's window is the UTC date
-    its items went overdue, an escalation's is the follow-up and its level.
-    """
-
-    class Kind(models.TextChoices):
-        OVERDUE_DIGEST = "overdue_digest", "Overdue digest"
-        ESCALATION = "escalation", "Escalation"
-
-    recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follow_up_notices"
-    )
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    window_key = models.CharField(max_length=64)
-    # Ids rather than a relation: the notice records what was sent, even after a follow-up is deleted.
-    follow_up_ids = models.JSONField(default=list)
-    level = models.PositiveSmallIntegerField(default=0, help_text="Escalation level; 0 for a digest.")
-    # In-app notifications a digest also reports (missed check-ins, silent sponsors).
-    notification_ids = models.JSONField(default=list, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    # Not before: the end of the recipient's quiet hours or weekend; null sends at once.
-    send_after = models.DateTimeField(null=True, blank=True)
-    # The reconciler's claim: when the send task was last enqueued.
-    enqueued_at = models.DateTimeField(null=True, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-
-    objects = FollowUpNoticeQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["recipient", "kind", "window_key"], name="follow_up_notice_once_per_window"
-            ),
-        ]
-        indexes = [
-            # The reconciler's scan: notices not yet delivered.
-            models.Index(
-                fields=["send_after"], name="notice_undelivered", condition=Q(delivered_at__isnull=True)
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.window_key} to {self.recipient}"
-
-
-class NotificationEvent(models.TextChoices):
-    """What a user can be told about; each has its own in-app and email switch."""
-
-    CHECK_IN_REMINDER = "check_in_reminder", "A planned check-in of mine is coming up"
-    CHECK_IN_MISSED = "check_in_missed", "A planned check-in of mine was missed"
-    FOLLOW_UP_OVERDUE = "follow_up_overdue", "A follow-up I answer for went overdue"
-    FOLLOW_UP_ESCALATED = "follow_up_escalated", "A follow-up was escalated to me"
-    SPONSOR_SILENT = "sponsor_silent", "A sponsor or PMO lead I own has gone quiet"
-
-
-class NotificationPreferenceQuerySet(models.QuerySet["NotificationPreference"]):
-    def visible_to(self, user: Any) -> Self:
-        """A user sees their own preferences; administrators see everyone's."""
-        if user is None or not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.is_administrator:
-            return self.all()
-        return self.filter(user=user)
-
-
-class NotificationPreference(models.Model):
-    """How and when one user wants to be told; a user without a row has the defaults.
-
-    Quiet hours and weekends hold back email only (a reminder is moved earlier,
-    anything else waits until they end); in-app notifications are silent and
-    always arrive at once. Times are local to the user's time zone.
-    """
-
-    class ReminderLead(models.TextChoices):
-        ONE_HOUR = "1h", "One hour before"
-        FOUR_HOURS = "4h", "Four hours before"
-        ONE_WORKING_DAY = "1wd", "One working day before"
-        TWO_WORKING_DAYS = "2wd", "Two working days before"
-
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
-    )
-    reminder_lead = models.CharField(
-        max_length=3, choices=ReminderLead.choices, default=ReminderLead.ONE_WORKING_DAY
-    )
-    digest_time = models.TimeField(
-        default=time(8, 0), help_text="When the daily digest arrives, in your time zone."
-    )
-    quiet_hours_start = models.TimeField(null=True, blank=True)
-    quiet_hours_end = models.TimeField(null=True, blank=True)
-    email_on_weekends = models.BooleanField(default=False)
-    check_in_reminder_in_app = models.BooleanField(default=True)
-    check_in_reminder_email = models.BooleanField(default=True)
-    check_in_missed_in_app = models.BooleanField(default=True)
-    check_in_missed_email = models.BooleanField(default=True)
-    follow_up_overdue_in_app = models.BooleanField(default=True)
-    follow_up_overdue_email = models.BooleanField(default=True)
-    follow_up_escalated_in_app = models.BooleanField(default=True)
-    follow_up_escalated_email = models.BooleanField(default=True)
-    sponsor_silent_in_app = models.BooleanField(default=True)
-    sponsor_silent_email = models.BooleanField(default=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    objects = NotificationPreferenceQuerySet.as_manager()
-
-    class Meta:
-        constraints = [
-            # Half a quiet period has no meaning: both ends or neither.
-            models.CheckConstraint(
-                condition=Q(quiet_hours_start__isnull=True, quiet_hours_end__isnull=True)
-                | Q(quiet_hours_start__isnull=False, quiet_hours_end__isnull=False),
-                name="preference_quiet_hours_both_or_neither",
-                violation_error_message="Give both ends of the quiet hours, or neither.",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"Notification preferences of {self.user}"
-
-    def wants(self, event: str, medium: str) -> bool:
-        """Whether ``event`` should reach this user by ``medium`` ("in_app" or "email")."""
-        return bool(getattr(self, f"{event}_{medium}"))
-
-
-class NotificationQuerySet(models.QuerySet["Notification"]):
-    def visible_to(self, user: Any) -> Self:
-        """A user sees the in-app notifications addressed to them, about engagements they still see.
-
-        Notifications are personal: administrators too see only their own here
-        (the Django admin shows all).
-        """
-        if user is None or not user.is_authenticated or not user.is_active:
-            return self.none()
-        return self.filter(recipient=user, in_app=True).filter(
-            Q(engagement__isnull=True) | Q(engagement__in=Engagement.objects.visible_to(user))
-        )
-
-    def unread(self) -> Self:
-        return self.filter(read_at__isnull=True)
-
-
-class Notification(models.Model):
-    """One event told to one user: shown under the bell if ``in_app``, mailed if ``email``.
-
-    The unique (recipient, event, key) makes a sweep that runs twice tell
-    nobody twice; the key names the event's object (a follow-up, an
-    occurrence, a silence flag, an escalation rung).
-    """
-
-    recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
-    )
-    event = models.CharField(max_length=30, choices=NotificationEvent.choices)
-    key = models.CharField(max_length=100)
-    engagement = models.ForeignKey(
-        Engagement, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
-    )
-    message = models.CharField(max_length=500)
-    # A path inside the app; links are built with SITE_URL in mail.
-    url = models.CharField(max_length=500, blank=True)
-    in_app = models.BooleanField(default=True)
-    email = models.BooleanField(default=False)
-    created_at = models.DateTimeField()
-    read_at = models.DateTimeField(null=True, blank=True)
-
-    objects = NotificationQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-        constraints = [
-            models.UniqueConstraint(fields=["recipient", "event", "key"], name="notification_once_per_event"),
-        ]
-        indexes = [
-            # The bell's count and the list page: a user's notifications, newest first.
-            models.Index(fields=["recipient", "-created_at"], name="notification_recipient_time"),
-            models.Index(fields=["recipient"], name="notification_unread", condition=Q(read_at__isnull=True)),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_event_display()} for {self.recipient}: {self.message}"
 
 
 class SilenceFlagQuerySet(EngagementScopedQuerySet["SilenceFlag"]):

@@ -12,28 +12,35 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
-from django.db.models import Count, DateTimeField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
+from django.db.models import (
+    CharField,
+    Count,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
+from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 from django.utils import timezone
 
-from communications.emails import email_render
-from communications.models import Channel, CheckIn, NotificationEvent, NotificationPreference, Occurrence
-from communications.notifications import (
-    LONGEST_REMINDER_LEAD,
-    NotificationDraft,
-    Recipient,
-    notifications_record,
-    recipients_for,
-    reminder_time,
-)
-from communications.working_days import working_day_calendar
-from pmaas.locking import skip_locked
+from communications import recurrence
+from communications.models import Channel, CheckIn, Occurrence
+from communications.working_days import engagement_skip_rule, working_day_calendar
+from notifications.models import Notification, NotificationEvent, OutboxMessage
+from notifications.outbox import OutboundEmail, outbox_add, outbox_cancel
+from notifications.rendering import email_render
+from notifications.selectors import Recipient, recipients_for
+from notifications.services import NotificationDraft, notifications_record
+from notifications.timing import LONGEST_REMINDER_LEAD, reminder_time
+from pmaas.locking import claim_in_batches
 from pmaas.scoping import get_or_404
 
 logger = logging.getLogger(__name__)
@@ -46,11 +53,33 @@ SWEEP_BATCH_SIZE = 500
 # batches of 1,000 keep that at four per 1,000 due channels while holding the
 # row locks for well under a second (docs/benchmarks.md).
 DISPATCH_BATCH_SIZE = 1000
-# Longer than a reminder task's whole retry chain (communications.tasks), so a
-# requeue never runs beside a retry still waiting on the broker.
-REMINDER_REQUEUE_AFTER = timedelta(hours=2)
-# An SMTP error message can be long; the admin shows the gist.
-_ERROR_LIMIT = 2000
+
+
+def channel_compute_next_due(*, channel: Channel, after: datetime) -> datetime | None:
+    """The channel's first occurrence after ``after``; skips non-working days if the engagement does."""
+    return recurrence.next_occurrence(
+        rule=channel.recurrence,
+        starts_on=channel.starts_on,
+        local_time=channel.local_time,
+        time_zone=channel.stakeholder.time_zone,
+        after=after,
+        skip=engagement_skip_rule(channel.engagement),
+    )
+
+
+def occurrences_sweep(*, as_of: datetime) -> dict[str, int]:
+    """The dispatcher: follow plan changes, create coming occurrences, mark due, remind, mark the missed.
+
+    Each step is its own idempotent statement or batch on one ``as_of``; a
+    run cut short is finished by the next. Returns each step's count.
+    """
+    return {
+        "cancelled": occurrences_follow_the_plan(),
+        "created": occurrences_dispatch(as_of=as_of),
+        "due": occurrences_mark_due(as_of=as_of),
+        "reminded": occurrences_send_reminders(as_of=as_of),
+        "missed": occurrences_mark_missed(as_of=as_of),
+    }
 
 
 def occurrences_dispatch(
@@ -67,38 +96,26 @@ def occurrences_dispatch(
     set out to insert (one a check-in created in the same instant counts too).
     """
     cutoff = as_of + horizon
-    created = 0
-    last_pk = 0
-    while True:
-        with transaction.atomic():
-            candidates = (
-                Channel.objects.active()
-                .filter(next_due_at__lte=cutoff, pk__gt=last_pk)
-                .exclude(
-                    Exists(Occurrence.objects.filter(channel=OuterRef("pk"), due_at=OuterRef("next_due_at")))
-                )
-                .order_by("pk")
+    candidates = (
+        Channel.objects.active()
+        .filter(next_due_at__lte=cutoff)
+        .exclude(Exists(Occurrence.objects.filter(channel=OuterRef("pk"), due_at=OuterRef("next_due_at"))))
+    )
+
+    def create(batch: list[tuple[int, datetime]]) -> int:
+        rows = [
+            Occurrence(
+                channel_id=pk,
+                due_at=due_at,
+                status=Occurrence.Status.DUE if due_at <= as_of else Occurrence.Status.UPCOMING,
             )
-            # next_due_at__lte leaves no channel without a due time.
-            batch = cast(
-                list[tuple[int, datetime]],
-                list(skip_locked(candidates).values_list("pk", "next_due_at")[:batch_size]),
-            )
-            if not batch:
-                return created
-            rows = [
-                Occurrence(
-                    channel_id=pk,
-                    due_at=due_at,
-                    status=Occurrence.Status.DUE if due_at <= as_of else Occurrence.Status.UPCOMING,
-                )
-                for pk, due_at in batch
-            ]
-            Occurrence.objects.bulk_create(rows, ignore_conflicts=True, batch_size=batch_size)
-        created += len(batch)
-        last_pk = batch[-1][0]
-        if len(batch) < batch_size:
-            return created
+            for pk, due_at in batch
+        ]
+        Occurrence.objects.bulk_create(rows, ignore_conflicts=True, batch_size=batch_size)
+        return len(rows)
+
+    # next_due_at__lte leaves no channel without a due time.
+    return claim_in_batches(candidates.values_list("pk", "next_due_at"), batch_size=batch_size, claim=create)
 
 
 def occurrences_follow_the_plan() -> int:
@@ -109,15 +126,22 @@ def occurrences_follow_the_plan() -> int:
     row anywhere else was left behind by a pause, a changed cadence or a
     channel that ran out of occurrences, and is not owed. A channel resumed
     onto the due time of a row cancelled by its pause gets that row back as
-    upcoming (the due sweep then moves it on). Two set-based UPDATEs.
-    Idempotent. Returns the number cancelled.
+    upcoming (the due sweep then moves it on). The reminders of cancelled
+    rows still waiting in the outbox are withdrawn. A read and three
+    set-based UPDATEs. Idempotent. Returns the number cancelled.
     """
     unplanned = (
         Q(channel__status=Channel.Status.PAUSED)
         | Q(channel__next_due_at__isnull=True)
         | ~Q(due_at=F("channel__next_due_at"))
     )
-    cancelled = Occurrence.objects.open().filter(unplanned).update(status=Occurrence.Status.CANCELLED)
+    dropped = list(Occurrence.objects.open().filter(unplanned).values_list("pk", flat=True))
+    cancelled = (
+        Occurrence.objects.open().filter(pk__in=dropped).update(status=Occurrence.Status.CANCELLED)
+        if dropped
+        else 0
+    )
+    outbox_cancel(keys=[reminder_key(pk) for pk in dropped])
     Occurrence.objects.filter(
         status=Occurrence.Status.CANCELLED,
         channel__status=Channel.Status.ACTIVE,
@@ -148,8 +172,6 @@ def occurrences_mark_missed(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SI
     their daily digest as they choose): one read, one insert. Idempotent.
     Returns the number of occurrences newly missed.
     """
-    from communications.services import channel_compute_next_due
-
     deadline = ExpressionWrapper(F("due_at") + F("channel__grace_period"), output_field=DateTimeField())
     missed = (
         Occurrence.objects.filter(status=Occurrence.Status.DUE, due_at__lt=as_of)
@@ -170,23 +192,18 @@ def occurrences_mark_missed(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SI
             )
         )
         .select_related("stakeholder", "engagement")
-        .order_by("pk")
     )
-    last_pk = 0
-    while True:
-        with transaction.atomic():
-            locked = skip_locked(stuck.filter(pk__gt=last_pk))
-            channels = list(locked[:batch_size])
-            if not channels:
-                return missed
-            now = timezone.now()
-            for channel in channels:
-                channel.next_due_at = channel_compute_next_due(channel=channel, after=as_of)
-                channel.updated_at = now
-            Channel.objects.bulk_update(channels, ["next_due_at", "updated_at"], batch_size=batch_size)
-        last_pk = channels[-1].pk
-        if len(channels) < batch_size:
-            return missed
+
+    def move_on(channels: list[Channel]) -> int:
+        now = timezone.now()
+        for channel in channels:
+            channel.next_due_at = channel_compute_next_due(channel=channel, after=as_of)
+            channel.updated_at = now
+        Channel.objects.bulk_update(channels, ["next_due_at", "updated_at"], batch_size=batch_size)
+        return len(channels)
+
+    claim_in_batches(stuck, batch_size=batch_size, claim=move_on)
+    return missed
 
 
 def occurrence_mark_held(*, channel: Channel, due_at: datetime, check_in: CheckIn) -> bool:
@@ -196,7 +213,8 @@ def occurrence_mark_held(*, channel: Channel, due_at: datetime, check_in: CheckI
     when the check-in happened no later than its due time plus the channel's
     grace period. Only an upcoming or due occurrence changes (a missed,
     cancelled or already held one stays as it is), so a second call is a
-    no-op. Runs inside the caller's transaction. Returns whether a row changed.
+    no-op; a reminder of it still waiting in the outbox is withdrawn. Runs
+    inside the caller's transaction. Returns whether a row changed.
     """
     Occurrence.objects.bulk_create(
         [Occurrence(channel=channel, due_at=due_at, status=Occurrence.Status.UPCOMING)],
@@ -213,6 +231,11 @@ def occurrence_mark_held(*, channel: Channel, due_at: datetime, check_in: CheckI
             check_in=check_in,
         )
     )
+    if changed:
+        occurrence_ids = Occurrence.objects.filter(channel=channel, due_at=due_at).values_list(
+            "pk", flat=True
+        )
+        outbox_cancel(keys=[reminder_key(pk) for pk in occurrence_ids])
     return changed > 0
 
 
@@ -269,118 +292,9 @@ def _notify_missed(*, as_of: datetime) -> int:
     return notifications_record(drafts=drafts, as_of=as_of, recipients=recipients)
 
 
-def occurrences_send_reminders(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SIZE) -> int:
-    """Claim each open occurrence whose owner's reminder time has come, tell the owner, enqueue the mail.
-
-    The reminder time is the owner's own (``reminder_time``: their lead,
-    working days of the engagement's country, moved earlier out of their
-    quiet hours and free weekends). Occurrences are read in batches, locked
-    (SKIP LOCKED on PostgreSQL; SQLite's IMMEDIATE transactions serialise the
-    sweeps), and claimed by one conditional UPDATE of ``reminder_sent_at``
-    where it is still NULL; in the same transaction the owner gets an in-app
-    CHECK_IN_REMINDER notification, and, if they want reminder email, the
-    send task is enqueued on commit. Two sweeps at once, or a re-run, claim
-    each occurrence once. An occurrence already past its due time, a paused
-    channel and an inactive owner are passed over. A fixed number of queries
-    per batch. Returns the number claimed.
-    """
-    from communications.tasks import send_occurrence_reminder
-
-    candidates = (
-        Occurrence.objects.open()
-        .filter(
-            reminder_sent_at__isnull=True,
-            due_at__gte=as_of,
-            due_at__lte=as_of + LONGEST_REMINDER_LEAD,
-            channel__status=Channel.Status.ACTIVE,
-        )
-        .select_related("channel__stakeholder", "channel__engagement")
-        .order_by("pk")
-    )
-    claimed = 0
-    last_pk = 0
-    while True:
-        with transaction.atomic():
-            locked = skip_locked(candidates.filter(pk__gt=last_pk))
-            batch = list(locked[:batch_size])
-            if not batch:
-                return claimed
-            recipients = recipients_for(user_ids={o.channel.owner_id for o in batch})
-            due_now: list[tuple[Occurrence, Recipient]] = []
-            for occurrence in batch:
-                recipient = recipients.get(occurrence.channel.owner_id)
-                if recipient is None:
-                    continue
-                remind_at = reminder_time(
-                    preference=recipient.preference,
-                    zone=recipient.zone,
-                    due_at=occurrence.due_at,
-                    calendar=working_day_calendar(country=occurrence.channel.engagement.country),
-                )
-                if remind_at <= as_of:
-                    due_now.append((occurrence, recipient))
-            if due_now:
-                Occurrence.objects.filter(
-                    pk__in=[o.pk for o, _ in due_now], reminder_sent_at__isnull=True
-                ).update(reminder_sent_at=as_of)
-                notifications_record(
-                    drafts=[_reminder_draft(o, r) for o, r in due_now], as_of=as_of, recipients=recipients
-                )
-                for occurrence, recipient in due_now:
-                    if recipient.preference.check_in_reminder_email:
-                        transaction.on_commit(partial(send_occurrence_reminder.delay, occurrence.pk))
-                claimed += len(due_now)
-        last_pk = batch[-1].pk
-        if len(batch) < batch_size:
-            return claimed
-
-
-def occurrences_requeue_lost_reminders(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SIZE) -> int:
-    """Enqueue again the reminder mails claimed long ago and still not delivered; the reconciler's step.
-
-    A send task can vanish with the broker (Redis lost or flushed) or run out
-    of retries while the mail server is down; the row still says claimed and
-    undelivered. Claims older than REMINDER_REQUEUE_AFTER, longer than a send
-    task's whole retry chain, are claimed afresh in batches (locked with SKIP
-    LOCKED on PostgreSQL, ``reminder_sent_at`` moved to ``as_of`` by one
-    UPDATE) and their send tasks enqueued on commit, as long as the
-    occurrence is open and not yet due. An owner who turned reminder email
-    off was only told in-app and is passed over here, so their claim never
-    comes back. Two reconcilers at once requeue each once. Returns the number
-    requeued.
-    """
-    from communications.tasks import send_occurrence_reminder
-
-    no_reminder_email = NotificationPreference.objects.filter(
-        user=OuterRef("channel__owner"), check_in_reminder_email=False
-    )
-    stale = (
-        Occurrence.objects.open()
-        .filter(
-            reminder_sent_at__lt=as_of - REMINDER_REQUEUE_AFTER,
-            reminder_delivered_at__isnull=True,
-            due_at__gte=as_of,
-            channel__status=Channel.Status.ACTIVE,
-        )
-        .exclude(Exists(no_reminder_email))
-        .order_by("pk")
-    )
-    requeued = 0
-    last_pk = 0
-    while True:
-        with transaction.atomic():
-            locked = skip_locked(stale.filter(pk__gt=last_pk))
-            ids = list(locked.values_list("pk", flat=True)[:batch_size])
-            if not ids:
-                return requeued
-            # Locked by this transaction (on SQLite the whole database is), so each is still stale.
-            Occurrence.objects.filter(pk__in=ids).update(reminder_sent_at=as_of)
-            for pk in ids:
-                transaction.on_commit(partial(send_occurrence_reminder.delay, pk))
-            requeued += len(ids)
-        last_pk = ids[-1]
-        if len(ids) < batch_size:
-            return requeued
+def reminder_key(occurrence_id: int) -> str:
+    """The outbox key of an occurrence's reminder: one reminder per occurrence, ever."""
+    return f"check_in_reminder:occurrence:{occurrence_id}"
 
 
 def _duration_in_words(duration: timedelta) -> str:
@@ -392,7 +306,7 @@ def _duration_in_words(duration: timedelta) -> str:
     return " ".join(parts)
 
 
-def _reminder_message(occurrence: Occurrence) -> EmailMultiAlternatives:
+def _reminder_email(occurrence: Occurrence, recipient: Recipient) -> OutboundEmail:
     channel = occurrence.channel
     owner = channel.owner
     context = {
@@ -405,51 +319,88 @@ def _reminder_message(occurrence: Occurrence) -> EmailMultiAlternatives:
         "grace_text": _duration_in_words(channel.grace_period),
         "plan_url": settings.SITE_URL + reverse("engagement_plan", kwargs={"pk": channel.engagement_id}),
     }
-    return email_render(template="occurrence_reminder", context=context, recipient=owner)
-
-
-def occurrence_send_reminder(*, occurrence_id: int) -> bool:
-    """Send the owner the reminder of one claimed occurrence; called by the send task.
-
-    At least once, not exactly once: the claim makes one decision to send, and
-    the task retries until the mail server accepts it, so a worker killed
-    after the server accepted but before the delivery was recorded sends it
-    again. Exactly once would need the mail server to take part in the
-    transaction; a rare duplicate reminder is preferred to a lost one. Each
-    attempt is counted and a failure's error recorded on the row (shown in the
-    admin) before it is raised for the task to retry. Skips, and returns
-    False, when the occurrence is gone, unclaimed, already delivered, no
-    longer open, or its owner has no email address.
-    """
-    occurrence = (
-        Occurrence.objects.select_related("channel__owner", "channel__engagement", "channel__stakeholder")
-        .filter(pk=occurrence_id)
-        .first()
+    rendered = email_render(
+        template="communications/email/occurrence_reminder", context=context, time_zone=owner.time_zone
     )
-    if (
-        occurrence is None
-        or occurrence.reminder_sent_at is None
-        or occurrence.reminder_delivered_at is not None
-        or occurrence.status not in Occurrence.OPEN_STATUSES
-    ):
-        return False
-    if not occurrence.channel.owner.email:
-        Occurrence.objects.filter(pk=occurrence.pk).update(reminder_error="The owner has no email address.")
-        logger.warning("occurrence %s: owner has no email address, reminder not sent", occurrence.pk)
-        return False
-    message = _reminder_message(occurrence)
-    try:
-        message.send()
-    except OSError as exc:
-        Occurrence.objects.filter(pk=occurrence.pk).update(
-            reminder_attempts=F("reminder_attempts") + 1, reminder_error=repr(exc)[:_ERROR_LIMIT]
+    return OutboundEmail(
+        kind=OutboxMessage.Kind.CHECK_IN_REMINDER,
+        key=reminder_key(occurrence.pk),
+        to=recipient.email,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        recipient_id=recipient.user_id,
+        engagement_id=channel.engagement_id,
+        # A reminder that has not left by the check-in's time has nothing left to remind of.
+        expires_at=occurrence.due_at,
+    )
+
+
+def _reminded() -> Exists:
+    """Whether the owner was already told of this occurrence coming up (the sweep's claim)."""
+    return Exists(
+        Notification.objects.filter(
+            recipient_id=OuterRef("channel__owner_id"),
+            event=NotificationEvent.CHECK_IN_REMINDER,
+            key=Concat(Value("occurrence:"), Cast(OuterRef("pk"), output_field=CharField())),
         )
-        logger.warning("occurrence %s: reminder failed: %r", occurrence.pk, exc)
-        raise
-    Occurrence.objects.filter(pk=occurrence.pk).update(
-        reminder_attempts=F("reminder_attempts") + 1, reminder_error="", reminder_delivered_at=timezone.now()
     )
-    return True
+
+
+def occurrences_send_reminders(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SIZE) -> int:
+    """Tell each channel owner of an open occurrence once their reminder time has come, and mail them.
+
+    The reminder time is the owner's own (``reminder_time``: their lead,
+    working days of the engagement's country, moved earlier out of their
+    quiet hours and free weekends). Occurrences the owner was not yet told of
+    are read in locked batches (SKIP LOCKED on PostgreSQL; SQLite's
+    IMMEDIATE transactions serialise the sweeps); in one transaction per
+    batch the owner gets an in-app CHECK_IN_REMINDER notification and, if
+    they want reminder email, the rendered reminder goes to the outbox (one
+    per occurrence, expiring at its due time). The notification is the
+    claim: two sweeps at once, or a re-run, tell and mail each owner once.
+    An occurrence already past its due time, a paused channel and an
+    inactive owner are passed over. A fixed number of queries per batch.
+    Returns the number of owners told.
+    """
+    candidates = (
+        Occurrence.objects.open()
+        .filter(
+            due_at__gte=as_of,
+            due_at__lte=as_of + LONGEST_REMINDER_LEAD,
+            channel__status=Channel.Status.ACTIVE,
+        )
+        .exclude(_reminded())
+        .select_related("channel__stakeholder", "channel__engagement", "channel__owner")
+    )
+
+    def remind(batch: list[Occurrence]) -> int:
+        recipients = recipients_for(user_ids={o.channel.owner_id for o in batch})
+        due_now: list[tuple[Occurrence, Recipient]] = []
+        for occurrence in batch:
+            recipient = recipients.get(occurrence.channel.owner_id)
+            if recipient is None:
+                continue
+            remind_at = reminder_time(
+                preference=recipient.preference,
+                zone=recipient.zone,
+                due_at=occurrence.due_at,
+                calendar=working_day_calendar(country=occurrence.channel.engagement.country),
+            )
+            if remind_at <= as_of:
+                due_now.append((occurrence, recipient))
+        if not due_now:
+            return 0
+        notifications_record(
+            drafts=[_reminder_draft(o, r) for o, r in due_now], as_of=as_of, recipients=recipients
+        )
+        outbox_add(
+            emails=[_reminder_email(o, r) for o, r in due_now if r.preference.check_in_reminder_email],
+            as_of=as_of,
+        )
+        return len(due_now)
+
+    return claim_in_batches(candidates, batch_size=batch_size, claim=remind)
 
 
 @dataclass(frozen=True)

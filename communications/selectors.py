@@ -114,7 +114,7 @@ def sponsor_subscription_get_for_user(*, user: Any, id: int) -> SponsorSubscript
 
 def delivery_list(*, user: Any) -> QuerySet[Delivery]:
     return Delivery.objects.visible_to(user).select_related(
-        "subscription__engagement", "subscription__stakeholder"
+        "subscription__engagement", "subscription__stakeholder", "outbox_message"
     )
 
 

@@ -23,17 +23,15 @@ from communications.models import (
     FollowUp,
     FollowUpComment,
     FollowUpOverdue,
-    Notification,
-    NotificationPreference,
     Sentiment,
     SilenceFlag,
     SponsorSubscription,
 )
-from communications.notifications import PREFERENCE_FIELDS
 from communications.recurrence import describe_rule
 from communications.selectors import channel_list
 from engagements.selectors import engagement_list, user_list
 from engagements.serializers import UserSummarySerializer
+from notifications.models import OutboxMessage
 from pmaas.api import ScopedPrimaryKeyRelatedField
 from stakeholders.selectors import stakeholder_list
 from stakeholders.serializers import StakeholderSummarySerializer
@@ -298,6 +296,13 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
     engagement = serializers.IntegerField(source="subscription.engagement_id", read_only=True)
     engagement_code = serializers.CharField(source="subscription.engagement.code", read_only=True)
     stakeholder_name = serializers.CharField(source="subscription.stakeholder.name", read_only=True)
+    # The outcome is the outbox's: what happened to the update's message.
+    status = serializers.ChoiceField(choices=OutboxMessage.Status.choices, read_only=True)
+    attempts = serializers.IntegerField(source="outbox_message.attempts", read_only=True, default=0)
+    last_attempt_at = serializers.DateTimeField(
+        source="outbox_message.last_attempt_at", read_only=True, default=None
+    )
+    sent_at = serializers.DateTimeField(source="outbox_message.sent_at", read_only=True, default=None)
 
     class Meta:
         model = Delivery
@@ -317,36 +322,6 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
             "created_at",
         ]
         read_only_fields = fields
-
-
-class NotificationSerializer(serializers.ModelSerializer[Notification]):
-    event_display = serializers.CharField(source="get_event_display", read_only=True)
-    engagement_code = serializers.CharField(source="engagement.code", read_only=True, default=None)
-
-    class Meta:
-        model = Notification
-        fields = [
-            "id",
-            "event",
-            "event_display",
-            "message",
-            "url",
-            "engagement",
-            "engagement_code",
-            "created_at",
-            "read_at",
-        ]
-        read_only_fields = fields
-
-
-class NotificationPreferenceSerializer(serializers.ModelSerializer[NotificationPreference]):
-    """The caller's preferences; PUT gives every field, PATCH some. Times are in the caller's zone."""
-
-    class Meta:
-        model = NotificationPreference
-        fields = [*PREFERENCE_FIELDS, "updated_at"]
-        read_only_fields = ["updated_at"]
-        extra_kwargs = {name: {"required": True} for name in PREFERENCE_FIELDS}
 
 
 class ComplianceQuerySerializer(serializers.Serializer[Any]):

@@ -25,7 +25,7 @@ from communications.models import (
     Sentiment,
 )
 from communications.obligations import obligations_meet_for_check_in
-from communications.scheduling import occurrence_mark_held
+from communications.scheduling import channel_compute_next_due, occurrence_mark_held
 from communications.selectors import follow_up_can_update_status, follow_up_changeable_by
 from communications.silence import silences_clear_for_check_in
 from communications.working_days import engagement_skip_rule
@@ -49,18 +49,6 @@ def _team_user_ids(engagement: Engagement) -> set[int]:
 
 def _role_stakeholder_ids(engagement: Engagement) -> set[int]:
     return set(StakeholderRole.objects.filter(engagement=engagement).values_list("stakeholder_id", flat=True))
-
-
-def channel_compute_next_due(*, channel: Channel, after: datetime) -> datetime | None:
-    """The channel's first occurrence after ``after``; skips non-working days if the engagement does."""
-    return recurrence.next_occurrence(
-        rule=channel.recurrence,
-        starts_on=channel.starts_on,
-        local_time=channel.local_time,
-        time_zone=channel.stakeholder.time_zone,
-        after=after,
-        skip=engagement_skip_rule(channel.engagement),
-    )
 
 
 def _channel_problems(

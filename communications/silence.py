@@ -30,13 +30,13 @@ from communications.models import (
     Channel,
     CheckIn,
     FollowUp,
-    NotificationEvent,
     SilenceFlag,
     SilenceFlagQuerySet,
 )
-from communications.notifications import NotificationDraft, notifications_record
 from communications.working_days import working_day_calendar
 from engagements.models import Engagement, Membership
+from notifications.models import NotificationEvent
+from notifications.services import NotificationDraft, notifications_record
 from pmaas.locking import skip_locked
 from pmaas.scoping import get_or_404
 from stakeholders.models import StakeholderRole

@@ -10,7 +10,6 @@ from communications.views import (
     compliance,
     engagements,
     follow_ups,
-    notifications,
     obligations,
     plan,
     search,
@@ -28,6 +27,5 @@ urlpatterns = [
     *follow_ups.urlpatterns,
     *obligations.urlpatterns,
     *calendar_views.urlpatterns,
-    *notifications.urlpatterns,
     *compliance.urlpatterns,
 ]

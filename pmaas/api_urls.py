@@ -10,6 +10,7 @@ from rest_framework.routers import DefaultRouter
 
 from communications import api as communications_api
 from engagements import api as engagements_api
+from notifications import api as notifications_api
 from stakeholders import api as stakeholders_api
 
 router = DefaultRouter()
@@ -32,10 +33,10 @@ router.register(
 router.register("deliveries", communications_api.DeliveryViewSet, basename="delivery")
 router.register("silence-flags", communications_api.SilenceFlagViewSet, basename="silence-flag")
 router.register("compliance", communications_api.ComplianceViewSet, basename="compliance")
-router.register("notifications", communications_api.NotificationViewSet, basename="notification")
+router.register("notifications", notifications_api.NotificationViewSet, basename="notification")
 router.register(
     "notification-preferences",
-    communications_api.NotificationPreferenceViewSet,
+    notifications_api.NotificationPreferenceViewSet,
     basename="notification-preference",
 )
 

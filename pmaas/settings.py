@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "accounts",
     "engagements",
     "stakeholders",
+    "notifications",
     "communications",
 ]
 
@@ -140,7 +141,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "communications.context_processors.notification_bell",
+                "notifications.context_processors.notification_bell",
             ],
         },
     },
@@ -268,6 +269,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 FOLLOW_UP_SCAN_SECONDS = env_int("FOLLOW_UP_SCAN_SECONDS", default=300, minimum=10)
 OCCURRENCE_DISPATCH_SECONDS = env_int("OCCURRENCE_DISPATCH_SECONDS", default=60, minimum=10)
 OUTBOX_RECONCILE_SECONDS = env_int("OUTBOX_RECONCILE_SECONDS", default=300, minimum=10)
+SILENCE_SCAN_SECONDS = env_int("SILENCE_SCAN_SECONDS", default=300, minimum=10)
 # A sponsor or PMO lead is silent after this many times their planned interval without a check-in.
 SPONSOR_SILENCE_FACTOR = env_float("SPONSOR_SILENCE_FACTOR", default=1.5, above=1.0)
 
@@ -292,8 +294,15 @@ FOLLOW_UP_ESCALATION_DAYS = _escalation_days()
 # database rows, never here. Each entry expires just before its next run, so
 # a backlog never stacks runs of the same sweep.
 CELERY_BEAT_SCHEDULE = {
-    "flag-overdue-follow-ups": {
-        "task": "communications.flag_overdue_follow_ups",
+    # Flags newly overdue follow-ups, tells whom they concern, escalates the late.
+    "sweep-overdue-follow-ups": {
+        "task": "communications.sweep_overdue_follow_ups",
+        "schedule": FOLLOW_UP_SCAN_SECONDS,
+        "options": {"expires": FOLLOW_UP_SCAN_SECONDS * 0.9},
+    },
+    # Writes each user's daily digest once their digest time has passed.
+    "send-daily-digests": {
+        "task": "communications.send_daily_digests",
         "schedule": FOLLOW_UP_SCAN_SECONDS,
         "options": {"expires": FOLLOW_UP_SCAN_SECONDS * 0.9},
     },
@@ -303,10 +312,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": OCCURRENCE_DISPATCH_SECONDS,
         "options": {"expires": OCCURRENCE_DISPATCH_SECONDS * 0.9},
     },
-    # Enqueues again what the broker lost: mail whose send task never ran,
-    # notices held back by quiet hours that may now go out.
+    # Flags sponsors and PMO leads gone quiet for longer than their plan allows.
+    "flag-silent-stakeholders": {
+        "task": "communications.flag_silent_stakeholders",
+        "schedule": SILENCE_SCAN_SECONDS,
+        "options": {"expires": SILENCE_SCAN_SECONDS * 0.9},
+    },
+    # Enqueues again what the broker lost, what ran out of retries and what
+    # quiet hours held; expires what is too late to matter.
     "reconcile-outbox": {
-        "task": "communications.reconcile_outbox",
+        "task": "notifications.reconcile_outbox",
         "schedule": OUTBOX_RECONCILE_SECONDS,
         "options": {"expires": OUTBOX_RECONCILE_SECONDS * 0.9},
     },
@@ -353,7 +368,7 @@ SPECTACULAR_SETTINGS = {
         "ChannelKindEnum": "communications.models.ChannelKind",
         "ChannelStatusEnum": "communications.models.Channel.Status",
         "FollowUpStatusEnum": "communications.models.FollowUp.Status",
-        "DeliveryStatusEnum": "communications.models.Delivery.Status",
+        "OutboxStatusEnum": "notifications.models.OutboxMessage.Status",
     },
 }
 

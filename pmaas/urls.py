@@ -25,5 +25,6 @@ urlpatterns = [
     path("api/", include("pmaas.api_urls")),
     path("", include("accounts.urls")),
     path("", include("stakeholders.urls")),
+    path("", include("notifications.urls")),
     path("", include("communications.urls")),
 ]

@@ -341,8 +341,8 @@ def make_notification(
     read_at: dt.datetime | None = None,
 ) -> Any:
     """An in-app notification for ``recipient``, recorded through the service with a key of its own."""
-    from communications.models import Notification, NotificationEvent
-    from communications.notifications import NotificationDraft, notifications_record
+    from notifications.models import Notification, NotificationEvent
+    from notifications.services import NotificationDraft, notifications_record
 
     key = f"factory-{next(_counter)}"
     notifications_record(

@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import calendar_feed_create
-from communications.models import Channel, FollowUp, FollowUpNotice, FollowUpOverdue
-from communications.notifications import notification_preference_save
+from communications.models import Channel, FollowUp, FollowUpOverdue
+from notifications.models import OutboxMessage
+from notifications.services import notification_preference_save
 from tests import factories
 from tests.factories import World
 
@@ -44,15 +45,15 @@ CHANGELIST_QUERIES: dict[str, Callable[[World], str]] = {
         f"q=On+it&follow_up__engagement__client__id__exact={w.client_a.pk}"
     ),
     "communications.SponsorSubscription": lambda w: "q=EHR-A&cadence__exact=weekly&is_active__exact=1",
-    "communications.Delivery": lambda w: "q=EHR-A&status__exact=pending",
+    "communications.Delivery": lambda w: "q=EHR-A&outbox_message__isempty=1",
     "communications.CommunicationObligation": lambda w: "q=EHR-A&status__exact=open",
     "accounts.CalendarFeed": lambda w: "q=EHR-A&revoked_at__isempty=1",
-    "communications.Occurrence": lambda w: "q=Weekly&status__exact=held&reminder_failed=no",
-    "communications.FollowUpNotice": lambda w: "q=2026-03-09&kind__exact=overdue_digest&failed=no",
+    "communications.Occurrence": lambda w: "q=Weekly&status__exact=held",
+    "notifications.OutboxMessage": lambda w: "q=digest&kind__exact=overdue_digest&failing=no",
     "communications.SilenceFlag": lambda w: "q=EHR-A&cleared_at__isempty=1",
     "communications.FollowUpOverdue": lambda w: "q=EHR-A&follow_up__status__exact=open",
-    "communications.Notification": lambda w: "q=lead&event__exact=follow_up_overdue&in_app__exact=1",
-    "communications.NotificationPreference": lambda w: (
+    "notifications.Notification": lambda w: "q=lead&event__exact=follow_up_overdue&in_app__exact=1",
+    "notifications.NotificationPreference": lambda w: (
         "q=lead&reminder_lead__exact=1wd&email_on_weekends__exact=1"
     ),
 }
@@ -61,7 +62,8 @@ CHANGELIST_QUERIES: dict[str, Callable[[World], str]] = {
 # Models whose rows the admin may not add, and why.
 NO_ADD_PAGE = {
     "accounts.CalendarFeed": "a feed's secret is shown once, to the user who opens it on their account page",
-    "communications.Notification": "a notification records an event a sweep saw",
+    "notifications.Notification": "a notification records an event a sweep saw",
+    "notifications.OutboxMessage": "a message is written by the decision to send it",
     "communications.SilenceFlag": "a flag stands for a silence the sweep measured",
     "communications.FollowUpOverdue": "a stamp records what the overdue scan saw",
 }
@@ -75,9 +77,15 @@ def _url(model: type[Model], view: str, *args: object) -> str:
 def admin_http(world: World) -> HttpClient:
     # The world holds no calendar feed: a user opens their own.
     calendar_feed_create(actor=world.lead, engagement=world.mine.engagement)
-    # Nor a follow-up notice: the overdue sweep writes them.
-    FollowUpNotice.objects.create(
-        recipient=world.lead, kind=FollowUpNotice.Kind.OVERDUE_DIGEST, window_key="2026-03-09"
+    # Nor an outbound message: the sweeps write them.
+    OutboxMessage.objects.create(
+        kind=OutboxMessage.Kind.OVERDUE_DIGEST,
+        idempotency_key="overdue_digest:user:lead:2026-03-09",
+        recipient=world.lead,
+        to_address=world.lead.email,
+        subject="Daily digest",
+        body_text="One item overdue.",
+        created_at=world.mine.follow_up.due_at,
     )
     # Nor notifications or preferences: sweeps and users write them.
     factories.make_notification(recipient=world.lead, engagement=world.mine.engagement)

@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from communications.demo import DEMO_PASSWORD, demo_codes, demo_load
-from communications.models import CheckIn, FollowUp, Notification, SilenceFlag
+from communications.models import CheckIn, FollowUp, SilenceFlag
 from engagements.models import Client, Engagement
+from notifications.models import Notification
 from tests import factories
 
 pytestmark = pytest.mark.django_db

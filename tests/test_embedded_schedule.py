@@ -35,14 +35,17 @@ from tests.celery_fixtures import (
 FAST_SCHEDULE = {
     "FOLLOW_UP_SCAN_SECONDS": "10",
     "OCCURRENCE_DISPATCH_SECONDS": "10",
+    "SILENCE_SCAN_SECONDS": "10",
     "OUTBOX_RECONCILE_SECONDS": "10",
 }
 # Beat sends each entry one interval after it starts; the worker then needs a few seconds more.
 BEAT_DEADLINE = 60.0
 ENTRIES = {
-    "flag-overdue-follow-ups": "communications.flag_overdue_follow_ups",
+    "sweep-overdue-follow-ups": "communications.sweep_overdue_follow_ups",
+    "send-daily-digests": "communications.send_daily_digests",
     "dispatch-occurrences": "communications.dispatch_occurrences",
-    "reconcile-outbox": "communications.reconcile_outbox",
+    "flag-silent-stakeholders": "communications.flag_silent_stakeholders",
+    "reconcile-outbox": "notifications.reconcile_outbox",
 }
 
 _PRINT_SCHEDULE = """
@@ -61,7 +64,9 @@ print(json.dumps({
         }
         for name, entry in settings.CELERY_BEAT_SCHEDULE.items()
     },
-    "registered": sorted(name for name in app.tasks if name.startswith("communications.")),
+    "registered": sorted(
+        name for name in app.tasks if name.startswith(("communications.", "notifications."))
+    ),
 }))
 """
 
@@ -162,7 +167,7 @@ def beat_and_worker(transactional_db: None, tmp_path: Path) -> Iterator[tuple[Ru
         queue=queue,
         log_path=tmp_path / "worker.log",
         extra_env=FAST_SCHEDULE,
-        # What the sweeps enqueue (reminders, notices) stays on this queue too.
+        # What the sweeps enqueue (the outbox's send tasks) stays on this queue too.
         extra_config=(f"task.default_queue={queue}",),
     )
     beat = None

@@ -1,8 +1,10 @@
-"""Reminders through a real worker, a real broker and a real SMTP server, when things go wrong.
+"""The outbox through a real worker, a real broker and a real SMTP server, when things go wrong.
 
-The worker mails an aiosmtpd server on loopback (tests/smtp_fixtures.py) and
-shares the test database, so each test checks what the owner would see (the
-messages the server accepted) and what the database recorded.
+Reminders, digests and escalations all leave through the one outbox
+(``notifications.outbox``). The worker mails an aiosmtpd server on loopback
+(tests/smtp_fixtures.py) and shares the test database, so each test checks
+what the recipient would see (the messages the server accepted) and what the
+outbox recorded.
 """
 
 from __future__ import annotations
@@ -22,15 +24,13 @@ from django.utils import timezone
 from kombu import Exchange, Queue
 
 from communications import escalation, scheduling
-from communications.models import Channel, FollowUp, FollowUpNotice, Occurrence
-from communications.notifications import notification_preference_save
+from communications.models import Channel, FollowUp, Occurrence
 from communications.services import follow_ups_flag_overdue
-from communications.tasks import (
-    dispatch_occurrences,
-    reconcile_outbox,
-    send_follow_up_notice,
-    send_occurrence_reminder,
-)
+from communications.tasks import dispatch_occurrences
+from notifications import outbox
+from notifications.models import OutboxMessage
+from notifications.services import notification_preference_save
+from notifications.tasks import reconcile_outbox, send_outbox_message
 from pmaas.celery import app as celery_app
 from tests import factories, smtp_fixtures
 from tests.celery_fixtures import RunningWorker, forget_queue, queued_messages, wait_until
@@ -47,9 +47,9 @@ pytestmark = [
     pytest.mark.xdist_group("celery_worker"),
 ]
 
-# Inside the reminder lead time, and later than the requeue delay, so a requeue still applies.
+# Inside the reminder lead time, and later than the requeue delay, so a requeued reminder has not expired.
 DUE_IN = dt.timedelta(hours=3)
-AFTER_REQUEUE_DELAY = scheduling.REMINDER_REQUEUE_AFTER + dt.timedelta(minutes=1)
+AFTER_REQUEUE_DELAY = outbox.REQUEUE_AFTER + dt.timedelta(minutes=1)
 
 
 def _channels_due_soon(count: int) -> list[Channel]:
@@ -73,21 +73,26 @@ def _dispatch_on(worker: RunningWorker) -> str:
 
 
 @pytest.fixture
-def reminders_to(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
-    """Send the reminders enqueued in this process to a given queue instead of the shared default one."""
+def mail_to(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """Send the outbox messages enqueued in this process to a given queue instead of the shared default one.
+
+    The outbox looks its send task up by name in the current app, the very
+    object ``send_outbox_message`` stands for, so reminders, digests and
+    escalations all follow.
+    """
 
     def route(queue: str) -> None:
         monkeypatch.setattr(
-            send_occurrence_reminder,
+            send_outbox_message,
             "delay",
-            lambda pk: send_occurrence_reminder.apply_async((pk,), queue=queue),
+            lambda *args: send_outbox_message.apply_async(args, queue=queue),
         )
 
     return route
 
 
-def _delivered() -> int:
-    return Occurrence.objects.filter(reminder_delivered_at__isnull=False).count()
+def _delivered(kind: str = OutboxMessage.Kind.CHECK_IN_REMINDER) -> int:
+    return OutboxMessage.objects.filter(kind=kind, status=OutboxMessage.Status.SENT).count()
 
 
 def _recipients(smtp: SmtpServer) -> list[str]:
@@ -115,11 +120,18 @@ def test_each_owner_gets_one_reminder_by_smtp_however_often_the_dispatcher_runs(
     for message in smtp.messages:
         assert message.get_content_type() == "multipart/alternative"
         assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
-    # And each occurrence records one successful attempt and its delivery
-    rows = list(
-        Occurrence.objects.order_by("channel_id").values("channel_id", "reminder_attempts", "reminder_error")
-    )
-    assert rows == [{"channel_id": c.pk, "reminder_attempts": 1, "reminder_error": ""} for c in channels]
+    # And each occurrence's reminder is one outbox message, sent at the first attempt
+    reminders = {
+        m.idempotency_key: m for m in OutboxMessage.objects.filter(kind=OutboxMessage.Kind.CHECK_IN_REMINDER)
+    }
+    rows = [
+        (occurrence.channel_id, reminders[scheduling.reminder_key(occurrence.pk)])
+        for occurrence in Occurrence.objects.order_by("channel_id")
+    ]
+    assert [(channel_id, m.status, m.attempts, m.last_error) for channel_id, m in rows] == [
+        (c.pk, OutboxMessage.Status.SENT, 1, "") for c in channels
+    ]
+    assert len(reminders) == 3
 
 
 def test_two_dispatchers_at_once_create_one_occurrence_and_one_reminder_per_channel(
@@ -147,6 +159,7 @@ def test_two_dispatchers_at_once_create_one_occurrence_and_one_reminder_per_chan
     assert sum(o["created"] for o in outcomes) == 2
     assert sum(o["reminded"] for o in outcomes) == 2
     assert sorted(Occurrence.objects.values_list("channel_id", flat=True)) == sorted(c.pk for c in channels)
+    assert OutboxMessage.objects.count() == 2
     # And each owner received exactly one message
     assert _recipients(smtp) == sorted(c.owner.email for c in channels)
 
@@ -170,7 +183,7 @@ def _outcome_on_either(task_id: str, *workers: RunningWorker) -> dict[str, int]:
 
 def test_a_reminder_cut_short_by_a_killed_worker_is_sent_once_by_the_next_worker(
     smtp: SmtpServer,
-    reminders_to: Callable[[str], None],
+    mail_to: Callable[[str], None],
     transactional_db: None,
     tmp_path: Any,
 ):
@@ -187,15 +200,15 @@ def test_a_reminder_cut_short_by_a_killed_worker_is_sent_once_by_the_next_worker
     - the filesystem broker removes a message when a worker reads it, so
       nothing comes back by itself.
 
-    Neither waits in a test: on both, the reconciler's requeue of reminders
-    claimed more than REMINDER_REQUEUE_AFTER ago and still undelivered is what
-    recovers within it, run here with an ``as_of`` that much later. Should the
-    broker hand the old message over first, the new worker sends it and the
-    requeue finds nothing: either way, one message.
+    Neither waits in a test: on both, the outbox reconciler, which enqueues
+    again pending messages enqueued more than outbox.REQUEUE_AFTER ago, is
+    what recovers within it, run here with an ``as_of`` that much later.
+    Should the broker hand the old message over first, the new worker sends
+    it and the reconciler finds nothing: either way, one message.
     """
     # Given a worker that mails the loopback server, and a server that holds every message
     queue = f"test-mail-{uuid.uuid4().hex[:12]}"
-    reminders_to(queue)
+    mail_to(queue)
     smtp.handler.hold()
     killed = start_mailing_worker(queue=queue, smtp_server=smtp, log_path=tmp_path / "killed.log")
     replacement: RunningWorker | None = None
@@ -209,21 +222,24 @@ def test_a_reminder_cut_short_by_a_killed_worker_is_sent_once_by_the_next_worker
         killed.process.kill()
         killed.process.wait(timeout=15)
         smtp.handler.release()
-        occurrence = Occurrence.objects.get()
-        assert occurrence.reminder_sent_at is not None
-        assert occurrence.reminder_delivered_at is None
+        message = OutboxMessage.objects.get(
+            idempotency_key=scheduling.reminder_key(Occurrence.objects.get().pk)
+        )
+        assert message.status == OutboxMessage.Status.PENDING
+        assert message.enqueued_at is not None
+        assert message.sent_at is None
         assert smtp.messages == []
 
-        # And a new worker starts, and the reconciler's requeue runs past the requeue delay
+        # And a new worker starts, and the outbox reconciler runs past the requeue delay
         replacement = start_mailing_worker(queue=queue, smtp_server=smtp, log_path=tmp_path / "new.log")
-        later = occurrence.reminder_sent_at + AFTER_REQUEUE_DELAY
-        scheduling.occurrences_requeue_lost_reminders(as_of=later)
+        later = message.enqueued_at + AFTER_REQUEUE_DELAY
+        outbox.outbox_reconcile(as_of=later)
 
         # Then the new worker delivers the reminder, and only once
         wait_until(lambda: _delivered() == 1, what="the reminder delivered by the new worker")
         assert _recipients(smtp) == [channel.owner.email]
-        # And a second requeue run sends nothing more
-        assert scheduling.occurrences_requeue_lost_reminders(as_of=later) == 0
+        # And a second reconciler run sends nothing more
+        assert outbox.outbox_reconcile(as_of=later) == 0
         assert len(smtp.messages) == 1
     finally:
         smtp.handler.release()
@@ -253,18 +269,18 @@ def test_reminders_lost_with_the_broker_are_each_sent_once_after_the_requeue_del
     mailing_worker: RunningWorker,
     smtp: SmtpServer,
     idle_queue: str,
-    reminders_to: Callable[[str], None],
+    mail_to: Callable[[str], None],
     transactional_db: None,
 ):
     """Redis flushed (or, on the filesystem broker, the queue purged) with reminders waiting in it.
 
-    Every claimed reminder is a row; the reconciler's requeue enqueues again
-    those claimed REMINDER_REQUEUE_AFTER ago and still undelivered.
+    Every claimed reminder is a pending outbox message; the reconciler enqueues
+    again those enqueued outbox.REQUEUE_AFTER ago and still pending.
     """
     # Given three reminders claimed and waiting on the broker, where no worker takes them
     channels = _channels_due_soon(3)
     now = timezone.now()
-    reminders_to(idle_queue)
+    mail_to(idle_queue)
     assert scheduling.occurrences_dispatch(as_of=now) == 3
     assert scheduling.occurrences_send_reminders(as_of=now) == 3
     assert queued_messages(idle_queue) == 3
@@ -274,32 +290,18 @@ def test_reminders_lost_with_the_broker_are_each_sent_once_after_the_requeue_del
     _redeclare(mailing_worker.queue)
     assert queued_messages(idle_queue) == 0
 
-    # And the reminder sweep and the reconciler's requeue run past the requeue delay, for the worker
-    reminders_to(mailing_worker.queue)
+    # And the reminder sweep and the outbox reconciler run past the requeue delay, for the worker
+    mail_to(mailing_worker.queue)
     later = now + AFTER_REQUEUE_DELAY
     assert scheduling.occurrences_send_reminders(as_of=later) == 0
-    assert scheduling.occurrences_requeue_lost_reminders(as_of=later) == 3
+    assert outbox.outbox_reconcile(as_of=later) == 3
 
     # Then each reminder is delivered exactly once
     wait_until(lambda: _delivered() == 3, what="three requeued reminders delivered")
     assert _recipients(smtp) == sorted(c.owner.email for c in channels)
     # And a second run past the delay requeues nothing
-    assert scheduling.occurrences_requeue_lost_reminders(as_of=later) == 0
+    assert outbox.outbox_reconcile(as_of=later) == 0
     assert len(smtp.messages) == 3
-
-
-@pytest.fixture
-def notices_to(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
-    """Send the notices enqueued in this process to a given queue instead of the shared default one."""
-
-    def route(queue: str) -> None:
-        monkeypatch.setattr(
-            send_follow_up_notice,
-            "delay",
-            lambda pk: send_follow_up_notice.apply_async((pk,), queue=queue),
-        )
-
-    return route
 
 
 def _follow_ups_long_overdue(count: int, *, as_of: dt.datetime) -> list[FollowUp]:
@@ -321,29 +323,31 @@ def _follow_ups_long_overdue(count: int, *, as_of: dt.datetime) -> list[FollowUp
     return follow_ups
 
 
-def _notices_delivered() -> int:
-    return FollowUpNotice.objects.filter(delivered_at__isnull=False).count()
-
-
 def test_notices_lost_with_the_broker_are_each_sent_once_after_the_reconciler_runs(
     mailing_worker: RunningWorker,
     smtp: SmtpServer,
     idle_queue: str,
-    notices_to: Callable[[str], None],
+    mail_to: Callable[[str], None],
     transactional_db: None,
 ):
     """Redis flushed (or, on the filesystem broker, the queue purged) with escalation mail waiting in it.
 
-    Every notice is a row; the reconciler, on its beat, enqueues again those
-    enqueued NOTICE_REQUEUE_AFTER ago and still undelivered.
+    Every escalation mail is a pending outbox message, in the same outbox as
+    the reminders; the reconciler, on its beat, enqueues again those enqueued
+    outbox.REQUEUE_AFTER ago and still pending.
     """
     # Given three escalations written longer ago than the requeue delay, their mail waiting on the broker
-    escalated_at = timezone.now() - escalation.NOTICE_REQUEUE_AFTER - dt.timedelta(minutes=1)
+    escalated_at = timezone.now() - outbox.REQUEUE_AFTER - dt.timedelta(minutes=1)
     _follow_ups_long_overdue(3, as_of=escalated_at)
-    notices_to(idle_queue)
+    mail_to(idle_queue)
     assert escalation.follow_ups_escalate(as_of=escalated_at) == 3
     assert queued_messages(idle_queue) == 3
-    leads = sorted(FollowUpNotice.objects.values_list("recipient__email", flat=True))
+    leads = sorted(
+        OutboxMessage.objects.filter(kind=OutboxMessage.Kind.ESCALATION).values_list(
+            "recipient__email", flat=True
+        )
+    )
+    assert len(leads) == 3
 
     # When the broker loses them
     _lose_the_broker_contents(idle_queue)
@@ -359,9 +363,11 @@ def test_notices_lost_with_the_broker_are_each_sent_once_after_the_reconciler_ru
     outcome = mailing_worker.wait_for_task(task_id)
 
     # Then it enqueued the three, and each lead received exactly one message by SMTP
-    assert "'notices': 3" in outcome
-    wait_until(lambda: _notices_delivered() == 3, what="three reconciled notices delivered")
+    assert outcome == "3"
+    wait_until(
+        lambda: _delivered(OutboxMessage.Kind.ESCALATION) == 3, what="three reconciled escalations delivered"
+    )
     assert _recipients(smtp) == leads
     # And a second reconciler run enqueues nothing more
-    assert escalation.follow_up_notices_reconcile(as_of=timezone.now()) == 0
+    assert outbox.outbox_reconcile(as_of=timezone.now()) == 0
     assert len(smtp.messages) == 3

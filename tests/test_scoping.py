@@ -32,10 +32,7 @@ from communications.models import (
     Delivery,
     FollowUp,
     FollowUpComment,
-    FollowUpNotice,
     FollowUpOverdue,
-    Notification,
-    NotificationPreference,
     Occurrence,
     SilenceFlag,
     SponsorSubscription,
@@ -50,6 +47,7 @@ from engagements.models import (
     Milestone,
 )
 from engagements.services import membership_add
+from notifications.models import Notification, NotificationPreference, OutboxMessage
 from stakeholders import selectors as stakeholder_selectors
 from stakeholders.models import Stakeholder, StakeholderRole
 from tests import factories
@@ -109,9 +107,9 @@ UNSCOPED = {
 # Models scoped to the user who owns the row rather than to an engagement, and where that is tested.
 OWNED: dict[type[models.Model], str] = {
     CalendarFeed: "its owner's alone, administrators see all (tests/communications/test_calendar.py)",
-    FollowUpNotice: "its recipient's alone, administrators see all (tests/communications/test_escalation.py)",
-    Notification: "its recipient's alone, administrators too (tests/communications/test_notifications.py)",
-    NotificationPreference: "its user's; administrators see all (tests/communications/test_notifications.py)",
+    OutboxMessage: "its recipient's alone, administrators see all (tests/notifications/test_outbox.py)",
+    Notification: "its recipient's alone, administrators too (tests/notifications/test_notifications.py)",
+    NotificationPreference: "its user's; administrators see all (tests/notifications/test_notifications.py)",
 }
 
 # Which scopes of the world each kind of user sees, and may change.

@@ -16,17 +16,20 @@ from time_machine import TimeMachineFixture
 from accounts.models import User
 from communications.escalation import (
     DIGEST_ITEM_LIMIT,
-    NOTICE_REQUEUE_AFTER,
-    follow_up_notices_reconcile,
+    digest_key,
+    escalation_key,
     follow_ups_escalate,
     follow_ups_notify_overdue,
     follow_ups_send_overdue_digests,
 )
-from communications.models import FollowUp, FollowUpNotice, FollowUpOverdue, Notification, NotificationEvent
-from communications.notifications import notification_preference_save
+from communications.models import FollowUp, FollowUpOverdue
 from communications.services import follow_ups_flag_overdue
-from communications.tasks import REMINDER_MAX_RETRIES, flag_overdue_follow_ups, send_follow_up_notice
+from communications.tasks import send_daily_digests, sweep_overdue_follow_ups
 from engagements.models import Engagement, Membership
+from notifications.models import Notification, NotificationEvent, OutboxMessage
+from notifications.outbox import outbox_reconcile
+from notifications.services import notification_preference_save
+from notifications.tasks import MAIL_MAX_RETRIES, send_outbox_message
 from pmaas.celery import app as celery_app
 from tests import factories
 from tests.flaky_mail import FlakyBackend
@@ -37,13 +40,11 @@ UTC = dt.UTC
 # Tuesday 10 March 2026, and the first sweep after the next morning's digest time (08:00, UTC users).
 FLAGGED_AT = dt.datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 NEXT_DAY = dt.datetime(2026, 3, 11, 8, 5, tzinfo=UTC)
-# The reconciler's clock in tests that set notices up by hand.
-AS_OF = dt.datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 # Thursday 2 April 2026, before Good Friday (3 April) and Easter Monday (6 April), DE public holidays.
 DUE_BEFORE_EASTER = dt.datetime(2026, 4, 2, 10, 0, tzinfo=UTC)
-# Follow-ups, roles, leads, notifications, recipients, existing notices, users, insert, read-back,
-# the savepoint around them, and one visibility check per recipient of follow-ups.
-DIGEST_SWEEP_QUERIES = 11
+# Follow-ups, roles, leads, notifications, recipients, recent digests, the items listed, the
+# outbox's insert, the savepoint around them, and one visibility check per recipient of follow-ups.
+DIGEST_SWEEP_QUERIES = 10
 
 
 @pytest.fixture
@@ -126,10 +127,10 @@ def test_a_recipient_gets_one_digest_of_what_newly_went_overdue_however_often_th
     assert "Old news" not in message.body
     assert isinstance(message, EmailMultiAlternatives)
     assert "Book the venue" in str(message.alternatives[0][0])
-    notice = FollowUpNotice.objects.get(recipient=owner, window_key="2026-03-11")
-    assert sorted(notice.follow_up_ids) == sorted([first.pk, second.pk])
-    assert notice.delivered_at is not None and notice.attempts == 1
-    assert old.pk not in notice.follow_up_ids
+    digest = OutboxMessage.objects.get(idempotency_key=digest_key(recipient_id=owner.pk, window="2026-03-11"))
+    assert sorted(digest.about["follow_up_ids"]) == sorted([first.pk, second.pk])
+    assert (digest.status, digest.attempts) == (OutboxMessage.Status.SENT, 1)
+    assert old.pk not in digest.about["follow_up_ids"]
 
 
 def test_a_window_still_open_is_not_digested_yet(django_capture_on_commit_callbacks: Any):
@@ -143,7 +144,7 @@ def test_a_window_still_open_is_not_digested_yet(django_capture_on_commit_callba
 
     # Then nothing is written before the digest slot
     assert written == 0
-    assert not FollowUpNotice.objects.exists()
+    assert not OutboxMessage.objects.exists()
 
 
 def test_a_client_owed_item_is_digested_to_the_relationship_owner(
@@ -246,8 +247,12 @@ def test_escalation_waits_for_working_days_across_a_weekend_and_public_holidays(
     follow_up.refresh_from_db()
     assert follow_up.escalation_level == 1
     assert follow_up.escalated_at == dt.datetime(2026, 4, 8, 12, 0, tzinfo=UTC)
-    notice = FollowUpNotice.objects.get(kind=FollowUpNotice.Kind.ESCALATION)
-    assert (notice.recipient, notice.level, notice.window_key) == (lead, 1, f"{follow_up.pk}:1")
+    message = OutboxMessage.objects.get(kind=OutboxMessage.Kind.ESCALATION)
+    assert (message.recipient, message.about["level"], message.idempotency_key) == (
+        lead,
+        1,
+        escalation_key(recipient_id=lead.pk, follow_up_id=follow_up.pk, rung=1),
+    )
 
 
 def test_level_two_goes_to_the_practice_leads_once_and_never_again(
@@ -289,7 +294,7 @@ def test_an_item_found_past_both_rungs_tells_the_lead_and_the_practice_leads(
     _escalate(dt.datetime(2026, 4, 20, 12, 0, tzinfo=UTC), django_capture_on_commit_callbacks)
 
     # Then both rungs are written, each once
-    rungs = set(FollowUpNotice.objects.values_list("recipient", "level"))
+    rungs = {(m.recipient_id, m.about["level"]) for m in OutboxMessage.objects.all()}
     assert rungs == {(lead.pk, 1), (practice_lead.pk, 2)}
     follow_up.refresh_from_db()
     assert follow_up.escalation_level == 2
@@ -309,17 +314,17 @@ def test_a_done_item_never_escalates(ladder: None, django_capture_on_commit_call
 
     # Then nothing escalates
     assert escalated == 0
-    assert not FollowUpNotice.objects.exists()
+    assert not OutboxMessage.objects.exists()
     follow_up.refresh_from_db()
     assert follow_up.escalation_level == 0
 
 
-def _written_digest() -> FollowUpNotice:
+def _written_digest() -> OutboxMessage:
     owner = factories.consultant()
     _overdue(_engagement(lead=owner), owner_user=owner)
     follow_ups_flag_overdue(as_of=FLAGGED_AT)
     follow_ups_send_overdue_digests(as_of=NEXT_DAY)
-    return FollowUpNotice.objects.get()
+    return OutboxMessage.objects.get()
 
 
 def test_the_send_task_retries_until_the_mail_server_accepts(flaky_mail: type[FlakyBackend]):
@@ -328,7 +333,7 @@ def test_the_send_task_retries_until_the_mail_server_accepts(flaky_mail: type[Fl
     flaky_mail.fail_next(2)
 
     # When the send task runs
-    result = send_follow_up_notice.apply(args=(notice.pk,))
+    result = send_outbox_message.apply(args=(notice.idempotency_key,))
 
     # Then the third attempt delivered one mail and the row says so
     assert result.successful()
@@ -336,7 +341,7 @@ def test_the_send_task_retries_until_the_mail_server_accepts(flaky_mail: type[Fl
     assert len(mail.outbox) == 1
     notice.refresh_from_db()
     assert (notice.attempts, notice.last_error) == (3, "")
-    assert notice.delivered_at is not None
+    assert notice.status == OutboxMessage.Status.SENT
 
 
 def test_the_send_task_gives_up_with_the_error_recorded(flaky_mail: type[FlakyBackend]):
@@ -345,24 +350,24 @@ def test_the_send_task_gives_up_with_the_error_recorded(flaky_mail: type[FlakyBa
     flaky_mail.fail_next(10_000)
 
     # When the send task runs out of retries
-    result = send_follow_up_notice.apply(args=(notice.pk,))
+    result = send_outbox_message.apply(args=(notice.idempotency_key,))
 
     # Then it failed with every attempt and the last error on the row
     assert result.failed()
     assert mail.outbox == []
     notice.refresh_from_db()
-    assert notice.attempts == REMINDER_MAX_RETRIES + 1
+    assert notice.attempts == MAIL_MAX_RETRIES + 1
     assert "SMTPServerDisconnected" in notice.last_error
-    assert notice.delivered_at is None
+    assert notice.status == OutboxMessage.Status.PENDING
 
 
 def test_a_delivered_notice_is_not_sent_again(flaky_mail: type[FlakyBackend]):
     # Given a digest already delivered
     notice = _written_digest()
-    send_follow_up_notice.apply(args=(notice.pk,))
+    send_outbox_message.apply(args=(notice.idempotency_key,))
 
     # When its task is delivered a second time
-    result = send_follow_up_notice.apply(args=(notice.pk,))
+    result = send_outbox_message.apply(args=(notice.idempotency_key,))
 
     # Then nothing more is sent
     assert result.get() is False
@@ -387,9 +392,10 @@ def test_the_periodic_task_flags_digests_and_escalates_on_one_time(
     FollowUp.objects.filter(pk=fresh.pk).update(due_at=dt.datetime(2026, 4, 20, 11, 0, tzinfo=UTC))
     time_machine.move_to(dt.datetime(2026, 4, 20, 12, 0, tzinfo=UTC), tick=False)
 
-    # When the beat's overdue task runs
+    # When the beat's overdue sweep and digest tasks run
     with django_capture_on_commit_callbacks(execute=True):
-        flagged = flag_overdue_follow_ups.apply().get()
+        flagged = sweep_overdue_follow_ups.apply().get()
+        send_daily_digests.apply().get()
 
     # Then it flagged the new item and told its owner, digested yesterday's and escalated the late one
     assert flagged == 1
@@ -397,30 +403,10 @@ def test_the_periodic_task_flags_digests_and_escalates_on_one_time(
     assert Notification.objects.filter(
         recipient=owner, event=NotificationEvent.FOLLOW_UP_OVERDUE, key=f"follow_up:{fresh.pk}"
     ).exists()
-    kinds = sorted(FollowUpNotice.objects.values_list("kind", "level"))
+    kinds = sorted((m.kind, m.about.get("level", 0)) for m in OutboxMessage.objects.all())
     assert kinds == [("escalation", 1), ("escalation", 2), ("overdue_digest", 0)]
     assert len(mail.outbox) == 3
-    assert FollowUpNotice.objects.undelivered().count() == 0
-
-
-def test_a_user_sees_only_the_notices_sent_to_them(world: Any):
-    # Given a notice to the lead
-    notice = FollowUpNotice.objects.create(
-        recipient=world.lead, kind=FollowUpNotice.Kind.OVERDUE_DIGEST, window_key="2026-03-09"
-    )
-
-    # When each kind of user asks
-    seen = {
-        name: list(FollowUpNotice.objects.visible_to(user))
-        for name, user in [
-            ("lead", world.lead),
-            ("consultant", world.consultant),
-            ("administrator", world.administrator),
-        ]
-    }
-
-    # Then the recipient and administrators see it, nobody else
-    assert seen == {"lead": [notice], "consultant": [], "administrator": [notice]}
+    assert OutboxMessage.objects.pending().count() == 0
 
 
 def _prefer(user: User, **fields: Any) -> None:
@@ -493,8 +479,8 @@ def test_the_digest_comes_at_the_local_digest_time_after_the_weekend_across_a_ds
 
     # Then the one digest is written at Monday 08:00 local time, named by that local date
     assert (weekend, early, on_time) == ([0, 0], 0, 1)
-    notice = FollowUpNotice.objects.get()
-    assert notice.window_key == slot.date().isoformat()
+    digest = OutboxMessage.objects.get()
+    assert digest.about["window"] == slot.date().isoformat()
     assert [m.to for m in mail.outbox] == [[owner.email]]
     assert "Approve the budget" in mail.outbox[0].body
 
@@ -550,7 +536,7 @@ def test_a_recipient_who_wants_no_email_gets_no_digest(django_capture_on_commit_
 
     # Then nothing is written
     assert written == 0
-    assert not FollowUpNotice.objects.exists()
+    assert not OutboxMessage.objects.exists()
 
 
 def test_someone_who_left_the_team_is_not_told_about_a_clients_item(
@@ -593,8 +579,8 @@ def test_after_an_outage_each_missed_digest_slot_gets_its_own_digest_once(
     # Then Wednesday's, Thursday's and Friday's slots each got one digest of their own day
     assert (written, again) == (3, 0)
     by_window = {
-        n.window_key: n.follow_up_ids
-        for n in FollowUpNotice.objects.filter(kind=FollowUpNotice.Kind.OVERDUE_DIGEST)
+        m.about["window"]: m.about["follow_up_ids"]
+        for m in OutboxMessage.objects.filter(kind=OutboxMessage.Kind.OVERDUE_DIGEST)
     }
     assert sorted(by_window) == ["2026-03-11", "2026-03-12", "2026-03-13"]
     titles = {key: FollowUp.objects.get(pk=ids[0]).title for key, ids in by_window.items()}
@@ -627,8 +613,8 @@ def test_escalation_is_told_in_app_and_by_email_only_to_those_who_want_it(
     )
     assert "Sign the SOW" in told.first().message  # type: ignore[union-attr]
     assert [m.to for m in mail.outbox] == [[lead.email]]
-    notice = FollowUpNotice.objects.get()
-    assert notice.enqueued_at == dt.datetime(2026, 4, 8, 12, 0, tzinfo=UTC)
+    escalation = OutboxMessage.objects.get()
+    assert escalation.enqueued_at == dt.datetime(2026, 4, 8, 12, 0, tzinfo=UTC)
 
 
 def test_an_escalation_in_quiet_hours_waits_for_the_morning_and_the_reconciler_sends_it(
@@ -646,75 +632,30 @@ def test_an_escalation_in_quiet_hours_waits_for_the_morning_and_the_reconciler_s
 
     # Then the lead is told in-app at once, and the mail is held until 08:00 Berlin (06:00 UTC)
     assert Notification.objects.filter(recipient=lead, key=f"{follow_up.pk}:1").exists()
-    notice = FollowUpNotice.objects.get()
+    notice = OutboxMessage.objects.get()
     morning = dt.datetime(2026, 4, 9, 6, 0, tzinfo=UTC)
-    assert (notice.send_after, notice.enqueued_at) == (morning, None)
+    assert (notice.not_before, notice.enqueued_at) == (morning, None)
     assert mail.outbox == []
 
     # When the reconciler runs during the night, then in the morning, then again
     with django_capture_on_commit_callbacks(execute=True):
-        night = follow_up_notices_reconcile(as_of=morning - dt.timedelta(minutes=1))
+        night = outbox_reconcile(as_of=morning - dt.timedelta(minutes=1))
     with django_capture_on_commit_callbacks(execute=True):
-        sent = follow_up_notices_reconcile(as_of=morning)
+        sent = outbox_reconcile(as_of=morning)
     with django_capture_on_commit_callbacks(execute=True):
-        again = follow_up_notices_reconcile(as_of=morning + dt.timedelta(minutes=5))
+        again = outbox_reconcile(as_of=morning + dt.timedelta(minutes=5))
 
     # Then only the morning run sends it, once
     assert (night, sent, again) == (0, 1, 0)
     assert [m.to for m in mail.outbox] == [[lead.email]]
     notice.refresh_from_db()
-    assert notice.delivered_at is not None
+    assert notice.status == OutboxMessage.Status.SENT
     assert notice.enqueued_at == morning
 
 
-def _notice(**fields: Any) -> FollowUpNotice:
-    recipient = factories.consultant()
-    values: dict[str, Any] = {"recipient": recipient, "kind": FollowUpNotice.Kind.ESCALATION}
-    values.update(fields)
-    values.setdefault("window_key", f"test:{recipient.pk}")
-    return FollowUpNotice.objects.create(**values)
-
-
-def test_the_reconciler_enqueues_only_notices_whose_task_is_missing_and_never_gives_up(
-    eager_tasks: None, django_capture_on_commit_callbacks: Any
-):
-    # Given notices never enqueued, enqueued long ago, out of retries with an error,
-    # enqueued a moment ago, delivered, and held until tomorrow
-    long_ago = AS_OF - NOTICE_REQUEUE_AFTER - dt.timedelta(minutes=1)
-    never = _notice()
-    lost = _notice(enqueued_at=long_ago)
-    failed = _notice(enqueued_at=long_ago, attempts=13, last_error="SMTPServerDisconnected()")
-    _notice(enqueued_at=AS_OF - dt.timedelta(minutes=10))
-    _notice(enqueued_at=long_ago, delivered_at=long_ago)
-    _notice(send_after=AS_OF + dt.timedelta(days=1))
-
-    # When two reconcilers run one after the other on the same time
-    with django_capture_on_commit_callbacks(execute=True):
-        first = follow_up_notices_reconcile(as_of=AS_OF)
-    with django_capture_on_commit_callbacks(execute=True):
-        second = follow_up_notices_reconcile(as_of=AS_OF)
-
-    # Then the three whose task is missing are mailed once each, the failed one included
-    assert (first, second) == (3, 0)
-    assert sorted(m.to[0] for m in mail.outbox) == sorted(n.recipient.email for n in (never, lost, failed))
-    assert (
-        FollowUpNotice.objects.filter(pk__in=[never.pk, lost.pk, failed.pk], enqueued_at=AS_OF).count() == 3
-    )
-
-
-@pytest.mark.parametrize("notices", [3, 30])
-def test_the_reconciler_runs_a_fixed_number_of_queries(notices: int, django_assert_num_queries: Any):
-    # Given undelivered notices whose tasks are missing
-    for _ in range(notices):
-        _notice()
-
-    # When the reconciler runs (the send tasks are not run here)
-    # Then a savepoint, the locked read, the claim and the release do it
-    with django_assert_num_queries(4):
-        assert follow_up_notices_reconcile(as_of=AS_OF) == notices
-
-
-@pytest.mark.parametrize("items", [3, 30])
+# At most 40 messages: SQLite takes 999 values per statement, so a bulk insert of
+# outbox rows is cut into statements of 49 there (PostgreSQL takes them in one).
+@pytest.mark.parametrize("items", [3, 20])
 def test_the_escalation_sweep_runs_a_fixed_number_of_queries(
     items: int, ladder: None, django_capture_on_commit_callbacks: Any
 ):
@@ -731,10 +672,11 @@ def test_the_escalation_sweep_runs_a_fixed_number_of_queries(
 
     # Then every item went up both rungs in the same queries whatever their number: a savepoint,
     # the locked batch, leads, practice leads, recipients, the new levels, the notifications,
-    # existing notices, their insert and read-back, and the release
+    # the outbox's insert, and the release
     assert escalated == items
     assert Notification.objects.filter(event=NotificationEvent.FOLLOW_UP_ESCALATED).count() == items * 2
-    assert len(queries) == 11, [q["sql"] for q in queries.captured_queries]
+    assert OutboxMessage.objects.filter(kind=OutboxMessage.Kind.ESCALATION).count() == items * 2
+    assert len(queries) == 9, [q["sql"] for q in queries.captured_queries]
 
 
 @pytest.mark.parametrize("items", [3, 30])

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from communications.models import Channel, CheckIn, Delivery, FollowUp, SponsorSubscription
+from notifications.models import OutboxMessage
 from tests import factories
 from tests.factories import World
 
@@ -54,9 +55,17 @@ CONSTRAINT_VIOLATIONS: list[tuple[str, Violation, tuple[str, ...]]] = [
         ("delivery_once_per_period", "communications_delivery.subscription_id"),
     ),
     (
-        "sent delivery without a sending time",
-        lambda w: Delivery.objects.filter(pk=w.mine.delivery.pk).update(status="sent"),
-        ("delivery_sent_at_iff_sent",),
+        "sent outbound message without a sending time",
+        lambda w: OutboxMessage.objects.create(
+            kind=OutboxMessage.Kind.SPONSOR_UPDATE,
+            idempotency_key="sponsor_update:unsent",
+            to_address="sponsor@example.com",
+            subject="Status update",
+            body_text="All on track.",
+            status=OutboxMessage.Status.SENT,
+            created_at=timezone.now(),
+        ),
+        ("outbox_sent_at_iff_sent",),
     ),
     (
         "second subscription of a sponsor to the same engagement",
@@ -107,7 +116,17 @@ def test_database_accepts_the_states_those_constraints_allow(world: World) -> No
     FollowUp.objects.filter(pk=world.sibling.follow_up.pk).update(
         owner_stakeholder=None, owner_user=world.outsider_consultant
     )
-    Delivery.objects.filter(pk=world.mine.delivery.pk).update(status="sent", sent_at=now)
+    sent = OutboxMessage.objects.create(
+        kind=OutboxMessage.Kind.SPONSOR_UPDATE,
+        idempotency_key="sponsor_update:sent",
+        to_address="sponsor@example.com",
+        subject="Status update",
+        body_text="All on track.",
+        status=OutboxMessage.Status.SENT,
+        sent_at=now,
+        created_at=now,
+    )
+    Delivery.objects.filter(pk=world.mine.delivery.pk).update(outbox_message=sent)
     Delivery.objects.create(
         subscription=world.mine.subscription, period_start=date(2026, 3, 9), scheduled_for=now
     )
@@ -219,7 +238,17 @@ def test_due_subscriptions_and_pending_deliveries(world: World) -> None:
     SponsorSubscription.objects.filter(pk=world.other.subscription.pk).update(
         next_send_at=now - timedelta(days=1), is_active=False
     )
-    Delivery.objects.filter(pk=world.other.delivery.pk).update(status="sent", sent_at=now)
+    sent = OutboxMessage.objects.create(
+        kind=OutboxMessage.Kind.SPONSOR_UPDATE,
+        idempotency_key="sponsor_update:other",
+        to_address="sponsor@example.com",
+        subject="Status update",
+        body_text="All on track.",
+        status=OutboxMessage.Status.SENT,
+        sent_at=now,
+        created_at=now,
+    )
+    Delivery.objects.filter(pk=world.other.delivery.pk).update(outbox_message=sent)
 
     # When due subscriptions and pending deliveries are asked for
     due = set(SponsorSubscription.objects.due(as_of=now))

@@ -18,9 +18,12 @@ from pytest_django.fixtures import Settings
 from accounts.models import User
 from communications import scheduling
 from communications import services as communication_services
-from communications.models import Channel, Notification, NotificationEvent, Occurrence
-from communications.notifications import LONGEST_REMINDER_LEAD, notification_preference_save
+from communications.models import Channel, Occurrence
 from communications.scheduling import Compliance
+from notifications.models import Notification, NotificationEvent, OutboxMessage
+from notifications.outbox import outbox_reconcile, outbox_send
+from notifications.services import notification_preference_save
+from notifications.timing import LONGEST_REMINDER_LEAD
 from pmaas.celery import app as celery_app
 from stakeholders.models import StakeholderRole
 from tests import factories
@@ -346,9 +349,9 @@ def test_a_reminder_is_claimed_and_mailed_once(eager_tasks: None, django_capture
     assert "Room 4.12" in str(html)
     assert "<script>" not in str(html)
     occurrence = Occurrence.objects.get(channel=soon)
-    assert occurrence.reminder_sent_at == AS_OF
-    assert occurrence.reminder_delivered_at is not None
-    assert occurrence.reminder_attempts == 1
+    sent = OutboxMessage.objects.get(idempotency_key=scheduling.reminder_key(occurrence.pk))
+    assert (sent.status, sent.attempts, sent.created_at) == (OutboxMessage.Status.SENT, 1, AS_OF)
+    assert sent.recipient_id == soon.owner_id
 
 
 def test_the_reminder_shows_the_due_time_in_the_owners_time_zone(
@@ -369,49 +372,55 @@ def test_the_reminder_shows_the_due_time_in_the_owners_time_zone(
     assert channel.owner.time_zone == "America/New_York"
 
 
-def test_an_unclaimed_or_closed_occurrence_is_not_mailed():
-    # Given a due occurrence never claimed, and a claimed one that was held meanwhile
-    unclaimed = _channel(next_due_at=AS_OF + dt.timedelta(hours=1))
-    held = _channel(next_due_at=AS_OF + dt.timedelta(hours=2))
+def test_a_reminder_withdrawn_by_a_check_in_held_before_it_left_is_not_mailed(
+    django_capture_on_commit_callbacks: Any,
+):
+    # Given a reminder written for a check-in due in two hours, whose send task has not run yet
+    channel = _channel(next_due_at=AS_OF + dt.timedelta(hours=2))
     scheduling.occurrences_dispatch(as_of=AS_OF)
-    Occurrence.objects.filter(channel=held).update(
-        reminder_sent_at=AS_OF, status=Occurrence.Status.HELD, held_at=AS_OF, held_on_time=True
+    with django_capture_on_commit_callbacks(execute=False):
+        scheduling.occurrences_send_reminders(as_of=AS_OF)
+    occurrence = Occurrence.objects.get(channel=channel)
+    key = scheduling.reminder_key(occurrence.pk)
+
+    # When the check-in is logged first, and then the send task runs (and one for a reminder never written)
+    check_in = factories.make_check_in(
+        engagement=channel.engagement, attendees=[channel.stakeholder], occurred_at=AS_OF
     )
+    scheduling.occurrence_mark_held(channel=channel, due_at=occurrence.due_at, check_in=check_in)
+    sent = [outbox_send(key=key), outbox_send(key=scheduling.reminder_key(occurrence.pk + 1000))]
 
-    # When the sender is asked to mail them
-    sent = [
-        scheduling.occurrence_send_reminder(occurrence_id=Occurrence.objects.get(channel=c).pk)
-        for c in (unclaimed, held)
-    ]
-
-    # Then nothing is sent
+    # Then nothing is sent, and the reminder says it was withdrawn
     assert sent == [False, False]
     assert mail.outbox == []
+    assert OutboxMessage.objects.get(idempotency_key=key).status == OutboxMessage.Status.CANCELLED
 
 
-def _claimed_occurrence() -> Occurrence:
+def _claimed_occurrence(callbacks: Any) -> Occurrence:
     channel = _channel(next_due_at=AS_OF + dt.timedelta(hours=3))
     scheduling.occurrences_dispatch(as_of=AS_OF)
-    occurrence = Occurrence.objects.get(channel=channel)
-    Occurrence.objects.filter(pk=occurrence.pk).update(reminder_sent_at=AS_OF)
-    return occurrence
+    with callbacks(execute=False):
+        scheduling.occurrences_send_reminders(as_of=AS_OF)
+    return Occurrence.objects.get(channel=channel)
 
 
-def test_a_failing_mail_server_records_the_error_and_the_sender_raises(settings: Settings):
+def test_a_failing_mail_server_records_the_error_and_the_sender_raises(
+    settings: Settings, django_capture_on_commit_callbacks: Any
+):
     # Given a claimed occurrence and a mail server that refuses once
-    occurrence = _claimed_occurrence()
+    occurrence = _claimed_occurrence(django_capture_on_commit_callbacks)
     settings.EMAIL_BACKEND = "tests.flaky_mail.FlakyBackend"
     FlakyBackend.fail_next(1)
 
     # When the sender tries
     with pytest.raises(OSError):
-        scheduling.occurrence_send_reminder(occurrence_id=occurrence.pk)
+        outbox_send(key=scheduling.reminder_key(occurrence.pk))
 
-    # Then the attempt and its error are on the row, and it is not marked delivered
-    occurrence.refresh_from_db()
-    assert occurrence.reminder_attempts == 1
-    assert "SMTPServerDisconnected" in occurrence.reminder_error
-    assert occurrence.reminder_delivered_at is None
+    # Then the attempt and its error are on the message, and it is not marked sent
+    message = OutboxMessage.objects.get(idempotency_key=scheduling.reminder_key(occurrence.pk))
+    assert message.attempts == 1
+    assert "SMTPServerDisconnected" in message.last_error
+    assert message.status == OutboxMessage.Status.PENDING
     assert mail.outbox == []
 
 
@@ -539,32 +548,52 @@ def test_pausing_a_channel_cancels_its_open_occurrence_and_resuming_reinstates_i
     assert Occurrence.objects.filter(channel=channel).count() == 1
 
 
-def test_a_claimed_reminder_never_delivered_is_requeued_once_when_its_claim_is_old(
+def test_a_reminder_never_delivered_is_requeued_once_when_its_claim_is_old(
     eager_tasks: None, django_capture_on_commit_callbacks: Any
 ):
-    # Given reminders claimed three hours and one hour ago whose tasks were lost, and one delivered long ago
+    # Given reminders written three hours and one hour ago whose tasks were lost, and one sent long ago
     lost = _channel(next_due_at=AS_OF + dt.timedelta(hours=10))
     recent = _channel(next_due_at=AS_OF + dt.timedelta(hours=10))
     delivered = _channel(next_due_at=AS_OF + dt.timedelta(hours=10))
     scheduling.occurrences_dispatch(as_of=AS_OF)
-    Occurrence.objects.filter(channel=lost).update(reminder_sent_at=AS_OF - dt.timedelta(hours=3))
-    Occurrence.objects.filter(channel=recent).update(reminder_sent_at=AS_OF - dt.timedelta(hours=1))
-    Occurrence.objects.filter(channel=delivered).update(
-        reminder_sent_at=AS_OF - dt.timedelta(hours=3), reminder_delivered_at=AS_OF - dt.timedelta(hours=3)
+    with django_capture_on_commit_callbacks(execute=False):
+        scheduling.occurrences_send_reminders(as_of=AS_OF - dt.timedelta(hours=3))
+    OutboxMessage.objects.filter(recipient=recent.owner).update(enqueued_at=AS_OF - dt.timedelta(hours=1))
+    OutboxMessage.objects.filter(recipient=delivered.owner).update(
+        status=OutboxMessage.Status.SENT, sent_at=AS_OF - dt.timedelta(hours=3)
     )
 
-    # When the requeue sweep runs twice
+    # When the reconciler runs twice
     with django_capture_on_commit_callbacks(execute=True):
-        first = scheduling.occurrences_requeue_lost_reminders(as_of=AS_OF)
+        first = outbox_reconcile(as_of=AS_OF)
     with django_capture_on_commit_callbacks(execute=True):
-        second = scheduling.occurrences_requeue_lost_reminders(as_of=AS_OF)
+        second = outbox_reconcile(as_of=AS_OF)
 
     # Then only the old lost one is sent, once, and its claim is renewed
     assert (first, second) == (1, 0)
     assert [m.to for m in mail.outbox] == [[lost.owner.email]]
-    occurrence = Occurrence.objects.get(channel=lost)
-    assert occurrence.reminder_sent_at == AS_OF
-    assert occurrence.reminder_delivered_at is not None
+    message = OutboxMessage.objects.get(recipient=lost.owner)
+    assert message.enqueued_at == AS_OF
+    assert message.status == OutboxMessage.Status.SENT
+
+
+def test_a_reminder_still_unsent_at_its_check_ins_time_expires_instead_of_going_late(
+    eager_tasks: None, django_capture_on_commit_callbacks: Any
+):
+    # Given a reminder written two hours before its check-in, whose task the broker lost
+    channel = _channel(next_due_at=AS_OF + dt.timedelta(hours=2))
+    scheduling.occurrences_dispatch(as_of=AS_OF)
+    with django_capture_on_commit_callbacks(execute=False):
+        scheduling.occurrences_send_reminders(as_of=AS_OF)
+
+    # When the reconciler first runs after the check-in's time
+    with django_capture_on_commit_callbacks(execute=True):
+        enqueued = outbox_reconcile(as_of=AS_OF + dt.timedelta(hours=2, minutes=1))
+
+    # Then the reminder is not sent: it expired
+    assert enqueued == 0
+    assert mail.outbox == []
+    assert OutboxMessage.objects.get(recipient=channel.owner).status == OutboxMessage.Status.EXPIRED
 
 
 def test_the_dispatcher_creates_rows_as_far_ahead_as_the_longest_reminder_lead():
@@ -604,8 +633,11 @@ def test_each_owner_is_reminded_at_their_own_lead_time(
     # Then each owner got one reminder, at the time they chose
     assert (tuesday, early, on_time) == (1, 0, 1)
     assert [m.to for m in mail.outbox] == [[two_days_before.owner.email], [hour_before.owner.email]]
-    claimed = dict(Occurrence.objects.values_list("channel_id", "reminder_sent_at"))
-    assert claimed == {two_days_before.pk: AS_OF, hour_before.pk: due_at - dt.timedelta(hours=1)}
+    claimed = dict(OutboxMessage.objects.values_list("recipient_id", "created_at"))
+    assert claimed == {
+        two_days_before.owner_id: AS_OF,
+        hour_before.owner_id: due_at - dt.timedelta(hours=1),
+    }
 
 
 @pytest.mark.parametrize(
@@ -643,7 +675,7 @@ def test_a_monday_check_in_is_reminded_at_the_same_local_time_on_friday_across_a
     # Then the owner is reminded once, on Friday at 09:00 local time
     assert (early, on_time) == (0, 1)
     assert [m.to for m in mail.outbox] == [[channel.owner.email]]
-    assert Occurrence.objects.get(channel=channel).reminder_sent_at == remind_at
+    assert OutboxMessage.objects.get(recipient=channel.owner).created_at == remind_at
 
 
 def test_the_reminder_is_told_in_app_with_the_stakeholder_channel_and_local_due_time(
@@ -677,15 +709,15 @@ def test_an_owner_who_turned_reminder_email_off_is_told_in_app_only_and_never_re
     channel = _channel(next_due_at=AS_OF + dt.timedelta(hours=3))
     notification_preference_save(user=channel.owner, check_in_reminder_email=False)
 
-    # When the reminder sweep runs, and the reconciler's requeue long after
+    # When the reminder sweep runs, twice, and the reconciler long after
     claimed = _remind(AS_OF, django_capture_on_commit_callbacks)
+    again = _remind(AS_OF + dt.timedelta(minutes=1), django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
-        requeued = scheduling.occurrences_requeue_lost_reminders(
-            as_of=AS_OF + dt.timedelta(hours=2, minutes=30)
-        )
+        requeued = outbox_reconcile(as_of=AS_OF + dt.timedelta(hours=2, minutes=30))
 
     # Then the reminder is claimed and shown in-app, and no mail is ever sent
-    assert (claimed, requeued) == (1, 0)
+    assert (claimed, again, requeued) == (1, 0, 0)
+    assert not OutboxMessage.objects.exists()
     assert Notification.objects.filter(
         recipient=channel.owner, event=NotificationEvent.CHECK_IN_REMINDER
     ).exists()
@@ -727,8 +759,12 @@ def test_the_reminder_sweep_runs_a_fixed_number_of_queries(owners: int):
     # When the reminder sweep runs (the send tasks wait for a commit that never comes here)
     queries = _sweep_queries(lambda: scheduling.occurrences_send_reminders(as_of=AS_OF))
 
-    # Then a savepoint, the locked read, the owners, the claim, the notifications and the release did it
-    assert Occurrence.objects.filter(reminder_sent_at=AS_OF).count() == owners
+    # Then a savepoint, the locked read, the owners, the notifications (the claim), the outbox and
+    # the release did it
+    assert (
+        OutboxMessage.objects.filter(created_at=AS_OF, kind=OutboxMessage.Kind.CHECK_IN_REMINDER).count()
+        == owners
+    )
     assert queries == 6
 
 
@@ -749,16 +785,19 @@ def test_the_missed_sweep_runs_a_fixed_number_of_queries(owners: int):
 
 
 @pytest.mark.parametrize("lost", [2, 20])
-def test_requeueing_lost_reminders_runs_a_fixed_number_of_queries(lost: int):
-    # Given reminders claimed three hours ago and never delivered
+def test_requeueing_lost_reminders_runs_a_fixed_number_of_queries(
+    lost: int, django_capture_on_commit_callbacks: Any
+):
+    # Given reminders written three hours ago and never delivered
     for _ in range(lost):
         _channel(next_due_at=AS_OF + dt.timedelta(hours=10))
     scheduling.occurrences_dispatch(as_of=AS_OF)
-    Occurrence.objects.update(reminder_sent_at=AS_OF - dt.timedelta(hours=3))
+    with django_capture_on_commit_callbacks(execute=False):
+        scheduling.occurrences_send_reminders(as_of=AS_OF - dt.timedelta(hours=3))
 
-    # When the reconciler's requeue runs (the send tasks wait for a commit that never comes here)
-    queries = _sweep_queries(lambda: scheduling.occurrences_requeue_lost_reminders(as_of=AS_OF))
+    # When the reconciler runs (the send tasks wait for a commit that never comes here)
+    queries = _sweep_queries(lambda: outbox_reconcile(as_of=AS_OF))
 
     # Then a savepoint, the locked read, the claim and the release did it
-    assert Occurrence.objects.filter(reminder_sent_at=AS_OF).count() == lost
+    assert OutboxMessage.objects.filter(enqueued_at=AS_OF).count() == lost
     assert queries == 4

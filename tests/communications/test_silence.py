@@ -11,9 +11,10 @@ from django.urls import reverse
 
 from accounts.models import User
 from communications import services
-from communications.models import Channel, FollowUp, Notification, NotificationEvent, SilenceFlag
+from communications.models import Channel, FollowUp, SilenceFlag
 from communications.silence import channel_interval, silence_follow_up_title, silences_flag
 from engagements.models import Engagement
+from notifications.models import Notification, NotificationEvent
 from stakeholders.models import StakeholderRole
 from tests import factories
 

@@ -1,35 +1,44 @@
-"""The occurrence tasks, run in-process: the dispatcher and the reminder sender with its retries."""
+"""The domain's periodic tasks, run in-process: each takes the current time and calls its sweep.
+
+The mail the sweeps decide on goes through the outbox, whose tasks are
+tested in tests/notifications/test_tasks.py; here the send task runs eagerly,
+so a sweep's mail lands in Django's locmem outbox.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from django.core import mail
 from pytest_django.fixtures import Settings
 from time_machine import TimeMachineFixture
 
-from communications.escalation import NOTICE_REQUEUE_AFTER
-from communications.models import Channel, FollowUpNotice, Occurrence
-from communications.scheduling import REMINDER_REQUEUE_AFTER
+from accounts.models import User
+from communications.escalation import digest_key, escalation_key
+from communications.models import Channel, FollowUp, Occurrence, SilenceFlag
+from communications.scheduling import reminder_key
 from communications.tasks import (
-    REMINDER_BACKOFF_MAX_SECONDS,
-    REMINDER_BACKOFF_SECONDS,
-    REMINDER_MAX_RETRIES,
     dispatch_occurrences,
-    reconcile_outbox,
-    send_occurrence_reminder,
+    flag_silent_stakeholders,
+    legacy_flag_overdue_follow_ups,
+    send_daily_digests,
+    sweep_overdue_follow_ups,
 )
+from notifications.models import Notification, NotificationEvent, OutboxMessage
 from pmaas.celery import app as celery_app
+from stakeholders.models import StakeholderRole
 from tests import factories
-from tests.flaky_mail import FlakyBackend
 
 pytestmark = pytest.mark.django_db
 
 UTC = dt.UTC
+# Tuesday 10 March 2026, midday.
 AS_OF = dt.datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+# The next day after the digest time (08:00 in the recipients' default zone, UTC).
+NEXT_DAY = AS_OF + dt.timedelta(days=1)
 
 
 @pytest.fixture
@@ -38,13 +47,6 @@ def eager_tasks() -> Iterator[None]:
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = False
-
-
-@pytest.fixture
-def flaky_mail(settings: Settings) -> type[FlakyBackend]:
-    settings.EMAIL_BACKEND = "tests.flaky_mail.FlakyBackend"
-    FlakyBackend.fail_next(0)
-    return FlakyBackend
 
 
 def _channel(*, next_due_at: dt.datetime, grace_period: dt.timedelta = dt.timedelta(days=2)) -> Channel:
@@ -57,10 +59,17 @@ def _channel(*, next_due_at: dt.datetime, grace_period: dt.timedelta = dt.timede
     return channel
 
 
-def _claimed_occurrence() -> Occurrence:
-    due_at = AS_OF + dt.timedelta(hours=3)
-    channel = _channel(next_due_at=due_at)
-    return Occurrence.objects.create(channel=channel, due_at=due_at, reminder_sent_at=AS_OF)
+def _reminder_of(channel: Channel) -> OutboxMessage:
+    return OutboxMessage.objects.get(idempotency_key=reminder_key(Occurrence.objects.get(channel=channel).pk))
+
+
+def _overdue_follow_up(*, overdue_for: dt.timedelta) -> tuple[FollowUp, User, User]:
+    """An open follow-up of a team member, ``overdue_for`` past due at AS_OF; with its owner and the lead."""
+    lead = factories.consultant()
+    owner = factories.consultant()
+    engagement = factories.make_engagement(lead=lead, members=(owner,))
+    follow_up = factories.make_follow_up(engagement=engagement, owner_user=owner, due_at=AS_OF - overdue_for)
+    return follow_up, owner, lead
 
 
 def test_the_dispatcher_task_runs_every_step_at_the_current_time(
@@ -76,12 +85,14 @@ def test_the_dispatcher_task_runs_every_step_at_the_current_time(
         outcome = dispatch_occurrences.apply().get()
 
     # Then both got rows, the coming one's owner was reminded and the lapsed one was missed
-    assert outcome == {"cancelled": 0, "created": 2, "due": 0, "reminded": 1, "missed": 1, "silent": 0}
-    assert Occurrence.objects.get(channel=coming).reminder_delivered_at is not None
+    assert outcome == {"cancelled": 0, "created": 2, "due": 0, "reminded": 1, "missed": 1}
+    assert _reminder_of(coming).status == OutboxMessage.Status.SENT
     assert Occurrence.objects.get(channel=lapsed).status == Occurrence.Status.MISSED
     assert [m.to for m in mail.outbox] == [[coming.owner.email]]
     lapsed.refresh_from_db()
     assert lapsed.next_due_at is not None and lapsed.next_due_at > AS_OF
+    # And the silence sweep, now a task of its own, finds nobody gone quiet at the same moment
+    assert flag_silent_stakeholders.apply().get() == 0
 
 
 def test_the_dispatcher_task_twice_creates_and_sends_nothing_more(
@@ -98,128 +109,140 @@ def test_the_dispatcher_task_twice_creates_and_sends_nothing_more(
         outcome = dispatch_occurrences.apply().get()
 
     # Then it found nothing to do
-    assert outcome == {"cancelled": 0, "created": 0, "due": 0, "reminded": 0, "missed": 0, "silent": 0}
+    assert outcome == {"cancelled": 0, "created": 0, "due": 0, "reminded": 0, "missed": 0}
     assert Occurrence.objects.count() == 1
+    assert OutboxMessage.objects.count() == 1
     assert len(mail.outbox) == 1
 
 
-def test_the_reminder_task_retries_until_the_mail_server_accepts(flaky_mail: type[FlakyBackend]):
-    # Given a claimed reminder and a mail server that refuses twice
-    occurrence = _claimed_occurrence()
-    flaky_mail.fail_next(2)
-
-    # When the send task runs
-    result = send_occurrence_reminder.apply(args=(occurrence.pk,))
-
-    # Then it retried, the third attempt delivered one mail and the row says so
-    assert result.successful()
-    assert flaky_mail.refused == 2
-    assert len(mail.outbox) == 1
-    occurrence.refresh_from_db()
-    assert occurrence.reminder_attempts == 3
-    assert occurrence.reminder_error == ""
-    assert occurrence.reminder_delivered_at is not None
-
-
-def test_the_reminder_task_gives_up_after_its_retries_with_the_error_recorded(
-    flaky_mail: type[FlakyBackend],
-):
-    # Given a claimed reminder and a mail server that never accepts
-    occurrence = _claimed_occurrence()
-    flaky_mail.fail_next(10_000)
-
-    # When the send task runs out of retries
-    result = send_occurrence_reminder.apply(args=(occurrence.pk,))
-
-    # Then it failed loudly, every attempt and the last error are on the row for the admin
-    assert result.failed()
-    assert mail.outbox == []
-    occurrence.refresh_from_db()
-    assert occurrence.reminder_attempts == REMINDER_MAX_RETRIES + 1
-    assert "SMTPServerDisconnected" in occurrence.reminder_error
-    assert occurrence.reminder_delivered_at is None
-
-
-def test_a_delivered_reminder_is_not_sent_again_by_a_redelivered_task(flaky_mail: type[FlakyBackend]):
-    # Given a reminder the task has delivered
-    occurrence = _claimed_occurrence()
-    send_occurrence_reminder.apply(args=(occurrence.pk,))
-
-    # When the broker hands the same task out again
-    result = send_occurrence_reminder.apply(args=(occurrence.pk,))
-
-    # Then it sends nothing more
-    assert result.get() is False
-    assert len(mail.outbox) == 1
-
-
-def test_the_beat_schedule_runs_the_dispatcher_with_an_expiry_under_its_interval(settings: Settings):
-    # Given the settings' beat schedule
-    entry = settings.CELERY_BEAT_SCHEDULE["dispatch-occurrences"]
-
-    # When its interval and expiry are compared
-    # Then it runs the named task, expires before the next run, and defaults to every minute
-    assert entry["task"] == "communications.dispatch_occurrences"
-    assert entry["schedule"] == settings.OCCURRENCE_DISPATCH_SECONDS
-    assert 0 < entry["options"]["expires"] < entry["schedule"]
-    assert entry["task"] in celery_app.tasks
-
-
-def test_reminder_retries_never_wait_longer_than_a_quarter_of_the_visibility_timeout():
-    # Given the send task's backoff cap and the Redis default visibility timeout
-    visibility_timeout = 3600
-
-    # When the longest countdown is compared with it
-    # Then a retry is never published further ahead than a quarter of it
-    assert cast(Any, send_occurrence_reminder).retry_backoff_max == REMINDER_BACKOFF_MAX_SECONDS
-    assert visibility_timeout / 4 >= REMINDER_BACKOFF_MAX_SECONDS
-
-
-def test_a_reminder_is_requeued_only_after_its_whole_retry_chain_could_have_ended():
-    # Given the send task's backoff: doubling from its base, capped, for every retry
-    longest_chain = sum(
-        min(REMINDER_BACKOFF_SECONDS * 2**attempt, REMINDER_BACKOFF_MAX_SECONDS)
-        for attempt in range(REMINDER_MAX_RETRIES)
-    )
-
-    # When it is compared with the age at which a claimed, undelivered reminder or notice is requeued
-    # Then the requeue never overlaps a retry still waiting
-    assert dt.timedelta(seconds=longest_chain) < REMINDER_REQUEUE_AFTER
-    assert dt.timedelta(seconds=longest_chain) < NOTICE_REQUEUE_AFTER
-
-
-def test_the_dispatcher_leaves_lost_reminders_to_the_reconciler(
+def test_the_overdue_sweep_task_flags_tells_and_escalates_at_the_current_time(
     time_machine: TimeMachineFixture, eager_tasks: None, django_capture_on_commit_callbacks: Any
 ):
-    # Given a reminder claimed three hours ago whose send task was lost, and a notice never enqueued
+    # Given it is AS_OF and an open follow-up a month overdue
     time_machine.move_to(AS_OF, tick=False)
-    occurrence = _claimed_occurrence()
-    Occurrence.objects.filter(pk=occurrence.pk).update(reminder_sent_at=AS_OF - dt.timedelta(hours=3))
-    FollowUpNotice.objects.create(
-        recipient=factories.consultant(), kind=FollowUpNotice.Kind.ESCALATION, window_key="1:1"
+    follow_up, owner, lead = _overdue_follow_up(overdue_for=dt.timedelta(days=30))
+
+    # When the periodic task runs
+    with django_capture_on_commit_callbacks(execute=True):
+        flagged = sweep_overdue_follow_ups.apply().get()
+
+    # Then it flagged the item now, told its owner in the app and escalated it to the lead by mail
+    assert flagged == 1
+    assert factories.overdue_at_of(follow_up) == AS_OF
+    assert Notification.objects.filter(
+        recipient=owner,
+        event=NotificationEvent.FOLLOW_UP_OVERDUE,
+        key=f"follow_up:{follow_up.pk}",
+    ).exists()
+    escalated = OutboxMessage.objects.get(kind=OutboxMessage.Kind.ESCALATION)
+    assert escalated.idempotency_key == escalation_key(
+        recipient_id=lead.pk, follow_up_id=follow_up.pk, rung=1
+    )
+    assert escalated.status == OutboxMessage.Status.SENT
+    assert [m.to for m in mail.outbox] == [[lead.email]]
+
+    # And a second beat flags, tells and mails nothing more
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep_overdue_follow_ups.apply().get() == 0
+    assert len(mail.outbox) == 1
+
+
+def test_the_digest_task_mails_each_digest_once_its_time_has_passed(
+    time_machine: TimeMachineFixture, eager_tasks: None, django_capture_on_commit_callbacks: Any
+):
+    # Given a follow-up flagged overdue at AS_OF, whose owner's digest comes at 08:00 the next day
+    time_machine.move_to(AS_OF, tick=False)
+    follow_up, owner, _ = _overdue_follow_up(overdue_for=dt.timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep_overdue_follow_ups.apply().get() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_daily_digests.apply().get() == 0
+
+    # When the digest task runs the next day, and again
+    time_machine.move_to(NEXT_DAY, tick=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        written = send_daily_digests.apply().get()
+    with django_capture_on_commit_callbacks(execute=True):
+        again = send_daily_digests.apply().get()
+
+    # Then the owner's digest of that day was written and mailed once
+    assert (written, again) == (1, 0)
+    digest = OutboxMessage.objects.get(kind=OutboxMessage.Kind.OVERDUE_DIGEST)
+    assert digest.idempotency_key == digest_key(recipient_id=owner.pk, window="2026-03-11")
+    assert digest.about["follow_up_ids"] == [follow_up.pk]
+    assert digest.status == OutboxMessage.Status.SENT
+    assert [m.to for m in mail.outbox] == [[owner.email]]
+
+
+def test_the_legacy_overdue_task_runs_the_sweep_and_the_digests(
+    time_machine: TimeMachineFixture, eager_tasks: None, django_capture_on_commit_callbacks: Any
+):
+    # Given a follow-up an hour overdue, and a copy of the previous release's beat task still queued
+    time_machine.move_to(AS_OF, tick=False)
+    follow_up, owner, _ = _overdue_follow_up(overdue_for=dt.timedelta(hours=1))
+    assert (
+        celery_app.tasks["communications.flag_overdue_follow_ups"].name == legacy_flag_overdue_follow_ups.name
     )
 
-    # When the dispatcher runs, then the reconciler
+    # When it runs now, and again the next day
     with django_capture_on_commit_callbacks(execute=True):
-        dispatch_occurrences.apply()
-    sent_by_dispatcher = len(mail.outbox)
+        first = legacy_flag_overdue_follow_ups.apply().get()
+    time_machine.move_to(NEXT_DAY, tick=False)
     with django_capture_on_commit_callbacks(execute=True):
-        outcome = reconcile_outbox.apply().get()
+        second = legacy_flag_overdue_follow_ups.apply().get()
 
-    # Then only the reconciler sent them, each once
-    assert sent_by_dispatcher == 0
-    assert outcome == {"reminders": 1, "notices": 1}
-    assert len(mail.outbox) == 2
-    assert FollowUpNotice.objects.undelivered().count() == 0
+    # Then the first run flagged the item and the second mailed the owner's digest of it, once
+    assert (first, second) == (1, 0)
+    assert factories.overdue_at_of(follow_up) == AS_OF
+    digest = OutboxMessage.objects.get(kind=OutboxMessage.Kind.OVERDUE_DIGEST)
+    assert digest.about["follow_up_ids"] == [follow_up.pk]
+    assert [m.to for m in mail.outbox] == [[owner.email]]
 
 
-def test_the_beat_schedule_runs_the_reconciler_with_an_expiry_under_its_interval(settings: Settings):
+def test_the_silence_task_flags_a_sponsor_gone_quiet_at_the_current_time(time_machine: TimeMachineFixture):
+    # Given a sponsor with a weekly meeting from Tuesday 6 January, last met then
+    first_meeting = dt.datetime(2026, 1, 6, 9, 0, tzinfo=UTC)
+    time_machine.move_to(first_meeting - dt.timedelta(days=1), tick=False)
+    lead = factories.consultant()
+    engagement = factories.make_engagement(lead=lead)
+    role = factories.make_role(
+        engagement=engagement, kind=StakeholderRole.Kind.SPONSOR, relationship_owner=lead
+    )
+    factories.make_channel(role=role, owner=lead)
+    time_machine.move_to(first_meeting, tick=False)
+    factories.make_check_in(
+        engagement=engagement, attendees=[role.stakeholder], actor=lead, occurred_at=first_meeting
+    )
+
+    # When the periodic task runs inside one and a half weeks, then just after
+    time_machine.move_to(first_meeting + dt.timedelta(days=10), tick=False)
+    inside = flag_silent_stakeholders.apply().get()
+    time_machine.move_to(first_meeting + dt.timedelta(days=10, hours=12, minutes=1), tick=False)
+    after = flag_silent_stakeholders.apply().get()
+
+    # Then only the second run flagged the sponsor
+    assert (inside, after) == (0, 1)
+    assert list(SilenceFlag.objects.values_list("stakeholder_id", flat=True)) == [role.stakeholder_id]
+
+
+@pytest.mark.parametrize(
+    ("name", "task", "interval"),
+    [
+        ("sweep-overdue-follow-ups", "communications.sweep_overdue_follow_ups", "FOLLOW_UP_SCAN_SECONDS"),
+        ("send-daily-digests", "communications.send_daily_digests", "FOLLOW_UP_SCAN_SECONDS"),
+        ("dispatch-occurrences", "communications.dispatch_occurrences", "OCCURRENCE_DISPATCH_SECONDS"),
+        ("flag-silent-stakeholders", "communications.flag_silent_stakeholders", "SILENCE_SCAN_SECONDS"),
+    ],
+)
+def test_the_beat_schedule_runs_each_sweep_with_an_expiry_under_its_interval(
+    settings: Settings, name: str, task: str, interval: str
+):
     # Given the settings' beat schedule
-    entry = settings.CELERY_BEAT_SCHEDULE["reconcile-outbox"]
+    entry = settings.CELERY_BEAT_SCHEDULE[name]
 
     # When its interval and expiry are compared
-    # Then it runs the named task and expires before the next run
-    assert entry["task"] == "communications.reconcile_outbox"
-    assert entry["schedule"] == settings.OUTBOX_RECONCILE_SECONDS
+    # Then it runs the named task, expires before the next run, at the interval its setting gives
+    assert entry["task"] == task
+    assert entry["schedule"] == getattr(settings, interval)
     assert 0 < entry["options"]["expires"] < entry["schedule"]
     assert entry["task"] in celery_app.tasks

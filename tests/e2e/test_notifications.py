@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from accounts.models import User
-from communications.models import Notification
+from notifications.models import Notification
 from tests import factories
 from tests.e2e.conftest import LogIn
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from django import forms
 
-from communications.models import NotificationEvent, NotificationPreference
-from communications.notifications import PREFERENCE_FIELDS
+from notifications.models import NotificationEvent, NotificationPreference
+from notifications.services import PREFERENCE_FIELDS
 
 
 class NotificationFilterForm(forms.Form):

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from communications.notifications import notification_unread_count
+from notifications.selectors import notification_unread_count
 
 
 class NotificationBell:

@@ -10,9 +10,9 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from communications.models import Notification, NotificationPreference
-from communications.notifications import notification_preference_save
-from communications.views.notifications import NOTIFICATIONS_PAGE_SIZE
+from notifications.models import Notification, NotificationPreference
+from notifications.services import notification_preference_save
+from notifications.views import NOTIFICATIONS_PAGE_SIZE
 from tests import factories
 
 LIST = reverse("notification_list")

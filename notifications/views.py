@@ -10,14 +10,14 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
-from communications import notifications
-from communications.forms.notifications import (
+from notifications import selectors, services
+from notifications.forms import (
     NotificationActionForm,
     NotificationFilterForm,
     NotificationPreferenceForm,
@@ -45,10 +45,10 @@ def _act(request: HttpRequest) -> HttpResponse:
         return HttpResponseBadRequest("Say which notification to mark read, or all of them.")
     now = timezone.now()
     if form.cleaned_data["all"]:
-        changed = notifications.notifications_mark_all_read(user=request.user, as_of=now)
+        changed = services.notifications_mark_all_read(user=request.user, as_of=now)
         messages.success(request, f"Marked {changed} notification{'s' if changed != 1 else ''} read.")
         return redirect(_list_url(request))
-    notification = notifications.notification_mark_read(
+    notification = services.notification_mark_read(
         user=request.user, notification_id=form.cleaned_data["notification"], as_of=now
     )
     if form.cleaned_data["open"]:
@@ -57,7 +57,7 @@ def _act(request: HttpRequest) -> HttpResponse:
     if htmx:
         return render(
             request,
-            "communications/notification_row.html",
+            "notifications/notification_row.html",
             {"notification": notification, "swap_bell": True},
         )
     return redirect(_list_url(request))
@@ -70,21 +70,21 @@ def notification_list(request: HttpRequest) -> HttpResponse:
         return _act(request)
     form = NotificationFilterForm(request.GET)
     unread_only = form.unread_only()
-    rows = notifications.notification_list(user=request.user, unread_only=unread_only)
+    rows = selectors.notification_list(user=request.user, unread_only=unread_only)
     page = Paginator(rows, NOTIFICATIONS_PAGE_SIZE).get_page(request.GET.get("page"))
     context: dict[str, Any] = {"form": form, "page": page, "unread_only": unread_only}
-    return render(request, "communications/notifications.html", context)
+    return render(request, "notifications/notifications.html", context)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def notification_preferences(request: HttpRequest) -> HttpResponse:
-    preference = notifications.preference_for(user=cast(User, request.user))
+    preference = selectors.preference_for(user=cast(User, request.user))
     if request.method == "POST":
         form = NotificationPreferenceForm(request.POST)
         if form.is_valid():
             try:
-                notifications.notification_preference_save(user=request.user, **form.cleaned_data)
+                services.notification_preference_save(user=request.user, **form.cleaned_data)
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
                     form.add_error(None if field not in form.fields else field, errors)
@@ -95,11 +95,5 @@ def notification_preferences(request: HttpRequest) -> HttpResponse:
         form = NotificationPreferenceForm(initial=NotificationPreferenceForm.initial_from(preference))
     zone_name = getattr(request.user, "time_zone", "UTC")
     return render(
-        request, "communications/notification_preferences.html", {"form": form, "zone_name": zone_name}
+        request, "notifications/notification_preferences.html", {"form": form, "zone_name": zone_name}
     )
-
-
-urlpatterns = [
-    path("notifications/", notification_list, name="notification_list"),
-    path("account/notifications/", notification_preferences, name="notification_preferences"),
-]

@@ -11,25 +11,25 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.http import Http404
 
-from communications.models import Notification, NotificationEvent, NotificationPreference
-from communications.notifications import (
+from communications.working_days import working_day_calendar
+from engagements.models import Membership
+from notifications.models import Notification, NotificationEvent, NotificationPreference
+from notifications.selectors import notification_list, notification_unread_count, preference_for
+from notifications.services import (
     NotificationDraft,
+    notification_mark_read,
+    notification_preference_save,
+    notifications_mark_all_read,
+    notifications_record,
+)
+from notifications.timing import (
     digest_slot,
     digest_window_key,
     email_allowed_from,
     email_allowed_until,
     email_is_held,
-    notification_list,
-    notification_mark_read,
-    notification_preference_save,
-    notification_unread_count,
-    notifications_mark_all_read,
-    notifications_record,
-    preference_for,
     reminder_time,
 )
-from communications.working_days import working_day_calendar
-from engagements.models import Membership
 from tests import factories
 
 BERLIN = ZoneInfo("Europe/Berlin")

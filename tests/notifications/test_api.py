@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from communications.models import NotificationPreference
+from notifications.models import NotificationPreference
 from tests import factories
 from tests.factories import World
 

@@ -1,0 +1,240 @@
+"""The one outbox: every outbound message is a row, written with the decision to send it.
+
+The domain renders a message when it decides to send (``OutboundEmail``) and
+hands it to ``outbox_add`` inside that decision's transaction; the row's
+unique idempotency key makes the decision count once however often a sweep
+runs. From there everything is written here, once, for every kind of
+message:
+
+- **claim**: the send task is enqueued after the transaction commits, and
+  ``enqueued_at`` records it; a message held by the recipient's quiet hours
+  (``not_before``) waits for the reconciler;
+- **send**: ``outbox_send`` locks the row, sends it, and records the outcome;
+  a sent, cancelled, failed or expired message is never sent again;
+- **retry with backoff**: the send task retries while the mail server fails
+  (``notifications.tasks.MAIL_RETRY``), every attempt counted and its error
+  recorded on the row;
+- **reconcile**: ``outbox_reconcile`` enqueues again what the broker lost,
+  what ran out of retries, and what quiet hours held, and expires what is
+  too late to matter.
+
+At least once towards the mail server, exactly once in the database: a
+worker killed after the server accepted a message and before the row says
+so sends it again. Its Message-ID is derived from the idempotency key, so a
+mail client shows such a copy as the same message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+from functools import partial
+from typing import Any
+
+from celery import current_app
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from notifications.models import OutboxMessage
+from pmaas.locking import claim_in_batches
+
+logger = logging.getLogger(__name__)
+
+# The send task, looked up by its registered name: the outbox enqueues it, the task calls the outbox.
+SEND_TASK = "notifications.send_outbox_message"
+# Longer than a send task's whole retry chain (about 85 minutes, notifications.tasks),
+# so the reconciler never enqueues beside a retry still waiting on the broker.
+REQUEUE_AFTER = timedelta(hours=2)
+RECONCILE_BATCH_SIZE = 500
+# An SMTP error message can be long; the admin shows the gist.
+_ERROR_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class OutboundEmail:
+    """A rendered mail the domain decided to send; ``key`` names that decision, so it is made once."""
+
+    kind: str
+    key: str
+    to: str
+    subject: str
+    text: str
+    html: str = ""
+    recipient_id: int | None = None
+    engagement_id: int | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    about: Mapping[str, Any] = field(default_factory=dict)
+    not_before: datetime | None = None
+    expires_at: datetime | None = None
+
+
+def _enqueue(keys: Iterable[str]) -> None:
+    task = current_app.tasks[SEND_TASK]
+    for key in keys:
+        transaction.on_commit(partial(task.delay, key))
+
+
+def outbox_add(*, emails: Sequence[OutboundEmail], as_of: datetime) -> int:
+    """Write each message whose key is new, and enqueue after commit the ones that may go now.
+
+    Runs in the caller's transaction, so the message exists exactly when the
+    decision to send it does. One INSERT … ON CONFLICT DO NOTHING whatever
+    the number of messages: a key written before (by an earlier run, or a
+    second beat at the same moment) keeps its row, and the send task it may
+    get again finds it sent, or sends it once. A message whose
+    ``not_before`` lies ahead waits for the reconciler. Idempotent. Returns
+    the number of messages handed over.
+    """
+    if not emails:
+        return 0
+    rows = []
+    sendable = []
+    for email in emails:
+        now = email.not_before is None or email.not_before <= as_of
+        if now:
+            sendable.append(email.key)
+        rows.append(
+            OutboxMessage(
+                kind=email.kind,
+                idempotency_key=email.key,
+                recipient_id=email.recipient_id,
+                to_address=email.to,
+                engagement_id=email.engagement_id,
+                subject=email.subject,
+                body_text=email.text,
+                body_html=email.html,
+                headers=dict(email.headers),
+                about=dict(email.about),
+                not_before=None if now else email.not_before,
+                expires_at=email.expires_at,
+                enqueued_at=as_of if now else None,
+                created_at=as_of,
+            )
+        )
+    OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    _enqueue(sendable)
+    return len(rows)
+
+
+def outbox_cancel(*, keys: Iterable[str]) -> int:
+    """Withdraw the pending messages with these keys, in one UPDATE; sent ones stay sent.
+
+    For a message whose reason went away before it left (a check-in held
+    before its reminder went). Idempotent. Returns how many were cancelled.
+    """
+    keys = list(keys)
+    if not keys:
+        return 0
+    return (
+        OutboxMessage.objects.pending()
+        .filter(idempotency_key__in=keys)
+        .update(status=OutboxMessage.Status.CANCELLED)
+    )
+
+
+def _message_id(key: str) -> str:
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+
+
+def _email(message: OutboxMessage) -> EmailMultiAlternatives:
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.body_text,
+        to=[message.to_address],
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        headers={"Message-ID": _message_id(message.idempotency_key), **message.headers},
+    )
+    if message.body_html:
+        email.attach_alternative(message.body_html, "text/html")
+    return email
+
+
+def outbox_send(*, key: str) -> bool:
+    """Send one pending message; called by the send task, which retries while the mail server fails.
+
+    The row is locked while sending, so two deliveries of the same task send
+    it once; anything but a pending message is skipped. When a message may
+    first go is decided by whoever enqueues it (``outbox_add`` and
+    ``outbox_reconcile``, each at its ``as_of``); a retry past the message's
+    ``expires_at`` makes it expired instead of sending it late. One without
+    an address becomes failed and is not sent. Each
+    attempt is counted; a failure's error is recorded on the row (shown in
+    the admin) before it is raised for the task to retry. Returns whether it
+    was sent now.
+    """
+    with transaction.atomic():
+        message = OutboxMessage.objects.select_for_update().filter(idempotency_key=key).first()
+        if message is None or message.status != OutboxMessage.Status.PENDING:
+            return False
+        now = timezone.now()
+        # The first attempt goes as its enqueuer decided; a retry that outlived the
+        # message's use (a reminder after its check-in's time) gives up instead.
+        if message.attempts and message.expires_at is not None and message.expires_at <= now:
+            OutboxMessage.objects.filter(pk=message.pk).update(status=OutboxMessage.Status.EXPIRED)
+            return False
+        if not message.to_address:
+            OutboxMessage.objects.filter(pk=message.pk).update(
+                status=OutboxMessage.Status.FAILED, last_error="The recipient has no email address."
+            )
+            logger.warning("outbox message %s: the recipient has no email address", key)
+            return False
+        try:
+            _email(message).send()
+        except OSError as exc:
+            failed = exc
+        else:
+            OutboxMessage.objects.filter(pk=message.pk).update(
+                status=OutboxMessage.Status.SENT,
+                sent_at=now,
+                attempts=F("attempts") + 1,
+                last_attempt_at=now,
+                last_error="",
+            )
+            return True
+    # Recorded after the lock is released and not rolled back by the raise, so the admin sees it.
+    OutboxMessage.objects.filter(idempotency_key=key).update(
+        attempts=F("attempts") + 1, last_attempt_at=timezone.now(), last_error=repr(failed)[:_ERROR_LIMIT]
+    )
+    logger.warning("outbox message %s: sending failed: %r", key, failed)
+    raise failed
+
+
+def outbox_reconcile(*, as_of: datetime, batch_size: int = RECONCILE_BATCH_SIZE) -> int:
+    """Enqueue each pending message whose time has come and whose send task is missing; expire the late.
+
+    Missing means never enqueued (held by quiet hours until ``not_before``)
+    or enqueued longer ago than REQUEUE_AFTER (the broker lost the task, or
+    its retries ran out while the mail server was down). Nothing is given up:
+    a message that keeps failing stays pending with its last error and is
+    tried again at this slow pace, until it goes or its ``expires_at``
+    passes, when it becomes expired instead. Each batch is locked (SKIP
+    LOCKED on PostgreSQL), claimed by one UPDATE of ``enqueued_at`` and
+    enqueued on commit, so two reconcilers at once enqueue each message
+    once. Four queries per batch. Returns the number enqueued.
+    """
+    due = Q(not_before__isnull=True) | Q(not_before__lte=as_of)
+    missing = Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=as_of - REQUEUE_AFTER)
+    candidates = OutboxMessage.objects.pending().filter(due, missing)
+
+    def claim(batch: list[tuple[int, str, datetime | None]]) -> int:
+        # Locked by this transaction (on SQLite the whole database is), so every row is still missing.
+        late = {pk for pk, _, expires_at in batch if expires_at is not None and expires_at <= as_of}
+        fresh = [(pk, key) for pk, key, _ in batch if pk not in late]
+        if late:
+            OutboxMessage.objects.filter(pk__in=late).update(status=OutboxMessage.Status.EXPIRED)
+        if fresh:
+            OutboxMessage.objects.filter(pk__in=[pk for pk, _ in fresh]).update(enqueued_at=as_of)
+            _enqueue(key for _, key in fresh)
+        return len(fresh)
+
+    return claim_in_batches(
+        candidates.values_list("pk", "idempotency_key", "expires_at"), batch_size=batch_size, claim=claim
+    )

@@ -1,0 +1,38 @@
+"""API v1 shapes of notifications and notification preferences."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from notifications.models import Notification, NotificationPreference
+from notifications.services import PREFERENCE_FIELDS
+
+
+class NotificationSerializer(serializers.ModelSerializer[Notification]):
+    event_display = serializers.CharField(source="get_event_display", read_only=True)
+    engagement_code = serializers.CharField(source="engagement.code", read_only=True, default=None)
+
+    class Meta:
+        model = Notification
+        fields = [
+            "id",
+            "event",
+            "event_display",
+            "message",
+            "url",
+            "engagement",
+            "engagement_code",
+            "created_at",
+            "read_at",
+        ]
+        read_only_fields = fields
+
+
+class NotificationPreferenceSerializer(serializers.ModelSerializer[NotificationPreference]):
+    """The caller's preferences; PUT gives every field, PATCH some. Times are in the caller's zone."""
+
+    class Meta:
+        model = NotificationPreference
+        fields = [*PREFERENCE_FIELDS, "updated_at"]
+        read_only_fields = ["updated_at"]
+        extra_kwargs = {name: {"required": True} for name in PREFERENCE_FIELDS}

@@ -1,0 +1,245 @@
+"""The one outbox: written with the decision, sent at most once, retried, reconciled, scoped."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.core.mail import EmailMultiAlternatives
+from django.utils import timezone
+
+from accounts.models import User
+from notifications.models import OutboxMessage
+from notifications.outbox import (
+    REQUEUE_AFTER,
+    OutboundEmail,
+    outbox_add,
+    outbox_cancel,
+    outbox_reconcile,
+    outbox_send,
+)
+from pmaas.celery import app as celery_app
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+UTC = dt.UTC
+AS_OF = dt.datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def eager_tasks() -> Iterator[None]:
+    # Tasks enqueued on commit run in-process, so their mail lands in the locmem outbox.
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+def _email(recipient: User, key: str, **fields: Any) -> OutboundEmail:
+    values: dict[str, Any] = {
+        "kind": OutboxMessage.Kind.ESCALATION,
+        "key": key,
+        "to": recipient.email,
+        "subject": f"About {key}",
+        "text": f"Plain words about {key}.",
+        "html": f"<p>Words about {key}.</p>",
+        "recipient_id": recipient.pk,
+    }
+    values.update(fields)
+    return OutboundEmail(**values)
+
+
+def _message(**fields: Any) -> OutboxMessage:
+    recipient = fields.pop("recipient", None) or factories.consultant()
+    values: dict[str, Any] = {
+        "kind": OutboxMessage.Kind.ESCALATION,
+        "idempotency_key": f"test:{recipient.pk}",
+        "recipient": recipient,
+        "to_address": recipient.email,
+        "subject": "Escalated",
+        "body_text": "An item is overdue.",
+        "created_at": AS_OF - dt.timedelta(hours=3),
+    }
+    values.update(fields)
+    return OutboxMessage.objects.create(**values)
+
+
+def test_a_message_handed_over_twice_is_written_and_sent_once(
+    eager_tasks: None, django_capture_on_commit_callbacks: Any
+):
+    # Given a decision to mail someone
+    recipient = factories.consultant()
+
+    # When the same decision is handed to the outbox twice (a sweep run twice)
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox_add(emails=[_email(recipient, "decision:1")], as_of=AS_OF)
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox_add(emails=[_email(recipient, "decision:1")], as_of=AS_OF + dt.timedelta(minutes=1))
+
+    # Then one row, one mail, in text and HTML, with a Message-ID of its own
+    assert OutboxMessage.objects.count() == 1
+    assert len(mail.outbox) == 1
+    sent = mail.outbox[0]
+    assert sent.to == [recipient.email]
+    assert sent.subject == "About decision:1"
+    assert isinstance(sent, EmailMultiAlternatives)
+    assert "<p>Words about decision:1.</p>" in str(sent.alternatives[0][0])
+    assert sent.extra_headers["Message-ID"].startswith("<")
+    message = OutboxMessage.objects.get()
+    assert (message.status, message.attempts, message.created_at) == (OutboxMessage.Status.SENT, 1, AS_OF)
+
+
+def test_a_resent_message_keeps_its_message_id(eager_tasks: None):
+    # Given a message sent once
+    message = _message()
+    outbox_send(key=message.idempotency_key)
+    first = mail.outbox[0].extra_headers["Message-ID"]
+
+    # When a worker killed before recording the send makes it go again
+    OutboxMessage.objects.filter(pk=message.pk).update(status=OutboxMessage.Status.PENDING, sent_at=None)
+    outbox_send(key=message.idempotency_key)
+
+    # Then the copy carries the same Message-ID, so a mail client shows it as the same message
+    assert [m.extra_headers["Message-ID"] for m in mail.outbox] == [first, first]
+
+
+def test_a_message_for_quiet_hours_is_held_until_the_reconciler_finds_its_time(
+    eager_tasks: None, django_capture_on_commit_callbacks: Any
+):
+    # Given a message that may not go before tomorrow morning
+    recipient = factories.consultant()
+    morning = AS_OF + dt.timedelta(hours=18)
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox_add(emails=[_email(recipient, "held", not_before=morning)], as_of=AS_OF)
+
+    # When the reconciler runs in the night, in the morning and again
+    with django_capture_on_commit_callbacks(execute=True):
+        night = outbox_reconcile(as_of=morning - dt.timedelta(minutes=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = outbox_reconcile(as_of=morning)
+    with django_capture_on_commit_callbacks(execute=True):
+        again = outbox_reconcile(as_of=morning + dt.timedelta(minutes=5))
+
+    # Then it goes in the morning only, once
+    assert (night, sent, again) == (0, 1, 0)
+    assert [m.to for m in mail.outbox] == [[recipient.email]]
+
+
+def test_a_withdrawn_message_is_never_sent(eager_tasks: None):
+    # Given a pending message and a sent one
+    pending = _message()
+    sent = _message(status=OutboxMessage.Status.SENT, sent_at=AS_OF)
+
+    # When the domain withdraws both, and their send tasks run anyway
+    cancelled = outbox_cancel(keys=[pending.idempotency_key, sent.idempotency_key])
+    results = [outbox_send(key=pending.idempotency_key), outbox_send(key=sent.idempotency_key)]
+
+    # Then only the pending one was withdrawn, nothing is sent, and the sent one stays sent
+    assert cancelled == 1
+    assert results == [False, False]
+    assert mail.outbox == []
+    assert OutboxMessage.objects.get(pk=sent.pk).status == OutboxMessage.Status.SENT
+
+
+def test_a_message_without_an_address_fails_with_the_reason_and_is_not_retried(eager_tasks: None):
+    # Given a message to someone without an email address
+    message = _message(to_address="")
+
+    # When its send task runs, twice
+    first, second = outbox_send(key=message.idempotency_key), outbox_send(key=message.idempotency_key)
+
+    # Then it is recorded as failed, with the reason, and nothing is sent
+    message.refresh_from_db()
+    assert (first, second) == (False, False)
+    assert (message.status, message.last_error) == (
+        OutboxMessage.Status.FAILED,
+        "The recipient has no email address.",
+    )
+    assert mail.outbox == []
+
+
+def test_the_reconciler_enqueues_only_messages_whose_task_is_missing_and_never_gives_up(
+    eager_tasks: None, django_capture_on_commit_callbacks: Any
+):
+    # Given messages never enqueued, enqueued long ago, out of retries with an error,
+    # enqueued a moment ago, sent, and held until tomorrow
+    long_ago = AS_OF - REQUEUE_AFTER - dt.timedelta(minutes=1)
+    never = _message()
+    lost = _message(enqueued_at=long_ago)
+    failed = _message(enqueued_at=long_ago, attempts=13, last_error="SMTPServerDisconnected()")
+    _message(enqueued_at=AS_OF - dt.timedelta(minutes=10))
+    _message(enqueued_at=long_ago, status=OutboxMessage.Status.SENT, sent_at=long_ago)
+    _message(not_before=AS_OF + dt.timedelta(days=1))
+
+    # When two reconcilers run one after the other on the same time
+    with django_capture_on_commit_callbacks(execute=True):
+        first = outbox_reconcile(as_of=AS_OF)
+    with django_capture_on_commit_callbacks(execute=True):
+        second = outbox_reconcile(as_of=AS_OF)
+
+    # Then the three whose task is missing are mailed once each, the failed one included
+    assert (first, second) == (3, 0)
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(m.to_address for m in (never, lost, failed))
+    assert OutboxMessage.objects.filter(pk__in=[never.pk, lost.pk, failed.pk], enqueued_at=AS_OF).count() == 3
+
+
+@pytest.mark.parametrize("messages", [3, 30])
+def test_the_reconciler_runs_a_fixed_number_of_queries(messages: int, django_assert_num_queries: Any):
+    # Given pending messages whose tasks are missing
+    for _ in range(messages):
+        _message()
+
+    # When the reconciler runs (the send tasks are not run here)
+    # Then a savepoint, the locked read, the claim and the release do it
+    with django_assert_num_queries(4):
+        assert outbox_reconcile(as_of=AS_OF) == messages
+
+
+def test_a_user_sees_only_the_messages_sent_to_them(world: Any):
+    # Given a message to the lead
+    message = _message(recipient=world.lead)
+
+    # When each kind of user asks
+    seen = {
+        name: list(OutboxMessage.objects.visible_to(user))
+        for name, user in [
+            ("lead", world.lead),
+            ("consultant", world.consultant),
+            ("administrator", world.administrator),
+        ]
+    }
+
+    # Then the recipient and administrators see it, nobody else
+    assert seen == {"lead": [message], "consultant": [], "administrator": [message]}
+
+
+def test_only_pending_messages_move_and_every_other_state_is_final() -> None:
+    # Given the outbox's declared transitions
+    # Then pending may end in any final state, and nothing leaves a final state
+    assert set(OutboxMessage.TRANSITIONS[OutboxMessage.Status.PENDING]) == set(OutboxMessage.Status) - {
+        OutboxMessage.Status.PENDING
+    }
+    for final in set(OutboxMessage.Status) - {OutboxMessage.Status.PENDING}:
+        assert not OutboxMessage.can_move(final, OutboxMessage.Status.PENDING)
+
+
+def test_a_retry_after_the_message_expired_gives_up_instead_of_sending_late(eager_tasks: None):
+    # Given a reminder whose first attempt failed, and whose check-in's time has since passed
+    message = _message(
+        kind=OutboxMessage.Kind.CHECK_IN_REMINDER,
+        attempts=1,
+        last_error="SMTPServerDisconnected()",
+        expires_at=timezone.now() - dt.timedelta(minutes=1),
+    )
+
+    # When its retry runs
+    sent = outbox_send(key=message.idempotency_key)
+
+    # Then nothing is sent, and the message says it expired
+    message.refresh_from_db()
+    assert sent is False
+    assert mail.outbox == []
+    assert message.status == OutboxMessage.Status.EXPIRED
