@@ -425,7 +425,8 @@ class Delivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.subscription} for {self.period_start:%Y-%m-%d} ({OutboxMessage.Status(self.status).label})"
+        state = OutboxMessage.Status(self.status).label
+        return f"{self.subscription} for {self.period_start:%Y-%m-%d} ({state})"
 
     @property
     def status(self) -> str:
