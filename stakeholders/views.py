@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from engagements.selectors import engagement_can_edit, engagement_check_editable, engagement_get_for_user
 from pmaas.errors import RuleViolation
+from pmaas.forms import form_add_service_errors
 from stakeholders import selectors, services
 from stakeholders.forms import (
     StakeholderForm,
@@ -26,15 +26,6 @@ from stakeholders.forms import (
 )
 from stakeholders.health import relationship_health
 from stakeholders.models import StakeholderRole
-
-
-def _apply_errors(form: Form, error: ValidationError) -> None:
-    """Put a service's errors next to the form fields they concern; the rest above the form."""
-    if hasattr(error, "error_dict"):
-        for field, field_errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, field_errors)
-    else:
-        form.add_error(None, error)
 
 
 def _register_url(role: StakeholderRole) -> str:
@@ -83,7 +74,7 @@ def stakeholder_role_create(request: HttpRequest, pk: int) -> HttpResponse:
                         **form.role_values(),
                     )
             except ValidationError as error:
-                _apply_errors(form, error)
+                form_add_service_errors(form, error)
             else:
                 messages.success(request, f"{role.stakeholder.name} is on the register.")
                 return redirect("engagement_stakeholders", pk=engagement.pk)
@@ -112,7 +103,7 @@ def stakeholder_role_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     **form.role_values(),
                 )
             except ValidationError as error:
-                _apply_errors(form, error)
+                form_add_service_errors(form, error)
             else:
                 if request.htmx:  # type: ignore[attr-defined]
                     return _role_saved(request, role)
@@ -234,7 +225,7 @@ def stakeholder_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     notes=form.cleaned_data["notes"],
                 )
             except ValidationError as error:
-                _apply_errors(form, error)
+                form_add_service_errors(form, error)
             else:
                 messages.success(request, f"{form.cleaned_data['name']}'s details are saved.")
                 return redirect("stakeholder_detail", pk=stakeholder.pk)

@@ -26,19 +26,11 @@ from engagements.forms import (
     MilestoneForm,
 )
 from engagements.models import ChangeRequest, Engagement, Milestone
+from pmaas.forms import form_add_service_errors
 from stakeholders.selectors import stakeholder_list
 
 # How many upcoming milestones the overview shows; the changes page shows them all.
 OVERVIEW_MILESTONES = 5
-
-
-def apply_errors(form: Form, error: ValidationError) -> None:
-    """Put a service's errors next to the fields they concern, the rest above the form."""
-    if hasattr(error, "error_dict"):
-        for field, problems in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, problems)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -51,7 +43,7 @@ def refuse(form: Form, error: ValidationError, instance: Any) -> None:
     The user's input stays in the form, so saving again after reviewing the
     current values goes through instead of being refused for ever.
     """
-    apply_errors(form, error)
+    form_add_service_errors(form, error)
     if getattr(error, "code", None) == "stale":
         instance.refresh_from_db()
         data = cast(QueryDict, form.data).copy()
@@ -193,7 +185,7 @@ def milestone_create(request: HttpRequest, pk: int) -> HttpResponse:
                 description=form.cleaned_data["description"],
             )
         except ValidationError as error:
-            apply_errors(form, error)
+            form_add_service_errors(form, error)
         else:
             messages.success(request, "Milestone added.")
             return redirect("engagement_changes", pk=engagement.pk)
@@ -252,7 +244,7 @@ def change_request_create(request: HttpRequest, pk: int) -> HttpResponse:
                     notify_stakeholder_ids=[stakeholder.pk for stakeholder in data["notify_stakeholders"]],
                 )
             except ValidationError as error:
-                apply_errors(form, error)
+                form_add_service_errors(form, error)
             else:
                 messages.success(request, "Change request recorded.")
                 return redirect("engagement_changes", pk=engagement.pk)
