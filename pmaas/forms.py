@@ -1,4 +1,4 @@
-"""How a page's form shows a service's refusal."""
+"""How every page's form shows: the project's form renderer, and a service's refusal put onto the form."""
 
 from __future__ import annotations
 
@@ -6,8 +6,19 @@ from collections.abc import Mapping
 
 from django.core.exceptions import ValidationError
 from django.forms import BaseForm
+from django.forms.renderers import TemplatesSetting
 
 from pmaas.errors import RuleViolation
+
+
+class FormRenderer(TemplatesSetting):
+    """Renders form templates through the project's TEMPLATES, so ``templates/forms/`` can hold them.
+
+    ``{{ field.as_field_group }}`` draws one field the same way on every page:
+    label, control, help text and the field's errors right beside it.
+    """
+
+    field_template_name = "forms/field.html"
 
 
 def form_add_service_errors(

@@ -99,6 +99,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Django's widget templates, for FORM_RENDERER below, which looks templates up through TEMPLATES.
+    "django.forms",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -145,6 +147,10 @@ TEMPLATES = [
         },
     },
 ]
+
+# Forms render through TEMPLATES, so one project template (templates/forms/field.html)
+# draws every field of every page.
+FORM_RENDERER = "pmaas.forms.FormRenderer"
 
 # --- Database ---------------------------------------------------------------
 
