@@ -239,16 +239,13 @@ def week_quiet_stakeholders(*, user: Any, as_of: datetime) -> list[QuietRelation
     channel, no check-in with them on that engagement for 30 days. Two queries
     however many rows.
     """
-    last_contact = (
-        CheckIn.objects.filter(engagement=OuterRef("engagement"), attendees=OuterRef("stakeholder"))
-        .order_by("-occurred_at")
-        .values("occurred_at")[:1]
-    )
     roles = (
         StakeholderRole.objects.visible_to(user)
         .filter(relationship_owner=user, engagement__status=Engagement.Status.ACTIVE)
         .select_related("engagement__client", "stakeholder")
-        .annotate(last_contact=Subquery(last_contact))
+        .annotate(
+            last_contact=relationship_last_contact(engagement="engagement_id", stakeholder="stakeholder_id")
+        )
         .prefetch_related(
             Prefetch(
                 "stakeholder__channels",
@@ -334,6 +331,20 @@ def check_in_still_open(*, user: Any, engagement: Engagement, stakeholder: Stake
         .order_by("due_at", "pk")
     )
     return StillOpen(check_in=latest, follow_ups=follow_ups)
+
+
+# A relationship (a person on an engagement) as communication rows see it: subqueries over an outer
+# query whose columns ``engagement`` and ``stakeholder`` hold the two ids, so a list of roles or of
+# sweep candidates gets them in its one query however many rows it has.
+
+
+def relationship_last_contact(*, engagement: str, stakeholder: str) -> Subquery:
+    """When the person was last met on the engagement: the latest check-in there they attended, or None."""
+    return Subquery(
+        CheckIn.objects.filter(engagement_id=OuterRef(engagement), attendees=OuterRef(stakeholder))
+        .order_by("-occurred_at")
+        .values("occurred_at")[:1]
+    )
 
 
 @dataclass(frozen=True)
