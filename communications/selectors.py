@@ -132,8 +132,6 @@ WEEK_HORIZON = timedelta(days=7)
 # A relationship without a planned channel counts as quiet after a month without contact.
 QUIET_WITHOUT_CHANNEL = timedelta(days=30)
 RECENT_ACTIVITY_LIMIT = 10
-SEARCH_GROUP_LIMIT = 20
-SEARCH_MIN_LENGTH = 2
 
 
 def week_channels_due(*, user: Any, as_of: datetime, whole_team: bool = False) -> QuerySet[Channel]:
@@ -344,67 +342,6 @@ def relationship_last_contact(*, engagement: str, stakeholder: str) -> Subquery:
         CheckIn.objects.filter(engagement_id=OuterRef(engagement), attendees=OuterRef(stakeholder))
         .order_by("-occurred_at")
         .values("occurred_at")[:1]
-    )
-
-
-@dataclass(frozen=True)
-class SearchGroup:
-    items: list[Any]
-    has_more: bool
-
-
-@dataclass(frozen=True)
-class SearchResults:
-    engagements: SearchGroup
-    stakeholders: SearchGroup
-    check_ins: SearchGroup
-
-    @property
-    def is_empty(self) -> bool:
-        return not (self.engagements.items or self.stakeholders.items or self.check_ins.items)
-
-
-def _group(queryset: QuerySet[Any], limit: int) -> SearchGroup:
-    # One row past the limit tells whether more exist without counting them all.
-    rows = list(queryset[: limit + 1])
-    return SearchGroup(items=rows[:limit], has_more=len(rows) > limit)
-
-
-def search_results(*, user: Any, query: str, limit: int = SEARCH_GROUP_LIMIT) -> SearchResults | None:
-    """Engagements, stakeholders and check-ins the user may see that mention ``query``.
-
-    None for a query shorter than two characters: it would match nearly
-    everything. Three queries, each capped at ``limit`` rows.
-    """
-    query = query.strip()
-    if len(query) < SEARCH_MIN_LENGTH:
-        return None
-    engagements = (
-        Engagement.objects.visible_to(user)
-        .select_related("client")
-        .filter(Q(code__icontains=query) | Q(name__icontains=query) | Q(client__name__icontains=query))
-        .order_by("client__name", "name", "pk")
-    )
-    stakeholders = (
-        stakeholder_list(user=user)
-        .filter(
-            Q(name__icontains=query)
-            | Q(email__icontains=query)
-            | Q(title__icontains=query)
-            | Q(department__icontains=query)
-        )
-        .order_by("name", "pk")
-    )
-    check_ins = (
-        CheckIn.objects.visible_to(user)
-        .select_related("engagement__client")
-        .filter(Q(summary__icontains=query) | Q(decisions__icontains=query))
-        .order_by("-occurred_at", "-pk")
-    )
-    return SearchResults(
-        engagements=_group(engagements, limit),
-        stakeholders=_group(stakeholders, limit),
-        check_ins=_group(check_ins, limit),
     )
 
 

@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "engagements",
     "stakeholders",
     "communications",
+    "workspace",
 ]
 
 MIDDLEWARE = [

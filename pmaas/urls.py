@@ -24,6 +24,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("pmaas.api_urls")),
     path("", include("accounts.urls")),
-    path("", include("stakeholders.urls")),
+    path("", include("workspace.urls")),
     path("", include("communications.urls")),
 ]

@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
@@ -17,15 +17,15 @@ from engagements.selectors import engagement_can_edit, engagement_check_editable
 from pmaas.errors import RuleViolation
 from pmaas.forms import form_add_service_errors
 from stakeholders import selectors, services
-from stakeholders.forms import (
+from stakeholders.health import relationship_health
+from stakeholders.models import StakeholderRole
+from workspace.forms.stakeholders import (
     StakeholderForm,
     StakeholderRoleCreateForm,
     StakeholderRoleForm,
     role_initial,
     stakeholder_initial,
 )
-from stakeholders.health import relationship_health
-from stakeholders.models import StakeholderRole
 
 
 def _register_url(role: StakeholderRole) -> str:
@@ -43,7 +43,7 @@ def engagement_stakeholders(request: HttpRequest, pk: int) -> HttpResponse:
         "roles": roles,
         "can_edit": engagement_can_edit(user=request.user, engagement=engagement),
     }
-    return render(request, "stakeholders/engagement_stakeholders.html", context)
+    return render(request, "workspace/engagement_stakeholders.html", context)
 
 
 @login_required
@@ -81,7 +81,7 @@ def stakeholder_role_create(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         form = StakeholderRoleCreateForm(initial={"time_zone": engagement.client.time_zone}, **form_kwargs)
     context = {"engagement": engagement, "tab": "stakeholders", "form": form}
-    return render(request, "stakeholders/role_create.html", context)
+    return render(request, "workspace/role_create.html", context)
 
 
 @login_required
@@ -112,14 +112,14 @@ def stakeholder_role_edit(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         form = StakeholderRoleForm(initial=role_initial(role), owners=owners, auto_id=auto_id)
     context = {"engagement": role.engagement, "tab": "stakeholders", "role": role, "form": form}
-    template = "stakeholders/_role_edit_row.html" if request.htmx else "stakeholders/role_edit.html"  # type: ignore[attr-defined]
+    template = "workspace/_role_edit_row.html" if request.htmx else "workspace/role_edit.html"  # type: ignore[attr-defined]
     return render(request, template, context)
 
 
 def _role_row(request: HttpRequest, pk: int) -> HttpResponse:
     role = selectors.stakeholder_register_row(user=request.user, id=pk)
     can_edit = engagement_can_edit(user=request.user, engagement=role.engagement)
-    return render(request, "stakeholders/_role_row.html", {"role": role, "can_edit": can_edit})
+    return render(request, "workspace/_role_row.html", {"role": role, "can_edit": can_edit})
 
 
 def _role_saved(request: HttpRequest, role: StakeholderRole) -> HttpResponse:
@@ -130,7 +130,7 @@ def _role_saved(request: HttpRequest, role: StakeholderRole) -> HttpResponse:
         "roles": roles,
         "can_edit": engagement_can_edit(user=request.user, engagement=role.engagement),
     }
-    return render(request, "stakeholders/_role_saved.html", context)
+    return render(request, "workspace/_role_saved.html", context)
 
 
 @login_required
@@ -166,7 +166,7 @@ def stakeholder_role_remove(request: HttpRequest, pk: int) -> HttpResponse:
         "open_follow_ups": follow_ups,
         "active_channels": channels,
     }
-    return render(request, "stakeholders/role_remove.html", context, status=409 if refusal else 200)
+    return render(request, "workspace/role_remove.html", context, status=409 if refusal else 200)
 
 
 @login_required
@@ -199,7 +199,7 @@ def stakeholder_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_edit": selectors.stakeholder_can_edit(user=request.user, stakeholder=stakeholder),
         "as_of": as_of,
     }
-    return render(request, "stakeholders/stakeholder_detail.html", context)
+    return render(request, "workspace/stakeholder_detail.html", context)
 
 
 @login_required
@@ -231,4 +231,23 @@ def stakeholder_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("stakeholder_detail", pk=stakeholder.pk)
     else:
         form = StakeholderForm(initial=stakeholder_initial(stakeholder))
-    return render(request, "stakeholders/stakeholder_edit.html", {"stakeholder": stakeholder, "form": form})
+    return render(request, "workspace/stakeholder_edit.html", {"stakeholder": stakeholder, "form": form})
+
+
+urlpatterns = [
+    path(
+        "engagements/<int:pk>/stakeholders/",
+        engagement_stakeholders,
+        name="engagement_stakeholders",
+    ),
+    path(
+        "engagements/<int:pk>/stakeholders/add/",
+        stakeholder_role_create,
+        name="stakeholder_role_create",
+    ),
+    path("stakeholder-roles/<int:pk>/edit/", stakeholder_role_edit, name="stakeholder_role_edit"),
+    path("stakeholder-roles/<int:pk>/row/", stakeholder_role_row, name="stakeholder_role_row"),
+    path("stakeholder-roles/<int:pk>/remove/", stakeholder_role_remove, name="stakeholder_role_remove"),
+    path("stakeholders/<int:pk>/", stakeholder_detail, name="stakeholder_detail"),
+    path("stakeholders/<int:pk>/edit/", stakeholder_edit, name="stakeholder_edit"),
+]

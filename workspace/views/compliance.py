@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from communications import compliance
-from communications.forms.compliance import ComplianceWindowForm, window_form
-
-
-def window_context(request: HttpRequest, form: ComplianceWindowForm) -> dict[str, Any]:
-    """The chosen window, or None while the form has errors (the page then shows them, not figures)."""
-    if form.is_bound and not form.is_valid():
-        return {"form": form, "window": None, "window_query": ""}
-    window = form.window(as_of=timezone.now(), zone=timezone.get_current_timezone())
-    # Carried by links and htmx actions on the page, so they keep the chosen window.
-    query = request.GET.urlencode() if form.is_bound else ""
-    return {"form": form, "window": window, "window_query": query}
+from communications.forms.compliance import window_context, window_form
 
 
 @login_required
@@ -40,8 +27,8 @@ def compliance_portfolio(request: HttpRequest) -> HttpResponse:
     htmx = request.htmx  # type: ignore[attr-defined]
     # A history restore asks for the whole page, though htmx sends it.
     if htmx and not htmx.history_restore_request:
-        return render(request, "communications/compliance_results.html", context)
-    return render(request, "communications/compliance.html", context)
+        return render(request, "workspace/compliance_results.html", context)
+    return render(request, "workspace/compliance.html", context)
 
 
 urlpatterns = [

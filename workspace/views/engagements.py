@@ -1,4 +1,8 @@
-"""The engagement pages: list, overview with health override, milestones and change requests."""
+"""The engagement pages: list, overview with health override, milestones and change requests.
+
+They gather stakeholders, plans, obligations and silence flags beside the
+engagement's own rows, so they live here rather than in engagements/.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from communications import obligations, silence
 from engagements import selectors, services
-from engagements.forms import (
+from engagements.models import ChangeRequest, Engagement, Milestone
+from pmaas.forms import form_add_service_errors
+from stakeholders.selectors import stakeholder_list
+from workspace.forms.engagements import (
     ChangeRequestCreateForm,
     ChangeRequestDecisionForm,
     ChangeRequestForm,
@@ -25,9 +32,6 @@ from engagements.forms import (
     HealthOverrideForm,
     MilestoneForm,
 )
-from engagements.models import ChangeRequest, Engagement, Milestone
-from pmaas.forms import form_add_service_errors
-from stakeholders.selectors import stakeholder_list
 
 # How many upcoming milestones the overview shows; the changes page shows them all.
 OVERVIEW_MILESTONES = 5
@@ -61,7 +65,7 @@ def engagement_list(request: HttpRequest) -> HttpResponse:
     if getattr(request.user, "is_firm_member", False):
         engagements = engagements.annotate(open_silence_flags=silence.open_silence_count())
     context = {"engagements": engagements, "form": form, "filtered": bool(status or client)}
-    return render(request, "engagements/engagement_list.html", context)
+    return render(request, "workspace/engagement_list.html", context)
 
 
 def _health_form(engagement: Engagement) -> HealthOverrideForm:
@@ -102,7 +106,7 @@ def _overview(request: HttpRequest, engagement: Engagement, health_form: HealthO
         ),
         "now": timezone.now(),
     }
-    return render(request, "engagements/engagement_detail.html", context)
+    return render(request, "workspace/engagement_detail.html", context)
 
 
 @login_required
@@ -132,7 +136,7 @@ def engagement_health(request: HttpRequest, pk: int) -> HttpResponse:
             if _is_htmx(request):
                 return render(
                     request,
-                    "engagements/_health.html",
+                    "workspace/_health.html",
                     {"engagement": engagement, "can_edit": True, "health_form": _health_form(engagement)},
                 )
             messages.success(request, "Health saved.")
@@ -140,7 +144,7 @@ def engagement_health(request: HttpRequest, pk: int) -> HttpResponse:
     if _is_htmx(request):
         return render(
             request,
-            "engagements/_health.html",
+            "workspace/_health.html",
             {"engagement": engagement, "can_edit": True, "health_form": form},
         )
     return _overview(request, engagement, form)
@@ -166,7 +170,7 @@ def engagement_changes(request: HttpRequest, pk: int) -> HttpResponse:
         "milestone_form": MilestoneForm(),
         "now": timezone.now(),
     }
-    return render(request, "engagements/engagement_changes.html", context)
+    return render(request, "workspace/engagement_changes.html", context)
 
 
 @login_required
@@ -190,7 +194,7 @@ def milestone_create(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "Milestone added.")
             return redirect("engagement_changes", pk=engagement.pk)
     context = {"engagement": engagement, "form": form, "milestone": None}
-    return render(request, "engagements/milestone_form.html", context)
+    return render(request, "workspace/milestone_form.html", context)
 
 
 @login_required
@@ -204,7 +208,7 @@ def milestone_edit(request: HttpRequest, pk: int) -> HttpResponse:
         fields=("name", "due_on", "description"),
         save=lambda data: services.milestone_update(actor=request.user, milestone=milestone, **data),
         saved="Milestone saved.",
-        template="engagements/milestone_form.html",
+        template="workspace/milestone_form.html",
         name="milestone",
     )
 
@@ -215,7 +219,7 @@ def milestone_complete(request: HttpRequest, pk: int) -> HttpResponse:
     milestone: Milestone = selectors.milestone_get_for_user(user=request.user, id=pk)
     services.milestone_complete(actor=request.user, milestone=milestone)
     if _is_htmx(request):
-        return render(request, "engagements/_milestone_row.html", {"milestone": milestone, "can_edit": True})
+        return render(request, "workspace/_milestone_row.html", {"milestone": milestone, "can_edit": True})
     messages.success(request, f"{milestone.name} marked complete.")
     return redirect("engagement_changes", pk=milestone.engagement_id)
 
@@ -258,7 +262,7 @@ def change_request_create(request: HttpRequest, pk: int) -> HttpResponse:
             stakeholders=stakeholders,
         )
     context = {"engagement": engagement, "form": form, "change_request": None}
-    return render(request, "engagements/change_request_form.html", context)
+    return render(request, "workspace/change_request_form.html", context)
 
 
 @login_required
@@ -274,7 +278,7 @@ def change_request_edit(request: HttpRequest, pk: int) -> HttpResponse:
             actor=request.user, change_request=change_request, **data
         ),
         saved="Change request saved.",
-        template="engagements/change_request_form.html",
+        template="workspace/change_request_form.html",
         name="change_request",
     )
 
@@ -348,7 +352,7 @@ def change_request_decide(request: HttpRequest, pk: int) -> HttpResponse:
         "change_request": change_request,
         "is_final": not form.fields["to_status"].choices,  # type: ignore[attr-defined]
     }
-    return render(request, "engagements/change_request_decide.html", context)
+    return render(request, "workspace/change_request_decide.html", context)
 
 
 urlpatterns = [

@@ -13,10 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from communications.demo import DEMO_PASSWORD, demo_codes, demo_load
 from communications.models import CheckIn, FollowUp, Notification, SilenceFlag
 from engagements.models import Client, Engagement
 from tests import factories
+from workspace.demo import DEMO_PASSWORD, demo_codes, demo_load
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""The cadence compliance pages: the portfolio (per engagement, per consultant) and the plan's figures."""
+"""The cadence compliance portfolio: per engagement and per consultant, over a chosen window."""
 
 from __future__ import annotations
 
@@ -9,35 +9,20 @@ import time_machine
 from django.urls import reverse
 
 from tests import factories
+from tests.compliance_history import MARCH, UTC, history, march, row_of
 
 pytestmark = pytest.mark.django_db
 
-UTC = dt.UTC
-MARCH = {"start": "2026-03-01", "end": "2026-03-31"}
 HX = {"HTTP_HX_REQUEST": "true"}
-
-
-def _march(day: int) -> dt.datetime:
-    return dt.datetime(2026, 3, day, 12, 0, tzinfo=UTC)
-
-
-def _history(channel, outcomes: list[str]) -> None:
-    for day, outcome in enumerate(outcomes, start=2):
-        factories.make_occurrence(channel=channel, due_at=_march(day), outcome=outcome)
-
-
-def _row(html: str, row_id: str) -> str:
-    start = html.index(f'id="{row_id}"')
-    return html[start : html.index("</tr>", start)]
 
 
 @pytest.fixture
 def march_history(world):
     """EHR-A (the lead's) held 1 of 2 on time; ERP-B (the outsider's) 2 of 2; DATA-A had nothing due."""
-    _history(world.mine.channel, ["on_time", "missed"])
-    _history(world.other.channel, ["on_time", "on_time"])
+    history(world.mine.channel, ["on_time", "missed"])
+    history(world.other.channel, ["on_time", "on_time"])
     # Upcoming in the window, so DATA-A has an occurrence but nothing that fell due.
-    factories.make_occurrence(channel=world.sibling.channel, due_at=_march(20), outcome="upcoming")
+    factories.make_occurrence(channel=world.sibling.channel, due_at=march(20), outcome="upcoming")
     return world
 
 
@@ -50,10 +35,10 @@ def test_portfolio_lists_engagements_worst_first_and_says_when_nothing_was_due(c
 
     # Then EHR-A (50 %) comes before ERP-B (100 %), and DATA-A says nothing was due rather than 0 %
     assert html.index("EHR-A") < html.index("ERP-B") < html.index("DATA-A")
-    ehr = _row(html, f"compliance-engagement-{march_history.mine.engagement.pk}")
+    ehr = row_of(html, f"compliance-engagement-{march_history.mine.engagement.pk}")
     assert "50%" in ehr and 'aria-label="50% held on time (1 of 2)"' in ehr
-    assert "100%" in _row(html, f"compliance-engagement-{march_history.other.engagement.pk}")
-    data = _row(html, f"compliance-engagement-{march_history.sibling.engagement.pk}")
+    assert "100%" in row_of(html, f"compliance-engagement-{march_history.other.engagement.pk}")
+    data = row_of(html, f"compliance-engagement-{march_history.sibling.engagement.pk}")
     assert "Nothing was due" in data and "0%" not in data
     # And the portfolio total counts 3 of 4
     assert "3 of 4" in html
@@ -65,8 +50,8 @@ def test_portfolio_ranks_consultants_by_the_channels_they_own(client, march_hist
     html = client.get(reverse("compliance_portfolio"), MARCH).content.decode()
 
     # Then the lead (1 of 2) is listed before the outsider (2 of 2)
-    lead = _row(html, f"compliance-owner-{march_history.lead.pk}")
-    outsider = _row(html, f"compliance-owner-{march_history.outsider_consultant.pk}")
+    lead = row_of(html, f"compliance-owner-{march_history.lead.pk}")
+    outsider = row_of(html, f"compliance-owner-{march_history.outsider_consultant.pk}")
     assert "50%" in lead and "100%" in outsider
     assert html.index(f"compliance-owner-{march_history.lead.pk}") < html.index(
         f"compliance-owner-{march_history.outsider_consultant.pk}"
@@ -115,7 +100,7 @@ def test_portfolio_defaults_to_the_last_90_days_and_offers_30_and_180(client, wo
     assert "the last 90 days" in default and "0 of 2" in default
     assert '<option value="90" selected>' in default
     assert "0 of 1" in last_30
-    assert "1 of 3" in last_180 and "33%" in _row(last_180, row_id)
+    assert "1 of 3" in last_180 and "33%" in row_of(last_180, row_id)
 
 
 @pytest.mark.parametrize(
@@ -159,7 +144,7 @@ def test_portfolio_query_count_does_not_grow_with_engagements_or_occurrences(
             owner = factories.consultant()
             engagement = factories.make_engagement(lead=owner)
             channel = factories.make_channel(role=factories.make_role(engagement=engagement), owner=owner)
-            _history(channel, ["on_time", "late", "missed"])
+            history(channel, ["on_time", "late", "missed"])
 
         # Then the page is served with the same number of queries
         # Session, user, the bell; total, per engagement, engagements, per owner, owner names.
@@ -174,64 +159,6 @@ def test_main_navigation_links_to_the_portfolio(client, world):
     html = client.get(reverse("home")).content.decode()
 
     assert f'href="{reverse("compliance_portfolio")}"' in html
-
-
-# The plan page
-
-
-def test_plan_shows_compliance_per_channel_per_stakeholder_and_in_total(client, world):
-    # Given a second channel with the same stakeholder and a channel with another one
-    engagement = world.mine.engagement
-    second = factories.make_channel(role=world.mine.role, owner=world.lead, title="Monthly steering")
-    other_role = factories.make_role(engagement=engagement)
-    quiet = factories.make_channel(role=other_role, owner=world.lead, title="Quarterly review")
-    _history(world.mine.channel, ["on_time", "on_time", "missed", "late"])
-    _history(second, ["on_time"])
-    client.force_login(world.consultant)
-
-    # When the consultant opens the plan for March
-    html = client.get(reverse("engagement_plan", args=[engagement.pk]), MARCH).content.decode()
-
-    # Then each channel shows its own figure, the quiet one that nothing was due
-    assert "50%" in _row(html, f"channel-{world.mine.channel.pk}")
-    assert "100%" in _row(html, f"channel-{second.pk}")
-    assert "Nothing was due" in _row(html, f"channel-{quiet.pk}")
-    # And the stakeholder sums their channels: 3 of 5
-    summary = _row(html, f"compliance-stakeholder-{world.mine.stakeholder.pk}")
-    assert "60%" in summary and ">5<" in summary and ">3<" in summary
-    assert "Nothing was due" in _row(html, f"compliance-stakeholder-{other_role.stakeholder_id}")
-    # And the header gives the engagement's total over the chosen window
-    header = html[html.index('id="plan-compliance"') :]
-    assert "1 Mar 2026 to 31 Mar 2026" in header[:400] and "3 of 5 held on time" in header[:2000]
-
-
-def test_plan_window_errors_keep_the_plan_and_what_was_typed(client, world):
-    client.force_login(world.consultant)
-
-    response = client.get(
-        reverse("engagement_plan", args=[world.mine.engagement.pk]),
-        {"start": "2026-04-01", "end": "2026-03-01"},
-    )
-
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert "The last day comes before the first." in html and 'value="2026-04-01"' in html
-    assert world.mine.channel.title in html
-
-
-def test_pausing_a_channel_in_place_keeps_its_compliance_over_the_plans_window(client, world):
-    _history(world.mine.channel, ["on_time", "missed"])
-    client.force_login(world.lead)
-    plan = client.get(reverse("engagement_plan", args=[world.mine.engagement.pk]), MARCH).content.decode()
-    pause_url = reverse("channel_pause", args=[world.mine.channel.pk])
-    assert f'hx-post="{pause_url}?start=2026-03-01&amp;end=2026-03-31"' in plan
-
-    # When the row is swapped by htmx with the window the plan carried
-    response = client.post(f"{pause_url}?start=2026-03-01&end=2026-03-31", **HX)
-
-    # Then the row still shows the channel's figure
-    row = response.content.decode()
-    assert "Paused" in row and "50%" in row
 
 
 def test_the_window_chooser_swaps_the_figures_in_place_with_htmx(client, march_history):
@@ -257,10 +184,10 @@ def test_dates_of_the_window_are_whole_days_in_the_users_time_zone(client, world
     world.lead.time_zone = "UTC"
     world.lead.save(update_fields=["time_zone"])
     client.force_login(world.lead)
-    in_utc = _row(client.get(reverse("compliance_portfolio"), MARCH).content.decode(), row_id)
+    in_utc = row_of(client.get(reverse("compliance_portfolio"), MARCH).content.decode(), row_id)
     world.lead.time_zone = "Pacific/Auckland"
     world.lead.save(update_fields=["time_zone"])
-    in_auckland = _row(client.get(reverse("compliance_portfolio"), MARCH).content.decode(), row_id)
+    in_auckland = row_of(client.get(reverse("compliance_portfolio"), MARCH).content.decode(), row_id)
 
     # Then March holds it for the first and not for the second
     assert "0%" in in_utc

@@ -1,9 +1,11 @@
+"""Search across engagements, stakeholders and check-ins the user may see."""
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
 
-from communications import selectors
+from workspace import selectors
 
 
 @login_required
@@ -14,7 +16,7 @@ def search(request: HttpRequest) -> HttpResponse:
         "results": selectors.search_results(user=request.user, query=query),
         "min_length": selectors.SEARCH_MIN_LENGTH,
     }
-    return render(request, "communications/search.html", context)
+    return render(request, "workspace/search.html", context)
 
 
 urlpatterns = [

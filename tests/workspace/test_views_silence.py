@@ -1,8 +1,6 @@
-"""Sponsor silence on the pages: the overview's "Gone quiet", the engagement list, My week, the API."""
+"""Sponsor silence on the pages: the overview's "Gone quiet", the engagement list, My week."""
 
 from __future__ import annotations
-
-import datetime as dt
 
 import pytest
 import time_machine
@@ -11,50 +9,19 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
 from communications import selectors
 from communications.models import SilenceFlag
-from communications.silence import silences_flag
-from engagements.models import Engagement
-from stakeholders.models import StakeholderRole
 from tests import factories
 from tests.factories import World
+from tests.silence_fixtures import SET_UP, SWEPT, silent_sponsor
 
 pytestmark = pytest.mark.django_db
-
-UTC = dt.UTC
-SET_UP = dt.datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
-# Met once, at 23:30 UTC on Tuesday 6 January: already Wednesday 00:30 in Berlin.
-MET = dt.datetime(2026, 1, 6, 23, 30, tzinfo=UTC)
-SWEPT = dt.datetime(2026, 2, 6, 9, 0, tzinfo=UTC)
-
-
-def _silent_sponsor(
-    *, lead: User, engagement: Engagement | None = None, name: str = "Dr Anna Weber", met: bool = True
-) -> StakeholderRole:
-    """A weekly sponsor owned by ``lead``, met once on MET (or never), flagged by the sweep on SWEPT."""
-    with time_machine.travel(SET_UP, tick=False):
-        engagement = engagement or factories.make_engagement(lead=lead)
-        stakeholder = factories.make_stakeholder(client=engagement.client, name=name)
-        role = factories.make_role(
-            engagement=engagement,
-            stakeholder=stakeholder,
-            kind=StakeholderRole.Kind.SPONSOR,
-            relationship_owner=lead,
-        )
-        factories.make_channel(role=role, owner=lead, starts_on=dt.date(2026, 1, 6))
-    if met:
-        factories.make_check_in(
-            engagement=engagement, attendees=[stakeholder], actor=lead, occurred_at=MET, as_of=MET
-        )
-    silences_flag(as_of=SWEPT)
-    return role
 
 
 def test_overview_lists_who_has_gone_quiet_with_last_contact_in_my_time_zone(client):
     # Given a lead in Berlin and a sponsor of theirs flagged as silent
     lead = factories.consultant(time_zone="Europe/Berlin")
-    role = _silent_sponsor(lead=lead)
+    role = silent_sponsor(lead=lead)
     flag = SilenceFlag.objects.get()
 
     # When the lead opens the engagement overview
@@ -79,7 +46,7 @@ def test_overview_lists_who_has_gone_quiet_with_last_contact_in_my_time_zone(cli
 def test_overview_says_never_for_a_sponsor_never_met(client):
     # Given a sponsor flagged who was never met
     lead = factories.consultant()
-    role = _silent_sponsor(lead=lead, met=False)
+    role = silent_sponsor(lead=lead, met=False)
 
     # When the lead opens the overview
     client.force_login(lead)
@@ -93,7 +60,7 @@ def test_overview_says_never_for_a_sponsor_never_met(client):
 def test_overview_without_open_flags_shows_no_section_and_no_badge(client):
     # Given a flagged sponsor who has since been met
     lead = factories.consultant()
-    role = _silent_sponsor(lead=lead)
+    role = silent_sponsor(lead=lead)
     factories.make_check_in(
         engagement=role.engagement, attendees=[role.stakeholder], actor=lead, occurred_at=SWEPT, as_of=SWEPT
     )
@@ -123,8 +90,8 @@ def test_client_users_are_not_shown_who_of_theirs_has_gone_quiet(client, world: 
 def test_engagement_list_counts_open_flags_per_engagement(client):
     # Given two silent sponsors on one engagement and none on another
     lead = factories.consultant()
-    role = _silent_sponsor(lead=lead)
-    _silent_sponsor(lead=lead, engagement=role.engagement, name="Ben Ortiz")
+    role = silent_sponsor(lead=lead)
+    silent_sponsor(lead=lead, engagement=role.engagement, name="Ben Ortiz")
     quiet_free = factories.make_engagement(lead=lead)
 
     # When the lead opens the engagement list
@@ -146,7 +113,7 @@ def test_engagement_list_query_count_does_not_grow_with_flags(client, django_ass
             with time_machine.travel(SET_UP, tick=False):
                 member = factories.consultant()
                 engagement = factories.make_engagement(lead=member)
-            _silent_sponsor(lead=member, engagement=engagement)
+            silent_sponsor(lead=member, engagement=engagement)
 
     add(2)
     client.force_login(lead)
@@ -166,8 +133,8 @@ def test_my_week_shows_flags_of_relationships_i_own_only(client):
     # Given a sponsor flagged for the lead, and another for a colleague on another engagement
     lead = factories.consultant()
     colleague = factories.consultant()
-    mine = _silent_sponsor(lead=lead)
-    _silent_sponsor(lead=colleague, name="Someone Else")
+    mine = silent_sponsor(lead=lead)
+    silent_sponsor(lead=colleague, name="Someone Else")
 
     # When the lead opens My week
     client.force_login(lead)
@@ -183,7 +150,7 @@ def test_my_week_shows_flags_of_relationships_i_own_only(client):
 def test_my_week_names_a_flagged_sponsor_once_not_again_among_those_behind_cadence(client):
     # Given a flagged sponsor whose weekly channel is also behind its cadence
     lead = factories.consultant()
-    role = _silent_sponsor(lead=lead)
+    role = silent_sponsor(lead=lead)
     pair = (role.engagement_id, role.stakeholder_id)
     behind = selectors.week_quiet_stakeholders(user=lead, as_of=timezone.now())
     assert pair in {(item.role.engagement_id, item.role.stakeholder_id) for item in behind}
@@ -201,15 +168,15 @@ def test_my_week_names_a_flagged_sponsor_once_not_again_among_those_behind_caden
 def test_my_week_query_count_does_not_grow_with_flags(client, django_assert_num_queries):
     # Given a lead with two flagged sponsors
     lead = factories.consultant()
-    role = _silent_sponsor(lead=lead)
-    _silent_sponsor(lead=lead, engagement=role.engagement, name="Second")
+    role = silent_sponsor(lead=lead)
+    silent_sponsor(lead=lead, engagement=role.engagement, name="Second")
     client.force_login(lead)
     with CaptureQueriesContext(connection) as small:
         client.get(reverse("home"))
 
     # When ten more are flagged
     for n in range(10):
-        _silent_sponsor(lead=lead, engagement=role.engagement, name=f"Sponsor {n}")
+        silent_sponsor(lead=lead, engagement=role.engagement, name=f"Sponsor {n}")
 
     # Then My week costs the same queries
     with django_assert_num_queries(len(small.captured_queries)):
@@ -220,8 +187,8 @@ def test_my_week_query_count_does_not_grow_with_flags(client, django_assert_num_
 def test_overview_query_count_does_not_grow_with_flags(client, django_assert_num_queries):
     # Given an engagement with two silent sponsors, and the overview's queries for them
     lead = factories.consultant()
-    role = _silent_sponsor(lead=lead)
-    _silent_sponsor(lead=lead, engagement=role.engagement, name="Second")
+    role = silent_sponsor(lead=lead)
+    silent_sponsor(lead=lead, engagement=role.engagement, name="Second")
     client.force_login(lead)
     url = reverse("engagement_detail", args=[role.engagement_id])
     with CaptureQueriesContext(connection) as small:
@@ -229,83 +196,9 @@ def test_overview_query_count_does_not_grow_with_flags(client, django_assert_num
 
     # When ten more are flagged
     for n in range(10):
-        _silent_sponsor(lead=lead, engagement=role.engagement, name=f"Sponsor {n}")
+        silent_sponsor(lead=lead, engagement=role.engagement, name=f"Sponsor {n}")
 
     # Then the overview costs the same queries
     with django_assert_num_queries(len(small.captured_queries)):
         response = client.get(url)
     assert len(response.context["silence_flags"]) == 12
-
-
-def _api(client, user, **params):
-    client.force_login(user)
-    return client.get(reverse("v1:silence-flag-list"), params)
-
-
-def test_api_lists_flags_filtered_by_engagement_and_open(client):
-    # Given an open flag and a cleared one on one engagement, and an open one elsewhere
-    lead = factories.practice_lead()
-    role = _silent_sponsor(lead=lead, name="Open One")
-    cleared = _silent_sponsor(lead=lead, engagement=role.engagement, name="Cleared One")
-    factories.make_check_in(
-        engagement=role.engagement,
-        attendees=[cleared.stakeholder],
-        actor=lead,
-        occurred_at=SWEPT,
-        as_of=SWEPT,
-    )
-    _silent_sponsor(lead=lead, name="Elsewhere")
-
-    # When an integrator asks for the open flags of the engagement
-    response = _api(client, lead, engagement=role.engagement_id, open="true")
-
-    # Then exactly the open one is answered, with the person and the allowance
-    assert response.status_code == 200
-    (row,) = response.json()["results"]
-    assert row["stakeholder"] == {"id": role.stakeholder_id, "name": "Open One"}
-    assert row["open"] is True
-    assert row["allowed_silence_days"] == 10.5
-    assert row["last_contact_at"] == "2026-01-06T23:30:00Z"
-    assert row["follow_up"] is not None
-
-    # And the cleared one is there when asking for closed flags, naming the check-in that cleared it
-    (closed,) = _api(client, lead, engagement=role.engagement_id, open="false").json()["results"]
-    assert closed["stakeholder"]["name"] == "Cleared One"
-    assert closed["cleared_by_check_in"] is not None
-
-
-def test_api_refuses_a_bad_filter_with_field_errors(client, world: World):
-    # When the filters are not what they should be
-    response = _api(client, world.lead, engagement="abc", open="perhaps")
-
-    # Then the answer is 400 naming the fields, not a crash
-    assert response.status_code == 400
-    assert "engagement" in response.json()
-
-
-def test_api_answers_404_for_a_flag_outside_my_engagements(client, world: World):
-    # Given the consultant of one engagement
-    client.force_login(world.consultant)
-
-    # When they ask for the flag of their engagement and of another team's
-    mine = client.get(reverse("v1:silence-flag-detail", args=[world.mine.silence_flag.pk]))
-    other = client.get(reverse("v1:silence-flag-detail", args=[world.other.silence_flag.pk]))
-
-    # Then theirs is answered and the other is not found
-    assert mine.status_code == 200
-    assert other.status_code == 404
-
-
-@pytest.mark.parametrize("size", [2, 12])
-def test_api_list_query_count_does_not_grow_with_flags(client, django_assert_num_queries, size):
-    # Given flags on an engagement
-    lead = factories.consultant()
-    role = _silent_sponsor(lead=lead)
-    for n in range(size - 1):
-        _silent_sponsor(lead=lead, engagement=role.engagement, name=f"Sponsor {n}")
-    client.force_login(lead)
-
-    # When the list is read, then it costs the same queries: session, user, count, page
-    with django_assert_num_queries(4):
-        response = client.get(reverse("v1:silence-flag-list"))
-    assert response.json()["count"] == size

@@ -1,3 +1,5 @@
+"""My week, the home page: what is due, what is owed, who has gone quiet, what happened lately."""
+
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +23,7 @@ def my_week(request: HttpRequest) -> HttpResponse:
             "follow_ups": list(selectors.follow_up_open_for_owner(user=user, as_of=as_of)),
             "engagements": list(engagement_list(user=user)),
         }
-        return render(request, "communications/week_client.html", context)
+        return render(request, "workspace/week_client.html", context)
     whole_team = request.GET.get("scope") == "team"
     context = {
         "as_of": as_of,
@@ -31,7 +33,7 @@ def my_week(request: HttpRequest) -> HttpResponse:
         **_gone_quiet(user=user, as_of=as_of),
         "recent": selectors.week_recent_check_ins(user=user),
     }
-    return render(request, "communications/week.html", context)
+    return render(request, "workspace/week.html", context)
 
 
 def _gone_quiet(*, user: Any, as_of: datetime) -> dict[str, Any]:

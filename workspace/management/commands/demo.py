@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from communications.demo import demo_load
+from workspace.demo import demo_load
 
 
 class Command(BaseCommand):
