@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Case, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from communications import recurrence
@@ -342,6 +343,81 @@ def relationship_last_contact(*, engagement: str, stakeholder: str) -> Subquery:
         CheckIn.objects.filter(engagement_id=OuterRef(engagement), attendees=OuterRef(stakeholder))
         .order_by("-occurred_at")
         .values("occurred_at")[:1]
+    )
+
+
+def relationship_latest_sentiment(*, engagement: str, stakeholder: str) -> Subquery:
+    """The sentiment of the latest check-in on the engagement the person attended (None: never met)."""
+    return Subquery(
+        CheckIn.objects.filter(engagement_id=OuterRef(engagement), attendees=OuterRef(stakeholder))
+        .order_by("-occurred_at", "-pk")
+        .values("sentiment")[:1]
+    )
+
+
+def relationship_next_due(*, engagement: str, stakeholder: str) -> Subquery:
+    """The earliest next due time of an active channel with the person on the engagement (None: none)."""
+    return Subquery(
+        Channel.objects.active()
+        .filter(
+            engagement_id=OuterRef(engagement),
+            stakeholder_id=OuterRef(stakeholder),
+            next_due_at__isnull=False,
+        )
+        .order_by("next_due_at")
+        .values("next_due_at")[:1]
+    )
+
+
+def relationship_overdue_follow_ups(*, engagement: str, stakeholder: str, as_of: datetime) -> Coalesce:
+    """How many follow-ups the person owes on the engagement are overdue at ``as_of``."""
+    overdue = (
+        FollowUp.objects.overdue(as_of=as_of)
+        .filter(engagement_id=OuterRef(engagement), owner_stakeholder_id=OuterRef(stakeholder))
+        .order_by()
+        .values("owner_stakeholder")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(overdue), 0)
+
+
+def stakeholder_role_open_work(*, role: StakeholderRole) -> tuple[int, int]:
+    """Open follow-ups the person owes and active channels with them, on the role's engagement."""
+    follow_ups = (
+        FollowUp.objects.open()
+        .filter(engagement_id=role.engagement_id, owner_stakeholder_id=role.stakeholder_id)
+        .count()
+    )
+    channels = (
+        Channel.objects.active()
+        .filter(engagement_id=role.engagement_id, stakeholder_id=role.stakeholder_id)
+        .count()
+    )
+    return follow_ups, channels
+
+
+def check_in_list_attended_by(*, user: Any, stakeholder: Stakeholder) -> QuerySet[CheckIn]:
+    """Check-ins the person attended, on engagements the user may see, newest first."""
+    return (
+        CheckIn.objects.visible_to(user)
+        .with_stakeholder(stakeholder)
+        .select_related("engagement")
+        .order_by("-occurred_at", "-pk")
+    )
+
+
+def follow_up_list_owed_by_stakeholder(*, user: Any, stakeholder: Stakeholder) -> QuerySet[FollowUp]:
+    """Follow-ups the person owes, on engagements the user may see: open first, by due time."""
+    return (
+        FollowUp.objects.visible_to(user)
+        .filter(owner_stakeholder=stakeholder)
+        .select_related("engagement")
+        .order_by(
+            Case(When(status=FollowUp.Status.OPEN, then=Value(0)), default=Value(1)),
+            "due_at",
+            "pk",
+        )
     )
 
 

@@ -1,4 +1,8 @@
-"""The stakeholder pages: the engagement's register, grid and matrix; a person's page; their edits."""
+"""The stakeholder pages: the engagement's register, grid and matrix; a person's page; their edits.
+
+They show a person's communication (last contact, next due, check-ins,
+follow-ups) beside their role, so they live here rather than in stakeholders/.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +17,17 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from communications import services as communication_services
+from communications.relationship_health import relationship_health
+from communications.selectors import (
+    check_in_list_attended_by,
+    follow_up_list_owed_by_stakeholder,
+    stakeholder_role_open_work,
+)
 from engagements.selectors import engagement_can_edit, engagement_check_editable, engagement_get_for_user
 from pmaas.errors import RuleViolation
 from pmaas.forms import form_add_service_errors
 from stakeholders import selectors, services
-from stakeholders.health import relationship_health
 from stakeholders.models import StakeholderRole
 from workspace.forms.stakeholders import (
     StakeholderForm,
@@ -26,6 +36,7 @@ from workspace.forms.stakeholders import (
     role_initial,
     stakeholder_initial,
 )
+from workspace.selectors import stakeholder_register, stakeholder_register_row, stakeholder_roles_of_person
 
 
 def _register_url(role: StakeholderRole) -> str:
@@ -36,7 +47,7 @@ def _register_url(role: StakeholderRole) -> str:
 @require_http_methods(["GET"])
 def engagement_stakeholders(request: HttpRequest, pk: int) -> HttpResponse:
     engagement = engagement_get_for_user(user=request.user, id=pk)
-    roles = list(selectors.stakeholder_register(user=request.user, engagement=engagement))
+    roles = list(stakeholder_register(user=request.user, engagement=engagement))
     context = {
         "engagement": engagement,
         "tab": "stakeholders",
@@ -117,14 +128,14 @@ def stakeholder_role_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _role_row(request: HttpRequest, pk: int) -> HttpResponse:
-    role = selectors.stakeholder_register_row(user=request.user, id=pk)
+    role = stakeholder_register_row(user=request.user, id=pk)
     can_edit = engagement_can_edit(user=request.user, engagement=role.engagement)
     return render(request, "workspace/_role_row.html", {"role": role, "can_edit": can_edit})
 
 
 def _role_saved(request: HttpRequest, role: StakeholderRole) -> HttpResponse:
     """The saved row, with the grid and matrix redrawn out of band since the row feeds them."""
-    roles = list(selectors.stakeholder_register(user=request.user, engagement=role.engagement))
+    roles = list(stakeholder_register(user=request.user, engagement=role.engagement))
     context = {
         "role": next(row for row in roles if row.pk == role.pk),
         "roles": roles,
@@ -151,13 +162,13 @@ def stakeholder_role_remove(request: HttpRequest, pk: int) -> HttpResponse:
     refusal = ""
     if request.method == "POST":
         try:
-            services.stakeholder_role_remove(actor=request.user, role=role)
+            communication_services.stakeholder_role_remove(actor=request.user, role=role)
         except RuleViolation as error:
             refusal = str(error)
         else:
             messages.success(request, f"{role.stakeholder.name} is off this engagement's register.")
             return redirect(_register_url(role))
-    follow_ups, channels = selectors.stakeholder_role_open_work(role=role)
+    follow_ups, channels = stakeholder_role_open_work(role=role)
     context = {
         "engagement": role.engagement,
         "tab": "stakeholders",
@@ -174,9 +185,7 @@ def stakeholder_role_remove(request: HttpRequest, pk: int) -> HttpResponse:
 def stakeholder_detail(request: HttpRequest, pk: int) -> HttpResponse:
     stakeholder = selectors.stakeholder_get_for_user(user=request.user, id=pk)
     as_of = timezone.now()
-    roles = list(
-        selectors.stakeholder_roles_of_person(user=request.user, stakeholder=stakeholder, as_of=as_of)
-    )
+    roles = list(stakeholder_roles_of_person(user=request.user, stakeholder=stakeholder, as_of=as_of))
     role_health = [
         (
             role,
@@ -194,8 +203,8 @@ def stakeholder_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "stakeholder": stakeholder,
         "role_health": role_health,
-        "check_ins": list(selectors.stakeholder_interactions(user=request.user, stakeholder=stakeholder)),
-        "follow_ups": list(selectors.stakeholder_follow_ups(user=request.user, stakeholder=stakeholder)),
+        "check_ins": list(check_in_list_attended_by(user=request.user, stakeholder=stakeholder)),
+        "follow_ups": list(follow_up_list_owed_by_stakeholder(user=request.user, stakeholder=stakeholder)),
         "can_edit": selectors.stakeholder_can_edit(user=request.user, stakeholder=stakeholder),
         "as_of": as_of,
     }

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from stakeholders.health import AMBER, GREEN, RED, RelationshipHealth, relationship_health
+from communications.relationship_health import AMBER, GREEN, RED, RelationshipHealth, relationship_health
 
 NOW = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
 
