@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts import services
 from accounts.forms import PreferencesForm
 from accounts.models import User
+from pmaas.forms import form_add_service_errors
 
 
 @login_required
@@ -22,8 +23,7 @@ def account_settings(request: HttpRequest) -> HttpResponse:
             try:
                 services.user_update_preferences(user=user, **form.cleaned_data)
             except ValidationError as exc:
-                for field, problems in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, problems)
+                form_add_service_errors(form, exc)
             else:
                 messages.success(request, "Your settings are saved.")
                 return redirect("account_settings")

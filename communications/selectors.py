@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Case, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from communications import recurrence
@@ -132,8 +133,6 @@ WEEK_HORIZON = timedelta(days=7)
 # A relationship without a planned channel counts as quiet after a month without contact.
 QUIET_WITHOUT_CHANNEL = timedelta(days=30)
 RECENT_ACTIVITY_LIMIT = 10
-SEARCH_GROUP_LIMIT = 20
-SEARCH_MIN_LENGTH = 2
 
 
 def week_channels_due(*, user: Any, as_of: datetime, whole_team: bool = False) -> QuerySet[Channel]:
@@ -239,16 +238,13 @@ def week_quiet_stakeholders(*, user: Any, as_of: datetime) -> list[QuietRelation
     channel, no check-in with them on that engagement for 30 days. Two queries
     however many rows.
     """
-    last_contact = (
-        CheckIn.objects.filter(engagement=OuterRef("engagement"), attendees=OuterRef("stakeholder"))
-        .order_by("-occurred_at")
-        .values("occurred_at")[:1]
-    )
     roles = (
         StakeholderRole.objects.visible_to(user)
         .filter(relationship_owner=user, engagement__status=Engagement.Status.ACTIVE)
         .select_related("engagement__client", "stakeholder")
-        .annotate(last_contact=Subquery(last_contact))
+        .annotate(
+            last_contact=relationship_last_contact(engagement="engagement_id", stakeholder="stakeholder_id")
+        )
         .prefetch_related(
             Prefetch(
                 "stakeholder__channels",
@@ -336,64 +332,92 @@ def check_in_still_open(*, user: Any, engagement: Engagement, stakeholder: Stake
     return StillOpen(check_in=latest, follow_ups=follow_ups)
 
 
-@dataclass(frozen=True)
-class SearchGroup:
-    items: list[Any]
-    has_more: bool
+# A relationship (a person on an engagement) as communication rows see it: subqueries over an outer
+# query whose columns ``engagement`` and ``stakeholder`` hold the two ids, so a list of roles or of
+# sweep candidates gets them in its one query however many rows it has.
 
 
-@dataclass(frozen=True)
-class SearchResults:
-    engagements: SearchGroup
-    stakeholders: SearchGroup
-    check_ins: SearchGroup
-
-    @property
-    def is_empty(self) -> bool:
-        return not (self.engagements.items or self.stakeholders.items or self.check_ins.items)
-
-
-def _group(queryset: QuerySet[Any], limit: int) -> SearchGroup:
-    # One row past the limit tells whether more exist without counting them all.
-    rows = list(queryset[: limit + 1])
-    return SearchGroup(items=rows[:limit], has_more=len(rows) > limit)
-
-
-def search_results(*, user: Any, query: str, limit: int = SEARCH_GROUP_LIMIT) -> SearchResults | None:
-    """Engagements, stakeholders and check-ins the user may see that mention ``query``.
-
-    None for a query shorter than two characters: it would match nearly
-    everything. Three queries, each capped at ``limit`` rows.
-    """
-    query = query.strip()
-    if len(query) < SEARCH_MIN_LENGTH:
-        return None
-    engagements = (
-        Engagement.objects.visible_to(user)
-        .select_related("client")
-        .filter(Q(code__icontains=query) | Q(name__icontains=query) | Q(client__name__icontains=query))
-        .order_by("client__name", "name", "pk")
+def relationship_last_contact(*, engagement: str, stakeholder: str) -> Subquery:
+    """When the person was last met on the engagement: the latest check-in there they attended, or None."""
+    return Subquery(
+        CheckIn.objects.filter(engagement_id=OuterRef(engagement), attendees=OuterRef(stakeholder))
+        .order_by("-occurred_at")
+        .values("occurred_at")[:1]
     )
-    stakeholders = (
-        stakeholder_list(user=user)
+
+
+def relationship_latest_sentiment(*, engagement: str, stakeholder: str) -> Subquery:
+    """The sentiment of the latest check-in on the engagement the person attended (None: never met)."""
+    return Subquery(
+        CheckIn.objects.filter(engagement_id=OuterRef(engagement), attendees=OuterRef(stakeholder))
+        .order_by("-occurred_at", "-pk")
+        .values("sentiment")[:1]
+    )
+
+
+def relationship_next_due(*, engagement: str, stakeholder: str) -> Subquery:
+    """The earliest next due time of an active channel with the person on the engagement (None: none)."""
+    return Subquery(
+        Channel.objects.active()
         .filter(
-            Q(name__icontains=query)
-            | Q(email__icontains=query)
-            | Q(title__icontains=query)
-            | Q(department__icontains=query)
+            engagement_id=OuterRef(engagement),
+            stakeholder_id=OuterRef(stakeholder),
+            next_due_at__isnull=False,
         )
-        .order_by("name", "pk")
+        .order_by("next_due_at")
+        .values("next_due_at")[:1]
     )
-    check_ins = (
+
+
+def relationship_overdue_follow_ups(*, engagement: str, stakeholder: str, as_of: datetime) -> Coalesce:
+    """How many follow-ups the person owes on the engagement are overdue at ``as_of``."""
+    overdue = (
+        FollowUp.objects.overdue(as_of=as_of)
+        .filter(engagement_id=OuterRef(engagement), owner_stakeholder_id=OuterRef(stakeholder))
+        .order_by()
+        .values("owner_stakeholder")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(overdue), 0)
+
+
+def stakeholder_role_open_work(*, role: StakeholderRole) -> tuple[int, int]:
+    """Open follow-ups the person owes and active channels with them, on the role's engagement."""
+    follow_ups = (
+        FollowUp.objects.open()
+        .filter(engagement_id=role.engagement_id, owner_stakeholder_id=role.stakeholder_id)
+        .count()
+    )
+    channels = (
+        Channel.objects.active()
+        .filter(engagement_id=role.engagement_id, stakeholder_id=role.stakeholder_id)
+        .count()
+    )
+    return follow_ups, channels
+
+
+def check_in_list_attended_by(*, user: Any, stakeholder: Stakeholder) -> QuerySet[CheckIn]:
+    """Check-ins the person attended, on engagements the user may see, newest first."""
+    return (
         CheckIn.objects.visible_to(user)
-        .select_related("engagement__client")
-        .filter(Q(summary__icontains=query) | Q(decisions__icontains=query))
+        .with_stakeholder(stakeholder)
+        .select_related("engagement")
         .order_by("-occurred_at", "-pk")
     )
-    return SearchResults(
-        engagements=_group(engagements, limit),
-        stakeholders=_group(stakeholders, limit),
-        check_ins=_group(check_ins, limit),
+
+
+def follow_up_list_owed_by_stakeholder(*, user: Any, stakeholder: Stakeholder) -> QuerySet[FollowUp]:
+    """Follow-ups the person owes, on engagements the user may see: open first, by due time."""
+    return (
+        FollowUp.objects.visible_to(user)
+        .filter(owner_stakeholder=stakeholder)
+        .select_related("engagement")
+        .order_by(
+            Case(When(status=FollowUp.Status.OPEN, then=Value(0)), default=Value(1)),
+            "due_at",
+            "pk",
+        )
     )
 
 

@@ -26,7 +26,11 @@ from communications.models import (
 )
 from communications.obligations import obligations_meet_for_check_in
 from communications.scheduling import channel_compute_next_due, occurrence_mark_held
-from communications.selectors import follow_up_can_update_status, follow_up_changeable_by
+from communications.selectors import (
+    follow_up_can_update_status,
+    follow_up_changeable_by,
+    stakeholder_role_open_work,
+)
 from communications.silence import silences_clear_for_check_in
 from communications.working_days import engagement_skip_rule
 from engagements.models import Engagement, Membership
@@ -237,6 +241,34 @@ def channel_resume(*, actor: Any, channel: Channel, as_of: datetime | None = Non
     active channel changes nothing.
     """
     return _channel_move(actor=actor, channel=channel, to=Channel.Status.ACTIVE, as_of=as_of)
+
+
+@transaction.atomic
+def stakeholder_role_remove(*, actor: Any, role: StakeholderRole) -> None:
+    """Take a person off an engagement's register; the person stays on record at the client.
+
+    Refused (RuleViolation) while they owe open follow-ups or have active
+    channels on this engagement, so no commitment or plan is orphaned: those
+    are completed, reassigned or paused first. It lives here rather than in
+    stakeholders, which sits below the communication rows and may not read
+    them. Check-ins they attended keep them as attendee. Not idempotent: the
+    second call finds no role (404).
+    """
+    engagement_check_editable(user=actor, engagement=role.engagement)
+    locked = StakeholderRole.objects.select_for_update().select_related("stakeholder").get(pk=role.pk)
+    follow_ups, channels = stakeholder_role_open_work(role=locked)
+    if follow_ups or channels:
+        owed = []
+        if follow_ups:
+            owed.append(f"{follow_ups} open follow-up{'s' if follow_ups != 1 else ''}")
+        if channels:
+            owed.append(f"{channels} active channel{'s' if channels != 1 else ''}")
+        raise RuleViolation(
+            f"{locked.stakeholder.name} still has {' and '.join(owed)} on this engagement. "
+            "Complete or reassign their follow-ups and pause or remove their channels "
+            "in the communication plan first."
+        )
+    locked.delete()
 
 
 def _advance_channel(*, channel: Channel, occurred_at: datetime, check_in: CheckIn | None = None) -> None:

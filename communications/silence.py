@@ -33,6 +33,7 @@ from communications.models import (
     SilenceFlag,
     SilenceFlagQuerySet,
 )
+from communications.selectors import relationship_last_contact
 from communications.working_days import working_day_calendar
 from engagements.models import Engagement, Membership
 from notifications.models import NotificationEvent
@@ -121,19 +122,15 @@ def _watched_roles() -> QuerySet[StakeholderRole]:
     ).filter(Exists(active_channel))
 
 
-def _last_contact() -> Subquery:
-    return Subquery(
-        CheckIn.objects.filter(engagement_id=OuterRef("engagement_id"), attendees=OuterRef("stakeholder_id"))
-        .order_by("-occurred_at")
-        .values("occurred_at")[:1]
-    )
-
-
 def _silent_pairs(*, as_of: datetime, factor: float) -> list[_Silent]:
     """Who is silent now; three queries whatever the size."""
     roles = list(
         _watched_roles()
-        .annotate(last_contact_at=_last_contact())
+        .annotate(
+            last_contact_at=relationship_last_contact(
+                engagement="engagement_id", stakeholder="stakeholder_id"
+            )
+        )
         .values(
             "engagement_id",
             "stakeholder_id",

@@ -22,6 +22,7 @@ from notifications.forms import (
     NotificationFilterForm,
     NotificationPreferenceForm,
 )
+from pmaas.forms import form_add_service_errors
 
 NOTIFICATIONS_PAGE_SIZE = 25
 
@@ -86,8 +87,7 @@ def notification_preferences(request: HttpRequest) -> HttpResponse:
             try:
                 services.notification_preference_save(user=request.user, **form.cleaned_data)
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(None if field not in form.fields else field, errors)
+                form_add_service_errors(form, exc)
             else:
                 messages.success(request, "Your notification preferences are saved.")
                 return redirect("notification_preferences")

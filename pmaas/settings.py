@@ -99,6 +99,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Django's widget templates, for FORM_RENDERER below, which looks templates up through TEMPLATES.
+    "django.forms",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -110,6 +112,7 @@ INSTALLED_APPS = [
     "stakeholders",
     "notifications",
     "communications",
+    "workspace",
 ]
 
 MIDDLEWARE = [
@@ -146,6 +149,10 @@ TEMPLATES = [
         },
     },
 ]
+
+# Forms render through TEMPLATES, so one project template (templates/forms/field.html)
+# draws every field of every page.
+FORM_RENDERER = "pmaas.forms.FormRenderer"
 
 # --- Database ---------------------------------------------------------------
 

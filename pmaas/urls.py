@@ -24,7 +24,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("pmaas.api_urls")),
     path("", include("accounts.urls")),
-    path("", include("stakeholders.urls")),
     path("", include("notifications.urls")),
+    path("", include("workspace.urls")),
     path("", include("communications.urls")),
 ]

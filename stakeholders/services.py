@@ -13,10 +13,9 @@ from accounts.models import User
 from engagements.models import Client, Engagement, Membership
 from engagements.selectors import engagement_check_editable
 from pmaas.concurrency import check_unchanged
-from pmaas.errors import RuleViolation
 from pmaas.validation import clean_instance
 from stakeholders.models import Level, Scale, Stakeholder, StakeholderRole
-from stakeholders.selectors import stakeholder_can_edit, stakeholder_role_open_work
+from stakeholders.selectors import stakeholder_can_edit
 
 
 def stakeholder_create(
@@ -210,32 +209,6 @@ def stakeholder_role_update(
     clean_instance(locked, errors)
     locked.save()
     return locked
-
-
-@transaction.atomic
-def stakeholder_role_remove(*, actor: Any, role: StakeholderRole) -> None:
-    """Take a person off an engagement's register; the person stays on record at the client.
-
-    Refused (RuleViolation) while they owe open follow-ups or have active
-    channels on this engagement, so no commitment or plan is orphaned: those
-    are completed, reassigned or paused first. Check-ins they attended keep
-    them as attendee. Not idempotent: the second call finds no role (404).
-    """
-    engagement_check_editable(user=actor, engagement=role.engagement)
-    locked = StakeholderRole.objects.select_for_update().select_related("stakeholder").get(pk=role.pk)
-    follow_ups, channels = stakeholder_role_open_work(role=locked)
-    if follow_ups or channels:
-        owed = []
-        if follow_ups:
-            owed.append(f"{follow_ups} open follow-up{'s' if follow_ups != 1 else ''}")
-        if channels:
-            owed.append(f"{channels} active channel{'s' if channels != 1 else ''}")
-        raise RuleViolation(
-            f"{locked.stakeholder.name} still has {' and '.join(owed)} on this engagement. "
-            "Complete or reassign their follow-ups and pause or remove their channels "
-            "in the communication plan first."
-        )
-    locked.delete()
 
 
 @transaction.atomic

@@ -17,6 +17,7 @@ from communications import selectors
 from communications.models import Channel, ChannelKind, Sentiment
 from communications.services import FollowUpSpec
 from engagements.models import Engagement
+from pmaas.forms import form_add_service_errors
 from stakeholders.models import Stakeholder
 
 FOLLOW_UP_PREFIX = "follow_ups"
@@ -199,15 +200,13 @@ def apply_service_errors(
     the formset row it came from (blank rows are skipped).
     """
     if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc.messages)
+        form_add_service_errors(form, exc)
         return
-    for key, messages in exc.message_dict.items():
+    for key, errors in exc.error_dict.items():
         row_match = _SERVICE_ROW_KEY.match(key)
         if row_match and int(row_match.group(1)) < len(spec_rows):
             row_form = formset.forms[spec_rows[int(row_match.group(1))]]
-            field = _SERVICE_TO_ROW_FIELD.get(row_match.group(2))
-            row_form.add_error(field if field in row_form.fields else None, messages)
-        elif key in form.fields:
-            form.add_error(key, messages)
+            row_error = ValidationError({row_match.group(2): errors})
+            form_add_service_errors(row_form, row_error, field_names=_SERVICE_TO_ROW_FIELD)
         else:
-            form.add_error(None, messages)
+            form_add_service_errors(form, ValidationError({key: errors}))

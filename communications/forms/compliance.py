@@ -7,6 +7,8 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from django.utils import timezone
 
 from communications.compliance import (
     DEFAULT_WINDOW_DAYS,
@@ -64,3 +66,17 @@ def window_form(query: Any) -> ComplianceWindowForm:
     if any(name in query for name in ("days", "start", "end")):
         return ComplianceWindowForm(query)
     return ComplianceWindowForm()
+
+
+def window_context(request: HttpRequest, form: ComplianceWindowForm) -> dict[str, Any]:
+    """What a page that measures over a window shows of it: the form, and the chosen window.
+
+    The window is None while the form has errors (the page then shows them, not
+    figures). Shared by the plan and the portfolio page.
+    """
+    if form.is_bound and not form.is_valid():
+        return {"form": form, "window": None, "window_query": ""}
+    window = form.window(as_of=timezone.now(), zone=timezone.get_current_timezone())
+    # Carried by links and htmx actions on the page, so they keep the chosen window.
+    query = request.GET.urlencode() if form.is_bound else ""
+    return {"form": form, "window": window, "window_query": query}

@@ -9,6 +9,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+# The service takes the new due time as one value; the form asks for it as a date and a time,
+# and shows the service's objections to it under the date.
+REDATE_FIELD_NAMES = {"due_at": "due_on"}
+
 
 class RedateForm(forms.Form):
     """A new due date, and optionally a time, in the user's time zone."""

@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 
 from communications import recurrence
 from communications.models import Channel, ChannelKind
+from pmaas.forms import form_add_service_errors
 
 WEEKDAYS = [
     ("MO", "Monday"),
@@ -167,15 +168,14 @@ class ChannelForm(forms.Form):
         }
 
     def add_service_errors(self, error: ValidationError) -> None:
-        """Show a service's refusal next to the fields it names, the rest above the form."""
-        if not hasattr(error, "error_dict"):
-            self.add_error(None, error.messages)
-            return
-        for name, messages in error.message_dict.items():
-            target = SERVICE_FIELD_NAMES.get(name, name)
-            if target == "cadence" and self.cleaned_data.get("cadence") == ADVANCED:
-                target = "rrule"
-            self.add_error(target if target in self.fields else None, messages)
+        """Show a service's refusal next to the fields it names, the rest above the form.
+
+        A refused rule belongs under the cadence chooser, or under the rule typed in by hand.
+        """
+        names = dict(SERVICE_FIELD_NAMES)
+        if self.cleaned_data.get("cadence") == ADVANCED:
+            names["recurrence"] = "rrule"
+        form_add_service_errors(self, error, field_names=names)
 
 
 class TimelineFilterForm(forms.Form):

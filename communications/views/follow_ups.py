@@ -20,9 +20,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from communications import selectors, services
-from communications.forms.follow_ups import BulkCompleteForm, RedateForm
+from communications.forms.follow_ups import REDATE_FIELD_NAMES, BulkCompleteForm, RedateForm
 from communications.models import FollowUp
 from engagements.selectors import engagement_can_edit, engagement_get_for_user
+from pmaas.forms import form_add_service_errors
 
 
 def _safe_next(request: HttpRequest, candidate: str | None) -> str | None:
@@ -136,11 +137,7 @@ def follow_up_redate(request: HttpRequest, pk: int) -> HttpResponse:
                 seen_updated_at=form.cleaned_data["seen_updated_at"],
             )
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for name, errors in exc.message_dict.items():
-                    form.add_error("due_on" if name == "due_at" else None, errors)
-            else:
-                form.add_error(None, exc.messages)
+            form_add_service_errors(form, exc, field_names=REDATE_FIELD_NAMES)
         else:
             if _is_htmx(request):
                 return render(request, "communications/follow_up_row.html", _row_context(request, pk))

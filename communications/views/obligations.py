@@ -18,6 +18,7 @@ from communications.forms.obligations import ObligationAddForm, ObligationWaiveF
 from communications.models import CommunicationObligation
 from engagements import selectors as engagement_selectors
 from engagements.models import Engagement
+from pmaas.forms import form_add_service_errors
 from stakeholders.selectors import stakeholder_list
 
 
@@ -91,7 +92,7 @@ def obligation_waive(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user, obligation=obligation, reason=form.cleaned_data["reason"]
             )
         except ValidationError as error:
-            form.add_error("reason" if hasattr(error, "error_dict") else None, error.messages)
+            form_add_service_errors(form, error)
         else:
             messages.success(request, f"No longer tracking that {obligation.stakeholder} must be told.")
             return redirect("engagement_obligations", pk=engagement.pk)
@@ -114,7 +115,7 @@ def obligation_add(request: HttpRequest, pk: int) -> HttpResponse:
                 stakeholder=form.cleaned_data["stakeholder"],
             )
         except ValidationError as error:
-            form.add_error("stakeholder" if hasattr(error, "error_dict") else None, error.messages)
+            form_add_service_errors(form, error)
         else:
             messages.success(request, f"{form.cleaned_data['stakeholder']} must now be told.")
             return redirect("engagement_obligations", pk=engagement.pk)

@@ -15,10 +15,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from communications import compliance, recurrence, selectors, services
 from communications.compliance import NOTHING_DUE, ComplianceRow
-from communications.forms.compliance import window_form
+from communications.forms.compliance import window_context, window_form
 from communications.forms.plan import ChannelForm
 from communications.models import Channel
-from communications.views.compliance import window_context
 from communications.working_days import engagement_skip_words
 from engagements.models import Engagement
 from engagements.selectors import engagement_can_edit, engagement_get_for_user

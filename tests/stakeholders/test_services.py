@@ -12,7 +12,11 @@ from django.http import Http404
 
 from engagements.services import membership_add
 from stakeholders.models import Level, Stakeholder, StakeholderRole
-from stakeholders.services import stakeholder_add_to_engagement, stakeholder_create
+from stakeholders.services import (
+    stakeholder_add_to_engagement,
+    stakeholder_create,
+    stakeholder_create_with_role,
+)
 from tests import factories
 from tests.factories import World
 
@@ -244,3 +248,18 @@ def test_stakeholder_add_to_engagement_answers_404_outside_the_actors_scope(
 
     # Then nothing is written
     assert written() == before
+
+
+def test_new_person_is_not_kept_when_their_role_is_refused(world: World) -> None:
+    # Given the service asked to create a person with an owner from another team
+    # When it runs, then it refuses with the owner's field error and keeps nobody
+    with pytest.raises(ValidationError) as refused:
+        stakeholder_create_with_role(
+            actor=world.practice_lead,
+            engagement=world.mine.engagement,
+            name="Eve Ortega",
+            email="eve@northwind.test",
+            relationship_owner=world.outsider_consultant,
+        )
+    assert "relationship_owner" in refused.value.message_dict
+    assert not Stakeholder.objects.filter(email="eve@northwind.test").exists()

@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+from django.db import transaction
+from django.test import Client as HttpClient
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from communications.models import CheckIn, FollowUp, SilenceFlag
+from engagements.models import Client, Engagement
+from notifications.models import Notification
+from tests import factories
+from workspace.demo import DEMO_PASSWORD, demo_codes, demo_load
+
+pytestmark = pytest.mark.django_db
+
+OUR_APPS = ("accounts", "engagements", "stakeholders", "communications")
+HOSPITAL_CODES = {"EHR-2026", "CDW-2026", "QRR-2027"}
+CONSULTANT_CODES = {"EHR-2026", "ERP-S4", "CRM-2026", "REG-2026"}
+
+
+def _demo(*args: str) -> str:
+    out = io.StringIO()
+    call_command("demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def _printed_logins(output: str) -> dict[str, str]:
+    """username -> password, read from the table the command prints."""
+    lines = output.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("username"))
+    return {line.split()[0]: line.split()[1] for line in lines[header + 1 :] if line.strip()}
+
+
+def _counts() -> dict[str, int]:
+    return {
+        model._meta.label: model._default_manager.count()
+        for app in OUR_APPS
+        for model in apps.get_app_config(app).get_models(include_auto_created=True)
+    }
+
+
+def _codes_on_home(http: HttpClient) -> set[str]:
+    response = http.get(reverse("engagement_list"))
+    assert response.status_code == 200
+    return {code for code in demo_codes() if code in response.content.decode()}
+
+
+def test_demo_loads_twelve_engagements_for_four_clients() -> None:
+    # given an empty database
+    # when loading the demo
+    output = _demo()
+
+    # then the portfolio is there, with a table of logins
+    assert "Loaded the demo portfolio" in output
+    assert Client.objects.count() == 4
+    assert set(Engagement.objects.values_list("code", flat=True)) == set(demo_codes())
+    assert len(demo_codes()) == 12
+    assert {"admin", "practice", "lead", "consultant", "client"} <= set(_printed_logins(output))
+
+
+def test_running_the_demo_twice_changes_nothing() -> None:
+    # given a loaded demo
+    _demo("--quiet")
+    before = _counts()
+
+    # when running it again
+    output = _demo("--quiet")
+
+    # then it says so and every table keeps its row count
+    assert "already loaded" in output
+    assert _counts() == before
+    assert "username" not in output
+
+
+def test_every_printed_login_signs_in_and_sees_its_engagements() -> None:
+    # given a loaded demo and the logins it printed
+    logins = _printed_logins(_demo())
+    assert set(logins.values()) == {DEMO_PASSWORD}
+
+    seen = {}
+    for username, password in logins.items():
+        # when each signs in through the login page and opens the home page
+        http = HttpClient()
+        response = http.post(reverse("login"), {"username": username, "password": password})
+        assert response.status_code == 302, username
+        seen[username] = _codes_on_home(http)
+
+    # then each sees exactly the engagements their role allows
+    assert seen["practice"] == set(demo_codes())
+    assert seen["admin"] == set(demo_codes())
+    assert seen["consultant"] == CONSULTANT_CODES
+    assert seen["client"] == HOSPITAL_CODES
+    assert seen["lead"] == {"EHR-2026", "CDW-2026", "QRR-2027", "CMS-2026"}
+
+
+def test_demo_history_spans_months_with_done_open_and_overdue_follow_ups() -> None:
+    # given a loaded demo
+    _demo("--quiet")
+    now = timezone.now()
+
+    # when looking at its check-ins and follow-ups
+    first = CheckIn.objects.order_by("occurred_at").first()
+    last = CheckIn.objects.order_by("occurred_at").last()
+    follow_ups = FollowUp.objects.all()
+
+    # then the history covers about four months up to now
+    assert first is not None and last is not None
+    assert last.occurred_at - first.occurred_at > dt.timedelta(days=90)
+    assert last.occurred_at <= now
+    assert CheckIn.objects.filter(occurred_at__gte=now - dt.timedelta(days=14)).exists()
+    # and some follow-ups are done, some open in time, some overdue and flagged as such
+    assert follow_ups.filter(status=FollowUp.Status.DONE).exists()
+    assert follow_ups.open().filter(due_at__gte=now).exists()
+    overdue = follow_ups.overdue(as_of=now)
+    assert overdue.exists()
+    assert not overdue.filter(overdue_stamp__isnull=True).exists()
+    # and the client PMO lead owes some of them
+    assert follow_ups.filter(owner_stakeholder__user__username="client").exists()
+
+
+def test_demo_shows_a_silent_sponsor_and_notifications_from_the_first_page() -> None:
+    # given a loaded demo, before any periodic sweep has run
+    _demo("--quiet")
+
+    # then a sponsor has gone quiet, with a follow-up for the consultant who owns the relationship
+    flag = SilenceFlag.objects.open().select_related("follow_up__owner_user").first()
+    assert flag is not None and flag.follow_up is not None
+    assert flag.follow_up.title.startswith(f"Get back in touch with {flag.stakeholder.name}")
+    assert flag.follow_up.owner_user is not None and flag.follow_up.owner_user.is_firm_member
+    # and the consultant's bell has unread news while older notifications are read
+    notifications = Notification.objects.filter(recipient__username="consultant")
+    assert notifications.unread().exists()
+    assert notifications.filter(read_at__isnull=False).exists()
+
+
+def _fingerprint() -> list[Any]:
+    check_ins = CheckIn.objects.order_by(
+        "occurred_at", "engagement__code", "summary", "channel__title"
+    ).values_list("engagement__code", "occurred_at", "summary", "sentiment", "decisions", "channel__title")
+    follow_ups = FollowUp.objects.order_by(
+        "due_at", "engagement__code", "title", "owner_user__username", "owner_stakeholder__name"
+    ).values_list("engagement__code", "title", "due_at", "status", "completed_at", "owner_user__username")
+    return [*check_ins, *follow_ups]
+
+
+def test_demo_builds_the_same_portfolio_at_any_time_of_the_same_day() -> None:
+    # given two moments of the same day
+    morning = timezone.now().replace(hour=6, minute=5)
+    evening = morning.replace(hour=22, minute=40)
+
+    # when loading the demo at each, starting from an empty database both times
+    shapes = []
+    for now in (morning, evening):
+        with transaction.atomic():
+            demo_load(now=now)
+            shapes.append(_fingerprint())
+            transaction.set_rollback(True)
+
+    # then both runs wrote the same history
+    assert shapes[0] == shapes[1]
+    assert len(shapes[0]) > 300
+
+
+def test_demo_leaves_a_database_with_other_engagements_alone() -> None:
+    # given a database that already holds someone's real engagement
+    factories.make_engagement(code="REAL-1")
+    before = _counts()
+
+    # when running the demo against it
+    stdout, stderr = io.StringIO(), io.StringIO()
+    call_command("demo", stdout=stdout, stderr=stderr)
+
+    # then nothing is written, above all no superuser with a published password
+    assert "left it alone" in stderr.getvalue()
+    assert _counts() == before
+    assert not User.objects.filter(username="admin").exists()

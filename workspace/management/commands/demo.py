@@ -1,0 +1,41 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from workspace.demo import demo_load
+
+
+class Command(BaseCommand):
+    help = (
+        "Load a demo portfolio (4 clients, 12 engagements, 4 months of history) and print its logins. "
+        "Safe to run again: an existing demo is left alone; only the demo logins are restored. "
+        "A database with other engagements is not touched."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--quiet", action="store_true", help="Do not print the table of logins.")
+
+    def handle(self, *args: Any, quiet: bool = False, **options: Any) -> None:
+        result = demo_load()
+        if result.outcome == "refused":
+            self.stderr.write(
+                self.style.WARNING(
+                    "This database holds engagements but not the demo's: left it alone, no demo logins."
+                )
+            )
+            return
+        if result.outcome == "created":
+            self.stdout.write(self.style.SUCCESS("Loaded the demo portfolio."))
+        else:
+            self.stdout.write(
+                "The demo portfolio is already loaded; left it as it is and checked the logins."
+            )
+        if quiet:
+            return
+        rows = [
+            ("username", "password", "role", "sees"),
+            *((login.username, login.password, login.role, login.sees) for login in result.logins),
+        ]
+        name, password, role = (max(len(row[column]) for row in rows) for column in range(3))
+        for row in rows:
+            self.stdout.write(f"{row[0]:<{name}}  {row[1]:<{password}}  {row[2]:<{role}}  {row[3]}")

@@ -1,0 +1,36 @@
+"""Cadence compliance across the portfolio: per engagement and per consultant, worst first."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+from django.views.decorators.http import require_GET
+
+from communications import compliance
+from communications.forms.compliance import window_context, window_form
+
+
+@login_required
+@require_GET
+def compliance_portfolio(request: HttpRequest) -> HttpResponse:
+    context = window_context(request, window_form(request.GET))
+    window = context["window"]
+    if window is not None:
+        user = request.user
+        context |= {
+            "total": compliance.compliance_total(user=user, window=window),
+            "engagement_rows": compliance.engagement_compliance_rows(user=user, window=window),
+            "owner_rows": compliance.compliance_rows(by="owner", user=user, window=window),
+        }
+    htmx = request.htmx  # type: ignore[attr-defined]
+    # A history restore asks for the whole page, though htmx sends it.
+    if htmx and not htmx.history_restore_request:
+        return render(request, "workspace/compliance_results.html", context)
+    return render(request, "workspace/compliance.html", context)
+
+
+urlpatterns = [
+    path("compliance/", compliance_portfolio, name="compliance_portfolio"),
+]

@@ -1,0 +1,53 @@
+"""My week, the home page: what is due, what is owed, who has gone quiet, what happened lately."""
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+from django.utils import timezone
+
+from communications import selectors, silence
+from engagements.selectors import engagement_list
+
+
+@login_required
+def my_week(request: HttpRequest) -> HttpResponse:
+    as_of = timezone.now()
+    user = request.user
+    if not getattr(user, "is_firm_member", False):
+        context = {
+            "as_of": as_of,
+            "follow_ups": list(selectors.follow_up_open_for_owner(user=user, as_of=as_of)),
+            "engagements": list(engagement_list(user=user)),
+        }
+        return render(request, "workspace/week_client.html", context)
+    whole_team = request.GET.get("scope") == "team"
+    context = {
+        "as_of": as_of,
+        "whole_team": whole_team,
+        "channels_due": list(selectors.week_channels_due(user=user, as_of=as_of, whole_team=whole_team)),
+        "follow_ups": list(selectors.week_follow_ups(user=user, as_of=as_of)),
+        **_gone_quiet(user=user, as_of=as_of),
+        "recent": selectors.week_recent_check_ins(user=user),
+    }
+    return render(request, "workspace/week.html", context)
+
+
+def _gone_quiet(*, user: Any, as_of: datetime) -> dict[str, Any]:
+    """Flagged sponsors and PMO leads first; the other relationships behind cadence without repeating them."""
+    flags = silence.silence_flags_open_for_owner(user=user)
+    flagged = {(flag.engagement_id, flag.stakeholder_id) for flag in flags}
+    quiet = [
+        item
+        for item in selectors.week_quiet_stakeholders(user=user, as_of=as_of)
+        if (item.role.engagement_id, item.role.stakeholder_id) not in flagged
+    ]
+    return {"silence_flags": flags, "quiet": quiet}
+
+
+urlpatterns = [
+    path("", my_week, name="home"),
+]
