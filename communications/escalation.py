@@ -38,8 +38,8 @@ from communications.notifications import (
     notifications_record,
     recipients_for,
 )
-from communications.working_days import working_day_calendar
 from engagements.models import Membership
+from engagements.working_days import working_day_calendar
 from pmaas.locking import skip_locked
 from stakeholders.models import StakeholderRole
 

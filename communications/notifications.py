@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from communications.models import Notification, NotificationEvent, NotificationPreference
-from communications.working_days import WorkingDays
+from engagements.working_days import WorkingDays
 from pmaas.scoping import get_or_404
 from pmaas.validation import clean_instance
 

@@ -25,10 +25,10 @@ from communications.models import (
     CommunicationObligation,
     CommunicationObligationQuerySet,
 )
-from communications.working_days import working_day_calendar
 from engagements import services as engagement_services
 from engagements.models import ChangeRequest, Engagement
 from engagements.selectors import engagement_check_editable
+from engagements.working_days import working_day_calendar
 from pmaas.scoping import get_or_404
 from stakeholders.models import Stakeholder, StakeholderRole
 

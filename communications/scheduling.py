@@ -32,7 +32,7 @@ from communications.notifications import (
     recipients_for,
     reminder_time,
 )
-from communications.working_days import working_day_calendar
+from engagements.working_days import working_day_calendar
 from pmaas.locking import skip_locked
 from pmaas.scoping import get_or_404
 

@@ -20,9 +20,9 @@ from communications.models import (
     FollowUpOverdue,
     SponsorSubscription,
 )
-from communications.working_days import engagement_skip_rule
 from engagements.models import Engagement
 from engagements.selectors import membership_list
+from engagements.working_days import engagement_skip_rule
 from pmaas.scoping import get_or_404
 from stakeholders.models import Stakeholder, StakeholderRole
 from stakeholders.selectors import stakeholder_list

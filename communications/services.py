@@ -28,9 +28,9 @@ from communications.obligations import obligations_meet_for_check_in
 from communications.scheduling import occurrence_mark_held
 from communications.selectors import follow_up_can_update_status, follow_up_changeable_by
 from communications.silence import silences_clear_for_check_in
-from communications.working_days import engagement_skip_rule
 from engagements.models import Engagement, Membership
 from engagements.selectors import engagement_check_editable
+from engagements.working_days import engagement_skip_rule
 from pmaas.concurrency import check_unchanged
 from pmaas.errors import RuleViolation
 from pmaas.validation import clean_instance

@@ -35,8 +35,8 @@ from communications.models import (
     SilenceFlagQuerySet,
 )
 from communications.notifications import NotificationDraft, notifications_record
-from communications.working_days import working_day_calendar
 from engagements.models import Engagement, Membership
+from engagements.working_days import working_day_calendar
 from pmaas.locking import skip_locked
 from pmaas.scoping import get_or_404
 from stakeholders.models import StakeholderRole

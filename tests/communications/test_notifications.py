@@ -28,8 +28,8 @@ from communications.notifications import (
     preference_for,
     reminder_time,
 )
-from communications.working_days import working_day_calendar
 from engagements.models import Membership
+from engagements.working_days import working_day_calendar
 from tests import factories
 
 BERLIN = ZoneInfo("Europe/Berlin")

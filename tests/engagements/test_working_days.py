@@ -9,12 +9,12 @@ import pytest
 
 from communications import obligations
 from communications.models import CommunicationObligation
-from communications.working_days import (
+from engagements.models import ChangeRequest
+from engagements.working_days import (
     engagement_skip_rule,
     engagement_skip_words,
     working_day_calendar,
 )
-from engagements.models import ChangeRequest
 from tests import factories
 
 # Easter 2026 in Germany: Good Friday 3 April and Easter Monday 6 April are public holidays.
