@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -28,7 +27,7 @@ from communications.models import (
 from engagements import services as engagement_services
 from engagements.models import ChangeRequest, Engagement
 from engagements.selectors import engagement_check_editable
-from engagements.working_days import working_day_calendar
+from engagements.working_days import working_days_after
 from pmaas.scoping import get_or_404
 from stakeholders.models import Stakeholder, StakeholderRole
 
@@ -39,21 +38,6 @@ KINDS_WITH_OBLIGATIONS = frozenset(
 DEFAULT_WORKING_DAYS = 5
 
 _Status = CommunicationObligation.Status
-
-
-def add_working_days(
-    start: datetime, days: int, *, country: str = "", time_zone: str | None = None
-) -> datetime:
-    """The moment ``days`` working days after ``start``, at the same local time of day.
-
-    Weekends and the public holidays of ``country`` do not count (none for an
-    empty or unknown country). Days are counted in ``time_zone`` (the zone of
-    ``start`` when None), since a holiday is a local date.
-    """
-    local = start.astimezone(ZoneInfo(time_zone)) if time_zone else start
-    day = working_day_calendar(country=country).add_working_days(local.date(), days)
-    moment = datetime.combine(day, local.timetz())
-    return moment.astimezone(start.tzinfo) if time_zone else moment
 
 
 # --- reads ----------------------------------------------------------------------------------------------
@@ -141,7 +125,7 @@ def _open_obligations(
 ) -> list[CommunicationObligation]:
     channels = _earliest_channels(engagement=change_request.engagement, stakeholder_ids=stakeholder_ids)
     engagement = change_request.engagement
-    fallback = add_working_days(
+    fallback = working_days_after(
         as_of, working_days, country=engagement.country, time_zone=engagement.client.time_zone
     )
     obligations = []

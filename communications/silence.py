@@ -36,7 +36,7 @@ from communications.models import (
 )
 from communications.notifications import NotificationDraft, notifications_record
 from engagements.models import Engagement, Membership
-from engagements.working_days import working_day_calendar
+from engagements.working_days import working_days_after
 from pmaas.locking import skip_locked
 from pmaas.scoping import get_or_404
 from stakeholders.models import StakeholderRole
@@ -109,6 +109,7 @@ class _Silent:
     allowed: timedelta
     owner_id: int | None
     country: str
+    time_zone: str
 
 
 def _watched_roles() -> QuerySet[StakeholderRole]:
@@ -143,6 +144,7 @@ def _silent_pairs(*, as_of: datetime, factor: float) -> list[_Silent]:
             "stakeholder__name",
             "stakeholder__time_zone",
             "engagement__country",
+            "engagement__client__time_zone",
             "relationship_owner_id",
             "relationship_owner__is_active",
         )
@@ -218,6 +220,7 @@ def _silent_pairs(*, as_of: datetime, factor: float) -> list[_Silent]:
                 allowed=allowed,
                 owner_id=owner_id,
                 country=role["engagement__country"],
+                time_zone=role["engagement__client__time_zone"],
             )
         )
     return silent
@@ -233,13 +236,6 @@ def silence_follow_up_title(*, name: str, kind_label: str, silent_for: timedelta
         f"no check-in for {silence_in_words(shown)}, "
         f"the plan allows {silence_in_words(allowed)}"
     )
-
-
-def _due_at(*, country: str, as_of: datetime) -> datetime:
-    """One working day after ``as_of`` in the engagement's country, at the same time of day (UTC)."""
-    moment = as_of.astimezone(UTC)
-    day = working_day_calendar(country=country).add_working_days(moment.date(), 1)
-    return datetime.combine(day, moment.time(), tzinfo=UTC)
 
 
 def _raise(batch: Sequence[_Silent], *, as_of: datetime) -> int:
@@ -290,7 +286,7 @@ def _raise(batch: Sequence[_Silent], *, as_of: datetime) -> int:
                 ),
                 details="Raised because the communication plan's cadence was not kept.",
                 owner_user_id=silent.owner_id,
-                due_at=_due_at(country=silent.country, as_of=as_of),
+                due_at=working_days_after(as_of, 1, country=silent.country, time_zone=silent.time_zone),
                 created_by=None,
             )
         )
