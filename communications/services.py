@@ -7,10 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
-from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
@@ -32,7 +31,7 @@ from engagements.models import Engagement, Membership
 from engagements.selectors import engagement_check_editable
 from engagements.working_days import engagement_skip_rule
 from pmaas.concurrency import check_unchanged
-from pmaas.errors import RuleViolation
+from pmaas.errors import NotAllowed, NotFound, RuleViolation
 from pmaas.validation import clean_instance
 from stakeholders.models import Stakeholder, StakeholderRole
 
@@ -236,7 +235,7 @@ def _channel_move(*, actor: Any, channel: Channel, to: str, as_of: datetime | No
 def channel_pause(*, actor: Any, channel: Channel, as_of: datetime | None = None) -> Channel:
     """Stop a channel falling due: it keeps its cadence but has no next due time.
 
-    Needs the right to change the engagement (PermissionDenied otherwise).
+    Needs the right to change the engagement (NotAllowed otherwise).
     Idempotent: pausing a paused channel changes nothing.
     """
     return _channel_move(actor=actor, channel=channel, to=Channel.Status.PAUSED, as_of=as_of)
@@ -455,9 +454,9 @@ def follow_up_create(*, actor: Any, engagement: Engagement, spec: FollowUpSpec) 
 
 def _require_status_rights(actor: Any, follow_up: FollowUp) -> None:
     if not FollowUp.objects.visible_to(actor).filter(pk=follow_up.pk).exists():
-        raise Http404("No such follow-up.")
+        raise NotFound("No such follow-up.")
     if not follow_up_can_update_status(user=actor, follow_up=follow_up):
-        raise PermissionDenied("You may view this follow-up but not change it.")
+        raise NotAllowed("You may view this follow-up but not change it.")
 
 
 def follow_up_complete(*, actor: Any, follow_up: FollowUp, as_of: datetime | None = None) -> FollowUp:
@@ -538,10 +537,10 @@ def follow_ups_complete_bulk(
     completed (the whole team's for a team member, their own for a client
     user); other ids (another engagement's, out of scope, already done) are
     ignored and returned in ``ignored_ids``. An engagement outside the actor's
-    scope is 404. Idempotent: a second call completes nothing more.
+    scope is NotFound (404). Idempotent: a second call completes nothing more.
     """
     if not Engagement.objects.visible_to(actor).filter(pk=engagement.pk).exists():
-        raise Http404("No such engagement.")
+        raise NotFound("No such engagement.")
     as_of = as_of or timezone.now()
     requested = {int(pk) for pk in follow_up_ids}
     changeable = FollowUp.objects.filter(

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,6 +15,7 @@ from accounts.models import User
 from engagements.models import ChangeRequest, Client, Engagement, Health, Membership, Milestone
 from engagements.selectors import engagement_check_editable
 from pmaas.concurrency import check_unchanged
+from pmaas.errors import NotAllowed
 from pmaas.validation import clean_instance
 
 logger = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 def _require_portfolio_manager(actor: Any) -> None:
     if not getattr(actor, "sees_all_engagements", False):
-        raise PermissionDenied("Only practice leads and administrators may do this.")
+        raise NotAllowed("Only practice leads and administrators may do this.")
 
 
 def client_create(*, actor: Any, name: str, time_zone: str = "UTC", country: str = "") -> Client:

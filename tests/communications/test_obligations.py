@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -16,6 +16,7 @@ from communications import obligations
 from communications.models import CommunicationObligation
 from engagements.models import ChangeRequest, Engagement
 from engagements.working_days import working_days_after
+from pmaas.errors import NotAllowed
 from stakeholders.models import Scale, StakeholderRole
 from tests import factories
 
@@ -295,11 +296,11 @@ def test_a_client_user_cannot_record_waive_or_add(world):
     pmo = world.client_user
 
     # When they try to change obligations, then each is forbidden
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         _record(world.mine.engagement, pmo)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         obligations.obligation_waive(actor=pmo, obligation=world.mine.obligation, reason="Not needed")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         obligations.obligation_add(
             actor=pmo, change_request=world.mine.change_request, stakeholder=world.mine.stakeholder
         )

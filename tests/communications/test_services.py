@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 from pytest_django import DjangoAssertNumQueries
 from time_machine import TimeMachineFixture
@@ -28,6 +27,7 @@ from communications.services import (
     follow_up_reopen,
     follow_ups_flag_overdue,
 )
+from pmaas.errors import NotAllowed, NotFound
 from tests import factories
 from tests.celery_fixtures import wait_until
 from tests.factories import World
@@ -427,7 +427,7 @@ def test_client_user_cannot_log_a_check_in_on_their_own_clients_engagement(world
     before = written()
 
     # When they try to log a check-in on it
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         check_in_log(**valid_check_in(world, actor=world.client_user))
 
     # Then it is refused and nothing is written
@@ -483,7 +483,7 @@ def test_services_answer_404_outside_the_actors_scope(
     other_follow_up = FollowUp.objects.values().get(pk=world.other.follow_up.pk)
 
     # When they call a service on it
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         call(actor, world)
 
     # Then it answers as if the engagement did not exist, and nothing changes
@@ -568,7 +568,7 @@ def test_client_user_cannot_complete_a_follow_up_owned_by_someone_else(world: Wo
     )
 
     # When they try to complete it
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         follow_up_complete(actor=world.client_user, follow_up=item, as_of=NOW)
 
     # Then it stays open
@@ -613,7 +613,7 @@ def test_client_user_comments_on_their_own_follow_up_but_not_on_others(world: Wo
 
     # When they comment on both
     comment = follow_up_comment_add(actor=world.client_user, follow_up=own, body="  Sent on Friday.  ")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         follow_up_comment_add(actor=world.client_user, follow_up=theirs, body="Me too")
 
     # Then only the comment on their own item is kept, trimmed
