@@ -10,6 +10,7 @@ from django.db.models import F, Q
 
 from engagements.models import ChangeRequest, Engagement, EngagementScopedQuerySet
 from pmaas.timezones import validate_time_zone
+from pmaas.transitions import Transitions
 from stakeholders.models import Stakeholder
 
 
@@ -38,6 +39,11 @@ class Channel(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         PAUSED = "paused", "Paused"
+
+    # Pausing a paused channel, or resuming an active one, changes nothing.
+    TRANSITIONS: ClassVar[Transitions] = Transitions(
+        Status, {Status.ACTIVE: {Status.PAUSED}, Status.PAUSED: {Status.ACTIVE}}, repeatable=True
+    )
 
     engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="channels")
     stakeholder = models.ForeignKey(Stakeholder, on_delete=models.CASCADE, related_name="channels")
@@ -165,6 +171,20 @@ class FollowUp(models.Model):
         OPEN = "open", "Open"
         DONE = "done", "Done"
         CANCELLED = "cancelled", "Cancelled"
+
+    # A closed item can be opened again, but a cancelled one is never completed:
+    # it was dropped, not done. Completing a done item, or reopening an open
+    # one, changes nothing.
+    TRANSITIONS: ClassVar[Transitions] = Transitions(
+        Status,
+        {
+            Status.OPEN: {Status.DONE, Status.CANCELLED},
+            Status.DONE: {Status.OPEN},
+            Status.CANCELLED: {Status.OPEN},
+        },
+        repeatable=True,
+        noun="follow-up",
+    )
 
     # The foreign keys below without an index of their own either lead a
     # composite index (engagement, owner_user, owner_stakeholder) or serve only
@@ -454,6 +474,11 @@ class CommunicationObligation(models.Model):
         MET = "met", "Met"
         WAIVED = "waived", "Waived"
 
+    # Met and waived are final: a person who must hear again gets a new obligation.
+    TRANSITIONS: ClassVar[Transitions] = Transitions(
+        Status, {Status.OPEN: {Status.MET, Status.WAIVED}}, noun="obligation"
+    )
+
     engagement = models.ForeignKey(
         Engagement, on_delete=models.CASCADE, related_name="communication_obligations"
     )
@@ -539,13 +564,14 @@ class Occurrence(models.Model):
 
     # The only moves the services make. Held and missed are final; a cancelled
     # row comes back only when its channel is resumed onto the same due time.
-    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
-        Status.UPCOMING: frozenset({Status.DUE, Status.HELD, Status.CANCELLED}),
-        Status.DUE: frozenset({Status.HELD, Status.MISSED, Status.CANCELLED}),
-        Status.HELD: frozenset(),
-        Status.MISSED: frozenset(),
-        Status.CANCELLED: frozenset({Status.UPCOMING}),
-    }
+    TRANSITIONS: ClassVar[Transitions] = Transitions(
+        Status,
+        {
+            Status.UPCOMING: {Status.DUE, Status.HELD, Status.CANCELLED},
+            Status.DUE: {Status.HELD, Status.MISSED, Status.CANCELLED},
+            Status.CANCELLED: {Status.UPCOMING},
+        },
+    )
     OPEN_STATUSES: ClassVar[tuple[str, ...]] = (Status.UPCOMING, Status.DUE)
 
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="occurrences")
@@ -596,10 +622,6 @@ class Occurrence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} due {self.due_at:%Y-%m-%d %H:%M} UTC ({self.get_status_display()})"
-
-    @classmethod
-    def can_move(cls, source: str, target: str) -> bool:
-        return target in cls.TRANSITIONS[source]
 
 
 class FollowUpNoticeQuerySet(models.QuerySet["FollowUpNotice"]):

@@ -243,13 +243,16 @@ def obligation_waive(
 ) -> CommunicationObligation:
     """Stop tracking an obligation nobody needs to meet, saying why.
 
-    Only an open obligation can be waived. Not idempotent: waiving twice is refused.
+    Only an open obligation can be waived (CommunicationObligation.TRANSITIONS;
+    TransitionRefused otherwise). Not idempotent: waiving twice is refused.
     """
     engagement_check_editable(user=actor, engagement=obligation.engagement)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Say why this person need not be told."})
-    claimed = CommunicationObligation.objects.filter(pk=obligation.pk, status=_Status.OPEN).update(
+    locked = CommunicationObligation.objects.select_for_update().get(pk=obligation.pk)
+    CommunicationObligation.TRANSITIONS.check(locked.status, _Status.WAIVED)
+    CommunicationObligation.objects.filter(pk=locked.pk).update(
         status=_Status.WAIVED,
         waived_reason=reason,
         waived_by=actor,
@@ -257,8 +260,6 @@ def obligation_waive(
         updated_at=timezone.now(),
     )
     obligation.refresh_from_db()
-    if not claimed:
-        raise ValidationError(f"This obligation is already {obligation.get_status_display().lower()}.")
     return obligation
 
 
@@ -272,7 +273,7 @@ def obligations_meet_for_check_in(*, check_in: CheckIn) -> int:
     attended = CheckIn.attendees.through.objects.filter(checkin_id=check_in.pk).values("stakeholder_id")
     return CommunicationObligation.objects.filter(
         engagement_id=check_in.engagement_id,
-        status=_Status.OPEN,
+        status__in=CommunicationObligation.TRANSITIONS.sources(_Status.MET),
         opened_at__lt=check_in.occurred_at,
         stakeholder_id__in=attended,
     ).update(

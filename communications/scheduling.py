@@ -117,9 +117,11 @@ def occurrences_follow_the_plan() -> int:
         | Q(channel__next_due_at__isnull=True)
         | ~Q(due_at=F("channel__next_due_at"))
     )
-    cancelled = Occurrence.objects.open().filter(unplanned).update(status=Occurrence.Status.CANCELLED)
+    cancelled = Occurrence.objects.filter(
+        unplanned, status__in=Occurrence.TRANSITIONS.sources(Occurrence.Status.CANCELLED)
+    ).update(status=Occurrence.Status.CANCELLED)
     Occurrence.objects.filter(
-        status=Occurrence.Status.CANCELLED,
+        status__in=Occurrence.TRANSITIONS.sources(Occurrence.Status.UPCOMING),
         channel__status=Channel.Status.ACTIVE,
         due_at=F("channel__next_due_at"),
     ).update(status=Occurrence.Status.UPCOMING)
@@ -131,9 +133,9 @@ def occurrences_mark_due(*, as_of: datetime) -> int:
 
     Idempotent: a second run finds nothing upcoming in the past. Returns the count moved.
     """
-    return Occurrence.objects.filter(status=Occurrence.Status.UPCOMING, due_at__lte=as_of).update(
-        status=Occurrence.Status.DUE
-    )
+    return Occurrence.objects.filter(
+        status__in=Occurrence.TRANSITIONS.sources(Occurrence.Status.DUE), due_at__lte=as_of
+    ).update(status=Occurrence.Status.DUE)
 
 
 def occurrences_mark_missed(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SIZE) -> int:
@@ -152,7 +154,9 @@ def occurrences_mark_missed(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SI
 
     deadline = ExpressionWrapper(F("due_at") + F("channel__grace_period"), output_field=DateTimeField())
     missed = (
-        Occurrence.objects.filter(status=Occurrence.Status.DUE, due_at__lt=as_of)
+        Occurrence.objects.filter(
+            status__in=Occurrence.TRANSITIONS.sources(Occurrence.Status.MISSED), due_at__lt=as_of
+        )
         .alias(deadline=deadline)
         .filter(deadline__lt=as_of)
         .update(status=Occurrence.Status.MISSED, missed_at=as_of)
@@ -204,7 +208,7 @@ def occurrence_mark_held(*, channel: Channel, due_at: datetime, check_in: CheckI
     )
     on_time = check_in.occurred_at <= due_at + channel.grace_period
     changed = (
-        Occurrence.objects.open()
+        Occurrence.objects.filter(status__in=Occurrence.TRANSITIONS.sources(Occurrence.Status.HELD))
         .filter(channel=channel, due_at=due_at)
         .update(
             status=Occurrence.Status.HELD,

@@ -31,7 +31,7 @@ from engagements.models import Engagement, Membership
 from engagements.selectors import engagement_check_editable
 from engagements.working_days import engagement_skip_rule
 from pmaas.concurrency import check_unchanged
-from pmaas.errors import NotAllowed, NotFound, RuleViolation
+from pmaas.errors import NotAllowed, NotFound
 from pmaas.validation import clean_instance
 from stakeholders.models import Stakeholder, StakeholderRole
 
@@ -206,22 +206,13 @@ def channel_update(
     return locked
 
 
-# Explicit transitions of a channel's status: (from, to) pairs that may happen.
-CHANNEL_TRANSITIONS = {
-    (Channel.Status.ACTIVE, Channel.Status.PAUSED),
-    (Channel.Status.PAUSED, Channel.Status.ACTIVE),
-}
-
-
 def _channel_move(*, actor: Any, channel: Channel, to: str, as_of: datetime | None) -> Channel:
     engagement_check_editable(user=actor, engagement=channel.engagement)
     as_of = as_of or timezone.now()
     with transaction.atomic():
         locked = Channel.objects.select_for_update().select_related("stakeholder").get(pk=channel.pk)
-        if locked.status == to:
+        if not Channel.TRANSITIONS.check(locked.status, to):
             return locked
-        if (locked.status, to) not in CHANNEL_TRANSITIONS:
-            raise RuleViolation(f"A {locked.get_status_display().lower()} channel cannot become {to}.")
         locked.status = to
         # A paused channel is never due; resuming starts the cadence again from now, not from the backlog.
         locked.next_due_at = (
@@ -459,32 +450,40 @@ def _require_status_rights(actor: Any, follow_up: FollowUp) -> None:
         raise NotAllowed("You may view this follow-up but not change it.")
 
 
+@transaction.atomic
+def _follow_up_move(*, follow_up: FollowUp, to: str, **fields: Any) -> FollowUp:
+    """Lock the row, check the move against FollowUp.TRANSITIONS, and write ``to`` with ``fields``."""
+    locked = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
+    if FollowUp.TRANSITIONS.check(locked.status, to):
+        FollowUp.objects.filter(pk=locked.pk).update(status=to, **fields)
+    follow_up.refresh_from_db()
+    return follow_up
+
+
 def follow_up_complete(*, actor: Any, follow_up: FollowUp, as_of: datetime | None = None) -> FollowUp:
-    """Mark a follow-up done. Idempotent: completing a done item changes nothing.
+    """Mark an open follow-up done. Idempotent: completing a done item changes nothing.
 
     Team members complete items of their engagements; a client user completes
-    the items they own. A cancelled item cannot be completed.
+    the items they own. A cancelled item cannot be completed (TransitionRefused).
     """
     _require_status_rights(actor, follow_up)
     as_of = as_of or timezone.now()
-    claimed = FollowUp.objects.filter(pk=follow_up.pk, status=FollowUp.Status.OPEN).update(
-        status=FollowUp.Status.DONE, completed_at=as_of, completed_by=actor, updated_at=as_of
+    return _follow_up_move(
+        follow_up=follow_up,
+        to=FollowUp.Status.DONE,
+        completed_at=as_of,
+        completed_by=actor,
+        updated_at=as_of,
     )
-    follow_up.refresh_from_db()
-    if not claimed and follow_up.status == FollowUp.Status.CANCELLED:
-        raise ValidationError({"status": "A cancelled follow-up cannot be completed."})
-    return follow_up
 
 
 def follow_up_reopen(*, actor: Any, follow_up: FollowUp, as_of: datetime | None = None) -> FollowUp:
-    """Open a done or cancelled follow-up again. Idempotent."""
+    """Open a done or cancelled follow-up again, clearing its completion. Idempotent."""
     _require_status_rights(actor, follow_up)
     as_of = as_of or timezone.now()
-    FollowUp.objects.filter(pk=follow_up.pk).exclude(status=FollowUp.Status.OPEN).update(
-        status=FollowUp.Status.OPEN, completed_at=None, completed_by=None, updated_at=as_of
+    return _follow_up_move(
+        follow_up=follow_up, to=FollowUp.Status.OPEN, completed_at=None, completed_by=None, updated_at=as_of
     )
-    follow_up.refresh_from_db()
-    return follow_up
 
 
 @transaction.atomic
@@ -543,18 +542,19 @@ def follow_ups_complete_bulk(
         raise NotFound("No such engagement.")
     as_of = as_of or timezone.now()
     requested = {int(pk) for pk in follow_up_ids}
+    done = FollowUp.Status.DONE
     changeable = FollowUp.objects.filter(
         follow_up_changeable_by(actor),
         engagement=engagement,
-        status=FollowUp.Status.OPEN,
+        status__in=FollowUp.TRANSITIONS.sources(done),
     )
     with transaction.atomic():
         # of=("self",): the ownership test joins the stakeholder, which cannot be locked from an outer join.
         locked = changeable.filter(pk__in=requested).select_for_update(of=("self",))
         claimed = set(locked.values_list("pk", flat=True))
-        completed = FollowUp.objects.filter(pk__in=claimed, status=FollowUp.Status.OPEN).update(
-            status=FollowUp.Status.DONE, completed_at=as_of, completed_by=actor, updated_at=as_of
-        )
+        completed = FollowUp.objects.filter(
+            pk__in=claimed, status__in=FollowUp.TRANSITIONS.sources(done)
+        ).update(status=done, completed_at=as_of, completed_by=actor, updated_at=as_of)
     return BulkCompletion(completed=completed, ignored_ids=tuple(sorted(requested - claimed)))
 
 

@@ -319,9 +319,10 @@ def _clear_lapsed(*, lapsed: Sequence[tuple[int, int | None]], as_of: datetime) 
         return 0
     with transaction.atomic():
         cleared = SilenceFlag.objects.open().filter(pk__in=[pk for pk, _ in lapsed]).update(cleared_at=as_of)
-        FollowUp.objects.open().filter(pk__in=[f for _, f in lapsed if f is not None]).update(
-            status=FollowUp.Status.CANCELLED, updated_at=as_of
-        )
+        cancelled = FollowUp.Status.CANCELLED
+        FollowUp.objects.filter(
+            pk__in=[f for _, f in lapsed if f is not None], status__in=FollowUp.TRANSITIONS.sources(cancelled)
+        ).update(status=cancelled, updated_at=as_of)
     return cleared
 
 
@@ -387,9 +388,10 @@ def silences_clear_for_check_in(*, check_in: CheckIn, actor: Any, as_of: datetim
         .filter(pk__in=[pk for pk, _ in flags])
         .update(cleared_at=check_in.occurred_at, cleared_by_check_in=check_in)
     )
-    FollowUp.objects.open().filter(pk__in=[f for _, f in flags if f is not None]).update(
-        status=FollowUp.Status.DONE, completed_at=completed_at, completed_by=actor, updated_at=completed_at
-    )
+    done = FollowUp.Status.DONE
+    FollowUp.objects.filter(
+        pk__in=[f for _, f in flags if f is not None], status__in=FollowUp.TRANSITIONS.sources(done)
+    ).update(status=done, completed_at=completed_at, completed_by=actor, updated_at=completed_at)
     return cleared
 
 

@@ -26,15 +26,16 @@ from engagements.forms import (
     MilestoneForm,
 )
 from engagements.models import ChangeRequest, Engagement, Milestone
+from pmaas.errors import RuleViolation
 from stakeholders.selectors import stakeholder_list
 
 # How many upcoming milestones the overview shows; the changes page shows them all.
 OVERVIEW_MILESTONES = 5
 
 
-def apply_errors(form: Form, error: ValidationError) -> None:
+def apply_errors(form: Form, error: ValidationError | RuleViolation) -> None:
     """Put a service's errors next to the fields they concern, the rest above the form."""
-    if hasattr(error, "error_dict"):
+    if isinstance(error, RuleViolation) or hasattr(error, "error_dict"):
         for field, problems in error.message_dict.items():
             form.add_error(field if field in form.fields else None, problems)
     else:
@@ -45,7 +46,7 @@ def _is_htmx(request: HttpRequest) -> bool:
     return bool(request.htmx)  # type: ignore[attr-defined]
 
 
-def refuse(form: Form, error: ValidationError, instance: Any) -> None:
+def refuse(form: Form, error: ValidationError | RuleViolation, instance: Any) -> None:
     """Show a service's refusal; after a stale save, arm the form with the row's current version.
 
     The user's input stays in the form, so saving again after reviewing the
@@ -338,7 +339,7 @@ def change_request_decide(request: HttpRequest, pk: int) -> HttpResponse:
                     decision=form.cleaned_data["decision"],
                     seen_updated_at=form.cleaned_data["seen_updated_at"],
                 )
-            except ValidationError as error:
+            except (ValidationError, RuleViolation) as error:
                 refuse(form, error, change_request)
             else:
                 messages.success(

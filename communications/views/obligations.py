@@ -18,6 +18,7 @@ from communications.forms.obligations import ObligationAddForm, ObligationWaiveF
 from communications.models import CommunicationObligation
 from engagements import selectors as engagement_selectors
 from engagements.models import Engagement
+from pmaas.errors import RuleViolation
 from stakeholders.selectors import stakeholder_list
 
 
@@ -92,6 +93,8 @@ def obligation_waive(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except ValidationError as error:
             form.add_error("reason" if hasattr(error, "error_dict") else None, error.messages)
+        except RuleViolation as error:
+            form.add_error(None, error.message)
         else:
             messages.success(request, f"No longer tracking that {obligation.stakeholder} must be told.")
             return redirect("engagement_obligations", pk=engagement.pk)

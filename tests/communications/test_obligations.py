@@ -16,7 +16,7 @@ from communications import obligations
 from communications.models import CommunicationObligation
 from engagements.models import ChangeRequest, Engagement
 from engagements.working_days import working_days_after
-from pmaas.errors import NotAllowed
+from pmaas.errors import NotAllowed, TransitionRefused
 from stakeholders.models import Scale, StakeholderRole
 from tests import factories
 
@@ -259,7 +259,7 @@ def test_waiving_needs_a_reason_and_happens_once(cast):
     waived = obligations.obligation_waive(
         actor=lead, obligation=obligation, reason="Told at the steering committee"
     )
-    with pytest.raises(ValidationError):
+    with pytest.raises(TransitionRefused):
         obligations.obligation_waive(actor=lead, obligation=obligation, reason="Again")
 
     # Then only the reasoned waiver counts, with who and why

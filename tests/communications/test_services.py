@@ -27,7 +27,7 @@ from communications.services import (
     follow_up_reopen,
     follow_ups_flag_overdue,
 )
-from pmaas.errors import NotAllowed, NotFound
+from pmaas.errors import NotAllowed, NotFound, TransitionRefused
 from tests import factories
 from tests.celery_fixtures import wait_until
 from tests.factories import World
@@ -581,7 +581,7 @@ def test_cancelled_follow_up_cannot_be_completed(world: World) -> None:
     FollowUp.objects.filter(pk=item.pk).update(status=FollowUp.Status.CANCELLED)
 
     # When someone tries to complete it
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(TransitionRefused) as refused:
         follow_up_complete(actor=world.consultant, follow_up=item, as_of=NOW)
 
     # Then it is refused under "status" and stays cancelled, without a completion time
