@@ -6,12 +6,17 @@ from typing import Any, ClassVar, Self
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import BooleanField, Case, F, Q, Value, When
 
 from engagements.models import ChangeRequest, Engagement, EngagementScopedQuerySet
 from pmaas.timezones import validate_time_zone
 from pmaas.transitions import Transitions
 from stakeholders.models import Stakeholder
+
+
+def _flag(condition: Q) -> Case:
+    """A boolean column that says whether the row meets ``condition``."""
+    return Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
 
 
 class ChannelKind(models.TextChoices):
@@ -155,7 +160,11 @@ class FollowUpQuerySet(EngagementScopedQuerySet["FollowUp"]):
         return self.filter(overdue_stamp__isnull=False)
 
     def overdue(self, *, as_of: datetime) -> Self:
-        return self.open().filter(due_at__lt=as_of)
+        return self.filter(FollowUp.overdue_condition(as_of=as_of))
+
+    def with_is_overdue(self, *, as_of: datetime) -> Self:
+        """Each row with ``is_overdue`` at ``as_of``, in the query: FollowUp.overdue_condition."""
+        return self.annotate(is_overdue=_flag(FollowUp.overdue_condition(as_of=as_of)))
 
     def owed_by_client(self) -> Self:
         return self.filter(owner_stakeholder__isnull=False)
@@ -274,6 +283,19 @@ class FollowUp(models.Model):
     @property
     def owner_name(self) -> str:
         return str(self.owner_user or self.owner_stakeholder)
+
+    @classmethod
+    def overdue_condition(cls, *, as_of: datetime) -> Q:
+        """The one rule for "overdue", in pages and API alike: open and past its due time.
+
+        A done or cancelled item is never overdue, however late it was closed.
+        Whether the overdue scan has stamped it is another matter (``flagged``).
+        """
+        return Q(status=cls.Status.OPEN, due_at__lt=as_of)
+
+    def is_overdue_at(self, as_of: datetime) -> bool:
+        """``overdue_condition`` for this row, for one not read through ``with_is_overdue``."""
+        return self.status == self.Status.OPEN and self.due_at < as_of
 
     @property
     def is_owed_by_client(self) -> bool:
@@ -463,7 +485,11 @@ class CommunicationObligationQuerySet(EngagementScopedQuerySet["CommunicationObl
         return self.filter(status=CommunicationObligation.Status.OPEN)
 
     def overdue(self, *, as_of: datetime) -> Self:
-        return self.open().filter(deadline__lt=as_of)
+        return self.filter(CommunicationObligation.overdue_condition(as_of=as_of))
+
+    def with_is_overdue(self, *, as_of: datetime) -> Self:
+        """Each row with ``is_overdue`` at ``as_of``: CommunicationObligation.overdue_condition."""
+        return self.annotate(is_overdue=_flag(CommunicationObligation.overdue_condition(as_of=as_of)))
 
 
 class CommunicationObligation(models.Model):
@@ -543,6 +569,15 @@ class CommunicationObligation(models.Model):
 
     def __str__(self) -> str:
         return f"Tell {self.stakeholder} about {self.change_request.title} ({self.get_status_display()})"
+
+    @classmethod
+    def overdue_condition(cls, *, as_of: datetime) -> Q:
+        """The one rule for an overdue obligation: open and past its deadline; met or waived never is."""
+        return Q(status=cls.Status.OPEN, deadline__lt=as_of)
+
+    def is_overdue_at(self, as_of: datetime) -> bool:
+        """``overdue_condition`` for this row, for one not read through ``with_is_overdue``."""
+        return self.status == self.Status.OPEN and self.deadline < as_of
 
 
 class OccurrenceQuerySet(EngagementScopedQuerySet["Occurrence"]):

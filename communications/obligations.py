@@ -54,12 +54,19 @@ def obligation_get_for_user(*, user: Any, id: int) -> CommunicationObligation:
 
 
 def obligation_list_for_engagement(
-    *, user: Any, engagement: Engagement, open_only: bool = False
+    *, user: Any, engagement: Engagement, open_only: bool = False, as_of: datetime | None = None
 ) -> QuerySet[CommunicationObligation]:
-    """An engagement's obligations, grouped by change request (newest first), then by deadline."""
-    obligations = obligation_list(user=user).filter(engagement=engagement)
+    """An engagement's obligations, grouped by change request (newest first), then by deadline.
+
+    With ``as_of``, each row carries ``is_overdue`` at that time.
+    """
+    obligations = cast(
+        CommunicationObligationQuerySet, obligation_list(user=user).filter(engagement=engagement)
+    )
     if open_only:
-        obligations = cast(CommunicationObligationQuerySet, obligations).open()
+        obligations = obligations.open()
+    if as_of is not None:
+        obligations = obligations.with_is_overdue(as_of=as_of)
     return obligations.order_by("-change_request__raised_on", "change_request_id", "deadline", "pk")
 
 
@@ -80,7 +87,7 @@ def obligation_summary_for_engagement(
         .filter(engagement=engagement)
         .aggregate(
             open=Count("pk", filter=open_filter),
-            overdue=Count("pk", filter=open_filter & Q(deadline__lt=as_of)),
+            overdue=Count("pk", filter=CommunicationObligation.overdue_condition(as_of=as_of)),
             nearest=Min("deadline", filter=open_filter),
         )
     )

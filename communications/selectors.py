@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Case, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 
@@ -18,6 +18,7 @@ from communications.models import (
     FollowUp,
     FollowUpComment,
     FollowUpOverdue,
+    FollowUpQuerySet,
     SponsorSubscription,
 )
 from engagements.models import Engagement
@@ -84,15 +85,11 @@ def follow_up_list_with_rights(*, user: Any, as_of: datetime | None = None) -> Q
 
     A list shows each row's buttons and overdue mark from these, without a query per row.
     """
-    follow_ups = follow_up_list(user=user).annotate(
+    follow_ups: QuerySet[FollowUp] = follow_up_list(user=user).annotate(
         may_change=Case(When(follow_up_changeable_by(user), then=Value(True)), default=Value(False))
     )
     if as_of is not None:
-        follow_ups = follow_ups.annotate(
-            is_overdue=Case(
-                When(status=FollowUp.Status.OPEN, due_at__lt=as_of, then=Value(True)), default=Value(False)
-            )
-        )
+        follow_ups = cast(FollowUpQuerySet, follow_ups).with_is_overdue(as_of=as_of)
     return follow_ups
 
 
@@ -316,9 +313,11 @@ class StillOpen:
     follow_ups: list[FollowUp]
 
 
-def check_in_still_open(*, user: Any, engagement: Engagement, stakeholder: Stakeholder) -> StillOpen:
+def check_in_still_open(
+    *, user: Any, engagement: Engagement, stakeholder: Stakeholder, as_of: datetime
+) -> StillOpen:
     """The most recent check-in with the stakeholder on the engagement (for its decisions), and the
-    open follow-ups from check-ins with them or owed by them there."""
+    open follow-ups from check-ins with them or owed by them there, each with ``is_overdue`` at ``as_of``."""
     latest = (
         CheckIn.objects.visible_to(user)
         .filter(engagement=engagement, attendees=stakeholder)
@@ -326,7 +325,8 @@ def check_in_still_open(*, user: Any, engagement: Engagement, stakeholder: Stake
         .first()
     )
     follow_ups = list(
-        follow_up_list(user=user)
+        cast(FollowUpQuerySet, follow_up_list(user=user))
+        .with_is_overdue(as_of=as_of)
         .filter(status=FollowUp.Status.OPEN)
         .filter(engagement=engagement)
         .filter(Q(check_in__attendees=stakeholder) | Q(owner_stakeholder=stakeholder))
@@ -470,7 +470,7 @@ def follow_up_board(*, user: Any, engagement: Engagement, as_of: datetime) -> Fo
     team = rows.filter(owner_user__isnull=False)
     done_since = as_of - FOLLOW_UPS_DONE_RECENTLY
     return FollowUpBoard(
-        overdue=list(team.filter(status=FollowUp.Status.OPEN, due_at__lt=as_of).order_by("due_at", "pk")),
+        overdue=list(team.filter(FollowUp.overdue_condition(as_of=as_of)).order_by("due_at", "pk")),
         open=list(team.filter(status=FollowUp.Status.OPEN, due_at__gte=as_of).order_by("due_at", "pk")),
         done=list(
             team.filter(status=FollowUp.Status.DONE, completed_at__gte=done_since).order_by(

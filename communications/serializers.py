@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
 from rest_framework import serializers
 
 from communications.compliance import (
@@ -130,7 +131,9 @@ class FollowUpSerializer(serializers.ModelSerializer[FollowUp]):
     )
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     overdue_at = serializers.SerializerMethodField(help_text="When the overdue scan flagged it; null if not.")
-    is_overdue = serializers.SerializerMethodField(help_text="Flagged by the overdue scan.")
+    is_overdue = serializers.SerializerMethodField(
+        help_text="Open and past its due time; a done or cancelled item never is."
+    )
 
     class Meta:
         model = FollowUp
@@ -167,7 +170,8 @@ class FollowUpSerializer(serializers.ModelSerializer[FollowUp]):
         return stamps.values_list("overdue_at", flat=True).first()
 
     def get_is_overdue(self, follow_up: FollowUp) -> bool:
-        return self.get_overdue_at(follow_up) is not None
+        # The pages' rule (FollowUp.overdue_condition), not the scan's stamp, which outlives completion.
+        return follow_up.is_overdue_at(timezone.now())
 
 
 class FollowUpSpecSerializer(serializers.Serializer[Any]):

@@ -74,12 +74,8 @@ def _next_due_at() -> Subquery:
 def _overdue_follow_ups(*, as_of: datetime) -> Coalesce:
     overdue = (
         _related_model("follow_ups")
-        ._default_manager.filter(
-            owner_stakeholder=OuterRef("stakeholder_id"),
-            engagement=OuterRef("engagement_id"),
-            status="open",
-            due_at__lt=as_of,
-        )
+        ._default_manager.overdue(as_of=as_of)
+        .filter(owner_stakeholder=OuterRef("stakeholder_id"), engagement=OuterRef("engagement_id"))
         .order_by()
         .values("owner_stakeholder")
         .annotate(n=Count("pk"))
@@ -150,10 +146,14 @@ def stakeholder_interactions(*, user: Any, stakeholder: Stakeholder) -> QuerySet
     return stakeholder.check_ins.visible_to(user).select_related("engagement").order_by("-occurred_at", "-pk")
 
 
-def stakeholder_follow_ups(*, user: Any, stakeholder: Stakeholder) -> QuerySet[Any]:
-    """Follow-ups the person owes, on engagements the user may see: open first, by due time."""
+def stakeholder_follow_ups(*, user: Any, stakeholder: Stakeholder, as_of: datetime) -> QuerySet[Any]:
+    """Follow-ups the person owes, on engagements the user may see: open first, by due time.
+
+    Each carries ``is_overdue`` at ``as_of``, by the follow-ups' own rule.
+    """
     return (
         stakeholder.follow_ups.visible_to(user)
+        .with_is_overdue(as_of=as_of)
         .select_related("engagement")
         .order_by(
             Case(When(status="open", then=Value(0)), default=Value(1)),

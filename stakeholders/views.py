@@ -204,9 +204,10 @@ def stakeholder_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "stakeholder": stakeholder,
         "role_health": role_health,
         "check_ins": list(selectors.stakeholder_interactions(user=request.user, stakeholder=stakeholder)),
-        "follow_ups": list(selectors.stakeholder_follow_ups(user=request.user, stakeholder=stakeholder)),
+        "follow_ups": list(
+            selectors.stakeholder_follow_ups(user=request.user, stakeholder=stakeholder, as_of=as_of)
+        ),
         "can_edit": selectors.stakeholder_can_edit(user=request.user, stakeholder=stakeholder),
-        "as_of": as_of,
     }
     return render(request, "stakeholders/stakeholder_detail.html", context)
 

@@ -104,12 +104,11 @@ def _overview(request: HttpRequest, engagement: Engagement, health_form: HealthO
             user=user, engagement=engagement, undecided_only=True
         ),
         "obligations": obligations.obligation_list_for_engagement(
-            user=user, engagement=engagement, open_only=True
+            user=user, engagement=engagement, open_only=True, as_of=timezone.now()
         ),
         "obligation_summary": obligations.obligation_summary_for_engagement(
             user=user, engagement=engagement, as_of=timezone.now()
         ),
-        "now": timezone.now(),
     }
     return render(request, "engagements/engagement_detail.html", context)
 
@@ -162,7 +161,7 @@ def engagement_changes(request: HttpRequest, pk: int) -> HttpResponse:
     change_requests = list(selectors.change_request_list_for_engagement(user=user, engagement=engagement))
     by_change: dict[int, list[Any]] = {}
     for obligation in obligations.obligation_list_for_engagement(
-        user=user, engagement=engagement, open_only=True
+        user=user, engagement=engagement, open_only=True, as_of=timezone.now()
     ):
         by_change.setdefault(obligation.change_request_id, []).append(obligation)
     rows = [(change_request, by_change.get(change_request.pk, [])) for change_request in change_requests]
@@ -173,7 +172,6 @@ def engagement_changes(request: HttpRequest, pk: int) -> HttpResponse:
         "milestones": selectors.milestone_list_for_engagement(user=user, engagement=engagement),
         "change_rows": rows,
         "milestone_form": MilestoneForm(),
-        "now": timezone.now(),
     }
     return render(request, "engagements/engagement_changes.html", context)
 

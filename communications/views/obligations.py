@@ -52,8 +52,7 @@ def _page(
                 "rows": [
                     {
                         "obligation": obligation,
-                        "overdue": obligation.status == CommunicationObligation.Status.OPEN
-                        and obligation.deadline < now,
+                        "overdue": obligation.is_overdue_at(now),
                         "waive_form": waive_form[1]
                         if waive_form and waive_form[0] == obligation.pk
                         else ObligationWaiveForm(auto_id=f"waive-{obligation.pk}-%s"),
