@@ -38,6 +38,10 @@ class ChannelQuerySet(EngagementScopedQuerySet["Channel"]):
         return self.active().filter(next_due_at__lte=as_of)
 
 
+# How long after its due time a check-in still counts as on time, unless the plan says otherwise.
+DEFAULT_GRACE_PERIOD = timedelta(days=2)
+
+
 class Channel(models.Model):
     """One planned line of communication with a stakeholder, on a cadence in their local time."""
 
@@ -61,7 +65,8 @@ class Channel(models.Model):
     starts_on = models.DateField(help_text="First day the cadence may fall on.")
     local_time = models.TimeField(help_text="Local time of day in the stakeholder's time zone.")
     grace_period = models.DurationField(
-        default=timedelta(days=2), help_text="How long after the due time a check-in still counts as on time."
+        default=DEFAULT_GRACE_PERIOD,
+        help_text="How long after the due time a check-in still counts as on time.",
     )
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="channels")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)

@@ -17,6 +17,7 @@ from communications.compliance import (
     window_date_errors,
 )
 from communications.models import (
+    DEFAULT_GRACE_PERIOD,
     Channel,
     ChannelKind,
     CheckIn,
@@ -33,17 +34,13 @@ from communications.models import (
 from communications.notifications import PREFERENCE_FIELDS
 from communications.recurrence import describe_rule
 from communications.selectors import channel_list
+from communications.services import EARLIEST_CADENCE_START, LATEST_CADENCE_START, LONGEST_GRACE_PERIOD
 from engagements.selectors import engagement_list, user_list
 from engagements.serializers import UserSummarySerializer
 from pmaas.api import ScopedPrimaryKeyRelatedField
 from stakeholders.selectors import stakeholder_list
 from stakeholders.serializers import StakeholderSummarySerializer
 
-# A cadence is planned for a living engagement; far-off years only make the
-# rule expansion slow (it walks from the start date) or overflow the calendar.
-EARLIEST_CADENCE_START = date(2000, 1, 1)
-LATEST_CADENCE_START = date(2100, 12, 31)
-LONGEST_GRACE_PERIOD = timedelta(days=90)
 MOST_FOLLOW_UPS_PER_CHECK_IN = 50
 
 
@@ -112,7 +109,10 @@ class ChannelCreateSerializer(serializers.Serializer[Any]):
         required=False,
         min_value=timedelta(0),
         max_value=LONGEST_GRACE_PERIOD,
-        help_text="How long after the due time a check-in still counts as on time; two days when left out.",
+        help_text=(
+            "How long after the due time a check-in still counts as on time; "
+            f"{DEFAULT_GRACE_PERIOD.days} days when left out."
+        ),
     )
     owner = ScopedPrimaryKeyRelatedField(selector=user_list, help_text="A member of the engagement's team.")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -37,9 +37,14 @@ from stakeholders.models import Stakeholder, StakeholderRole
 
 # A check-in may be logged ahead of time (an agreed call later today), not days ahead.
 CHECK_IN_FUTURE_LIMIT = timedelta(days=1)
-EARLIEST_START = date(2000, 1, 1)
-LATEST_START = date(2100, 12, 31)
-MAX_GRACE_PERIOD = timedelta(days=90)
+# A cadence is planned for a living engagement; far-off years only make the
+# rule expansion slow (it walks from the start date) or overflow the calendar.
+EARLIEST_CADENCE_START = date(2000, 1, 1)
+LATEST_CADENCE_START = date(2100, 12, 31)
+# Beyond this a check-in "on time" could be months late, and the cadence would mean nothing.
+LONGEST_GRACE_PERIOD = timedelta(days=90)
+# A follow-up given only a date is due by the end of that day where it was agreed.
+FOLLOW_UP_DUE_TIME = time(23, 59)
 
 
 def _team_user_ids(engagement: Engagement) -> set[int]:
@@ -76,9 +81,9 @@ def _channel_problems(
         errors["stakeholder"] = "This person has no role on the engagement."
     if owner.pk not in _team_user_ids(engagement):
         errors["owner"] = "The owner must be on the engagement's team."
-    if starts_on is not None and not (EARLIEST_START <= starts_on <= LATEST_START):
+    if starts_on is not None and not (EARLIEST_CADENCE_START <= starts_on <= LATEST_CADENCE_START):
         errors["starts_on"] = (
-            f"Start the cadence between {EARLIEST_START:%Y} and {LATEST_START:%Y}; "
+            f"Start the cadence between {EARLIEST_CADENCE_START:%Y} and {LATEST_CADENCE_START:%Y}; "
             "rules expanded across centuries are slow and end outside the calendar."
         )
     else:
@@ -134,8 +139,10 @@ def channel_create(
         channel.grace_period = grace_period
         if grace_period < timedelta(0):
             errors["grace_period"] = "The grace period cannot be negative."
-        elif grace_period > MAX_GRACE_PERIOD:
-            errors["grace_period"] = "A grace period longer than 90 days makes a cadence meaningless."
+        elif grace_period > LONGEST_GRACE_PERIOD:
+            errors["grace_period"] = (
+                f"A grace period longer than {LONGEST_GRACE_PERIOD.days} days makes a cadence meaningless."
+            )
     clean_instance(channel, errors)
     channel.next_due_at = channel_compute_next_due(channel=channel, after=as_of)
     channel.save()
@@ -196,8 +203,10 @@ def channel_update(
         locked.grace_period = grace_period
         if grace_period < timedelta(0):
             errors["grace_period"] = "The grace period cannot be negative."
-        elif grace_period > MAX_GRACE_PERIOD:
-            errors["grace_period"] = "A grace period longer than 90 days makes a cadence meaningless."
+        elif grace_period > LONGEST_GRACE_PERIOD:
+            errors["grace_period"] = (
+                f"A grace period longer than {LONGEST_GRACE_PERIOD.days} days makes a cadence meaningless."
+            )
     clean_instance(locked, errors)
     cadence_changed = before != tuple(getattr(locked, name) for name in _CADENCE_FIELDS)
     if cadence_changed and locked.status == Channel.Status.ACTIVE:
@@ -268,6 +277,16 @@ def _advance_channel(*, channel: Channel, occurred_at: datetime, check_in: Check
         next_due_at=following, updated_at=timezone.now()
     )
     channel.next_due_at = following
+
+
+def follow_up_due_at(*, due_on: date, time_zone: tzinfo) -> datetime:
+    """When a follow-up agreed for a date is due: the end of that day (FOLLOW_UP_DUE_TIME) in ``time_zone``.
+
+    ``time_zone`` is where it was agreed (the zone of whoever recorded it), so
+    an item "for Friday" goes overdue once Friday is over there, not at
+    midnight UTC.
+    """
+    return timezone.make_aware(datetime.combine(due_on, FOLLOW_UP_DUE_TIME), time_zone)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
@@ -17,12 +18,14 @@ from time_machine import TimeMachineFixture
 
 from communications.models import Channel, CheckIn, FollowUp, FollowUpComment, FollowUpOverdue
 from communications.services import (
+    FOLLOW_UP_DUE_TIME,
     FollowUpSpec,
     channel_create,
     check_in_log,
     follow_up_comment_add,
     follow_up_complete,
     follow_up_create,
+    follow_up_due_at,
     follow_up_redate,
     follow_up_reopen,
     follow_ups_flag_overdue,
@@ -780,3 +783,23 @@ def _a_statement_waits_on_a_lock() -> bool:
         # pg_locks is read live; pg_stat_activity would answer from this transaction's snapshot.
         cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
         return bool(cursor.fetchone()[0])
+
+
+@pytest.mark.parametrize(
+    ("due_on", "expected"),
+    [
+        (date(2026, 3, 27), datetime(2026, 3, 27, 22, 59, tzinfo=UTC)),
+        (date(2026, 3, 30), datetime(2026, 3, 30, 21, 59, tzinfo=UTC)),
+    ],
+    ids=["winter-time", "summer-time"],
+)
+def test_a_follow_up_agreed_for_a_date_is_due_at_the_end_of_that_day_where_it_was_agreed(
+    due_on: date, expected: datetime
+) -> None:
+    # Given a date agreed in Berlin, before and after the clocks go forward
+    # When its due time is asked for
+    due_at = follow_up_due_at(due_on=due_on, time_zone=ZoneInfo("Europe/Berlin"))
+
+    # Then it is 23:59 that day in Berlin, whatever the offset
+    assert due_at == expected
+    assert due_at.astimezone(ZoneInfo("Europe/Berlin")).time() == FOLLOW_UP_DUE_TIME
