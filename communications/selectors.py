@@ -186,8 +186,13 @@ class QuietRelationship:
     role: StakeholderRole
     last_contact: datetime | None
     channel: Channel | None
-    # The planned contact that passed without a check-in (None: judged by the 30-day rule).
+    # The planned contact that passed without a check-in (None: judged by QUIET_WITHOUT_CHANNEL).
     missed_at: datetime | None
+
+    @property
+    def quiet_after_days(self) -> int:
+        """How many days without contact make a relationship without a planned channel quiet."""
+        return QUIET_WITHOUT_CHANNEL.days
 
 
 def _missed_occurrence(
@@ -233,7 +238,7 @@ def week_quiet_stakeholders(*, user: Any, as_of: datetime) -> list[QuietRelation
 
     Quiet means an active channel with the stakeholder passed an occurrence
     (plus its grace period) without a check-in covering it; without an active
-    channel, no check-in with them on that engagement for 30 days. Two queries
+    channel, no check-in with them on that engagement for QUIET_WITHOUT_CHANNEL. Two queries
     however many rows.
     """
     last_contact = (

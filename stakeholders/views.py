@@ -24,7 +24,7 @@ from stakeholders.forms import (
     role_initial,
     stakeholder_initial,
 )
-from stakeholders.health import relationship_health
+from stakeholders.health import UNPLANNED_AMBER_AFTER, UNPLANNED_RED_AFTER, relationship_health
 from stakeholders.models import StakeholderRole
 
 
@@ -208,6 +208,7 @@ def stakeholder_detail(request: HttpRequest, pk: int) -> HttpResponse:
             selectors.stakeholder_follow_ups(user=request.user, stakeholder=stakeholder, as_of=as_of)
         ),
         "can_edit": selectors.stakeholder_can_edit(user=request.user, stakeholder=stakeholder),
+        "unplanned_limits": {"amber": UNPLANNED_AMBER_AFTER.days, "red": UNPLANNED_RED_AFTER.days},
     }
     return render(request, "stakeholders/stakeholder_detail.html", context)
 
