@@ -6,13 +6,14 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import CalendarFeed, User
 from engagements.models import Engagement
+from pmaas.errors import NotAllowed
 from pmaas.validation import clean_instance
 
 
@@ -54,16 +55,16 @@ def calendar_feed_create(*, actor: User, engagement: Engagement | None = None) -
     """Open a calendar feed for the actor: personal (engagement None) or of one engagement.
 
     Rule: an engagement feed only for an engagement the actor may see (else
-    PermissionDenied); any active user, a client PMO lead included, may have
+    NotAllowed); any active user, a client PMO lead included, may have
     feeds, since a feed only shows what its owner may see anyway. Side effect:
     an active feed of the same owner and scope is revoked first, so its old URL
     stops working. Returns the feed and its secret, which is stored only as a
     hash and cannot be shown again. Not idempotent: each call issues a new secret.
     """
     if not actor.is_active:
-        raise PermissionDenied("Inactive users have no calendar feeds.")
+        raise NotAllowed("Inactive users have no calendar feeds.")
     if engagement is not None and not Engagement.objects.visible_to(actor).filter(pk=engagement.pk).exists():
-        raise PermissionDenied("This engagement is not in your scope.")
+        raise NotAllowed("This engagement is not in your scope.")
     # Serialises two creations for the same owner, which would otherwise both
     # pass the revoke step and trip the one-active-feed constraint.
     User.objects.select_for_update().filter(pk=actor.pk).first()
@@ -81,11 +82,11 @@ def calendar_feed_revoke(*, actor: User, feed: CalendarFeed) -> CalendarFeed:
     """Revoke a feed so its URL answers 404 from now on.
 
     Rule: the owner may revoke their own feeds, an administrator anyone's (else
-    PermissionDenied). Side effects: none beyond the row. Idempotent: revoking a
+    NotAllowed). Side effects: none beyond the row. Idempotent: revoking a
     revoked feed keeps its first revocation time.
     """
     if not CalendarFeed.objects.visible_to(actor).filter(pk=feed.pk).exists():
-        raise PermissionDenied("This calendar feed is not yours.")
+        raise NotAllowed("This calendar feed is not yours.")
     CalendarFeed.objects.filter(pk=feed.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     feed.refresh_from_db(fields=["revoked_at"])
     return feed

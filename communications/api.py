@@ -136,15 +136,19 @@ class FollowUpFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=FollowUp.Status.choices)
     owner_user = filters.ModelChoiceFilter(queryset=_scoped(user_list))
     overdue = filters.BooleanFilter(
-        field_name="overdue_stamp",
-        lookup_expr="isnull",
-        exclude=True,
-        help_text="true: flagged overdue by the scan; false: never flagged.",
+        method="filter_overdue",
+        help_text="true: open and past the due time (is_overdue); false: every other item.",
     )
 
     class Meta:
         model = FollowUp
         fields = ["engagement", "status", "owner_user", "overdue"]
+
+    def filter_overdue(
+        self, queryset: QuerySet[FollowUp], name: str, value: bool | None
+    ) -> QuerySet[FollowUp]:
+        overdue = FollowUp.overdue_condition(as_of=timezone.now())
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
 
 
 class FollowUpCommentFilter(filters.FilterSet):

@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import Http404
 from django.urls import reverse
 from icalendar import Calendar, Event
 
@@ -27,6 +26,7 @@ from accounts.models import CalendarFeed
 from communications.models import Channel
 from communications.recurrence import next_occurrence
 from engagements.models import Engagement
+from pmaas.errors import NotFound
 
 WINDOW = timedelta(weeks=8)
 PRODID = "-//PMaaS Engagement Tracker//Due check-ins//EN"
@@ -46,7 +46,7 @@ def feed_channels(*, feed: CalendarFeed) -> QuerySet[Channel]:
         channels = channels.filter(owner=feed.owner)
     else:
         if not Engagement.objects.visible_to(feed.owner).filter(pk=feed.engagement_id).exists():
-            raise Http404("No such calendar feed.")
+            raise NotFound("No such calendar feed.")
         channels = channels.filter(engagement_id=feed.engagement_id)
     return channels.select_related("stakeholder", "engagement").order_by("pk")
 

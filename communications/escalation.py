@@ -14,7 +14,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -24,8 +24,8 @@ from django.urls import reverse
 from accounts.models import User
 from communications.models import FollowUp
 from communications.services import follow_ups_flag_overdue
-from communications.working_days import working_day_calendar
 from engagements.models import Membership
+from engagements.working_days import working_days_after
 from notifications.models import Notification, NotificationEvent, OutboxMessage
 from notifications.outbox import OutboundEmail, outbox_add
 from notifications.rendering import email_render
@@ -282,18 +282,16 @@ def _keep_visible(digests: dict[tuple[int, str], _Digest], recipients: dict[int,
 def follow_up_escalation_level(*, follow_up: FollowUp, as_of: datetime) -> int:
     """The ladder level a follow-up has reached: 0, 1 (engagement lead) or 2 (practice leads).
 
-    Working days overdue count in [due date, as_of date), both UTC, in the
-    engagement's country (weekends and public holidays do not count); the
+    A level is reached once its number of working days has passed since the
+    due time (``working_days_after``: counted in the client's zone, weekends
+    and the engagement's country's public holidays do not count); the
     thresholds are settings.FOLLOW_UP_ESCALATION_DAYS.
     """
     lead_days, practice_days = settings.FOLLOW_UP_ESCALATION_DAYS
-    calendar = working_day_calendar(country=follow_up.engagement.country)
-    overdue_days = calendar.working_days_between(
-        follow_up.due_at.astimezone(UTC).date(), as_of.astimezone(UTC).date()
-    )
-    if overdue_days >= practice_days:
+    calendar = {"country": follow_up.engagement.country, "time_zone": follow_up.engagement.client.time_zone}
+    if as_of >= working_days_after(follow_up.due_at, practice_days, **calendar):
         return 2
-    if overdue_days >= lead_days:
+    if as_of >= working_days_after(follow_up.due_at, lead_days, **calendar):
         return 1
     return 0
 
@@ -347,7 +345,7 @@ def follow_ups_escalate(*, as_of: datetime, batch_size: int = ESCALATION_BATCH_S
         FollowUp.objects.open()
         .flagged()
         .filter(escalation_level__lt=2, due_at__lt=as_of)
-        .select_related("engagement", "owner_user", "owner_stakeholder")
+        .select_related("engagement__client", "owner_user", "owner_stakeholder")
     )
 
     def escalate(batch: list[FollowUp]) -> int:

@@ -6,12 +6,18 @@ from typing import Any, ClassVar, Self
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import BooleanField, Case, F, Q, Value, When
 
 from engagements.models import ChangeRequest, Engagement, EngagementScopedQuerySet
 from notifications.models import OutboxMessage
 from pmaas.timezones import validate_time_zone
+from pmaas.transitions import Transitions
 from stakeholders.models import Stakeholder
+
+
+def _flag(condition: Q) -> Case:
+    """A boolean column that says whether the row meets ``condition``."""
+    return Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
 
 
 class ChannelKind(models.TextChoices):
@@ -33,12 +39,21 @@ class ChannelQuerySet(EngagementScopedQuerySet["Channel"]):
         return self.active().filter(next_due_at__lte=as_of)
 
 
+# How long after its due time a check-in still counts as on time, unless the plan says otherwise.
+DEFAULT_GRACE_PERIOD = timedelta(days=2)
+
+
 class Channel(models.Model):
     """One planned line of communication with a stakeholder, on a cadence in their local time."""
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         PAUSED = "paused", "Paused"
+
+    # Pausing a paused channel, or resuming an active one, changes nothing.
+    TRANSITIONS: ClassVar[Transitions] = Transitions(
+        Status, {Status.ACTIVE: {Status.PAUSED}, Status.PAUSED: {Status.ACTIVE}}, repeatable=True
+    )
 
     engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="channels")
     stakeholder = models.ForeignKey(Stakeholder, on_delete=models.CASCADE, related_name="channels")
@@ -51,7 +66,8 @@ class Channel(models.Model):
     starts_on = models.DateField(help_text="First day the cadence may fall on.")
     local_time = models.TimeField(help_text="Local time of day in the stakeholder's time zone.")
     grace_period = models.DurationField(
-        default=timedelta(days=2), help_text="How long after the due time a check-in still counts as on time."
+        default=DEFAULT_GRACE_PERIOD,
+        help_text="How long after the due time a check-in still counts as on time.",
     )
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="channels")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
@@ -150,7 +166,11 @@ class FollowUpQuerySet(EngagementScopedQuerySet["FollowUp"]):
         return self.filter(overdue_stamp__isnull=False)
 
     def overdue(self, *, as_of: datetime) -> Self:
-        return self.open().filter(due_at__lt=as_of)
+        return self.filter(FollowUp.overdue_condition(as_of=as_of))
+
+    def with_is_overdue(self, *, as_of: datetime) -> Self:
+        """Each row with ``is_overdue`` at ``as_of``, in the query: FollowUp.overdue_condition."""
+        return self.annotate(is_overdue=_flag(FollowUp.overdue_condition(as_of=as_of)))
 
     def owed_by_client(self) -> Self:
         return self.filter(owner_stakeholder__isnull=False)
@@ -166,6 +186,20 @@ class FollowUp(models.Model):
         OPEN = "open", "Open"
         DONE = "done", "Done"
         CANCELLED = "cancelled", "Cancelled"
+
+    # A closed item can be opened again, but a cancelled one is never completed:
+    # it was dropped, not done. Completing a done item, or reopening an open
+    # one, changes nothing.
+    TRANSITIONS: ClassVar[Transitions] = Transitions(
+        Status,
+        {
+            Status.OPEN: {Status.DONE, Status.CANCELLED},
+            Status.DONE: {Status.OPEN},
+            Status.CANCELLED: {Status.OPEN},
+        },
+        repeatable=True,
+        noun="follow-up",
+    )
 
     # The foreign keys below without an index of their own either lead a
     # composite index (engagement, owner_user, owner_stakeholder) or serve only
@@ -255,6 +289,19 @@ class FollowUp(models.Model):
     @property
     def owner_name(self) -> str:
         return str(self.owner_user or self.owner_stakeholder)
+
+    @classmethod
+    def overdue_condition(cls, *, as_of: datetime) -> Q:
+        """The one rule for "overdue", in pages and API alike: open and past its due time.
+
+        A done or cancelled item is never overdue, however late it was closed.
+        Whether the overdue scan has stamped it is another matter (``flagged``).
+        """
+        return Q(status=cls.Status.OPEN, due_at__lt=as_of)
+
+    def is_overdue_at(self, as_of: datetime) -> bool:
+        """``overdue_condition`` for this row, for one not read through ``with_is_overdue``."""
+        return self.status == self.Status.OPEN and self.due_at < as_of
 
     @property
     def is_owed_by_client(self) -> bool:
@@ -439,7 +486,11 @@ class CommunicationObligationQuerySet(EngagementScopedQuerySet["CommunicationObl
         return self.filter(status=CommunicationObligation.Status.OPEN)
 
     def overdue(self, *, as_of: datetime) -> Self:
-        return self.open().filter(deadline__lt=as_of)
+        return self.filter(CommunicationObligation.overdue_condition(as_of=as_of))
+
+    def with_is_overdue(self, *, as_of: datetime) -> Self:
+        """Each row with ``is_overdue`` at ``as_of``: CommunicationObligation.overdue_condition."""
+        return self.annotate(is_overdue=_flag(CommunicationObligation.overdue_condition(as_of=as_of)))
 
 
 class CommunicationObligation(models.Model):
@@ -449,6 +500,11 @@ class CommunicationObligation(models.Model):
         OPEN = "open", "Open"
         MET = "met", "Met"
         WAIVED = "waived", "Waived"
+
+    # Met and waived are final: a person who must hear again gets a new obligation.
+    TRANSITIONS: ClassVar[Transitions] = Transitions(
+        Status, {Status.OPEN: {Status.MET, Status.WAIVED}}, noun="obligation"
+    )
 
     engagement = models.ForeignKey(
         Engagement, on_delete=models.CASCADE, related_name="communication_obligations"
@@ -515,6 +571,15 @@ class CommunicationObligation(models.Model):
     def __str__(self) -> str:
         return f"Tell {self.stakeholder} about {self.change_request.title} ({self.get_status_display()})"
 
+    @classmethod
+    def overdue_condition(cls, *, as_of: datetime) -> Q:
+        """The one rule for an overdue obligation: open and past its deadline; met or waived never is."""
+        return Q(status=cls.Status.OPEN, deadline__lt=as_of)
+
+    def is_overdue_at(self, as_of: datetime) -> bool:
+        """``overdue_condition`` for this row, for one not read through ``with_is_overdue``."""
+        return self.status == self.Status.OPEN and self.deadline < as_of
+
 
 class OccurrenceQuerySet(EngagementScopedQuerySet["Occurrence"]):
     engagement_path = "channel__engagement"
@@ -535,13 +600,14 @@ class Occurrence(models.Model):
 
     # The only moves the services make. Held and missed are final; a cancelled
     # row comes back only when its channel is resumed onto the same due time.
-    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
-        Status.UPCOMING: frozenset({Status.DUE, Status.HELD, Status.CANCELLED}),
-        Status.DUE: frozenset({Status.HELD, Status.MISSED, Status.CANCELLED}),
-        Status.HELD: frozenset(),
-        Status.MISSED: frozenset(),
-        Status.CANCELLED: frozenset({Status.UPCOMING}),
-    }
+    TRANSITIONS: ClassVar[Transitions] = Transitions(
+        Status,
+        {
+            Status.UPCOMING: {Status.DUE, Status.HELD, Status.CANCELLED},
+            Status.DUE: {Status.HELD, Status.MISSED, Status.CANCELLED},
+            Status.CANCELLED: {Status.UPCOMING},
+        },
+    )
     OPEN_STATUSES: ClassVar[tuple[str, ...]] = (Status.UPCOMING, Status.DUE)
 
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="occurrences")
@@ -585,10 +651,6 @@ class Occurrence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} due {self.due_at:%Y-%m-%d %H:%M} UTC ({self.get_status_display()})"
-
-    @classmethod
-    def can_move(cls, source: str, target: str) -> bool:
-        return target in cls.TRANSITIONS[source]
 
 
 class SilenceFlagQuerySet(EngagementScopedQuerySet["SilenceFlag"]):

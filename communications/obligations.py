@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -25,10 +24,10 @@ from communications.models import (
     CommunicationObligation,
     CommunicationObligationQuerySet,
 )
-from communications.working_days import working_day_calendar
 from engagements import services as engagement_services
 from engagements.models import ChangeRequest, Engagement
 from engagements.selectors import engagement_check_editable
+from engagements.working_days import working_days_after
 from pmaas.scoping import get_or_404
 from stakeholders.models import Stakeholder, StakeholderRole
 
@@ -39,21 +38,6 @@ KINDS_WITH_OBLIGATIONS = frozenset(
 DEFAULT_WORKING_DAYS = 5
 
 _Status = CommunicationObligation.Status
-
-
-def add_working_days(
-    start: datetime, days: int, *, country: str = "", time_zone: str | None = None
-) -> datetime:
-    """The moment ``days`` working days after ``start``, at the same local time of day.
-
-    Weekends and the public holidays of ``country`` do not count (none for an
-    empty or unknown country). Days are counted in ``time_zone`` (the zone of
-    ``start`` when None), since a holiday is a local date.
-    """
-    local = start.astimezone(ZoneInfo(time_zone)) if time_zone else start
-    day = working_day_calendar(country=country).add_working_days(local.date(), days)
-    moment = datetime.combine(day, local.timetz())
-    return moment.astimezone(start.tzinfo) if time_zone else moment
 
 
 # --- reads ----------------------------------------------------------------------------------------------
@@ -70,12 +54,19 @@ def obligation_get_for_user(*, user: Any, id: int) -> CommunicationObligation:
 
 
 def obligation_list_for_engagement(
-    *, user: Any, engagement: Engagement, open_only: bool = False
+    *, user: Any, engagement: Engagement, open_only: bool = False, as_of: datetime | None = None
 ) -> QuerySet[CommunicationObligation]:
-    """An engagement's obligations, grouped by change request (newest first), then by deadline."""
-    obligations = obligation_list(user=user).filter(engagement=engagement)
+    """An engagement's obligations, grouped by change request (newest first), then by deadline.
+
+    With ``as_of``, each row carries ``is_overdue`` at that time.
+    """
+    obligations = cast(
+        CommunicationObligationQuerySet, obligation_list(user=user).filter(engagement=engagement)
+    )
     if open_only:
-        obligations = cast(CommunicationObligationQuerySet, obligations).open()
+        obligations = obligations.open()
+    if as_of is not None:
+        obligations = obligations.with_is_overdue(as_of=as_of)
     return obligations.order_by("-change_request__raised_on", "change_request_id", "deadline", "pk")
 
 
@@ -96,7 +87,7 @@ def obligation_summary_for_engagement(
         .filter(engagement=engagement)
         .aggregate(
             open=Count("pk", filter=open_filter),
-            overdue=Count("pk", filter=open_filter & Q(deadline__lt=as_of)),
+            overdue=Count("pk", filter=CommunicationObligation.overdue_condition(as_of=as_of)),
             nearest=Min("deadline", filter=open_filter),
         )
     )
@@ -141,7 +132,7 @@ def _open_obligations(
 ) -> list[CommunicationObligation]:
     channels = _earliest_channels(engagement=change_request.engagement, stakeholder_ids=stakeholder_ids)
     engagement = change_request.engagement
-    fallback = add_working_days(
+    fallback = working_days_after(
         as_of, working_days, country=engagement.country, time_zone=engagement.client.time_zone
     )
     obligations = []
@@ -259,13 +250,16 @@ def obligation_waive(
 ) -> CommunicationObligation:
     """Stop tracking an obligation nobody needs to meet, saying why.
 
-    Only an open obligation can be waived. Not idempotent: waiving twice is refused.
+    Only an open obligation can be waived (CommunicationObligation.TRANSITIONS;
+    TransitionRefused otherwise). Not idempotent: waiving twice is refused.
     """
     engagement_check_editable(user=actor, engagement=obligation.engagement)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Say why this person need not be told."})
-    claimed = CommunicationObligation.objects.filter(pk=obligation.pk, status=_Status.OPEN).update(
+    locked = CommunicationObligation.objects.select_for_update().get(pk=obligation.pk)
+    CommunicationObligation.TRANSITIONS.check(locked.status, _Status.WAIVED)
+    CommunicationObligation.objects.filter(pk=locked.pk).update(
         status=_Status.WAIVED,
         waived_reason=reason,
         waived_by=actor,
@@ -273,8 +267,6 @@ def obligation_waive(
         updated_at=timezone.now(),
     )
     obligation.refresh_from_db()
-    if not claimed:
-        raise ValidationError(f"This obligation is already {obligation.get_status_display().lower()}.")
     return obligation
 
 
@@ -288,7 +280,7 @@ def obligations_meet_for_check_in(*, check_in: CheckIn) -> int:
     attended = CheckIn.attendees.through.objects.filter(checkin_id=check_in.pk).values("stakeholder_id")
     return CommunicationObligation.objects.filter(
         engagement_id=check_in.engagement_id,
-        status=_Status.OPEN,
+        status__in=CommunicationObligation.TRANSITIONS.sources(_Status.MET),
         opened_at__lt=check_in.occurred_at,
         stakeholder_id__in=attended,
     ).update(

@@ -61,9 +61,15 @@ def relationship_health(
             elif silence > planned:
                 amber.append(f"No contact for {silence.days} days, longer than {basis}")
         elif silence > UNPLANNED_RED_AFTER:
-            red.append(f"No contact for {silence.days} days and no planned channel (limit 45 days)")
+            red.append(
+                f"No contact for {silence.days} days and no planned channel "
+                f"(limit {UNPLANNED_RED_AFTER.days} days)"
+            )
         elif silence > UNPLANNED_AMBER_AFTER:
-            amber.append(f"No contact for {silence.days} days and no planned channel (limit 21 days)")
+            amber.append(
+                f"No contact for {silence.days} days and no planned channel "
+                f"(limit {UNPLANNED_AMBER_AFTER.days} days)"
+            )
 
     if overdue_follow_ups >= 2:
         red.append(f"{overdue_follow_ups} overdue follow-ups")

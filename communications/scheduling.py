@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from communications import recurrence
 from communications.models import Channel, CheckIn, Occurrence
-from communications.working_days import engagement_skip_rule, working_day_calendar
+from engagements.working_days import engagement_skip_rule, working_day_calendar
 from notifications.models import Notification, NotificationEvent, OutboxMessage
 from notifications.outbox import OutboundEmail, outbox_add, outbox_cancel
 from notifications.rendering import email_render
@@ -135,15 +135,21 @@ def occurrences_follow_the_plan() -> int:
         | Q(channel__next_due_at__isnull=True)
         | ~Q(due_at=F("channel__next_due_at"))
     )
-    dropped = list(Occurrence.objects.open().filter(unplanned).values_list("pk", flat=True))
+    dropped = list(
+        Occurrence.objects.filter(
+            unplanned, status__in=Occurrence.TRANSITIONS.sources(Occurrence.Status.CANCELLED)
+        ).values_list("pk", flat=True)
+    )
     cancelled = (
-        Occurrence.objects.open().filter(pk__in=dropped).update(status=Occurrence.Status.CANCELLED)
+        Occurrence.objects.filter(
+            pk__in=dropped, status__in=Occurrence.TRANSITIONS.sources(Occurrence.Status.CANCELLED)
+        ).update(status=Occurrence.Status.CANCELLED)
         if dropped
         else 0
     )
     outbox_cancel(keys=[reminder_key(pk) for pk in dropped])
     Occurrence.objects.filter(
-        status=Occurrence.Status.CANCELLED,
+        status__in=Occurrence.TRANSITIONS.sources(Occurrence.Status.UPCOMING),
         channel__status=Channel.Status.ACTIVE,
         due_at=F("channel__next_due_at"),
     ).update(status=Occurrence.Status.UPCOMING)
@@ -155,9 +161,9 @@ def occurrences_mark_due(*, as_of: datetime) -> int:
 
     Idempotent: a second run finds nothing upcoming in the past. Returns the count moved.
     """
-    return Occurrence.objects.filter(status=Occurrence.Status.UPCOMING, due_at__lte=as_of).update(
-        status=Occurrence.Status.DUE
-    )
+    return Occurrence.objects.filter(
+        status__in=Occurrence.TRANSITIONS.sources(Occurrence.Status.DUE), due_at__lte=as_of
+    ).update(status=Occurrence.Status.DUE)
 
 
 def occurrences_mark_missed(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SIZE) -> int:
@@ -174,7 +180,9 @@ def occurrences_mark_missed(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SI
     """
     deadline = ExpressionWrapper(F("due_at") + F("channel__grace_period"), output_field=DateTimeField())
     missed = (
-        Occurrence.objects.filter(status=Occurrence.Status.DUE, due_at__lt=as_of)
+        Occurrence.objects.filter(
+            status__in=Occurrence.TRANSITIONS.sources(Occurrence.Status.MISSED), due_at__lt=as_of
+        )
         .alias(deadline=deadline)
         .filter(deadline__lt=as_of)
         .update(status=Occurrence.Status.MISSED, missed_at=as_of)
@@ -222,7 +230,7 @@ def occurrence_mark_held(*, channel: Channel, due_at: datetime, check_in: CheckI
     )
     on_time = check_in.occurred_at <= due_at + channel.grace_period
     changed = (
-        Occurrence.objects.open()
+        Occurrence.objects.filter(status__in=Occurrence.TRANSITIONS.sources(Occurrence.Status.HELD))
         .filter(channel=channel, due_at=due_at)
         .update(
             status=Occurrence.Status.HELD,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Case, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
@@ -19,11 +19,12 @@ from communications.models import (
     FollowUp,
     FollowUpComment,
     FollowUpOverdue,
+    FollowUpQuerySet,
     SponsorSubscription,
 )
-from communications.working_days import engagement_skip_rule
 from engagements.models import Engagement
 from engagements.selectors import membership_list
+from engagements.working_days import engagement_skip_rule
 from pmaas.scoping import get_or_404
 from stakeholders.models import Stakeholder, StakeholderRole
 from stakeholders.selectors import stakeholder_list
@@ -85,15 +86,11 @@ def follow_up_list_with_rights(*, user: Any, as_of: datetime | None = None) -> Q
 
     A list shows each row's buttons and overdue mark from these, without a query per row.
     """
-    follow_ups = follow_up_list(user=user).annotate(
+    follow_ups: QuerySet[FollowUp] = follow_up_list(user=user).annotate(
         may_change=Case(When(follow_up_changeable_by(user), then=Value(True)), default=Value(False))
     )
     if as_of is not None:
-        follow_ups = follow_ups.annotate(
-            is_overdue=Case(
-                When(status=FollowUp.Status.OPEN, due_at__lt=as_of, then=Value(True)), default=Value(False)
-            )
-        )
+        follow_ups = cast(FollowUpQuerySet, follow_ups).with_is_overdue(as_of=as_of)
     return follow_ups
 
 
@@ -188,8 +185,13 @@ class QuietRelationship:
     role: StakeholderRole
     last_contact: datetime | None
     channel: Channel | None
-    # The planned contact that passed without a check-in (None: judged by the 30-day rule).
+    # The planned contact that passed without a check-in (None: judged by QUIET_WITHOUT_CHANNEL).
     missed_at: datetime | None
+
+    @property
+    def quiet_after_days(self) -> int:
+        """How many days without contact make a relationship without a planned channel quiet."""
+        return QUIET_WITHOUT_CHANNEL.days
 
 
 def _missed_occurrence(
@@ -235,7 +237,7 @@ def week_quiet_stakeholders(*, user: Any, as_of: datetime) -> list[QuietRelation
 
     Quiet means an active channel with the stakeholder passed an occurrence
     (plus its grace period) without a check-in covering it; without an active
-    channel, no check-in with them on that engagement for 30 days. Two queries
+    channel, no check-in with them on that engagement for QUIET_WITHOUT_CHANNEL. Two queries
     however many rows.
     """
     roles = (
@@ -312,9 +314,11 @@ class StillOpen:
     follow_ups: list[FollowUp]
 
 
-def check_in_still_open(*, user: Any, engagement: Engagement, stakeholder: Stakeholder) -> StillOpen:
+def check_in_still_open(
+    *, user: Any, engagement: Engagement, stakeholder: Stakeholder, as_of: datetime
+) -> StillOpen:
     """The most recent check-in with the stakeholder on the engagement (for its decisions), and the
-    open follow-ups from check-ins with them or owed by them there."""
+    open follow-ups from check-ins with them or owed by them there, each with ``is_overdue`` at ``as_of``."""
     latest = (
         CheckIn.objects.visible_to(user)
         .filter(engagement=engagement, attendees=stakeholder)
@@ -322,7 +326,8 @@ def check_in_still_open(*, user: Any, engagement: Engagement, stakeholder: Stake
         .first()
     )
     follow_ups = list(
-        follow_up_list(user=user)
+        cast(FollowUpQuerySet, follow_up_list(user=user))
+        .with_is_overdue(as_of=as_of)
         .filter(status=FollowUp.Status.OPEN)
         .filter(engagement=engagement)
         .filter(Q(check_in__attendees=stakeholder) | Q(owner_stakeholder=stakeholder))
@@ -407,11 +412,17 @@ def check_in_list_attended_by(*, user: Any, stakeholder: Stakeholder) -> QuerySe
     )
 
 
-def follow_up_list_owed_by_stakeholder(*, user: Any, stakeholder: Stakeholder) -> QuerySet[FollowUp]:
-    """Follow-ups the person owes, on engagements the user may see: open first, by due time."""
+def follow_up_list_owed_by_stakeholder(
+    *, user: Any, stakeholder: Stakeholder, as_of: datetime
+) -> QuerySet[FollowUp]:
+    """Follow-ups the person owes, on engagements the user may see: open first, by due time.
+
+    Each carries ``is_overdue`` at ``as_of``, by the follow-ups' own rule.
+    """
     return (
         FollowUp.objects.visible_to(user)
         .filter(owner_stakeholder=stakeholder)
+        .with_is_overdue(as_of=as_of)
         .select_related("engagement")
         .order_by(
             Case(When(status=FollowUp.Status.OPEN, then=Value(0)), default=Value(1)),
@@ -494,7 +505,7 @@ def follow_up_board(*, user: Any, engagement: Engagement, as_of: datetime) -> Fo
     team = rows.filter(owner_user__isnull=False)
     done_since = as_of - FOLLOW_UPS_DONE_RECENTLY
     return FollowUpBoard(
-        overdue=list(team.filter(status=FollowUp.Status.OPEN, due_at__lt=as_of).order_by("due_at", "pk")),
+        overdue=list(team.filter(FollowUp.overdue_condition(as_of=as_of)).order_by("due_at", "pk")),
         open=list(team.filter(status=FollowUp.Status.OPEN, due_at__gte=as_of).order_by("due_at", "pk")),
         done=list(
             team.filter(status=FollowUp.Status.DONE, completed_at__gte=done_since).order_by(

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
 from rest_framework import serializers
 
 from communications.compliance import (
@@ -16,6 +17,7 @@ from communications.compliance import (
     window_date_errors,
 )
 from communications.models import (
+    DEFAULT_GRACE_PERIOD,
     Channel,
     ChannelKind,
     CheckIn,
@@ -29,6 +31,7 @@ from communications.models import (
 )
 from communications.recurrence import describe_rule
 from communications.selectors import channel_list
+from communications.services import EARLIEST_CADENCE_START, LATEST_CADENCE_START, LONGEST_GRACE_PERIOD
 from engagements.selectors import engagement_list, user_list
 from engagements.serializers import UserSummarySerializer
 from notifications.models import OutboxMessage
@@ -36,11 +39,6 @@ from pmaas.api import ScopedPrimaryKeyRelatedField
 from stakeholders.selectors import stakeholder_list
 from stakeholders.serializers import StakeholderSummarySerializer
 
-# A cadence is planned for a living engagement; far-off years only make the
-# rule expansion slow (it walks from the start date) or overflow the calendar.
-EARLIEST_CADENCE_START = date(2000, 1, 1)
-LATEST_CADENCE_START = date(2100, 12, 31)
-LONGEST_GRACE_PERIOD = timedelta(days=90)
 MOST_FOLLOW_UPS_PER_CHECK_IN = 50
 
 
@@ -109,7 +107,10 @@ class ChannelCreateSerializer(serializers.Serializer[Any]):
         required=False,
         min_value=timedelta(0),
         max_value=LONGEST_GRACE_PERIOD,
-        help_text="How long after the due time a check-in still counts as on time; two days when left out.",
+        help_text=(
+            "How long after the due time a check-in still counts as on time; "
+            f"{DEFAULT_GRACE_PERIOD.days} days when left out."
+        ),
     )
     owner = ScopedPrimaryKeyRelatedField(selector=user_list, help_text="A member of the engagement's team.")
 
@@ -128,7 +129,9 @@ class FollowUpSerializer(serializers.ModelSerializer[FollowUp]):
     )
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     overdue_at = serializers.SerializerMethodField(help_text="When the overdue scan flagged it; null if not.")
-    is_overdue = serializers.SerializerMethodField(help_text="Flagged by the overdue scan.")
+    is_overdue = serializers.SerializerMethodField(
+        help_text="Open and past its due time; a done or cancelled item never is."
+    )
 
     class Meta:
         model = FollowUp
@@ -165,7 +168,8 @@ class FollowUpSerializer(serializers.ModelSerializer[FollowUp]):
         return stamps.values_list("overdue_at", flat=True).first()
 
     def get_is_overdue(self, follow_up: FollowUp) -> bool:
-        return self.get_overdue_at(follow_up) is not None
+        # The pages' rule (FollowUp.overdue_condition), not the scan's stamp, which outlives completion.
+        return follow_up.is_overdue_at(timezone.now())
 
 
 class FollowUpSpecSerializer(serializers.Serializer[Any]):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
-from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
@@ -32,19 +31,24 @@ from communications.selectors import (
     stakeholder_role_open_work,
 )
 from communications.silence import silences_clear_for_check_in
-from communications.working_days import engagement_skip_rule
 from engagements.models import Engagement, Membership
 from engagements.selectors import engagement_check_editable
+from engagements.working_days import engagement_skip_rule
 from pmaas.concurrency import check_unchanged
-from pmaas.errors import RuleViolation
+from pmaas.errors import NotAllowed, NotFound, RuleViolation
 from pmaas.validation import clean_instance
 from stakeholders.models import Stakeholder, StakeholderRole
 
 # A check-in may be logged ahead of time (an agreed call later today), not days ahead.
 CHECK_IN_FUTURE_LIMIT = timedelta(days=1)
-EARLIEST_START = date(2000, 1, 1)
-LATEST_START = date(2100, 12, 31)
-MAX_GRACE_PERIOD = timedelta(days=90)
+# A cadence is planned for a living engagement; far-off years only make the
+# rule expansion slow (it walks from the start date) or overflow the calendar.
+EARLIEST_CADENCE_START = date(2000, 1, 1)
+LATEST_CADENCE_START = date(2100, 12, 31)
+# Beyond this a check-in "on time" could be months late, and the cadence would mean nothing.
+LONGEST_GRACE_PERIOD = timedelta(days=90)
+# A follow-up given only a date is due by the end of that day where it was agreed.
+FOLLOW_UP_DUE_TIME = time(23, 59)
 
 
 def _team_user_ids(engagement: Engagement) -> set[int]:
@@ -69,9 +73,9 @@ def _channel_problems(
         errors["stakeholder"] = "This person has no role on the engagement."
     if owner.pk not in _team_user_ids(engagement):
         errors["owner"] = "The owner must be on the engagement's team."
-    if starts_on is not None and not (EARLIEST_START <= starts_on <= LATEST_START):
+    if starts_on is not None and not (EARLIEST_CADENCE_START <= starts_on <= LATEST_CADENCE_START):
         errors["starts_on"] = (
-            f"Start the cadence between {EARLIEST_START:%Y} and {LATEST_START:%Y}; "
+            f"Start the cadence between {EARLIEST_CADENCE_START:%Y} and {LATEST_CADENCE_START:%Y}; "
             "rules expanded across centuries are slow and end outside the calendar."
         )
     else:
@@ -127,8 +131,10 @@ def channel_create(
         channel.grace_period = grace_period
         if grace_period < timedelta(0):
             errors["grace_period"] = "The grace period cannot be negative."
-        elif grace_period > MAX_GRACE_PERIOD:
-            errors["grace_period"] = "A grace period longer than 90 days makes a cadence meaningless."
+        elif grace_period > LONGEST_GRACE_PERIOD:
+            errors["grace_period"] = (
+                f"A grace period longer than {LONGEST_GRACE_PERIOD.days} days makes a cadence meaningless."
+            )
     clean_instance(channel, errors)
     channel.next_due_at = channel_compute_next_due(channel=channel, after=as_of)
     channel.save()
@@ -189,8 +195,10 @@ def channel_update(
         locked.grace_period = grace_period
         if grace_period < timedelta(0):
             errors["grace_period"] = "The grace period cannot be negative."
-        elif grace_period > MAX_GRACE_PERIOD:
-            errors["grace_period"] = "A grace period longer than 90 days makes a cadence meaningless."
+        elif grace_period > LONGEST_GRACE_PERIOD:
+            errors["grace_period"] = (
+                f"A grace period longer than {LONGEST_GRACE_PERIOD.days} days makes a cadence meaningless."
+            )
     clean_instance(locked, errors)
     cadence_changed = before != tuple(getattr(locked, name) for name in _CADENCE_FIELDS)
     if cadence_changed and locked.status == Channel.Status.ACTIVE:
@@ -199,22 +207,13 @@ def channel_update(
     return locked
 
 
-# Explicit transitions of a channel's status: (from, to) pairs that may happen.
-CHANNEL_TRANSITIONS = {
-    (Channel.Status.ACTIVE, Channel.Status.PAUSED),
-    (Channel.Status.PAUSED, Channel.Status.ACTIVE),
-}
-
-
 def _channel_move(*, actor: Any, channel: Channel, to: str, as_of: datetime | None) -> Channel:
     engagement_check_editable(user=actor, engagement=channel.engagement)
     as_of = as_of or timezone.now()
     with transaction.atomic():
         locked = Channel.objects.select_for_update().select_related("stakeholder").get(pk=channel.pk)
-        if locked.status == to:
+        if not Channel.TRANSITIONS.check(locked.status, to):
             return locked
-        if (locked.status, to) not in CHANNEL_TRANSITIONS:
-            raise RuleViolation(f"A {locked.get_status_display().lower()} channel cannot become {to}.")
         locked.status = to
         # A paused channel is never due; resuming starts the cadence again from now, not from the backlog.
         locked.next_due_at = (
@@ -228,7 +227,7 @@ def _channel_move(*, actor: Any, channel: Channel, to: str, as_of: datetime | No
 def channel_pause(*, actor: Any, channel: Channel, as_of: datetime | None = None) -> Channel:
     """Stop a channel falling due: it keeps its cadence but has no next due time.
 
-    Needs the right to change the engagement (PermissionDenied otherwise).
+    Needs the right to change the engagement (NotAllowed otherwise).
     Idempotent: pausing a paused channel changes nothing.
     """
     return _channel_move(actor=actor, channel=channel, to=Channel.Status.PAUSED, as_of=as_of)
@@ -298,6 +297,16 @@ def _advance_channel(*, channel: Channel, occurred_at: datetime, check_in: Check
         next_due_at=following, updated_at=timezone.now()
     )
     channel.next_due_at = following
+
+
+def follow_up_due_at(*, due_on: date, time_zone: tzinfo) -> datetime:
+    """When a follow-up agreed for a date is due: the end of that day (FOLLOW_UP_DUE_TIME) in ``time_zone``.
+
+    ``time_zone`` is where it was agreed (the zone of whoever recorded it), so
+    an item "for Friday" goes overdue once Friday is over there, not at
+    midnight UTC.
+    """
+    return timezone.make_aware(datetime.combine(due_on, FOLLOW_UP_DUE_TIME), time_zone)
 
 
 @dataclass(frozen=True)
@@ -475,37 +484,45 @@ def follow_up_create(*, actor: Any, engagement: Engagement, spec: FollowUpSpec) 
 
 def _require_status_rights(actor: Any, follow_up: FollowUp) -> None:
     if not FollowUp.objects.visible_to(actor).filter(pk=follow_up.pk).exists():
-        raise Http404("No such follow-up.")
+        raise NotFound("No such follow-up.")
     if not follow_up_can_update_status(user=actor, follow_up=follow_up):
-        raise PermissionDenied("You may view this follow-up but not change it.")
+        raise NotAllowed("You may view this follow-up but not change it.")
+
+
+@transaction.atomic
+def _follow_up_move(*, follow_up: FollowUp, to: str, **fields: Any) -> FollowUp:
+    """Lock the row, check the move against FollowUp.TRANSITIONS, and write ``to`` with ``fields``."""
+    locked = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
+    if FollowUp.TRANSITIONS.check(locked.status, to):
+        FollowUp.objects.filter(pk=locked.pk).update(status=to, **fields)
+    follow_up.refresh_from_db()
+    return follow_up
 
 
 def follow_up_complete(*, actor: Any, follow_up: FollowUp, as_of: datetime | None = None) -> FollowUp:
-    """Mark a follow-up done. Idempotent: completing a done item changes nothing.
+    """Mark an open follow-up done. Idempotent: completing a done item changes nothing.
 
     Team members complete items of their engagements; a client user completes
-    the items they own. A cancelled item cannot be completed.
+    the items they own. A cancelled item cannot be completed (TransitionRefused).
     """
     _require_status_rights(actor, follow_up)
     as_of = as_of or timezone.now()
-    claimed = FollowUp.objects.filter(pk=follow_up.pk, status=FollowUp.Status.OPEN).update(
-        status=FollowUp.Status.DONE, completed_at=as_of, completed_by=actor, updated_at=as_of
+    return _follow_up_move(
+        follow_up=follow_up,
+        to=FollowUp.Status.DONE,
+        completed_at=as_of,
+        completed_by=actor,
+        updated_at=as_of,
     )
-    follow_up.refresh_from_db()
-    if not claimed and follow_up.status == FollowUp.Status.CANCELLED:
-        raise ValidationError({"status": "A cancelled follow-up cannot be completed."})
-    return follow_up
 
 
 def follow_up_reopen(*, actor: Any, follow_up: FollowUp, as_of: datetime | None = None) -> FollowUp:
-    """Open a done or cancelled follow-up again. Idempotent."""
+    """Open a done or cancelled follow-up again, clearing its completion. Idempotent."""
     _require_status_rights(actor, follow_up)
     as_of = as_of or timezone.now()
-    FollowUp.objects.filter(pk=follow_up.pk).exclude(status=FollowUp.Status.OPEN).update(
-        status=FollowUp.Status.OPEN, completed_at=None, completed_by=None, updated_at=as_of
+    return _follow_up_move(
+        follow_up=follow_up, to=FollowUp.Status.OPEN, completed_at=None, completed_by=None, updated_at=as_of
     )
-    follow_up.refresh_from_db()
-    return follow_up
 
 
 @transaction.atomic
@@ -558,24 +575,25 @@ def follow_ups_complete_bulk(
     completed (the whole team's for a team member, their own for a client
     user); other ids (another engagement's, out of scope, already done) are
     ignored and returned in ``ignored_ids``. An engagement outside the actor's
-    scope is 404. Idempotent: a second call completes nothing more.
+    scope is NotFound (404). Idempotent: a second call completes nothing more.
     """
     if not Engagement.objects.visible_to(actor).filter(pk=engagement.pk).exists():
-        raise Http404("No such engagement.")
+        raise NotFound("No such engagement.")
     as_of = as_of or timezone.now()
     requested = {int(pk) for pk in follow_up_ids}
+    done = FollowUp.Status.DONE
     changeable = FollowUp.objects.filter(
         follow_up_changeable_by(actor),
         engagement=engagement,
-        status=FollowUp.Status.OPEN,
+        status__in=FollowUp.TRANSITIONS.sources(done),
     )
     with transaction.atomic():
         # of=("self",): the ownership test joins the stakeholder, which cannot be locked from an outer join.
         locked = changeable.filter(pk__in=requested).select_for_update(of=("self",))
         claimed = set(locked.values_list("pk", flat=True))
-        completed = FollowUp.objects.filter(pk__in=claimed, status=FollowUp.Status.OPEN).update(
-            status=FollowUp.Status.DONE, completed_at=as_of, completed_by=actor, updated_at=as_of
-        )
+        completed = FollowUp.objects.filter(
+            pk__in=claimed, status__in=FollowUp.TRANSITIONS.sources(done)
+        ).update(status=done, completed_at=as_of, completed_by=actor, updated_at=as_of)
     return BulkCompletion(completed=completed, ignored_ids=tuple(sorted(requested - claimed)))
 
 

@@ -34,8 +34,8 @@ from communications.models import (
     SilenceFlagQuerySet,
 )
 from communications.selectors import relationship_last_contact
-from communications.working_days import working_day_calendar
 from engagements.models import Engagement, Membership
+from engagements.working_days import working_days_after
 from notifications.models import NotificationEvent
 from notifications.services import NotificationDraft, notifications_record
 from pmaas.locking import skip_locked
@@ -110,6 +110,7 @@ class _Silent:
     allowed: timedelta
     owner_id: int | None
     country: str
+    time_zone: str
 
 
 def _watched_roles() -> QuerySet[StakeholderRole]:
@@ -140,6 +141,7 @@ def _silent_pairs(*, as_of: datetime, factor: float) -> list[_Silent]:
             "stakeholder__name",
             "stakeholder__time_zone",
             "engagement__country",
+            "engagement__client__time_zone",
             "relationship_owner_id",
             "relationship_owner__is_active",
         )
@@ -215,6 +217,7 @@ def _silent_pairs(*, as_of: datetime, factor: float) -> list[_Silent]:
                 allowed=allowed,
                 owner_id=owner_id,
                 country=role["engagement__country"],
+                time_zone=role["engagement__client__time_zone"],
             )
         )
     return silent
@@ -230,13 +233,6 @@ def silence_follow_up_title(*, name: str, kind_label: str, silent_for: timedelta
         f"no check-in for {silence_in_words(shown)}, "
         f"the plan allows {silence_in_words(allowed)}"
     )
-
-
-def _due_at(*, country: str, as_of: datetime) -> datetime:
-    """One working day after ``as_of`` in the engagement's country, at the same time of day (UTC)."""
-    moment = as_of.astimezone(UTC)
-    day = working_day_calendar(country=country).add_working_days(moment.date(), 1)
-    return datetime.combine(day, moment.time(), tzinfo=UTC)
 
 
 def _raise(batch: Sequence[_Silent], *, as_of: datetime) -> int:
@@ -287,7 +283,7 @@ def _raise(batch: Sequence[_Silent], *, as_of: datetime) -> int:
                 ),
                 details="Raised because the communication plan's cadence was not kept.",
                 owner_user_id=silent.owner_id,
-                due_at=_due_at(country=silent.country, as_of=as_of),
+                due_at=working_days_after(as_of, 1, country=silent.country, time_zone=silent.time_zone),
                 created_by=None,
             )
         )
@@ -320,9 +316,10 @@ def _clear_lapsed(*, lapsed: Sequence[tuple[int, int | None]], as_of: datetime) 
         return 0
     with transaction.atomic():
         cleared = SilenceFlag.objects.open().filter(pk__in=[pk for pk, _ in lapsed]).update(cleared_at=as_of)
-        FollowUp.objects.open().filter(pk__in=[f for _, f in lapsed if f is not None]).update(
-            status=FollowUp.Status.CANCELLED, updated_at=as_of
-        )
+        cancelled = FollowUp.Status.CANCELLED
+        FollowUp.objects.filter(
+            pk__in=[f for _, f in lapsed if f is not None], status__in=FollowUp.TRANSITIONS.sources(cancelled)
+        ).update(status=cancelled, updated_at=as_of)
     return cleared
 
 
@@ -388,9 +385,10 @@ def silences_clear_for_check_in(*, check_in: CheckIn, actor: Any, as_of: datetim
         .filter(pk__in=[pk for pk, _ in flags])
         .update(cleared_at=check_in.occurred_at, cleared_by_check_in=check_in)
     )
-    FollowUp.objects.open().filter(pk__in=[f for _, f in flags if f is not None]).update(
-        status=FollowUp.Status.DONE, completed_at=completed_at, completed_by=actor, updated_at=completed_at
-    )
+    done = FollowUp.Status.DONE
+    FollowUp.objects.filter(
+        pk__in=[f for _, f in flags if f is not None], status__in=FollowUp.TRANSITIONS.sources(done)
+    ).update(status=done, completed_at=completed_at, completed_by=actor, updated_at=completed_at)
     return cleared
 
 

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 
 from pmaas.timezones import validate_time_zone
+from pmaas.transitions import Transitions
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -301,6 +302,15 @@ class ChangeRequest(models.Model):
         WITHDRAWN = "withdrawn", "Withdrawn"
 
     DECIDED = (Status.APPROVED, Status.REJECTED)
+    # Decided and withdrawn requests are final: a new proposal is a new
+    # request. Repeating a move is refused, so a decision is never made twice.
+    TRANSITIONS: ClassVar[Transitions] = Transitions(
+        Status,
+        {
+            Status.PROPOSED: {Status.UNDER_REVIEW, Status.APPROVED, Status.REJECTED, Status.WITHDRAWN},
+            Status.UNDER_REVIEW: {Status.APPROVED, Status.REJECTED, Status.WITHDRAWN},
+        },
+    )
 
     engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="change_requests")
     title = models.CharField(max_length=200)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Case, QuerySet, Value, When
-from django.http import Http404
 
 from accounts.models import User
 from engagements.models import (
@@ -18,6 +16,7 @@ from engagements.models import (
     Milestone,
     MilestoneQuerySet,
 )
+from pmaas.errors import NotAllowed, NotFound
 from pmaas.scoping import get_or_404
 
 
@@ -42,11 +41,11 @@ def engagement_can_edit(*, user: Any, engagement: Engagement) -> bool:
 
 
 def engagement_check_editable(*, user: Any, engagement: Engagement) -> None:
-    """404 when the user may not see the engagement, 403 when they may see but not change it."""
+    """NotFound when the user may not see the engagement, NotAllowed when they may see but not change it."""
     if not Engagement.objects.visible_to(user).filter(pk=engagement.pk).exists():
-        raise Http404("No such engagement.")
+        raise NotFound("No such engagement.")
     if not engagement_can_edit(user=user, engagement=engagement):
-        raise PermissionDenied("You may view this engagement but not change it.")
+        raise NotAllowed("You may view this engagement but not change it.")
 
 
 def engagement_is_member(*, engagement: Engagement, user: Any) -> bool:

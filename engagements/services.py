@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,6 +15,7 @@ from accounts.models import User
 from engagements.models import ChangeRequest, Client, Engagement, Health, Membership, Milestone
 from engagements.selectors import engagement_check_editable
 from pmaas.concurrency import check_unchanged
+from pmaas.errors import NotAllowed
 from pmaas.validation import clean_instance
 
 logger = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 def _require_portfolio_manager(actor: Any) -> None:
     if not getattr(actor, "sees_all_engagements", False):
-        raise PermissionDenied("Only practice leads and administrators may do this.")
+        raise NotAllowed("Only practice leads and administrators may do this.")
 
 
 def client_create(*, actor: Any, name: str, time_zone: str = "UTC", country: str = "") -> Client:
@@ -288,15 +289,6 @@ def change_request_update(
 
 _CR = ChangeRequest.Status
 CHANGE_REQUEST_EDITABLE = frozenset({_CR.PROPOSED, _CR.UNDER_REVIEW})
-# Which status a change request may move to from each status. Decided and
-# withdrawn requests are final: a new proposal is a new request.
-CHANGE_REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
-    _CR.PROPOSED: frozenset({_CR.UNDER_REVIEW, _CR.APPROVED, _CR.REJECTED, _CR.WITHDRAWN}),
-    _CR.UNDER_REVIEW: frozenset({_CR.APPROVED, _CR.REJECTED, _CR.WITHDRAWN}),
-    _CR.APPROVED: frozenset(),
-    _CR.REJECTED: frozenset(),
-    _CR.WITHDRAWN: frozenset(),
-}
 # A decision must say what was decided and why.
 CHANGE_REQUEST_NEEDS_DECISION_TEXT = frozenset({_CR.APPROVED, _CR.REJECTED})
 
@@ -311,28 +303,18 @@ def change_request_transition(
     seen_updated_at: datetime | None = None,
     as_of: datetime | None = None,
 ) -> ChangeRequest:
-    """Move a change request along CHANGE_REQUEST_TRANSITIONS.
+    """Move a change request along ChangeRequest.TRANSITIONS.
 
     Approving or rejecting needs a decision text and records who decided and
     when; other moves keep any text given as the decision so far. Refused when
-    the move is not in the table or the request changed since
-    ``seen_updated_at``. Not idempotent: repeating a move is refused, because
-    the table has no move from a status to itself.
+    the move is not declared (TransitionRefused under "to_status") or the
+    request changed since ``seen_updated_at``. Not idempotent: repeating a
+    move is refused, because no status may become itself.
     """
     engagement_check_editable(user=actor, engagement=change_request.engagement)
     _lock(change_request, seen_updated_at=seen_updated_at)
     change_request.refresh_from_db(fields=["status", "updated_at"])
-    allowed = CHANGE_REQUEST_TRANSITIONS.get(change_request.status, frozenset())
-    if to_status not in allowed:
-        names = dict(ChangeRequest.Status.choices)
-        raise ValidationError(
-            {
-                "to_status": (
-                    f"A {names.get(change_request.status, change_request.status).lower()} change request "
-                    f"cannot become {names.get(to_status, to_status).lower()}."
-                )
-            }
-        )
+    ChangeRequest.TRANSITIONS.check(change_request.status, to_status, field="to_status")
     decision = (decision or "").strip()
     if to_status in CHANGE_REQUEST_NEEDS_DECISION_TEXT and not decision:
         raise ValidationError({"decision": "Write down what was decided and why."})

@@ -18,6 +18,7 @@ from django.db.models import Q
 
 from accounts.models import OwnRowsQuerySet
 from engagements.models import Engagement
+from pmaas.transitions import Transitions
 
 
 class NotificationEvent(models.TextChoices):
@@ -185,13 +186,11 @@ class OutboxMessage(models.Model):
 
     # Pending is the only state that moves: sent, failed (nowhere to send it),
     # cancelled (the domain withdrew it) and expired (too late to matter) are final.
-    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
-        Status.PENDING: frozenset({Status.SENT, Status.FAILED, Status.CANCELLED, Status.EXPIRED}),
-        Status.SENT: frozenset(),
-        Status.FAILED: frozenset(),
-        Status.CANCELLED: frozenset(),
-        Status.EXPIRED: frozenset(),
-    }
+    TRANSITIONS: ClassVar[Transitions] = Transitions(
+        Status,
+        {Status.PENDING: {Status.SENT, Status.FAILED, Status.CANCELLED, Status.EXPIRED}},
+        noun="outbound message",
+    )
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     transport = models.CharField(max_length=10, choices=Transport.choices, default=Transport.EMAIL)
@@ -248,7 +247,3 @@ class OutboxMessage(models.Model):
     def __str__(self) -> str:
         to = self.to_address or self.recipient
         return f"{self.get_kind_display()} to {to} ({self.get_status_display()})"
-
-    @classmethod
-    def can_move(cls, source: str, target: str) -> bool:
-        return target in cls.TRANSITIONS[source]

@@ -132,11 +132,10 @@ def outbox_cancel(*, keys: Iterable[str]) -> int:
     keys = list(keys)
     if not keys:
         return 0
-    return (
-        OutboxMessage.objects.pending()
-        .filter(idempotency_key__in=keys)
-        .update(status=OutboxMessage.Status.CANCELLED)
-    )
+    cancelled = OutboxMessage.Status.CANCELLED
+    return OutboxMessage.objects.filter(
+        idempotency_key__in=keys, status__in=OutboxMessage.TRANSITIONS.sources(cancelled)
+    ).update(status=cancelled)
 
 
 def _message_id(key: str) -> str:
@@ -172,7 +171,9 @@ def outbox_send(*, key: str) -> bool:
     """
     with transaction.atomic():
         message = OutboxMessage.objects.select_for_update().filter(idempotency_key=key).first()
-        if message is None or message.status != OutboxMessage.Status.PENDING:
+        if message is None or not OutboxMessage.TRANSITIONS.can_move(
+            message.status, OutboxMessage.Status.SENT
+        ):
             return False
         now = timezone.now()
         # The first attempt goes as its enqueuer decided; a retry that outlived the

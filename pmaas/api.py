@@ -7,15 +7,17 @@ field that looks ids up only within the caller's scope.
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
+from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from pmaas.errors import RuleViolation
+from pmaas.errors import NotAllowed, NotFound, RuleViolation
 
 
 class Pagination(PageNumberPagination):
@@ -25,7 +27,13 @@ class Pagination(PageNumberPagination):
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Services raise Django's ValidationError and RuleViolation; the API answers 400 with field errors."""
+    """The API's one translation of the services' errors.
+
+    Django's ValidationError and RuleViolation answer 400 with field errors
+    (a RuleViolation under its ``field``, else "non_field_errors"); NotFound
+    answers 404 and NotAllowed 403 with the ``detail`` body REST framework
+    gives Http404 and PermissionDenied.
+    """
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             detail: Any = exc.message_dict
@@ -33,7 +41,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             detail = {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail=detail)
     elif isinstance(exc, RuleViolation):
-        exc = exceptions.ValidationError(detail={"non_field_errors": [str(exc)]})
+        exc = exceptions.ValidationError(detail={exc.field or "non_field_errors": [exc.message]})
+    elif isinstance(exc, NotFound):
+        exc = Http404(*exc.args)
+    elif isinstance(exc, NotAllowed):
+        exc = PermissionDenied(*exc.args)
     return drf_exception_handler(exc, context)
 
 

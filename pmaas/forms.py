@@ -28,12 +28,14 @@ def form_add_service_errors(
 
     Errors a ValidationError names a field for go beside that field of the
     form (``field_names`` maps a service's name to the form's where they
-    differ, such as ``due_at`` to ``due_on``); the others, a RuleViolation, and
-    a ValidationError without fields go above the form. The form keeps what
+    differ, such as ``due_at`` to ``due_on``), and so does a RuleViolation
+    about a field the form has; the others, and a ValidationError without
+    fields, go above the form. The form keeps what
     was typed, so it can be corrected and sent again.
     """
     if isinstance(error, RuleViolation):
-        form.add_error(None, str(error))
+        field = (field_names or {}).get(error.field or "", error.field)
+        form.add_error(field if field in form.fields else None, error.message)
         return
     if not hasattr(error, "error_dict"):
         form.add_error(None, error)

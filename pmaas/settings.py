@@ -126,6 +126,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Services raise NotFound and NotAllowed; pages answer them with 404 and 403.
+    "pmaas.middleware.DomainErrorMiddleware",
     # Last, so it sees the outcome of authentication attempts.
     "axes.middleware.AxesMiddleware",
 ]

@@ -99,6 +99,30 @@ class Scale(models.IntegerChoices):
     VERY_HIGH = 5, "Very high"
 
 
+# The lowest step of influence or interest that counts as high: the upper two of
+# the five. The one line that picks the key stakeholders (StakeholderRoleQuerySet.key)
+# and splits the power-interest grid into its quadrants.
+HIGH_FROM = Scale.HIGH
+
+MANAGE_CLOSELY = "Manage closely"
+KEEP_SATISFIED = "Keep satisfied"
+KEEP_INFORMED = "Keep informed"
+MONITOR = "Monitor"
+QUADRANTS = (MANAGE_CLOSELY, KEEP_SATISFIED, KEEP_INFORMED, MONITOR)
+
+
+def power_interest_quadrant(*, influence: int, interest: int) -> str:
+    """How to manage a relationship, from the person's influence and interest (1-5).
+
+    High influence and high interest: manage closely; high influence only: keep
+    satisfied; high interest only: keep informed; neither: monitor. "High" is
+    HIGH_FROM or above.
+    """
+    if influence >= HIGH_FROM:
+        return MANAGE_CLOSELY if interest >= HIGH_FROM else KEEP_SATISFIED
+    return KEEP_INFORMED if interest >= HIGH_FROM else MONITOR
+
+
 class StakeholderRoleQuerySet(EngagementScopedQuerySet["StakeholderRole"]):
     def sponsors(self) -> Self:
         return self.filter(kind=StakeholderRole.Kind.SPONSOR)
@@ -107,7 +131,7 @@ class StakeholderRoleQuerySet(EngagementScopedQuerySet["StakeholderRole"]):
         """Sponsors, PMO leads and everyone of high influence: who must hear of big changes."""
         return self.filter(
             Q(kind__in=[StakeholderRole.Kind.SPONSOR, StakeholderRole.Kind.PMO_LEAD])
-            | Q(influence__gte=Scale.HIGH)
+            | Q(influence__gte=HIGH_FROM)
         )
 
 
@@ -165,6 +189,11 @@ class StakeholderRole(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stakeholder} — {self.get_kind_display()} on {self.engagement.code}"
+
+    @property
+    def quadrant(self) -> str:
+        """Where the role sits on the power-interest grid (power_interest_quadrant)."""
+        return power_interest_quadrant(influence=self.influence, interest=self.interest)
 
     @property
     def engagement_gap(self) -> int:

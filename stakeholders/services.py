@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404
 
 from accounts.models import User
 from engagements.models import Client, Engagement, Membership
 from engagements.selectors import engagement_check_editable
 from pmaas.concurrency import check_unchanged
+from pmaas.errors import NotAllowed, NotFound
 from pmaas.validation import clean_instance
 from stakeholders.models import Level, Scale, Stakeholder, StakeholderRole
 from stakeholders.selectors import stakeholder_can_edit
@@ -36,9 +36,9 @@ def stakeholder_create(
     email address is unique per client whatever its case. Not idempotent.
     """
     if not Client.objects.visible_to(actor).filter(pk=client.pk).exists():
-        raise Http404("No such client.")
+        raise NotFound("No such client.")
     if not getattr(actor, "is_firm_member", False):
-        raise PermissionDenied("Only members of the firm record stakeholders.")
+        raise NotAllowed("Only members of the firm record stakeholders.")
     errors: dict[str, str] = {}
     if email.strip() and Stakeholder.objects.filter(client=client, email__iexact=email.strip()).exists():
         errors["email"] = "A stakeholder of this client already has this email address."
@@ -234,9 +234,9 @@ def stakeholder_update(
     refused with a ``stale`` error. Idempotent for the same values.
     """
     if not Stakeholder.objects.visible_to(actor).filter(pk=stakeholder.pk).exists():
-        raise Http404("No such stakeholder.")
+        raise NotFound("No such stakeholder.")
     if not stakeholder_can_edit(user=actor, stakeholder=stakeholder):
-        raise PermissionDenied("You may view this person but not change their details.")
+        raise NotAllowed("You may view this person but not change their details.")
     locked = Stakeholder.objects.select_for_update().get(pk=stakeholder.pk)
     check_unchanged(locked, seen_updated_at=seen_updated_at)
     errors: dict[str, str] = {}

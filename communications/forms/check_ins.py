@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
 from typing import Any
 
 from django import forms
@@ -15,15 +14,13 @@ from django.utils import timezone
 from accounts.models import User
 from communications import selectors
 from communications.models import Channel, ChannelKind, Sentiment
-from communications.services import FollowUpSpec
+from communications.services import FollowUpSpec, follow_up_due_at
 from engagements.models import Engagement
 from pmaas.forms import form_add_service_errors
 from stakeholders.models import Stakeholder
 
 FOLLOW_UP_PREFIX = "follow_ups"
 DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
-# A follow-up is due by the end of the day it names, in the user's zone.
-FOLLOW_UP_DUE_TIME = time(23, 59)
 
 _SERVICE_ROW_KEY = re.compile(r"^follow_ups\[(\d+)\]\.(\w+)$")
 _SERVICE_TO_ROW_FIELD = {"title": "title", "due_at": "due", "owner": "owner"}
@@ -112,10 +109,12 @@ class FollowUpForm(forms.Form):
 
     def spec(self) -> FollowUpSpec:
         owner = self.owners.resolve(self.cleaned_data["owner"])
-        due = datetime.combine(self.cleaned_data["due"], FOLLOW_UP_DUE_TIME)
         return FollowUpSpec(
             title=self.cleaned_data["title"],
-            due_at=timezone.make_aware(due),
+            # The user's zone is active for the request: the date was given there.
+            due_at=follow_up_due_at(
+                due_on=self.cleaned_data["due"], time_zone=timezone.get_current_timezone()
+            ),
             owner_user=owner if isinstance(owner, User) else None,
             owner_stakeholder=owner if isinstance(owner, Stakeholder) else None,
         )

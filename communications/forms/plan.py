@@ -11,7 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from communications import recurrence
-from communications.models import Channel, ChannelKind
+from communications.models import DEFAULT_GRACE_PERIOD, Channel, ChannelKind
+from communications.services import LONGEST_GRACE_PERIOD
 from pmaas.forms import form_add_service_errors
 
 WEEKDAYS = [
@@ -94,8 +95,8 @@ class ChannelForm(forms.Form):
     grace_days = forms.IntegerField(
         label="Grace period (days)",
         min_value=0,
-        max_value=90,
-        initial=2,
+        max_value=LONGEST_GRACE_PERIOD.days,
+        initial=DEFAULT_GRACE_PERIOD.days,
         help_text="How long after the due time a check-in still counts as on time.",
     )
     seen_updated_at = forms.CharField(required=False, widget=forms.HiddenInput)

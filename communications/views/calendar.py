@@ -6,7 +6,6 @@ from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -19,6 +18,7 @@ from accounts.models import CalendarFeed, User
 from communications import calendar
 from communications.forms.calendar import CalendarFeedForm
 from engagements.selectors import engagement_get_for_user, engagement_list
+from pmaas.errors import NotAllowed
 
 
 @require_safe
@@ -60,7 +60,7 @@ def calendar_feeds(request: HttpRequest) -> HttpResponse:
                 engagement = engagement_get_for_user(user=user, id=engagement.pk)
             try:
                 feed, secret = account_services.calendar_feed_create(actor=user, engagement=engagement)
-            except PermissionDenied:
+            except NotAllowed:
                 raise Http404("No such engagement.") from None
             # The secret exists only in this response: the page is rendered, not redirected to.
             context["created"] = {"feed": feed, "url": _feed_url(request, secret)}

@@ -127,7 +127,7 @@ def check_in_create(request: HttpRequest) -> HttpResponse:
         )
         if stakeholder is not None:
             still_open = selectors.check_in_still_open(
-                user=request.user, engagement=engagement, stakeholder=stakeholder
+                user=request.user, engagement=engagement, stakeholder=stakeholder, as_of=timezone.now()
             )
     context = {
         "form": form,
@@ -138,7 +138,6 @@ def check_in_create(request: HttpRequest) -> HttpResponse:
         "attendee_options": list(form.fields["attendees"].queryset),  # type: ignore[attr-defined]
         "ticked": ticked,
         "still_open": still_open,
-        "now_at": timezone.now(),
     }
     if getattr(request, "htmx", False) and request.method == "GET":
         template = (

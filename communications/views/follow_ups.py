@@ -23,6 +23,7 @@ from communications import selectors, services
 from communications.forms.follow_ups import REDATE_FIELD_NAMES, BulkCompleteForm, RedateForm
 from communications.models import FollowUp
 from engagements.selectors import engagement_can_edit, engagement_get_for_user
+from pmaas.errors import RuleViolation
 from pmaas.forms import form_add_service_errors
 
 
@@ -101,9 +102,9 @@ def follow_up_complete(request: HttpRequest, pk: int) -> HttpResponse:
     follow_up = selectors.follow_up_get_for_user(user=request.user, id=pk)
     try:
         follow_up = services.follow_up_complete(actor=request.user, follow_up=follow_up)
-    except ValidationError as exc:
+    except RuleViolation as exc:
         if not _is_htmx(request):
-            messages.error(request, " ".join(exc.messages))
+            messages.error(request, exc.message)
     else:
         if not _is_htmx(request):
             messages.success(request, f"Completed “{follow_up.title}”.")

@@ -18,6 +18,7 @@ from communications.forms.obligations import ObligationAddForm, ObligationWaiveF
 from communications.models import CommunicationObligation
 from engagements import selectors as engagement_selectors
 from engagements.models import Engagement
+from pmaas.errors import RuleViolation
 from pmaas.forms import form_add_service_errors
 from stakeholders.selectors import stakeholder_list
 
@@ -52,8 +53,7 @@ def _page(
                 "rows": [
                     {
                         "obligation": obligation,
-                        "overdue": obligation.status == CommunicationObligation.Status.OPEN
-                        and obligation.deadline < now,
+                        "overdue": obligation.is_overdue_at(now),
                         "waive_form": waive_form[1]
                         if waive_form and waive_form[0] == obligation.pk
                         else ObligationWaiveForm(auto_id=f"waive-{obligation.pk}-%s"),
@@ -91,7 +91,7 @@ def obligation_waive(request: HttpRequest, pk: int) -> HttpResponse:
             obligations.obligation_waive(
                 actor=request.user, obligation=obligation, reason=form.cleaned_data["reason"]
             )
-        except ValidationError as error:
+        except (ValidationError, RuleViolation) as error:
             form_add_service_errors(form, error)
         else:
             messages.success(request, f"No longer tracking that {obligation.stakeholder} must be told.")

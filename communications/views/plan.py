@@ -18,9 +18,9 @@ from communications.compliance import NOTHING_DUE, ComplianceRow
 from communications.forms.compliance import window_context, window_form
 from communications.forms.plan import ChannelForm
 from communications.models import Channel
-from communications.working_days import engagement_skip_words
 from engagements.models import Engagement
 from engagements.selectors import engagement_can_edit, engagement_get_for_user
+from engagements.working_days import engagement_skip_words
 
 
 @dataclass(frozen=True)

@@ -13,29 +13,24 @@ from typing import Any
 
 from django import template
 
-from stakeholders.models import LEVEL_ORDER, Level, StakeholderRole
+from stakeholders.models import (
+    HIGH_FROM,
+    KEEP_INFORMED,
+    KEEP_SATISFIED,
+    LEVEL_ORDER,
+    MANAGE_CLOSELY,
+    MONITOR,
+    QUADRANTS,
+    Level,
+    StakeholderRole,
+)
 
 register = template.Library()
-
-MANAGE_CLOSELY = "Manage closely"
-KEEP_SATISFIED = "Keep satisfied"
-KEEP_INFORMED = "Keep informed"
-MONITOR = "Monitor"
-QUADRANTS = (MANAGE_CLOSELY, KEEP_SATISFIED, KEEP_INFORMED, MONITOR)
-
-# "High" is the upper two steps of the five, the same line StakeholderRoleQuerySet.key() draws.
-HIGH = 4
 
 # Geometry of the SVG, in its own user units (viewBox).
 LEFT, TOP, CELL = 56, 12, 64
 SIDE = 5 * CELL
 WIDTH, HEIGHT = LEFT + SIDE + 12, TOP + SIDE + 44
-
-
-def quadrant(*, influence: int, interest: int) -> str:
-    if influence >= HIGH:
-        return MANAGE_CLOSELY if interest >= HIGH else KEEP_SATISFIED
-    return KEEP_INFORMED if interest >= HIGH else MONITOR
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +67,7 @@ def grid_points(roles: Iterable[StakeholderRole]) -> list[GridPoint]:
                     name=role.stakeholder.name,
                     influence=influence,
                     interest=interest,
-                    quadrant=quadrant(influence=influence, interest=interest),
+                    quadrant=role.quadrant,
                     x=round(cell_x + (column + 1) * CELL / (columns + 1), 1),
                     y=round(cell_y + (row + 1) * CELL / (rows + 1), 1),
                     r=round(radius, 1),
@@ -85,8 +80,9 @@ def grid_points(roles: Iterable[StakeholderRole]) -> list[GridPoint]:
 @register.inclusion_tag("stakeholders/_power_interest_grid.html")
 def power_interest_grid(roles: Iterable[StakeholderRole]) -> dict[str, Any]:
     points = grid_points(roles)
-    split_x = LEFT + (HIGH - 1) * CELL
-    split_y = TOP + (5 - HIGH + 1) * CELL
+    # The quadrants' dividing lines fall where "high" begins on each axis.
+    split_x = LEFT + (HIGH_FROM - 1) * CELL
+    split_y = TOP + (5 - HIGH_FROM + 1) * CELL
     right, bottom = LEFT + SIDE, TOP + SIDE
     by_quadrant = {name: [point for point in points if point.quadrant == name] for name in QUADRANTS}
     return {

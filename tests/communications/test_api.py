@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -580,6 +581,43 @@ def test_comment_refused_writes_nothing(
     # Then it is refused and nothing is written
     assert response.status_code == status
     assert written() == before
+
+
+def test_is_overdue_means_open_and_past_due_in_the_api_as_on_the_pages(client: Client, world: World) -> None:
+    # Given on mine a late open item not yet seen by the scan, and late items the scan flagged,
+    # then completed or cancelled
+    now = timezone.now()
+    engagement = world.mine.engagement
+
+    def late(title: str) -> FollowUp:
+        due_at = now - timedelta(days=1)
+        return factories.make_follow_up(
+            engagement=engagement, owner_user=world.lead, title=title, due_at=due_at
+        )
+
+    done, cancelled = late("Done late"), late("Cancelled late")
+    follow_ups_flag_overdue(as_of=now)
+    unflagged = late("Still open")
+    FollowUp.objects.filter(pk=done.pk).update(status="done", completed_at=now)
+    FollowUp.objects.filter(pk=cancelled.pk).update(status="cancelled")
+    client.force_login(world.consultant)
+
+    # When the API lists them, filters them, and the follow-ups page shows them
+    rows = client.get(reverse("v1:follow-up-list"), {"engagement": engagement.pk}).json()["results"]
+    filtered = client.get(reverse("v1:follow-up-list"), {"overdue": "true"}).json()["results"]
+    page = client.get(reverse("engagement_follow_ups", args=[engagement.pk])).content.decode()
+
+    # Then only the open late item is overdue, in the API field, its filter and the page alike
+    assert {row["id"] for row in rows if row["is_overdue"]} == {unflagged.pk}
+    assert {row["id"] for row in filtered} == {unflagged.pk}
+    assert {
+        row["id"]: row["overdue_at"] is not None for row in rows if row["id"] in {done.pk, cancelled.pk}
+    } == {
+        done.pk: True,
+        cancelled.pk: True,
+    }
+    marked = set(re.findall(r'<tr id="follow-up-(\d+)" class="follow-up-row is-overdue">', page))
+    assert marked == {str(unflagged.pk)}
 
 
 def test_follow_ups_filter_by_status_engagement_owner_and_overdue(client: Client, world: World) -> None:

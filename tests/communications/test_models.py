@@ -10,7 +10,14 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from communications.models import Channel, CheckIn, Delivery, FollowUp, SponsorSubscription
+from communications.models import (
+    Channel,
+    CheckIn,
+    CommunicationObligation,
+    Delivery,
+    FollowUp,
+    SponsorSubscription,
+)
 from notifications.models import OutboxMessage
 from tests import factories
 from tests.factories import World
@@ -213,6 +220,56 @@ def test_follow_up_vocabulary_open_overdue_and_who_owes_it(world: World) -> None
     assert set(items.overdue(as_of=now)) == {late}
     assert set(items.owed_by_client()) == {world.mine.follow_up}
     assert set(items.owed_by_team()) == {late, done}
+
+
+@pytest.mark.parametrize("status", ["open", "done", "cancelled"])
+@pytest.mark.parametrize("late", [True, False], ids=["past-due", "not-yet-due"])
+def test_a_follow_up_is_overdue_only_while_open_and_past_due_in_python_and_sql(
+    world: World, status: str, late: bool
+) -> None:
+    # Given a follow-up in a status, due an hour ago or in an hour
+    now = timezone.now()
+    item = factories.make_follow_up(
+        engagement=world.mine.engagement,
+        owner_user=world.lead,
+        due_at=now + timedelta(hours=-1 if late else 1),
+    )
+    FollowUp.objects.filter(pk=item.pk).update(status=status, completed_at=now if status == "done" else None)
+    item.refresh_from_db()
+
+    # When "overdue" is asked of the row, of the annotation and of the filter
+    in_python = item.is_overdue_at(now)
+    annotated = FollowUp.objects.with_is_overdue(as_of=now).get(pk=item.pk).is_overdue  # type: ignore[attr-defined]
+    filtered = FollowUp.objects.overdue(as_of=now).filter(pk=item.pk).exists()
+
+    # Then all three agree: open and past due, and nothing else
+    assert in_python == annotated == filtered == (status == "open" and late)
+
+
+@pytest.mark.parametrize("status", ["open", "met", "waived"])
+@pytest.mark.parametrize("late", [True, False], ids=["past-deadline", "before-deadline"])
+def test_an_obligation_is_overdue_only_while_open_and_past_its_deadline(
+    world: World, status: str, late: bool
+) -> None:
+    # Given the engagement's obligation in a status, its deadline an hour ago or in an hour
+    now = timezone.now()
+    obligation = world.mine.obligation
+    CommunicationObligation.objects.filter(pk=obligation.pk).update(
+        status=status,
+        deadline=now + timedelta(hours=-1 if late else 1),
+        met_at=now if status == "met" else None,
+        waived_reason="Told in person" if status == "waived" else "",
+    )
+    obligation.refresh_from_db()
+
+    # When "overdue" is asked of the row, of the annotation and of the filter
+    rows = CommunicationObligation.objects.filter(pk=obligation.pk)
+    in_python = obligation.is_overdue_at(now)
+    annotated = rows.with_is_overdue(as_of=now).get().is_overdue  # type: ignore[attr-defined]
+    filtered = rows.overdue(as_of=now).exists()
+
+    # Then all three agree: open and past the deadline, and nothing else
+    assert in_python == annotated == filtered == (status == "open" and late)
 
 
 def test_check_ins_with_a_stakeholder(world: World) -> None:

@@ -15,8 +15,8 @@ from django.urls import reverse
 from communications.models import Channel
 from communications.recurrence import next_occurrence, previous_occurrence
 from communications.services import channel_create, check_in_log
-from communications.working_days import working_day_calendar
 from engagements.models import Engagement
+from engagements.working_days import working_day_calendar
 from tests import factories
 
 BERLIN = "Europe/Berlin"

@@ -314,9 +314,9 @@ def test_transitions_are_declared_and_held_and_missed_are_final():
     # Given the declared transitions
     # When asked about each move
     # Then open states may close, held and missed never move, cancelled only back to upcoming
-    assert Occurrence.can_move(Occurrence.Status.UPCOMING, Occurrence.Status.DUE)
-    assert Occurrence.can_move(Occurrence.Status.DUE, Occurrence.Status.MISSED)
-    assert not Occurrence.can_move(Occurrence.Status.UPCOMING, Occurrence.Status.MISSED)
+    assert Occurrence.TRANSITIONS.can_move(Occurrence.Status.UPCOMING, Occurrence.Status.DUE)
+    assert Occurrence.TRANSITIONS.can_move(Occurrence.Status.DUE, Occurrence.Status.MISSED)
+    assert not Occurrence.TRANSITIONS.can_move(Occurrence.Status.UPCOMING, Occurrence.Status.MISSED)
     for final in (Occurrence.Status.HELD, Occurrence.Status.MISSED):
         assert not Occurrence.TRANSITIONS[final]
     assert Occurrence.TRANSITIONS[Occurrence.Status.CANCELLED] == {Occurrence.Status.UPCOMING}

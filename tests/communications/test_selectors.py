@@ -13,6 +13,7 @@ import pytest
 from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
+from communications import selectors
 from communications.models import Delivery, SponsorSubscription
 from communications.selectors import (
     channel_list,
@@ -166,3 +167,19 @@ def test_lists_hold_their_query_budget_whatever_their_length(
 
     # Then the same number of queries serves both sizes
     assert sizes[1] > sizes[0] > 0
+
+
+def test_a_quiet_relationship_without_a_plan_says_how_long_the_rule_allows(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a rule of 45 days without contact for relationships without a planned channel
+    monkeypatch.setattr(selectors, "QUIET_WITHOUT_CHANNEL", timedelta(days=45))
+    role = factories.make_role(engagement=world.mine.engagement, relationship_owner=world.consultant)
+
+    # When the relationships gone quiet are read
+    quiet = selectors.week_quiet_stakeholders(user=world.consultant, as_of=timezone.now())
+
+    # Then the unplanned one says the rule's own number of days, which My week shows
+    (item,) = [q for q in quiet if q.role.pk == role.pk]
+    assert item.channel is None
+    assert item.quiet_after_days == 45

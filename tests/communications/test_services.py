@@ -6,28 +6,31 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 from pytest_django import DjangoAssertNumQueries
 from time_machine import TimeMachineFixture
 
 from communications.models import Channel, CheckIn, FollowUp, FollowUpComment, FollowUpOverdue
 from communications.services import (
+    FOLLOW_UP_DUE_TIME,
     FollowUpSpec,
     channel_create,
     check_in_log,
     follow_up_comment_add,
     follow_up_complete,
     follow_up_create,
+    follow_up_due_at,
     follow_up_redate,
     follow_up_reopen,
     follow_ups_flag_overdue,
 )
+from pmaas.errors import NotAllowed, NotFound, TransitionRefused
 from tests import factories
 from tests.celery_fixtures import wait_until
 from tests.factories import World
@@ -427,7 +430,7 @@ def test_client_user_cannot_log_a_check_in_on_their_own_clients_engagement(world
     before = written()
 
     # When they try to log a check-in on it
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         check_in_log(**valid_check_in(world, actor=world.client_user))
 
     # Then it is refused and nothing is written
@@ -483,7 +486,7 @@ def test_services_answer_404_outside_the_actors_scope(
     other_follow_up = FollowUp.objects.values().get(pk=world.other.follow_up.pk)
 
     # When they call a service on it
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         call(actor, world)
 
     # Then it answers as if the engagement did not exist, and nothing changes
@@ -568,7 +571,7 @@ def test_client_user_cannot_complete_a_follow_up_owned_by_someone_else(world: Wo
     )
 
     # When they try to complete it
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         follow_up_complete(actor=world.client_user, follow_up=item, as_of=NOW)
 
     # Then it stays open
@@ -581,7 +584,7 @@ def test_cancelled_follow_up_cannot_be_completed(world: World) -> None:
     FollowUp.objects.filter(pk=item.pk).update(status=FollowUp.Status.CANCELLED)
 
     # When someone tries to complete it
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(TransitionRefused) as refused:
         follow_up_complete(actor=world.consultant, follow_up=item, as_of=NOW)
 
     # Then it is refused under "status" and stays cancelled, without a completion time
@@ -613,7 +616,7 @@ def test_client_user_comments_on_their_own_follow_up_but_not_on_others(world: Wo
 
     # When they comment on both
     comment = follow_up_comment_add(actor=world.client_user, follow_up=own, body="  Sent on Friday.  ")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         follow_up_comment_add(actor=world.client_user, follow_up=theirs, body="Me too")
 
     # Then only the comment on their own item is kept, trimmed
@@ -780,3 +783,23 @@ def _a_statement_waits_on_a_lock() -> bool:
         # pg_locks is read live; pg_stat_activity would answer from this transaction's snapshot.
         cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
         return bool(cursor.fetchone()[0])
+
+
+@pytest.mark.parametrize(
+    ("due_on", "expected"),
+    [
+        (date(2026, 3, 27), datetime(2026, 3, 27, 22, 59, tzinfo=UTC)),
+        (date(2026, 3, 30), datetime(2026, 3, 30, 21, 59, tzinfo=UTC)),
+    ],
+    ids=["winter-time", "summer-time"],
+)
+def test_a_follow_up_agreed_for_a_date_is_due_at_the_end_of_that_day_where_it_was_agreed(
+    due_on: date, expected: datetime
+) -> None:
+    # Given a date agreed in Berlin, before and after the clocks go forward
+    # When its due time is asked for
+    due_at = follow_up_due_at(due_on=due_on, time_zone=ZoneInfo("Europe/Berlin"))
+
+    # Then it is 23:59 that day in Berlin, whatever the offset
+    assert due_at == expected
+    assert due_at.astimezone(ZoneInfo("Europe/Berlin")).time() == FOLLOW_UP_DUE_TIME

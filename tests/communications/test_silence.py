@@ -139,6 +139,21 @@ def test_flag_comes_with_a_follow_up_for_the_relationship_owner_due_next_working
     assert follow_up.due_at == dt.datetime(2026, 1, 26, 10, 0, tzinfo=UTC)
 
 
+def test_the_follow_up_is_due_one_working_day_later_on_the_clients_calendar():
+    # Given a sponsor of a Berlin client, silent since the first meeting
+    lead = factories.consultant()
+    role, _ = _sponsor(owner=lead, lead=lead)
+    _check_in(role, FIRST_MEETING)
+
+    # When the sweep runs on Thursday 22 January 2026 at 23:30 UTC, already Friday 00:30 in Berlin
+    silences_flag(as_of=dt.datetime(2026, 1, 22, 23, 30, tzinfo=UTC))
+
+    # Then the day counted from is Berlin's Friday: due Monday 00:30 in Berlin, not Friday in UTC
+    follow_up = SilenceFlag.objects.select_related("follow_up").get().follow_up
+    assert follow_up is not None
+    assert follow_up.due_at == dt.datetime(2026, 1, 25, 23, 30, tzinfo=UTC)
+
+
 def test_owner_is_told_in_app_with_a_link_to_the_engagement():
     # Given a silent sponsor
     lead = factories.consultant()

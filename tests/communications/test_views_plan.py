@@ -7,7 +7,7 @@ from datetime import UTC, time
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from communications import services
@@ -15,6 +15,7 @@ from communications.models import Channel
 from communications.recurrence import describe_rule
 from communications.serializers import ChannelSerializer
 from pmaas.concurrency import STALE_MESSAGE
+from pmaas.errors import NotAllowed
 from tests import factories
 
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -481,7 +482,7 @@ def test_pausing_twice_changes_nothing_the_second_time(world) -> None:
 
 
 def test_pause_service_forbids_the_client_pmo_lead(world) -> None:
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         services.channel_pause(actor=world.client_user, channel=world.mine.channel)
 
 

@@ -10,8 +10,6 @@ from datetime import date
 from typing import Any
 
 import pytest
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from pytest_django import DjangoAssertNumQueries
 
 from engagements.models import ChangeRequest, Engagement, Membership
@@ -27,6 +25,7 @@ from engagements.selectors import (
     milestone_list,
 )
 from engagements.services import membership_add, milestone_create
+from pmaas.errors import NotAllowed, NotFound
 from tests import factories
 from tests.factories import World
 
@@ -43,7 +42,7 @@ def test_members_may_edit_their_engagement(world: World) -> None:
 def test_client_user_may_see_but_not_edit_their_clients_engagement(world: World) -> None:
     # Given the PMO lead of the engagement's client
     # When their right to change it is checked
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         engagement_check_editable(user=world.client_user, engagement=world.mine.engagement)
 
     # Then they are refused with 403, because they can see it exists
@@ -66,7 +65,7 @@ def test_edit_check_answers_404_to_users_who_cannot_see_the_engagement(world: Wo
     # When their right to change the engagement is checked
     # Then each is told it does not exist
     for user in (world.outsider_consultant, client_b_user, former):
-        with pytest.raises(Http404):
+        with pytest.raises(NotFound):
             engagement_check_editable(user=user, engagement=world.mine.engagement)
 
 

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.core.exceptions import ValidationError
 from time_machine import TimeMachineFixture
 
 from engagements.models import Client, Engagement, Health, Membership, Milestone
@@ -21,6 +20,7 @@ from engagements.services import (
     membership_add,
     milestone_create,
 )
+from pmaas.errors import NotAllowed, NotFound
 from tests import factories
 from tests.factories import World
 
@@ -91,7 +91,7 @@ def test_only_portfolio_managers_create_clients(world: World, role: str) -> None
     before = written()
 
     # When they try to record a client
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         client_create(actor=world.users()[role], name="Fabrikam")
 
     # Then nothing is written
@@ -170,7 +170,7 @@ def test_only_portfolio_managers_create_engagements(world: World, role: str) -> 
     before = written()
 
     # When they try to create an engagement
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         engagement_create(**engagement_values(world, actor=world.users()[role]))
 
     # Then nothing is written
@@ -182,7 +182,7 @@ def test_inactive_practice_lead_cannot_create_engagements(world: World) -> None:
     inactive = factories.practice_lead(is_active=False)
 
     # When they try to create an engagement
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         engagement_create(**engagement_values(world, actor=inactive))
 
     # Then nothing is written
@@ -245,7 +245,7 @@ def test_membership_add_refuses_bad_input_under_the_field(
 def test_client_user_cannot_change_the_team_of_an_engagement_they_see(world: World) -> None:
     # Given the PMO lead of the engagement's client
     # When they try to add someone to its team
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         membership_add(
             actor=world.client_user,
             engagement=world.mine.engagement,
@@ -375,7 +375,7 @@ def test_services_answer_404_outside_the_actors_scope(
     engagement_before = Engagement.objects.values().get(pk=world.other.engagement.pk)
 
     # When they call a service on it
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         call(actor, world)
 
     # Then it answers as if the engagement did not exist, and nothing changes

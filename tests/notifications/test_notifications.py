@@ -11,8 +11,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.http import Http404
 
-from communications.working_days import working_day_calendar
 from engagements.models import Membership
+from engagements.working_days import working_day_calendar
 from notifications.models import Notification, NotificationEvent, NotificationPreference
 from notifications.selectors import notification_list, notification_unread_count, preference_for
 from notifications.services import (

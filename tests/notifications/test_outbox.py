@@ -223,7 +223,7 @@ def test_only_pending_messages_move_and_every_other_state_is_final() -> None:
         OutboxMessage.Status.PENDING
     }
     for final in set(OutboxMessage.Status) - {OutboxMessage.Status.PENDING}:
-        assert not OutboxMessage.can_move(final, OutboxMessage.Status.PENDING)
+        assert not OutboxMessage.TRANSITIONS.targets(final)
 
 
 def test_a_retry_after_the_message_expired_gives_up_instead_of_sending_late(eager_tasks: None):

@@ -7,7 +7,18 @@ from collections.abc import Callable
 import pytest
 from django.db import IntegrityError, transaction
 
-from stakeholders.models import Level, Scale, Stakeholder, StakeholderRole
+from stakeholders.models import (
+    HIGH_FROM,
+    KEEP_INFORMED,
+    KEEP_SATISFIED,
+    MANAGE_CLOSELY,
+    MONITOR,
+    Level,
+    Scale,
+    Stakeholder,
+    StakeholderRole,
+    power_interest_quadrant,
+)
 from tests import factories
 from tests.factories import World
 
@@ -151,3 +162,38 @@ def test_sponsors_and_key_stakeholders(world: World) -> None:
     assert sponsors == {world.mine.role}
     assert key == {world.mine.role, pmo, powerful}
     assert minor not in key
+
+
+@pytest.mark.parametrize(
+    ("influence", "interest", "quadrant"),
+    [
+        (Scale.HIGH, Scale.VERY_HIGH, MANAGE_CLOSELY),
+        (Scale.VERY_HIGH, Scale.MEDIUM, KEEP_SATISFIED),
+        (Scale.MEDIUM, Scale.HIGH, KEEP_INFORMED),
+        (Scale.MEDIUM, Scale.MEDIUM, MONITOR),
+        (Scale.VERY_LOW, Scale.VERY_LOW, MONITOR),
+    ],
+)
+def test_a_role_sits_in_the_quadrant_its_influence_and_interest_draw(
+    world: World, influence: int, interest: int, quadrant: str
+) -> None:
+    # Given a role with an influence and an interest
+    role = world.mine.role
+    role.influence, role.interest = influence, interest
+
+    # When its place on the power-interest grid is read
+    # Then "high" starts at HIGH_FROM on both axes
+    assert role.quadrant == quadrant == power_interest_quadrant(influence=influence, interest=interest)
+
+
+def test_key_stakeholders_and_the_grid_draw_high_influence_at_the_same_line(world: World) -> None:
+    # Given one role on each side of the line
+    engagement = world.mine.engagement
+    kind = StakeholderRole.Kind.OTHER
+    high = factories.make_role(engagement=engagement, kind=kind, influence=HIGH_FROM, interest=Scale.LOW)
+    below = factories.make_role(engagement=engagement, kind=kind, influence=HIGH_FROM - 1, interest=Scale.LOW)
+
+    # Then the one the key list takes is the one the grid keeps satisfied
+    key = set(StakeholderRole.objects.filter(engagement=engagement, kind=kind).key())
+    assert key == {high}
+    assert (high.quadrant, below.quadrant) == (KEEP_SATISFIED, MONITOR)

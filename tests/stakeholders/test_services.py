@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.core.exceptions import ValidationError
 
 from engagements.services import membership_add
+from pmaas.errors import NotAllowed, NotFound
 from stakeholders.models import Level, Stakeholder, StakeholderRole
 from stakeholders.services import (
     stakeholder_add_to_engagement,
@@ -105,7 +105,7 @@ def test_client_user_cannot_record_stakeholders(world: World) -> None:
     before = written()
 
     # When they try to record a colleague
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         stakeholder_create(actor=world.client_user, client=world.client_a, name="A colleague")
 
     # Then nothing is written
@@ -139,7 +139,7 @@ def test_stakeholder_create_answers_404_for_a_client_outside_the_actors_scope(
     before = written()
 
     # When they record a person at that client
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         stakeholder_create(actor=actor, client=client, name="Someone")
 
     # Then the client does not exist for them, and nothing is written
@@ -224,7 +224,7 @@ def test_client_user_cannot_add_stakeholders_to_an_engagement_they_see(world: Wo
     before = written()
 
     # When they try to give the colleague a role
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         stakeholder_add_to_engagement(
             actor=world.client_user, engagement=world.mine.engagement, stakeholder=person
         )
@@ -243,7 +243,7 @@ def test_stakeholder_add_to_engagement_answers_404_outside_the_actors_scope(
     before = written()
 
     # When they try to give someone a role on it
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         stakeholder_add_to_engagement(actor=actor, engagement=world.other.engagement, stakeholder=person)
 
     # Then nothing is written

@@ -12,6 +12,7 @@ from communications import obligations
 from communications.models import CommunicationObligation
 from engagements import services
 from engagements.models import ChangeRequest, Engagement, Milestone
+from pmaas.errors import TransitionRefused
 from stakeholders.models import Scale, StakeholderRole
 from tests import factories
 
@@ -581,7 +582,7 @@ def test_change_request_transitions_follow_the_table(world, start, to_status, al
             actor=world.lead, change_request=change_request, to_status=to_status, decision="Agreed"
         )
         moved = True
-    except ValidationError as refused:
+    except TransitionRefused as refused:
         assert "to_status" in refused.message_dict
         moved = False
 

@@ -8,7 +8,6 @@ from django import forms
 from django.db.models import QuerySet
 
 from engagements.models import ChangeRequest, Client, Engagement, Health
-from engagements.services import CHANGE_REQUEST_TRANSITIONS
 from stakeholders.models import Stakeholder
 
 # A native date picker reads and writes ISO dates, whatever the locale.
@@ -106,8 +105,8 @@ class ChangeRequestDecisionForm(_SeenMixin):
 
     def __init__(self, *args: Any, change_request: ChangeRequest, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        allowed = CHANGE_REQUEST_TRANSITIONS.get(change_request.status, frozenset())
-        # Offer the moves the table allows; the service checks the table again.
+        allowed = ChangeRequest.TRANSITIONS.targets(change_request.status)
+        # Offer the moves the model declares; the service checks them again.
         self.fields["to_status"].choices = [  # type: ignore[attr-defined]
             (value, label) for value, label in ChangeRequest.Status.choices if value in allowed
         ]

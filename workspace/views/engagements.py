@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from communications import obligations, silence
 from engagements import selectors, services
 from engagements.models import ChangeRequest, Engagement, Milestone
+from pmaas.errors import RuleViolation
 from pmaas.forms import form_add_service_errors
 from stakeholders.selectors import stakeholder_list
 from workspace.forms.engagements import (
@@ -41,7 +42,7 @@ def _is_htmx(request: HttpRequest) -> bool:
     return bool(request.htmx)  # type: ignore[attr-defined]
 
 
-def refuse(form: Form, error: ValidationError, instance: Any) -> None:
+def refuse(form: Form, error: ValidationError | RuleViolation, instance: Any) -> None:
     """Show a service's refusal; after a stale save, arm the form with the row's current version.
 
     The user's input stays in the form, so saving again after reviewing the
@@ -99,12 +100,11 @@ def _overview(request: HttpRequest, engagement: Engagement, health_form: HealthO
             user=user, engagement=engagement, undecided_only=True
         ),
         "obligations": obligations.obligation_list_for_engagement(
-            user=user, engagement=engagement, open_only=True
+            user=user, engagement=engagement, open_only=True, as_of=timezone.now()
         ),
         "obligation_summary": obligations.obligation_summary_for_engagement(
             user=user, engagement=engagement, as_of=timezone.now()
         ),
-        "now": timezone.now(),
     }
     return render(request, "workspace/engagement_detail.html", context)
 
@@ -157,7 +157,7 @@ def engagement_changes(request: HttpRequest, pk: int) -> HttpResponse:
     change_requests = list(selectors.change_request_list_for_engagement(user=user, engagement=engagement))
     by_change: dict[int, list[Any]] = {}
     for obligation in obligations.obligation_list_for_engagement(
-        user=user, engagement=engagement, open_only=True
+        user=user, engagement=engagement, open_only=True, as_of=timezone.now()
     ):
         by_change.setdefault(obligation.change_request_id, []).append(obligation)
     rows = [(change_request, by_change.get(change_request.pk, [])) for change_request in change_requests]
@@ -168,7 +168,6 @@ def engagement_changes(request: HttpRequest, pk: int) -> HttpResponse:
         "milestones": selectors.milestone_list_for_engagement(user=user, engagement=engagement),
         "change_rows": rows,
         "milestone_form": MilestoneForm(),
-        "now": timezone.now(),
     }
     return render(request, "workspace/engagement_changes.html", context)
 
@@ -334,7 +333,7 @@ def change_request_decide(request: HttpRequest, pk: int) -> HttpResponse:
                     decision=form.cleaned_data["decision"],
                     seen_updated_at=form.cleaned_data["seen_updated_at"],
                 )
-            except ValidationError as error:
+            except (ValidationError, RuleViolation) as error:
                 refuse(form, error, change_request)
             else:
                 messages.success(

@@ -18,7 +18,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from communications import services as communication_services
-from communications.relationship_health import relationship_health
+from communications.relationship_health import (
+    UNPLANNED_AMBER_AFTER,
+    UNPLANNED_RED_AFTER,
+    relationship_health,
+)
 from communications.selectors import (
     check_in_list_attended_by,
     follow_up_list_owed_by_stakeholder,
@@ -204,9 +208,11 @@ def stakeholder_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "stakeholder": stakeholder,
         "role_health": role_health,
         "check_ins": list(check_in_list_attended_by(user=request.user, stakeholder=stakeholder)),
-        "follow_ups": list(follow_up_list_owed_by_stakeholder(user=request.user, stakeholder=stakeholder)),
+        "follow_ups": list(
+            follow_up_list_owed_by_stakeholder(user=request.user, stakeholder=stakeholder, as_of=as_of)
+        ),
         "can_edit": selectors.stakeholder_can_edit(user=request.user, stakeholder=stakeholder),
-        "as_of": as_of,
+        "unplanned_limits": {"amber": UNPLANNED_AMBER_AFTER.days, "red": UNPLANNED_RED_AFTER.days},
     }
     return render(request, "workspace/stakeholder_detail.html", context)
 

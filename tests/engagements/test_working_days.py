@@ -9,12 +9,13 @@ import pytest
 
 from communications import obligations
 from communications.models import CommunicationObligation
-from communications.working_days import (
+from engagements.models import ChangeRequest
+from engagements.working_days import (
     engagement_skip_rule,
     engagement_skip_words,
     working_day_calendar,
+    working_days_after,
 )
-from engagements.models import ChangeRequest
 from tests import factories
 
 # Easter 2026 in Germany: Good Friday 3 April and Easter Monday 6 April are public holidays.
@@ -180,7 +181,7 @@ def test_an_obligation_deadline_passes_over_public_holidays() -> None:
     as_of = dt.datetime(2026, 4, 2, 10, 0, tzinfo=UTC)
 
     # When five German working days are added in Berlin time
-    deadline = obligations.add_working_days(as_of, 5, country="DE", time_zone="Europe/Berlin")
+    deadline = working_days_after(as_of, 5, country="DE", time_zone="Europe/Berlin")
 
     # Then Good Friday and Easter Monday do not count: Monday 13 April, 12:00 in Berlin
     assert deadline == dt.datetime(2026, 4, 13, 10, 0, tzinfo=UTC)
@@ -191,10 +192,69 @@ def test_an_obligation_deadline_counts_days_in_the_local_zone() -> None:
     as_of = dt.datetime(2026, 4, 2, 23, 30, tzinfo=UTC)
 
     # When one German working day is added in Berlin time
-    deadline = obligations.add_working_days(as_of, 1, country="DE", time_zone="Europe/Berlin")
+    deadline = working_days_after(as_of, 1, country="DE", time_zone="Europe/Berlin")
 
     # Then counting starts from Good Friday: Tuesday 7 April, 01:30 in Berlin
     assert deadline == dt.datetime(2026, 4, 6, 23, 30, tzinfo=UTC)
+
+
+def test_working_days_after_keeps_the_local_time_of_day_across_the_spring_clock_change() -> None:
+    # Given Friday 27 March 2026, 10:00 in Berlin (09:00 UTC), before clocks go forward on Sunday
+    as_of = dt.datetime(2026, 3, 27, 9, 0, tzinfo=UTC)
+
+    # When one German working day is added in Berlin time
+    deadline = working_days_after(as_of, 1, country="DE", time_zone="Europe/Berlin")
+
+    # Then it is Monday 30 March, still 10:00 in Berlin, which is now 08:00 UTC
+    assert deadline == dt.datetime(2026, 3, 30, 8, 0, tzinfo=UTC)
+
+
+def test_working_days_after_keeps_the_local_time_of_day_across_the_autumn_clock_change() -> None:
+    # Given Friday 23 October 2026, 10:00 in Berlin (08:00 UTC), before clocks go back on Sunday
+    as_of = dt.datetime(2026, 10, 23, 8, 0, tzinfo=UTC)
+
+    # When one German working day is added in Berlin time
+    deadline = working_days_after(as_of, 1, country="DE", time_zone="Europe/Berlin")
+
+    # Then it is Monday 26 October, still 10:00 in Berlin, which is now 09:00 UTC
+    assert deadline == dt.datetime(2026, 10, 26, 9, 0, tzinfo=UTC)
+
+
+def test_working_days_after_crosses_a_clock_change_and_public_holidays_together() -> None:
+    # Given Thursday 26 March 2026, 10:00 in Berlin (09:00 UTC, winter time)
+    as_of = dt.datetime(2026, 3, 26, 9, 0, tzinfo=UTC)
+
+    # When six German working days are added
+    deadline = working_days_after(as_of, 6, country="DE", time_zone="Europe/Berlin")
+
+    # Then Fri 27, Mon 30, Tue 31, Wed 1 and Thu 2 count, Good Friday and Easter Monday do not:
+    # Tuesday 7 April, 10:00 summer time in Berlin
+    assert deadline == dt.datetime(2026, 4, 7, 8, 0, tzinfo=UTC)
+
+
+def test_working_days_after_counts_the_dates_of_the_zone_it_is_given() -> None:
+    # Given one instant: Friday 23:30 in UTC, already Saturday 00:30 in Berlin
+    as_of = dt.datetime(2026, 1, 23, 23, 30, tzinfo=UTC)
+
+    # When one working day is added, in UTC and in Berlin
+    in_utc = working_days_after(as_of, 1, country="DE", time_zone="UTC")
+    in_berlin = working_days_after(as_of, 1, country="DE", time_zone="Europe/Berlin")
+
+    # Then UTC counts from Friday (Monday 23:30 UTC), Berlin from Saturday (Monday 00:30 Berlin)
+    assert in_utc == dt.datetime(2026, 1, 26, 23, 30, tzinfo=UTC)
+    assert in_berlin == dt.datetime(2026, 1, 25, 23, 30, tzinfo=UTC)
+
+
+def test_working_days_after_zero_days_is_the_moment_itself_and_negative_days_count_back() -> None:
+    # Given Tuesday 7 April 2026, 12:00 in Berlin
+    as_of = dt.datetime(2026, 4, 7, 10, 0, tzinfo=UTC)
+
+    # When no working day, or one back, is counted
+    # Then zero is the same instant, and one back passes over Easter Monday and Good Friday to Thursday
+    assert working_days_after(as_of, 0, country="DE", time_zone="Europe/Berlin") == as_of
+    assert working_days_after(as_of, -1, country="DE", time_zone="Europe/Berlin") == dt.datetime(
+        2026, 4, 2, 10, 0, tzinfo=UTC
+    )
 
 
 @pytest.mark.django_db

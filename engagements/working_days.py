@@ -5,8 +5,9 @@ releases). Only national holidays count, never a region's: an engagement names
 a country, not a state. A holiday observed on another day (US Independence
 Day on a Saturday is observed on the Friday) takes the observed day off.
 
-Escalation counts working days between two dates, obligations add them to a
-moment, and a channel of an engagement that skips non-working days passes over
+Deadlines counted in working days (an obligation's fallback deadline, a silent
+sponsor's follow-up, the escalation ladder) all come from ``working_days_after``,
+and a channel of an engagement that skips non-working days passes over
 occurrences that fall on one.
 """
 
@@ -14,9 +15,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import holidays
 
@@ -97,6 +99,30 @@ def working_day_calendar(*, country: str) -> WorkingDays:
     except NotImplementedError:
         return WorkingDays(country=code, holiday_calendar=None)
     return WorkingDays(country=code, holiday_calendar=holiday_calendar)
+
+
+def working_days_after(moment: datetime, days: int, *, country: str, time_zone: str) -> datetime:
+    """The moment ``days`` working days after ``moment``, at the same local time of day, in UTC.
+
+    The time-zone rule: days are counted on the calendar of ``time_zone``. For
+    anything of an engagement that is its client's zone (``Client.time_zone``),
+    where the public holidays of the engagement's ``country`` fall on their
+    dates. ``moment`` is read as a local date and time there; the date moves
+    on by ``days`` working days (``WorkingDays.add_working_days``: the starting
+    date never counts, weekends and public holidays do not count), and the
+    result is the same wall-clock time on the new date. So 10:00 on the Friday
+    before a daylight-saving change is 10:00 on the Monday after, one hour
+    less in UTC. A wall-clock time the change skips (02:30 on the night
+    clocks go forward) moves on by the gap; one it repeats is the first of
+    the two. ``days == 0`` returns ``moment`` itself (in UTC), a negative
+    ``days`` counts backwards.
+    """
+    if days == 0:
+        return moment.astimezone(UTC)
+    zone = ZoneInfo(time_zone)
+    local = moment.astimezone(zone)
+    day = working_day_calendar(country=country).add_working_days(local.date(), days)
+    return datetime.combine(day, local.time(), tzinfo=zone).astimezone(UTC)
 
 
 def engagement_skip_rule(engagement: Any) -> Callable[[date], bool] | None:
