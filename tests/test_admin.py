@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.services import calendar_feed_create
+from communications.calendar_feeds import calendar_feed_create
 from communications.models import Channel, FollowUp, FollowUpOverdue
 from notifications.models import OutboxMessage
 from notifications.services import notification_preference_save

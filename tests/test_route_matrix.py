@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from accounts.services import calendar_feed_create
+from communications.calendar_feeds import calendar_feed_create
 from tests import factories, routes
 from tests.factories import Scope, World
 from tests.route_kinds import (

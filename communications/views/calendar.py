@@ -13,9 +13,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import selectors as account_selectors
-from accounts import services as account_services
 from accounts.models import CalendarFeed, User
 from communications import calendar
+from communications import calendar_feeds as feeds
 from communications.forms.calendar import CalendarFeedForm
 from engagements.selectors import engagement_get_for_user, engagement_list
 from pmaas.errors import NotAllowed
@@ -25,14 +25,14 @@ from pmaas.errors import NotAllowed
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     # No login: calendar clients cannot log in, so the secret in the URL is the credential.
     feed = account_selectors.calendar_feed_get_by_token(
-        token_hash=account_services.calendar_feed_token_hash(token)
+        token_hash=feeds.calendar_feed_token_hash(token)
     )
     if feed is None:
         raise Http404("No such calendar feed.")
     channels = calendar.feed_channels(feed=feed)
     now = timezone.now()
     body = calendar.build_calendar(feed=feed, channels=channels, as_of=now)
-    account_services.calendar_feed_mark_used(feed=feed, as_of=now)
+    feeds.calendar_feed_mark_used(feed=feed, as_of=now)
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="check-ins.ics"'
     # The URL is a secret: keep it out of shared caches and out of Referer headers.
@@ -59,7 +59,7 @@ def calendar_feeds(request: HttpRequest) -> HttpResponse:
                 # Re-read through the one door, so scope decides and not the form's queryset alone.
                 engagement = engagement_get_for_user(user=user, id=engagement.pk)
             try:
-                feed, secret = account_services.calendar_feed_create(actor=user, engagement=engagement)
+                feed, secret = feeds.calendar_feed_create(actor=user, engagement=engagement)
             except NotAllowed:
                 raise Http404("No such engagement.") from None
             # The secret exists only in this response: the page is rendered, not redirected to.
@@ -80,7 +80,7 @@ def calendar_feeds(request: HttpRequest) -> HttpResponse:
 def calendar_feed_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     user = cast(User, request.user)
     feed: CalendarFeed = account_selectors.calendar_feed_get_for_user(user=user, id=pk)
-    account_services.calendar_feed_revoke(actor=user, feed=feed)
+    feeds.calendar_feed_revoke(actor=user, feed=feed)
     messages.success(request, "The feed is revoked: its address no longer works.")
     return redirect("calendar_feeds")
 

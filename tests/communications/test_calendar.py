@@ -13,8 +13,8 @@ import vobject  # type: ignore[import-untyped]
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
-from accounts import services as account_services
 from accounts.models import CalendarFeed, User
+from communications import calendar_feeds
 from communications import services as communication_services
 from engagements.models import Membership
 from pmaas.errors import NotAllowed
@@ -42,7 +42,7 @@ def _berlin_channel(world, **kwargs):
 @time_machine.travel(BEFORE_DST, tick=False)
 def test_feed_is_rfc5545_that_icalendar_and_vobject_both_parse(client, world):
     # Given the lead's personal feed (the lead owns the channel of their engagement)
-    _, secret = account_services.calendar_feed_create(actor=world.lead)
+    _, secret = calendar_feeds.calendar_feed_create(actor=world.lead)
 
     # When a calendar client fetches it without logging in
     response = client.get(_feed_url(secret))
@@ -65,7 +65,7 @@ def test_feed_is_rfc5545_that_icalendar_and_vobject_both_parse(client, world):
 def test_weekly_nine_o_clock_in_berlin_stays_nine_local_across_the_dst_change(client, world):
     # Given a weekly Tuesday 09:00 Europe/Berlin check-in, owned by the lead
     channel = _berlin_channel(world, title="Sponsor sync", recurrence_rule="FREQ=WEEKLY;BYDAY=TU")
-    _, secret = account_services.calendar_feed_create(actor=world.lead)
+    _, secret = calendar_feeds.calendar_feed_create(actor=world.lead)
 
     # When the feed is read by both parsers
     response = client.get(_feed_url(secret))
@@ -97,7 +97,7 @@ def test_event_names_the_check_in_and_links_to_logging_it(client, world, setting
     # Given a channel in the lead's personal feed
     settings.SITE_URL = "https://tracker.example"
     channel = _berlin_channel(world, title="Steering prep", kind="call")
-    _, secret = account_services.calendar_feed_create(actor=world.lead)
+    _, secret = calendar_feeds.calendar_feed_create(actor=world.lead)
 
     # When the feed is read
     events = [
@@ -117,7 +117,7 @@ def test_personal_feed_leaves_out_paused_channels_and_channels_outside_scope(cli
     # Given the lead's feed, a paused channel of theirs, and channels of other teams
     paused = _berlin_channel(world, title="Paused one")
     communication_services.channel_pause(actor=world.administrator, channel=paused)
-    _, secret = account_services.calendar_feed_create(actor=world.lead)
+    _, secret = calendar_feeds.calendar_feed_create(actor=world.lead)
 
     # When the feed is read
     uids = {str(e["UID"]) for e in _events(client.get(_feed_url(secret)).content)}
@@ -135,9 +135,7 @@ def test_engagement_feed_shows_the_engagements_active_channels_for_its_team(clie
     other_owner_channel = factories.make_channel(
         role=factories.make_role(engagement=world.mine.engagement), owner=world.consultant
     )
-    _, secret = account_services.calendar_feed_create(
-        actor=world.consultant, engagement=world.mine.engagement
-    )
+    _, secret = calendar_feeds.calendar_feed_create(actor=world.consultant, engagement=world.mine.engagement)
 
     # When the feed is read
     uids = {str(e["UID"]) for e in _events(client.get(_feed_url(secret)).content)}
@@ -149,8 +147,8 @@ def test_engagement_feed_shows_the_engagements_active_channels_for_its_team(clie
 @time_machine.travel(BEFORE_DST, tick=False)
 def test_a_user_removed_from_the_team_no_longer_sees_its_channels(client, world):
     # Given the lead's personal feed and the consultant's engagement feed, both showing the engagement
-    _, personal = account_services.calendar_feed_create(actor=world.lead)
-    _, team = account_services.calendar_feed_create(actor=world.consultant, engagement=world.mine.engagement)
+    _, personal = calendar_feeds.calendar_feed_create(actor=world.lead)
+    _, team = calendar_feeds.calendar_feed_create(actor=world.consultant, engagement=world.mine.engagement)
     assert _events(client.get(_feed_url(personal)).content)
 
     # When both leave the team (no service removes a member yet, so the row goes directly)
@@ -165,9 +163,9 @@ def test_a_user_removed_from_the_team_no_longer_sees_its_channels(client, world)
 
 def test_unknown_and_revoked_tokens_answer_404(client, world):
     # Given a feed, then its revocation
-    feed, secret = account_services.calendar_feed_create(actor=world.lead)
+    feed, secret = calendar_feeds.calendar_feed_create(actor=world.lead)
     assert client.get(_feed_url(secret)).status_code == 200
-    account_services.calendar_feed_revoke(actor=world.lead, feed=feed)
+    calendar_feeds.calendar_feed_revoke(actor=world.lead, feed=feed)
 
     # When the revoked and an unknown token are fetched
     revoked = client.get(_feed_url(secret))
@@ -180,7 +178,7 @@ def test_unknown_and_revoked_tokens_answer_404(client, world):
 
 def test_feed_of_a_deactivated_user_answers_404(client, world):
     # Given the lead's feed, then the lead's account deactivated
-    _, secret = account_services.calendar_feed_create(actor=world.lead)
+    _, secret = calendar_feeds.calendar_feed_create(actor=world.lead)
     User.objects.filter(pk=world.lead.pk).update(is_active=False)
 
     # When the feed is fetched, then it is gone
@@ -189,7 +187,7 @@ def test_feed_of_a_deactivated_user_answers_404(client, world):
 
 def test_feed_answers_head_requests_that_calendar_clients_send(client, world):
     # Given a feed, when a client checks it with HEAD, then it is there, as text/calendar
-    _, secret = account_services.calendar_feed_create(actor=world.lead)
+    _, secret = calendar_feeds.calendar_feed_create(actor=world.lead)
     response = client.head(_feed_url(secret))
     assert response.status_code == 200
     assert response["Content-Type"] == "text/calendar; charset=utf-8"
@@ -197,7 +195,7 @@ def test_feed_answers_head_requests_that_calendar_clients_send(client, world):
 
 def test_only_a_hash_of_the_secret_is_stored(world):
     # Given a new feed
-    feed, secret = account_services.calendar_feed_create(actor=world.lead)
+    feed, secret = calendar_feeds.calendar_feed_create(actor=world.lead)
 
     # When every column of the table is read back as text
     with connection.cursor() as cursor:
@@ -207,17 +205,17 @@ def test_only_a_hash_of_the_secret_is_stored(world):
     # Then the secret is nowhere, its SHA-256 is
     assert len(secret) >= 40
     assert secret not in stored
-    assert account_services.calendar_feed_token_hash(secret) in stored
-    assert feed.token_hash == account_services.calendar_feed_token_hash(secret)
+    assert calendar_feeds.calendar_feed_token_hash(secret) in stored
+    assert feed.token_hash == calendar_feeds.calendar_feed_token_hash(secret)
 
 
 def test_opening_a_feed_again_revokes_the_earlier_one_of_the_same_scope(world):
     # Given a personal feed and an engagement feed
-    first, _ = account_services.calendar_feed_create(actor=world.lead)
-    team, _ = account_services.calendar_feed_create(actor=world.lead, engagement=world.mine.engagement)
+    first, _ = calendar_feeds.calendar_feed_create(actor=world.lead)
+    team, _ = calendar_feeds.calendar_feed_create(actor=world.lead, engagement=world.mine.engagement)
 
     # When a second personal feed is opened
-    second, _ = account_services.calendar_feed_create(actor=world.lead)
+    second, _ = calendar_feeds.calendar_feed_create(actor=world.lead)
 
     # Then the first personal feed is revoked, the engagement feed stays
     first.refresh_from_db()
@@ -229,7 +227,7 @@ def test_opening_a_feed_again_revokes_the_earlier_one_of_the_same_scope(world):
 
 def test_database_allows_one_active_feed_per_owner_and_scope(world):
     # Given an active personal feed
-    feed, _ = account_services.calendar_feed_create(actor=world.lead)
+    feed, _ = calendar_feeds.calendar_feed_create(actor=world.lead)
 
     # When a second active personal row is written around the service
     # Then the database refuses it
@@ -251,19 +249,19 @@ def test_engagement_feed_for_an_engagement_out_of_scope_cannot_be_created(client
     assert prefilled.status_code == 404
     assert not CalendarFeed.objects.filter(owner=world.consultant).exists()
     with pytest.raises(NotAllowed):
-        account_services.calendar_feed_create(actor=world.consultant, engagement=world.other.engagement)
+        calendar_feeds.calendar_feed_create(actor=world.consultant, engagement=world.other.engagement)
 
 
 def test_revoke_is_idempotent_and_only_for_the_owner_or_an_administrator(world):
     # Given the lead's feed
-    feed, _ = account_services.calendar_feed_create(actor=world.lead)
+    feed, _ = calendar_feeds.calendar_feed_create(actor=world.lead)
 
     # When another consultant tries to revoke it, then the lead twice
     with pytest.raises(NotAllowed):
-        account_services.calendar_feed_revoke(actor=world.consultant, feed=feed)
-    account_services.calendar_feed_revoke(actor=world.lead, feed=feed)
+        calendar_feeds.calendar_feed_revoke(actor=world.consultant, feed=feed)
+    calendar_feeds.calendar_feed_revoke(actor=world.lead, feed=feed)
     first_time = feed.revoked_at
-    account_services.calendar_feed_revoke(actor=world.lead, feed=feed)
+    calendar_feeds.calendar_feed_revoke(actor=world.lead, feed=feed)
 
     # Then it is revoked once, at the first time
     assert first_time is not None
@@ -272,13 +270,13 @@ def test_revoke_is_idempotent_and_only_for_the_owner_or_an_administrator(world):
 
 def test_last_used_is_written_at_most_once_an_hour(world):
     # Given a feed read at 10:00
-    feed, _ = account_services.calendar_feed_create(actor=world.lead)
+    feed, _ = calendar_feeds.calendar_feed_create(actor=world.lead)
     ten = dt.datetime(2026, 3, 16, 10, 0, tzinfo=UTC)
 
     # When it is read again at 10:30 and at 11:01
-    first = account_services.calendar_feed_mark_used(feed=feed, as_of=ten)
-    soon = account_services.calendar_feed_mark_used(feed=feed, as_of=ten + dt.timedelta(minutes=30))
-    later = account_services.calendar_feed_mark_used(feed=feed, as_of=ten + dt.timedelta(minutes=61))
+    first = calendar_feeds.calendar_feed_mark_used(feed=feed, as_of=ten)
+    soon = calendar_feeds.calendar_feed_mark_used(feed=feed, as_of=ten + dt.timedelta(minutes=30))
+    later = calendar_feeds.calendar_feed_mark_used(feed=feed, as_of=ten + dt.timedelta(minutes=61))
 
     # Then only the first and the one an hour on write the row
     assert (first, soon, later) == (True, False, True)
@@ -288,7 +286,7 @@ def test_last_used_is_written_at_most_once_an_hour(world):
 
 def test_fetching_the_feed_records_its_use(client, world):
     # Given a feed never read
-    feed, secret = account_services.calendar_feed_create(actor=world.lead)
+    feed, secret = calendar_feeds.calendar_feed_create(actor=world.lead)
 
     # When a calendar client reads it
     client.get(_feed_url(secret))
@@ -305,8 +303,8 @@ def test_feed_query_count_does_not_grow_with_channels(client, world, django_asse
     role = factories.make_role(engagement=world.mine.engagement)
     for n in range(count):
         factories.make_channel(role=role, owner=world.lead, title=f"Channel {n}")
-    feed, secret = account_services.calendar_feed_create(actor=world.lead)
-    account_services.calendar_feed_mark_used(feed=feed, as_of=BEFORE_DST)
+    feed, secret = calendar_feeds.calendar_feed_create(actor=world.lead)
+    calendar_feeds.calendar_feed_mark_used(feed=feed, as_of=BEFORE_DST)
 
     # When the feed is read, then it takes the same fixed number of queries
     # (feed by token, channels in scope, the conditional last-use update)
@@ -319,10 +317,10 @@ def test_feed_query_count_does_not_grow_with_channels(client, world, django_asse
 def test_feeds_page_query_count_does_not_grow_with_feeds(client, world, django_assert_num_queries, count):
     # Given a practice lead (who sees every engagement) with `count` engagement feeds besides a personal one
     user = factories.practice_lead()
-    account_services.calendar_feed_create(actor=user)
+    calendar_feeds.calendar_feed_create(actor=user)
     for _ in range(count):
         engagement = factories.make_engagement(client=world.client_b, lead=world.outsider_consultant)
-        account_services.calendar_feed_create(actor=user, engagement=engagement)
+        calendar_feeds.calendar_feed_create(actor=user, engagement=engagement)
     client.force_login(user)
 
     # When the page is opened, then its queries are fixed (session, user, engagements, feeds, bell count)
@@ -352,7 +350,7 @@ def test_page_opens_a_feed_and_shows_its_address_once(client, world):
 
 def test_page_revokes_a_feed_and_redirects(client, world):
     # Given the lead's feed
-    feed, secret = account_services.calendar_feed_create(actor=world.lead)
+    feed, secret = calendar_feeds.calendar_feed_create(actor=world.lead)
     client.force_login(world.lead)
 
     # When they revoke it on the page
@@ -366,7 +364,7 @@ def test_page_revokes_a_feed_and_redirects(client, world):
 
 def test_someone_elses_feed_cannot_be_revoked_through_the_page(client, world):
     # Given the lead's feed and the consultant logged in
-    feed, secret = account_services.calendar_feed_create(actor=world.lead)
+    feed, secret = calendar_feeds.calendar_feed_create(actor=world.lead)
     client.force_login(world.consultant)
 
     # When the consultant posts its revocation
@@ -393,8 +391,8 @@ def test_plan_and_settings_pages_link_to_the_calendar_page(client, world):
 
 def test_feeds_are_visible_to_their_owner_and_administrators_only(world):
     # Given a feed of the lead's and one of the consultant's
-    lead_feed, _ = account_services.calendar_feed_create(actor=world.lead)
-    consultant_feed, _ = account_services.calendar_feed_create(actor=world.consultant)
+    lead_feed, _ = calendar_feeds.calendar_feed_create(actor=world.lead)
+    consultant_feed, _ = calendar_feeds.calendar_feed_create(actor=world.consultant)
 
     # When each kind of user asks which feeds they see
     def seen(user):
