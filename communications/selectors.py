@@ -449,8 +449,6 @@ def channel_stakeholder_choices(*, user: Any, engagement: Engagement) -> QuerySe
 
 def channel_owner_choices(*, user: Any, engagement: Engagement) -> QuerySet[Any]:
     """Who may own a channel of this engagement: its team, when the user sees the engagement."""
-    from accounts.models import User
-
     team = membership_list(user=user).filter(engagement=engagement).values("user_id")
     return User.objects.filter(pk__in=team).order_by("first_name", "last_name", "username")
 

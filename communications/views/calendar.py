@@ -24,9 +24,7 @@ from pmaas.errors import NotAllowed
 @require_safe
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     # No login: calendar clients cannot log in, so the secret in the URL is the credential.
-    feed = account_selectors.calendar_feed_get_by_token(
-        token_hash=feeds.calendar_feed_token_hash(token)
-    )
+    feed = account_selectors.calendar_feed_get_by_token(token_hash=feeds.calendar_feed_token_hash(token))
     if feed is None:
         raise Http404("No such calendar feed.")
     channels = calendar.feed_channels(feed=feed)
