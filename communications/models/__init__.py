@@ -1,0 +1,65 @@
+"""The communication domain's models, a module per area; importable from here as one."""
+
+from communications.models.check_ins import (
+    CheckIn,
+    CheckInQuerySet,
+    Sentiment,
+)
+from communications.models.follow_ups import (
+    FollowUp,
+    FollowUpComment,
+    FollowUpCommentQuerySet,
+    FollowUpOverdue,
+    FollowUpOverdueQuerySet,
+    FollowUpQuerySet,
+)
+from communications.models.obligations import (
+    CommunicationObligation,
+    CommunicationObligationQuerySet,
+)
+from communications.models.occurrences import (
+    Occurrence,
+    OccurrenceQuerySet,
+)
+from communications.models.plan import (
+    DEFAULT_GRACE_PERIOD,
+    Channel,
+    ChannelKind,
+    ChannelQuerySet,
+)
+from communications.models.silence import (
+    SilenceFlag,
+    SilenceFlagQuerySet,
+)
+from communications.models.subscriptions import (
+    Delivery,
+    DeliveryQuerySet,
+    SponsorSubscription,
+    SponsorSubscriptionQuerySet,
+)
+
+__all__ = [
+    "Channel",
+    "ChannelKind",
+    "ChannelQuerySet",
+    "CheckIn",
+    "CheckInQuerySet",
+    "CommunicationObligation",
+    "CommunicationObligationQuerySet",
+    "DEFAULT_GRACE_PERIOD",
+    "Delivery",
+    "DeliveryQuerySet",
+    "FollowUp",
+    "FollowUpComment",
+    "FollowUpCommentQuerySet",
+    "FollowUpOverdue",
+    "FollowUpOverdueQuerySet",
+    "FollowUpQuerySet",
+    "Occurrence",
+    "OccurrenceQuerySet",
+    "Sentiment",
+    "SilenceFlag",
+    "SilenceFlagQuerySet",
+    "SponsorSubscription",
+    "SponsorSubscriptionQuerySet",
+]

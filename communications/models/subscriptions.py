@@ -1,0 +1,128 @@
+"""Sponsor subscriptions and the update of each period, sent through the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Self
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from engagements.models import Engagement, EngagementScopedQuerySet
+from notifications.models import OutboxMessage
+from pmaas.timezones import validate_time_zone
+from stakeholders.models import Stakeholder
+
+
+class SponsorSubscriptionQuerySet(EngagementScopedQuerySet["SponsorSubscription"]):
+    def active(self) -> Self:
+        return self.filter(is_active=True)
+
+    def due(self, *, as_of: datetime) -> Self:
+        return self.active().filter(next_send_at__lte=as_of)
+
+
+class SponsorSubscription(models.Model):
+    """A sponsor's standing request for a status update, at a local day and time they choose."""
+
+    class Cadence(models.TextChoices):
+        WEEKLY = "weekly", "Weekly"
+        FORTNIGHTLY = "fortnightly", "Every two weeks"
+        MONTHLY = "monthly", "Monthly (first chosen weekday)"
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="sponsor_subscriptions")
+    stakeholder = models.ForeignKey(
+        Stakeholder, on_delete=models.CASCADE, related_name="sponsor_subscriptions"
+    )
+    cadence = models.CharField(max_length=12, choices=Cadence.choices, default=Cadence.WEEKLY)
+    weekday = models.PositiveSmallIntegerField(
+        choices=Weekday.choices,
+        default=Weekday.MONDAY,
+        validators=[MinValueValidator(0), MaxValueValidator(6)],
+    )
+    local_time = models.TimeField()
+    time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
+    is_active = models.BooleanField(default=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    next_send_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SponsorSubscriptionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["engagement", "stakeholder__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["engagement", "stakeholder"],
+                name="subscription_once_per_sponsor",
+                violation_error_message="This stakeholder already receives updates for this engagement.",
+            ),
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0, weekday__lte=6), name="subscription_weekday_0_6"
+            ),
+        ]
+        indexes = [
+            # The sponsor-update dispatcher: active subscriptions by next send time.
+            models.Index(
+                fields=["next_send_at"], name="subscription_active_next", condition=Q(is_active=True)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_cadence_display()} update to {self.stakeholder} on {self.engagement.code}"
+
+
+class DeliveryQuerySet(EngagementScopedQuerySet["Delivery"]):
+    engagement_path = "subscription__engagement"
+
+    def pending(self) -> Self:
+        """Not sent yet: no message written, or its message still waiting in the outbox."""
+        return self.filter(
+            Q(outbox_message__isnull=True) | Q(outbox_message__status=OutboxMessage.Status.PENDING)
+        )
+
+
+class Delivery(models.Model):
+    """One status update of a subscription for one period: written once, sent through the outbox.
+
+    The row is the decision (this period's update exists); its message,
+    attempts and outcome are the outbox's.
+    """
+
+    subscription = models.ForeignKey(SponsorSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    period_start = models.DateField(help_text="Local date of the period this update covers.")
+    scheduled_for = models.DateTimeField()
+    outbox_message = models.OneToOneField(
+        OutboxMessage, on_delete=models.PROTECT, null=True, blank=True, related_name="delivery"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DeliveryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-scheduled_for"]
+        verbose_name_plural = "deliveries"
+        constraints = [
+            # Exactly once per period, however many dispatchers run.
+            models.UniqueConstraint(fields=["subscription", "period_start"], name="delivery_once_per_period"),
+        ]
+
+    def __str__(self) -> str:
+        state = OutboxMessage.Status(self.status).label
+        return f"{self.subscription} for {self.period_start:%Y-%m-%d} ({state})"
+
+    @property
+    def status(self) -> str:
+        """The outcome as the outbox records it; pending until its message is written."""
+        return self.outbox_message.status if self.outbox_message is not None else OutboxMessage.Status.PENDING
