@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -30,7 +29,6 @@ from notifications.models import Notification, NotificationEvent, OutboxMessage
 from notifications.outbox import outbox_reconcile
 from notifications.services import notification_preference_save
 from notifications.tasks import MAIL_MAX_RETRIES, send_outbox_message
-from pmaas.celery import app as celery_app
 from tests import factories
 from tests.flaky_mail import FlakyBackend
 
@@ -45,21 +43,6 @@ DUE_BEFORE_EASTER = dt.datetime(2026, 4, 2, 10, 0, tzinfo=UTC)
 # Follow-ups, roles, leads, notifications, recipients, recent digests, the items listed, the
 # outbox's insert, the savepoint around them, and one visibility check per recipient of follow-ups.
 DIGEST_SWEEP_QUERIES = 10
-
-
-@pytest.fixture
-def eager_tasks() -> Iterator[None]:
-    # Tasks enqueued on commit run in-process, so their mail lands in the locmem outbox.
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
-
-
-@pytest.fixture
-def flaky_mail(settings: Settings) -> type[FlakyBackend]:
-    settings.EMAIL_BACKEND = "tests.flaky_mail.FlakyBackend"
-    FlakyBackend.fail_next(0)
-    return FlakyBackend
 
 
 @pytest.fixture

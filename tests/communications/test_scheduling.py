@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,7 +23,6 @@ from notifications.models import Notification, NotificationEvent, OutboxMessage
 from notifications.outbox import outbox_reconcile, outbox_send
 from notifications.services import notification_preference_save
 from notifications.timing import LONGEST_REMINDER_LEAD
-from pmaas.celery import app as celery_app
 from stakeholders.models import StakeholderRole
 from tests import factories
 from tests.flaky_mail import FlakyBackend
@@ -37,14 +35,6 @@ AS_OF = dt.datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 # Mark, read the newly missed, their owners, the notifications; then a savepoint, the
 # stuck channels, their new due times and the release.
 MISSED_SWEEP_QUERIES = 8
-
-
-@pytest.fixture
-def eager_tasks() -> Iterator[None]:
-    # The send task runs in-process, so its mail lands in the locmem outbox.
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
 
 
 def _role(*, time_zone: str = "UTC") -> tuple[StakeholderRole, User]:

@@ -8,7 +8,6 @@ so a sweep's mail lands in Django's locmem outbox.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -39,14 +38,6 @@ UTC = dt.UTC
 AS_OF = dt.datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 # The next day after the digest time (08:00 in the recipients' default zone, UTC).
 NEXT_DAY = AS_OF + dt.timedelta(days=1)
-
-
-@pytest.fixture
-def eager_tasks() -> Iterator[None]:
-    # Tasks enqueued by the sweep run in-process, so their mail lands in the locmem outbox.
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
 
 
 def _channel(*, next_due_at: dt.datetime, grace_period: dt.timedelta = dt.timedelta(days=2)) -> Channel:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,21 +20,12 @@ from notifications.outbox import (
     outbox_reconcile,
     outbox_send,
 )
-from pmaas.celery import app as celery_app
 from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 UTC = dt.UTC
 AS_OF = dt.datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def eager_tasks() -> Iterator[None]:
-    # Tasks enqueued on commit run in-process, so their mail lands in the locmem outbox.
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
 
 
 def _email(recipient: User, key: str, **fields: Any) -> OutboundEmail:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any, cast
 
 import pytest
@@ -37,21 +36,6 @@ UTC = dt.UTC
 AS_OF = dt.datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 Kind = OutboxMessage.Kind
 Status = OutboxMessage.Status
-
-
-@pytest.fixture
-def eager_tasks() -> Iterator[None]:
-    # Tasks enqueued by the outbox run in-process, so their mail lands in the locmem outbox.
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
-
-
-@pytest.fixture
-def flaky_mail(settings: Settings) -> type[FlakyBackend]:
-    settings.EMAIL_BACKEND = "tests.flaky_mail.FlakyBackend"
-    FlakyBackend.fail_next(0)
-    return FlakyBackend
 
 
 def _pending(*, kind: str = Kind.CHECK_IN_REMINDER) -> OutboxMessage:
