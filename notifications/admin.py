@@ -72,7 +72,7 @@ class FailingFilter(admin.SimpleListFilter):
 class OutboxMessageAdmin(admin.ModelAdmin):
     """Every outbound message, as rendered: read here, above all for mail the server refused."""
 
-    list_display = ("created_at", "kind", "to_address", "status", "attempts", "sent_at", "last_error")
+    list_display = ("created_at", "kind", "subject", "to_address", "status", "attempts", "sent_at")
     list_filter = ("kind", "status", FailingFilter)
     search_fields = ("idempotency_key", "to_address", "subject", "recipient__username")
     list_select_related = ("recipient",)
@@ -82,4 +82,8 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # A message is written by the decision to send it; one typed in would answer to none.
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # What was sent is a record: shown, never edited.
         return False

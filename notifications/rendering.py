@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.template import Context, engines
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -20,10 +21,18 @@ def email_render(*, template: str, context: dict[str, Any], time_zone: str) -> R
     """Render ``<template>{_subject.txt,.txt,.html}`` (``template`` is a path such as
     ``communications/email/escalation``) with times in ``time_zone``, the reader's own.
 
-    The subject is folded onto one line, as mail headers require.
+    The subject and the plain-text part are plain text, rendered without
+    HTML escaping (a title with an apostrophe reads as typed); the HTML part
+    escapes as every page does. The subject is folded onto one line, as mail
+    headers require.
     """
     with timezone.override(time_zone):
-        subject = render_to_string(f"{template}_subject.txt", context)
-        text = render_to_string(f"{template}.txt", context)
+        subject = _render_plain(f"{template}_subject.txt", context)
+        text = _render_plain(f"{template}.txt", context)
         html = render_to_string(f"{template}.html", context)
     return RenderedEmail(subject=" ".join(subject.split()), text=text, html=html)
+
+
+def _render_plain(name: str, context: dict[str, Any]) -> str:
+    engine = engines["django"].engine  # type: ignore[attr-defined]
+    return str(engine.get_template(name).render(Context(context, autoescape=False)))
