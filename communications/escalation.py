@@ -14,7 +14,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -464,6 +464,8 @@ def _digest_emails(
             "events": events[:DIGEST_ITEM_LIMIT],
             "more_events": max(len(events) - DIGEST_ITEM_LIMIT, 0),
             "summary": _digest_summary(len(shown), counts),
+            # After an outage several digests go at once: each names the day it covers.
+            "window_day": date.fromisoformat(window),
         }
         emails.append(
             _email(

@@ -97,8 +97,8 @@ def outbox_add(*, emails: Sequence[OutboundEmail], as_of: datetime) -> int:
     rows = []
     sendable = []
     for email in emails:
-        now = email.not_before is None or email.not_before <= as_of
-        if now:
+        goes_now = email.not_before is None or email.not_before <= as_of
+        if goes_now:
             sendable.append(email.key)
         rows.append(
             OutboxMessage(
@@ -112,9 +112,9 @@ def outbox_add(*, emails: Sequence[OutboundEmail], as_of: datetime) -> int:
                 body_html=email.html,
                 headers=dict(email.headers),
                 about=dict(email.about),
-                not_before=None if now else email.not_before,
+                not_before=None if goes_now else email.not_before,
                 expires_at=email.expires_at,
-                enqueued_at=as_of if now else None,
+                enqueued_at=as_of if goes_now else None,
                 created_at=as_of,
             )
         )

@@ -573,6 +573,10 @@ def test_after_an_outage_each_missed_digest_slot_gets_its_own_digest_once(
         "2026-03-13": "Thursday item",
     }
     assert len(mail.outbox) == 3
+    # And each mail names the day it covers, so three at once are not three of the same
+    days = ["Wednesday 11 March 2026", "Thursday 12 March 2026", "Friday 13 March 2026"]
+    named = sorted(day for message in mail.outbox for day in days if day in message.body)
+    assert named == sorted(days)
 
 
 def test_escalation_is_told_in_app_and_by_email_only_to_those_who_want_it(
