@@ -28,7 +28,7 @@ from engagements.models import Membership
 from engagements.working_days import working_days_after
 from notifications.models import Notification, NotificationEvent, OutboxMessage
 from notifications.outbox import OutboundEmail, outbox_add
-from notifications.rendering import email_render
+from notifications.rendering import email_to
 from notifications.selectors import Recipient, recipients_for
 from notifications.services import NotificationDraft, notifications_record
 from notifications.timing import digest_slot, digest_window_key, email_allowed_from, email_is_held
@@ -417,19 +417,12 @@ def _email(
     **extra: Any,
 ) -> OutboundEmail:
     user = recipient.user
-    rendered = email_render(
+    return email_to(
+        recipient,
         template=f"communications/email/{template}",
         context={**context, **_links(), "recipient": user, "recipient_time_zone": user.time_zone},
-        time_zone=user.time_zone,
-    )
-    return OutboundEmail(
         kind=kind,
         key=key,
-        to=recipient.email,
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        recipient_id=recipient.user_id,
         not_before=_not_before(recipient, as_of),
         **extra,
     )

@@ -36,7 +36,7 @@ from communications.models import Channel, CheckIn, Occurrence
 from engagements.working_days import engagement_skip_rule, working_day_calendar
 from notifications.models import Notification, NotificationEvent, OutboxMessage
 from notifications.outbox import OutboundEmail, outbox_add, outbox_cancel
-from notifications.rendering import email_render
+from notifications.rendering import email_to
 from notifications.selectors import Recipient, recipients_for
 from notifications.services import NotificationDraft, notifications_record
 from notifications.timing import LONGEST_REMINDER_LEAD, reminder_time
@@ -327,17 +327,12 @@ def _reminder_email(occurrence: Occurrence, recipient: Recipient) -> OutboundEma
         "grace_text": _duration_in_words(channel.grace_period),
         "plan_url": settings.SITE_URL + reverse("engagement_plan", kwargs={"pk": channel.engagement_id}),
     }
-    rendered = email_render(
-        template="communications/email/occurrence_reminder", context=context, time_zone=owner.time_zone
-    )
-    return OutboundEmail(
+    return email_to(
+        recipient,
+        template="communications/email/occurrence_reminder",
+        context=context,
         kind=OutboxMessage.Kind.CHECK_IN_REMINDER,
         key=reminder_key(occurrence.pk),
-        to=recipient.email,
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        recipient_id=recipient.user_id,
         engagement_id=channel.engagement_id,
         # A reminder that has not left by the check-in's time has nothing left to remind of.
         expires_at=occurrence.due_at,

@@ -9,6 +9,9 @@ from django.template import Context, engines
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from notifications.outbox import OutboundEmail
+from notifications.selectors import Recipient
+
 
 @dataclass(frozen=True)
 class RenderedEmail:
@@ -36,3 +39,24 @@ def email_render(*, template: str, context: dict[str, Any], time_zone: str) -> R
 def _render_plain(name: str, context: dict[str, Any]) -> str:
     engine = engines["django"].engine  # type: ignore[attr-defined]
     return str(engine.get_template(name).render(Context(context, autoescape=False)))
+
+
+def email_to(
+    recipient: Recipient, *, template: str, context: dict[str, Any], kind: str, key: str, **fields: Any
+) -> OutboundEmail:
+    """One user's mail, rendered in their own time zone and addressed to them, ready for the outbox.
+
+    ``fields`` are the rest of ``OutboundEmail`` (engagement, not before,
+    expiry, what it reports).
+    """
+    rendered = email_render(template=template, context=context, time_zone=recipient.user.time_zone)
+    return OutboundEmail(
+        kind=kind,
+        key=key,
+        to=recipient.email,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        recipient_id=recipient.user_id,
+        **fields,
+    )
