@@ -135,17 +135,12 @@ def occurrences_follow_the_plan() -> int:
         | Q(channel__next_due_at__isnull=True)
         | ~Q(due_at=F("channel__next_due_at"))
     )
-    dropped = list(
-        Occurrence.objects.filter(
-            unplanned, status__in=Occurrence.TRANSITIONS.sources(Occurrence.Status.CANCELLED)
-        ).values_list("pk", flat=True)
+    cancellable = Occurrence.objects.filter(
+        status__in=Occurrence.TRANSITIONS.sources(Occurrence.Status.CANCELLED)
     )
+    dropped = list(cancellable.filter(unplanned).values_list("pk", flat=True))
     cancelled = (
-        Occurrence.objects.filter(
-            pk__in=dropped, status__in=Occurrence.TRANSITIONS.sources(Occurrence.Status.CANCELLED)
-        ).update(status=Occurrence.Status.CANCELLED)
-        if dropped
-        else 0
+        cancellable.filter(pk__in=dropped).update(status=Occurrence.Status.CANCELLED) if dropped else 0
     )
     outbox_cancel(keys=[reminder_key(pk) for pk in dropped])
     Occurrence.objects.filter(
