@@ -52,6 +52,7 @@ from communications.serializers import (
 )
 from engagements.selectors import engagement_list, user_list
 from pmaas.api import FIELD_ERRORS, FORBIDDEN, NOT_FOUND
+from pmaas.scoping import require_shared_section
 from stakeholders.selectors import stakeholder_list
 
 
@@ -344,6 +345,7 @@ class ComplianceViewSet(viewsets.GenericViewSet[Any]):
     filter_backends: list[Any] = []
 
     def list(self, request: Request) -> Response:
+        require_shared_section(request.user, "communications.Occurrence")
         query = ComplianceQuerySerializer(data=request.query_params, context=self.get_serializer_context())
         query.is_valid(raise_exception=True)
         by = query.validated_data["by"]

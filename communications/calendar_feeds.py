@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.models import CalendarFeed, User
 from engagements.models import Engagement
 from pmaas.errors import NotAllowed
+from pmaas.sharing import NOTHING, client_share, is_client_user
 from pmaas.validation import clean_instance
 
 
@@ -31,14 +32,16 @@ def calendar_feed_create(*, actor: User, engagement: Engagement | None = None) -
     """Open a calendar feed for the actor: personal (engagement None) or of one engagement.
 
     Rule: an engagement feed only for an engagement the actor may see (else
-    NotAllowed); any active user, a client PMO lead included, may have
-    feeds, since a feed only shows what its owner may see anyway. Side effect:
+    NotAllowed); a feed is the communication plan, which is not shared with
+    client users (pmaas/sharing.py), so they have none. Side effect:
     an active feed of the same owner and scope is revoked first, so its old URL
     stops working. Returns the feed and its secret, which is stored only as a
     hash and cannot be shown again. Not idempotent: each call issues a new secret.
     """
     if not actor.is_active:
         raise NotAllowed("Inactive users have no calendar feeds.")
+    if client_share("communications.Channel") is NOTHING and is_client_user(actor):
+        raise NotAllowed("Calendar feeds show the firm's communication plan.")
     if engagement is not None and not Engagement.objects.visible_to(actor).filter(pk=engagement.pk).exists():
         raise NotAllowed("This engagement is not in your scope.")
     # Serialises two creations for the same owner, which would otherwise both

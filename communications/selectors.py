@@ -466,11 +466,12 @@ def check_in_timeline(
         .select_related("logged_by", "channel")
         .prefetch_related(
             Prefetch("attendees", queryset=Stakeholder.objects.order_by("name", "pk")),
+            # Scoped too: a shared check-in can carry team follow-ups that are not shared.
             Prefetch(
                 "follow_ups",
-                queryset=FollowUp.objects.select_related("owner_user", "owner_stakeholder").order_by(
-                    "due_at", "pk"
-                ),
+                queryset=FollowUp.objects.visible_to(user)
+                .select_related("owner_user", "owner_stakeholder")
+                .order_by("due_at", "pk"),
             ),
         )
         .order_by("-occurred_at", "-pk")

@@ -35,14 +35,14 @@ from communications.services import EARLIEST_CADENCE_START, LATEST_CADENCE_START
 from engagements.selectors import engagement_list, user_list
 from engagements.serializers import UserSummarySerializer
 from notifications.models import OutboxMessage
-from pmaas.api import ScopedPrimaryKeyRelatedField
+from pmaas.api import ScopedPrimaryKeyRelatedField, SharedModelSerializer
 from stakeholders.selectors import stakeholder_list
 from stakeholders.serializers import StakeholderSummarySerializer
 
 MOST_FOLLOW_UPS_PER_CHECK_IN = 50
 
 
-class ChannelSerializer(serializers.ModelSerializer[Channel]):
+class ChannelSerializer(SharedModelSerializer[Channel]):
     engagement_code = serializers.CharField(source="engagement.code", read_only=True)
     stakeholder_name = serializers.CharField(source="stakeholder.name", read_only=True)
     owner_name = serializers.CharField(source="owner.__str__", read_only=True)
@@ -122,7 +122,7 @@ class ChannelCreateSerializer(serializers.Serializer[Any]):
         return value
 
 
-class FollowUpSerializer(serializers.ModelSerializer[FollowUp]):
+class FollowUpSerializer(SharedModelSerializer[FollowUp]):
     engagement_code = serializers.CharField(source="engagement.code", read_only=True)
     owner_name = serializers.CharField(
         read_only=True, help_text="The team member or stakeholder who owes it."
@@ -194,7 +194,7 @@ class FollowUpCreateSerializer(FollowUpSpecSerializer):
     engagement = ScopedPrimaryKeyRelatedField(selector=engagement_list)
 
 
-class CheckInSerializer(serializers.ModelSerializer[CheckIn]):
+class CheckInSerializer(SharedModelSerializer[CheckIn]):
     engagement_code = serializers.CharField(source="engagement.code", read_only=True)
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     sentiment_display = serializers.CharField(source="get_sentiment_display", read_only=True)
@@ -253,7 +253,7 @@ class CheckInCreateSerializer(serializers.Serializer[Any]):
     )
 
 
-class FollowUpCommentSerializer(serializers.ModelSerializer[FollowUpComment]):
+class FollowUpCommentSerializer(SharedModelSerializer[FollowUpComment]):
     author_name = serializers.CharField(source="author.__str__", read_only=True)
     engagement = serializers.IntegerField(source="follow_up.engagement_id", read_only=True)
 
@@ -267,7 +267,7 @@ class FollowUpCommentCreateSerializer(serializers.Serializer[Any]):
     body = serializers.CharField()
 
 
-class SponsorSubscriptionSerializer(serializers.ModelSerializer[SponsorSubscription]):
+class SponsorSubscriptionSerializer(SharedModelSerializer[SponsorSubscription]):
     engagement_code = serializers.CharField(source="engagement.code", read_only=True)
     stakeholder_name = serializers.CharField(source="stakeholder.name", read_only=True)
     cadence_display = serializers.CharField(source="get_cadence_display", read_only=True)
@@ -296,7 +296,7 @@ class SponsorSubscriptionSerializer(serializers.ModelSerializer[SponsorSubscript
         read_only_fields = fields
 
 
-class DeliverySerializer(serializers.ModelSerializer[Delivery]):
+class DeliverySerializer(SharedModelSerializer[Delivery]):
     engagement = serializers.IntegerField(source="subscription.engagement_id", read_only=True)
     engagement_code = serializers.CharField(source="subscription.engagement.code", read_only=True)
     stakeholder_name = serializers.CharField(source="subscription.stakeholder.name", read_only=True)
@@ -383,7 +383,7 @@ class ComplianceRowSerializer(serializers.Serializer[Any]):
     )
 
 
-class SilenceFlagSerializer(serializers.ModelSerializer[SilenceFlag]):
+class SilenceFlagSerializer(SharedModelSerializer[SilenceFlag]):
     engagement_code = serializers.CharField(source="engagement.code", read_only=True)
     stakeholder = StakeholderSummarySerializer(read_only=True)
     allowed_silence_days = serializers.SerializerMethodField(

@@ -36,6 +36,7 @@ from engagements.selectors import engagement_check_editable
 from engagements.working_days import engagement_skip_rule
 from pmaas.concurrency import check_unchanged
 from pmaas.errors import NotAllowed, NotFound, RuleViolation
+from pmaas.sharing import is_client_user
 from pmaas.validation import clean_instance
 from stakeholders.models import Stakeholder, StakeholderRole
 
@@ -318,6 +319,8 @@ class FollowUpSpec:
     owner_user: User | None = None
     owner_stakeholder: Stakeholder | None = None
     details: str = ""
+    # A team-owned item shown to the client's users too (what the client owes is always shown).
+    shared_with_client: bool = False
 
 
 @dataclass
@@ -375,6 +378,7 @@ def check_in_log(
     sentiment: int = Sentiment.NEUTRAL,
     decisions: str = "",
     follow_ups: Iterable[FollowUpSpec] = (),
+    shared_with_client: bool = False,
     as_of: datetime | None = None,
 ) -> CheckIn:
     """Log an interaction and its follow-ups in one transaction.
@@ -383,7 +387,9 @@ def check_in_log(
     follow-up owner must be on its team, the channel must belong to it, the
     check-in may not lie more than a day ahead, and no follow-up may be due
     before it. Logging against a channel closes its due occurrence and moves
-    its next due time. Nothing is written when anything is refused. Not
+    its next due time. Only a check-in ``shared_with_client`` is shown to the
+    client's users, and never its sentiment (pmaas/sharing.py). Nothing is
+    written when anything is refused. Not
     idempotent: each call logs a new check-in.
     """
     engagement_check_editable(user=actor, engagement=engagement)
@@ -428,6 +434,7 @@ def check_in_log(
         summary=summary.strip(),
         sentiment=sentiment,
         decisions=decisions.strip(),
+        shared_with_client=shared_with_client,
     )
     clean_instance(check_in, problems.fields)
     check_in.save()
@@ -445,6 +452,7 @@ def check_in_log(
                 due_at=spec.due_at,
                 owner_user=spec.owner_user,
                 owner_stakeholder=spec.owner_stakeholder,
+                shared_with_client=spec.shared_with_client,
                 created_by=actor,
             )
             for spec in specs
@@ -475,6 +483,7 @@ def follow_up_create(*, actor: Any, engagement: Engagement, spec: FollowUpSpec) 
         due_at=spec.due_at,
         owner_user=spec.owner_user,
         owner_stakeholder=spec.owner_stakeholder,
+        shared_with_client=spec.shared_with_client,
         created_by=actor,
     )
     clean_instance(follow_up, problems.fields)
@@ -597,10 +606,17 @@ def follow_ups_complete_bulk(
     return BulkCompletion(completed=completed, ignored_ids=tuple(sorted(requested - claimed)))
 
 
-def follow_up_comment_add(*, actor: Any, follow_up: FollowUp, body: str) -> FollowUpComment:
-    """Comment on a follow-up; allowed to whoever may change its status."""
+def follow_up_comment_add(
+    *, actor: Any, follow_up: FollowUp, body: str, shared_with_client: bool = False
+) -> FollowUpComment:
+    """Comment on a follow-up; allowed to whoever may change its status.
+
+    A team member's comment is internal unless ``shared_with_client``; a client
+    user's comment is always shared, since its author is the client.
+    """
     _require_status_rights(actor, follow_up)
-    comment = FollowUpComment(follow_up=follow_up, author=actor, body=body.strip())
+    shared = shared_with_client or is_client_user(actor)
+    comment = FollowUpComment(follow_up=follow_up, author=actor, body=body.strip(), shared_with_client=shared)
     clean_instance(comment)
     comment.save()
     return comment

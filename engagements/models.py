@@ -7,6 +7,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 
+from pmaas.sharing import client_share, is_client_user
 from pmaas.timezones import validate_time_zone
 from pmaas.transitions import Transitions
 
@@ -109,7 +110,11 @@ class EngagementScopedQuerySet(models.QuerySet[_M]):
         if _user_sees_all(user):
             return self.all()
         visible = Engagement.objects.visible_to(user).values("pk")
-        return self.filter(**{f"{self.engagement_path}__in": visible})
+        rows = self.filter(**{f"{self.engagement_path}__in": visible})
+        if is_client_user(user):
+            # Of their own client's engagements, a client user sees only what is shared with clients.
+            rows = rows.filter(client_share(self.model._meta.label).rows)
+        return rows
 
     def editable_by(self, user: User | Any) -> Self:
         if not _user_is_active(user):
@@ -178,6 +183,10 @@ class Engagement(models.Model):
         related_name="+",
     )
     health_override_at = models.DateTimeField(null=True, blank=True)
+    # The client's users see the colour (never the override's reason) only when the lead shares it.
+    health_shared_with_client = models.BooleanField(
+        default=False, help_text="Show the engagement's health to the client's users."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -10,10 +10,10 @@ from rest_framework import serializers
 from accounts.models import User
 from engagements.models import ChangeRequest, Client, Engagement, Health, Membership, Milestone
 from engagements.selectors import client_list, firm_user_list
-from pmaas.api import ScopedPrimaryKeyRelatedField
+from pmaas.api import ScopedPrimaryKeyRelatedField, SharedModelSerializer
 
 
-class UserSummarySerializer(serializers.ModelSerializer[User]):
+class UserSummarySerializer(SharedModelSerializer[User]):
     name = serializers.CharField(source="__str__", read_only=True)
 
     class Meta:
@@ -22,14 +22,14 @@ class UserSummarySerializer(serializers.ModelSerializer[User]):
         read_only_fields = fields
 
 
-class ClientSerializer(serializers.ModelSerializer[Client]):
+class ClientSerializer(SharedModelSerializer[Client]):
     class Meta:
         model = Client
         fields = ["id", "name", "time_zone", "country", "created_at", "updated_at"]
         read_only_fields = fields
 
 
-class EngagementSerializer(serializers.ModelSerializer[Engagement]):
+class EngagementSerializer(SharedModelSerializer[Engagement]):
     client_name = serializers.CharField(source="client.name", read_only=True)
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
@@ -97,7 +97,7 @@ class EngagementCreateSerializer(serializers.Serializer[Any]):
     )
 
 
-class MembershipSerializer(serializers.ModelSerializer[Membership]):
+class MembershipSerializer(SharedModelSerializer[Membership]):
     engagement_code = serializers.CharField(source="engagement.code", read_only=True)
     user_name = serializers.CharField(source="user.__str__", read_only=True)
     role_display = serializers.CharField(source="get_role_display", read_only=True)
@@ -117,7 +117,7 @@ class MembershipSerializer(serializers.ModelSerializer[Membership]):
         read_only_fields = fields
 
 
-class MilestoneSerializer(serializers.ModelSerializer[Milestone]):
+class MilestoneSerializer(SharedModelSerializer[Milestone]):
     engagement_code = serializers.CharField(source="engagement.code", read_only=True)
     is_complete = serializers.BooleanField(read_only=True)
 
@@ -138,7 +138,7 @@ class MilestoneSerializer(serializers.ModelSerializer[Milestone]):
         read_only_fields = fields
 
 
-class ChangeRequestSerializer(serializers.ModelSerializer[ChangeRequest]):
+class ChangeRequestSerializer(SharedModelSerializer[ChangeRequest]):
     engagement_code = serializers.CharField(source="engagement.code", read_only=True)
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)

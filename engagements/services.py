@@ -109,11 +109,14 @@ def engagement_override_health(
     engagement: Engagement,
     health: str,
     reason: str,
+    shared_with_client: bool | None = None,
     seen_updated_at: datetime | None = None,
 ) -> Engagement:
     """Set (or, with an empty health, clear) a manual health with its reason.
 
-    An override needs a reason. With ``seen_updated_at`` the write is refused
+    With ``shared_with_client`` the client's users are shown the colour, or no
+    longer are (never the reason, nor the computed health behind an override;
+    None leaves it as it was). An override needs a reason. With ``seen_updated_at`` the write is refused
     when the engagement changed since the editor read it. Idempotent: the same
     call twice leaves the same override (with a later timestamp).
     """
@@ -128,6 +131,8 @@ def engagement_override_health(
     engagement.health_override_reason = reason.strip() if health else ""
     engagement.health_override_by = actor if health else None
     engagement.health_override_at = timezone.now() if health else None
+    if shared_with_client is not None:
+        engagement.health_shared_with_client = shared_with_client
     clean_instance(engagement)
     engagement.save(
         update_fields=[
@@ -135,6 +140,7 @@ def engagement_override_health(
             "health_override_reason",
             "health_override_by",
             "health_override_at",
+            "health_shared_with_client",
             "updated_at",
         ]
     )

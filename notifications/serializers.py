@@ -6,9 +6,10 @@ from rest_framework import serializers
 
 from notifications.models import Notification, NotificationPreference
 from notifications.services import PREFERENCE_FIELDS
+from pmaas.api import SharedModelSerializer
 
 
-class NotificationSerializer(serializers.ModelSerializer[Notification]):
+class NotificationSerializer(SharedModelSerializer[Notification]):
     event_display = serializers.CharField(source="get_event_display", read_only=True)
     engagement_code = serializers.CharField(source="engagement.code", read_only=True, default=None)
 
@@ -28,7 +29,7 @@ class NotificationSerializer(serializers.ModelSerializer[Notification]):
         read_only_fields = fields
 
 
-class NotificationPreferenceSerializer(serializers.ModelSerializer[NotificationPreference]):
+class NotificationPreferenceSerializer(SharedModelSerializer[NotificationPreference]):
     """The caller's preferences; PUT gives every field, PATCH some. Times are in the caller's zone."""
 
     class Meta:

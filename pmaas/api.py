@@ -1,15 +1,16 @@
 """REST framework plumbing shared by every app's API.
 
-Paging, error translation, the documented error responses, and the relation
-field that looks ids up only within the caller's scope.
+Paging, error translation, the documented error responses, the relation
+field that looks ids up only within the caller's scope, and the model
+serializer that shows a client user only the fields shared with clients.
 """
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers
@@ -18,6 +19,9 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from pmaas.errors import NotAllowed, NotFound, RuleViolation
+from pmaas.sharing import client_sees_field, is_client_user
+
+_MT = TypeVar("_MT", bound=Model)
 
 
 class Pagination(PageNumberPagination):
@@ -92,3 +96,34 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField[Any]):
     def get_queryset(self) -> QuerySet[Any]:
         request = self.context.get("request")
         return self.selector(user=getattr(request, "user", None))
+
+
+class SharedModelSerializer(serializers.ModelSerializer[_MT]):
+    """The API shape of a model; to a client user, only its fields that pmaas.sharing shares.
+
+    Every model serializer of the API derives from this, nested ones too, so a
+    field added later is absent for client users until the policy shares it.
+    """
+
+    def _for_client(self) -> bool:
+        request = self.context.get("request")
+        return is_client_user(getattr(request, "user", None))
+
+    def _model_label(self) -> str:
+        model: type[Model] = self.Meta.model
+        return model._meta.label
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        fields = super().get_fields()
+        if not self._for_client():
+            return fields
+        label = self._model_label()
+        return {name: field for name, field in fields.items() if client_sees_field(label, name)}
+
+    def to_representation(self, instance: _MT) -> Any:
+        data = super().to_representation(instance)
+        if self._for_client():
+            label = self._model_label()
+            for name in [name for name in data if not client_sees_field(label, name, instance)]:
+                del data[name]
+        return data

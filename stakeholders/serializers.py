@@ -7,19 +7,19 @@ from typing import Any
 from rest_framework import serializers
 
 from engagements.selectors import engagement_list, user_list
-from pmaas.api import ScopedPrimaryKeyRelatedField
+from pmaas.api import ScopedPrimaryKeyRelatedField, SharedModelSerializer
 from stakeholders.models import Level, Scale, Stakeholder, StakeholderRole
 from stakeholders.selectors import stakeholder_list
 
 
-class StakeholderSummarySerializer(serializers.ModelSerializer[Stakeholder]):
+class StakeholderSummarySerializer(SharedModelSerializer[Stakeholder]):
     class Meta:
         model = Stakeholder
         fields = ["id", "name"]
         read_only_fields = fields
 
 
-class StakeholderSerializer(serializers.ModelSerializer[Stakeholder]):
+class StakeholderSerializer(SharedModelSerializer[Stakeholder]):
     client_name = serializers.CharField(source="client.name", read_only=True)
 
     class Meta:
@@ -41,7 +41,7 @@ class StakeholderSerializer(serializers.ModelSerializer[Stakeholder]):
         read_only_fields = fields
 
 
-class StakeholderRoleSerializer(serializers.ModelSerializer[StakeholderRole]):
+class StakeholderRoleSerializer(SharedModelSerializer[StakeholderRole]):
     engagement_code = serializers.CharField(source="engagement.code", read_only=True)
     stakeholder_name = serializers.CharField(source="stakeholder.name", read_only=True)
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)

@@ -229,8 +229,11 @@ def make_scope(*, engagement: Engagement, owner: User, stakeholder_user: User | 
         ],
     )
     follow_up = check_in.follow_ups.get()
+    # Shared with the client, so the scoping matrix also proves client users reach shared rows.
+    CheckIn.objects.filter(pk=check_in.pk).update(shared_with_client=True)
+    check_in.refresh_from_db()
     comment = communication_services.follow_up_comment_add(
-        actor=_system(), follow_up=follow_up, body="On it."
+        actor=_system(), follow_up=follow_up, body="On it.", shared_with_client=True
     )
     milestone = engagement_services.milestone_create(
         actor=_system(), engagement=engagement, name="Go-live", due_on=dt.date(2026, 9, 1)

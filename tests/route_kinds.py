@@ -21,7 +21,13 @@ class Public:
 
 @dataclasses.dataclass(frozen=True)
 class LoggedIn:
-    """Any logged-in user; anonymous visitors are refused."""
+    """Any logged-in user; anonymous visitors are refused.
+
+    ``section`` names the model a page is about when that is not obvious; a
+    client user, to whom pmaas/sharing.py shares no row of it, gets 404.
+    """
+
+    section: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +39,9 @@ class ObjectRoute:
     data: tuple[tuple[str, str], ...] = ()
     # How the route's URL names the object; most take its primary key.
     url_kwargs: Callable[[Any], dict[str, Any]] = _pk
+    # The model the page is about, when not the object's own (an engagement's plan is about channels):
+    # a client user, to whom pmaas/sharing.py shares no row of it, gets 404.
+    section: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,6 +15,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from communications.calendar_feeds import calendar_feed_create
+from pmaas.sharing import NOTHING, client_share
 from tests import factories, routes
 from tests.factories import Scope, World
 from tests.route_kinds import (
@@ -100,12 +101,16 @@ BY_CLIENT = {"client", "stakeholder"}
 CLIENT_OF = {"mine": "A", "sibling": "A", "other": "B"}
 
 
-# The firm's own view of the client's people, which client users never see (tests/test_scoping.py).
-FIRM_ONLY = {"silence_flag"}
+def _shared_with_clients(target: Any, section: str | None) -> bool:
+    """Whether pmaas/sharing.py shares this row (and the section the page is about) with client users."""
+    if section is not None and client_share(section) is NOTHING:
+        return False
+    model = type(target)
+    return model._default_manager.filter(pk=target.pk).filter(client_share(model._meta.label).rows).exists()
 
 
-def _visible(role: str, scope_name: str, attr: str) -> bool:
-    if attr in FIRM_ONLY and role == "client_pmo_lead":
+def _visible(role: str, scope_name: str, attr: str, target: Any = None, section: str | None = None) -> bool:
+    if role == "client_pmo_lead" and target is not None and not _shared_with_clients(target, section):
         return False
     if attr in BY_CLIENT:
         return CLIENT_OF[scope_name] in {CLIENT_OF[name] for name in VISIBLE[role]}
@@ -140,11 +145,15 @@ def test_logged_in_routes_refuse_anonymous_and_serve_every_role(client, world, n
     anonymous = client.get(reverse(name))
     assert anonymous.status_code in (302, 401, 403)
 
-    # Given each role logged in, then the route serves them
+    # Given each role logged in, then the route serves them; a client user only what is shared with clients
+    entry = ROUTES[name]
+    assert isinstance(entry, LoggedIn)
     for role, user in world.users().items():
         client.force_login(user)
         response = client.get(reverse(name))
-        assert response.status_code == 200, (role, response.status_code)
+        firm_only = entry.section is not None and client_share(entry.section) is NOTHING
+        expected = 404 if role == "client_pmo_lead" and firm_only else 200
+        assert response.status_code == expected, (role, response.status_code)
 
 
 @pytest.mark.parametrize("name", _entries(ObjectRoute))
@@ -159,7 +168,7 @@ def test_object_routes_answer_404_outside_scope_for_every_role(client, world, na
             response = getattr(client, entry.method)(_url(name, entry, target), dict(entry.data))
 
             # Then it is answered only inside the role's scope, and outside it is 404, never 403
-            if _visible(role, scope_name, entry.attr):
+            if _visible(role, scope_name, entry.attr, target, entry.section):
                 assert response.status_code != 404, (role, scope_name, response.status_code)
             else:
                 assert response.status_code == 404, (role, scope_name, response.status_code)
@@ -182,7 +191,8 @@ def test_list_routes_show_exactly_the_objects_in_scope(client, world, name):
         # Then each world object is listed exactly when its engagement is in scope
         for scope_name in SCOPES:
             target = _object(world, scope_name, entry.attr)
-            assert (target.pk in listed) == _visible(role, scope_name, entry.attr), (role, scope_name)
+            visible = _visible(role, scope_name, entry.attr, target)
+            assert (target.pk in listed) == visible, (role, scope_name)
     client.logout()
     assert client.get(reverse(name)).status_code in (302, 401, 403)
 

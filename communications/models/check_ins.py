@@ -46,6 +46,11 @@ class CheckIn(models.Model):
     summary = models.TextField()
     sentiment = models.SmallIntegerField(choices=Sentiment.choices, default=Sentiment.NEUTRAL)
     decisions = models.TextField(blank=True)
+    # Internal unless the team chooses otherwise (pmaas/sharing.py): summaries can be candid.
+    shared_with_client = models.BooleanField(
+        default=False,
+        help_text="Client users see its date, kind, attendees, summary and decisions; never its sentiment.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

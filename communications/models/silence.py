@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Self
 
 from django.db import models
 from django.db.models import Q
@@ -14,15 +14,8 @@ from stakeholders.models import Stakeholder
 
 
 class SilenceFlagQuerySet(EngagementScopedQuerySet["SilenceFlag"]):
-    def visible_to(self, user: Any) -> Self:
-        """The firm's members who see the engagement; never the client's own users.
-
-        A flag is the firm's judgement of its relationship with the client's
-        people, some of whom are the client users themselves.
-        """
-        if user is not None and getattr(user, "role", None) == "client":
-            return self.none()
-        return super().visible_to(user)
+    # Never shared with client users (pmaas/sharing.py): a flag is the firm's judgement
+    # of its relationship with the client's people, some of whom are the client users themselves.
 
     def open(self) -> Self:
         return self.filter(cleared_at__isnull=True)

@@ -19,6 +19,7 @@ from communications import calendar_feeds as feeds
 from communications.forms.calendar import CalendarFeedForm
 from engagements.selectors import engagement_get_for_user, engagement_list
 from pmaas.errors import NotAllowed
+from pmaas.scoping import require_shared_section
 
 
 @require_safe
@@ -47,6 +48,8 @@ def _feed_url(request: HttpRequest, secret: str) -> str:
 @require_http_methods(["GET", "POST"])
 def calendar_feeds(request: HttpRequest) -> HttpResponse:
     user = cast(User, request.user)
+    # A feed is the communication plan as calendar events: the firm's, not shared with clients.
+    require_shared_section(user, "communications.Channel")
     engagements = engagement_list(user=user)
     context: dict[str, Any] = {}
     if request.method == "POST":

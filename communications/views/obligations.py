@@ -20,6 +20,7 @@ from engagements import selectors as engagement_selectors
 from engagements.models import Engagement
 from pmaas.errors import RuleViolation
 from pmaas.forms import form_add_service_errors
+from pmaas.scoping import require_shared_section
 from stakeholders.selectors import stakeholder_list
 
 
@@ -75,6 +76,7 @@ def _page(
 
 @login_required
 def engagement_obligations(request: HttpRequest, pk: int) -> HttpResponse:
+    require_shared_section(request.user, "communications.CommunicationObligation")
     engagement = engagement_selectors.engagement_get_for_user(user=request.user, id=pk)
     return _page(request, engagement)
 
@@ -102,6 +104,7 @@ def obligation_waive(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def obligation_add(request: HttpRequest, pk: int) -> HttpResponse:
+    require_shared_section(request.user, "communications.CommunicationObligation")
     change_request = engagement_selectors.change_request_get_for_user(user=request.user, id=pk)
     engagement = change_request.engagement
     engagement_selectors.engagement_check_editable(user=request.user, engagement=engagement)

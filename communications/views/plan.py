@@ -21,6 +21,7 @@ from communications.models import Channel
 from engagements.models import Engagement
 from engagements.selectors import engagement_can_edit, engagement_get_for_user
 from engagements.working_days import engagement_skip_words
+from pmaas.scoping import require_shared_section
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ def _channel_form(request: HttpRequest, engagement: Engagement, **kwargs: object
 @login_required
 @require_GET
 def engagement_plan(request: HttpRequest, pk: int) -> HttpResponse:
+    require_shared_section(request.user, "communications.Channel")
     engagement = engagement_get_for_user(user=request.user, id=pk)
     context = window_context(request, window_form(request.GET))
     context |= {
@@ -109,6 +111,7 @@ def engagement_plan(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def channel_create(request: HttpRequest, pk: int) -> HttpResponse:
+    require_shared_section(request.user, "communications.Channel")
     engagement = engagement_get_for_user(user=request.user, id=pk)
     if not engagement_can_edit(user=request.user, engagement=engagement):
         raise PermissionDenied("You may view this plan but not change it.")

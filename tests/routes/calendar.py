@@ -4,6 +4,6 @@ from tests.route_kinds import Entry, LoggedIn, OwnRoute, TokenRoute
 
 ROUTES: dict[str, Entry] = {
     "calendar_feed": TokenRoute(),
-    "calendar_feeds": LoggedIn(),
+    "calendar_feeds": LoggedIn(section="communications.Channel"),
     "calendar_feed_revoke": OwnRoute(),
 }

@@ -3,6 +3,6 @@
 from tests.route_kinds import Entry, LoggedIn
 
 ROUTES: dict[str, Entry] = {
-    "compliance_portfolio": LoggedIn(),
-    "v1:compliance-list": LoggedIn(),
+    "compliance_portfolio": LoggedIn(section="communications.Occurrence"),
+    "v1:compliance-list": LoggedIn(section="communications.Occurrence"),
 }

@@ -13,7 +13,9 @@ ROUTES: dict[str, Entry] = {
     "change_request_create": ObjectRoute("engagement"),
     "change_request_edit": ObjectRoute("change_request"),
     "change_request_decide": ObjectRoute("change_request"),
-    "engagement_obligations": ObjectRoute("engagement"),
+    "engagement_obligations": ObjectRoute("engagement", section="communications.CommunicationObligation"),
     "obligation_waive": ObjectRoute("obligation", method="post", data=(("reason", "Told in the corridor"),)),
-    "obligation_add": ObjectRoute("change_request", method="post"),
+    "obligation_add": ObjectRoute(
+        "change_request", method="post", section="communications.CommunicationObligation"
+    ),
 }

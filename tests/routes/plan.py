@@ -3,8 +3,8 @@
 from tests.route_kinds import Entry, ObjectRoute
 
 ROUTES: dict[str, Entry] = {
-    "engagement_plan": ObjectRoute("engagement"),
-    "channel_create": ObjectRoute("engagement"),
+    "engagement_plan": ObjectRoute("engagement", section="communications.Channel"),
+    "channel_create": ObjectRoute("engagement", section="communications.Channel"),
     "channel_edit": ObjectRoute("channel"),
     "channel_pause": ObjectRoute("channel", method="post"),
     "engagement_timeline": ObjectRoute("engagement"),

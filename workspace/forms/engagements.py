@@ -42,6 +42,11 @@ class HealthOverrideForm(_SeenMixin):
         label="Reason",
         help_text="Required when overriding: the dashboard shows it next to the health.",
     )
+    shared_with_client = forms.BooleanField(
+        required=False,
+        label="Show the health to the client's users",
+        help_text="They see the colour only, never the reason for an override.",
+    )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

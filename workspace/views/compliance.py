@@ -10,11 +10,14 @@ from django.views.decorators.http import require_GET
 
 from communications import compliance
 from communications.forms.compliance import window_context, window_form
+from pmaas.scoping import require_shared_section
 
 
 @login_required
 @require_GET
 def compliance_portfolio(request: HttpRequest) -> HttpResponse:
+    # Per-engagement and per-consultant figures are the firm's own (pmaas/sharing.py).
+    require_shared_section(request.user, "communications.Occurrence")
     context = window_context(request, window_form(request.GET))
     window = context["window"]
     if window is not None:

@@ -74,6 +74,7 @@ def _health_form(engagement: Engagement) -> HealthOverrideForm:
         initial={
             "health": engagement.health_override,
             "reason": engagement.health_override_reason,
+            "shared_with_client": engagement.health_shared_with_client,
             "seen_updated_at": engagement.updated_at,
         }
     )
@@ -128,6 +129,7 @@ def engagement_health(request: HttpRequest, pk: int) -> HttpResponse:
                 engagement=engagement,
                 health=form.cleaned_data["health"],
                 reason=form.cleaned_data["reason"],
+                shared_with_client=form.cleaned_data["shared_with_client"],
                 seen_updated_at=form.cleaned_data["seen_updated_at"],
             )
         except ValidationError as error:
