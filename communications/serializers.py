@@ -152,6 +152,7 @@ class FollowUpSerializer(SharedModelSerializer[FollowUp]):
             "completed_by",
             "overdue_at",
             "is_overdue",
+            "shared_with_client",
             "escalation_level",
             "escalated_at",
             "created_by",
@@ -188,6 +189,10 @@ class FollowUpSpecSerializer(serializers.Serializer[Any]):
         help_text="A stakeholder with a role on the engagement.",
     )
     details = serializers.CharField(allow_blank=True, default="")
+    shared_with_client = serializers.BooleanField(
+        default=False,
+        help_text="Show a team-owned item to the client's users (what they owe is always shown).",
+    )
 
 
 class FollowUpCreateSerializer(FollowUpSpecSerializer):
@@ -221,6 +226,7 @@ class CheckInSerializer(SharedModelSerializer[CheckIn]):
             "sentiment",
             "sentiment_display",
             "decisions",
+            "shared_with_client",
             "follow_ups",
             "created_at",
             "updated_at",
@@ -248,6 +254,9 @@ class CheckInCreateSerializer(serializers.Serializer[Any]):
     )
     sentiment = serializers.ChoiceField(choices=Sentiment.choices, default=Sentiment.NEUTRAL)
     decisions = serializers.CharField(allow_blank=True, default="")
+    shared_with_client = serializers.BooleanField(
+        default=False, help_text="The client's users see its date, kind, attendees, summary and decisions."
+    )
     follow_ups = serializers.ListSerializer[Any](
         child=FollowUpSpecSerializer(), required=False, max_length=MOST_FOLLOW_UPS_PER_CHECK_IN
     )
@@ -259,12 +268,24 @@ class FollowUpCommentSerializer(SharedModelSerializer[FollowUpComment]):
 
     class Meta:
         model = FollowUpComment
-        fields = ["id", "follow_up", "engagement", "author", "author_name", "body", "created_at"]
+        fields = [
+            "id",
+            "follow_up",
+            "engagement",
+            "author",
+            "author_name",
+            "body",
+            "shared_with_client",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
 class FollowUpCommentCreateSerializer(serializers.Serializer[Any]):
     body = serializers.CharField()
+    shared_with_client = serializers.BooleanField(
+        default=False, help_text="Show it to the client's users; a client user's own comment always is."
+    )
 
 
 class SponsorSubscriptionSerializer(SharedModelSerializer[SponsorSubscription]):

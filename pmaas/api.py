@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from pmaas.errors import NotAllowed, NotFound, RuleViolation
-from pmaas.sharing import client_sees_field, is_client_user
+from pmaas.sharing import client_sees_field, client_share, is_client_user
 
 _MT = TypeVar("_MT", bound=Model)
 
@@ -127,3 +127,49 @@ class SharedModelSerializer(serializers.ModelSerializer[_MT]):
             for name in [name for name in data if not client_sees_field(label, name, instance)]:
                 del data[name]
         return data
+
+
+def _shared_serializers() -> list[type[SharedModelSerializer[Any]]]:
+    found: list[type[SharedModelSerializer[Any]]] = []
+    pending: list[type[SharedModelSerializer[Any]]] = list(SharedModelSerializer.__subclasses__())
+    while pending:
+        serializer = pending.pop()
+        found.append(serializer)
+        pending.extend(serializer.__subclasses__())
+    return found
+
+
+def client_fields_optional(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """A drf-spectacular post-processing hook: fields kept from client users are not required.
+
+    The schema describes one shape per resource; a client user's responses leave
+    out what pmaas/sharing.py does not share with clients, so those fields are
+    declared optional and say so.
+    """
+    schemas = result.get("components", {}).get("schemas", {})
+    for serializer in _shared_serializers():
+        component = schemas.get(serializer.__name__.removesuffix("Serializer"))
+        if component is None:
+            continue
+        model: type[Model] = serializer.Meta.model
+        label = model._meta.label
+        share = client_share(label)
+        hidden = {
+            name
+            for name in component.get("properties", {})
+            if not client_sees_field(label, name) or name in share.only_when
+        }
+        if not hidden:
+            continue
+        component["required"] = [name for name in component.get("required", []) if name not in hidden]
+        if not component["required"]:
+            del component["required"]
+        for name in hidden:
+            prop = component["properties"][name]
+            note = "Absent for client users."
+            if name in share.only_when:
+                note = f"Absent for client users unless {share.only_when[name]} is true."
+            prop["description"] = f"{prop.get('description', '')}\n\n{note}".strip()
+    return result

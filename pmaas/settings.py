@@ -365,6 +365,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Fields a client user's responses leave out (pmaas/sharing.py) are optional in the schema.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "pmaas.api.client_fields_optional",
+    ],
     # Several models have a "kind" or "status" of their own; name each choice set after its owner.
     "ENUM_NAME_OVERRIDES": {
         "EngagementKindEnum": "engagements.models.Engagement.Kind",

@@ -155,6 +155,7 @@ CLIENT_POLICY: Mapping[str, ClientShare] = {
         "status",
         "status_display",
         "completed_at",
+        "completed_by",
         "is_overdue",
         "shared_with_client",
     ),

@@ -185,7 +185,7 @@ def test_a_client_user_sees_nothing_internal_on_any_page_or_endpoint(client, cli
         assert _leaks(body, markers) == [], url
 
 
-def _model_serializers() -> list[type]:
+def _model_serializers() -> list[Any]:
     from rest_framework import serializers
 
     import communications.serializers
@@ -193,8 +193,12 @@ def _model_serializers() -> list[type]:
     import notifications.serializers
     import stakeholders.serializers
 
-    modules = (communications.serializers, engagements.serializers, notifications.serializers)
-    modules += (stakeholders.serializers,)
+    modules = [
+        communications.serializers,
+        engagements.serializers,
+        notifications.serializers,
+        stakeholders.serializers,
+    ]
     return [
         value
         for module in modules

@@ -18,6 +18,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import models
+from django.db.models import Q
 from django.http import Http404
 
 from accounts.models import CalendarFeed, User
@@ -48,6 +49,7 @@ from engagements.models import (
 )
 from engagements.services import membership_add
 from notifications.models import Notification, NotificationPreference, OutboxMessage
+from pmaas.sharing import NOTHING, client_share
 from stakeholders import selectors as stakeholder_selectors
 from stakeholders.models import Stakeholder, StakeholderRole
 from tests import factories
@@ -66,8 +68,6 @@ class Entry:
     engagement_lookup: str
     # Shared by all engagements of a client: visible with any one of them.
     by_client: bool = False
-    # The firm's own view of the client's people: client users see none of it.
-    firm_only: bool = False
 
 
 MATRIX: dict[type[models.Model], Entry] = {
@@ -87,7 +87,7 @@ MATRIX: dict[type[models.Model], Entry] = {
     Delivery: Entry(lambda s: s.delivery, "subscription__engagement"),
     CommunicationObligation: Entry(lambda s: s.obligation, "engagement"),
     Occurrence: Entry(lambda s: s.occurrence, "channel__engagement"),
-    SilenceFlag: Entry(lambda s: s.silence_flag, "engagement", firm_only=True),
+    SilenceFlag: Entry(lambda s: s.silence_flag, "engagement"),
 }
 
 
@@ -134,8 +134,13 @@ CLIENT_KINDS = frozenset({"client_pmo_lead", "inactive_client_pmo_lead"})
 
 
 def visible_scopes(model: type[models.Model], kind: str) -> frozenset[str]:
-    """The scopes of the world a kind of user sees of one model."""
-    if MATRIX[model].firm_only and kind in CLIENT_KINDS:
+    """The scopes of the world a kind of user sees of one model.
+
+    The world's rows of a model the client-visibility policy shares are all of
+    the shared kind (a shared check-in, a comment marked shared); of a model it
+    does not share, client users see none (pmaas/sharing.py).
+    """
+    if kind in CLIENT_KINDS and client_share(model._meta.label) is NOTHING:
         return NONE
     return VISIBLE[kind]
 
@@ -301,7 +306,9 @@ def test_visible_to_shows_nothing_beyond_the_rows_of_visible_engagements(world: 
                 model._default_manager.all()
                 if everything
                 else model._default_manager.filter(**{f"{MATRIX[model].engagement_lookup}__in": engagements})
-            ).values_list("pk", flat=True)
+            )
+            .filter(client_share(model._meta.label).rows if kind in CLIENT_KINDS else Q())
+            .values_list("pk", flat=True)
         )
         if visible_scopes(model, kind)
         else set()

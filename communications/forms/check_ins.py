@@ -61,6 +61,11 @@ class CheckInForm(forms.Form):
         widget=forms.RadioSelect,
     )
     decisions = forms.CharField(label="Decisions", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    shared_with_client = forms.BooleanField(
+        label="Share with the client",
+        required=False,
+        help_text="Its date, kind, attendees, summary and decisions; never the sentiment.",
+    )
 
     def __init__(self, *args: Any, user: Any, engagement: Engagement | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -101,6 +106,8 @@ class FollowUpForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"required": "Give a due date.", "invalid": "Give the date as YYYY-MM-DD."},
     )
+    # What the client's own people owe is always shown to them; a team item only when ticked.
+    shared_with_client = forms.BooleanField(label="Client sees it", required=False)
 
     def __init__(self, *args: Any, owners: OwnerChoices, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -117,6 +124,7 @@ class FollowUpForm(forms.Form):
             ),
             owner_user=owner if isinstance(owner, User) else None,
             owner_stakeholder=owner if isinstance(owner, Stakeholder) else None,
+            shared_with_client=self.cleaned_data["shared_with_client"],
         )
 
 
@@ -170,7 +178,16 @@ def owner_choices(*, user: Any, engagement: Engagement | None) -> OwnerChoices:
 def initial_from(data: QueryDict) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """What was typed, as initial values, so a re-rendered form keeps it without showing errors."""
     initial: dict[str, Any] = {}
-    for name in ("engagement", "channel", "kind", "occurred_at", "summary", "sentiment", "decisions"):
+    for name in (
+        "engagement",
+        "channel",
+        "kind",
+        "occurred_at",
+        "summary",
+        "sentiment",
+        "decisions",
+        "shared_with_client",
+    ):
         if name in data:
             initial[name] = data.get(name)
     for name in ("attendees", "team_attendees"):
@@ -180,7 +197,10 @@ def initial_from(data: QueryDict) -> tuple[dict[str, Any], list[dict[str, Any]]]
     except ValueError:
         total = 0
     rows = [
-        {field: data.get(f"{FOLLOW_UP_PREFIX}-{index}-{field}", "") for field in ("title", "owner", "due")}
+        {
+            field: data.get(f"{FOLLOW_UP_PREFIX}-{index}-{field}", "")
+            for field in ("title", "owner", "due", "shared_with_client")
+        }
         for index in range(max(total, 0))
     ]
     return initial, rows

@@ -101,6 +101,7 @@ def check_in_create(request: HttpRequest) -> HttpResponse:
                     kind=form.cleaned_data["kind"],
                     sentiment=form.cleaned_data["sentiment"],
                     decisions=form.cleaned_data["decisions"],
+                    shared_with_client=form.cleaned_data["shared_with_client"],
                     follow_ups=[formset.forms[i].spec() for i in spec_rows],
                 )
             except ValidationError as exc:

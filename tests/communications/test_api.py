@@ -19,6 +19,7 @@ from communications.models import Channel, CheckIn, FollowUp, FollowUpComment
 from communications.services import FollowUpSpec, follow_ups_flag_overdue
 from tests import factories
 from tests.factories import Scope, World
+from tests.test_route_matrix import _shared_with_clients
 
 SCOPES = ("mine", "sibling", "other")
 SEES = {
@@ -113,13 +114,18 @@ def test_list_shows_only_rows_of_engagements_in_the_callers_scope(
     # When they list the resource
     response = client.get(reverse(f"v1:{basename}-list"))
 
-    # Then they get exactly the rows of the engagements they may see
+    # Then they get exactly the rows of the engagements they may see (a client: those shared with clients)
     assert response.status_code == 200
     shown = {row["id"] for row in response.json()["results"]}
-    expected = {getattr(scope(world, name), RESOURCES[basename]).pk for name in SEES[role]}
-    assert shown == expected
+    names = [
+        name
+        for name in SEES[role]
+        if role != "client_pmo_lead"
+        or _shared_with_clients(getattr(scope(world, name), RESOURCES[basename]), None)
+    ]
+    assert shown == {getattr(scope(world, name), RESOURCES[basename]).pk for name in names}
     assert {row["engagement"] for row in response.json()["results"]} == {
-        scope(world, name).engagement.pk for name in SEES[role]
+        scope(world, name).engagement.pk for name in names
     }
 
 
@@ -153,9 +159,12 @@ def test_retrieve_inside_the_callers_scope_answers_the_row(
     # When they ask for it by id
     response = client.get(reverse(f"v1:{basename}-detail", args=[row.pk]))
 
-    # Then they read it
-    assert response.status_code == 200
-    assert response.json()["id"] == row.pk
+    # Then they read it when it is shared with clients (pmaas/sharing.py), and it does not exist otherwise
+    if _shared_with_clients(row, None):
+        assert response.status_code == 200
+        assert response.json()["id"] == row.pk
+    else:
+        assert response.status_code == 404
 
 
 @pytest.mark.parametrize("basename", ["check-in", "follow-up", "channel"])
@@ -494,7 +503,9 @@ def test_client_user_completes_their_own_follow_up(client: Client, world: World)
 
 def test_client_user_cannot_complete_follow_ups_owed_by_others(client: Client, world: World) -> None:
     # Given follow-ups the client PMO lead sees but does not own: the lead's on mine, and sibling's
-    owed_by_lead = factories.make_follow_up(engagement=world.mine.engagement, owner_user=world.lead)
+    owed_by_lead = factories.make_follow_up(
+        engagement=world.mine.engagement, owner_user=world.lead, shared_with_client=True
+    )
     client.force_login(world.client_user)
 
     # When they try to complete them

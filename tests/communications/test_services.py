@@ -565,7 +565,9 @@ def test_completing_without_as_of_stamps_the_clock_time(
 def test_client_user_cannot_complete_a_follow_up_owned_by_someone_else(world: World, whose: str) -> None:
     # Given a follow-up the PMO lead can see but does not own
     item = (
-        factories.make_follow_up(engagement=world.mine.engagement, owner_user=world.lead)
+        factories.make_follow_up(
+            engagement=world.mine.engagement, owner_user=world.lead, shared_with_client=True
+        )
         if whose == "teammate_on_same_engagement"
         else world.sibling.follow_up
     )
@@ -612,7 +614,9 @@ def test_reopening_a_done_follow_up_clears_its_completion_and_is_idempotent(worl
 def test_client_user_comments_on_their_own_follow_up_but_not_on_others(world: World) -> None:
     # Given the PMO lead's own follow-up and one owed by a teammate on the same engagement
     own = world.mine.follow_up
-    theirs = factories.make_follow_up(engagement=world.mine.engagement, owner_user=world.lead)
+    theirs = factories.make_follow_up(
+        engagement=world.mine.engagement, owner_user=world.lead, shared_with_client=True
+    )
 
     # When they comment on both
     comment = follow_up_comment_add(actor=world.client_user, follow_up=own, body="  Sent on Friday.  ")

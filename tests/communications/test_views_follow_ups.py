@@ -24,12 +24,15 @@ def _page(engagement):
     return reverse("engagement_follow_ups", args=[engagement.pk])
 
 
-def _team_item(world, *, title="Send the revised plan", days=3, engagement=None, owner=None) -> FollowUp:
+def _team_item(
+    world, *, title="Send the revised plan", days=3, engagement=None, owner=None, shared=False
+) -> FollowUp:
     return factories.make_follow_up(
         engagement=engagement or world.mine.engagement,
         owner_user=owner or world.lead,
         title=title,
         due_at=timezone.now() + dt.timedelta(days=days),
+        shared_with_client=shared,
     )
 
 
@@ -40,7 +43,8 @@ def _team_item(world, *, title="Send the revised plan", days=3, engagement=None,
     "role", ["administrator", "practice_lead", "engagement_lead", "consultant", "client_pmo_lead"]
 )
 def test_follow_ups_page_serves_every_role_that_sees_the_engagement(client, world, role) -> None:
-    _team_item(world)
+    # A team item shared with the client: every role that sees the engagement sees it
+    _team_item(world, shared=True)
     client.force_login(world.users()[role])
 
     response = client.get(_page(world.mine.engagement))
@@ -170,8 +174,8 @@ def test_completing_with_htmx_returns_the_updated_row(client, world) -> None:
 
 
 def test_client_pmo_lead_completes_their_own_item_but_not_the_teams(client, world) -> None:
-    # Given the client's PMO lead, owner of the world's client item
-    team_item = _team_item(world)
+    # Given the client's PMO lead, owner of the world's client item, and a team item shared with her
+    team_item = _team_item(world, shared=True)
     client.force_login(world.client_user)
 
     # When they complete their own, and then one the team owes
@@ -383,7 +387,7 @@ def test_redating_with_htmx_returns_the_form_row_then_the_updated_row(client, wo
 
 
 def test_client_pmo_lead_may_not_redate_the_teams_item(client, world) -> None:
-    item = _team_item(world)
+    item = _team_item(world, shared=True)
     client.force_login(world.client_user)
 
     assert client.get(reverse("follow_up_redate", args=[item.pk])).status_code == 403

@@ -161,20 +161,17 @@ def test_plan_lists_each_channel_with_cadence_owner_and_edit_controls(client, wo
     assert reverse("channel_create", args=[world.mine.engagement.pk]) in page
 
 
-def test_client_pmo_lead_sees_the_plan_without_edit_controls(client, world) -> None:
+def test_the_plan_is_not_shown_to_the_client_pmo_lead(client, world) -> None:
     # Given the client's PMO lead
     client.force_login(world.client_user)
 
-    # When they open the plan
+    # When they open the plan, or the engagement overview
     response = client.get(_plan(world.mine.engagement))
+    overview = client.get(reverse("engagement_detail", args=[world.mine.engagement.pk])).content.decode()
 
-    # Then they read it but are offered nothing to change
-    page = response.content.decode()
-    assert response.status_code == 200
-    assert "Weekly one-to-one" in page
-    assert reverse("channel_edit", args=[world.mine.channel.pk]) not in page
-    assert reverse("channel_create", args=[world.mine.engagement.pk]) not in page
-    assert "Pause" not in page
+    # Then there is no such page for them (pmaas/sharing.py shares no channel), and no tab leads to it
+    assert response.status_code == 404
+    assert _plan(world.mine.engagement) not in overview
 
 
 def test_client_pmo_lead_is_refused_every_plan_change(client, world) -> None:
@@ -189,8 +186,8 @@ def test_client_pmo_lead_is_refused_every_plan_change(client, world) -> None:
         client.post(reverse("channel_pause", args=[channel.pk])),
     ]
 
-    # Then each is forbidden and nothing changed
-    assert [r.status_code for r in responses] == [403, 403, 403]
+    # Then none is done, and nothing changed: the plan does not exist for them
+    assert [r.status_code for r in responses] == [404, 404, 404]
     channel.refresh_from_db()
     assert (channel.status, channel.title) == (Channel.Status.ACTIVE, "Weekly one-to-one")
 
