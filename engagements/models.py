@@ -238,6 +238,13 @@ class Membership(models.Model):
         ordering = ["engagement", "role", "user__last_name"]
         constraints = [
             models.UniqueConstraint(fields=["engagement", "user"], name="membership_once_per_engagement"),
+            # One person owns the engagement: handing over demotes the old lead in the same transaction.
+            models.UniqueConstraint(
+                fields=["engagement"],
+                condition=Q(role="lead"),
+                name="membership_one_lead_per_engagement",
+                violation_error_message="An engagement has one lead; hand the role over instead.",
+            ),
         ]
         indexes = [
             # visible_to() looks memberships up by user on every request.
