@@ -18,11 +18,13 @@ from rest_framework.response import Response
 
 from engagements import selectors, services
 from engagements.models import ChangeRequest, Client, Engagement, Membership, Milestone
+from engagements.policy import Action, engagement_check_can
 from engagements.serializers import (
     ChangeRequestSerializer,
     ChangeRequestTransitionSerializer,
     ClientSerializer,
     EngagementCreateSerializer,
+    EngagementRefSerializer,
     EngagementSerializer,
     HealthOverrideSerializer,
     MembershipCreateSerializer,
@@ -124,6 +126,12 @@ class MembershipViewSet(
         responses={201: MembershipSerializer, 400: FIELD_ERRORS, 403: FORBIDDEN},
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        target = EngagementRefSerializer(data=request.data, context=self.get_serializer_context())
+        target.is_valid(raise_exception=True)
+        # Refused before the user is looked up: a client user may not look up the firm's people.
+        engagement_check_can(
+            user=request.user, engagement=target.validated_data["engagement"], action=Action.MANAGE_TEAM
+        )
         body = MembershipCreateSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
         membership = services.membership_add(actor=request.user, **body.validated_data)

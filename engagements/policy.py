@@ -42,7 +42,6 @@ class Action(StrEnum):
     OVERRIDE_HEALTH = "override_health"
     # Every status move of a change request: review, approve, reject, withdraw.
     DECIDE_CHANGE_REQUEST = "decide_change_request"
-    EDIT_ENGAGEMENT = "edit_engagement"
     MANAGE_TEAM = "manage_team"
 
 
@@ -65,9 +64,6 @@ POLICY: Mapping[Action, Rule] = MappingProxyType(
         Action.DECIDE_CHANGE_REQUEST: Rule(
             _OWNERS,
             "Only the engagement lead, practice leads and administrators may decide on change requests.",
-        ),
-        Action.EDIT_ENGAGEMENT: Rule(
-            _OWNERS, "Only the engagement lead, practice leads and administrators may change its settings."
         ),
         Action.MANAGE_TEAM: Rule(
             _OWNERS, "Only the engagement lead, practice leads and administrators may change its team."

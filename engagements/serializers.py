@@ -117,8 +117,11 @@ class MembershipSerializer(serializers.ModelSerializer[Membership]):
         read_only_fields = fields
 
 
-class MembershipCreateSerializer(serializers.Serializer[Any]):
+class EngagementRefSerializer(serializers.Serializer[Any]):
     engagement = ScopedPrimaryKeyRelatedField(selector=engagement_list)
+
+
+class MembershipCreateSerializer(EngagementRefSerializer):
     user = ScopedPrimaryKeyRelatedField(selector=team_candidate_list, help_text="A user of the firm.")
     role = serializers.ChoiceField(
         choices=Membership.Role.choices,

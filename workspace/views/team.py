@@ -89,7 +89,7 @@ def membership_remove(request: HttpRequest, pk: int) -> HttpResponse:
     engagement = membership.engagement
     engagement_check_can(user=request.user, engagement=engagement, action=Action.MANAGE_TEAM)
     others = User.objects.filter(memberships__engagement=engagement).exclude(pk=membership.user_id)
-    form = TeamMemberRemoveForm(request.POST or None, members=others)
+    form = TeamMemberRemoveForm(request.POST if request.method == "POST" else None, members=others)
     if request.method == "POST" and form.is_valid():
         try:
             communication_services.membership_remove(
