@@ -47,10 +47,12 @@ from communications.serializers import (
     FollowUpCommentSerializer,
     FollowUpCreateSerializer,
     FollowUpSerializer,
+    MembershipRemoveQuerySerializer,
     SilenceFlagSerializer,
     SponsorSubscriptionSerializer,
 )
-from engagements.selectors import engagement_list, user_list
+from engagements.api import MembershipViewSet
+from engagements.selectors import engagement_list, membership_get_for_user, user_list
 from pmaas.api import FIELD_ERRORS, FORBIDDEN, NOT_FOUND
 from pmaas.scoping import require_shared_section
 from stakeholders.selectors import stakeholder_list
@@ -389,3 +391,30 @@ class SilenceFlagViewSet(
 
     def get_queryset(self) -> QuerySet[SilenceFlag]:
         return silence.silence_flag_list(user=self.request.user).order_by("-raised_at", "-pk")
+
+
+class TeamMembershipViewSet(mixins.DestroyModelMixin, MembershipViewSet):
+    """Team memberships, and taking a member off the team with their work handed on.
+
+    Served here rather than in engagements, whose API cannot reach the
+    follow-ups and channels a leaving member hands over.
+    """
+
+    @extend_schema(
+        summary="Take a member off the team (the engagement's lead)",
+        description=(
+            "Their open follow-ups, channels and relationships on the engagement pass to reassign_to, "
+            "required when they own any; the lead hands the role over first. All or nothing. "
+            "The engagement's lead, practice leads and administrators."
+        ),
+        parameters=[MembershipRemoveQuerySerializer],
+        responses={204: None, 400: FIELD_ERRORS, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        membership = membership_get_for_user(user=request.user, id=kwargs["pk"])
+        query = MembershipRemoveQuerySerializer(
+            data=request.query_params, context=self.get_serializer_context()
+        )
+        query.is_valid(raise_exception=True)
+        services.membership_remove(actor=request.user, membership=membership, **query.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)

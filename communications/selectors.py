@@ -22,7 +22,7 @@ from communications.models import (
     FollowUpQuerySet,
     SponsorSubscription,
 )
-from engagements.models import Engagement
+from engagements.models import Engagement, Membership
 from engagements.selectors import membership_list
 from engagements.working_days import engagement_skip_rule
 from pmaas.scoping import get_or_404
@@ -400,6 +400,43 @@ def stakeholder_role_open_work(*, role: StakeholderRole) -> tuple[int, int]:
         .count()
     )
     return follow_ups, channels
+
+
+@dataclass(frozen=True)
+class MemberWork:
+    """What a team member owns on one engagement and must hand to someone else before leaving its team."""
+
+    follow_ups: int
+    channels: int
+    relationships: int
+
+    def __bool__(self) -> bool:
+        return bool(self.follow_ups or self.channels or self.relationships)
+
+    @property
+    def in_words(self) -> str:
+        parts = [
+            f"{count} {noun}{'s' if count != 1 else ''}"
+            for count, noun in (
+                (self.follow_ups, "open follow-up"),
+                (self.channels, "channel"),
+                (self.relationships, "relationship"),
+            )
+            if count
+        ]
+        return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] if parts else "nothing"
+
+
+def membership_open_work(*, membership: Membership) -> MemberWork:
+    """The member's open follow-ups, channels (active or paused) and relationships on the engagement."""
+    mine = {"engagement_id": membership.engagement_id}
+    return MemberWork(
+        follow_ups=FollowUp.objects.open().filter(owner_user_id=membership.user_id, **mine).count(),
+        channels=Channel.objects.filter(owner_id=membership.user_id, **mine).count(),
+        relationships=StakeholderRole.objects.filter(
+            relationship_owner_id=membership.user_id, **mine
+        ).count(),
+    )
 
 
 def check_in_list_attended_by(*, user: Any, stakeholder: Stakeholder) -> QuerySet[CheckIn]:

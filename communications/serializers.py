@@ -435,3 +435,16 @@ class SilenceFlagSerializer(SharedModelSerializer[SilenceFlag]):
 
     def get_open(self, flag: SilenceFlag) -> bool:
         return flag.cleared_at is None
+
+
+class MembershipRemoveQuerySerializer(serializers.Serializer[Any]):
+    reassign_to = ScopedPrimaryKeyRelatedField(
+        selector=user_list,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=(
+            "Id of another member of the team who takes over the leaving member's open follow-ups, "
+            "channels and relationships; required when they own any."
+        ),
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -28,10 +29,12 @@ from communications.scheduling import channel_compute_next_due, occurrence_mark_
 from communications.selectors import (
     follow_up_can_update_status,
     follow_up_changeable_by,
+    membership_open_work,
     stakeholder_role_open_work,
 )
 from communications.silence import silences_clear_for_check_in
 from engagements.models import Engagement, Membership
+from engagements.policy import Action, engagement_check_can
 from engagements.selectors import engagement_check_editable
 from engagements.working_days import engagement_skip_rule
 from pmaas.concurrency import check_unchanged
@@ -39,6 +42,8 @@ from pmaas.errors import NotAllowed, NotFound, RuleViolation
 from pmaas.sharing import is_client_user
 from pmaas.validation import clean_instance
 from stakeholders.models import Stakeholder, StakeholderRole
+
+logger = logging.getLogger(__name__)
 
 # A check-in may be logged ahead of time (an agreed call later today), not days ahead.
 CHECK_IN_FUTURE_LIMIT = timedelta(days=1)
@@ -269,6 +274,60 @@ def stakeholder_role_remove(*, actor: Any, role: StakeholderRole) -> None:
             "in the communication plan first."
         )
     locked.delete()
+
+
+@transaction.atomic
+def membership_remove(*, actor: Any, membership: Membership, reassign_to: User | None = None) -> None:
+    """Take a member off an engagement's team, handing what they own on it to ``reassign_to``.
+
+    Their open follow-ups, their channels in the communication plan and the
+    relationships they own on this engagement all pass to ``reassign_to``, who
+    must be another member of the team; when they own any of these and nobody
+    is named, the removal is refused under "reassign_to", so no commitment or
+    plan is left with someone who no longer sees the engagement. The lead
+    cannot be removed (RuleViolation): the role is handed over first
+    (engagements.services.membership_make_lead). It lives here rather than in
+    engagements, which sits below the rows it reassigns. The engagement's
+    lead, practice leads and administrators only (NotAllowed). All or nothing.
+    Not idempotent: a second call finds no member (NotFound).
+    """
+    engagement = membership.engagement
+    engagement_check_can(user=actor, engagement=engagement, action=Action.MANAGE_TEAM)
+    # The same lock as every other team change (engagements.services), so a hand-over cannot interleave.
+    Engagement.objects.select_for_update().filter(pk=engagement.pk).first()
+    locked = Membership.objects.filter(pk=membership.pk).select_related("user").first()
+    if locked is None:
+        raise NotFound("No such team member.")
+    leaving = locked.user
+    if locked.role == Membership.Role.LEAD:
+        raise RuleViolation(f"{leaving} leads this engagement: hand the lead role to another member first.")
+    if reassign_to is not None and (
+        reassign_to.pk == leaving.pk
+        or not Membership.objects.filter(engagement=engagement, user=reassign_to).exists()
+    ):
+        raise ValidationError({"reassign_to": "Choose another member of this engagement's team."})
+    work = membership_open_work(membership=locked)
+    if work and reassign_to is None:
+        raise ValidationError(
+            {"reassign_to": f"{leaving} owns {work.in_words} here: choose who takes them over."}
+        )
+    if reassign_to is not None:
+        mine = {"engagement": engagement}
+        FollowUp.objects.open().filter(owner_user=leaving, **mine).update(
+            owner_user=reassign_to, updated_at=timezone.now()
+        )
+        Channel.objects.filter(owner=leaving, **mine).update(owner=reassign_to, updated_at=timezone.now())
+        StakeholderRole.objects.filter(relationship_owner=leaving, **mine).update(
+            relationship_owner=reassign_to, updated_at=timezone.now()
+        )
+    locked.delete()
+    logger.info(
+        "user %s left engagement %s, their work to user %s, removed by user %s",
+        leaving.pk,
+        engagement.pk,
+        getattr(reassign_to, "pk", None),
+        actor.pk,
+    )
 
 
 def _advance_channel(*, channel: Channel, occurred_at: datetime, check_in: CheckIn | None = None) -> None:

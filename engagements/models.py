@@ -185,7 +185,7 @@ class Engagement(models.Model):
     health_override_at = models.DateTimeField(null=True, blank=True)
     # The client's users see the colour (never the override's reason) only when the lead shares it.
     health_shared_with_client = models.BooleanField(
-        default=False, help_text="Show the engagement's health to the client's users."
+        default=False, db_default=False, help_text="Show the engagement's health to the client's users."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -247,6 +247,13 @@ class Membership(models.Model):
         ordering = ["engagement", "role", "user__last_name"]
         constraints = [
             models.UniqueConstraint(fields=["engagement", "user"], name="membership_once_per_engagement"),
+            # One person owns the engagement: handing over demotes the old lead in the same transaction.
+            models.UniqueConstraint(
+                fields=["engagement"],
+                condition=Q(role="lead"),
+                name="membership_one_lead_per_engagement",
+                violation_error_message="An engagement has one lead; hand the role over instead.",
+            ),
         ]
         indexes = [
             # visible_to() looks memberships up by user on every request.

@@ -16,7 +16,7 @@ from engagements.models import (
     Milestone,
     MilestoneQuerySet,
 )
-from pmaas.errors import NotAllowed, NotFound
+from engagements.policy import Action, engagement_can, engagement_check_can
 from pmaas.scoping import get_or_404
 
 
@@ -37,15 +37,12 @@ def engagement_get_for_user(*, user: Any, id: int) -> Engagement:
 
 
 def engagement_can_edit(*, user: Any, engagement: Engagement) -> bool:
-    return Engagement.objects.editable_by(user).filter(pk=engagement.pk).exists()
+    return engagement_can(user=user, engagement=engagement, action=Action.EDIT_RECORDS)
 
 
 def engagement_check_editable(*, user: Any, engagement: Engagement) -> None:
     """NotFound when the user may not see the engagement, NotAllowed when they may see but not change it."""
-    if not Engagement.objects.visible_to(user).filter(pk=engagement.pk).exists():
-        raise NotFound("No such engagement.")
-    if not engagement_can_edit(user=user, engagement=engagement):
-        raise NotAllowed("You may view this engagement but not change it.")
+    engagement_check_can(user=user, engagement=engagement, action=Action.EDIT_RECORDS)
 
 
 def engagement_is_member(*, engagement: Engagement, user: Any) -> bool:
@@ -126,3 +123,10 @@ def user_list(*, user: Any) -> QuerySet[User]:
 def firm_user_list(*, user: Any) -> QuerySet[User]:
     """Users of the firm a request body may name, e.g. as an engagement's lead."""
     return user_list(user=user).exclude(role=User.Role.CLIENT)
+
+
+def team_candidate_list(*, user: Any) -> QuerySet[User]:
+    """Users of the firm whom someone of the firm may name for an engagement's team; nobody for others."""
+    if not (user is not None and user.is_authenticated and user.is_active and user.is_firm_member):
+        return User.objects.none()
+    return User.objects.filter(is_active=True).exclude(role=User.Role.CLIENT)

@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from engagements.models import ChangeRequest, Client, Engagement, Health, Membership, Milestone
-from engagements.selectors import client_list, firm_user_list
+from engagements.selectors import client_list, engagement_list, firm_user_list, team_candidate_list
 from pmaas.api import ScopedPrimaryKeyRelatedField, SharedModelSerializer
 
 
@@ -115,6 +115,51 @@ class MembershipSerializer(SharedModelSerializer[Membership]):
             "joined_at",
         ]
         read_only_fields = fields
+
+
+class EngagementRefSerializer(serializers.Serializer[Any]):
+    engagement = ScopedPrimaryKeyRelatedField(selector=engagement_list)
+
+
+class MembershipCreateSerializer(EngagementRefSerializer):
+    user = ScopedPrimaryKeyRelatedField(selector=team_candidate_list, help_text="A user of the firm.")
+    role = serializers.ChoiceField(
+        choices=Membership.Role.choices,
+        default=Membership.Role.CONSULTANT,
+        help_text="Lead only while the engagement has none; otherwise hand the role over.",
+    )
+
+
+class HealthOverrideSerializer(serializers.Serializer[Any]):
+    health = serializers.ChoiceField(
+        choices=Health.choices, allow_blank=True, help_text="Empty to return to the computed health."
+    )
+    reason = serializers.CharField(allow_blank=True, default="", help_text="Required when overriding.")
+    shared_with_client = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Show the colour to the client's users (never the reason); null leaves it as it is.",
+    )
+    seen_updated_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The engagement's updated_at as last read: a change since then refuses the override.",
+    )
+
+
+class ChangeRequestTransitionSerializer(serializers.Serializer[Any]):
+    to_status = serializers.ChoiceField(choices=ChangeRequest.Status.choices)
+    decision = serializers.CharField(
+        allow_blank=True, default="", help_text="Required to approve or reject: what was decided and why."
+    )
+    seen_updated_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The request's updated_at as last read: a change since then refuses the move.",
+    )
 
 
 class MilestoneSerializer(SharedModelSerializer[Milestone]):

@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from accounts.models import User
 from engagements.models import ChangeRequest, Client, Engagement, Health, Membership, Milestone
+from engagements.policy import Action, engagement_check_can
 from engagements.selectors import engagement_check_editable
 from pmaas.concurrency import check_unchanged
-from pmaas.errors import NotAllowed
+from pmaas.errors import NotAllowed, NotFound, RuleViolation
 from pmaas.validation import clean_instance
 
 logger = logging.getLogger(__name__)
@@ -83,23 +84,71 @@ def engagement_create(
     return engagement
 
 
-def membership_add(*, actor: Any, engagement: Engagement, user: User, role: str) -> Membership:
-    """Put a firm user on the engagement's team. Idempotent: an existing member gets the new role."""
-    engagement_check_editable(user=actor, engagement=engagement)
+def membership_add(
+    *, actor: Any, engagement: Engagement, user: User, role: str = Membership.Role.CONSULTANT
+) -> Membership:
+    """Put a firm user on the engagement's team, as a consultant or, when it has none yet, as its lead.
+
+    An engagement has at most one lead: a second is refused (RuleViolation
+    under "role"; membership_make_lead hands the role over), and so is a new
+    role for someone already on the team. The engagement's lead, practice
+    leads and administrators only (NotAllowed). Idempotent: adding a member
+    again with their role returns their membership.
+    """
+    engagement_check_can(user=actor, engagement=engagement, action=Action.MANAGE_TEAM)
     if not user.is_firm_member:
         raise ValidationError({"user": "Client users cannot join an engagement team."})
     # get_or_create() saves a new row without full_clean().
     if role not in Membership.Role.values:
         raise ValidationError({"role": f"Choose one of {', '.join(Membership.Role.values)}."})
     with transaction.atomic():
-        membership, _ = Membership.objects.select_for_update().get_or_create(
-            engagement=engagement, user=user, defaults={"role": role}
-        )
-        if membership.role != role:
-            membership.role = role
-            clean_instance(membership)
-            membership.save(update_fields=["role"])
+        # Locking the engagement serialises team changes, so two requests cannot both add a lead.
+        Engagement.objects.select_for_update().filter(pk=engagement.pk).first()
+        existing = Membership.objects.filter(engagement=engagement, user=user).first()
+        if existing is not None:
+            if existing.role != role:
+                raise RuleViolation(
+                    f"{user} is already on the team as {existing.get_role_display().lower()}.", field="user"
+                )
+            return existing
+        if role == Membership.Role.LEAD and Membership.objects.filter(engagement=engagement).leads().exists():
+            raise RuleViolation(
+                "The engagement already has a lead: add them as a consultant, then hand the lead role over.",
+                field="role",
+            )
+        membership = Membership(engagement=engagement, user=user, role=role)
+        clean_instance(membership)
+        membership.save()
+    logger.info(
+        "user %s joined engagement %s as %s, added by user %s", user.pk, engagement.pk, role, actor.pk
+    )
     return membership
+
+
+@transaction.atomic
+def membership_make_lead(*, actor: Any, membership: Membership) -> Membership:
+    """Hand the engagement's lead role to this member; the lead so far stays on the team as a consultant.
+
+    The engagement's lead, practice leads and administrators only
+    (NotAllowed). Idempotent: the lead made lead again changes nothing.
+    """
+    engagement = membership.engagement
+    engagement_check_can(user=actor, engagement=engagement, action=Action.MANAGE_TEAM)
+    Engagement.objects.select_for_update().filter(pk=engagement.pk).first()
+    locked = Membership.objects.filter(pk=membership.pk).select_related("user").first()
+    if locked is None:
+        raise NotFound("No such team member.")
+    if locked.role == Membership.Role.LEAD:
+        return locked
+    # Demote first: the database allows one lead per engagement at any moment.
+    Membership.objects.filter(engagement=engagement).leads().update(role=Membership.Role.CONSULTANT)
+    locked.role = Membership.Role.LEAD
+    clean_instance(locked)
+    locked.save(update_fields=["role"])
+    logger.info(
+        "user %s leads engagement %s, handed over by user %s", locked.user_id, engagement.pk, actor.pk
+    )
+    return locked
 
 
 @transaction.atomic
@@ -116,11 +165,13 @@ def engagement_override_health(
 
     With ``shared_with_client`` the client's users are shown the colour, or no
     longer are (never the reason, nor the computed health behind an override;
-    None leaves it as it was). An override needs a reason. With ``seen_updated_at`` the write is refused
-    when the engagement changed since the editor read it. Idempotent: the same
-    call twice leaves the same override (with a later timestamp).
+    None leaves it as it was). An override needs a reason. With
+    ``seen_updated_at`` the write is refused when the engagement changed since
+    the editor read it. Idempotent: the same
+    call twice leaves the same override (with a later timestamp). The
+    engagement's lead, practice leads and administrators only (NotAllowed).
     """
-    engagement_check_editable(user=actor, engagement=engagement)
+    engagement_check_can(user=actor, engagement=engagement, action=Action.OVERRIDE_HEALTH)
     Engagement.objects.select_for_update().filter(pk=engagement.pk).first()
     check_unchanged(engagement, seen_updated_at=seen_updated_at)
     if health and health not in Health.values:
@@ -315,9 +366,12 @@ def change_request_transition(
     when; other moves keep any text given as the decision so far. Refused when
     the move is not declared (TransitionRefused under "to_status") or the
     request changed since ``seen_updated_at``. Not idempotent: repeating a
-    move is refused, because no status may become itself.
+    move is refused, because no status may become itself. The engagement's
+    lead, practice leads and administrators only (NotAllowed).
     """
-    engagement_check_editable(user=actor, engagement=change_request.engagement)
+    engagement_check_can(
+        user=actor, engagement=change_request.engagement, action=Action.DECIDE_CHANGE_REQUEST
+    )
     _lock(change_request, seen_updated_at=seen_updated_at)
     change_request.refresh_from_db(fields=["status", "updated_at"])
     ChangeRequest.TRANSITIONS.check(change_request.status, to_status, field="to_status")

@@ -16,7 +16,7 @@ from stakeholders import api as stakeholders_api
 router = DefaultRouter()
 router.register("clients", engagements_api.ClientViewSet, basename="client")
 router.register("engagements", engagements_api.EngagementViewSet, basename="engagement")
-router.register("memberships", engagements_api.MembershipViewSet, basename="membership")
+router.register("memberships", communications_api.TeamMembershipViewSet, basename="membership")
 router.register("milestones", engagements_api.MilestoneViewSet, basename="milestone")
 router.register("change-requests", engagements_api.ChangeRequestViewSet, basename="change-request")
 router.register("stakeholders", stakeholders_api.StakeholderViewSet, basename="stakeholder")

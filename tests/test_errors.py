@@ -94,12 +94,14 @@ def test_a_rule_violation_is_keyed_by_its_field_or_as_a_non_field_error() -> Non
 def test_a_page_and_the_api_answer_403_when_a_service_refuses_a_visible_object(
     client: Any, world: World
 ) -> None:
-    # Given the client PMO lead, who sees engagement "mine" but may not change its plan or the team's items
-    item = factories.make_follow_up(engagement=world.mine.engagement, owner_user=world.lead)
+    # Given the client PMO lead, who sees a team item shared with her but may not change it
+    item = factories.make_follow_up(
+        engagement=world.mine.engagement, owner_user=world.lead, shared_with_client=True
+    )
     client.force_login(world.client_user)
 
-    # When they try to pause a channel on its page and complete the team's item through the API
-    page = client.post(reverse("channel_pause", args=[world.mine.channel.pk]))
+    # When they try to complete it on its page and through the API
+    page = client.post(reverse("follow_up_complete", args=[item.pk]))
     api = client.post(reverse("v1:follow-up-complete", args=[item.pk]))
 
     # Then both are refused with 403, the API with the service's message

@@ -1,10 +1,11 @@
 """Each views module of the workspace lists its own routes; this joins them."""
 
-from workspace.views import compliance, engagements, search, stakeholders, week
+from workspace.views import compliance, engagements, search, stakeholders, team, week
 
 urlpatterns = [
     *week.urlpatterns,
     *engagements.urlpatterns,
+    *team.urlpatterns,
     *search.urlpatterns,
     *stakeholders.urlpatterns,
     *compliance.urlpatterns,

@@ -19,17 +19,17 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='checkin',
             name='shared_with_client',
-            field=models.BooleanField(default=False, help_text="Client users see its date, kind, attendees, summary and decisions; never its sentiment."),
+            field=models.BooleanField(db_default=False, default=False, help_text="Client users see its date, kind, attendees, summary and decisions; never its sentiment."),
         ),
         migrations.AddField(
             model_name='followup',
             name='shared_with_client',
-            field=models.BooleanField(default=False, help_text="Show this team-owned item to the client's users as well."),
+            field=models.BooleanField(db_default=False, default=False, help_text="Show this team-owned item to the client's users as well."),
         ),
         migrations.AddField(
             model_name='followupcomment',
             name='shared_with_client',
-            field=models.BooleanField(default=False),
+            field=models.BooleanField(db_default=False, default=False),
         ),
         migrations.RunPython(share_client_users_comments, migrations.RunPython.noop),
     ]

@@ -49,6 +49,7 @@ class CheckIn(models.Model):
     # Internal unless the team chooses otherwise (pmaas/sharing.py): summaries can be candid.
     shared_with_client = models.BooleanField(
         default=False,
+        db_default=False,
         help_text="Client users see its date, kind, attendees, summary and decisions; never its sentiment.",
     )
     created_at = models.DateTimeField(auto_now_add=True)

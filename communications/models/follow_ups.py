@@ -106,7 +106,7 @@ class FollowUp(models.Model):
     )
     # The client's users see the items their own people owe; a team item only when shared.
     shared_with_client = models.BooleanField(
-        default=False, help_text="Show this team-owned item to the client's users as well."
+        default=False, db_default=False, help_text="Show this team-owned item to the client's users as well."
     )
     escalation_level = models.PositiveSmallIntegerField(default=0)
     escalated_at = models.DateTimeField(null=True, blank=True)
@@ -225,7 +225,7 @@ class FollowUpComment(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     body = models.TextField()
     # A comment by a client user is always shared; the team chooses for its own.
-    shared_with_client = models.BooleanField(default=False)
+    shared_with_client = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = FollowUpCommentQuerySet.as_manager()

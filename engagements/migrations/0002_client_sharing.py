@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='engagement',
             name='health_shared_with_client',
-            field=models.BooleanField(default=False, help_text="Show the engagement's health to the client's users."),
+            field=models.BooleanField(db_default=False, default=False, help_text="Show the engagement's health to the client's users."),
         ),
     ]

@@ -582,12 +582,12 @@ def test_after_an_outage_each_missed_digest_slot_gets_its_own_digest_once(
 def test_escalation_is_told_in_app_and_by_email_only_to_those_who_want_it(
     ladder: None, eager_tasks: None, django_capture_on_commit_callbacks: Any
 ):
-    # Given a lead who wants escalations by email and a second lead who turned that email off
+    # Given a lead who wants escalations by email and the lead of another engagement who
+    # turned that email off, each with an item gone overdue the same day
     owner, lead, quiet_lead = factories.consultant(), factories.consultant(), factories.consultant()
     _prefer(quiet_lead, follow_up_escalated_email=False)
-    engagement = _engagement(lead=lead, members=(owner,))
-    Membership.objects.create(engagement=engagement, user=quiet_lead, role=Membership.Role.LEAD)
-    follow_up = _due_before_easter(engagement, owner)
+    follow_up = _due_before_easter(_engagement(lead=lead, members=(owner,)), owner)
+    quiet_follow_up = _due_before_easter(_engagement(lead=quiet_lead, members=(owner,)), owner)
 
     # When the ladder reaches level 1, twice
     _escalate(dt.datetime(2026, 4, 8, 12, 0, tzinfo=UTC), django_capture_on_commit_callbacks)
@@ -596,7 +596,7 @@ def test_escalation_is_told_in_app_and_by_email_only_to_those_who_want_it(
     # Then both leads have one in-app notification, and only the first a mail
     told = Notification.objects.filter(event=NotificationEvent.FOLLOW_UP_ESCALATED)
     assert sorted(told.values_list("recipient_id", "key")) == sorted(
-        [(lead.pk, f"{follow_up.pk}:1"), (quiet_lead.pk, f"{follow_up.pk}:1")]
+        [(lead.pk, f"{follow_up.pk}:1"), (quiet_lead.pk, f"{quiet_follow_up.pk}:1")]
     )
     assert "Sign the SOW" in told.first().message  # type: ignore[union-attr]
     assert [m.to for m in mail.outbox] == [[lead.email]]

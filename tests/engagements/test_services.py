@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from time_machine import TimeMachineFixture
 
 from engagements.models import Client, Engagement, Health, Membership, Milestone
@@ -18,9 +19,10 @@ from engagements.services import (
     engagement_create,
     engagement_override_health,
     membership_add,
+    membership_make_lead,
     milestone_create,
 )
-from pmaas.errors import NotAllowed, NotFound
+from pmaas.errors import NotAllowed, NotFound, RuleViolation
 from tests import factories
 from tests.factories import World
 
@@ -209,16 +211,46 @@ def test_membership_add_is_idempotent(world: World) -> None:
     assert Membership.objects.filter(engagement=world.mine.engagement, user=newcomer).count() == 1
 
 
-def test_membership_add_for_an_existing_member_changes_their_role(world: World) -> None:
-    # Given the consultant on the team
-    # When they are added again as lead
-    membership = membership_add(
-        actor=world.practice_lead, engagement=world.mine.engagement, user=world.consultant, role="lead"
-    )
+def test_membership_add_refuses_a_second_lead_and_a_new_role_for_a_member(world: World) -> None:
+    # Given engagement "mine", led by the lead, with the consultant on its team
+    engagement = world.mine.engagement
+    before = written()
 
-    # Then the one membership now says lead
-    assert Membership.objects.get(pk=membership.pk).role == Membership.Role.LEAD
-    assert Membership.objects.filter(engagement=world.mine.engagement, user=world.consultant).count() == 1
+    # When a practice lead adds the consultant again as lead, and a newcomer as a second lead
+    with pytest.raises(RuleViolation) as again:
+        membership_add(actor=world.practice_lead, engagement=engagement, user=world.consultant, role="lead")
+    with pytest.raises(RuleViolation) as second:
+        membership_add(
+            actor=world.practice_lead, engagement=engagement, user=factories.consultant(), role="lead"
+        )
+
+    # Then both are refused under their field, and the lead stays the only lead
+    assert again.value.field == "user"
+    assert second.value.field == "role"
+    assert written() == before
+    assert list(engagement.memberships.leads().values_list("user", flat=True)) == [world.lead.pk]
+
+
+def test_making_a_member_lead_hands_the_role_over(world: World) -> None:
+    # Given the consultant on engagement "mine", led by the lead
+    engagement = world.mine.engagement
+    membership = engagement.memberships.get(user=world.consultant)
+
+    # When the lead hands the role to the consultant, and it is handed to them again
+    membership_make_lead(actor=world.lead, membership=membership)
+    membership_make_lead(actor=world.practice_lead, membership=membership)
+
+    # Then the consultant leads, and the old lead stays on the team as a consultant
+    roles = dict(engagement.memberships.values_list("user", "role"))
+    assert roles == {world.consultant.pk: "lead", world.lead.pk: "consultant"}
+
+
+def test_the_database_holds_one_lead_per_engagement(world: World) -> None:
+    # Given engagement "mine", led by the lead
+    # When a second lead is written past the services
+    # Then the database refuses it
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Membership.objects.filter(engagement=world.mine.engagement, user=world.consultant).update(role="lead")
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Routes of the engagement pages: list, overview, health, milestones, change requests, obligations."""
+"""Routes of the engagement pages: list, overview, health, milestones, change requests, obligations, team."""
 
 from tests.route_kinds import Entry, LoggedIn, ObjectRoute
 
@@ -18,4 +18,9 @@ ROUTES: dict[str, Entry] = {
     "obligation_add": ObjectRoute(
         "change_request", method="post", section="communications.CommunicationObligation"
     ),
+    "engagement_team": ObjectRoute("engagement"),
+    "team_member_add": ObjectRoute("engagement", method="post"),
+    # The world's memberships are its leads': making them lead again changes nothing.
+    "membership_make_lead": ObjectRoute("membership", method="post"),
+    "membership_remove": ObjectRoute("membership"),
 }

@@ -62,7 +62,6 @@ def test_portfolio_ranks_consultants_by_the_channels_they_own(client, march_hist
     ("role", "seen", "unseen"),
     [
         ("consultant", ["EHR-A"], ["ERP-B", "DATA-A", "outsider"]),
-        ("client_user", ["EHR-A", "DATA-A"], ["ERP-B"]),
     ],
 )
 def test_portfolio_shows_only_the_engagements_in_the_users_scope(client, march_history, role, seen, unseen):
@@ -79,6 +78,13 @@ def test_portfolio_shows_only_the_engagements_in_the_users_scope(client, march_h
         assert text not in html
     if role == "consultant":
         assert "1 of 2" in html
+
+
+def test_compliance_is_not_a_page_for_a_client_user(client, march_history):
+    # Per-engagement and per-consultant compliance is the firm's own (pmaas/sharing.py)
+    client.force_login(march_history.client_user)
+    assert client.get(reverse("compliance_portfolio"), MARCH).status_code == 404
+    assert client.get(reverse("compliance_portfolio"), {**MARCH, "by": "owner"}).status_code == 404
 
 
 def test_portfolio_defaults_to_the_last_90_days_and_offers_30_and_180(client, world):

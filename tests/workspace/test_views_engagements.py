@@ -134,24 +134,24 @@ def test_engagement_list_offers_only_clients_in_scope(client, world):
 
 
 @pytest.mark.parametrize(
-    ("role", "can_edit"),
+    ("role", "can_edit", "owns"),
     [
-        ("administrator", True),
-        ("practice_lead", True),
-        ("engagement_lead", True),
-        ("consultant", True),
-        ("client_pmo_lead", False),
+        ("administrator", True, True),
+        ("practice_lead", True, True),
+        ("engagement_lead", True, True),
+        ("consultant", True, False),
+        ("client_pmo_lead", False, False),
     ],
 )
-def test_overview_shows_header_team_milestones_changes_and_obligations(client, world, role, can_edit):
+def test_overview_shows_header_team_milestones_changes_and_obligations(client, world, role, can_edit, owns):
     # Given a user of each role who sees engagement "mine", with an undecided change owed to its sponsor
     client.force_login(world.users()[role])
 
     # When they open the overview
     response = client.get(reverse("engagement_detail", args=[world.mine.engagement.pk]))
 
-    # Then it shows client, team, the open milestone, the open change and who must be told,
-    # and the health form only to those who may edit
+    # Then it shows client, team, the open milestone, the open change and (to the firm) who must be told,
+    # the change request button to those who may edit, and the health form only to its owners
     body = response.content.decode()
     assert response.status_code == 200
     assert "Northwind Health" in body
@@ -159,9 +159,10 @@ def test_overview_shows_header_team_milestones_changes_and_obligations(client, w
     assert "Engagement lead" in body
     assert "Go-live" in body
     assert world.mine.change_request.title in body
-    assert world.mine.stakeholder.name in body
-    assert "1 open obligation" in body
-    assert (reverse("engagement_health", args=[world.mine.engagement.pk]) in body) is can_edit
+    firm = role != "client_pmo_lead"
+    assert (world.mine.stakeholder.name in body) is firm
+    assert ("1 open obligation" in body) is firm
+    assert (reverse("engagement_health", args=[world.mine.engagement.pk]) in body) is owns
     assert (reverse("change_request_create", args=[world.mine.engagement.pk]) in body) is can_edit
 
 
@@ -217,16 +218,16 @@ def test_a_stale_health_override_is_refused_with_a_clear_message(client, world):
     engagement = world.mine.engagement
     seen = engagement.updated_at.isoformat()
     services.engagement_override_health(
-        actor=world.consultant, engagement=engagement, health="red", reason="Late"
+        actor=world.practice_lead, engagement=engagement, health="red", reason="Late"
     )
 
-    # When the lead saves based on what they saw before the consultant's change
+    # When the lead saves based on what they saw before the practice lead's change
     response = client.post(
         reverse("engagement_health", args=[engagement.pk]),
         {"health": "green", "reason": "All fine", "seen_updated_at": seen},
     )
 
-    # Then the save is refused with the stale message, the consultant's red stays, the lead's text is kept
+    # Then the save is refused with the stale message, the practice lead's red stays, the lead's text is kept
     body = response.content.decode()
     assert response.status_code == 200
     assert "Someone else changed this" in body

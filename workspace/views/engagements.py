@@ -1,5 +1,8 @@
 """The engagement pages: list, overview with health override, milestones and change requests.
 
+What each user may do on them comes from engagements.policy, handed to the
+templates as ``can``.
+
 They gather stakeholders, plans, obligations and silence flags beside the
 engagement's own rows, so they live here rather than in engagements/.
 """
@@ -22,6 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from communications import obligations, silence
 from engagements import selectors, services
 from engagements.models import ChangeRequest, Engagement, Milestone
+from engagements.policy import Action, engagement_check_can, engagement_permissions
 from pmaas.errors import RuleViolation
 from pmaas.forms import form_add_service_errors
 from stakeholders.selectors import stakeholder_list
@@ -89,7 +93,7 @@ def _overview(request: HttpRequest, engagement: Engagement, health_form: HealthO
         "tab": "overview",
         "silence_flags": silence_flags,
         "silent_count": len(silence_flags),
-        "can_edit": selectors.engagement_can_edit(user=user, engagement=engagement),
+        "can": engagement_permissions(user=user, engagement=engagement),
         "health_form": health_form,
         "team": selectors.engagement_team(user=user, engagement=engagement),
         "milestones": list(
@@ -116,11 +120,15 @@ def engagement_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _overview(request, engagement, _health_form(engagement))
 
 
+# What the health section needs to know once the override was allowed.
+_MAY_OVERRIDE = {Action.OVERRIDE_HEALTH.value: True}
+
+
 @login_required
 @require_POST
 def engagement_health(request: HttpRequest, pk: int) -> HttpResponse:
     engagement = selectors.engagement_get_for_user(user=request.user, id=pk)
-    selectors.engagement_check_editable(user=request.user, engagement=engagement)
+    engagement_check_can(user=request.user, engagement=engagement, action=Action.OVERRIDE_HEALTH)
     form = HealthOverrideForm(request.POST)
     if form.is_valid():
         try:
@@ -139,7 +147,7 @@ def engagement_health(request: HttpRequest, pk: int) -> HttpResponse:
                 return render(
                     request,
                     "workspace/_health.html",
-                    {"engagement": engagement, "can_edit": True, "health_form": _health_form(engagement)},
+                    {"engagement": engagement, "can": _MAY_OVERRIDE, "health_form": _health_form(engagement)},
                 )
             messages.success(request, "Health saved.")
             return redirect("engagement_detail", pk=engagement.pk)
@@ -147,7 +155,7 @@ def engagement_health(request: HttpRequest, pk: int) -> HttpResponse:
         return render(
             request,
             "workspace/_health.html",
-            {"engagement": engagement, "can_edit": True, "health_form": form},
+            {"engagement": engagement, "can": _MAY_OVERRIDE, "health_form": form},
         )
     return _overview(request, engagement, form)
 
@@ -163,10 +171,12 @@ def engagement_changes(request: HttpRequest, pk: int) -> HttpResponse:
     ):
         by_change.setdefault(obligation.change_request_id, []).append(obligation)
     rows = [(change_request, by_change.get(change_request.pk, [])) for change_request in change_requests]
+    can = engagement_permissions(user=user, engagement=engagement)
     context = {
         "engagement": engagement,
         "tab": "changes",
-        "can_edit": selectors.engagement_can_edit(user=user, engagement=engagement),
+        "can": can,
+        "can_edit": can[Action.EDIT_RECORDS],
         "milestones": selectors.milestone_list_for_engagement(user=user, engagement=engagement),
         "change_rows": rows,
         "milestone_form": MilestoneForm(),
@@ -323,7 +333,7 @@ def _edit_page(
 def change_request_decide(request: HttpRequest, pk: int) -> HttpResponse:
     change_request = selectors.change_request_get_for_user(user=request.user, id=pk)
     engagement = change_request.engagement
-    selectors.engagement_check_editable(user=request.user, engagement=engagement)
+    engagement_check_can(user=request.user, engagement=engagement, action=Action.DECIDE_CHANGE_REQUEST)
     if request.method == "POST":
         form = ChangeRequestDecisionForm(request.POST, change_request=change_request)
         if form.is_valid():

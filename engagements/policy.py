@@ -1,0 +1,116 @@
+"""Who may do what on an engagement: the policy, declared once as data.
+
+A user's standing towards one engagement (administrator, practice lead, its
+lead, a consultant on its team, a user of its client, or none: outside their
+scope) decides which actions they may take there. ``POLICY`` names, for every
+action, the standings allowed it. Everything else reads it: services call
+``engagement_check_can`` (NotFound outside the caller's scope, NotAllowed
+inside it), views hand templates ``engagement_permissions`` so a control shows
+only to those who may use it, and tests/test_role_matrix.py enumerates every
+action against every standing through pages and API.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from accounts.models import User
+from engagements.models import Engagement, Membership
+from pmaas.errors import NotAllowed, NotFound
+
+
+class Standing(StrEnum):
+    """How a user stands towards one engagement."""
+
+    ADMINISTRATOR = "administrator"
+    PRACTICE_LEAD = "practice_lead"
+    LEAD = "lead"
+    CONSULTANT = "consultant"
+    CLIENT = "client"
+
+
+class Action(StrEnum):
+    """What a user may do to an engagement beyond seeing it."""
+
+    # The team's everyday work: stakeholders, the communication plan,
+    # check-ins, follow-ups, milestones, recording and editing change requests.
+    EDIT_RECORDS = "edit_records"
+    OVERRIDE_HEALTH = "override_health"
+    # Every status move of a change request: review, approve, reject, withdraw.
+    DECIDE_CHANGE_REQUEST = "decide_change_request"
+    MANAGE_TEAM = "manage_team"
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    allowed: frozenset[Standing]
+    refusal: str
+
+
+_S = Standing
+_OWNERS = frozenset({_S.ADMINISTRATOR, _S.PRACTICE_LEAD, _S.LEAD})
+_TEAM = _OWNERS | {_S.CONSULTANT}
+
+POLICY: Mapping[Action, Rule] = MappingProxyType(
+    {
+        Action.EDIT_RECORDS: Rule(_TEAM, "You may view this engagement but not change it."),
+        Action.OVERRIDE_HEALTH: Rule(
+            _OWNERS, "Only the engagement lead, practice leads and administrators may override its health."
+        ),
+        Action.DECIDE_CHANGE_REQUEST: Rule(
+            _OWNERS,
+            "Only the engagement lead, practice leads and administrators may decide on change requests.",
+        ),
+        Action.MANAGE_TEAM: Rule(
+            _OWNERS, "Only the engagement lead, practice leads and administrators may change its team."
+        ),
+    }
+)
+
+
+def engagement_standing(*, user: Any, engagement: Engagement) -> Standing | None:
+    """The user's standing towards the engagement; None when it lies outside their scope.
+
+    The same rule as ``Engagement.objects.visible_to``, answered for one
+    engagement in at most one query.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    if user.is_administrator:
+        return Standing.ADMINISTRATOR
+    if user.role == User.Role.PRACTICE_LEAD:
+        return Standing.PRACTICE_LEAD
+    if user.role == User.Role.CLIENT:
+        return Standing.CLIENT if engagement.client_id == user.client_id else None
+    role = (
+        Membership.objects.filter(engagement_id=engagement.pk, user=user)
+        .values_list("role", flat=True)
+        .first()
+    )
+    if role is None:
+        return None
+    return Standing.LEAD if role == Membership.Role.LEAD else Standing.CONSULTANT
+
+
+def engagement_permissions(*, user: Any, engagement: Engagement) -> dict[str, bool]:
+    """Every action keyed by name, and whether the user may take it here: what a template reads as ``can``."""
+    standing = engagement_standing(user=user, engagement=engagement)
+    return {action.value: standing in rule.allowed for action, rule in POLICY.items()}
+
+
+def engagement_can(*, user: Any, engagement: Engagement, action: Action) -> bool:
+    return engagement_standing(user=user, engagement=engagement) in POLICY[action].allowed
+
+
+def engagement_check_can(*, user: Any, engagement: Engagement, action: Action) -> None:
+    """NotFound outside the user's scope; NotAllowed when the policy refuses them the action."""
+    standing = engagement_standing(user=user, engagement=engagement)
+    if standing is None:
+        raise NotFound("No such engagement.")
+    rule = POLICY[action]
+    if standing not in rule.allowed:
+        raise NotAllowed(rule.refusal)
