@@ -608,9 +608,17 @@ class _Builder:
             )
             team.append(self.users[username])
         self._roles(plan, engagement, team)
-        if plan.override:
-            health, reason = plan.override
-            engagement_override_health(actor=lead, engagement=engagement, health=health, reason=reason)
+        # The leads of running engagements show the client their health (the colour, never the reason).
+        shares_health = plan.status == Status.ACTIVE
+        health, reason = plan.override or ("", "")
+        if health or shares_health:
+            engagement_override_health(
+                actor=lead,
+                engagement=engagement,
+                health=health,
+                reason=reason,
+                shared_with_client=shares_health,
+            )
         self._milestones(plan, engagement)
         if plan.status != Status.PLANNED:
             self._change_requests(plan, engagement)
@@ -849,6 +857,8 @@ class _Builder:
         decisions = ""
         if audience == "steering" or rng.random() < 0.3:
             decisions = rng.choice(DECISIONS).format(person=person, topic=rng.choice(plan.topics))
+        # Steering meetings that went well are shared with the client, with the team's items from them.
+        shared = audience == "steering" and sentiment >= 0
         specs = []
         for _ in range(rng.choices([0, 1, 2], weights=[4, 5, 1])[0] + (audience == "steering")):
             topic = rng.choice(plan.topics)
@@ -859,6 +869,7 @@ class _Builder:
                         title=rng.choice(TEAM_ACTIONS).format(topic=topic),
                         due_at=due_at,
                         owner_user=rng.choice(team),
+                        shared_with_client=shared,
                     )
                 )
             else:
@@ -881,6 +892,7 @@ class _Builder:
             sentiment=sentiment,
             decisions=decisions,
             follow_ups=specs,
+            shared_with_client=shared,
             as_of=self.now,
         )
 
