@@ -46,6 +46,8 @@ INTERNAL_RENDERINGS = (
     "Sentiment",
     "9,876,543",  # the budget
     "9876543",
+    ">Red<",  # the overridden and the computed health, not shared with the client below
+    ">Amber<",
 )
 
 
