@@ -36,15 +36,15 @@ from engagements.selectors import engagement_check_editable
 from engagements.working_days import engagement_skip_rule
 from pmaas.concurrency import check_unchanged
 from pmaas.errors import NotAllowed, NotFound, RuleViolation
-from pmaas.validation import clean_instance
+from pmaas.validation import EARLIEST_DATE, LATEST_DATE, clean_instance
 from stakeholders.models import Stakeholder, StakeholderRole
 
 # A check-in may be logged ahead of time (an agreed call later today), not days ahead.
 CHECK_IN_FUTURE_LIMIT = timedelta(days=1)
 # A cadence is planned for a living engagement; far-off years only make the
 # rule expansion slow (it walks from the start date) or overflow the calendar.
-EARLIEST_CADENCE_START = date(2000, 1, 1)
-LATEST_CADENCE_START = date(2100, 12, 31)
+EARLIEST_CADENCE_START = EARLIEST_DATE
+LATEST_CADENCE_START = LATEST_DATE
 # Beyond this a check-in "on time" could be months late, and the cadence would mean nothing.
 LONGEST_GRACE_PERIOD = timedelta(days=90)
 # A follow-up given only a date is due by the end of that day where it was agreed.

@@ -29,6 +29,8 @@ class PlanRow:
     cadence: str
     # None while the window chooser has errors: the column then shows nothing.
     compliance: ComplianceRow | None = None
+    # Why the stored rule cannot be planned from (written before today's checks); empty when it can.
+    problem: str = ""
 
 
 def _row(channel: Channel, figures: ComplianceRow | None = None) -> PlanRow:
@@ -39,9 +41,11 @@ def _row(channel: Channel, figures: ComplianceRow | None = None) -> PlanRow:
             time_zone=channel.stakeholder.time_zone,
             starts_on=channel.starts_on,
         )
-    except ValidationError:
-        # A rule stored before today's checks still shows, as written.
-        cadence = channel.recurrence
+    except ValidationError as exc:
+        # A rule stored before today's checks still shows, as written, with what is wrong with it.
+        return PlanRow(
+            channel=channel, cadence=channel.recurrence, compliance=figures, problem=exc.messages[0]
+        )
     return PlanRow(
         channel=channel, cadence=cadence + engagement_skip_words(channel.engagement), compliance=figures
     )

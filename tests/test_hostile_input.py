@@ -1,0 +1,151 @@
+"""Input that must not hurt: each case answers with a field error (or 400/413), never a 500 or a hang.
+
+Every refused write is checked to have left nothing half-saved. A row that
+slipped past today's checks (written with QuerySet.update, as an old release
+or a script could) must not stall the pages that read it either.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from communications.calendar_feeds import calendar_feed_create
+from communications.models import Channel
+from communications.scheduling import occurrences_sweep
+from tests.factories import World
+
+# A daily rule on 30 February: dateutil would walk every day to the year 9999 looking for one.
+NEVER_OCCURS = "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30"
+
+
+def post_json(client: Client, url: str, body: Any) -> Any:
+    return client.post(url, body, content_type="application/json")
+
+
+def channel_form(world: World, **overrides: str) -> dict[str, str]:
+    data = {
+        "stakeholder": str(world.mine.stakeholder.pk),
+        "kind": "video",
+        "title": "Steering call",
+        "details": "",
+        "cadence": "advanced",
+        "weekday": "TU",
+        "rrule": "FREQ=WEEKLY;BYDAY=TU",
+        "starts_on": "2026-02-03",
+        "local_time": "09:00",
+        "owner": str(world.lead.pk),
+        "grace_days": "2",
+    }
+    data.update(overrides)
+    return data
+
+
+def channel_body(world: World, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "engagement": world.mine.engagement.pk,
+        "stakeholder": world.mine.stakeholder.pk,
+        "title": "Steering call",
+        "recurrence": "FREQ=WEEKLY;BYDAY=TU",
+        "starts_on": "2026-02-03",
+        "local_time": "09:00",
+        "owner": world.lead.pk,
+    }
+    body.update(overrides)
+    return body
+
+
+# --- recurrence rules ------------------------------------------------------------------------------
+
+BAD_RULES = [
+    NEVER_OCCURS,
+    "FREQ=WEEKLY;COUNT=0",
+    "FREQ=DAILY;BYMONTH=13",
+    "FREQ=MONTHLY;BYMONTHDAY=32",
+    "FREQ=WEEKLY;BYDAY=TU;UNTIL=99991231T235959Z",
+    "FREQ=DAILY;INTERVAL=99999999999999999999",
+    "FREQ=YEARLY;BYYEARDAY=400",
+    "FREQ=WEEKLY;BYDAY=TU;BYDAY=WE",
+]
+
+
+@pytest.mark.parametrize("rule", BAD_RULES)
+def test_plan_page_refuses_a_rule_that_cannot_be_planned_beside_the_rule(
+    client: Client, world: World, rule: str
+) -> None:
+    # Given the engagement lead on the form that adds a channel
+    client.force_login(world.lead)
+    before = Channel.objects.count()
+
+    # When a rule that never occurs, or has impossible values, is sent
+    response = client.post(
+        reverse("channel_create", args=[world.mine.engagement.pk]), channel_form(world, rrule=rule)
+    )
+
+    # Then the form comes back with the problem under the rule, and no channel was planned
+    assert response.status_code == 200
+    assert response.context["form"].errors["rrule"]
+    assert Channel.objects.count() == before
+
+
+@pytest.mark.parametrize("rule", BAD_RULES)
+def test_api_refuses_a_rule_that_cannot_be_planned_with_a_field_error(
+    client: Client, world: World, rule: str
+) -> None:
+    client.force_login(world.lead)
+    before = Channel.objects.count()
+
+    response = post_json(client, reverse("v1:channel-list"), channel_body(world, recurrence=rule))
+
+    assert response.status_code == 400
+    assert "recurrence" in response.json()
+    assert Channel.objects.count() == before
+
+
+def test_a_never_occurring_rule_written_behind_the_services_back_leaves_the_pages_working(
+    client: Client, world: World
+) -> None:
+    # Given a channel whose stored rule never occurs, written past the checks with QuerySet.update
+    channel = world.mine.channel
+    Channel.objects.filter(pk=channel.pk).update(recurrence=NEVER_OCCURS, owner=world.lead)
+    client.force_login(world.lead)
+
+    # When the owner opens My week and the plan, and the channel is resumed from a pause
+    week = client.get(reverse("home"))
+    plan = client.get(reverse("engagement_plan", args=[channel.engagement_id]))
+    client.post(reverse("channel_pause", args=[channel.pk]))
+    client.post(reverse("channel_pause", args=[channel.pk]))
+    api = client.get(reverse("v1:channel-detail", args=[channel.pk]))
+
+    # Then every page answers; the plan says the channel needs attention; it has no next due time
+    assert week.status_code == 200
+    assert plan.status_code == 200
+    assert "Needs attention" in plan.content.decode()
+    assert api.status_code == 200
+    channel.refresh_from_db()
+    assert channel.status == Channel.Status.ACTIVE
+    assert channel.next_due_at is None
+
+
+def test_the_occurrence_sweep_and_calendar_feed_pass_over_a_never_occurring_stored_rule(
+    client: Client, world: World
+) -> None:
+    # Given a channel past its due time whose stored rule was broken past the checks
+    channel = world.mine.channel
+    Channel.objects.filter(pk=channel.pk).update(recurrence=NEVER_OCCURS)
+    _, token = calendar_feed_create(actor=channel.owner)
+
+    # When the dispatcher sweeps long after its due time and the owner's calendar is fetched
+    counts = occurrences_sweep(as_of=datetime(2030, 1, 1, tzinfo=UTC))
+    calendar = client.get(reverse("calendar_feed", args=[token]))
+
+    # Then the sweep finishes, the channel has no next due time, and the feed lists no event for it
+    assert counts["missed"] >= 0
+    channel.refresh_from_db()
+    assert channel.next_due_at is None
+    assert calendar.status_code == 200
+    assert f"channel-{channel.pk}-" not in calendar.content.decode()
