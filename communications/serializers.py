@@ -36,6 +36,7 @@ from engagements.selectors import engagement_list, user_list
 from engagements.serializers import UserSummarySerializer
 from notifications.models import OutboxMessage
 from pmaas.api import ScopedPrimaryKeyRelatedField
+from pmaas.validation import validate_date_in_range
 from stakeholders.selectors import stakeholder_list
 from stakeholders.serializers import StakeholderSummarySerializer
 
@@ -176,7 +177,7 @@ class FollowUpSpecSerializer(serializers.Serializer[Any]):
     """One action item: give exactly one of owner_user and owner_stakeholder."""
 
     title = serializers.CharField(max_length=300)
-    due_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField(validators=[validate_date_in_range])
     owner_user = ScopedPrimaryKeyRelatedField(
         selector=user_list, required=False, allow_null=True, default=None, help_text="A team member."
     )
@@ -230,7 +231,7 @@ class CheckInSerializer(serializers.ModelSerializer[CheckIn]):
 
 class CheckInCreateSerializer(serializers.Serializer[Any]):
     engagement = ScopedPrimaryKeyRelatedField(selector=engagement_list)
-    occurred_at = serializers.DateTimeField()
+    occurred_at = serializers.DateTimeField(validators=[validate_date_in_range])
     summary = serializers.CharField()
     attendees = ScopedPrimaryKeyRelatedField(
         selector=stakeholder_list, many=True, help_text="Stakeholders of the engagement who took part."
@@ -346,10 +347,14 @@ class ComplianceQuerySerializer(serializers.Serializer[Any]):
         fields = super().get_fields()
         # "from" is a Python keyword, so the two dates are declared here rather than as attributes.
         fields["from"] = serializers.DateField(
-            required=False, help_text="First day of the window (UTC), included; give to as well."
+            required=False,
+            validators=[validate_date_in_range],
+            help_text="First day of the window (UTC), included; give to as well.",
         )
         fields["to"] = serializers.DateField(
-            required=False, help_text="Last day of the window (UTC), included; give from as well."
+            required=False,
+            validators=[validate_date_in_range],
+            help_text="Last day of the window (UTC), included; give from as well.",
         )
         return fields
 

@@ -536,9 +536,11 @@ def follow_up_redate(
 ) -> FollowUp:
     """Move an open follow-up's due time; whoever may change its status may re-date it.
 
-    A new due time in the future clears the overdue stamp, so the overdue scan
-    flags it afresh if it slips again. Done and cancelled items are refused.
-    Records nothing else. Idempotent: the same due time twice changes nothing more.
+    The new due time must lie ahead of ``as_of``: re-dating is how an item
+    gets more time, and a date already past would make it overdue the moment
+    it is saved. It clears the overdue stamp, so the overdue scan flags it
+    afresh if it slips again. Done and cancelled items are refused. Records
+    nothing else. Idempotent: the same due time twice changes nothing more.
     """
     _require_status_rights(actor, follow_up)
     as_of = as_of or timezone.now()
@@ -546,11 +548,20 @@ def follow_up_redate(
     check_unchanged(locked, seen_updated_at=seen_updated_at)
     if locked.status != FollowUp.Status.OPEN:
         raise ValidationError({"due_at": "Only an open follow-up can be re-dated."})
+    if due_at <= as_of:
+        raise ValidationError(
+            {
+                "due_at": ValidationError(
+                    "That time has already passed: choose a later date or time "
+                    "(or complete the follow-up if it is done).",
+                    code="in_past",
+                )
+            }
+        )
     locked.due_at = due_at
     clean_instance(locked)
     locked.save(update_fields=["due_at", "updated_at"])
-    if due_at > as_of:
-        FollowUpOverdue.objects.filter(follow_up=locked).delete()
+    FollowUpOverdue.objects.filter(follow_up=locked).delete()
     return locked
 
 

@@ -11,6 +11,7 @@ from accounts.models import User
 from engagements.models import ChangeRequest, Client, Engagement, Health, Membership, Milestone
 from engagements.selectors import client_list, firm_user_list
 from pmaas.api import ScopedPrimaryKeyRelatedField
+from pmaas.validation import validate_date_in_range
 
 
 class UserSummarySerializer(serializers.ModelSerializer[User]):
@@ -81,8 +82,10 @@ class EngagementCreateSerializer(serializers.Serializer[Any]):
         max_digits=14, decimal_places=2, min_value=Decimal(0), default=Decimal(0)
     )
     currency = serializers.CharField(max_length=3, default="EUR", help_text="ISO 4217 code.")
-    start_date = serializers.DateField()
-    end_date = serializers.DateField(required=False, allow_null=True, default=None)
+    start_date = serializers.DateField(validators=[validate_date_in_range])
+    end_date = serializers.DateField(
+        required=False, allow_null=True, default=None, validators=[validate_date_in_range]
+    )
     status = serializers.ChoiceField(choices=Engagement.Status.choices, default=Engagement.Status.PLANNED)
     country = serializers.CharField(
         max_length=2, allow_blank=True, default="", help_text="ISO 3166 code; defaults to the client's."

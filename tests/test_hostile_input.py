@@ -7,16 +7,19 @@ or a script could) must not stall the pages that read it either.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from communications.calendar_feeds import calendar_feed_create
-from communications.models import Channel
+from communications.models import Channel, CheckIn, FollowUp, FollowUpComment
 from communications.scheduling import occurrences_sweep
+from pmaas.validation import DATE_RANGE_MESSAGE
 from tests.factories import World
 
 # A daily rule on 30 February: dateutil would walk every day to the year 9999 looking for one.
@@ -149,3 +152,163 @@ def test_the_occurrence_sweep_and_calendar_feed_pass_over_a_never_occurring_stor
     assert channel.next_due_at is None
     assert calendar.status_code == 200
     assert f"channel-{channel.pk}-" not in calendar.content.decode()
+
+
+# --- dates at the edges of the calendar -----------------------------------------------------------
+
+
+def check_in_form(world: World, **overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "engagement": str(world.mine.engagement.pk),
+        "attendees": [str(world.mine.stakeholder.pk)],
+        "kind": "call",
+        "occurred_at": (timezone.now() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+        "summary": "Agreed the cut-over weekend.",
+        "sentiment": "0",
+        "decisions": "",
+        "follow_ups-TOTAL_FORMS": "0",
+        "follow_ups-INITIAL_FORMS": "0",
+        "follow_ups-MIN_NUM_FORMS": "0",
+        "follow_ups-MAX_NUM_FORMS": "1000",
+    }
+    data.update(overrides)
+    return data
+
+
+def check_in_body(world: World, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "engagement": world.mine.engagement.pk,
+        "occurred_at": (timezone.now() - timedelta(hours=1)).isoformat(),
+        "summary": "Walked the sponsor through the cut-over plan.",
+        "attendees": [world.mine.stakeholder.pk],
+    }
+    body.update(overrides)
+    return body
+
+
+def written() -> dict[str, int]:
+    return {
+        "check_ins": CheckIn.objects.count(),
+        "follow_ups": FollowUp.objects.count(),
+        "comments": FollowUpComment.objects.count(),
+        "channels": Channel.objects.count(),
+    }
+
+
+def as_new_yorker(client: Client, world: World) -> None:
+    world.lead.time_zone = "America/New_York"
+    world.lead.save(update_fields=["time_zone"])
+    client.force_login(world.lead)
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00", "9999-12-31T23:59", "1899-12-31T12:00"])
+def test_check_in_page_refuses_a_moment_at_the_edge_of_the_calendar(
+    client: Client, world: World, when: str
+) -> None:
+    as_new_yorker(client, world)
+    before = written()
+
+    response = client.post(reverse("check_in_create"), check_in_form(world, occurred_at=when))
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["occurred_at"] == [DATE_RANGE_MESSAGE]
+    assert written() == before
+
+
+@pytest.mark.parametrize(
+    "when", ["0001-01-01T00:00:00-05:00", "9999-12-31T23:59:00-05:00", "0001-01-01T00:00"]
+)
+def test_check_in_api_refuses_a_moment_at_the_edge_of_the_calendar(
+    client: Client, world: World, when: str
+) -> None:
+    as_new_yorker(client, world)
+    before = written()
+
+    response = post_json(client, reverse("v1:check-in-list"), check_in_body(world, occurred_at=when))
+
+    assert response.status_code == 400
+    assert "occurred_at" in response.json()
+    assert written() == before
+
+
+@pytest.mark.parametrize(
+    ("due_on", "due_time"), [("0001-01-01", ""), ("9999-12-31", "23:59"), ("0001-01-01", "00:00")]
+)
+def test_redating_a_follow_up_to_the_edge_of_the_calendar_is_a_field_error(
+    client: Client, world: World, due_on: str, due_time: str
+) -> None:
+    # Given a New York lead re-dating an open follow-up
+    as_new_yorker(client, world)
+    item = world.mine.follow_up
+    due_before = item.due_at
+
+    # When the new date is the first or last day the calendar has
+    response = client.post(
+        reverse("follow_up_redate", args=[item.pk]),
+        {"due_on": due_on, "due_time": due_time, "seen_updated_at": item.updated_at.isoformat()},
+    )
+
+    # Then the form says so under the date, and the item keeps its due time
+    assert response.status_code == 200
+    assert response.context["form"].errors["due_on"] == [DATE_RANGE_MESSAGE]
+    item.refresh_from_db()
+    assert item.due_at == due_before
+
+
+def test_redating_a_follow_up_into_the_past_is_refused_not_made_overdue(client: Client, world: World) -> None:
+    # Given an open follow-up due next week
+    as_new_yorker(client, world)
+    item = world.mine.follow_up
+    FollowUp.objects.filter(pk=item.pk).update(due_at=timezone.now() + timedelta(days=7))
+    item.refresh_from_db()
+    yesterday = timezone.localdate(timezone.now() - timedelta(days=1), ZoneInfo("America/New_York"))
+
+    # When it is re-dated to yesterday
+    response = client.post(
+        reverse("follow_up_redate", args=[item.pk]),
+        {"due_on": yesterday.isoformat(), "due_time": "", "seen_updated_at": item.updated_at.isoformat()},
+    )
+
+    # Then the form refuses it under the date, and the item is neither moved nor overdue
+    assert response.status_code == 200
+    assert "already passed" in " ".join(response.context["form"].errors["due_on"])
+    item.refresh_from_db()
+    assert item.due_at > timezone.now()
+
+
+def test_follow_up_api_refuses_a_due_time_past_the_end_of_the_calendar(client: Client, world: World) -> None:
+    as_new_yorker(client, world)
+    before = written()
+    body = {"engagement": world.mine.engagement.pk, "title": "Send the minutes", "owner_user": world.lead.pk}
+
+    response = post_json(
+        client, reverse("v1:follow-up-list"), {**body, "due_at": "9999-12-31T23:59:00-05:00"}
+    )
+
+    assert response.status_code == 400
+    assert "due_at" in response.json()
+    assert written() == before
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"from": "9999-12-31", "to": "9999-12-31"}, {"from": "0001-01-01", "to": "0001-01-02"}],
+)
+def test_compliance_api_refuses_a_window_at_the_edge_of_the_calendar(
+    client: Client, world: World, query: dict[str, str]
+) -> None:
+    client.force_login(world.lead)
+
+    response = client.get(reverse("v1:compliance-list"), query)
+
+    assert response.status_code == 400
+    assert set(response.json()) <= {"from", "to"}
+
+
+def test_compliance_page_refuses_a_window_at_the_end_of_the_calendar(client: Client, world: World) -> None:
+    client.force_login(world.lead)
+
+    response = client.get(reverse("compliance_portfolio"), {"start": "9999-12-31", "end": "9999-12-31"})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["start"] == [DATE_RANGE_MESSAGE]

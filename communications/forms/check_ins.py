@@ -17,6 +17,7 @@ from communications.models import Channel, ChannelKind, Sentiment
 from communications.services import FollowUpSpec, follow_up_due_at
 from engagements.models import Engagement
 from pmaas.forms import form_add_service_errors
+from pmaas.validation import validate_date_in_range
 from stakeholders.models import Stakeholder
 
 FOLLOW_UP_PREFIX = "follow_ups"
@@ -48,6 +49,7 @@ class CheckInForm(forms.Form):
     kind = forms.ChoiceField(choices=ChannelKind.choices, label="Channel kind", initial=ChannelKind.MEETING)
     occurred_at = forms.DateTimeField(
         label="When",
+        validators=[validate_date_in_range],
         input_formats=[DATETIME_LOCAL_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL_FORMAT),
         error_messages={"invalid": "Give the date and time as YYYY-MM-DD HH:MM."},
@@ -98,6 +100,7 @@ class FollowUpForm(forms.Form):
     owner = forms.ChoiceField(label="Owner", error_messages={"required": "Choose who owns it."})
     due = forms.DateField(
         label="Due",
+        validators=[validate_date_in_range],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"required": "Give a due date.", "invalid": "Give the date as YYYY-MM-DD."},
     )

@@ -9,6 +9,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from pmaas.validation import validate_date_in_range
+
 # The service takes the new due time as one value; the form asks for it as a date and a time,
 # and shows the service's objections to it under the date.
 REDATE_FIELD_NAMES = {"due_at": "due_on"}
@@ -19,6 +21,7 @@ class RedateForm(forms.Form):
 
     due_on = forms.DateField(
         label="New due date",
+        validators=[validate_date_in_range],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="Format: YYYY-MM-DD.",
     )

@@ -14,6 +14,7 @@ from communications import recurrence
 from communications.models import DEFAULT_GRACE_PERIOD, Channel, ChannelKind
 from communications.services import LONGEST_GRACE_PERIOD
 from pmaas.forms import form_add_service_errors
+from pmaas.validation import validate_date_in_range
 
 WEEKDAYS = [
     ("MO", "Monday"),
@@ -81,6 +82,7 @@ class ChannelForm(forms.Form):
     )
     starts_on = forms.DateField(
         label="Starts on",
+        validators=[validate_date_in_range],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="Format: YYYY-MM-DD.",
     )

@@ -743,7 +743,7 @@ def test_deleting_a_follow_up_takes_its_overdue_stamp_with_it(world: World) -> N
     assert not FollowUpOverdue.objects.filter(follow_up_id=late.pk).exists()
 
 
-def test_redating_into_the_past_keeps_the_stamp_and_the_scan_keeps_its_first_time(world: World) -> None:
+def test_redating_into_the_past_is_refused_and_keeps_the_due_time_and_the_stamp(world: World) -> None:
     # Given a follow-up stamped overdue at a first sweep
     as_of = datetime(2026, 6, 1, 12, tzinfo=UTC)
     late = factories.make_follow_up(
@@ -751,13 +751,16 @@ def test_redating_into_the_past_keeps_the_stamp_and_the_scan_keeps_its_first_tim
     )
     follow_ups_flag_overdue(as_of=as_of)
 
-    # When it is re-dated to another past time and the scan runs again
-    follow_up_redate(actor=world.lead, follow_up=late, due_at=as_of - timedelta(hours=3), as_of=as_of)
-    again = follow_ups_flag_overdue(as_of=as_of + timedelta(hours=1))
+    # When it is re-dated to another past time
+    with pytest.raises(ValidationError) as refused:
+        follow_up_redate(actor=world.lead, follow_up=late, due_at=as_of - timedelta(hours=3), as_of=as_of)
 
-    # Then it is still overdue since the first sweep, and not told about twice
-    assert again == 0
+    # Then the re-date is refused under the due time, and the item is still overdue since the first sweep
+    assert refused.value.error_dict["due_at"][0].code == "in_past"
+    late.refresh_from_db()
+    assert late.due_at == as_of - timedelta(hours=1)
     assert factories.overdue_at_of(late) == as_of
+    assert follow_ups_flag_overdue(as_of=as_of + timedelta(hours=1)) == 0
 
 
 @pytest.mark.django_db(transaction=True)

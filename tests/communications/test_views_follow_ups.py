@@ -293,17 +293,18 @@ def test_redating_reads_the_date_and_time_in_the_users_zone(client, world) -> No
     item = _team_item(world)
     client.force_login(world.lead)
 
-    # When they move the item to 1 December at 10:00
+    # When they move the item to a day next month at 10:00
+    day = (timezone.now() + dt.timedelta(days=30)).date()
     response = client.post(
         reverse("follow_up_redate", args=[item.pk]),
-        {"due_on": "2026-12-01", "due_time": "10:00", "next": "/"},
+        {"due_on": day.isoformat(), "due_time": "10:00", "next": "/"},
     )
 
     # Then it is stored as 04:30 UTC and they are sent back
     assert response.status_code == 302
     assert response["Location"] == "/"
     item.refresh_from_db()
-    assert item.due_at == dt.datetime(2026, 12, 1, 4, 30, tzinfo=UTC)
+    assert item.due_at == dt.datetime.combine(day, dt.time(4, 30), tzinfo=UTC)
 
 
 def test_redating_to_the_future_clears_the_overdue_stamp(world) -> None:

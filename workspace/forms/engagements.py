@@ -8,6 +8,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from engagements.models import ChangeRequest, Client, Engagement, Health
+from pmaas.validation import validate_date_in_range
 from stakeholders.models import Stakeholder
 
 # A native date picker reads and writes ISO dates, whatever the locale.
@@ -52,7 +53,7 @@ class HealthOverrideForm(_SeenMixin):
 
 class MilestoneForm(_SeenMixin):
     name = forms.CharField(max_length=200, label="Name")
-    due_on = forms.DateField(label="Due on", widget=DATE_WIDGET)
+    due_on = forms.DateField(label="Due on", widget=DATE_WIDGET, validators=[validate_date_in_range])
     description = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Description"
     )
@@ -61,7 +62,7 @@ class MilestoneForm(_SeenMixin):
 class ChangeRequestForm(_SeenMixin):
     title = forms.CharField(max_length=200, label="Title")
     kind = forms.ChoiceField(choices=ChangeRequest.Kind.choices, label="Kind")
-    raised_on = forms.DateField(label="Raised on", widget=DATE_WIDGET)
+    raised_on = forms.DateField(label="Raised on", widget=DATE_WIDGET, validators=[validate_date_in_range])
     budget_impact = forms.DecimalField(
         max_digits=14,
         decimal_places=2,
