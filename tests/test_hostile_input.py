@@ -19,6 +19,7 @@ from django.utils import timezone
 from communications.calendar_feeds import calendar_feed_create
 from communications.models import Channel, CheckIn, FollowUp, FollowUpComment
 from communications.scheduling import occurrences_sweep
+from pmaas.parsers import MAX_JSON_DEPTH
 from pmaas.validation import DATE_RANGE_MESSAGE
 from tests.factories import World
 
@@ -312,3 +313,174 @@ def test_compliance_page_refuses_a_window_at_the_end_of_the_calendar(client: Cli
 
     assert response.status_code == 200
     assert response.context["form"].errors["start"] == [DATE_RANGE_MESSAGE]
+
+
+# --- ids that name no row --------------------------------------------------------------------------
+
+HUGE_ID = str(2**64)
+NO_IDS = [HUGE_ID, "1.5", "-1", "0", "1e3", "٣"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/engagements/{HUGE_ID}/",
+        f"/engagements/{HUGE_ID}/plan/",
+        f"/follow-ups/{HUGE_ID}/redate/",
+        f"/account/calendar/?engagement={HUGE_ID}",
+        f"/api/v1/engagements/{HUGE_ID}/",
+        f"/api/v1/channels/{HUGE_ID}/",
+        "/api/v1/channels/1.5/",
+    ],
+)
+def test_an_id_past_64_bits_in_a_path_is_not_found(client: Client, world: World, path: str) -> None:
+    client.force_login(world.lead)
+
+    assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("value", NO_IDS)
+@pytest.mark.parametrize("name", ["engagement", "channel"])
+def test_check_in_page_ignores_an_id_in_the_query_string_that_names_no_row(
+    client: Client, world: World, name: str, value: str
+) -> None:
+    # Given the lead, whose check-in form would otherwise start from a channel of theirs
+    client.force_login(world.lead)
+
+    # When the form is opened with an id that names no row
+    response = client.get(reverse("check_in_create"), {name: value})
+
+    # Then the form opens with no channel picked, rather than one the id was rounded or wrapped onto
+    assert response.status_code == 200
+    assert response.context["form"]["channel"].value() in (None, "")
+
+
+@pytest.mark.parametrize("value", NO_IDS)
+def test_check_in_page_refuses_an_attendee_id_that_names_no_row(
+    client: Client, world: World, value: str
+) -> None:
+    client.force_login(world.lead)
+    before = written()
+
+    response = client.post(
+        reverse("check_in_create"), check_in_form(world, attendees=[str(world.mine.stakeholder.pk), value])
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["attendees"]
+    assert written() == before
+
+
+@pytest.mark.parametrize("value", [HUGE_ID, "1.5"])
+def test_bulk_complete_refuses_an_id_that_names_no_row_and_completes_nothing(
+    client: Client, world: World, value: str
+) -> None:
+    client.force_login(world.lead)
+    item = world.mine.follow_up
+
+    response = client.post(
+        reverse("follow_up_bulk_complete", args=[item.engagement_id]),
+        {"follow_up_ids": [str(item.pk), value]},
+    )
+
+    assert response.status_code in (200, 302)
+    item.refresh_from_db()
+    assert item.status == FollowUp.Status.OPEN
+
+
+@pytest.mark.parametrize("value", NO_IDS)
+@pytest.mark.parametrize(
+    ("route", "name"),
+    [
+        ("v1:channel-list", "engagement"),
+        ("v1:channel-list", "stakeholder"),
+        ("v1:follow-up-list", "owner_user"),
+        ("v1:stakeholder-role-list", "engagement"),
+        ("v1:engagement-list", "client"),
+        ("v1:compliance-list", "engagement"),
+    ],
+)
+def test_api_filter_refuses_an_id_that_names_no_row(
+    client: Client, world: World, route: str, name: str, value: str
+) -> None:
+    client.force_login(world.lead)
+
+    response = client.get(reverse(route), {name: value})
+
+    assert response.status_code == 400
+    assert name in response.json()
+
+
+@pytest.mark.parametrize("value", [2**64, 1.5, "1.5", True, -1, 0, [1], {"id": 1}])
+def test_api_body_refuses_an_id_that_names_no_row_instead_of_rounding_it(
+    client: Client, world: World, value: Any
+) -> None:
+    # Given 1 is the id of an engagement the lead may see, so that 1.5 read as 1 would be accepted
+    client.force_login(world.lead)
+    before = written()
+
+    # When a check-in names its engagement and an attendee with the value
+    response = post_json(
+        client, reverse("v1:check-in-list"), check_in_body(world, engagement=value, attendees=[value])
+    )
+
+    # Then both are field errors and nothing was written
+    assert response.status_code == 400
+    assert {"engagement", "attendees"} <= set(response.json())
+    assert written() == before
+
+
+# --- bodies too large or too deep ------------------------------------------------------------------
+
+
+def test_json_nested_five_thousand_deep_is_a_bad_request(client: Client, world: World) -> None:
+    client.force_login(world.lead)
+    before = written()
+    body = '{"summary": ' + "[" * 5000 + "]" * 5000 + "}"
+
+    response = client.post(reverse("v1:check-in-list"), body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "nested deeper" in response.json()["detail"]
+    assert written() == before
+
+
+def test_json_nested_past_the_limit_but_parseable_is_a_bad_request(client: Client, world: World) -> None:
+    client.force_login(world.lead)
+    body = check_in_body(world)
+    deep: Any = "x"
+    for _ in range(MAX_JSON_DEPTH + 1):
+        deep = [deep]
+    body["decisions"] = deep
+
+    response = post_json(client, reverse("v1:check-in-list"), body)
+
+    assert response.status_code == 400
+
+
+def test_a_body_over_the_limit_answers_413_with_a_message_on_a_page(
+    client: Client, world: World, settings: Any
+) -> None:
+    client.force_login(world.lead)
+    before = written()
+    summary = "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+
+    response = client.post(reverse("check_in_create"), check_in_form(world, summary=summary))
+
+    assert response.status_code == 413
+    assert "too large" in response.content.decode()
+    assert written() == before
+
+
+def test_a_body_over_the_limit_answers_413_with_json_in_the_api(
+    client: Client, world: World, settings: Any
+) -> None:
+    client.force_login(world.lead)
+    before = written()
+    summary = "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+
+    response = post_json(client, reverse("v1:check-in-list"), check_in_body(world, summary=summary))
+
+    assert response.status_code == 413
+    assert "too large" in response.json()["detail"]
+    assert written() == before

@@ -16,7 +16,7 @@ from communications import selectors
 from communications.models import Channel, ChannelKind, Sentiment
 from communications.services import FollowUpSpec, follow_up_due_at
 from engagements.models import Engagement
-from pmaas.forms import form_add_service_errors
+from pmaas.forms import IdChoiceField, IdMultipleChoiceField, form_add_service_errors
 from pmaas.validation import validate_date_in_range
 from stakeholders.models import Stakeholder
 
@@ -28,19 +28,17 @@ _SERVICE_TO_ROW_FIELD = {"title": "title", "due_at": "due", "owner": "owner"}
 
 
 class CheckInForm(forms.Form):
-    engagement = forms.ModelChoiceField(
+    engagement = IdChoiceField(
         queryset=Engagement.objects.none(), label="Engagement", empty_label="Choose an engagement"
     )
-    channel = forms.ModelChoiceField(
-        queryset=Channel.objects.none(), required=False, widget=forms.HiddenInput
-    )
-    attendees = forms.ModelMultipleChoiceField(
+    channel = IdChoiceField(queryset=Channel.objects.none(), required=False, widget=forms.HiddenInput)
+    attendees = IdMultipleChoiceField(
         queryset=Stakeholder.objects.none(),
         label="Attendees",
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": "Name at least one stakeholder who took part."},
     )
-    team_attendees = forms.ModelMultipleChoiceField(
+    team_attendees = IdMultipleChoiceField(
         queryset=User.objects.none(),
         label="Team attendees",
         widget=forms.CheckboxSelectMultiple,

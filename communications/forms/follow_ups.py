@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from pmaas.scoping import parse_id
 from pmaas.validation import validate_date_in_range
 
 # The service takes the new due time as one value; the form asks for it as a date and a time,
@@ -62,11 +63,10 @@ class IntegerListField(forms.Field):
     def to_python(self, value: Any) -> list[int]:
         if not value:
             return []
-        values = value if isinstance(value, list | tuple) else [value]
-        try:
-            return [int(item) for item in values]
-        except (TypeError, ValueError):
-            raise ValidationError("Pick follow-ups from the list.", code="invalid") from None
+        ids = [parse_id(item) for item in (value if isinstance(value, list | tuple) else [value])]
+        if None in ids:
+            raise ValidationError("Pick follow-ups from the list.", code="invalid")
+        return [pk for pk in ids if pk is not None]
 
 
 class BulkCompleteForm(forms.Form):

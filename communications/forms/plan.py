@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from communications import recurrence
 from communications.models import DEFAULT_GRACE_PERIOD, Channel, ChannelKind
 from communications.services import LONGEST_GRACE_PERIOD
-from pmaas.forms import form_add_service_errors
+from pmaas.forms import IdChoiceField, form_add_service_errors
 from pmaas.validation import validate_date_in_range
 
 WEEKDAYS = [
@@ -64,7 +64,7 @@ def cadence_initial(rule: str) -> dict[str, str]:
 class ChannelForm(forms.Form):
     """A channel of the plan; the stakeholder and owner lists come scoped from the selectors."""
 
-    stakeholder: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+    stakeholder: forms.ModelChoiceField[Any] = IdChoiceField(
         queryset=None, help_text="Someone with a role on this engagement."
     )
     kind = forms.ChoiceField(choices=ChannelKind.choices, initial=ChannelKind.MEETING)
@@ -91,7 +91,7 @@ class ChannelForm(forms.Form):
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         help_text="In the stakeholder's time zone, 24-hour HH:MM.",
     )
-    owner: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+    owner: forms.ModelChoiceField[Any] = IdChoiceField(
         queryset=None, help_text="Someone on the engagement's team."
     )
     grace_days = forms.IntegerField(
@@ -184,7 +184,7 @@ class ChannelForm(forms.Form):
 class TimelineFilterForm(forms.Form):
     """Which check-ins of the timeline to show; every field is optional."""
 
-    stakeholder: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+    stakeholder: forms.ModelChoiceField[Any] = IdChoiceField(
         queryset=None, required=False, empty_label="Everyone"
     )
     kind = forms.ChoiceField(choices=[("", "Any kind"), *ChannelKind.choices], required=False)

@@ -8,6 +8,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from engagements.models import ChangeRequest, Client, Engagement, Health
+from pmaas.forms import IdChoiceField, IdMultipleChoiceField
 from pmaas.validation import validate_date_in_range
 from stakeholders.models import Stakeholder
 
@@ -19,7 +20,7 @@ class EngagementFilterForm(forms.Form):
     status = forms.ChoiceField(
         choices=[("", "Any status"), *Engagement.Status.choices], required=False, label="Status"
     )
-    client = forms.ModelChoiceField(
+    client = IdChoiceField(
         queryset=Client.objects.none(), required=False, empty_label="Any client", label="Client"
     )
 
@@ -79,7 +80,7 @@ class ChangeRequestForm(_SeenMixin):
 
 
 class ChangeRequestCreateForm(ChangeRequestForm):
-    notify_stakeholders = forms.ModelMultipleChoiceField(
+    notify_stakeholders = IdMultipleChoiceField(
         queryset=Stakeholder.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from accounts.models import User
+from pmaas.forms import IdChoiceField
 from pmaas.timezones import time_zone_choices
 from stakeholders.models import Level, Scale, Stakeholder, StakeholderRole
 
@@ -44,7 +45,7 @@ class RoleFieldsForm(forms.Form):
     interest = forms.TypedChoiceField(label="Interest", choices=Scale.choices, coerce=int)
     current_level = forms.ChoiceField(label="Current engagement level", choices=Level.choices)
     desired_level = forms.ChoiceField(label="Desired engagement level", choices=Level.choices)
-    relationship_owner = forms.ModelChoiceField(
+    relationship_owner = IdChoiceField(
         label="Relationship owner",
         queryset=User.objects.none(),
         required=False,
@@ -77,7 +78,7 @@ class RoleFieldsForm(forms.Form):
 class StakeholderRoleCreateForm(RoleFieldsForm):
     """Add someone to the register: a person already known at the client, or a new one."""
 
-    stakeholder = forms.ModelChoiceField(
+    stakeholder = IdChoiceField(
         label="Someone already known at the client",
         queryset=Stakeholder.objects.none(),
         required=False,
