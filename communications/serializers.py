@@ -36,7 +36,7 @@ from engagements.selectors import engagement_list, user_list
 from engagements.serializers import UserSummarySerializer
 from notifications.models import OutboxMessage
 from pmaas.api import ScopedPrimaryKeyRelatedField
-from pmaas.validation import validate_date_in_range
+from pmaas.validation import LONG_TEXT_MAX_LENGTH, validate_date_in_range
 from stakeholders.selectors import stakeholder_list
 from stakeholders.serializers import StakeholderSummarySerializer
 
@@ -95,7 +95,7 @@ class ChannelCreateSerializer(serializers.Serializer[Any]):
     )
     title = serializers.CharField(max_length=200)
     kind = serializers.ChoiceField(choices=ChannelKind.choices, default=ChannelKind.MEETING)
-    details = serializers.CharField(allow_blank=True, default="")
+    details = serializers.CharField(max_length=LONG_TEXT_MAX_LENGTH, allow_blank=True, default="")
     recurrence = serializers.CharField(
         max_length=500,
         help_text=(
@@ -188,7 +188,7 @@ class FollowUpSpecSerializer(serializers.Serializer[Any]):
         default=None,
         help_text="A stakeholder with a role on the engagement.",
     )
-    details = serializers.CharField(allow_blank=True, default="")
+    details = serializers.CharField(max_length=LONG_TEXT_MAX_LENGTH, allow_blank=True, default="")
 
 
 class FollowUpCreateSerializer(FollowUpSpecSerializer):
@@ -232,7 +232,7 @@ class CheckInSerializer(serializers.ModelSerializer[CheckIn]):
 class CheckInCreateSerializer(serializers.Serializer[Any]):
     engagement = ScopedPrimaryKeyRelatedField(selector=engagement_list)
     occurred_at = serializers.DateTimeField(validators=[validate_date_in_range])
-    summary = serializers.CharField()
+    summary = serializers.CharField(max_length=LONG_TEXT_MAX_LENGTH)
     attendees = ScopedPrimaryKeyRelatedField(
         selector=stakeholder_list, many=True, help_text="Stakeholders of the engagement who took part."
     )
@@ -248,7 +248,7 @@ class CheckInCreateSerializer(serializers.Serializer[Any]):
         help_text="The planned channel this check-in closes, if any.",
     )
     sentiment = serializers.ChoiceField(choices=Sentiment.choices, default=Sentiment.NEUTRAL)
-    decisions = serializers.CharField(allow_blank=True, default="")
+    decisions = serializers.CharField(max_length=LONG_TEXT_MAX_LENGTH, allow_blank=True, default="")
     follow_ups = serializers.ListSerializer[Any](
         child=FollowUpSpecSerializer(), required=False, max_length=MOST_FOLLOW_UPS_PER_CHECK_IN
     )
@@ -265,7 +265,7 @@ class FollowUpCommentSerializer(serializers.ModelSerializer[FollowUpComment]):
 
 
 class FollowUpCommentCreateSerializer(serializers.Serializer[Any]):
-    body = serializers.CharField()
+    body = serializers.CharField(max_length=LONG_TEXT_MAX_LENGTH)
 
 
 class SponsorSubscriptionSerializer(serializers.ModelSerializer[SponsorSubscription]):

@@ -11,7 +11,7 @@ from accounts.models import User
 from engagements.models import ChangeRequest, Client, Engagement, Health, Membership, Milestone
 from engagements.selectors import client_list, firm_user_list
 from pmaas.api import ScopedPrimaryKeyRelatedField
-from pmaas.validation import validate_date_in_range
+from pmaas.validation import LONG_TEXT_MAX_LENGTH, validate_date_in_range
 
 
 class UserSummarySerializer(serializers.ModelSerializer[User]):
@@ -77,7 +77,7 @@ class EngagementCreateSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=200)
     code = serializers.CharField(max_length=32, help_text="Capitals, digits and dashes, e.g. EHR-2026.")
     kind = serializers.ChoiceField(choices=Engagement.Kind.choices, default=Engagement.Kind.IMPLEMENTATION)
-    description = serializers.CharField(allow_blank=True, default="")
+    description = serializers.CharField(max_length=LONG_TEXT_MAX_LENGTH, allow_blank=True, default="")
     budget = serializers.DecimalField(
         max_digits=14, decimal_places=2, min_value=Decimal(0), default=Decimal(0)
     )

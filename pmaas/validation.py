@@ -4,6 +4,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db.models import Model
 
 
@@ -38,3 +39,16 @@ def validate_date_in_range(value: date | datetime) -> None:
     day = value.date() if isinstance(value, datetime) else value
     if not EARLIEST_DATE <= day <= LATEST_DATE:
         raise ValidationError(DATE_RANGE_MESSAGE, code="date_out_of_range")
+
+
+# The longest text a person may type into one field: a summary, decisions,
+# notes, a description, a comment. Ten pages of prose is more than any meeting
+# needs; without a bound, one request could store megabytes in a row every
+# list page and mail then carries.
+LONG_TEXT_MAX_LENGTH = 20_000
+# For a model's TextField: the limit is shown by forms built from the model and
+# checked by full_clean(); TextField itself checks no max_length.
+LONG_TEXT: dict[str, Any] = {
+    "max_length": LONG_TEXT_MAX_LENGTH,
+    "validators": [MaxLengthValidator(LONG_TEXT_MAX_LENGTH)],
+}

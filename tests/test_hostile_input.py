@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -19,8 +20,9 @@ from django.utils import timezone
 from communications.calendar_feeds import calendar_feed_create
 from communications.models import Channel, CheckIn, FollowUp, FollowUpComment
 from communications.scheduling import occurrences_sweep
+from communications.services import check_in_log
 from pmaas.parsers import MAX_JSON_DEPTH
-from pmaas.validation import DATE_RANGE_MESSAGE
+from pmaas.validation import DATE_RANGE_MESSAGE, LONG_TEXT_MAX_LENGTH
 from tests.factories import World
 
 # A daily rule on 30 February: dateutil would walk every day to the year 9999 looking for one.
@@ -484,3 +486,77 @@ def test_a_body_over_the_limit_answers_413_with_json_in_the_api(
     assert response.status_code == 413
     assert "too large" in response.json()["detail"]
     assert written() == before
+
+
+# --- text without end ------------------------------------------------------------------------------
+
+TOO_LONG = "x" * (LONG_TEXT_MAX_LENGTH + 1)
+
+
+@pytest.mark.parametrize("field", ["summary", "decisions"])
+def test_check_in_page_refuses_text_past_the_limit_under_its_field(
+    client: Client, world: World, field: str
+) -> None:
+    client.force_login(world.lead)
+    before = written()
+
+    response = client.post(reverse("check_in_create"), check_in_form(world, **{field: TOO_LONG}))
+
+    assert response.status_code == 200
+    assert response.context["form"].errors[field]
+    assert written() == before
+
+
+@pytest.mark.parametrize("field", ["summary", "decisions"])
+def test_check_in_api_refuses_text_past_the_limit_under_its_field(
+    client: Client, world: World, field: str
+) -> None:
+    client.force_login(world.lead)
+    before = written()
+
+    response = post_json(client, reverse("v1:check-in-list"), check_in_body(world, **{field: TOO_LONG}))
+
+    assert response.status_code == 400
+    assert field in response.json()
+    assert written() == before
+
+
+def test_follow_up_comment_api_refuses_a_body_past_the_limit(client: Client, world: World) -> None:
+    client.force_login(world.lead)
+    before = written()
+
+    response = post_json(
+        client, reverse("v1:follow-up-comments", args=[world.mine.follow_up.pk]), {"body": TOO_LONG}
+    )
+
+    assert response.status_code == 400
+    assert "body" in response.json()
+    assert written() == before
+
+
+def test_the_services_refuse_text_past_the_limit_whoever_calls_them(world: World) -> None:
+    # Given a caller that skips the forms and serializers (a script, a later interface)
+    before = written()
+
+    # When it logs a check-in with a summary past the limit
+    with pytest.raises(ValidationError) as refused:
+        check_in_log(
+            actor=world.lead,
+            engagement=world.mine.engagement,
+            occurred_at=timezone.now() - timedelta(hours=1),
+            summary=TOO_LONG,
+            attendees=[world.mine.stakeholder],
+        )
+
+    # Then the model's own check refuses it under the field, and nothing is written
+    assert "summary" in refused.value.message_dict
+    assert written() == before
+
+
+def test_the_api_schema_states_the_text_limits(client: Client, world: World) -> None:
+    client.force_login(world.lead)
+
+    schema = client.get(reverse("v1:schema"), {"format": "json"}).json()
+
+    check_in = schema["components"]["schemas"]["CheckInCreateRequest"]["properties"]
+    assert check_in["summary"]["maxLength"] == LONG_TEXT_MAX_LENGTH

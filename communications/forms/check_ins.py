@@ -17,7 +17,7 @@ from communications.models import Channel, ChannelKind, Sentiment
 from communications.services import FollowUpSpec, follow_up_due_at
 from engagements.models import Engagement
 from pmaas.forms import IdChoiceField, IdMultipleChoiceField, form_add_service_errors
-from pmaas.validation import validate_date_in_range
+from pmaas.validation import LONG_TEXT_MAX_LENGTH, validate_date_in_range
 from stakeholders.models import Stakeholder
 
 FOLLOW_UP_PREFIX = "follow_ups"
@@ -52,7 +52,9 @@ class CheckInForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL_FORMAT),
         error_messages={"invalid": "Give the date and time as YYYY-MM-DD HH:MM."},
     )
-    summary = forms.CharField(label="Summary", widget=forms.Textarea(attrs={"rows": 4}))
+    summary = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH, label="Summary", widget=forms.Textarea(attrs={"rows": 4})
+    )
     sentiment = forms.TypedChoiceField(
         label="Sentiment",
         choices=Sentiment.choices,
@@ -60,7 +62,12 @@ class CheckInForm(forms.Form):
         initial=Sentiment.NEUTRAL,
         widget=forms.RadioSelect,
     )
-    decisions = forms.CharField(label="Decisions", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    decisions = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH,
+        label="Decisions",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
 
     def __init__(self, *args: Any, user: Any, engagement: Engagement | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

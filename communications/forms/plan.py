@@ -14,7 +14,7 @@ from communications import recurrence
 from communications.models import DEFAULT_GRACE_PERIOD, Channel, ChannelKind
 from communications.services import LONGEST_GRACE_PERIOD
 from pmaas.forms import IdChoiceField, form_add_service_errors
-from pmaas.validation import validate_date_in_range
+from pmaas.validation import LONG_TEXT_MAX_LENGTH, validate_date_in_range
 
 WEEKDAYS = [
     ("MO", "Monday"),
@@ -70,7 +70,10 @@ class ChannelForm(forms.Form):
     kind = forms.ChoiceField(choices=ChannelKind.choices, initial=ChannelKind.MEETING)
     title = forms.CharField(max_length=200, help_text="e.g. Weekly sponsor one-to-one.")
     details = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="Where, how to dial in, agenda."
+        max_length=LONG_TEXT_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Where, how to dial in, agenda.",
     )
     cadence = forms.ChoiceField(choices=CADENCE_CHOICES, initial="weekly")
     weekday = forms.ChoiceField(choices=WEEKDAYS, initial="TU", required=False)

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 
 from engagements.models import ChangeRequest, Client, Engagement, Health
 from pmaas.forms import IdChoiceField, IdMultipleChoiceField
-from pmaas.validation import validate_date_in_range
+from pmaas.validation import LONG_TEXT_MAX_LENGTH, validate_date_in_range
 from stakeholders.models import Stakeholder
 
 # A native date picker reads and writes ISO dates, whatever the locale.
@@ -39,6 +39,7 @@ class HealthOverrideForm(_SeenMixin):
         choices=[("", "Use the computed health"), *Health.choices], required=False, label="Health"
     )
     reason = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
         label="Reason",
@@ -56,7 +57,10 @@ class MilestoneForm(_SeenMixin):
     name = forms.CharField(max_length=200, label="Name")
     due_on = forms.DateField(label="Due on", widget=DATE_WIDGET, validators=[validate_date_in_range])
     description = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Description"
+        max_length=LONG_TEXT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        label="Description",
     )
 
 
@@ -75,7 +79,10 @@ class ChangeRequestForm(_SeenMixin):
         initial=0, label="Schedule impact (days)", help_text="Positive delays, negative brings forward."
     )
     description = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 4}), required=False, label="Description"
+        max_length=LONG_TEXT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        label="Description",
     )
 
 
@@ -99,6 +106,7 @@ class ChangeRequestCreateForm(ChangeRequestForm):
 class ChangeRequestDecisionForm(_SeenMixin):
     to_status = forms.ChoiceField(label="New status")
     decision = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),
         required=False,
         label="Decision",

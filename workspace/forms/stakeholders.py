@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from accounts.models import User
 from pmaas.forms import IdChoiceField
 from pmaas.timezones import time_zone_choices
+from pmaas.validation import LONG_TEXT_MAX_LENGTH
 from stakeholders.models import Level, Scale, Stakeholder, StakeholderRole
 
 
@@ -52,6 +53,7 @@ class RoleFieldsForm(forms.Form):
         empty_label="Nobody yet",
     )
     notes = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH,
         label="Notes",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -144,6 +146,7 @@ class StakeholderForm(forms.Form):
     phone = forms.CharField(label="Phone", max_length=50, required=False)
     time_zone = forms.ChoiceField(label="Time zone", choices=time_zone_choices)
     notes = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH,
         label="Notes",
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
