@@ -560,3 +560,64 @@ def test_the_api_schema_states_the_text_limits(client: Client, world: World) -> 
 
     check_in = schema["components"]["schemas"]["CheckInCreateRequest"]["properties"]
     assert check_in["summary"]["maxLength"] == LONG_TEXT_MAX_LENGTH
+
+
+# --- edits that leave out the version they were opened on ----------------------------------------
+
+EDIT_PAGES = [
+    ("channel_edit", "channel", "seen_updated_at", "title"),
+    ("follow_up_redate", "follow_up", "seen_updated_at", "due_at"),
+    ("milestone_edit", "milestone", "seen_updated_at", "name"),
+    ("change_request_edit", "change_request", "seen_updated_at", "title"),
+    ("stakeholder_edit", "stakeholder", "updated_at", "name"),
+    ("stakeholder_role_edit", "role", "updated_at", "notes"),
+]
+
+
+def _as_posted(form: Any, *, leave_out: str, change: str) -> dict[str, Any]:
+    """What the edit form would send as opened, with one field changed and the version left out."""
+    data: dict[str, Any] = {}
+    for bound in form:
+        value = bound.value()
+        if value is None or bound.name == leave_out:
+            continue
+        data[bound.name] = [str(v) for v in value] if isinstance(value, list | tuple) else str(value)
+    if change in data:
+        data[change] = data[change] + " (changed)"
+    return data
+
+
+@pytest.mark.parametrize(("route", "attr", "seen", "field"), EDIT_PAGES)
+def test_an_edit_without_the_version_it_was_opened_on_is_refused(
+    client: Client, world: World, route: str, attr: str, seen: str, field: str
+) -> None:
+    # Given the lead on an edit page, and the row as it is
+    client.force_login(world.lead)
+    row = getattr(world.mine, attr)
+    url = reverse(route, args=[row.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    before = type(row).objects.filter(pk=row.pk).values().get()
+
+    # When the form is sent with a change but without the version it was opened on
+    response = client.post(url, _as_posted(page.context["form"], leave_out=seen, change=field))
+
+    # Then it is refused on the form, and the row is as it was
+    assert response.status_code == 200
+    assert response.context["form"].errors[seen]
+    assert type(row).objects.filter(pk=row.pk).values().get() == before
+
+
+def test_health_override_without_the_version_it_was_opened_on_is_refused(
+    client: Client, world: World
+) -> None:
+    client.force_login(world.lead)
+    engagement = world.mine.engagement
+
+    response = client.post(
+        reverse("engagement_health", args=[engagement.pk]), {"health": "red", "reason": "Late"}
+    )
+
+    assert response.status_code in (200, 400)
+    engagement.refresh_from_db()
+    assert engagement.health_override != "red"

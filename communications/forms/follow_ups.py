@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from pmaas.concurrency import SEEN_MISSING_MESSAGE
 from pmaas.scoping import parse_id
 from pmaas.validation import validate_date_in_range
 
@@ -32,16 +33,16 @@ class RedateForm(forms.Form):
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         help_text="24-hour HH:MM; left empty, the current time of day is kept.",
     )
-    seen_updated_at = forms.CharField(required=False, widget=forms.HiddenInput)
+    seen_updated_at = forms.CharField(
+        widget=forms.HiddenInput, error_messages={"required": SEEN_MISSING_MESSAGE}
+    )
 
     def __init__(self, *args: Any, current_due_at: datetime, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.current_due_at = current_due_at
 
-    def clean_seen_updated_at(self) -> datetime | None:
-        value = self.cleaned_data.get("seen_updated_at") or ""
-        if not value:
-            return None
+    def clean_seen_updated_at(self) -> datetime:
+        value = self.cleaned_data["seen_updated_at"]
         try:
             return datetime.fromisoformat(value)
         except ValueError:

@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from communications import recurrence
 from communications.models import DEFAULT_GRACE_PERIOD, Channel, ChannelKind
 from communications.services import LONGEST_GRACE_PERIOD
+from pmaas.concurrency import SEEN_MISSING_MESSAGE
 from pmaas.forms import IdChoiceField, form_add_service_errors
 from pmaas.validation import LONG_TEXT_MAX_LENGTH, validate_date_in_range
 
@@ -104,10 +105,21 @@ class ChannelForm(forms.Form):
         initial=DEFAULT_GRACE_PERIOD.days,
         help_text="How long after the due time a check-in still counts as on time.",
     )
-    seen_updated_at = forms.CharField(required=False, widget=forms.HiddenInput)
+    # The version the editor opened: required when editing, so an edit cannot skip the stale-save check.
+    seen_updated_at = forms.CharField(
+        required=False, widget=forms.HiddenInput, error_messages={"required": SEEN_MISSING_MESSAGE}
+    )
 
-    def __init__(self, *args: Any, stakeholders: QuerySet[Any], owners: QuerySet[Any], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        stakeholders: QuerySet[Any],
+        owners: QuerySet[Any],
+        editing: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["seen_updated_at"].required = editing
         cast(forms.ModelChoiceField, self.fields["stakeholder"]).queryset = stakeholders
         cast(forms.ModelChoiceField, self.fields["owner"]).queryset = owners
 

@@ -87,7 +87,7 @@ def _plan_rows(request: HttpRequest, engagement: Engagement, context: dict[str, 
     return rows
 
 
-def _channel_form(request: HttpRequest, engagement: Engagement, **kwargs: object) -> ChannelForm:
+def _channel_form(request: HttpRequest, engagement: Engagement, **kwargs: Any) -> ChannelForm:
     return ChannelForm(
         request.POST if request.method == "POST" else None,
         stakeholders=selectors.channel_stakeholder_choices(user=request.user, engagement=engagement),
@@ -138,7 +138,7 @@ def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
     engagement = engagement_get_for_user(user=request.user, id=channel.engagement_id)
     if not engagement_can_edit(user=request.user, engagement=engagement):
         raise PermissionDenied("You may view this plan but not change it.")
-    form = _channel_form(request, engagement, initial=ChannelForm.initial_for(channel))
+    form = _channel_form(request, engagement, initial=ChannelForm.initial_for(channel), editing=True)
     seen_updated_at = request.POST.get("seen_updated_at") or channel.updated_at.isoformat()
     if request.method == "POST" and form.is_valid():
         try:

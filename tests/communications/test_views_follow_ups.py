@@ -297,7 +297,12 @@ def test_redating_reads_the_date_and_time_in_the_users_zone(client, world) -> No
     day = (timezone.now() + dt.timedelta(days=30)).date()
     response = client.post(
         reverse("follow_up_redate", args=[item.pk]),
-        {"due_on": day.isoformat(), "due_time": "10:00", "next": "/"},
+        {
+            "due_on": day.isoformat(),
+            "due_time": "10:00",
+            "next": "/",
+            "seen_updated_at": item.updated_at.isoformat(),
+        },
     )
 
     # Then it is stored as 04:30 UTC and they are sent back
@@ -376,10 +381,21 @@ def test_redating_with_htmx_returns_the_form_row_then_the_updated_row(client, wo
     assert 'name="due_on"' in form_row
 
     # When it is saved, then the follow-up's row comes back with its new date
-    saved = client.post(url, {"due_on": "2026-12-24", "due_time": "15:00", "next": "/", "bulk": "1"}, **HX)
+    day = (timezone.now() + dt.timedelta(days=30)).date()
+    saved = client.post(
+        url,
+        {
+            "due_on": day.isoformat(),
+            "due_time": "15:00",
+            "next": "/",
+            "bulk": "1",
+            "seen_updated_at": item.updated_at.isoformat(),
+        },
+        **HX,
+    )
     row = saved.content.decode()
     assert row.lstrip().startswith(f'<tr id="follow-up-{item.pk}"')
-    assert "24 Dec 2026" in row
+    assert f"{day.day} {day:%b %Y}" in row
     assert 'name="follow_up_ids"' in row
 
 

@@ -8,6 +8,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from engagements.models import ChangeRequest, Client, Engagement, Health
+from pmaas.concurrency import SEEN_MISSING_MESSAGE
 from pmaas.forms import IdChoiceField, IdMultipleChoiceField
 from pmaas.validation import LONG_TEXT_MAX_LENGTH, validate_date_in_range
 from stakeholders.models import Stakeholder
@@ -30,8 +31,16 @@ class EngagementFilterForm(forms.Form):
 
 
 class _SeenMixin(forms.Form):
-    # The row's updated_at when the editor opened it, for the optimistic concurrency check.
-    seen_updated_at = forms.DateTimeField(widget=forms.HiddenInput, required=False)
+    # The row's updated_at when the editor opened it, for the optimistic concurrency check;
+    # an edit without it is refused, a form that creates a row has none to carry.
+    seen_updated_at = forms.DateTimeField(
+        widget=forms.HiddenInput, error_messages={"required": SEEN_MISSING_MESSAGE}
+    )
+    creates = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["seen_updated_at"].required = not self.creates
 
 
 class HealthOverrideForm(_SeenMixin):
@@ -64,6 +73,10 @@ class MilestoneForm(_SeenMixin):
     )
 
 
+class MilestoneCreateForm(MilestoneForm):
+    creates = True
+
+
 class ChangeRequestForm(_SeenMixin):
     title = forms.CharField(max_length=200, label="Title")
     kind = forms.ChoiceField(choices=ChangeRequest.Kind.choices, label="Kind")
@@ -87,6 +100,7 @@ class ChangeRequestForm(_SeenMixin):
 
 
 class ChangeRequestCreateForm(ChangeRequestForm):
+    creates = True
     notify_stakeholders = IdMultipleChoiceField(
         queryset=Stakeholder.objects.none(),
         required=False,
