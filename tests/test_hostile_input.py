@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core import mail
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
@@ -19,10 +20,12 @@ from django.utils import timezone
 
 from communications.calendar_feeds import calendar_feed_create
 from communications.models import Channel, CheckIn, FollowUp, FollowUpComment
-from communications.scheduling import occurrences_sweep
+from communications.scheduling import occurrences_dispatch, occurrences_send_reminders, occurrences_sweep
 from communications.services import check_in_log
+from notifications.models import OutboxMessage
 from pmaas.parsers import MAX_JSON_DEPTH
 from pmaas.validation import DATE_RANGE_MESSAGE, LONG_TEXT_MAX_LENGTH
+from tests import factories
 from tests.factories import World
 
 # A daily rule on 30 February: dateutil would walk every day to the year 9999 looking for one.
@@ -621,3 +624,38 @@ def test_health_override_without_the_version_it_was_opened_on_is_refused(
     assert response.status_code in (200, 400)
     engagement.refresh_from_db()
     assert engagement.health_override != "red"
+
+
+# --- mail subjects ---------------------------------------------------------------------------------
+
+
+def test_a_reminder_subject_reads_as_typed_on_one_line_from_the_outbox_to_the_sent_mail(
+    db: None, eager_tasks: None, django_capture_on_commit_callbacks: Any
+) -> None:
+    # Given a channel whose title and stakeholder's name hold &, < and a line break with a header after it
+    as_of = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+    lead = factories.consultant()
+    engagement = factories.make_engagement(lead=lead)
+    stakeholder = factories.make_stakeholder(
+        client=engagement.client, name="Smith & <Sons>\nBcc: mallory@example.com"
+    )
+    role = factories.make_role(engagement=engagement, stakeholder=stakeholder)
+    channel = factories.make_channel(role=role, owner=lead, title="Budget & scope <review>\r\nX-Evil: 1")
+    Channel.objects.filter(pk=channel.pk).update(next_due_at=as_of + timedelta(hours=3))
+    occurrences_dispatch(as_of=as_of)
+
+    # When its reminder goes through the outbox and is sent
+    with django_capture_on_commit_callbacks(execute=True):
+        occurrences_send_reminders(as_of=as_of)
+
+    # Then the subject reads as typed (no HTML entities), on one line, and adds no header
+    assert len(mail.outbox) == 1
+    sent = mail.outbox[0]
+    assert "Budget & scope <review> X-Evil: 1" in sent.subject
+    assert "Smith & <Sons> Bcc: mallory@example.com" in sent.subject
+    assert not [part for part in ("&amp;", "&lt;", "\n", "\r") if part in sent.subject]
+    headers = sent.message()
+    assert headers.get_all("Bcc") is None
+    assert headers.get_all("X-Evil") is None
+    assert sent.bcc == []
+    assert OutboxMessage.objects.get(recipient=lead).subject == sent.subject
