@@ -1,37 +1,123 @@
-"""Writes to a user's own account: name, email, time zone."""
+"""Writes to a user's own account: name, time zone, and a new email address confirmed from its inbox."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 
 from accounts.models import User
 from pmaas.validation import clean_instance
+
+EMAIL_CHANGE_SALT = "accounts.email_change"
+# Long enough to find the mail after a weekend; short enough that a forgotten link goes stale.
+EMAIL_CHANGE_MAX_AGE = timedelta(days=3)
+
+
+@dataclass(frozen=True)
+class PreferencesSaved:
+    """What saving one's settings did: the account, and the address a confirmation link went to, if any."""
+
+    user: User
+    confirmation_sent_to: str = ""
 
 
 @transaction.atomic
 def user_update_preferences(
     *, user: User, first_name: str, last_name: str, email: str, time_zone: str
-) -> User:
-    """Change a user's own name, email address and time zone.
+) -> PreferencesSaved:
+    """Change a user's own name and time zone, and ask to change their email address.
 
-    Rule: the time zone must be an IANA name (the model's validator), the email
-    address valid and not already another account's (case-insensitive), because
-    password reset looks accounts up by email. Every role may change its own
-    preferences, a client PMO lead included. No side effects beyond the row.
-    Idempotent: saving the same values twice leaves the row as it was.
+    Rule: the time zone must be an IANA name (the model's validator). A new
+    email address is not taken over at once: a link to confirm it is mailed
+    to that address (after commit), and the address changes only when it is
+    opened (``user_confirm_email_change``). The answer is the same whether or
+    not another account uses the address, so the page reveals nobody's
+    address, and nobody takes over an address whose inbox is not theirs.
+    Clearing the address takes effect at once. Every role may change its own
+    preferences, a client PMO lead included. Idempotent: saving the same
+    values twice leaves the row as it was (and mails the link again).
     """
     locked = User.objects.select_for_update().get(pk=user.pk)
     locked.first_name = first_name.strip()
     locked.last_name = last_name.strip()
-    locked.email = email.strip()
     locked.time_zone = time_zone.strip()
-    errors: dict[str, ValidationError] = {}
-    if locked.email and User.objects.filter(email__iexact=locked.email).exclude(pk=locked.pk).exists():
-        errors["email"] = ValidationError("Another account already uses this email address.", code="taken")
-    clean_instance(locked, errors)
+    requested = email.strip()
+    changes_address = bool(requested) and requested.lower() != locked.email.lower()
+    if not requested:
+        locked.email = ""
+    clean_instance(locked)
     locked.save(update_fields=["first_name", "last_name", "email", "time_zone"])
     # The caller's instance (request.user) shows the new values for the rest of the request.
     for name in ("first_name", "last_name", "email", "time_zone"):
         setattr(user, name, getattr(locked, name))
+    if changes_address:
+        token = signing.dumps(
+            {"user": locked.pk, "email": requested, "was": locked.email}, salt=EMAIL_CHANGE_SALT
+        )
+        transaction.on_commit(lambda: _send_email_change_link(user=locked, address=requested, token=token))
+    return PreferencesSaved(user=locked, confirmation_sent_to=requested if changes_address else "")
+
+
+def _send_email_change_link(*, user: User, address: str, token: str) -> None:
+    # Like a password reset, this mail is for an address no account holds yet,
+    # so it goes straight to the mail server rather than through the outbox,
+    # which delivers to users (and sits in a layer above this one).
+    context = {
+        "user": user,
+        "address": address,
+        "url": settings.SITE_URL + reverse("email_change_confirm", kwargs={"token": token}),
+        "days": EMAIL_CHANGE_MAX_AGE.days,
+    }
+    subject = " ".join(render_to_string("accounts/email_change_subject.txt", context).split())
+    body = render_to_string("accounts/email_change.txt", context)
+    send_mail(subject, body, None, [address])
+
+
+def email_change_read(*, user: User, token: str) -> str:
+    """The address a confirmation link offers ``user``; ValidationError when the link is not good for them.
+
+    A link is good for the account it was sent for, within EMAIL_CHANGE_MAX_AGE,
+    while the account still has the address it had when the link was sent.
+    """
+    try:
+        request = signing.loads(token, salt=EMAIL_CHANGE_SALT, max_age=EMAIL_CHANGE_MAX_AGE)
+    except signing.BadSignature:
+        raise ValidationError(
+            "This link is not valid or has expired; change the address in your settings again.",
+            code="bad_link",
+        ) from None
+    if request.get("user") != user.pk or request.get("was") != user.email:
+        raise ValidationError("This link is not for this account, or has already been used.", code="bad_link")
+    return str(request["email"])
+
+
+@transaction.atomic
+def user_confirm_email_change(*, user: User, token: str) -> User:
+    """Make the address a confirmation link names the account's own.
+
+    Refused (ValidationError) when the link is not good for this account
+    (``email_change_read``), or when another account uses the address by
+    then: password reset finds accounts by address, so two may not share one.
+    Only whoever opened the mail sent to that address learns the latter.
+    Not idempotent: a used link no longer matches the account's address.
+    """
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    address = email_change_read(user=locked, token=token)
+    if User.objects.filter(email__iexact=address).exclude(pk=locked.pk).exists():
+        raise ValidationError(
+            "This address already belongs to another account, so it cannot be added to this one.",
+            code="taken",
+        )
+    locked.email = address
+    clean_instance(locked)
+    locked.save(update_fields=["email"])
+    user.email = locked.email
     return locked

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_http_methods
 
 from accounts import services
 from accounts.forms import PreferencesForm
@@ -21,11 +22,17 @@ def account_settings(request: HttpRequest) -> HttpResponse:
         form = PreferencesForm(request.POST)
         if form.is_valid():
             try:
-                services.user_update_preferences(user=user, **form.cleaned_data)
+                saved = services.user_update_preferences(user=user, **form.cleaned_data)
             except ValidationError as exc:
                 form_add_service_errors(form, exc)
             else:
                 messages.success(request, "Your settings are saved.")
+                if saved.confirmation_sent_to:
+                    messages.info(
+                        request,
+                        f"We sent a link to {saved.confirmation_sent_to}. Your email address changes "
+                        "when you open it; until then it stays as it was.",
+                    )
                 return redirect("account_settings")
     else:
         form = PreferencesForm(
@@ -38,3 +45,19 @@ def account_settings(request: HttpRequest) -> HttpResponse:
         )
     context = {"form": form, "now": timezone.now(), "zone_name": timezone.get_current_timezone_name()}
     return render(request, "accounts/account_settings.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def email_change_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The page a confirmation link opens: it asks before it changes anything (mail scanners follow links)."""
+    user = cast(User, request.user)
+    try:
+        if request.method == "POST":
+            services.user_confirm_email_change(user=user, token=token)
+            messages.success(request, f"Your email address is now {user.email}.")
+            return redirect("account_settings")
+        address = services.email_change_read(user=user, token=token)
+    except ValidationError as exc:
+        return render(request, "accounts/email_change_confirm.html", {"error": exc.messages[0]}, status=400)
+    return render(request, "accounts/email_change_confirm.html", {"address": address})

@@ -53,7 +53,7 @@ from communications.serializers import (
 )
 from engagements.api import MembershipViewSet
 from engagements.selectors import engagement_list, membership_get_for_user, user_list
-from pmaas.api import FIELD_ERRORS, FORBIDDEN, NOT_FOUND
+from pmaas.api import FIELD_ERRORS, FORBIDDEN, NOT_FOUND, IdChoiceFilter
 from pmaas.scoping import require_shared_section
 from stakeholders.selectors import stakeholder_list
 
@@ -114,8 +114,8 @@ class DateTimeRangeFilter(filters.IsoDateTimeFromToRangeFilter):
 
 
 class ChannelFilter(filters.FilterSet):
-    engagement = filters.ModelChoiceFilter(queryset=_scoped(engagement_list))
-    stakeholder = filters.ModelChoiceFilter(queryset=_scoped(stakeholder_list))
+    engagement = IdChoiceFilter(queryset=_scoped(engagement_list))
+    stakeholder = IdChoiceFilter(queryset=_scoped(stakeholder_list))
     status = filters.ChoiceFilter(choices=Channel.Status.choices)
 
     class Meta:
@@ -124,7 +124,7 @@ class ChannelFilter(filters.FilterSet):
 
 
 class CheckInFilter(filters.FilterSet):
-    engagement = filters.ModelChoiceFilter(queryset=_scoped(engagement_list))
+    engagement = IdChoiceFilter(queryset=_scoped(engagement_list))
     occurred_at = DateTimeRangeFilter(
         help_text="occurred_at_after and occurred_at_before: ISO 8601 date-times, both inclusive."
     )
@@ -135,9 +135,9 @@ class CheckInFilter(filters.FilterSet):
 
 
 class FollowUpFilter(filters.FilterSet):
-    engagement = filters.ModelChoiceFilter(queryset=_scoped(engagement_list))
+    engagement = IdChoiceFilter(queryset=_scoped(engagement_list))
     status = filters.ChoiceFilter(choices=FollowUp.Status.choices)
-    owner_user = filters.ModelChoiceFilter(queryset=_scoped(user_list))
+    owner_user = IdChoiceFilter(queryset=_scoped(user_list))
     overdue = filters.BooleanFilter(
         method="filter_overdue",
         help_text="true: open and past the due time (is_overdue); false: every other item.",
@@ -155,7 +155,7 @@ class FollowUpFilter(filters.FilterSet):
 
 
 class FollowUpCommentFilter(filters.FilterSet):
-    follow_up = filters.ModelChoiceFilter(queryset=_scoped(selectors.follow_up_list))
+    follow_up = IdChoiceFilter(queryset=_scoped(selectors.follow_up_list))
 
     class Meta:
         model = FollowUpComment
@@ -368,7 +368,7 @@ class ComplianceViewSet(viewsets.GenericViewSet[Any]):
 
 
 class SilenceFlagFilter(filters.FilterSet):
-    engagement = filters.ModelChoiceFilter(queryset=_scoped(engagement_list))
+    engagement = IdChoiceFilter(queryset=_scoped(engagement_list))
     open = filters.BooleanFilter(
         field_name="cleared_at",
         lookup_expr="isnull",

@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.urls import reverse
 from icalendar import Calendar, Event
@@ -52,20 +51,16 @@ def feed_channels(*, feed: CalendarFeed) -> QuerySet[Channel]:
 
 
 def occurrences(*, channel: Channel, start: datetime, end: datetime) -> Iterator[datetime]:
-    """The channel's due times after ``start`` up to ``end``, in UTC; none for a rule that does not parse."""
+    """The channel's due times after ``start`` up to ``end``, in UTC; none for an unusable rule."""
     cursor = start
     while True:
-        try:
-            due = next_occurrence(
-                rule=channel.recurrence,
-                starts_on=channel.starts_on,
-                local_time=channel.local_time,
-                time_zone=channel.stakeholder.time_zone,
-                after=cursor,
-            )
-        except ValidationError:
-            # A rule saved before today's checks cannot be expanded; the plan page shows it as written.
-            return
+        due = next_occurrence(
+            rule=channel.recurrence,
+            starts_on=channel.starts_on,
+            local_time=channel.local_time,
+            time_zone=channel.stakeholder.time_zone,
+            after=cursor,
+        )
         if due is None or due > end:
             return
         yield due

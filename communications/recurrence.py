@@ -7,20 +7,39 @@ expanded in local wall-clock time, then placed in the stakeholder's zone, so a
 
 from __future__ import annotations
 
+import datetime as datetime_module
 import re
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from types import FunctionType, SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
 from django.core.exceptions import ValidationError
 
+from pmaas.validation import DATE_RANGE_MESSAGE, EARLIEST_DATE, LATEST_DATE
+
+# No cadence comes round more often than daily: the time of day is the
+# channel's own, so a rule can name days, never hours.
 ALLOWED_FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
-# The time of day is the channel's local time; a rule setting its own would
-# override it (and BYHOUR would let an hourly cadence past the FREQ check).
+# The parts of RFC 5545 a cadence is written with. BYYEARDAY, BYWEEKNO and
+# BYEASTER describe no meeting anyone plans, and the time-of-day parts would
+# override the channel's local time (and BYHOUR would let an hourly cadence past the FREQ check).
+_ALLOWED_PARTS = ("FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSETPOS", "WKST")
 _TIME_OF_DAY_PARTS = ("BYHOUR", "BYMINUTE", "BYSECOND")
+# A cadence comes round at least once in this long: a rule must fall within it
+# of its start, and a search for the next or previous date looks no further.
+CADENCE_HORIZON = timedelta(days=2 * 366)
+# The longest INTERVAL of each frequency that still repeats within the horizon.
+_LONGEST_INTERVAL = {"DAILY": 731, "WEEKLY": 104, "MONTHLY": 24, "YEARLY": 2}
+# A weekly meeting for twenty years is about a thousand occurrences; far more is a typo.
+LONGEST_COUNT = 10_000
+_WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+_BYDAY_ITEM = re.compile(r"^([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)$")
 # RFC 5545 writes UNTIL in UTC when the start has a zone, as calendar exports do.
 _UTC_UNTIL = re.compile(r"(UNTIL=)(\d{8}T\d{6})Z", re.IGNORECASE)
+_UNTIL_VALUE = re.compile(r"^(\d{4})(\d{2})(\d{2})(T\d{6}Z?)?$")
 # Enough to step past any local times skipped or repeated by a clock change.
 _SEARCH_SLACK = timedelta(days=2)
 # A rule whose every occurrence is skipped (every Saturday, with weekends skipped) would
@@ -28,45 +47,176 @@ _SEARCH_SLACK = timedelta(days=2)
 MAX_SKIPPED_OCCURRENCES = 400
 
 
+def _whole_numbers(name: str, value: str, *, low: int, high: int, signed: bool = False) -> None:
+    """Each comma-separated item of ``value`` a whole number within low–high (or its negative, if signed)."""
+    for item in value.split(","):
+        digits = item[1:] if signed and item[:1] in "+-" else item
+        if not (digits.isdigit() and low <= int(digits) <= high):
+            allowed = f"{low} to {high}" + (f" or -{high} to -{low}" if signed else "")
+            raise ValidationError(
+                "%(part)s takes whole numbers from %(allowed)s, not %(value)s.",
+                code="invalid_rule",
+                params={"part": name, "allowed": allowed, "value": value or "nothing"},
+            )
+
+
+def _check_parts(parts: dict[str, str], frequency: str) -> None:
+    """Every part one the product uses, with a value it can have (RFC 5545, section 3.3.10)."""
+    unknown = [name for name in parts if name not in _ALLOWED_PARTS]
+    if unknown:
+        raise ValidationError(
+            "A cadence is written with FREQ, INTERVAL, COUNT, UNTIL, BYDAY, BYMONTHDAY, BYMONTH, "
+            "BYSETPOS and WKST; %(parts)s is not supported.",
+            code="invalid_rule",
+            params={"parts": ", ".join(unknown)},
+        )
+    # dateutil loops forever on INTERVAL=0.
+    if "INTERVAL" in parts:
+        longest = _LONGEST_INTERVAL[frequency]
+        if not (parts["INTERVAL"].isdigit() and 1 <= int(parts["INTERVAL"]) <= longest):
+            raise ValidationError(
+                "INTERVAL must be a whole number from 1 to %(longest)s for a %(frequency)s cadence.",
+                code="invalid_interval",
+                params={"longest": longest, "frequency": frequency.lower()},
+            )
+    if "COUNT" in parts:
+        _whole_numbers("COUNT", parts["COUNT"], low=1, high=LONGEST_COUNT)
+        if "," in parts["COUNT"]:
+            raise ValidationError("COUNT takes one number.", code="invalid_rule")
+    if "BYMONTH" in parts:
+        _whole_numbers("BYMONTH", parts["BYMONTH"], low=1, high=12)
+    if "BYMONTHDAY" in parts:
+        _whole_numbers("BYMONTHDAY", parts["BYMONTHDAY"], low=1, high=31, signed=True)
+    if "BYSETPOS" in parts:
+        _whole_numbers("BYSETPOS", parts["BYSETPOS"], low=1, high=366, signed=True)
+    if "WKST" in parts and parts["WKST"] not in _WEEKDAYS:
+        raise ValidationError("WKST names a weekday: MO, TU, WE, TH, FR, SA or SU.", code="invalid_rule")
+    if "BYDAY" in parts:
+        # An ordinal ("1MO", the first Monday) counts within a month or a year only.
+        highest = {"MONTHLY": 5, "YEARLY": 53}.get(frequency, 0)
+        for item in parts["BYDAY"].split(","):
+            match = _BYDAY_ITEM.match(item)
+            ordinal = int(match.group(1)) if match and match.group(1) else None
+            if match is None or (ordinal is not None and not 1 <= abs(ordinal) <= highest):
+                raise ValidationError(
+                    "BYDAY takes weekdays (MO, TU, …)%(ordinals)s, not %(value)s.",
+                    code="invalid_rule",
+                    params={
+                        "ordinals": f", each optionally numbered 1 to {highest} or -1 to -{highest}"
+                        if highest
+                        else "",
+                        "value": parts["BYDAY"] or "nothing",
+                    },
+                )
+    if "UNTIL" in parts:
+        until = _UNTIL_VALUE.match(parts["UNTIL"])
+        try:
+            until_day = date(*(int(until.group(n)) for n in (1, 2, 3))) if until else None
+        except ValueError:
+            until_day = None
+        if until_day is None:
+            raise ValidationError(
+                "UNTIL is a date such as 20271231 or 20271231T170000Z.", code="invalid_rule"
+            )
+        if not EARLIEST_DATE <= until_day <= LATEST_DATE:
+            raise ValidationError(f"UNTIL: {DATE_RANGE_MESSAGE}", code="date_out_of_range")
+
+
 def parse_rule(
     text: str, *, starts_on: date | None = None, local_time: time | None = None, time_zone: str = "UTC"
 ) -> rrule:
-    """Parse an RRULE value; raise ValidationError naming the problem when it does not parse.
+    """Parse an RRULE value; raise ValidationError naming the problem when the product cannot use it.
 
-    The rule expands in naive local time, so an UNTIL given in UTC is moved
-    into ``time_zone`` first.
+    A usable rule parses, uses only the parts and values a cadence is written
+    with, repeats no more often than daily, starts (and ends, with UNTIL)
+    between EARLIEST_DATE and LATEST_DATE, and falls at least once within
+    CADENCE_HORIZON of its start. The rule expands in naive local time, so an
+    UNTIL given in UTC is moved into ``time_zone`` first.
     """
     value = ";".join(part for part in text.strip().removeprefix("RRULE:").split(";") if part.strip())
     if not value:
         raise ValidationError("Enter a recurrence rule such as FREQ=WEEKLY;BYDAY=TU.", code="empty_rule")
     if "DTSTART" in value.upper():
         raise ValidationError("Set the start date separately, not inside the rule.", code="dtstart_in_rule")
-    parts = dict(part.partition("=")[::2] for part in value.upper().split(";"))
+    pairs = [part.partition("=")[::2] for part in value.upper().split(";")]
+    parts = dict(pairs)
+    if len(parts) != len(pairs):
+        raise ValidationError("Give each part of the rule once.", code="invalid_rule")
     if parts.get("FREQ") not in ALLOWED_FREQUENCIES:
         raise ValidationError(
             "A cadence must repeat DAILY, WEEKLY, MONTHLY or YEARLY (FREQ=…).", code="invalid_frequency"
         )
     if any(part in parts for part in _TIME_OF_DAY_PARTS):
         raise ValidationError("Set the time of day separately, not inside the rule.", code="time_in_rule")
-    # dateutil loops forever on INTERVAL=0.
-    if "INTERVAL" in parts and not (parts["INTERVAL"].isdigit() and int(parts["INTERVAL"]) >= 1):
-        raise ValidationError("INTERVAL must be a whole number of at least 1.", code="invalid_interval")
+    _check_parts(parts, parts["FREQ"])
+    if starts_on is not None and not EARLIEST_DATE <= starts_on <= LATEST_DATE:
+        raise ValidationError(f"Start: {DATE_RANGE_MESSAGE}", code="date_out_of_range")
     dtstart = datetime.combine(starts_on or date(2000, 1, 3), local_time or time(9, 0))
     try:
         value = _UTC_UNTIL.sub(lambda match: _until_in_local_time(match, time_zone), value)
         parsed = rrulestr(f"RRULE:{value}", dtstart=dtstart)
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
         raise ValidationError(
             "This recurrence rule does not parse: %(error)s", code="invalid_rule", params={"error": exc}
         ) from exc
     if not isinstance(parsed, rrule):
         raise ValidationError("Give a single recurrence rule.", code="invalid_rule")
+    horizon = dtstart + CADENCE_HORIZON
+    first = next(_expand(parsed, last_year=horizon.year), None)
+    if first is None or first > horizon:
+        raise ValidationError(
+            "This rule never falls in the two years after its start; "
+            "check that its days exist (there is no 30 February) and that UNTIL comes after the start.",
+            code="never_occurs",
+        )
     return parsed
 
 
 def _until_in_local_time(match: re.Match[str], time_zone: str) -> str:
     until = datetime.strptime(match.group(2), "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
     return f"{match.group(1)}{until.astimezone(ZoneInfo(time_zone)):%Y%m%dT%H%M%S}"
+
+
+# dateutil ends a rule only at an occurrence past UNTIL or COUNT, or after the
+# year datetime.MAXYEAR: a rule whose days never come (30 February, daily)
+# walks day by day to the year 9999, fifteen seconds for each search. Its
+# iterator, run with MAXYEAR lowered to the last year wanted, stops there.
+_RRULE_ITER = rrule._iter  # type: ignore[attr-defined]
+
+
+def _expand(recurrence: rrule, *, last_year: int) -> Iterator[datetime]:
+    """The rule's occurrences in order, none after the year ``last_year``, however rare its days."""
+    calendar = SimpleNamespace(**vars(datetime_module))
+    calendar.MAXYEAR = min(last_year, datetime_module.MAXYEAR)
+    bounded = FunctionType(
+        _RRULE_ITER.__code__,
+        {**_RRULE_ITER.__globals__, "datetime": calendar},
+        _RRULE_ITER.__name__,
+        _RRULE_ITER.__defaults__,
+        _RRULE_ITER.__closure__,
+    )
+    iterator: Iterator[datetime] = bounded(recurrence)
+    return iterator
+
+
+def local_occurrences(recurrence: rrule, *, until: datetime) -> Iterator[datetime]:
+    """A parsed rule's occurrences in local wall-clock time, from its start to ``until`` (naive, local)."""
+    for candidate in _expand(recurrence, last_year=until.year):
+        if candidate > until:
+            return
+        yield candidate
+
+
+# The tracker plans nothing outside these moments; a search from beyond them finds nothing.
+_FIRST_MOMENT = datetime.combine(EARLIEST_DATE, time.min, tzinfo=UTC)
+_LAST_MOMENT = datetime.combine(LATEST_DATE, time.max, tzinfo=UTC)
+
+
+def _usable(rule: str, starts_on: date, local_time: time, time_zone: str) -> rrule | None:
+    try:
+        return parse_rule(rule, starts_on=starts_on, local_time=local_time, time_zone=time_zone)
+    except ValidationError:
+        return None
 
 
 def next_occurrence(
@@ -78,20 +228,28 @@ def next_occurrence(
     after: datetime,
     skip: Callable[[date], bool] | None = None,
 ) -> datetime | None:
-    """The first occurrence strictly after ``after``, in UTC, or None when the rule has ended.
+    """The first occurrence strictly after ``after``, in UTC, or None when there is none to name.
 
     Non-existent local times (inside a spring-forward gap) resolve forward by
     the size of the gap; repeated ones (autumn) take their first instance.
     Occurrences whose local date ``skip`` refuses are passed over, not moved to
-    another day; a rule with no kept occurrence among the next
-    ``MAX_SKIPPED_OCCURRENCES`` gives None.
+    another day. None when the rule has ended, has no kept occurrence among the
+    next ``MAX_SKIPPED_OCCURRENCES`` or within CADENCE_HORIZON, when ``after``
+    lies past LATEST_DATE, or when the rule is not usable (``parse_rule``
+    refuses it: a row written before today's checks is never expanded).
     """
+    recurrence = _usable(rule, starts_on, local_time, time_zone)
+    if recurrence is None or after > _LAST_MOMENT:
+        return None
     zone = ZoneInfo(time_zone)
-    recurrence = parse_rule(rule, starts_on=starts_on, local_time=local_time, time_zone=time_zone)
-    local_after = after.astimezone(zone).replace(tzinfo=None) - _SEARCH_SLACK
-    candidate = recurrence.after(local_after, inc=True)
+    local_after = max(after, _FIRST_MOMENT).astimezone(zone).replace(tzinfo=None) - _SEARCH_SLACK
+    horizon = local_after + _SEARCH_SLACK + CADENCE_HORIZON
     skipped = 0
-    while candidate is not None:
+    for candidate in _expand(recurrence, last_year=horizon.year):
+        if candidate > horizon:
+            return None
+        if candidate < local_after:
+            continue
         placed = candidate.replace(tzinfo=zone).astimezone(UTC)
         if placed > after:
             if skip is None or not skip(candidate.date()):
@@ -99,7 +257,6 @@ def next_occurrence(
             skipped += 1
             if skipped >= MAX_SKIPPED_OCCURRENCES:
                 return None
-        candidate = recurrence.after(candidate, inc=False)
     return None
 
 
@@ -112,17 +269,28 @@ def previous_occurrence(
     before: datetime,
     skip: Callable[[date], bool] | None = None,
 ) -> datetime | None:
-    """The last occurrence strictly before ``before``, in UTC, or None when there is none.
+    """The last occurrence strictly before ``before``, in UTC, or None when there is none to name.
 
     Occurrences whose local date ``skip`` refuses are passed over, with the
-    same bound as ``next_occurrence``.
+    same bounds as ``next_occurrence``; a ``before`` past LATEST_DATE searches
+    from the end of LATEST_DATE.
     """
+    recurrence = _usable(rule, starts_on, local_time, time_zone)
+    if recurrence is None or before < _FIRST_MOMENT:
+        return None
     zone = ZoneInfo(time_zone)
-    recurrence = parse_rule(rule, starts_on=starts_on, local_time=local_time, time_zone=time_zone)
+    before = min(before, _LAST_MOMENT)
     local_before = before.astimezone(zone).replace(tzinfo=None) + _SEARCH_SLACK
-    candidate = recurrence.before(local_before, inc=True)
+    earliest = local_before - _SEARCH_SLACK - CADENCE_HORIZON
+    # The walk starts at the rule's start; only the latest candidates can be the answer.
+    recent: deque[datetime] = deque(maxlen=MAX_SKIPPED_OCCURRENCES + 8)
+    for candidate in _expand(recurrence, last_year=local_before.year):
+        if candidate > local_before:
+            break
+        if candidate >= earliest:
+            recent.append(candidate)
     skipped = 0
-    while candidate is not None:
+    for candidate in reversed(recent):
         placed = candidate.replace(tzinfo=zone).astimezone(UTC)
         if placed < before:
             if skip is None or not skip(candidate.date()):
@@ -130,7 +298,6 @@ def previous_occurrence(
             skipped += 1
             if skipped >= MAX_SKIPPED_OCCURRENCES:
                 return None
-        candidate = recurrence.before(candidate, inc=False)
     return None
 
 

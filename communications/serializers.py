@@ -36,6 +36,7 @@ from engagements.selectors import engagement_list, user_list
 from engagements.serializers import UserSummarySerializer
 from notifications.models import OutboxMessage
 from pmaas.api import ScopedPrimaryKeyRelatedField, SharedModelSerializer
+from pmaas.validation import LONG_TEXT_MAX_LENGTH, validate_date_in_range
 from stakeholders.selectors import stakeholder_list
 from stakeholders.serializers import StakeholderSummarySerializer
 
@@ -94,7 +95,7 @@ class ChannelCreateSerializer(serializers.Serializer[Any]):
     )
     title = serializers.CharField(max_length=200)
     kind = serializers.ChoiceField(choices=ChannelKind.choices, default=ChannelKind.MEETING)
-    details = serializers.CharField(allow_blank=True, default="")
+    details = serializers.CharField(max_length=LONG_TEXT_MAX_LENGTH, allow_blank=True, default="")
     recurrence = serializers.CharField(
         max_length=500,
         help_text=(
@@ -177,7 +178,7 @@ class FollowUpSpecSerializer(serializers.Serializer[Any]):
     """One action item: give exactly one of owner_user and owner_stakeholder."""
 
     title = serializers.CharField(max_length=300)
-    due_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField(validators=[validate_date_in_range])
     owner_user = ScopedPrimaryKeyRelatedField(
         selector=user_list, required=False, allow_null=True, default=None, help_text="A team member."
     )
@@ -188,7 +189,7 @@ class FollowUpSpecSerializer(serializers.Serializer[Any]):
         default=None,
         help_text="A stakeholder with a role on the engagement.",
     )
-    details = serializers.CharField(allow_blank=True, default="")
+    details = serializers.CharField(max_length=LONG_TEXT_MAX_LENGTH, allow_blank=True, default="")
     shared_with_client = serializers.BooleanField(
         default=False,
         help_text="Show a team-owned item to the client's users (what they owe is always shown).",
@@ -236,8 +237,8 @@ class CheckInSerializer(SharedModelSerializer[CheckIn]):
 
 class CheckInCreateSerializer(serializers.Serializer[Any]):
     engagement = ScopedPrimaryKeyRelatedField(selector=engagement_list)
-    occurred_at = serializers.DateTimeField()
-    summary = serializers.CharField()
+    occurred_at = serializers.DateTimeField(validators=[validate_date_in_range])
+    summary = serializers.CharField(max_length=LONG_TEXT_MAX_LENGTH)
     attendees = ScopedPrimaryKeyRelatedField(
         selector=stakeholder_list, many=True, help_text="Stakeholders of the engagement who took part."
     )
@@ -253,7 +254,7 @@ class CheckInCreateSerializer(serializers.Serializer[Any]):
         help_text="The planned channel this check-in closes, if any.",
     )
     sentiment = serializers.ChoiceField(choices=Sentiment.choices, default=Sentiment.NEUTRAL)
-    decisions = serializers.CharField(allow_blank=True, default="")
+    decisions = serializers.CharField(max_length=LONG_TEXT_MAX_LENGTH, allow_blank=True, default="")
     shared_with_client = serializers.BooleanField(
         default=False, help_text="The client's users see its date, kind, attendees, summary and decisions."
     )
@@ -282,7 +283,7 @@ class FollowUpCommentSerializer(SharedModelSerializer[FollowUpComment]):
 
 
 class FollowUpCommentCreateSerializer(serializers.Serializer[Any]):
-    body = serializers.CharField()
+    body = serializers.CharField(max_length=LONG_TEXT_MAX_LENGTH)
     shared_with_client = serializers.BooleanField(
         default=False, help_text="Show it to the client's users; a client user's own comment always is."
     )
@@ -367,10 +368,14 @@ class ComplianceQuerySerializer(serializers.Serializer[Any]):
         fields = super().get_fields()
         # "from" is a Python keyword, so the two dates are declared here rather than as attributes.
         fields["from"] = serializers.DateField(
-            required=False, help_text="First day of the window (UTC), included; give to as well."
+            required=False,
+            validators=[validate_date_in_range],
+            help_text="First day of the window (UTC), included; give to as well.",
         )
         fields["to"] = serializers.DateField(
-            required=False, help_text="Last day of the window (UTC), included; give from as well."
+            required=False,
+            validators=[validate_date_in_range],
+            help_text="Last day of the window (UTC), included; give from as well.",
         )
         return fields
 

@@ -40,7 +40,7 @@ from engagements.working_days import engagement_skip_rule
 from pmaas.concurrency import check_unchanged
 from pmaas.errors import NotAllowed, NotFound, RuleViolation
 from pmaas.sharing import is_client_user
-from pmaas.validation import clean_instance
+from pmaas.validation import EARLIEST_DATE, LATEST_DATE, clean_instance
 from stakeholders.models import Stakeholder, StakeholderRole
 
 logger = logging.getLogger(__name__)
@@ -49,8 +49,8 @@ logger = logging.getLogger(__name__)
 CHECK_IN_FUTURE_LIMIT = timedelta(days=1)
 # A cadence is planned for a living engagement; far-off years only make the
 # rule expansion slow (it walks from the start date) or overflow the calendar.
-EARLIEST_CADENCE_START = date(2000, 1, 1)
-LATEST_CADENCE_START = date(2100, 12, 31)
+EARLIEST_CADENCE_START = EARLIEST_DATE
+LATEST_CADENCE_START = LATEST_DATE
 # Beyond this a check-in "on time" could be months late, and the cadence would mean nothing.
 LONGEST_GRACE_PERIOD = timedelta(days=90)
 # A follow-up given only a date is due by the end of that day where it was agreed.
@@ -604,9 +604,11 @@ def follow_up_redate(
 ) -> FollowUp:
     """Move an open follow-up's due time; whoever may change its status may re-date it.
 
-    A new due time in the future clears the overdue stamp, so the overdue scan
-    flags it afresh if it slips again. Done and cancelled items are refused.
-    Records nothing else. Idempotent: the same due time twice changes nothing more.
+    The new due time must lie ahead of ``as_of``: re-dating is how an item
+    gets more time, and a date already past would make it overdue the moment
+    it is saved. It clears the overdue stamp, so the overdue scan flags it
+    afresh if it slips again. Done and cancelled items are refused. Records
+    nothing else. Idempotent: the same due time twice changes nothing more.
     """
     _require_status_rights(actor, follow_up)
     as_of = as_of or timezone.now()
@@ -614,11 +616,20 @@ def follow_up_redate(
     check_unchanged(locked, seen_updated_at=seen_updated_at)
     if locked.status != FollowUp.Status.OPEN:
         raise ValidationError({"due_at": "Only an open follow-up can be re-dated."})
+    if due_at <= as_of:
+        raise ValidationError(
+            {
+                "due_at": ValidationError(
+                    "That time has already passed: choose a later date or time "
+                    "(or complete the follow-up if it is done).",
+                    code="in_past",
+                )
+            }
+        )
     locked.due_at = due_at
     clean_instance(locked)
     locked.save(update_fields=["due_at", "updated_at"])
-    if due_at > as_of:
-        FollowUpOverdue.objects.filter(follow_up=locked).delete()
+    FollowUpOverdue.objects.filter(follow_up=locked).delete()
     return locked
 
 

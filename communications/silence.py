@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -77,7 +78,8 @@ def _interval(rule: str, starts_on: date, local_time: time) -> timedelta | None:
         return None
     start = datetime.combine(starts_on, local_time)
     occurrences: list[datetime] = []
-    for occurrence in parsed.xafter(start, count=_SAMPLE_LIMIT, inc=True):
+    sample = recurrence.local_occurrences(parsed, until=start + recurrence.CADENCE_HORIZON + _SAMPLE)
+    for occurrence in islice(sample, _SAMPLE_LIMIT):
         occurrences.append(occurrence)
         if occurrence - start > _SAMPLE and len(occurrences) >= 2:
             break

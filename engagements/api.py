@@ -31,7 +31,7 @@ from engagements.serializers import (
     MembershipSerializer,
     MilestoneSerializer,
 )
-from pmaas.api import FIELD_ERRORS, FORBIDDEN, NOT_FOUND
+from pmaas.api import FIELD_ERRORS, FORBIDDEN, NOT_FOUND, IdChoiceFilter
 
 
 def _retrieve_schema(serializer: type[Any]) -> Any:
@@ -40,7 +40,7 @@ def _retrieve_schema(serializer: type[Any]) -> Any:
 
 class EngagementFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=Engagement.Status.choices)
-    client = filters.ModelChoiceFilter(
+    client = IdChoiceFilter(
         queryset=lambda request: selectors.client_list(user=request.user),
         help_text="Id of a client the caller may see.",
     )

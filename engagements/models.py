@@ -10,6 +10,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from pmaas.sharing import client_share, is_client_user
 from pmaas.timezones import validate_time_zone
 from pmaas.transitions import Transitions
+from pmaas.validation import LONG_TEXT
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -153,7 +154,7 @@ class Engagement(models.Model):
         ],
     )
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.IMPLEMENTATION)
-    description = models.TextField(blank=True)
+    description = models.TextField(**LONG_TEXT, blank=True)
     budget = models.DecimalField(
         max_digits=14, decimal_places=2, default=0, validators=[MinValueValidator(0)]
     )
@@ -174,7 +175,7 @@ class Engagement(models.Model):
         max_length=5, choices=Health.choices, default=Health.GREEN, help_text="Computed health."
     )
     health_override = models.CharField(max_length=5, choices=Health.choices, blank=True)
-    health_override_reason = models.TextField(blank=True)
+    health_override_reason = models.TextField(**LONG_TEXT, blank=True)
     health_override_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -272,7 +273,7 @@ class MilestoneQuerySet(EngagementScopedQuerySet["Milestone"]):
 class Milestone(models.Model):
     engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="milestones")
     name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = models.TextField(**LONG_TEXT, blank=True)
     due_on = models.DateField()
     completed_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -331,7 +332,7 @@ class ChangeRequest(models.Model):
     engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="change_requests")
     title = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SCOPE)
-    description = models.TextField(blank=True)
+    description = models.TextField(**LONG_TEXT, blank=True)
     budget_impact = models.DecimalField(
         max_digits=14, decimal_places=2, default=0, help_text="Positive adds cost, negative saves."
     )
@@ -343,7 +344,7 @@ class ChangeRequest(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     raised_on = models.DateField()
-    decision = models.TextField(blank=True)
+    decision = models.TextField(**LONG_TEXT, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -11,6 +11,7 @@ from accounts.models import User
 from engagements.models import ChangeRequest, Client, Engagement, Health, Membership, Milestone
 from engagements.selectors import client_list, engagement_list, firm_user_list, team_candidate_list
 from pmaas.api import ScopedPrimaryKeyRelatedField, SharedModelSerializer
+from pmaas.validation import LONG_TEXT_MAX_LENGTH, validate_date_in_range
 
 
 class UserSummarySerializer(SharedModelSerializer[User]):
@@ -76,13 +77,15 @@ class EngagementCreateSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=200)
     code = serializers.CharField(max_length=32, help_text="Capitals, digits and dashes, e.g. EHR-2026.")
     kind = serializers.ChoiceField(choices=Engagement.Kind.choices, default=Engagement.Kind.IMPLEMENTATION)
-    description = serializers.CharField(allow_blank=True, default="")
+    description = serializers.CharField(max_length=LONG_TEXT_MAX_LENGTH, allow_blank=True, default="")
     budget = serializers.DecimalField(
         max_digits=14, decimal_places=2, min_value=Decimal(0), default=Decimal(0)
     )
     currency = serializers.CharField(max_length=3, default="EUR", help_text="ISO 4217 code.")
-    start_date = serializers.DateField()
-    end_date = serializers.DateField(required=False, allow_null=True, default=None)
+    start_date = serializers.DateField(validators=[validate_date_in_range])
+    end_date = serializers.DateField(
+        required=False, allow_null=True, default=None, validators=[validate_date_in_range]
+    )
     status = serializers.ChoiceField(choices=Engagement.Status.choices, default=Engagement.Status.PLANNED)
     country = serializers.CharField(
         max_length=2, allow_blank=True, default="", help_text="ISO 3166 code; defaults to the client's."
@@ -142,9 +145,6 @@ class HealthOverrideSerializer(serializers.Serializer[Any]):
         help_text="Show the colour to the client's users (never the reason); null leaves it as it is.",
     )
     seen_updated_at = serializers.DateTimeField(
-        required=False,
-        allow_null=True,
-        default=None,
         help_text="The engagement's updated_at as last read: a change since then refuses the override.",
     )
 
@@ -155,9 +155,6 @@ class ChangeRequestTransitionSerializer(serializers.Serializer[Any]):
         allow_blank=True, default="", help_text="Required to approve or reject: what was decided and why."
     )
     seen_updated_at = serializers.DateTimeField(
-        required=False,
-        allow_null=True,
-        default=None,
         help_text="The request's updated_at as last read: a change since then refuses the move.",
     )
 

@@ -1,27 +1,47 @@
 """REST framework plumbing shared by every app's API.
 
-Paging, error translation, the documented error responses, the relation
-field that looks ids up only within the caller's scope, and the model
-serializer that shows a client user only the fields shared with clients.
+The router, paging, error translation, the documented error
+responses, the relation field and filter that look ids up only within the
+caller's scope (and refuse ids that name no row), and the model serializer
+that shows a client user only the fields shared with clients.
 """
 
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import django_filters.fields
+import django_filters.rest_framework
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework import exceptions, serializers
+from rest_framework import exceptions, routers, serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from pmaas.errors import NotAllowed, NotFound, RuleViolation
+from pmaas.scoping import parse_id
 from pmaas.sharing import client_sees_field, client_share, is_client_user
 
 _MT = TypeVar("_MT", bound=Model)
+
+
+class Router(routers.DefaultRouter):
+    """The API's router: an object's id in a path is at most 18 digits.
+
+    Anything else names no row and answers 404 from the URL resolver, rather
+    than reaching a database that cannot hold the number (SQLite raises on
+    ids past 64 bits). A viewset that looks rows up by something else says so
+    with its own ``lookup_value_regex``.
+    """
+
+    def get_lookup_regex(self, viewset: Any, lookup_prefix: str = "") -> str:
+        if getattr(viewset, "lookup_value_regex", None) is not None:
+            return super().get_lookup_regex(viewset, lookup_prefix)
+        name = getattr(viewset, "lookup_url_kwarg", None) or getattr(viewset, "lookup_field", "pk")
+        return f"(?P<{lookup_prefix}{name}>[0-9]{{1,18}})"
 
 
 class Pagination(PageNumberPagination):
@@ -96,6 +116,27 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField[Any]):
     def get_queryset(self) -> QuerySet[Any]:
         request = self.context.get("request")
         return self.selector(user=getattr(request, "user", None))
+
+    def to_internal_value(self, data: Any) -> Any:
+        # REST framework would look up 1.5 as row 1, and pass 2**64 to a database that cannot hold it.
+        if parse_id(data) is None:
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
+class IdChoiceFilterField(django_filters.fields.ModelChoiceField):
+    """The form field of an id filter in a query string: an id that names no row is invalid, not a 500."""
+
+    def to_python(self, value: Any) -> Any:
+        if value not in self.empty_values and value != self.null_value and parse_id(value) is None:
+            raise DjangoValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+class IdChoiceFilter(django_filters.rest_framework.ModelChoiceFilter):
+    """``?engagement=<id>`` among the rows the queryset callable allows; malformed ids answer 400."""
+
+    field_class = IdChoiceFilterField
 
 
 class SharedModelSerializer(serializers.ModelSerializer[_MT]):

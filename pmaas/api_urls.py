@@ -6,14 +6,14 @@ the version; v2 would be a second namespace beside it.
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-from rest_framework.routers import DefaultRouter
 
 from communications import api as communications_api
 from engagements import api as engagements_api
 from notifications import api as notifications_api
+from pmaas.api import Router
 from stakeholders import api as stakeholders_api
 
-router = DefaultRouter()
+router = Router()
 router.register("clients", engagements_api.ClientViewSet, basename="client")
 router.register("engagements", engagements_api.EngagementViewSet, basename="engagement")
 router.register("memberships", communications_api.TeamMembershipViewSet, basename="membership")

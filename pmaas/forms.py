@@ -1,14 +1,18 @@
-"""How every page's form shows: the project's form renderer, and a service's refusal put onto the form."""
+"""How every page's form shows and reads ids: the renderer, id choice fields, a service's refusal on it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
+from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Model, QuerySet
 from django.forms import BaseForm
 from django.forms.renderers import TemplatesSetting
 
 from pmaas.errors import RuleViolation
+from pmaas.scoping import parse_id
 
 
 class FormRenderer(TemplatesSetting):
@@ -45,3 +49,30 @@ def form_add_service_errors(
     for name, errors in error.error_dict.items():
         field = names.get(name, name)
         form.add_error(field if field in form.fields else None, errors)
+
+
+class IdChoiceField(forms.ModelChoiceField):
+    """A row chosen by id among the queryset's; an id that names no row ("1.5", 2**64) is not a choice.
+
+    Django's own field hands such values to the database, which rounds a
+    decimal onto a row and, on SQLite, fails on a number past 64 bits.
+    """
+
+    def to_python(self, value: Any) -> Any:
+        if value in self.empty_values or isinstance(value, Model):
+            return super().to_python(value)
+        if parse_id(value) is None:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Rows chosen by id among the queryset's, refusing ids that name no row, as IdChoiceField does."""
+
+    def _check_values(self, value: Iterable[Any]) -> QuerySet[Any]:
+        for item in value:
+            if not isinstance(item, Model) and parse_id(item) is None:
+                raise ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": item}
+                )
+        return super()._check_values(value)  # type: ignore[misc]

@@ -1,11 +1,13 @@
-"""How pages answer the domain's access errors: the one place they become HTTP."""
+"""Where the domain's access errors, and request bodies too large to read, become HTTP answers."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 
 from pmaas.errors import NotAllowed, NotFound
 
@@ -29,3 +31,30 @@ class DomainErrorMiddleware:
         if isinstance(exception, NotAllowed):
             raise PermissionDenied(*exception.args) from exception
         return None
+
+
+class RequestBodyLimitMiddleware:
+    """A body longer than DATA_UPLOAD_MAX_MEMORY_SIZE answers 413 Content Too Large, before anything reads it.
+
+    Django refuses such a form body only when a view or the CSRF check reads
+    it, and then with a bare 400; REST framework reads JSON from the stream
+    and never checks. Deciding on the declared Content-Length, first, covers
+    both and says what went wrong: JSON for the API, a page for the rest.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if limit is None or length <= limit:
+            return self.get_response(request)
+        message = f"The request is too large: at most {limit // 1024} KB may be sent at once."
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": message}, status=413)
+        body = render_to_string("413.html", {"message": message}, request=request)
+        return HttpResponse(body, status=413)

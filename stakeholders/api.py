@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from engagements.selectors import engagement_list
-from pmaas.api import FIELD_ERRORS, FORBIDDEN, NOT_FOUND
+from pmaas.api import FIELD_ERRORS, FORBIDDEN, NOT_FOUND, IdChoiceFilter
 from stakeholders import selectors, services
 from stakeholders.models import Stakeholder, StakeholderRole
 from stakeholders.serializers import (
@@ -23,7 +23,7 @@ from stakeholders.serializers import (
 
 
 class StakeholderRoleFilter(filters.FilterSet):
-    engagement = filters.ModelChoiceFilter(
+    engagement = IdChoiceFilter(
         queryset=lambda request: engagement_list(user=request.user),
         help_text="Id of an engagement the caller may see.",
     )

@@ -9,6 +9,7 @@ from django.db.models.functions import Lower
 
 from engagements.models import Client, Engagement, EngagementScopedQuerySet
 from pmaas.timezones import validate_time_zone
+from pmaas.validation import LONG_TEXT
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -52,7 +53,7 @@ class Stakeholder(models.Model):
         blank=True,
         related_name="stakeholder",
     )
-    notes = models.TextField(blank=True)
+    notes = models.TextField(**LONG_TEXT, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -159,7 +160,7 @@ class StakeholderRole(models.Model):
         blank=True,
         related_name="owned_relationships",
     )
-    notes = models.TextField(blank=True)
+    notes = models.TextField(**LONG_TEXT, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from engagements.selectors import engagement_list, user_list
 from pmaas.api import ScopedPrimaryKeyRelatedField, SharedModelSerializer
+from pmaas.validation import LONG_TEXT_MAX_LENGTH
 from stakeholders.models import Level, Scale, Stakeholder, StakeholderRole
 from stakeholders.selectors import stakeholder_list
 
@@ -96,4 +97,4 @@ class StakeholderRoleCreateSerializer(serializers.Serializer[Any]):
         default=None,
         help_text="A member of the engagement's team.",
     )
-    notes = serializers.CharField(allow_blank=True, default="")
+    notes = serializers.CharField(max_length=LONG_TEXT_MAX_LENGTH, allow_blank=True, default="")

@@ -76,4 +76,12 @@ class PersonalRoute:
     detail: bool = True
 
 
-Entry = Public | LoggedIn | ObjectRoute | ListRoute | TokenRoute | OwnRoute | PersonalRoute
+@dataclasses.dataclass(frozen=True)
+class SignedLinkRoute:
+    """A link mailed to a logged-in user (confirm a new address): anonymous visitors are sent to log in,
+    and a link not signed for the caller opens nothing (400, with what is wrong)."""
+
+    kwarg: str = "token"
+
+
+Entry = Public | LoggedIn | ObjectRoute | ListRoute | TokenRoute | OwnRoute | PersonalRoute | SignedLinkRoute

@@ -129,7 +129,8 @@ def _health_page(client: WebClient, cast: Cast) -> list[int]:
 
 def _health_api(client: WebClient, cast: Cast) -> list[int]:
     url = reverse("v1:engagement-health-override", args=[cast.engagement.pk])
-    return [_api(client, "post", url, {"health": "red", "reason": "Sponsor left"})]
+    body = {"health": "red", "reason": "Sponsor left", "seen_updated_at": _seen(cast.engagement)}
+    return [_api(client, "post", url, body)]
 
 
 def _health_happened(cast: Cast) -> bool:
@@ -148,7 +149,8 @@ def _decide_page(client: WebClient, cast: Cast) -> list[int]:
 
 def _decide_api(client: WebClient, cast: Cast) -> list[int]:
     url = reverse("v1:change-request-transition", args=[cast.change_request.pk])
-    return [_api(client, "post", url, {"to_status": "approved", "decision": "Agreed"})]
+    body = {"to_status": "approved", "decision": "Agreed", "seen_updated_at": _seen(cast.change_request)}
+    return [_api(client, "post", url, body)]
 
 
 def _decide_happened(cast: Cast) -> bool:

@@ -26,6 +26,7 @@ from tests.route_kinds import (
     OwnRoute,
     PersonalRoute,
     Public,
+    SignedLinkRoute,
     TokenRoute,
 )
 
@@ -209,6 +210,20 @@ def test_token_routes_answer_404_to_a_wrong_token_for_everyone(client, world, na
     for role, user in world.users().items():
         client.force_login(user)
         assert client.get(url).status_code == 404, role
+
+
+@pytest.mark.parametrize("name", _entries(SignedLinkRoute))
+def test_signed_link_routes_send_visitors_to_log_in_and_open_nothing_for_a_wrong_link(client, world, name):
+    entry = ROUTES[name]
+    assert isinstance(entry, SignedLinkRoute)
+    url = reverse(name, kwargs={entry.kwarg: "not-a-real-link"})
+    # Given an anonymous visitor, then the link sends them to log in first
+    assert client.get(url).status_code == 302
+
+    # Given each role logged in, then a link not signed for them changes nothing
+    for role, user in world.users().items():
+        client.force_login(user)
+        assert client.post(url).status_code == 400, role
 
 
 @pytest.mark.parametrize("name", _entries(OwnRoute))

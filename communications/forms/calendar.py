@@ -8,9 +8,10 @@ from django import forms
 from django.db.models import QuerySet
 
 from engagements.models import Engagement
+from pmaas.forms import IdChoiceField
 
 
-class EngagementChoiceField(forms.ModelChoiceField):
+class EngagementChoiceField(IdChoiceField):
     def label_from_instance(self, obj: Engagement) -> str:
         return f"{obj.code} · {obj.name}"
 

@@ -16,7 +16,8 @@ from communications import selectors
 from communications.models import Channel, ChannelKind, Sentiment
 from communications.services import FollowUpSpec, follow_up_due_at
 from engagements.models import Engagement
-from pmaas.forms import form_add_service_errors
+from pmaas.forms import IdChoiceField, IdMultipleChoiceField, form_add_service_errors
+from pmaas.validation import LONG_TEXT_MAX_LENGTH, validate_date_in_range
 from stakeholders.models import Stakeholder
 
 FOLLOW_UP_PREFIX = "follow_ups"
@@ -27,19 +28,17 @@ _SERVICE_TO_ROW_FIELD = {"title": "title", "due_at": "due", "owner": "owner"}
 
 
 class CheckInForm(forms.Form):
-    engagement = forms.ModelChoiceField(
+    engagement = IdChoiceField(
         queryset=Engagement.objects.none(), label="Engagement", empty_label="Choose an engagement"
     )
-    channel = forms.ModelChoiceField(
-        queryset=Channel.objects.none(), required=False, widget=forms.HiddenInput
-    )
-    attendees = forms.ModelMultipleChoiceField(
+    channel = IdChoiceField(queryset=Channel.objects.none(), required=False, widget=forms.HiddenInput)
+    attendees = IdMultipleChoiceField(
         queryset=Stakeholder.objects.none(),
         label="Attendees",
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": "Name at least one stakeholder who took part."},
     )
-    team_attendees = forms.ModelMultipleChoiceField(
+    team_attendees = IdMultipleChoiceField(
         queryset=User.objects.none(),
         label="Team attendees",
         widget=forms.CheckboxSelectMultiple,
@@ -48,11 +47,14 @@ class CheckInForm(forms.Form):
     kind = forms.ChoiceField(choices=ChannelKind.choices, label="Channel kind", initial=ChannelKind.MEETING)
     occurred_at = forms.DateTimeField(
         label="When",
+        validators=[validate_date_in_range],
         input_formats=[DATETIME_LOCAL_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL_FORMAT),
         error_messages={"invalid": "Give the date and time as YYYY-MM-DD HH:MM."},
     )
-    summary = forms.CharField(label="Summary", widget=forms.Textarea(attrs={"rows": 4}))
+    summary = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH, label="Summary", widget=forms.Textarea(attrs={"rows": 4})
+    )
     sentiment = forms.TypedChoiceField(
         label="Sentiment",
         choices=Sentiment.choices,
@@ -60,7 +62,12 @@ class CheckInForm(forms.Form):
         initial=Sentiment.NEUTRAL,
         widget=forms.RadioSelect,
     )
-    decisions = forms.CharField(label="Decisions", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    decisions = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH,
+        label="Decisions",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
     shared_with_client = forms.BooleanField(
         label="Share with the client",
         required=False,
@@ -103,6 +110,7 @@ class FollowUpForm(forms.Form):
     owner = forms.ChoiceField(label="Owner", error_messages={"required": "Choose who owns it."})
     due = forms.DateField(
         label="Due",
+        validators=[validate_date_in_range],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"required": "Give a due date.", "invalid": "Give the date as YYYY-MM-DD."},
     )

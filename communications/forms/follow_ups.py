@@ -9,6 +9,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from pmaas.concurrency import SEEN_MISSING_MESSAGE
+from pmaas.scoping import parse_id
+from pmaas.validation import validate_date_in_range
+
 # The service takes the new due time as one value; the form asks for it as a date and a time,
 # and shows the service's objections to it under the date.
 REDATE_FIELD_NAMES = {"due_at": "due_on"}
@@ -19,6 +23,7 @@ class RedateForm(forms.Form):
 
     due_on = forms.DateField(
         label="New due date",
+        validators=[validate_date_in_range],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="Format: YYYY-MM-DD.",
     )
@@ -28,16 +33,16 @@ class RedateForm(forms.Form):
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         help_text="24-hour HH:MM; left empty, the current time of day is kept.",
     )
-    seen_updated_at = forms.CharField(required=False, widget=forms.HiddenInput)
+    seen_updated_at = forms.CharField(
+        widget=forms.HiddenInput, error_messages={"required": SEEN_MISSING_MESSAGE}
+    )
 
     def __init__(self, *args: Any, current_due_at: datetime, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.current_due_at = current_due_at
 
-    def clean_seen_updated_at(self) -> datetime | None:
-        value = self.cleaned_data.get("seen_updated_at") or ""
-        if not value:
-            return None
+    def clean_seen_updated_at(self) -> datetime:
+        value = self.cleaned_data["seen_updated_at"]
         try:
             return datetime.fromisoformat(value)
         except ValueError:
@@ -59,11 +64,10 @@ class IntegerListField(forms.Field):
     def to_python(self, value: Any) -> list[int]:
         if not value:
             return []
-        values = value if isinstance(value, list | tuple) else [value]
-        try:
-            return [int(item) for item in values]
-        except (TypeError, ValueError):
-            raise ValidationError("Pick follow-ups from the list.", code="invalid") from None
+        ids = [parse_id(item) for item in (value if isinstance(value, list | tuple) else [value])]
+        if None in ids:
+            raise ValidationError("Pick follow-ups from the list.", code="invalid")
+        return [pk for pk in ids if pk is not None]
 
 
 class BulkCompleteForm(forms.Form):

@@ -13,7 +13,9 @@ from django.db.models import QuerySet
 from communications import recurrence
 from communications.models import DEFAULT_GRACE_PERIOD, Channel, ChannelKind
 from communications.services import LONGEST_GRACE_PERIOD
-from pmaas.forms import form_add_service_errors
+from pmaas.concurrency import SEEN_MISSING_MESSAGE
+from pmaas.forms import IdChoiceField, form_add_service_errors
+from pmaas.validation import LONG_TEXT_MAX_LENGTH, validate_date_in_range
 
 WEEKDAYS = [
     ("MO", "Monday"),
@@ -63,13 +65,16 @@ def cadence_initial(rule: str) -> dict[str, str]:
 class ChannelForm(forms.Form):
     """A channel of the plan; the stakeholder and owner lists come scoped from the selectors."""
 
-    stakeholder: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+    stakeholder: forms.ModelChoiceField[Any] = IdChoiceField(
         queryset=None, help_text="Someone with a role on this engagement."
     )
     kind = forms.ChoiceField(choices=ChannelKind.choices, initial=ChannelKind.MEETING)
     title = forms.CharField(max_length=200, help_text="e.g. Weekly sponsor one-to-one.")
     details = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="Where, how to dial in, agenda."
+        max_length=LONG_TEXT_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Where, how to dial in, agenda.",
     )
     cadence = forms.ChoiceField(choices=CADENCE_CHOICES, initial="weekly")
     weekday = forms.ChoiceField(choices=WEEKDAYS, initial="TU", required=False)
@@ -81,6 +86,7 @@ class ChannelForm(forms.Form):
     )
     starts_on = forms.DateField(
         label="Starts on",
+        validators=[validate_date_in_range],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="Format: YYYY-MM-DD.",
     )
@@ -89,7 +95,7 @@ class ChannelForm(forms.Form):
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         help_text="In the stakeholder's time zone, 24-hour HH:MM.",
     )
-    owner: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+    owner: forms.ModelChoiceField[Any] = IdChoiceField(
         queryset=None, help_text="Someone on the engagement's team."
     )
     grace_days = forms.IntegerField(
@@ -99,10 +105,21 @@ class ChannelForm(forms.Form):
         initial=DEFAULT_GRACE_PERIOD.days,
         help_text="How long after the due time a check-in still counts as on time.",
     )
-    seen_updated_at = forms.CharField(required=False, widget=forms.HiddenInput)
+    # The version the editor opened: required when editing, so an edit cannot skip the stale-save check.
+    seen_updated_at = forms.CharField(
+        required=False, widget=forms.HiddenInput, error_messages={"required": SEEN_MISSING_MESSAGE}
+    )
 
-    def __init__(self, *args: Any, stakeholders: QuerySet[Any], owners: QuerySet[Any], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        stakeholders: QuerySet[Any],
+        owners: QuerySet[Any],
+        editing: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["seen_updated_at"].required = editing
         cast(forms.ModelChoiceField, self.fields["stakeholder"]).queryset = stakeholders
         cast(forms.ModelChoiceField, self.fields["owner"]).queryset = owners
 
@@ -182,7 +199,7 @@ class ChannelForm(forms.Form):
 class TimelineFilterForm(forms.Form):
     """Which check-ins of the timeline to show; every field is optional."""
 
-    stakeholder: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+    stakeholder: forms.ModelChoiceField[Any] = IdChoiceField(
         queryset=None, required=False, empty_label="Everyone"
     )
     kind = forms.ChoiceField(choices=[("", "Any kind"), *ChannelKind.choices], required=False)

@@ -10,6 +10,7 @@ from django.db.models import Q
 
 from communications.models.plan import Channel, ChannelKind
 from engagements.models import Engagement, EngagementScopedQuerySet
+from pmaas.validation import LONG_TEXT
 from stakeholders.models import Stakeholder
 
 
@@ -43,9 +44,9 @@ class CheckIn(models.Model):
     team_attendees = models.ManyToManyField(
         settings.AUTH_USER_MODEL, related_name="attended_check_ins", blank=True
     )
-    summary = models.TextField()
+    summary = models.TextField(**LONG_TEXT)
     sentiment = models.SmallIntegerField(choices=Sentiment.choices, default=Sentiment.NEUTRAL)
-    decisions = models.TextField(blank=True)
+    decisions = models.TextField(**LONG_TEXT, blank=True)
     # Internal unless the team chooses otherwise (pmaas/sharing.py): summaries can be candid.
     shared_with_client = models.BooleanField(
         default=False,

@@ -13,6 +13,7 @@ from communications.models.check_ins import CheckIn
 from communications.models.conditions import condition_flag
 from engagements.models import Engagement, EngagementScopedQuerySet
 from pmaas.transitions import Transitions
+from pmaas.validation import LONG_TEXT
 from stakeholders.models import Stakeholder
 
 
@@ -76,7 +77,7 @@ class FollowUp(models.Model):
         CheckIn, on_delete=models.SET_NULL, null=True, blank=True, related_name="follow_ups"
     )
     title = models.CharField(max_length=300)
-    details = models.TextField(blank=True)
+    details = models.TextField(**LONG_TEXT, blank=True)
     owner_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -223,7 +224,7 @@ class FollowUpComment(models.Model):
 
     follow_up = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    body = models.TextField()
+    body = models.TextField(**LONG_TEXT)
     # A comment by a client user is always shared; the team chooses for its own.
     shared_with_client = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(auto_now_add=True)

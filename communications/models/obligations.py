@@ -14,6 +14,7 @@ from communications.models.conditions import condition_flag
 from communications.models.plan import Channel
 from engagements.models import ChangeRequest, Engagement, EngagementScopedQuerySet
 from pmaas.transitions import Transitions
+from pmaas.validation import LONG_TEXT
 from stakeholders.models import Stakeholder
 
 
@@ -66,7 +67,7 @@ class CommunicationObligation(models.Model):
     met_by_check_in = models.ForeignKey(
         CheckIn, on_delete=models.SET_NULL, null=True, blank=True, related_name="met_obligations"
     )
-    waived_reason = models.TextField(blank=True)
+    waived_reason = models.TextField(**LONG_TEXT, blank=True)
     waived_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -11,6 +11,7 @@ from django.db.models import Q
 
 from engagements.models import Engagement, EngagementScopedQuerySet
 from pmaas.transitions import Transitions
+from pmaas.validation import LONG_TEXT
 from stakeholders.models import Stakeholder
 
 
@@ -53,7 +54,7 @@ class Channel(models.Model):
     stakeholder = models.ForeignKey(Stakeholder, on_delete=models.CASCADE, related_name="channels")
     kind = models.CharField(max_length=20, choices=ChannelKind.choices, default=ChannelKind.MEETING)
     title = models.CharField(max_length=200, help_text="e.g. Weekly sponsor one-to-one.")
-    details = models.TextField(blank=True, help_text="Where, how to dial in, agenda.")
+    details = models.TextField(**LONG_TEXT, blank=True, help_text="Where, how to dial in, agenda.")
     recurrence = models.CharField(
         max_length=500, help_text="RFC 5545 rule, e.g. FREQ=WEEKLY;INTERVAL=2;BYDAY=TU."
     )

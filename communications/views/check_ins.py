@@ -24,13 +24,11 @@ from communications.forms.check_ins import (
 from communications.models import Channel
 from engagements.models import Engagement
 from engagements.selectors import engagement_get_for_user
+from pmaas.scoping import parse_id
 
 
 def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
+    return parse_id(value)
 
 
 def _channel(request: HttpRequest, data: QueryDict) -> Channel | None:

@@ -30,6 +30,8 @@ class PlanRow:
     cadence: str
     # None while the window chooser has errors: the column then shows nothing.
     compliance: ComplianceRow | None = None
+    # Why the stored rule cannot be planned from (written before today's checks); empty when it can.
+    problem: str = ""
 
 
 def _row(channel: Channel, figures: ComplianceRow | None = None) -> PlanRow:
@@ -40,9 +42,11 @@ def _row(channel: Channel, figures: ComplianceRow | None = None) -> PlanRow:
             time_zone=channel.stakeholder.time_zone,
             starts_on=channel.starts_on,
         )
-    except ValidationError:
-        # A rule stored before today's checks still shows, as written.
-        cadence = channel.recurrence
+    except ValidationError as exc:
+        # A rule stored before today's checks still shows, as written, with what is wrong with it.
+        return PlanRow(
+            channel=channel, cadence=channel.recurrence, compliance=figures, problem=exc.messages[0]
+        )
     return PlanRow(
         channel=channel, cadence=cadence + engagement_skip_words(channel.engagement), compliance=figures
     )
@@ -84,7 +88,7 @@ def _plan_rows(request: HttpRequest, engagement: Engagement, context: dict[str, 
     return rows
 
 
-def _channel_form(request: HttpRequest, engagement: Engagement, **kwargs: object) -> ChannelForm:
+def _channel_form(request: HttpRequest, engagement: Engagement, **kwargs: Any) -> ChannelForm:
     return ChannelForm(
         request.POST if request.method == "POST" else None,
         stakeholders=selectors.channel_stakeholder_choices(user=request.user, engagement=engagement),
@@ -137,7 +141,7 @@ def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
     engagement = engagement_get_for_user(user=request.user, id=channel.engagement_id)
     if not engagement_can_edit(user=request.user, engagement=engagement):
         raise PermissionDenied("You may view this plan but not change it.")
-    form = _channel_form(request, engagement, initial=ChannelForm.initial_for(channel))
+    form = _channel_form(request, engagement, initial=ChannelForm.initial_for(channel), editing=True)
     seen_updated_at = request.POST.get("seen_updated_at") or channel.updated_at.isoformat()
     if request.method == "POST" and form.is_valid():
         try:

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
+from django.core import mail
 from django.urls import reverse
 
 from tests import factories
@@ -52,22 +54,25 @@ def test_a_new_user_is_offered_utc(client):
 def test_saving_settings_changes_the_account_and_redirects(client):
     # Given a consultant on UTC
     user = factories.consultant()
+    email_before = user.email
     client.force_login(user)
 
     # When they choose Berlin and a new name and email
     response = client.post(URL, _form())
 
-    # Then the account holds the new values and the page redirects back with a message
+    # Then the account holds the new name and zone, the address waits for its confirmation
     assert response.status_code == 302
     assert response["Location"] == URL
     user.refresh_from_db()
     assert (user.first_name, user.last_name, user.email, user.time_zone) == (
         "Ada",
         "Byron",
-        "ada@firm.test",
+        email_before,
         "Europe/Berlin",
     )
-    assert "Your settings are saved." in client.get(URL).content.decode()
+    page = client.get(URL).content.decode()
+    assert "Your settings are saved." in page
+    assert "We sent a link to ada@firm.test" in page
 
 
 @pytest.mark.django_db
@@ -121,23 +126,91 @@ def test_a_malformed_email_is_refused_next_to_the_field(client):
     assert user.time_zone == "UTC"
 
 
+def _link_in(message: mail.EmailMessage) -> str:
+    match = re.search(r"https?://\S+(/account/email/confirm/\S+/)", str(message.body))
+    assert match is not None, message.body
+    return match.group(1)
+
+
 @pytest.mark.django_db
-def test_an_email_of_another_account_is_refused_by_the_service(client):
+def test_the_page_answers_alike_whether_or_not_another_account_uses_the_address(
+    client, django_capture_on_commit_callbacks
+):
     # Given two consultants, one of them already using an address
     factories.consultant(email="taken@firm.test")
     user = factories.consultant()
+    email_before = user.email
     client.force_login(user)
 
-    # When the other one tries to take the same address, in other letter case
-    response = client.post(URL, _form(email="Taken@Firm.test"))
+    # When the other one asks for that address (in other letter case), and then for a free one
+    with django_capture_on_commit_callbacks(execute=True):
+        taken = client.post(URL, _form(email="Taken@Firm.test"), follow=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        free = client.post(URL, _form(email="free@firm.test"), follow=True)
 
-    # Then the page says so beside the email field and keeps the account unchanged
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert "Another account already uses this email address." in html
-    assert 'id="id_email-errors"' in html
+    # Then both answers read the same but for the address typed, neither names the other account,
+    # the account keeps its address, and each address got a link to confirm it
+    def answer(response: object, address: str) -> list[str]:
+        return [str(m).replace(address, "ADDRESS") for m in response.context["messages"]]  # type: ignore[attr-defined]
+
+    assert answer(taken, "Taken@Firm.test") == answer(free, "free@firm.test")
+    assert "another account" not in taken.content.decode().lower()
     user.refresh_from_db()
-    assert user.time_zone == "UTC"
+    assert user.email == email_before
+    assert [m.to for m in mail.outbox] == [["Taken@Firm.test"], ["free@firm.test"]]
+
+
+@pytest.mark.django_db
+def test_the_link_mailed_to_the_new_address_makes_it_the_accounts_after_a_confirmation(
+    client, django_capture_on_commit_callbacks
+):
+    # Given a consultant who asked for a new address
+    user = factories.consultant()
+    client.force_login(user)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(URL, _form(email="new@firm.test"))
+    link = _link_in(mail.outbox[0])
+
+    # When they open the link, then confirm
+    asked = client.get(link)
+    user.refresh_from_db()
+    email_while_asking = user.email
+    confirmed = client.post(link)
+
+    # Then opening it changed nothing, and confirming made the address theirs, once
+    assert asked.status_code == 200
+    assert "new@firm.test" in asked.content.decode()
+    assert email_while_asking != "new@firm.test"
+    assert confirmed.status_code == 302
+    user.refresh_from_db()
+    assert user.email == "new@firm.test"
+    assert client.post(link).status_code == 400
+
+
+@pytest.mark.django_db
+def test_a_link_is_refused_for_another_account_and_for_an_address_taken_meanwhile(
+    client, django_capture_on_commit_callbacks
+):
+    # Given a consultant's link to an address, and another consultant
+    user = factories.consultant()
+    other = factories.consultant()
+    client.force_login(user)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(URL, _form(email="shared@firm.test"))
+    link = _link_in(mail.outbox[0])
+
+    # When the other consultant opens it, and when the address is taken before the owner confirms
+    client.force_login(other)
+    foreign = client.post(link)
+    factories.consultant(email="SHARED@firm.test")
+    client.force_login(user)
+    late = client.post(link)
+
+    # Then neither changes an address
+    assert (foreign.status_code, late.status_code) == (400, 400)
+    user.refresh_from_db()
+    other.refresh_from_db()
+    assert "shared@firm.test" not in (user.email.lower(), other.email.lower())
 
 
 @pytest.mark.django_db

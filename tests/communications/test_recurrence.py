@@ -394,3 +394,59 @@ def test_parse_rule_accepts_the_prefix_lower_case_and_surrounding_space(text: st
     # Then it expands to Tuesdays at 09:00 from the start date
     assert parsed[0] == datetime(2026, 1, 6, 9, 0)  # noqa: DTZ001 - rules expand in naive local time
     assert parsed[1] == datetime(2026, 1, 13, 9, 0)  # noqa: DTZ001
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", "never_occurs"),
+        ("FREQ=MONTHLY;BYMONTH=2;BYDAY=5FR", "never_occurs"),
+        ("FREQ=WEEKLY;BYDAY=TU;UNTIL=20251231", "never_occurs"),
+        ("FREQ=WEEKLY;COUNT=0", "invalid_rule"),
+        ("FREQ=DAILY;BYMONTH=13", "invalid_rule"),
+        ("FREQ=MONTHLY;BYMONTHDAY=0", "invalid_rule"),
+        ("FREQ=WEEKLY;BYDAY=2TU", "invalid_rule"),
+        ("FREQ=MONTHLY;BYDAY=6TU", "invalid_rule"),
+        ("FREQ=YEARLY;BYWEEKNO=20", "invalid_rule"),
+        ("FREQ=WEEKLY;BYDAY=TU;BYDAY=TH", "invalid_rule"),
+        ("FREQ=YEARLY;INTERVAL=5", "invalid_interval"),
+        ("FREQ=WEEKLY;UNTIL=99991231T235959Z", "date_out_of_range"),
+    ],
+)
+def test_parse_rule_refuses_a_rule_with_impossible_values_or_no_date_within_two_years(
+    text: str, code: str
+) -> None:
+    # Given a cadence starting in 2026 whose values cannot be, or whose days never come
+    # When it is parsed
+    with pytest.raises(ValidationError) as refused:
+        parse_rule(text, starts_on=date(2026, 1, 6), local_time=time(9, 0))
+
+    # Then it is refused, saying why
+    assert refused.value.code == code
+
+
+def test_a_rule_that_never_occurs_has_no_next_or_previous_occurrence() -> None:
+    # Given a daily rule on 30 February, as a row written before today's checks could hold
+    cadence = Cadence(
+        rule="FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30",
+        starts_on=date(2026, 1, 6),
+        local_time=time(9, 0),
+        time_zone=BERLIN,
+    )
+
+    # Then neither search names a date (and neither walks to the year 9999 looking)
+    assert next_occurrence(**cadence, after=utc(2026, 3, 1)) is None
+    assert previous_occurrence(**cadence, before=utc(2026, 3, 1)) is None
+
+
+def test_searches_from_beyond_the_accepted_years_stop_at_them() -> None:
+    # Given a daily cadence without an end
+    cadence = Cadence(
+        rule="FREQ=DAILY", starts_on=date(2026, 1, 6), local_time=time(9, 0), time_zone=NEW_YORK
+    )
+
+    # Then nothing is due after the last accepted day, and the last occurrence before the year 9999 is on it
+    assert next_occurrence(**cadence, after=datetime(9999, 12, 31, 23, 0, tzinfo=UTC)) is None
+    assert previous_occurrence(**cadence, before=datetime(9999, 12, 31, 23, 0, tzinfo=UTC)) == utc(
+        2100, 12, 31, 14
+    )

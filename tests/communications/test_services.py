@@ -260,10 +260,14 @@ def test_check_in_log_writes_nothing_when_its_last_follow_up_is_invalid(world: W
     assert written() == before
 
 
-def test_check_in_log_rolls_back_its_inserts_when_the_last_step_fails(world: World) -> None:
-    # Given a channel whose stored rule was broken behind the services' back, so that the last
-    # step of logging (moving the channel to its next due time) fails after the inserts
-    Channel.objects.filter(pk=world.mine.channel.pk).update(recurrence="FREQ=HOURLY")
+def test_check_in_log_rolls_back_its_inserts_when_the_last_step_fails(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a channel whose last step of logging (moving it on in its plan) fails after the inserts
+    def refuse(**kwargs: object) -> None:
+        raise ValidationError("The plan cannot move on.")
+
+    monkeypatch.setattr("communications.recurrence.previous_occurrence", refuse)
     channel = Channel.objects.get(pk=world.mine.channel.pk)
     before = written()
 
@@ -276,6 +280,21 @@ def test_check_in_log_rolls_back_its_inserts_when_the_last_step_fails(world: Wor
     for table in ("communications_checkin", "communications_checkin_attendees", "communications_followup"):
         assert table in inserts
     assert written() == before
+
+
+def test_check_in_against_a_channel_with_a_broken_stored_rule_is_logged_and_the_channel_has_no_next_due(
+    world: World,
+) -> None:
+    # Given a channel whose stored rule was broken behind the services' back (it never occurs)
+    Channel.objects.filter(pk=world.mine.channel.pk).update(recurrence="FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30")
+    channel = Channel.objects.get(pk=world.mine.channel.pk)
+
+    # When a check-in is logged against it
+    check_in = check_in_log(**valid_check_in(world, channel=channel))
+
+    # Then the check-in is kept, and the channel has no next due time instead of a guessed one
+    assert CheckIn.objects.filter(pk=check_in.pk).exists()
+    assert Channel.objects.get(pk=channel.pk).next_due_at is None
 
 
 # --- check_in_log and channels: the plan moves on ----------------------------------------------------
@@ -728,7 +747,7 @@ def test_deleting_a_follow_up_takes_its_overdue_stamp_with_it(world: World) -> N
     assert not FollowUpOverdue.objects.filter(follow_up_id=late.pk).exists()
 
 
-def test_redating_into_the_past_keeps_the_stamp_and_the_scan_keeps_its_first_time(world: World) -> None:
+def test_redating_into_the_past_is_refused_and_keeps_the_due_time_and_the_stamp(world: World) -> None:
     # Given a follow-up stamped overdue at a first sweep
     as_of = datetime(2026, 6, 1, 12, tzinfo=UTC)
     late = factories.make_follow_up(
@@ -736,13 +755,16 @@ def test_redating_into_the_past_keeps_the_stamp_and_the_scan_keeps_its_first_tim
     )
     follow_ups_flag_overdue(as_of=as_of)
 
-    # When it is re-dated to another past time and the scan runs again
-    follow_up_redate(actor=world.lead, follow_up=late, due_at=as_of - timedelta(hours=3), as_of=as_of)
-    again = follow_ups_flag_overdue(as_of=as_of + timedelta(hours=1))
+    # When it is re-dated to another past time
+    with pytest.raises(ValidationError) as refused:
+        follow_up_redate(actor=world.lead, follow_up=late, due_at=as_of - timedelta(hours=3), as_of=as_of)
 
-    # Then it is still overdue since the first sweep, and not told about twice
-    assert again == 0
+    # Then the re-date is refused under the due time, and the item is still overdue since the first sweep
+    assert refused.value.error_dict["due_at"][0].code == "in_past"
+    late.refresh_from_db()
+    assert late.due_at == as_of - timedelta(hours=1)
     assert factories.overdue_at_of(late) == as_of
+    assert follow_ups_flag_overdue(as_of=as_of + timedelta(hours=1)) == 0
 
 
 @pytest.mark.django_db(transaction=True)

@@ -297,17 +297,23 @@ def test_redating_reads_the_date_and_time_in_the_users_zone(client, world) -> No
     item = _team_item(world)
     client.force_login(world.lead)
 
-    # When they move the item to 1 December at 10:00
+    # When they move the item to a day next month at 10:00
+    day = (timezone.now() + dt.timedelta(days=30)).date()
     response = client.post(
         reverse("follow_up_redate", args=[item.pk]),
-        {"due_on": "2026-12-01", "due_time": "10:00", "next": "/"},
+        {
+            "due_on": day.isoformat(),
+            "due_time": "10:00",
+            "next": "/",
+            "seen_updated_at": item.updated_at.isoformat(),
+        },
     )
 
     # Then it is stored as 04:30 UTC and they are sent back
     assert response.status_code == 302
     assert response["Location"] == "/"
     item.refresh_from_db()
-    assert item.due_at == dt.datetime(2026, 12, 1, 4, 30, tzinfo=UTC)
+    assert item.due_at == dt.datetime.combine(day, dt.time(4, 30), tzinfo=UTC)
 
 
 def test_redating_to_the_future_clears_the_overdue_stamp(world) -> None:
@@ -379,10 +385,21 @@ def test_redating_with_htmx_returns_the_form_row_then_the_updated_row(client, wo
     assert 'name="due_on"' in form_row
 
     # When it is saved, then the follow-up's row comes back with its new date
-    saved = client.post(url, {"due_on": "2026-12-24", "due_time": "15:00", "next": "/", "bulk": "1"}, **HX)
+    day = (timezone.now() + dt.timedelta(days=30)).date()
+    saved = client.post(
+        url,
+        {
+            "due_on": day.isoformat(),
+            "due_time": "15:00",
+            "next": "/",
+            "bulk": "1",
+            "seen_updated_at": item.updated_at.isoformat(),
+        },
+        **HX,
+    )
     row = saved.content.decode()
     assert row.lstrip().startswith(f'<tr id="follow-up-{item.pk}"')
-    assert "24 Dec 2026" in row
+    assert f"{day.day} {day:%b %Y}" in row
     assert 'name="follow_up_ids"' in row
 
 

@@ -8,6 +8,9 @@ from django import forms
 from django.db.models import QuerySet
 
 from engagements.models import ChangeRequest, Client, Engagement, Health
+from pmaas.concurrency import SEEN_MISSING_MESSAGE
+from pmaas.forms import IdChoiceField, IdMultipleChoiceField
+from pmaas.validation import LONG_TEXT_MAX_LENGTH, validate_date_in_range
 from stakeholders.models import Stakeholder
 
 # A native date picker reads and writes ISO dates, whatever the locale.
@@ -18,7 +21,7 @@ class EngagementFilterForm(forms.Form):
     status = forms.ChoiceField(
         choices=[("", "Any status"), *Engagement.Status.choices], required=False, label="Status"
     )
-    client = forms.ModelChoiceField(
+    client = IdChoiceField(
         queryset=Client.objects.none(), required=False, empty_label="Any client", label="Client"
     )
 
@@ -28,8 +31,16 @@ class EngagementFilterForm(forms.Form):
 
 
 class _SeenMixin(forms.Form):
-    # The row's updated_at when the editor opened it, for the optimistic concurrency check.
-    seen_updated_at = forms.DateTimeField(widget=forms.HiddenInput, required=False)
+    # The row's updated_at when the editor opened it, for the optimistic concurrency check;
+    # an edit without it is refused, a form that creates a row has none to carry.
+    seen_updated_at = forms.DateTimeField(
+        widget=forms.HiddenInput, error_messages={"required": SEEN_MISSING_MESSAGE}
+    )
+    creates = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["seen_updated_at"].required = not self.creates
 
 
 class HealthOverrideForm(_SeenMixin):
@@ -37,6 +48,7 @@ class HealthOverrideForm(_SeenMixin):
         choices=[("", "Use the computed health"), *Health.choices], required=False, label="Health"
     )
     reason = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
         label="Reason",
@@ -57,16 +69,23 @@ class HealthOverrideForm(_SeenMixin):
 
 class MilestoneForm(_SeenMixin):
     name = forms.CharField(max_length=200, label="Name")
-    due_on = forms.DateField(label="Due on", widget=DATE_WIDGET)
+    due_on = forms.DateField(label="Due on", widget=DATE_WIDGET, validators=[validate_date_in_range])
     description = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Description"
+        max_length=LONG_TEXT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        label="Description",
     )
+
+
+class MilestoneCreateForm(MilestoneForm):
+    creates = True
 
 
 class ChangeRequestForm(_SeenMixin):
     title = forms.CharField(max_length=200, label="Title")
     kind = forms.ChoiceField(choices=ChangeRequest.Kind.choices, label="Kind")
-    raised_on = forms.DateField(label="Raised on", widget=DATE_WIDGET)
+    raised_on = forms.DateField(label="Raised on", widget=DATE_WIDGET, validators=[validate_date_in_range])
     budget_impact = forms.DecimalField(
         max_digits=14,
         decimal_places=2,
@@ -78,12 +97,16 @@ class ChangeRequestForm(_SeenMixin):
         initial=0, label="Schedule impact (days)", help_text="Positive delays, negative brings forward."
     )
     description = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 4}), required=False, label="Description"
+        max_length=LONG_TEXT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        label="Description",
     )
 
 
 class ChangeRequestCreateForm(ChangeRequestForm):
-    notify_stakeholders = forms.ModelMultipleChoiceField(
+    creates = True
+    notify_stakeholders = IdMultipleChoiceField(
         queryset=Stakeholder.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -102,6 +125,7 @@ class ChangeRequestCreateForm(ChangeRequestForm):
 class ChangeRequestDecisionForm(_SeenMixin):
     to_status = forms.ChoiceField(label="New status")
     decision = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),
         required=False,
         label="Decision",

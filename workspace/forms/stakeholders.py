@@ -10,7 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from accounts.models import User
+from pmaas.forms import IdChoiceField
 from pmaas.timezones import time_zone_choices
+from pmaas.validation import LONG_TEXT_MAX_LENGTH
 from stakeholders.models import Level, Scale, Stakeholder, StakeholderRole
 
 
@@ -44,13 +46,14 @@ class RoleFieldsForm(forms.Form):
     interest = forms.TypedChoiceField(label="Interest", choices=Scale.choices, coerce=int)
     current_level = forms.ChoiceField(label="Current engagement level", choices=Level.choices)
     desired_level = forms.ChoiceField(label="Desired engagement level", choices=Level.choices)
-    relationship_owner = forms.ModelChoiceField(
+    relationship_owner = IdChoiceField(
         label="Relationship owner",
         queryset=User.objects.none(),
         required=False,
         empty_label="Nobody yet",
     )
     notes = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH,
         label="Notes",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -77,7 +80,7 @@ class RoleFieldsForm(forms.Form):
 class StakeholderRoleCreateForm(RoleFieldsForm):
     """Add someone to the register: a person already known at the client, or a new one."""
 
-    stakeholder = forms.ModelChoiceField(
+    stakeholder = IdChoiceField(
         label="Someone already known at the client",
         queryset=Stakeholder.objects.none(),
         required=False,
@@ -143,6 +146,7 @@ class StakeholderForm(forms.Form):
     phone = forms.CharField(label="Phone", max_length=50, required=False)
     time_zone = forms.ChoiceField(label="Time zone", choices=time_zone_choices)
     notes = forms.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH,
         label="Notes",
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),

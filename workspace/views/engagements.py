@@ -35,6 +35,7 @@ from workspace.forms.engagements import (
     ChangeRequestForm,
     EngagementFilterForm,
     HealthOverrideForm,
+    MilestoneCreateForm,
     MilestoneForm,
 )
 
@@ -179,7 +180,7 @@ def engagement_changes(request: HttpRequest, pk: int) -> HttpResponse:
         "can_edit": can[Action.EDIT_RECORDS],
         "milestones": selectors.milestone_list_for_engagement(user=user, engagement=engagement),
         "change_rows": rows,
-        "milestone_form": MilestoneForm(),
+        "milestone_form": MilestoneCreateForm(),
     }
     return render(request, "workspace/engagement_changes.html", context)
 
@@ -189,7 +190,7 @@ def engagement_changes(request: HttpRequest, pk: int) -> HttpResponse:
 def milestone_create(request: HttpRequest, pk: int) -> HttpResponse:
     engagement = selectors.engagement_get_for_user(user=request.user, id=pk)
     selectors.engagement_check_editable(user=request.user, engagement=engagement)
-    form = MilestoneForm(request.POST or None)
+    form = MilestoneCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             services.milestone_create(
