@@ -1,11 +1,13 @@
-"""How pages answer the domain's access errors: the one place they become HTTP."""
+"""Middleware shared by every app: the domain's access errors as HTTP, and the policy headers."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.cache import add_never_cache_headers
 
 from pmaas.errors import NotAllowed, NotFound
 
@@ -29,3 +31,31 @@ class DomainErrorMiddleware:
         if isinstance(exception, NotAllowed):
             raise PermissionDenied(*exception.args) from exception
         return None
+
+
+class PermissionsPolicyMiddleware:
+    """Send ``settings.PERMISSIONS_POLICY`` on every response."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response
+
+
+class NoStoreForUsersMiddleware:
+    """Responses to a logged-in user are never stored by a browser or a shared cache.
+
+    A response that states its own Cache-Control (a calendar feed does) keeps it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.user.is_authenticated and not response.has_header("Cache-Control"):
+            add_never_cache_headers(response)
+        return response
