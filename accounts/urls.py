@@ -3,5 +3,6 @@ from django.urls import path
 from accounts import views
 
 urlpatterns = [
+    path("accounts/password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("account/settings/", views.account_settings, name="account_settings"),
 ]

@@ -192,6 +192,22 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache ------------------------------------------------------------------
+
+# Throttle counters and the password-reset limiter live here, so every web
+# process must share it: Redis in production, files under var/ on the
+# embedded default (one machine). dbcache:// also works after
+# `manage.py createcachetable`. A per-process memory cache would let each
+# gunicorn worker count on its own.
+_CACHE_SCHEMES = ("redis://", "rediss://", "filecache://", "dbcache://")
+_cache_url = env.str("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")
+if not _cache_url.startswith(_CACHE_SCHEMES):
+    _config_error("CACHE_URL", f"must start with {', '.join(_CACHE_SCHEMES)}")
+try:
+    CACHES = {"default": environ.Env.cache_url_config(_cache_url)}
+except (ImproperlyConfigured, ValueError, KeyError) as exc:
+    _config_error("CACHE_URL", f"is not a usable cache URL ({exc})")
+
 # --- Accounts and login -----------------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"
@@ -229,6 +245,11 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 )
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", default=60 * 60 * 12, minimum=60)
+
+# One password-reset mail per address in this many minutes; a second request
+# gets the same page and no mail, so it neither floods an inbox nor tells
+# whether the address is known.
+PASSWORD_RESET_INTERVAL = timedelta(minutes=env_int("PASSWORD_RESET_MINUTES", default=15, minimum=1))
 
 # --- Email ------------------------------------------------------------------
 
@@ -345,6 +366,20 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- REST API ---------------------------------------------------------------
 
+# REST framework reads only the first letter of the period.
+_RATE_PERIODS = {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"}
+
+
+def env_rate(name: str, default: str) -> str:
+    raw = env.str(name, default="").strip() or default
+    number, _, period = raw.partition("/")
+    if not (number.isdigit() and int(number) > 0 and period in _RATE_PERIODS):
+        _config_error(
+            name, f"must be a rate such as 300/minute (per second, minute, hour or day), got {raw!r}"
+        )
+    return raw
+
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -358,6 +393,12 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "pmaas.api.exception_handler",
+    # Per user, counted in the shared cache; past the rate the API answers 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": ["pmaas.throttling.UserThrottle", "pmaas.throttling.UserWriteThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env_rate("API_THROTTLE_RATE", default="300/minute"),
+        "user_writes": env_rate("API_WRITE_THROTTLE_RATE", default="60/minute"),
+    },
     "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.NamespaceVersioning",
     "DEFAULT_VERSION": "v1",
     "ALLOWED_VERSIONS": ["v1"],
