@@ -500,17 +500,25 @@ if not DEBUG:
 
 # --- Logging ----------------------------------------------------------------
 
+# Calendar feed URLs carry their secret: the request loggers mask it
+# (pmaas/access_log.py), and so does the console handler for anything else.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "mask_secrets": {"()": "pmaas.access_log.MaskSecretsFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_secrets"]},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["mask_secrets"]},
+        # runserver's access log; Django's default gives it a handler of its own, unmasked.
+        "django.server": {"handlers": ["console"], "filters": ["mask_secrets"], "propagate": False},
     },
 }
