@@ -391,7 +391,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "pmaas.api.Pagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "pmaas.api_schema.AutoSchema",
     "EXCEPTION_HANDLER": "pmaas.api.exception_handler",
     # Per user, counted in the shared cache; past the rate the API answers 429 with Retry-After.
     "DEFAULT_THROTTLE_CLASSES": ["pmaas.throttling.UserThrottle", "pmaas.throttling.UserWriteThrottle"],
@@ -416,6 +416,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Local times as a pattern rather than "time" (which demands an offset); Retry-After on 429s.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "pmaas.api_schema.postprocess_schema",
+    ],
     # Several models have a "kind" or "status" of their own; name each choice set after its owner.
     "ENUM_NAME_OVERRIDES": {
         "EngagementKindEnum": "engagements.models.Engagement.Kind",
