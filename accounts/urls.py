@@ -3,6 +3,7 @@ from django.urls import path
 from accounts import views
 
 urlpatterns = [
+    path("accounts/password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("account/settings/", views.account_settings, name="account_settings"),
     path("account/email/confirm/<str:token>/", views.email_change_confirm, name="email_change_confirm"),
 ]

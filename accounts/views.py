@@ -1,9 +1,14 @@
+import hashlib
 from typing import cast
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordResetForm
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
@@ -61,3 +66,20 @@ def email_change_confirm(request: HttpRequest, token: str) -> HttpResponse:
     except ValidationError as exc:
         return render(request, "accounts/email_change_confirm.html", {"error": exc.messages[0]}, status=400)
     return render(request, "accounts/email_change_confirm.html", {"address": address})
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's password reset, mailing each address at most once per ``PASSWORD_RESET_INTERVAL``.
+
+    A request for an address already mailed within the interval is answered
+    with the same "sent" page and sends nothing, so the form can neither
+    flood an inbox nor tell whether a second mail went out.
+    """
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        address = form.cleaned_data["email"].strip().casefold()
+        key = "password-reset:" + hashlib.sha256(address.encode()).hexdigest()
+        # add() writes only when the key is absent: the first request of the interval wins.
+        if cache.add(key, True, timeout=settings.PASSWORD_RESET_INTERVAL.total_seconds()):
+            return super().form_valid(form)
+        return HttpResponseRedirect(self.get_success_url())

@@ -326,9 +326,11 @@ class DeliverySerializer(SharedModelSerializer[Delivery]):
     status = serializers.ChoiceField(choices=OutboxMessage.Status.choices, read_only=True)
     attempts = serializers.IntegerField(source="outbox_message.attempts", read_only=True, default=0)
     last_attempt_at = serializers.DateTimeField(
-        source="outbox_message.last_attempt_at", read_only=True, default=None
+        source="outbox_message.last_attempt_at", read_only=True, allow_null=True, default=None
     )
-    sent_at = serializers.DateTimeField(source="outbox_message.sent_at", read_only=True, default=None)
+    sent_at = serializers.DateTimeField(
+        source="outbox_message.sent_at", read_only=True, allow_null=True, default=None
+    )
 
     class Meta:
         model = Delivery

@@ -40,6 +40,13 @@ class EngagementSerializer(SharedModelSerializer[Engagement]):
         help_text="The manual override when set, else the computed health.",
     )
     health_is_overridden = serializers.BooleanField(read_only=True)
+    # Declared, not derived from the model: REST framework drops allow_blank from read-only fields.
+    health_override = serializers.ChoiceField(
+        choices=Health.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text='The health a lead set by hand; "" when none is set.',
+    )
 
     class Meta:
         model = Engagement

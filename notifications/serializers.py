@@ -32,6 +32,12 @@ class NotificationSerializer(SharedModelSerializer[Notification]):
 class NotificationPreferenceSerializer(SharedModelSerializer[NotificationPreference]):
     """The caller's preferences; PUT gives every field, PATCH some. Times are in the caller's zone."""
 
+    updated_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="When they were last changed; null while they are the defaults.",
+    )
+
     class Meta:
         model = NotificationPreference
         fields = [*PREFERENCE_FIELDS, "updated_at"]

@@ -18,6 +18,7 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, routers, serializers
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -45,9 +46,34 @@ class Router(routers.DefaultRouter):
 
 
 class Pagination(PageNumberPagination):
+    """Pages of 50 by default; ``page_size`` from 1 to 200, anything else is refused with 400.
+
+    A page past the last answers 404, as REST framework does.
+    """
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        # Digits only: int() would also take " 5", "+5" and "٥".
+        if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size}."]}
+            )
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"]["minimum"] = 1
+            elif parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size, default=self.page_size)
+        return parameters
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -75,13 +101,23 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 FIELD_ERRORS = OpenApiResponse(
     response={
-        "type": "object",
-        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        "oneOf": [
+            {
+                "type": "object",
+                "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            },
+            {
+                "type": "object",
+                "properties": {"detail": {"type": "string"}},
+                "required": ["detail"],
+                "additionalProperties": False,
+            },
+        ],
     },
     description=(
         "The body is malformed or a rule refuses it. Each key names a field (nested ones as "
         '"follow_ups[0].due_at"; problems with no single field under "non_field_errors") '
-        "and maps to its messages."
+        'and maps to its messages. A body that is not JSON at all is answered {"detail": "…"}.'
     ),
 )
 
@@ -98,6 +134,14 @@ NOT_FOUND = OpenApiResponse(
     response=ErrorDetailSerializer,
     description="No such object, or it lies outside the caller's scope (the two are not told apart).",
 )
+PAGE_NOT_FOUND = OpenApiResponse(
+    response=ErrorDetailSerializer, description="No such page: past the last one."
+)
+THROTTLED = OpenApiResponse(
+    response=ErrorDetailSerializer,
+    description="Too many requests from this user; the Retry-After header says how many seconds to wait.",
+)
+TOO_LARGE = OpenApiResponse(response=ErrorDetailSerializer, description="The request body is too large.")
 
 
 class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField[Any]):

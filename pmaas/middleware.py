@@ -1,4 +1,4 @@
-"""Where the domain's access errors, and request bodies too large to read, become HTTP answers."""
+"""Middleware every app shares: domain errors and oversized bodies as HTTP answers, and the policy headers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils.cache import add_never_cache_headers
 
 from pmaas.errors import NotAllowed, NotFound
 
@@ -58,3 +59,31 @@ class RequestBodyLimitMiddleware:
             return JsonResponse({"detail": message}, status=413)
         body = render_to_string("413.html", {"message": message}, request=request)
         return HttpResponse(body, status=413)
+
+
+class PermissionsPolicyMiddleware:
+    """Send ``settings.PERMISSIONS_POLICY`` on every response."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response
+
+
+class NoStoreForUsersMiddleware:
+    """Responses to a logged-in user are never stored by a browser or a shared cache.
+
+    A response that states its own Cache-Control (a calendar feed does) keeps it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.user.is_authenticated and not response.has_header("Cache-Control"):
+            add_never_cache_headers(response)
+        return response

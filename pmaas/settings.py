@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -111,6 +112,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "csp",
     "axes",
     "accounts",
     "engagements",
@@ -122,6 +124,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside WhiteNoise, so static files carry the policy headers too.
+    "csp.middleware.CSPMiddleware",
+    "pmaas.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before anything reads a body, so a too-large one is refused whole, with 413.
     "pmaas.middleware.RequestBodyLimitMiddleware",
@@ -130,6 +135,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.UserTimeZoneMiddleware",
+    # A logged-in page may name clients and people: no browser or proxy keeps a copy.
+    "pmaas.middleware.NoStoreForUsersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -193,6 +200,22 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache ------------------------------------------------------------------
+
+# Throttle counters and the password-reset limiter live here, so every web
+# process must share it: Redis in production, files under var/ on the
+# embedded default (one machine). dbcache:// also works after
+# `manage.py createcachetable`. A per-process memory cache would let each
+# gunicorn worker count on its own.
+_CACHE_SCHEMES = ("redis://", "rediss://", "filecache://", "dbcache://")
+_cache_url = env.str("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")
+if not _cache_url.startswith(_CACHE_SCHEMES):
+    _config_error("CACHE_URL", f"must start with {', '.join(_CACHE_SCHEMES)}")
+try:
+    CACHES = {"default": environ.Env.cache_url_config(_cache_url)}
+except (ImproperlyConfigured, ValueError, KeyError) as exc:
+    _config_error("CACHE_URL", f"is not a usable cache URL ({exc})")
+
 # --- Accounts and login -----------------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"
@@ -230,6 +253,11 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 )
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", default=60 * 60 * 12, minimum=60)
+
+# One password-reset mail per address in this many minutes; a second request
+# gets the same page and no mail, so it neither floods an inbox nor tells
+# whether the address is known.
+PASSWORD_RESET_INTERVAL = timedelta(minutes=env_int("PASSWORD_RESET_MINUTES", default=15, minimum=1))
 
 # --- Email ------------------------------------------------------------------
 
@@ -346,11 +374,29 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- REST API ---------------------------------------------------------------
 
+# REST framework reads only the first letter of the period.
+_RATE_PERIODS = {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"}
+
+
+def env_rate(name: str, default: str) -> str:
+    raw = env.str(name, default="").strip() or default
+    number, _, period = raw.partition("/")
+    if not (number.isdigit() and int(number) > 0 and period in _RATE_PERIODS):
+        _config_error(
+            name, f"must be a rate such as 300/minute (per second, minute, hour or day), got {raw!r}"
+        )
+    return raw
+
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "pmaas.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_PAGINATION_CLASS": "pmaas.api.Pagination",
     # JSON nested past a sane depth answers 400 instead of exhausting the parser's recursion.
     "DEFAULT_PARSER_CLASSES": [
@@ -359,8 +405,14 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "pmaas.api_schema.AutoSchema",
     "EXCEPTION_HANDLER": "pmaas.api.exception_handler",
+    # Per user, counted in the shared cache; past the rate the API answers 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": ["pmaas.throttling.UserThrottle", "pmaas.throttling.UserWriteThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env_rate("API_THROTTLE_RATE", default="300/minute"),
+        "user_writes": env_rate("API_WRITE_THROTTLE_RATE", default="60/minute"),
+    },
     "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.NamespaceVersioning",
     "DEFAULT_VERSION": "v1",
     "ALLOWED_VERSIONS": ["v1"],
@@ -378,10 +430,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    # Fields a client user's responses leave out (pmaas/sharing.py) are optional in the schema.
+    # Fields a client user's responses leave out (pmaas/sharing.py) are optional in the schema;
+    # local times as a pattern rather than "time" (which demands an offset); Retry-After on 429s.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "pmaas.api.client_fields_optional",
+        "pmaas.api_schema.postprocess_schema",
     ],
     # Several models have a "kind" or "status" of their own; name each choice set after its owner.
     "ENUM_NAME_OVERRIDES": {
@@ -429,6 +483,32 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+
+# Scripts and styles come only from our own static files: no inline script,
+# style attribute or event handler runs, so injected markup stays inert.
+# htmx's own indicator styles are switched off (meta htmx-config in base.html)
+# and supplied in app.css. The API docs pages and REST framework's browsable
+# API widen style-src for themselves (pmaas/api_urls.py, pmaas/renderers.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Features no page uses, refused for the page and anything it might embed.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+    "magnetometer=(), microphone=(), payment=(), usb=()"
+)
+
 if not DEBUG:
     # The app sits behind a proxy that terminates TLS and sets this header.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -441,17 +521,25 @@ if not DEBUG:
 
 # --- Logging ----------------------------------------------------------------
 
+# Calendar feed URLs carry their secret: the request loggers mask it
+# (pmaas/access_log.py), and so does the console handler for anything else.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "mask_secrets": {"()": "pmaas.access_log.MaskSecretsFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_secrets"]},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["mask_secrets"]},
+        # runserver's access log; Django's default gives it a handler of its own, unmasked.
+        "django.server": {"handlers": ["console"], "filters": ["mask_secrets"], "propagate": False},
     },
 }

@@ -3,11 +3,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from django.core.cache import cache
 from pytest_django.fixtures import Settings
 
 from pmaas.celery import app as celery_app
 from tests import factories
 from tests.flaky_mail import FlakyBackend
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Throttle counters and the password-reset limiter start from nothing in every test."""
+    cache.clear()
 
 
 @pytest.fixture

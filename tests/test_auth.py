@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 from tests import factories
@@ -177,3 +180,38 @@ def test_logging_out_takes_a_post(client, consultant_on_an_engagement):
     assert response.status_code == 302
     assert response["Location"] == reverse("login")
     assert client.get(reverse("engagement_list")).status_code == 302
+
+
+def _main(response: Any) -> str:
+    # The page's content without the header, whose CSRF token changes on every render.
+    match = re.search(r"<main.*</main>", response.content.decode(), re.DOTALL)
+    assert match, response.content
+    return match.group(0)
+
+
+def test_a_second_password_reset_within_the_interval_sends_no_mail_and_looks_the_same(
+    client, consultant_on_an_engagement
+):
+    # Given a reset link was just mailed to the consultant
+    first = client.post(reverse("password_reset"), {"email": "dana@firm.test"})
+    assert len(mail.outbox) == 1
+
+    # When someone asks again for the same address, spelled differently
+    second = client.post(reverse("password_reset"), {"email": "Dana@Firm.test"})
+
+    # Then the answer is the same page, and still only one mail went out
+    assert (second.status_code, second["Location"]) == (first.status_code, first["Location"])
+    assert _main(client.get(second["Location"])) == _main(client.get(first["Location"]))
+    assert len(mail.outbox) == 1
+
+
+def test_a_password_reset_is_mailed_again_once_the_interval_has_passed(client, consultant_on_an_engagement):
+    # Given a reset link was mailed to the consultant
+    client.post(reverse("password_reset"), {"email": "dana@firm.test"})
+
+    # When the interval passes and they ask again
+    with time_machine.travel(timezone.now() + settings.PASSWORD_RESET_INTERVAL + timedelta(seconds=1)):
+        client.post(reverse("password_reset"), {"email": "dana@firm.test"})
+
+    # Then a second mail goes out
+    assert len(mail.outbox) == 2

@@ -62,6 +62,10 @@ def test_the_embedded_default_starts_with_nothing_but_debug_set(tmp_path):
         ({"SECRET_KEY": STRONG_SECRET_KEY, "EMAIL_URL": "smtp://mail:port"}, "EMAIL_URL"),
         ({"SECRET_KEY": STRONG_SECRET_KEY, "AXES_FAILURE_LIMIT": "abc"}, "AXES_FAILURE_LIMIT"),
         ({"SECRET_KEY": STRONG_SECRET_KEY, "AXES_FAILURE_LIMIT": "0"}, "AXES_FAILURE_LIMIT"),
+        ({"SECRET_KEY": STRONG_SECRET_KEY, "CACHE_URL": "locmemcache://"}, "CACHE_URL"),
+        ({"SECRET_KEY": STRONG_SECRET_KEY, "API_THROTTLE_RATE": "5/fortnight"}, "API_THROTTLE_RATE"),
+        ({"SECRET_KEY": STRONG_SECRET_KEY, "API_WRITE_THROTTLE_RATE": "many"}, "API_WRITE_THROTTLE_RATE"),
+        ({"SECRET_KEY": STRONG_SECRET_KEY, "PASSWORD_RESET_MINUTES": "0"}, "PASSWORD_RESET_MINUTES"),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )
