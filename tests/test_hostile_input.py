@@ -668,3 +668,15 @@ def test_a_reminder_subject_reads_as_typed_on_one_line_from_the_outbox_to_the_se
     assert headers.get_all("X-Evil") is None
     assert sent.bcc == []
     assert OutboxMessage.objects.get(recipient=lead).subject == sent.subject
+
+
+def test_an_api_path_whose_id_is_not_a_whole_number_answers_json_404(client, world):
+    # Given a consultant who asks for a follow-up by "1.5", which no route matches
+    client.force_login(world.consultant)
+
+    # When the API answers
+    response = client.get("/api/v1/follow-ups/1.5/")
+
+    # Then it is the API's 404, in JSON, as for any row that does not exist
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
