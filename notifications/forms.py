@@ -9,6 +9,7 @@ from django import forms
 
 from notifications.models import NotificationEvent, NotificationPreference
 from notifications.services import PREFERENCE_FIELDS
+from pmaas.sharing import NOTHING, client_share, is_client_user
 
 
 class NotificationFilterForm(forms.Form):
@@ -46,6 +47,16 @@ class EventRow:
     email: forms.BoundField
 
 
+# The model each event reports on, where the client-visibility policy (pmaas/sharing.py) may keep it internal.
+EVENT_ABOUT = {
+    NotificationEvent.CHECK_IN_REMINDER: "communications.Occurrence",
+    NotificationEvent.CHECK_IN_MISSED: "communications.Occurrence",
+    NotificationEvent.FOLLOW_UP_OVERDUE: "communications.FollowUp",
+    NotificationEvent.FOLLOW_UP_ESCALATED: "communications.FollowUp",
+    NotificationEvent.SPONSOR_SILENT: "communications.SilenceFlag",
+}
+
+
 class NotificationPreferenceForm(forms.Form):
     """Which events arrive how, the reminder lead, the digest time, quiet hours and weekends.
 
@@ -73,8 +84,9 @@ class NotificationPreferenceForm(forms.Form):
         help_text="Otherwise email that falls on a Saturday or Sunday waits until Monday.",
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.user = user
         for event in NotificationEvent:
             self.fields[f"{event.value}_in_app"] = forms.BooleanField(
                 label=f"{event.label}: in the app", required=False
@@ -88,9 +100,11 @@ class NotificationPreferenceForm(forms.Form):
         return {name: getattr(preference, name) for name in PREFERENCE_FIELDS}
 
     def event_rows(self) -> list[EventRow]:
+        """A switch per event the user can be told about: not the plan's or silence's, for a client user."""
         return [
             EventRow(
                 label=event.label, in_app=self[f"{event.value}_in_app"], email=self[f"{event.value}_email"]
             )
             for event in NotificationEvent
+            if not is_client_user(self.user) or client_share(EVENT_ABOUT.get(event, "")) is not NOTHING
         ]

@@ -82,7 +82,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 def notification_preferences(request: HttpRequest) -> HttpResponse:
     preference = selectors.preference_for(user=cast(User, request.user))
     if request.method == "POST":
-        form = NotificationPreferenceForm(request.POST)
+        form = NotificationPreferenceForm(request.POST, user=request.user)
         if form.is_valid():
             try:
                 services.notification_preference_save(user=request.user, **form.cleaned_data)
@@ -92,7 +92,9 @@ def notification_preferences(request: HttpRequest) -> HttpResponse:
                 messages.success(request, "Your notification preferences are saved.")
                 return redirect("notification_preferences")
     else:
-        form = NotificationPreferenceForm(initial=NotificationPreferenceForm.initial_from(preference))
+        form = NotificationPreferenceForm(
+            initial=NotificationPreferenceForm.initial_from(preference), user=request.user
+        )
     zone_name = getattr(request.user, "time_zone", "UTC")
     return render(
         request, "notifications/notification_preferences.html", {"form": form, "zone_name": zone_name}

@@ -13,6 +13,7 @@ from django.forms.renderers import TemplatesSetting
 
 from pmaas.errors import RuleViolation
 from pmaas.scoping import parse_id
+from pmaas.validation import LONG_TEXT_MAX_LENGTH
 
 
 class FormRenderer(TemplatesSetting):
@@ -76,3 +77,21 @@ class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
                     self.error_messages["invalid_choice"], code="invalid_choice", params={"value": item}
                 )
         return super()._check_values(value)  # type: ignore[misc]
+
+
+class LongTextField(forms.CharField):
+    """Prose a person types (a summary, notes, a reason), up to LONG_TEXT_MAX_LENGTH characters.
+
+    The widget gets no ``maxlength``: a browser would cut a longer paste short
+    without a word, and the rest would be saved as if complete. The server
+    refuses it instead, with the count, and the form keeps every character.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", LONG_TEXT_MAX_LENGTH)
+        super().__init__(**kwargs)
+
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        return attrs

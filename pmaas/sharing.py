@@ -54,6 +54,8 @@ def _shared_follow_ups(prefix: str = "") -> Q:
 
 
 CLIENT_POLICY: Mapping[str, ClientShare] = {
+    # The firm's people as the client meets them: a name on the team or among a meeting's attendees.
+    "accounts.User": _share(EVERY_ROW, "id", "name"),
     "engagements.Client": _share(EVERY_ROW, "id", "name", "time_zone", "country"),
     # Budget, the computed health and any override with its reason stay with the firm.
     "engagements.Engagement": _share(

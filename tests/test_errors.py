@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.test import RequestFactory
-from django.urls import path, reverse
+from django.urls import include, path, reverse
 from rest_framework.test import APIRequestFactory
 
 from pmaas.api import exception_handler
@@ -104,8 +104,10 @@ def test_a_page_and_the_api_answer_403_when_a_service_refuses_a_visible_object(
     page = client.post(reverse("follow_up_complete", args=[item.pk]))
     api = client.post(reverse("v1:follow-up-complete", args=[item.pk]))
 
-    # Then both are refused with 403, the API with the service's message
+    # Then both are refused with 403 and the service's message: the page in the site's own layout
     assert page.status_code == 403
+    assert "You may view this follow-up but not change it." in page.content.decode()
+    assert 'href="/"' in page.content.decode()
     assert api.status_code == 403
     assert api.json() == {"detail": "You may view this follow-up but not change it."}
 
@@ -121,6 +123,8 @@ def _refused_with(error: Exception) -> Any:
 urlpatterns = [
     path("not-found/", _refused_with(NotFound("No such thing."))),
     path("not-allowed/", _refused_with(NotAllowed("Not yours to change."))),
+    # The project's routes too: the 404 and 403 pages link to them.
+    path("", include("pmaas.urls")),
 ]
 
 

@@ -680,3 +680,12 @@ def test_an_api_path_whose_id_is_not_a_whole_number_answers_json_404(client, wor
     # Then it is the API's 404, in JSON, as for any row that does not exist
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}
+
+
+def test_long_text_boxes_do_not_cut_a_paste_short_in_the_browser(client, world):
+    # A maxlength on the box would make the browser drop the end of a long paste without a word;
+    # the server refuses it with the count instead, keeping every character (tested above).
+    client.force_login(world.consultant)
+    page = client.get(reverse("check_in_create"), {"engagement": world.mine.engagement.pk}).content.decode()
+    summary = page[page.index('name="summary"') - 200 : page.index('name="summary"') + 200]
+    assert "<textarea" in summary and "maxlength" not in summary

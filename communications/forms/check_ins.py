@@ -16,8 +16,8 @@ from communications import selectors
 from communications.models import Channel, ChannelKind, Sentiment
 from communications.services import FollowUpSpec, follow_up_due_at
 from engagements.models import Engagement
-from pmaas.forms import IdChoiceField, IdMultipleChoiceField, form_add_service_errors
-from pmaas.validation import LONG_TEXT_MAX_LENGTH, validate_date_in_range
+from pmaas.forms import IdChoiceField, IdMultipleChoiceField, LongTextField, form_add_service_errors
+from pmaas.validation import validate_date_in_range
 from stakeholders.models import Stakeholder
 
 FOLLOW_UP_PREFIX = "follow_ups"
@@ -52,9 +52,7 @@ class CheckInForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL_FORMAT),
         error_messages={"invalid": "Give the date and time as YYYY-MM-DD HH:MM."},
     )
-    summary = forms.CharField(
-        max_length=LONG_TEXT_MAX_LENGTH, label="Summary", widget=forms.Textarea(attrs={"rows": 4})
-    )
+    summary = LongTextField(label="Summary", widget=forms.Textarea(attrs={"rows": 4}))
     sentiment = forms.TypedChoiceField(
         label="Sentiment",
         choices=Sentiment.choices,
@@ -62,8 +60,7 @@ class CheckInForm(forms.Form):
         initial=Sentiment.NEUTRAL,
         widget=forms.RadioSelect,
     )
-    decisions = forms.CharField(
-        max_length=LONG_TEXT_MAX_LENGTH,
+    decisions = LongTextField(
         label="Decisions",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),

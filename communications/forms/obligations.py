@@ -7,13 +7,12 @@ from typing import Any
 
 from django import forms
 
-from pmaas.validation import LONG_TEXT_MAX_LENGTH
+from pmaas.forms import LongTextField
 from stakeholders.models import Stakeholder
 
 
 class ObligationWaiveForm(forms.Form):
-    reason = forms.CharField(
-        max_length=LONG_TEXT_MAX_LENGTH,
+    reason = LongTextField(
         widget=forms.Textarea(attrs={"rows": 2}),
         label="Why this person need not be told",
         error_messages={"required": "Say why this person need not be told."},

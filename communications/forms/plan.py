@@ -14,8 +14,8 @@ from communications import recurrence
 from communications.models import DEFAULT_GRACE_PERIOD, Channel, ChannelKind
 from communications.services import LONGEST_GRACE_PERIOD
 from pmaas.concurrency import SEEN_MISSING_MESSAGE
-from pmaas.forms import IdChoiceField, form_add_service_errors
-from pmaas.validation import LONG_TEXT_MAX_LENGTH, validate_date_in_range
+from pmaas.forms import IdChoiceField, LongTextField, form_add_service_errors
+from pmaas.validation import validate_date_in_range
 
 WEEKDAYS = [
     ("MO", "Monday"),
@@ -70,8 +70,7 @@ class ChannelForm(forms.Form):
     )
     kind = forms.ChoiceField(choices=ChannelKind.choices, initial=ChannelKind.MEETING)
     title = forms.CharField(max_length=200, help_text="e.g. Weekly sponsor one-to-one.")
-    details = forms.CharField(
-        max_length=LONG_TEXT_MAX_LENGTH,
+    details = LongTextField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Where, how to dial in, agenda.",

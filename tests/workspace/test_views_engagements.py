@@ -252,12 +252,15 @@ def test_health_override_by_htmx_answers_with_the_section_only(client, world):
         HTTP_HX_REQUEST="true",
     )
 
-    # Then the answer is the health section alone, showing the new state
+    # Then the answer is the health section alone, showing the new state,
+    # and the header's badge redrawn out of band so the page does not show two colours
     body = response.content.decode()
     assert response.status_code == 200
     assert '<section id="health"' in body
     assert "<html" not in body
     assert "rag-amber" in body
+    header = body[body.index('id="header-health"') :]
+    assert 'hx-swap-oob="true"' in header[:60] and "rag-amber" in header and "Budget pressure" in header
 
 
 def test_a_client_user_cannot_override_health(client, world):

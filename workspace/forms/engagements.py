@@ -9,8 +9,8 @@ from django.db.models import QuerySet
 
 from engagements.models import ChangeRequest, Client, Engagement, Health
 from pmaas.concurrency import SEEN_MISSING_MESSAGE
-from pmaas.forms import IdChoiceField, IdMultipleChoiceField
-from pmaas.validation import LONG_TEXT_MAX_LENGTH, validate_date_in_range
+from pmaas.forms import IdChoiceField, IdMultipleChoiceField, LongTextField
+from pmaas.validation import validate_date_in_range
 from stakeholders.models import Stakeholder
 
 # A native date picker reads and writes ISO dates, whatever the locale.
@@ -47,8 +47,7 @@ class HealthOverrideForm(_SeenMixin):
     health = forms.ChoiceField(
         choices=[("", "Use the computed health"), *Health.choices], required=False, label="Health"
     )
-    reason = forms.CharField(
-        max_length=LONG_TEXT_MAX_LENGTH,
+    reason = LongTextField(
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
         label="Reason",
@@ -70,8 +69,7 @@ class HealthOverrideForm(_SeenMixin):
 class MilestoneForm(_SeenMixin):
     name = forms.CharField(max_length=200, label="Name")
     due_on = forms.DateField(label="Due on", widget=DATE_WIDGET, validators=[validate_date_in_range])
-    description = forms.CharField(
-        max_length=LONG_TEXT_MAX_LENGTH,
+    description = LongTextField(
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
         label="Description",
@@ -96,8 +94,7 @@ class ChangeRequestForm(_SeenMixin):
     schedule_impact_days = forms.IntegerField(
         initial=0, label="Schedule impact (days)", help_text="Positive delays, negative brings forward."
     )
-    description = forms.CharField(
-        max_length=LONG_TEXT_MAX_LENGTH,
+    description = LongTextField(
         widget=forms.Textarea(attrs={"rows": 4}),
         required=False,
         label="Description",
@@ -124,8 +121,7 @@ class ChangeRequestCreateForm(ChangeRequestForm):
 
 class ChangeRequestDecisionForm(_SeenMixin):
     to_status = forms.ChoiceField(label="New status")
-    decision = forms.CharField(
-        max_length=LONG_TEXT_MAX_LENGTH,
+    decision = LongTextField(
         widget=forms.Textarea(attrs={"rows": 4}),
         required=False,
         label="Decision",

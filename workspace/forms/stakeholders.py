@@ -10,9 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from accounts.models import User
-from pmaas.forms import IdChoiceField
+from pmaas.forms import IdChoiceField, LongTextField
 from pmaas.timezones import time_zone_choices
-from pmaas.validation import LONG_TEXT_MAX_LENGTH
 from stakeholders.models import Level, Scale, Stakeholder, StakeholderRole
 
 
@@ -52,8 +51,7 @@ class RoleFieldsForm(forms.Form):
         required=False,
         empty_label="Nobody yet",
     )
-    notes = forms.CharField(
-        max_length=LONG_TEXT_MAX_LENGTH,
+    notes = LongTextField(
         label="Notes",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -145,8 +143,7 @@ class StakeholderForm(forms.Form):
     department = forms.CharField(label="Department", max_length=200, required=False)
     phone = forms.CharField(label="Phone", max_length=50, required=False)
     time_zone = forms.ChoiceField(label="Time zone", choices=time_zone_choices)
-    notes = forms.CharField(
-        max_length=LONG_TEXT_MAX_LENGTH,
+    notes = LongTextField(
         label="Notes",
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),

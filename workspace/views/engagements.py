@@ -148,7 +148,13 @@ def engagement_health(request: HttpRequest, pk: int) -> HttpResponse:
                 return render(
                     request,
                     "workspace/_health.html",
-                    {"engagement": engagement, "can": _MAY_OVERRIDE, "health_form": _health_form(engagement)},
+                    # oob: the header's health badge is redrawn with the card.
+                    {
+                        "engagement": engagement,
+                        "can": _MAY_OVERRIDE,
+                        "health_form": _health_form(engagement),
+                        "oob": True,
+                    },
                 )
             messages.success(request, "Health saved.")
             return redirect("engagement_detail", pk=engagement.pk)
