@@ -212,15 +212,16 @@ def client_sees_field(label: str, name: str, row: Any = None) -> bool:
 class _ModelFields:
     """One model's fields as a template asks for them: ``shown.engagement.budget``."""
 
-    def __init__(self, share: ClientShare | None) -> None:
-        self._share = share
+    def __init__(self, label: str | None) -> None:
+        # None: the firm's view, every field.
+        self._label = label
 
     def __getitem__(self, name: str) -> bool:
-        if self._share is None:
+        if self._label is None:
             return True
         if name == "rows":
-            return self._share is not NOTHING
-        return "*" in self._share.fields or name in self._share.fields
+            return client_share(self._label) is not NOTHING
+        return client_sees_field(self._label, name)
 
     def __contains__(self, name: str) -> bool:
         return True
@@ -231,7 +232,7 @@ class Shown:
 
     The firm's users see every field; a client user sees what CLIENT_POLICY
     shares (``rows`` says whether any row of the model is shared at all).
-    Conditional fields (health) are further decided per row by the view.
+    Conditional fields (health) are further decided per row by the template.
     """
 
     def __init__(self, user: Any) -> None:
@@ -240,10 +241,11 @@ class Shown:
     def __getitem__(self, model_name: str) -> _ModelFields:
         if not self._client:
             return _ModelFields(None)
-        for label, share in CLIENT_POLICY.items():
+        for label in CLIENT_POLICY:
             if label.rsplit(".", 1)[1].lower() == model_name:
-                return _ModelFields(share)
-        return _ModelFields(NOTHING)
+                return _ModelFields(label)
+        # A model the policy does not name shares nothing.
+        return _ModelFields(f"unshared.{model_name}")
 
     def __contains__(self, model_name: str) -> bool:
         return True
