@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -58,7 +60,14 @@ def test_gunicorn_logs_a_feed_read_with_its_token_masked(transactional_db: None,
         process = subprocess.Popen(
             ["bash", "-c", "exec " + _procfile_web_command()],
             cwd=settings.BASE_DIR,
-            env={**celery_env(), "WEB_BIND": f"127.0.0.1:{port}", "DEBUG": "true"},
+            # The Procfile names gunicorn bare: find it beside the interpreter running the tests,
+            # whether or not the virtualenv is on PATH (.ci/shifted-clock does not put it there).
+            env={
+                **celery_env(),
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+                "WEB_BIND": f"127.0.0.1:{port}",
+                "DEBUG": "true",
+            },
             stdout=out,
             stderr=subprocess.STDOUT,
         )
