@@ -301,6 +301,37 @@ def previous_occurrence(
     return None
 
 
+# A year of a rule shows every gap it has: months of 28 to 31 days, a fifth
+# weekday, a yearly review; the cap bounds a daily rule's walk.
+_GAP_SAMPLE = timedelta(days=366)
+_GAP_SAMPLE_LIMIT = 400
+
+
+def shortest_gap(*, rule: str, starts_on: date, local_time: time) -> timedelta | None:
+    """The shortest time between two consecutive occurrences of a rule, in local wall-clock time.
+
+    Measured over the rule's first year (and a little more, so a yearly rule
+    has two occurrences): daily gives 1 day, Monday and Thursday 3 days,
+    weekly 7. Wall-clock time, so a clock change does not make a day 23
+    hours. Skipped non-working days only lengthen gaps, so they are not
+    counted. None for a rule with fewer than two occurrences or one that
+    does not parse.
+    """
+    parsed = _usable(rule, starts_on, local_time, "UTC")
+    if parsed is None:
+        return None
+    start = datetime.combine(starts_on, local_time)
+    occurrences: list[datetime] = []
+    for occurrence in local_occurrences(parsed, until=start + CADENCE_HORIZON + _GAP_SAMPLE):
+        occurrences.append(occurrence)
+        if len(occurrences) >= _GAP_SAMPLE_LIMIT or (
+            occurrence - start > _GAP_SAMPLE and len(occurrences) >= 2
+        ):
+            break
+    gaps = [later - earlier for earlier, later in zip(occurrences, occurrences[1:], strict=False)]
+    return min(gaps) if gaps else None
+
+
 _WEEKDAY_NAMES = {
     "MO": "Monday",
     "TU": "Tuesday",

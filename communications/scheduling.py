@@ -166,9 +166,10 @@ def occurrences_mark_missed(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SI
 
     One UPDATE marks them (a held occurrence is no longer due, so a check-in
     that covered it keeps it out). Then each active channel still pointing at
-    a missed due time gets its next due time after ``as_of``, computed from
-    its rule in Python and written in batches with bulk_update; occurrences
-    passed over while the sweep was not running are not owed. Each channel
+    a missed due time moves to its first later occurrence whose grace period
+    has not run out at ``as_of`` (possibly already due), computed from its
+    rule in Python and written in batches with bulk_update; occurrences whose
+    grace ran out while the sweep was not running are not owed. Each channel
     owner is told of the newly missed ones (CHECK_IN_MISSED, in-app and in
     their daily digest as they choose): one read, one insert. Idempotent.
     Returns the number of occurrences newly missed.
@@ -200,7 +201,13 @@ def occurrences_mark_missed(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SI
     def move_on(channels: list[Channel]) -> int:
         now = timezone.now()
         for channel in channels:
-            channel.next_due_at = channel_compute_next_due(channel=channel, after=as_of)
+            # The first occurrence after the missed one whose grace has not yet run out: a sweep
+            # that runs late, or a clock change that brings the next meeting an hour closer,
+            # passes over nothing still owed; only those whose grace ended unobserved (an outage).
+            missed_due_at = channel.next_due_at or as_of
+            channel.next_due_at = channel_compute_next_due(
+                channel=channel, after=max(missed_due_at, as_of - channel.grace_period)
+            )
             channel.updated_at = now
         Channel.objects.bulk_update(channels, ["next_due_at", "updated_at"], batch_size=batch_size)
         return len(channels)

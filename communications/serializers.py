@@ -109,8 +109,9 @@ class ChannelCreateSerializer(serializers.Serializer[Any]):
         min_value=timedelta(0),
         max_value=LONGEST_GRACE_PERIOD,
         help_text=(
-            "How long after the due time a check-in still counts as on time; "
-            f"{DEFAULT_GRACE_PERIOD.days} days when left out."
+            "How long after the due time a check-in still counts as on time, shorter than the closest "
+            f"two meetings of the cadence; {DEFAULT_GRACE_PERIOD.days} days when left out, or half that "
+            "gap for a closer cadence."
         ),
     )
     owner = ScopedPrimaryKeyRelatedField(selector=user_list, help_text="A member of the engagement's team.")

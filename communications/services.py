@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.models import User
 from communications import recurrence
 from communications.models import (
+    DEFAULT_GRACE_PERIOD,
     Channel,
     ChannelKind,
     CheckIn,
@@ -92,6 +93,58 @@ def _channel_problems(
     return errors
 
 
+def channel_default_grace_period(*, rule: str, starts_on: date | None, local_time: time | None) -> timedelta:
+    """A channel's grace when none is given: DEFAULT_GRACE_PERIOD, or half a closer cadence's gap."""
+    gap = (
+        recurrence.shortest_gap(rule=rule, starts_on=starts_on, local_time=local_time)
+        if starts_on is not None and local_time is not None
+        else None
+    )
+    return min(DEFAULT_GRACE_PERIOD, gap / 2) if gap is not None else DEFAULT_GRACE_PERIOD
+
+
+def _check_grace_period(channel: Channel, errors: dict[str, str]) -> None:
+    """Refuse a grace period that is negative, too long, or not shorter than the cadence's shortest gap.
+
+    A meeting still open when the next one falls due would be passed over by
+    the schedule (the missed sweep moves a channel past its grace period), so
+    every planned meeting becomes an occurrence only when each one's grace
+    ends before the next comes round.
+    """
+    grace = channel.grace_period
+    if grace < timedelta(0):
+        errors["grace_period"] = "The grace period cannot be negative."
+        return
+    if grace > LONGEST_GRACE_PERIOD:
+        errors["grace_period"] = (
+            f"A grace period longer than {LONGEST_GRACE_PERIOD.days} days makes a cadence meaningless."
+        )
+        return
+    if (
+        "recurrence" in errors
+        or "starts_on" in errors
+        or channel.starts_on is None
+        or channel.local_time is None
+    ):
+        return
+    gap = recurrence.shortest_gap(
+        rule=channel.recurrence, starts_on=channel.starts_on, local_time=channel.local_time
+    )
+    if gap is not None and grace >= gap:
+        errors["grace_period"] = (
+            f"Keep the grace period shorter than {_gap_in_words(gap)}, the closest two meetings of this "
+            "cadence, so each meeting is held or missed before the next one falls due."
+        )
+
+
+def _gap_in_words(gap: timedelta) -> str:
+    hours = gap.seconds // 3600
+    parts = [f"{gap.days} day{'s' * (gap.days != 1)}"] if gap.days else []
+    if hours or not parts:
+        parts.append(f"{hours} hour{'s' * (hours != 1)}")
+    return " ".join(parts)
+
+
 def channel_create(
     *,
     actor: Any,
@@ -133,14 +186,12 @@ def channel_create(
         local_time=local_time,
         owner=owner,
     )
-    if grace_period is not None:
-        channel.grace_period = grace_period
-        if grace_period < timedelta(0):
-            errors["grace_period"] = "The grace period cannot be negative."
-        elif grace_period > LONGEST_GRACE_PERIOD:
-            errors["grace_period"] = (
-                f"A grace period longer than {LONGEST_GRACE_PERIOD.days} days makes a cadence meaningless."
-            )
+    channel.grace_period = (
+        grace_period
+        if grace_period is not None
+        else channel_default_grace_period(rule=channel.recurrence, starts_on=starts_on, local_time=local_time)
+    )
+    _check_grace_period(channel, errors)
     clean_instance(channel, errors)
     channel.next_due_at = channel_compute_next_due(channel=channel, after=as_of)
     channel.save()
@@ -199,12 +250,7 @@ def channel_update(
     locked.owner = owner
     if grace_period is not None:
         locked.grace_period = grace_period
-        if grace_period < timedelta(0):
-            errors["grace_period"] = "The grace period cannot be negative."
-        elif grace_period > LONGEST_GRACE_PERIOD:
-            errors["grace_period"] = (
-                f"A grace period longer than {LONGEST_GRACE_PERIOD.days} days makes a cadence meaningless."
-            )
+    _check_grace_period(locked, errors)
     clean_instance(locked, errors)
     cadence_changed = before != tuple(getattr(locked, name) for name in _CADENCE_FIELDS)
     if cadence_changed and locked.status == Channel.Status.ACTIVE:
@@ -335,7 +381,9 @@ def _advance_channel(*, channel: Channel, occurred_at: datetime, check_in: Check
 
     A check-in covers the due occurrence when it happened after the occurrence
     before it (held early, on time or late); one logged for an older cycle
-    leaves the schedule alone. With ``check_in``, the covered occurrence row
+    leaves the schedule alone. The channel moves to the occurrence after the
+    covered one, even when the check-in came later still, so a late check-in
+    never covers two. With ``check_in``, the covered occurrence row
     becomes held (created first if the dispatcher has not yet).
     """
     if channel.next_due_at is None:
@@ -352,7 +400,9 @@ def _advance_channel(*, channel: Channel, occurred_at: datetime, check_in: Check
         return
     if check_in is not None:
         occurrence_mark_held(channel=channel, due_at=channel.next_due_at, check_in=check_in)
-    following = channel_compute_next_due(channel=channel, after=max(occurred_at, channel.next_due_at))
+    # One check-in covers one occurrence: a late one leaves the meetings that came due
+    # since then to be held or missed, rather than passing over them.
+    following = channel_compute_next_due(channel=channel, after=channel.next_due_at)
     Channel.objects.filter(pk=channel.pk, next_due_at=channel.next_due_at).update(
         next_due_at=following, updated_at=timezone.now()
     )

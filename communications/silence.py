@@ -364,33 +364,41 @@ def silences_flag(*, as_of: datetime) -> int:
 def silences_clear_for_check_in(*, check_in: CheckIn, actor: Any, as_of: datetime | None = None) -> int:
     """Clear the engagement's open flags of the people who attended, and complete their follow-ups.
 
-    A check-in clears a flag when it is news: later than the flag's last
-    contact (any check-in clears a flag of someone never contacted), even if
-    it is dated before the flag was raised. The flag records the check-in and
-    is cleared at its time; a follow-up still open is marked done by
-    ``actor`` at ``as_of``. Runs in the caller's transaction. Idempotent: a
-    cleared flag is not cleared again. Returns the number cleared.
+    A check-in clears a flag when it is news (later than the flag's last
+    contact; any check-in is news for someone never contacted) and ends the
+    silence: no longer ago at ``as_of`` than the flag allows. A check-in
+    logged so late that the person is still silent since it leaves the flag
+    open and only moves its last contact, so the sweep a minute later does
+    not raise the same lapse again with a second follow-up. The flag records
+    the clearing check-in and is cleared at its time; a follow-up still open
+    is marked done by ``actor`` at ``as_of``. Runs in the caller's
+    transaction. Idempotent: a cleared flag is not cleared again. Returns the
+    number cleared.
     """
-    completed_at = as_of or check_in.created_at
+    as_of = as_of or check_in.created_at
     attendee_ids = list(check_in.attendees.values_list("pk", flat=True))
-    flags = list(
+    news = list(
         SilenceFlag.objects.open()
         .filter(engagement_id=check_in.engagement_id, stakeholder_id__in=attendee_ids)
         .filter(Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=check_in.occurred_at))
         .select_for_update()
-        .values_list("pk", "follow_up_id")
+        .values_list("pk", "follow_up_id", "allowed_silence")
     )
-    if not flags:
+    ended = [(pk, f) for pk, f, allowed in news if as_of - check_in.occurred_at <= allowed]
+    still_silent = [pk for pk, _, allowed in news if as_of - check_in.occurred_at > allowed]
+    if still_silent:
+        SilenceFlag.objects.open().filter(pk__in=still_silent).update(last_contact_at=check_in.occurred_at)
+    if not ended:
         return 0
     cleared = (
         SilenceFlag.objects.open()
-        .filter(pk__in=[pk for pk, _ in flags])
+        .filter(pk__in=[pk for pk, _ in ended])
         .update(cleared_at=check_in.occurred_at, cleared_by_check_in=check_in)
     )
     done = FollowUp.Status.DONE
     FollowUp.objects.filter(
-        pk__in=[f for _, f in flags if f is not None], status__in=FollowUp.TRANSITIONS.sources(done)
-    ).update(status=done, completed_at=completed_at, completed_by=actor, updated_at=completed_at)
+        pk__in=[f for _, f in ended if f is not None], status__in=FollowUp.TRANSITIONS.sources(done)
+    ).update(status=done, completed_at=as_of, completed_by=actor, updated_at=as_of)
     return cleared
 
 

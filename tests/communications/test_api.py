@@ -354,6 +354,8 @@ def test_malformed_check_in_is_answered_400_with_the_field(
         ({"grace_period": "forever"}, "grace_period"),
         ({"grace_period": "-1 00:00:00"}, "grace_period"),
         ({"grace_period": "999999999 00:00:00"}, "grace_period"),
+        ({"recurrence": "FREQ=DAILY", "grace_period": "2 00:00:00"}, "grace_period"),
+        ({"recurrence": "FREQ=WEEKLY;BYDAY=TH", "grace_period": "10 00:00:00"}, "grace_period"),
         ({"kind": "pigeon"}, "kind"),
         ({"title": "x" * 201}, "title"),
         ({"owner": None}, "owner"),

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import UTC
+from importlib import import_module
 
 import pytest
+from django.apps import apps
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+
+from communications.models import Channel
+from tests import factories
 
 BEFORE = [("communications", "0005_notifications_silence_lean_follow_up_indexes")]
 AFTER = [("communications", "0006_overdue_stamps")]
@@ -53,3 +58,25 @@ def test_follow_ups_flagged_before_the_stamp_table_keep_their_overdue_time() -> 
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db
+def test_stored_grace_periods_that_reach_the_next_meeting_are_shortened() -> None:
+    # Given channels stored before the check: daily with two days' grace, weekly with ten, weekly with one
+    migration = import_module("communications.migrations.0013_grace_shorter_than_cadence")
+    lead = factories.consultant()
+    role = factories.make_role(engagement=factories.make_engagement(lead=lead))
+    daily = factories.make_channel(role=role, owner=lead, recurrence_rule="FREQ=DAILY")
+    weekly = factories.make_channel(role=role, owner=lead)
+    kept = factories.make_channel(role=role, owner=lead, grace_period=dt.timedelta(days=1))
+    Channel.objects.filter(pk=daily.pk).update(grace_period=dt.timedelta(days=2))
+    Channel.objects.filter(pk=weekly.pk).update(grace_period=dt.timedelta(days=10))
+
+    # When the data migration runs
+    migration.shorten_overlapping_grace_periods(apps, None)
+
+    # Then each grace period ends before the next meeting; one that already did is kept
+    grace = dict(Channel.objects.values_list("pk", "grace_period"))
+    assert grace[daily.pk] == dt.timedelta(hours=12)
+    assert grace[weekly.pk] == dt.timedelta(days=2)
+    assert grace[kept.pk] == dt.timedelta(days=1)

@@ -147,7 +147,7 @@ def test_mark_due_moves_only_upcoming_occurrences_whose_time_has_come():
     assert Occurrence.objects.get(channel=later).status == Occurrence.Status.UPCOMING
 
 
-def test_mark_missed_after_the_grace_period_and_moves_the_channel_past_now():
+def test_mark_missed_after_the_grace_period_and_moves_the_channel_to_the_next_meeting_still_owed():
     # Given a weekly Tuesday 09:00 UTC channel with two days' grace, due a week before AS_OF
     due_at = dt.datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
     channel = _channel(next_due_at=due_at, grace_period=dt.timedelta(days=2))
@@ -164,13 +164,20 @@ def test_mark_missed_after_the_grace_period_and_moves_the_channel_past_now():
     missed = scheduling.occurrences_mark_missed(as_of=AS_OF)
     missed_again = scheduling.occurrences_mark_missed(as_of=AS_OF)
 
-    # Then the occurrence is missed once and the channel next falls due after AS_OF
+    # Then the occurrence is missed once and the channel moves to this morning's meeting,
+    # three hours past due and still within its two days' grace
     assert (missed, missed_again) == (1, 0)
     occurrence = Occurrence.objects.get(channel=channel)
     assert occurrence.status == Occurrence.Status.MISSED
     assert occurrence.missed_at == AS_OF
     channel.refresh_from_db()
-    assert channel.next_due_at == dt.datetime(2026, 3, 17, 9, 0, tzinfo=UTC)
+    assert channel.next_due_at == dt.datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+
+    # And once its grace has run out unobserved, the sweep moves past it to the next one still owed
+    scheduling.occurrences_dispatch(as_of=AS_OF)
+    scheduling.occurrences_mark_missed(as_of=dt.datetime(2026, 3, 20, 12, 0, tzinfo=UTC))
+    channel.refresh_from_db()
+    assert channel.next_due_at == dt.datetime(2026, 3, 24, 9, 0, tzinfo=UTC)
 
 
 def test_a_held_occurrence_is_never_marked_missed():
@@ -791,3 +798,107 @@ def test_requeueing_lost_reminders_runs_a_fixed_number_of_queries(
     # Then a savepoint, the locked read, the claim and the release did it
     assert OutboxMessage.objects.filter(enqueued_at=AS_OF).count() == lost
     assert queries == 4
+
+
+# Four weeks in Berlin across the end of March: the clocks go forward on Sunday 29 March 2026,
+# and Good Friday (3 April) and Easter Monday (6 April) are public holidays in Germany.
+SIMULATION_START = dt.datetime(2026, 3, 16, 0, 0, tzinfo=UTC)
+SIMULATION_DAYS = 28
+
+
+def _berlin_channel(*, rule: str, grace: dt.timedelta, skip_non_working_days: bool = False) -> Channel:
+    role, lead = _role(time_zone="Europe/Berlin")
+    if skip_non_working_days:
+        role.engagement.__class__.objects.filter(pk=role.engagement_id).update(
+            skip_non_working_days=True, country="DE"
+        )
+        role.engagement.refresh_from_db()
+    channel = factories.make_channel(
+        role=role,
+        owner=lead,
+        recurrence_rule=rule,
+        starts_on=dt.date(2026, 1, 5),
+        local_time=dt.time(9, 0),
+        grace_period=grace,
+    )
+    # Planned as the simulation begins, as channel_create would have from that moment.
+    Channel.objects.filter(pk=channel.pk).update(
+        next_due_at=scheduling.channel_compute_next_due(channel=channel, after=SIMULATION_START)
+    )
+    return channel
+
+
+def _dispatch_hourly(*, days: int) -> None:
+    for hour in range(days * 24 + 1):
+        scheduling.occurrences_sweep(as_of=SIMULATION_START + dt.timedelta(hours=hour))
+
+
+def _planned(channel: Channel, *, days: int) -> list[dt.datetime]:
+    """Every due time the rule plans in the window, walked from the rule itself."""
+    planned, after = [], SIMULATION_START
+    while (due := scheduling.channel_compute_next_due(channel=channel, after=after)) is not None:
+        if due >= SIMULATION_START + dt.timedelta(days=days):
+            break
+        planned.append(due)
+        after = due
+    return planned
+
+
+def test_every_planned_meeting_becomes_an_occurrence_under_an_hourly_dispatcher():
+    # Given channels with no check-ins and the longest grace each cadence allows: daily at
+    # 09:00 Berlin with 23 hours (the clock change makes one day 23 hours long), weekly with
+    # six days, and weekdays skipping German holidays with 23 hours
+    daily = _berlin_channel(rule="FREQ=DAILY", grace=dt.timedelta(hours=23))
+    weekly = _berlin_channel(rule="FREQ=WEEKLY;BYDAY=MO", grace=dt.timedelta(days=6))
+    working = _berlin_channel(
+        rule="FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR", grace=dt.timedelta(hours=23), skip_non_working_days=True
+    )
+
+    # When the dispatcher runs every hour for four weeks
+    _dispatch_hourly(days=SIMULATION_DAYS)
+
+    # Then each planned meeting has its occurrence, none passed over or cancelled
+    for channel, expected in ((daily, 28), (weekly, 4), (working, 18)):
+        planned = _planned(channel, days=SIMULATION_DAYS)
+        assert len(planned) == expected
+        occurrences = Occurrence.objects.filter(
+            channel=channel, due_at__lt=planned[-1] + dt.timedelta(seconds=1)
+        )
+        assert list(occurrences.values_list("due_at", flat=True)) == planned, channel.recurrence
+        assert not occurrences.filter(status=Occurrence.Status.CANCELLED).exists()
+    # And every one whose grace ran out was missed, so compliance counts all of them as due
+    daily_rows = Occurrence.objects.filter(channel=daily)
+    assert daily_rows.filter(status=Occurrence.Status.MISSED).count() == 27
+    assert not Occurrence.objects.filter(channel=working, due_at__date=dt.date(2026, 4, 3)).exists()
+
+
+def test_a_check_in_a_day_late_on_a_daily_channel_covers_one_occurrence():
+    # Given a daily 09:00 Berlin channel with half a day's grace, dispatched hourly for a day
+    # (16 March missed at 21:00) and then not until the next check-in
+    channel = _berlin_channel(rule="FREQ=DAILY", grace=dt.timedelta(hours=12))
+    _dispatch_hourly(days=1)
+    channel.refresh_from_db()
+    assert channel.next_due_at == dt.datetime(2026, 3, 17, 8, 0, tzinfo=UTC)
+
+    # When the meeting of 17 March is logged a day late, on the 18th, and the dispatcher runs on
+    held_at = dt.datetime(2026, 3, 18, 9, 0, tzinfo=UTC)
+    factories.make_check_in(
+        engagement=channel.engagement,
+        attendees=[channel.stakeholder],
+        channel=channel,
+        occurred_at=held_at,
+        as_of=held_at,
+    )
+    for hour in range(1, 24 * 2):
+        scheduling.occurrences_sweep(as_of=held_at + dt.timedelta(hours=hour))
+
+    # Then it holds the 17 March occurrence, late, and the 18th is still a meeting of its own, missed
+    rows = dict(Occurrence.objects.filter(channel=channel).values_list("due_at", "status"))
+    days = [dt.datetime(2026, 3, day, 8, 0, tzinfo=UTC) for day in range(16, 20)]
+    assert [rows.get(day) for day in days] == [
+        Occurrence.Status.MISSED,
+        Occurrence.Status.HELD,
+        Occurrence.Status.MISSED,
+        Occurrence.Status.MISSED,
+    ]
+    assert Occurrence.objects.get(channel=channel, status=Occurrence.Status.HELD).held_on_time is False

@@ -16,11 +16,12 @@ from django.test.utils import CaptureQueriesContext
 from pytest_django import DjangoAssertNumQueries
 from time_machine import TimeMachineFixture
 
-from communications.models import Channel, CheckIn, FollowUp, FollowUpComment, FollowUpOverdue
+from communications.models import Channel, CheckIn, FollowUp, FollowUpComment, FollowUpOverdue, Occurrence
 from communications.services import (
     FOLLOW_UP_DUE_TIME,
     FollowUpSpec,
     channel_create,
+    channel_update,
     check_in_log,
     follow_up_comment_add,
     follow_up_complete,
@@ -357,7 +358,76 @@ CHANNEL_REFUSALS: list[tuple[str, Callable[[World], dict[str, Any]], str]] = [
     ("empty title", lambda w: {"title": " "}, "title"),
     ("unknown kind", lambda w: {"kind": "fax"}, "kind"),
     ("negative grace period", lambda w: {"grace_period": timedelta(hours=-1)}, "grace_period"),
+    (
+        "daily rule with two days' grace",
+        lambda w: {"recurrence_rule": "FREQ=DAILY", "grace_period": timedelta(days=2)},
+        "grace_period",
+    ),
+    ("weekly rule with ten days' grace", lambda w: {"grace_period": timedelta(days=10)}, "grace_period"),
+    ("weekly rule with a week's grace", lambda w: {"grace_period": timedelta(days=7)}, "grace_period"),
+    (
+        "Monday and Thursday with three days' grace",
+        lambda w: {"recurrence_rule": "FREQ=WEEKLY;BYDAY=MO,TH", "grace_period": timedelta(days=3)},
+        "grace_period",
+    ),
 ]
+
+
+@pytest.mark.parametrize(
+    ("rule", "grace", "expected"),
+    [
+        pytest.param("FREQ=DAILY", None, timedelta(hours=12), id="daily-default-half-a-day"),
+        pytest.param("FREQ=WEEKLY;BYDAY=TU", None, timedelta(days=2), id="weekly-default-two-days"),
+        pytest.param("FREQ=DAILY", timedelta(hours=23), timedelta(hours=23), id="daily-just-under-a-day"),
+        pytest.param("FREQ=WEEKLY;BYDAY=TU", timedelta(days=6), timedelta(days=6), id="weekly-six-days"),
+    ],
+)
+def test_channel_create_keeps_the_grace_period_shorter_than_the_closest_meetings(
+    world: World, rule: str, grace: timedelta | None, expected: timedelta
+) -> None:
+    # Given a cadence and a grace period shorter than its closest two meetings, or none
+    extra: dict[str, Any] = {} if grace is None else {"grace_period": grace}
+
+    # When it is planned
+    channel = channel_create(
+        actor=world.consultant,
+        engagement=world.mine.engagement,
+        stakeholder=world.mine.stakeholder,
+        title="Stand-up",
+        recurrence_rule=rule,
+        starts_on=date(2026, 1, 6),
+        local_time=time(9, 0),
+        owner=world.consultant,
+        as_of=NOW,
+        **extra,
+    )
+
+    # Then it keeps that grace, or a default that ends before the next meeting
+    assert channel.grace_period == expected
+
+
+def test_channel_update_refuses_a_closer_cadence_the_kept_grace_period_would_overlap(world: World) -> None:
+    # Given a weekly channel with the default two days' grace
+    channel = plan_weekly_tuesday(world, as_of=datetime(2026, 3, 2, 12, tzinfo=UTC))
+
+    # When it is changed to daily, keeping its grace period
+    with pytest.raises(ValidationError) as refused:
+        channel_update(
+            actor=world.consultant,
+            channel=channel,
+            seen_updated_at=channel.updated_at,
+            stakeholder=channel.stakeholder,
+            title=channel.title,
+            recurrence_rule="FREQ=DAILY",
+            starts_on=channel.starts_on,
+            local_time=channel.local_time,
+            owner=channel.owner,
+        )
+
+    # Then the grace period is named, and the channel stays weekly
+    assert "grace_period" in refused.value.message_dict
+    channel.refresh_from_db()
+    assert channel.recurrence == "FREQ=WEEKLY;BYDAY=TU"
 
 
 @pytest.mark.parametrize(
@@ -416,17 +486,23 @@ def test_check_in_held_early_in_the_cycle_closes_the_coming_occurrence(world: Wo
     assert channel.next_due_at == datetime(2026, 3, 10, 8, tzinfo=UTC)
 
 
-def test_check_in_after_missed_occurrences_moves_the_channel_past_the_check_in(world: World) -> None:
-    # Given a channel due on 3 March whose meetings on 3, 10 and 17 March were not logged
+def test_a_late_check_in_covers_one_occurrence_and_leaves_the_next_owed(world: World) -> None:
+    # Given a channel due on 3 March whose meeting was not logged while no sweep ran
     channel = plan_weekly_tuesday(world, as_of=datetime(2026, 3, 2, 12, tzinfo=UTC))
 
-    # When a meeting is finally logged on Wednesday 18 March
-    occurred_at = datetime(2026, 3, 18, 9, tzinfo=UTC)
+    # When a meeting is logged a week late, on Wednesday 11 March
+    occurred_at = datetime(2026, 3, 11, 9, tzinfo=UTC)
     check_in_log(**valid_check_in(world, channel=channel, occurred_at=occurred_at, as_of=occurred_at))
 
-    # Then the channel is next due on the Tuesday after the check-in, not on a missed one
+    # Then it holds the 3 March occurrence, late, and the 10 March meeting is still to be held or missed
+    held = Occurrence.objects.get(channel=channel)
+    assert (held.due_at, held.status, held.held_on_time) == (
+        datetime(2026, 3, 3, 8, tzinfo=UTC),
+        Occurrence.Status.HELD,
+        False,
+    )
     channel.refresh_from_db()
-    assert channel.next_due_at == datetime(2026, 3, 24, 8, tzinfo=UTC)
+    assert channel.next_due_at == datetime(2026, 3, 10, 8, tzinfo=UTC)
 
 
 def test_check_in_for_an_older_cycle_leaves_the_channel_schedule_alone(world: World) -> None:

@@ -386,6 +386,38 @@ def test_a_check_in_older_than_the_last_contact_does_not_clear_the_flag():
     assert SilenceFlag.objects.get().cleared_at is None
 
 
+def test_a_check_in_logged_too_late_to_end_the_silence_keeps_the_one_flag_open():
+    # Given a sponsor flagged on 6 February, last seen on 6 January
+    lead = factories.consultant()
+    role, _ = _sponsor(lead=lead, owner=lead)
+    _check_in(role, FIRST_MEETING)
+    silences_flag(as_of=dt.datetime(2026, 2, 6, 9, 0, tzinfo=UTC))
+
+    # When a call of 2 February is logged on 14 February, 12 days later (more than the 10.5 allowed)
+    logged = dt.datetime(2026, 2, 14, 9, 0, tzinfo=UTC)
+    met = dt.datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
+    actor = role.engagement.memberships.first().user  # type: ignore[union-attr]
+    factories.make_check_in(
+        engagement=role.engagement, attendees=[role.stakeholder], actor=actor, occurred_at=met, as_of=logged
+    )
+    raised = silences_flag(as_of=logged + dt.timedelta(minutes=1))
+
+    # Then the one lapse keeps its one flag, now measured from the late-logged call
+    flag = SilenceFlag.objects.select_related("follow_up").get()
+    assert raised == 0
+    assert flag.cleared_at is None
+    assert flag.last_contact_at == met
+    assert flag.follow_up is not None
+    assert flag.follow_up.status == FollowUp.Status.OPEN
+    # And the owner has one "Get back in touch" follow-up and one notification, not one per churn
+    assert FollowUp.objects.filter(title__startswith="Get back in touch").count() == 1
+    assert Notification.objects.filter(event=NotificationEvent.SPONSOR_SILENT).count() == 1
+
+    # And a call within the allowance, logged later still, clears it
+    _check_in(role, dt.datetime(2026, 2, 16, 9, 0, tzinfo=UTC))
+    assert SilenceFlag.objects.get().cleared_at == dt.datetime(2026, 2, 16, 9, 0, tzinfo=UTC)
+
+
 def test_flag_is_cleared_and_its_follow_up_cancelled_when_the_person_is_no_longer_sponsor():
     # Given a flagged sponsor
     role, _ = _sponsor()

@@ -285,6 +285,30 @@ def test_a_bad_rrule_is_refused_next_to_the_field_and_the_input_kept(client, wor
     assert not Channel.objects.filter(title="Hourly pestering").exists()
 
 
+def test_a_grace_period_reaching_the_next_meeting_is_refused_beside_the_grace_field(client, world) -> None:
+    # Given the lead planning a daily stand-up with the form's default two days' grace
+    client.force_login(world.lead)
+    data = _channel_post(
+        stakeholder=str(world.mine.stakeholder.pk),
+        owner=str(world.lead.pk),
+        cadence="advanced",
+        rrule="FREQ=DAILY",
+        title="Daily stand-up",
+        grace_days="2",
+    )
+
+    # When they save
+    response = client.post(reverse("channel_create", args=[world.mine.engagement.pk]), data)
+
+    # Then the grace field says why, and nothing is planned
+    assert response.status_code == 200
+    assert _errors_of(response, "grace_days") == [
+        "Keep the grace period shorter than 1 day, the closest two meetings of this cadence, "
+        "so each meeting is held or missed before the next one falls due."
+    ]
+    assert not Channel.objects.filter(title="Daily stand-up").exists()
+
+
 def test_a_wrongly_typed_time_is_refused_and_kept(client, world) -> None:
     client.force_login(world.lead)
     data = _channel_post(
