@@ -48,7 +48,7 @@ def channel_form(world: World, **overrides: str) -> dict[str, str]:
         "starts_on": "2026-02-03",
         "local_time": "09:00",
         "owner": str(world.lead.pk),
-        "grace_days": "2",
+        "grace_hours": "48",
     }
     data.update(overrides)
     return data

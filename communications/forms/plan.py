@@ -49,7 +49,8 @@ _PRESET_PATTERNS = {
     "last_working_day": re.compile(r"^FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1$"),
 }
 # Where a service's error about a model field belongs on this form.
-SERVICE_FIELD_NAMES = {"grace_period": "grace_days", "recurrence": "cadence"}
+SERVICE_FIELD_NAMES = {"grace_period": "grace_hours", "recurrence": "cadence"}
+HOUR = timedelta(hours=1)
 
 
 def cadence_initial(rule: str) -> dict[str, str]:
@@ -97,12 +98,13 @@ class ChannelForm(forms.Form):
     owner: forms.ModelChoiceField[Any] = IdChoiceField(
         queryset=None, help_text="Someone on the engagement's team."
     )
-    grace_days = forms.IntegerField(
-        label="Grace period (days)",
+    # In hours: a daily cadence needs a grace shorter than a day (channel_create refuses one as long).
+    grace_hours = forms.IntegerField(
+        label="Grace period (hours)",
         min_value=0,
-        max_value=LONGEST_GRACE_PERIOD.days,
-        initial=DEFAULT_GRACE_PERIOD.days,
-        help_text="How long after the due time a check-in still counts as on time.",
+        max_value=LONGEST_GRACE_PERIOD // HOUR,
+        initial=DEFAULT_GRACE_PERIOD // HOUR,
+        help_text="How long after the due time a check-in still counts as on time: 48 is two days.",
     )
     # The version the editor opened: required when editing, so an edit cannot skip the stale-save check.
     seen_updated_at = forms.CharField(
@@ -132,7 +134,7 @@ class ChannelForm(forms.Form):
             "starts_on": channel.starts_on,
             "local_time": channel.local_time,
             "owner": channel.owner_id,
-            "grace_days": channel.grace_period.days,
+            "grace_hours": channel.grace_period // HOUR,
             "seen_updated_at": channel.updated_at.isoformat(),
             **cadence_initial(channel.recurrence),
         }
@@ -181,7 +183,7 @@ class ChannelForm(forms.Form):
             "starts_on": data["starts_on"],
             "local_time": data["local_time"],
             "owner": data["owner"],
-            "grace_period": timedelta(days=data["grace_days"]),
+            "grace_period": timedelta(hours=data["grace_hours"]),
         }
 
     def add_service_errors(self, error: ValidationError) -> None:

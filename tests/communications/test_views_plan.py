@@ -37,7 +37,7 @@ def _channel_post(channel=None, **overrides):
         "starts_on": "2026-02-03",
         "local_time": "09:00",
         "owner": str(channel.owner_id) if channel else "",
-        "grace_days": "2",
+        "grace_hours": "48",
     }
     if channel is not None:
         data["seen_updated_at"] = channel.updated_at.isoformat()
@@ -294,7 +294,7 @@ def test_a_grace_period_reaching_the_next_meeting_is_refused_beside_the_grace_fi
         cadence="advanced",
         rrule="FREQ=DAILY",
         title="Daily stand-up",
-        grace_days="2",
+        grace_hours="48",
     )
 
     # When they save
@@ -302,7 +302,7 @@ def test_a_grace_period_reaching_the_next_meeting_is_refused_beside_the_grace_fi
 
     # Then the grace field says why, and nothing is planned
     assert response.status_code == 200
-    assert _errors_of(response, "grace_days") == [
+    assert _errors_of(response, "grace_hours") == [
         "Keep the grace period shorter than 1 day, the closest two meetings of this cadence, "
         "so each meeting is held or missed before the next one falls due."
     ]
@@ -551,3 +551,22 @@ def test_editing_a_paused_channel_leaves_it_without_a_due_time(world) -> None:
         None,
         "FREQ=WEEKLY;BYDAY=FR",
     )
+
+
+def test_a_daily_channel_keeps_its_grace_of_hours_through_an_edit(client, world) -> None:
+    # Given a daily stand-up whose check-ins count for 12 hours after the due time
+    channel = factories.make_channel(
+        role=world.mine.role,
+        owner=world.lead,
+        title="Daily stand-up",
+        recurrence_rule="FREQ=DAILY",
+        grace_period=dt.timedelta(hours=12),
+    )
+    client.force_login(world.lead)
+
+    # When the lead opens its edit form and saves it as shown
+    page = client.get(reverse("channel_edit", args=[channel.pk])).content.decode()
+    field = page[page.index('name="grace_hours"') - 120 : page.index('name="grace_hours"') + 120]
+
+    # Then the form shows 12 hours, not a whole day rounded away
+    assert 'value="12"' in field
