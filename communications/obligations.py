@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from communications.models import (
@@ -28,7 +28,7 @@ from communications.models import (
     CommunicationObligationQuerySet,
 )
 from engagements import services as engagement_services
-from engagements.models import ChangeRequest, Engagement
+from engagements.models import ChangeRequest, Engagement, Membership
 from engagements.selectors import engagement_check_editable
 from engagements.working_days import working_days_after
 from pmaas.scoping import get_or_404
@@ -96,6 +96,33 @@ def obligation_summary_for_engagement(
     )
     return ObligationSummary(
         open=totals["open"] or 0, overdue=totals["overdue"] or 0, nearest_deadline=totals["nearest"]
+    )
+
+
+def obligations_open_for_owner(*, user: Any, as_of: datetime) -> QuerySet[CommunicationObligation]:
+    """The open obligations the user answers for, overdue first, then by deadline; one query.
+
+    A user answers for telling someone when they own the relationship with
+    them on that engagement or the channel the news should travel on; when no
+    active user owns either, the engagement's lead does, so nobody's
+    obligation goes unanswered. Each row carries ``is_overdue`` at ``as_of``.
+    """
+    role = StakeholderRole.objects.filter(
+        engagement_id=OuterRef("engagement_id"), stakeholder_id=OuterRef("stakeholder_id")
+    )
+    leads = Membership.objects.leads().filter(engagement_id=OuterRef("engagement_id"), user=user)
+    # Exists rather than a negated join: without a channel the joined owner is NULL, and NOT NULL is no match.
+    owned_channel = Channel.objects.filter(pk=OuterRef("channel_id"), owner__is_active=True)
+    unowned = ~Exists(role.filter(relationship_owner__is_active=True)) & ~Exists(owned_channel)
+    owns = Exists(role.filter(relationship_owner=user)) | Q(channel__owner=user)
+    answers_for = owns | (unowned & Exists(leads))
+    return (
+        cast(CommunicationObligationQuerySet, obligation_list(user=user))
+        .open()
+        .filter(answers_for)
+        .with_is_overdue(as_of=as_of)
+        .select_related("engagement__client")
+        .order_by("-is_overdue", "deadline", "pk")
     )
 
 
