@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import reduce
+from operator import or_
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from communications.models import (
@@ -25,7 +28,7 @@ from communications.models import (
     CommunicationObligationQuerySet,
 )
 from engagements import services as engagement_services
-from engagements.models import ChangeRequest, Engagement
+from engagements.models import ChangeRequest, Engagement, Membership
 from engagements.selectors import engagement_check_editable
 from engagements.working_days import working_days_after
 from pmaas.scoping import get_or_404
@@ -93,6 +96,33 @@ def obligation_summary_for_engagement(
     )
     return ObligationSummary(
         open=totals["open"] or 0, overdue=totals["overdue"] or 0, nearest_deadline=totals["nearest"]
+    )
+
+
+def obligations_open_for_owner(*, user: Any, as_of: datetime) -> QuerySet[CommunicationObligation]:
+    """The open obligations the user answers for, overdue first, then by deadline; one query.
+
+    A user answers for telling someone when they own the relationship with
+    them on that engagement or the channel the news should travel on; when no
+    active user owns either, the engagement's lead does, so nobody's
+    obligation goes unanswered. Each row carries ``is_overdue`` at ``as_of``.
+    """
+    role = StakeholderRole.objects.filter(
+        engagement_id=OuterRef("engagement_id"), stakeholder_id=OuterRef("stakeholder_id")
+    )
+    leads = Membership.objects.leads().filter(engagement_id=OuterRef("engagement_id"), user=user)
+    # Exists rather than a negated join: without a channel the joined owner is NULL, and NOT NULL is no match.
+    owned_channel = Channel.objects.filter(pk=OuterRef("channel_id"), owner__is_active=True)
+    unowned = ~Exists(role.filter(relationship_owner__is_active=True)) & ~Exists(owned_channel)
+    owns = Exists(role.filter(relationship_owner=user)) | Q(channel__owner=user)
+    answers_for = owns | (unowned & Exists(leads))
+    return (
+        cast(CommunicationObligationQuerySet, obligation_list(user=user))
+        .open()
+        .filter(answers_for)
+        .with_is_overdue(as_of=as_of)
+        .select_related("engagement__client")
+        .order_by("-is_overdue", "deadline", "pk")
     )
 
 
@@ -270,22 +300,53 @@ def obligation_waive(
     return obligation
 
 
+def _next_local_midnight(moment: datetime, time_zone: str) -> datetime:
+    """The first instant of the day after ``moment``'s local day in ``time_zone``, in UTC.
+
+    Built from the local date rather than by adding 24 hours, so a day that
+    daylight saving makes 23 or 25 hours long ends at its real midnight.
+    """
+    zone = ZoneInfo(time_zone)
+    next_day = moment.astimezone(zone).date() + timedelta(days=1)
+    return datetime.combine(next_day, time.min, tzinfo=zone).astimezone(UTC)
+
+
 def obligations_meet_for_check_in(*, check_in: CheckIn) -> int:
     """Mark met every open obligation of the check-in's engagement towards someone who attended it.
 
-    Only check-ins that took place after the obligation was opened count. One
+    A check-in counts when it took place on or after the day the change was
+    recorded, that day read in the stakeholder's time zone: the meeting where
+    the change was discussed, and a check-in logged with the form's time cut
+    to the minute, both meet it. One read of the attendees' time zones and one
     set-based UPDATE whatever the number of obligations; returns how many were
     met. Idempotent: obligations already met are left alone.
     """
-    attended = CheckIn.attendees.through.objects.filter(checkin_id=check_in.pk).values("stakeholder_id")
-    return CommunicationObligation.objects.filter(
-        engagement_id=check_in.engagement_id,
-        status__in=CommunicationObligation.TRANSITIONS.sources(_Status.MET),
-        opened_at__lt=check_in.occurred_at,
-        stakeholder_id__in=attended,
-    ).update(
-        status=_Status.MET,
-        met_at=check_in.occurred_at,
-        met_by_check_in=check_in,
-        updated_at=timezone.now(),
+    attendees = CheckIn.attendees.through.objects.filter(checkin_id=check_in.pk).values_list(
+        "stakeholder_id", "stakeholder__time_zone"
+    )
+    by_zone: dict[str, list[int]] = {}
+    for stakeholder_id, time_zone in attendees:
+        by_zone.setdefault(time_zone, []).append(stakeholder_id)
+    if not by_zone:
+        return 0
+    # Recorded on or before the check-in's local day: recorded before the local midnight that ends it.
+    counted = reduce(
+        or_,
+        (
+            Q(stakeholder_id__in=ids, opened_at__lt=_next_local_midnight(check_in.occurred_at, zone))
+            for zone, ids in by_zone.items()
+        ),
+    )
+    return (
+        CommunicationObligation.objects.filter(
+            engagement_id=check_in.engagement_id,
+            status__in=CommunicationObligation.TRANSITIONS.sources(_Status.MET),
+        )
+        .filter(counted)
+        .update(
+            status=_Status.MET,
+            met_at=check_in.occurred_at,
+            met_by_check_in=check_in,
+            updated_at=timezone.now(),
+        )
     )

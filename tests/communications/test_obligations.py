@@ -204,6 +204,129 @@ def test_a_check_in_on_another_engagement_meets_nothing(cast):
     assert set(CommunicationObligation.objects.values_list("status", flat=True)) == {Open}
 
 
+def test_a_check_in_logged_right_after_the_change_at_the_minute_meets_it(cast):
+    # Given a change the sponsor must hear about, recorded at 10:00:37
+    engagement, lead, people = cast
+    recorded = dt.datetime(2026, 3, 5, 10, 0, 37, tzinfo=UTC)
+    _record(engagement, lead, as_of=recorded, notify_stakeholder_ids=[people["sponsor"].pk])
+
+    # When a check-in is logged with the form's time, cut to the minute: 10:00
+    at_the_minute = recorded.replace(second=0)
+    check_in = factories.make_check_in(
+        engagement=engagement, attendees=[people["sponsor"]], actor=lead, occurred_at=at_the_minute
+    )
+
+    # Then it meets the obligation
+    obligation = CommunicationObligation.objects.get(stakeholder=people["sponsor"])
+    assert obligation.status == CommunicationObligation.Status.MET
+    assert obligation.met_by_check_in == check_in
+
+
+def test_the_meeting_where_the_change_was_discussed_meets_it_but_the_day_before_does_not(cast):
+    # Given a change recorded in the afternoon of Thursday 5 March, after the morning's meeting
+    engagement, lead, people = cast
+    _record(
+        engagement,
+        lead,
+        as_of=dt.datetime(2026, 3, 5, 16, 0, tzinfo=UTC),
+        notify_stakeholder_ids=[people["sponsor"].pk, people["pmo"].pk],
+    )
+
+    # When the morning's meeting with the sponsor, and one with the PMO lead the evening before, are logged
+    factories.make_check_in(
+        engagement=engagement,
+        attendees=[people["sponsor"]],
+        actor=lead,
+        occurred_at=dt.datetime(2026, 3, 5, 9, 0, tzinfo=UTC),
+    )
+    factories.make_check_in(
+        engagement=engagement,
+        attendees=[people["pmo"]],
+        actor=lead,
+        occurred_at=dt.datetime(2026, 3, 4, 20, 0, tzinfo=UTC),
+    )
+
+    # Then the sponsor has been told and the PMO lead not yet
+    status = dict(CommunicationObligation.objects.values_list("stakeholder_id", "status"))
+    assert status == {people["sponsor"].pk: CommunicationObligation.Status.MET, people["pmo"].pk: Open}
+
+
+def _utc(year: int, month: int, day: int, hour: int, minute: int) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("time_zone", "recorded", "occurred", "met"),
+    [
+        # Auckland (UTC+13): recorded 6 March 09:00 local; 5 March 23:00 local is the day before,
+        # 6 March 00:30 local the same day, although both are 5 March in UTC.
+        ("Pacific/Auckland", _utc(2026, 3, 5, 20, 0), _utc(2026, 3, 5, 10, 0), False),
+        ("Pacific/Auckland", _utc(2026, 3, 5, 20, 0), _utc(2026, 3, 5, 11, 30), True),
+        # Los Angeles (UTC-8): recorded 5 March 18:00 local (6 March in UTC); 5 March 09:00 local counts.
+        ("America/Los_Angeles", _utc(2026, 3, 6, 2, 0), _utc(2026, 3, 5, 17, 0), True),
+        ("America/Los_Angeles", _utc(2026, 3, 6, 2, 0), _utc(2026, 3, 5, 7, 59), False),
+        # New York springs forward on Sunday 8 March: a 23-hour day from 05:00 to 04:00 UTC.
+        # Recorded at 23:30 EDT; 00:30 EST that morning counts, 23:30 EST the evening before does not.
+        ("America/New_York", _utc(2026, 3, 9, 3, 30), _utc(2026, 3, 8, 5, 30), True),
+        ("America/New_York", _utc(2026, 3, 9, 3, 30), _utc(2026, 3, 8, 4, 30), False),
+        # London falls back on Sunday 25 October: a 25-hour day from 23:00 UTC on the 24th.
+        # Recorded at 23:30 GMT; 00:30 BST that morning (24 October in UTC) counts, 23:30 BST before not.
+        ("Europe/London", _utc(2026, 10, 25, 23, 30), _utc(2026, 10, 24, 23, 30), True),
+        ("Europe/London", _utc(2026, 10, 25, 23, 30), _utc(2026, 10, 24, 22, 30), False),
+    ],
+)
+def test_a_check_in_counts_from_the_day_of_the_change_in_the_stakeholders_time_zone(
+    db, time_zone, recorded, occurred, met
+):
+    # Given a stakeholder in a zone whose local date differs from UTC's, and a change they must hear about
+    lead = factories.consultant()
+    engagement = factories.make_engagement(lead=lead)
+    person = factories.make_stakeholder(client=engagement.client, time_zone=time_zone)
+    factories.make_role(engagement=engagement, stakeholder=person, kind=StakeholderRole.Kind.SPONSOR)
+    _record(
+        engagement,
+        lead,
+        raised_on=recorded.date(),
+        as_of=recorded,
+        notify_stakeholder_ids=[person.pk],
+    )
+
+    # When a check-in with them is logged at a time around the start of that local day
+    factories.make_check_in(engagement=engagement, attendees=[person], actor=lead, occurred_at=occurred)
+
+    # Then it meets the obligation exactly when it falls on or after the change's local day
+    obligation = CommunicationObligation.objects.get(stakeholder=person)
+    assert (obligation.status == CommunicationObligation.Status.MET) is met
+
+
+def test_attendees_in_different_zones_are_each_judged_by_their_own_day(db):
+    # Given a change recorded at 20:00 UTC on 5 March (6 March in Auckland) for people in Auckland and London
+    lead = factories.consultant()
+    engagement = factories.make_engagement(lead=lead)
+    auckland = factories.make_stakeholder(client=engagement.client, time_zone="Pacific/Auckland")
+    london = factories.make_stakeholder(client=engagement.client, time_zone="Europe/London")
+    for person in (auckland, london):
+        factories.make_role(engagement=engagement, stakeholder=person, kind=StakeholderRole.Kind.SPONSOR)
+    _record(
+        engagement,
+        lead,
+        as_of=dt.datetime(2026, 3, 5, 20, 0, tzinfo=UTC),
+        notify_stakeholder_ids=[auckland.pk, london.pk],
+    )
+
+    # When both attend a call at 10:00 UTC on 5 March (23:00 in Auckland, 10:00 in London)
+    factories.make_check_in(
+        engagement=engagement,
+        attendees=[auckland, london],
+        actor=lead,
+        occurred_at=dt.datetime(2026, 3, 5, 10, 0, tzinfo=UTC),
+    )
+
+    # Then London heard it on the day of the change; for Auckland the call was the day before
+    status = dict(CommunicationObligation.objects.values_list("stakeholder_id", "status"))
+    assert status == {london.pk: CommunicationObligation.Status.MET, auckland.pk: Open}
+
+
 @pytest.mark.parametrize("changes", [1, 12])
 def test_meeting_obligations_costs_one_statement_whatever_their_number(cast, changes):
     # Given some changes, each owed to the sponsor and the PMO lead
@@ -217,9 +340,9 @@ def test_meeting_obligations_costs_one_statement_whatever_their_number(cast, cha
     with CaptureQueriesContext(connection) as queries:
         met = obligations.obligations_meet_for_check_in(check_in=check_in)
 
-    # Then all of them are met by one UPDATE
+    # Then all of them are met by one read of the attendees' time zones and one UPDATE
     assert met == 2 * changes
-    assert len(queries) == 1
+    assert len(queries) == 2
 
 
 @pytest.mark.parametrize("changes", [1, 12])

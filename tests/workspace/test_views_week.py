@@ -7,8 +7,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from communications import selectors
-from communications.models import Channel, FollowUp
+from communications import obligations, selectors
+from communications.models import Channel, CommunicationObligation, FollowUp
 from stakeholders.models import StakeholderRole
 from tests import factories
 
@@ -226,7 +226,95 @@ def test_a_client_pmo_lead_sees_their_own_follow_ups_and_their_clients_engagemen
     body = response.content.decode()
     assert "ERP-B" not in body
     assert "Check-ins due" not in body
+    assert "obligations" not in response.context
+    assert "Who must be told" not in body
     assert reverse("follow_up_complete", kwargs={"pk": world.mine.follow_up.pk}) in body
+
+
+def _obligation_ids(response) -> list[int]:
+    return [o.pk for o in response.context["obligations"]]
+
+
+def test_my_week_lists_the_obligations_i_answer_for_with_a_link_to_tell_the_person(client, world):
+    # Given the lead owns the relationship with the sponsor who must hear about a change on "mine"
+    obligation = world.mine.obligation
+
+    # When the lead, the consultant on the same team and the other teams' lead open My week
+    as_lead = _week(client, world.lead)
+    as_consultant = _week(client, world.consultant)
+    as_outsider = _week(client, world.outsider_consultant)
+
+    # Then only the lead sees it, with a link to log a check-in with that person on that engagement
+    assert _obligation_ids(as_lead) == [obligation.pk]
+    link = (
+        f"{reverse('check_in_create')}?engagement={obligation.engagement_id}"
+        f"&amp;stakeholder={obligation.stakeholder_id}"
+    )
+    body = as_lead.content.decode()
+    assert link in body
+    assert "Log check-in with this person" in body
+    assert world.mine.change_request.title in body
+    assert _obligation_ids(as_consultant) == []
+    assert obligation.pk not in _obligation_ids(as_outsider)
+
+
+def test_overdue_obligations_come_first_and_met_or_waived_ones_are_gone(client, world):
+    # Given the lead answers for three more people: one overdue, one due later, one already waived
+    now = timezone.now()
+    change_request = world.mine.change_request
+    people = [
+        factories.make_role(engagement=world.mine.engagement, relationship_owner=world.lead).stakeholder
+        for _ in range(3)
+    ]
+    overdue, later, waived = (
+        obligations.obligation_add(actor=world.lead, change_request=change_request, stakeholder=person)
+        for person in people
+    )
+    CommunicationObligation.objects.filter(pk=overdue.pk).update(deadline=now - dt.timedelta(days=2))
+    CommunicationObligation.objects.filter(pk=world.mine.obligation.pk).update(
+        deadline=now + dt.timedelta(days=1)
+    )
+    CommunicationObligation.objects.filter(pk=later.pk).update(deadline=now + dt.timedelta(days=20))
+    obligations.obligation_waive(actor=world.lead, obligation=waived, reason="Told at the board")
+
+    # When the lead opens My week
+    response = _week(client, world.lead)
+
+    # Then the overdue one leads, marked overdue, the others follow by deadline, the waived one is gone
+    assert _obligation_ids(response) == [overdue.pk, world.mine.obligation.pk, later.pk]
+    assert [o.is_overdue for o in response.context["obligations"]] == [True, False, False]
+    row = response.content.decode().split(f'id="obligation-{overdue.pk}"')[1].split("</tr>")[0]
+    assert "Overdue" in row
+
+
+def test_an_obligation_nobody_owns_falls_to_the_engagement_lead(client, world):
+    # Given a person on "mine" with neither a relationship owner nor a planned channel, who must be told
+    person = factories.make_role(engagement=world.mine.engagement).stakeholder
+    unowned = obligations.obligation_add(
+        actor=world.lead, change_request=world.mine.change_request, stakeholder=person
+    )
+    assert unowned.channel_id is None
+
+    # When the lead and the consultant open My week
+    as_lead = _week(client, world.lead)
+    as_consultant = _week(client, world.consultant)
+
+    # Then the lead answers for it and the consultant does not
+    assert unowned.pk in _obligation_ids(as_lead)
+    assert _obligation_ids(as_consultant) == []
+
+
+def test_a_check_in_with_the_person_takes_the_obligation_off_my_week(client, world):
+    # Given the lead's open obligation towards the sponsor of "mine"
+    obligation = world.mine.obligation
+
+    # When a check-in with the sponsor is logged now
+    factories.make_check_in(
+        engagement=obligation.engagement, attendees=[world.mine.stakeholder], actor=world.lead
+    )
+
+    # Then it is no longer on the lead's week
+    assert _obligation_ids(_week(client, world.lead)) == []
 
 
 def _fill_week(world, start: int, count: int) -> None:
@@ -240,6 +328,9 @@ def _fill_week(world, start: int, count: int) -> None:
         factories.make_channel(role=role, owner=world.lead, title=f"Channel {n}")
         factories.make_follow_up(
             engagement=engagement, owner_user=world.lead, title=f"Item {n}", due_at=now + dt.timedelta(days=1)
+        )
+        obligations.obligation_add(
+            actor=world.lead, change_request=world.mine.change_request, stakeholder=role.stakeholder
         )
         factories.make_check_in(
             engagement=engagement,
@@ -257,6 +348,7 @@ def test_my_week_query_count_does_not_grow_with_rows(client, world, django_asser
         response = client.get(reverse("home"), {"scope": "team"})
     assert len(response.context["channels_due"]) >= 5
     assert len(response.context["quiet"]) >= 5
+    assert len(response.context["obligations"]) >= 5
 
     # When it grows to 50 rows in every section
     _fill_week(world, 5, 45)
@@ -267,3 +359,4 @@ def test_my_week_query_count_does_not_grow_with_rows(client, world, django_asser
     assert len(response.context["channels_due"]) >= 50
     assert len(response.context["follow_ups"]) >= 50
     assert len(response.context["quiet"]) >= 50
+    assert len(response.context["obligations"]) >= 50

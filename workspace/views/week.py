@@ -1,4 +1,4 @@
-"""My week, the home page: what is due, what is owed, who has gone quiet, what happened lately."""
+"""My week, the home page: what is due, what is owed, who must be told, who has gone quiet, what is new."""
 
 from datetime import datetime
 from typing import Any
@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 
-from communications import selectors, silence
+from communications import obligations, selectors, silence
 from engagements.selectors import engagement_list
 
 
@@ -30,6 +30,7 @@ def my_week(request: HttpRequest) -> HttpResponse:
         "whole_team": whole_team,
         "channels_due": list(selectors.week_channels_due(user=user, as_of=as_of, whole_team=whole_team)),
         "follow_ups": list(selectors.week_follow_ups(user=user, as_of=as_of)),
+        "obligations": list(obligations.obligations_open_for_owner(user=user, as_of=as_of)),
         **_gone_quiet(user=user, as_of=as_of),
         "recent": selectors.week_recent_check_ins(user=user),
     }
