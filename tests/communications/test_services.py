@@ -357,6 +357,8 @@ CHANNEL_REFUSALS: list[tuple[str, Callable[[World], dict[str, Any]], str]] = [
     ("empty title", lambda w: {"title": " "}, "title"),
     ("unknown kind", lambda w: {"kind": "fax"}, "kind"),
     ("negative grace period", lambda w: {"grace_period": timedelta(hours=-1)}, "grace_period"),
+    ("duration of a minute", lambda w: {"duration": timedelta(minutes=1)}, "duration"),
+    ("duration of a whole day", lambda w: {"duration": timedelta(days=1)}, "duration"),
 ]
 
 
