@@ -10,6 +10,7 @@ moment, including across DST changes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -65,6 +66,21 @@ def channel_compute_next_due(*, channel: Channel, after: datetime) -> datetime |
         after=after,
         skip=engagement_skip_rule(channel.engagement),
     )
+
+
+def channel_due_times(*, channel: Channel, after: datetime, until: datetime) -> Iterator[datetime]:
+    """The channel's due times after ``after`` up to ``until``, in UTC: the dispatcher's, one by one.
+
+    Each is ``channel_compute_next_due`` of the one before, so anything that
+    shows a channel's future (the calendar feeds) passes over the same
+    non-working days and resolves the same skipped or repeated local times as
+    the dispatcher that creates the occurrences. Needs ``channel.stakeholder``
+    and ``channel.engagement`` loaded.
+    """
+    cursor = after
+    while (due := channel_compute_next_due(channel=channel, after=cursor)) is not None and due <= until:
+        yield due
+        cursor = due
 
 
 def occurrences_sweep(*, as_of: datetime) -> dict[str, int]:

@@ -17,7 +17,10 @@ from communications.compliance import (
     window_date_errors,
 )
 from communications.models import (
+    DEFAULT_DURATION,
     DEFAULT_GRACE_PERIOD,
+    LONGEST_DURATION,
+    SHORTEST_DURATION,
     Channel,
     ChannelKind,
     CheckIn,
@@ -66,6 +69,7 @@ class ChannelSerializer(SharedModelSerializer[Channel]):
             "cadence",
             "starts_on",
             "local_time",
+            "duration",
             "grace_period",
             "owner",
             "owner_name",
@@ -104,6 +108,15 @@ class ChannelCreateSerializer(serializers.Serializer[Any]):
     )
     starts_on = serializers.DateField(help_text="First day the cadence may fall on.")
     local_time = serializers.TimeField(help_text="Time of day in the stakeholder's time zone.")
+    duration = serializers.DurationField(
+        required=False,
+        min_value=SHORTEST_DURATION,
+        max_value=LONGEST_DURATION,
+        help_text=(
+            "How long each check-in takes, from 5 minutes to 8 hours; calendar feeds show it as busy. "
+            f"{DEFAULT_DURATION // timedelta(minutes=1)} minutes when left out."
+        ),
+    )
     grace_period = serializers.DurationField(
         required=False,
         min_value=timedelta(0),

@@ -158,12 +158,14 @@ def channel_create(
     kind: str = ChannelKind.MEETING,
     details: str = "",
     grace_period: timedelta | None = None,
+    duration: timedelta | None = None,
     as_of: datetime | None = None,
 ) -> Channel:
     """Plan a line of communication with a stakeholder and compute its first due time.
 
     The stakeholder must have a role on the engagement and the owner must be on
-    its team; the rule must parse. Not idempotent: each call plans a new channel.
+    its team; the rule must parse; the duration (30 minutes when not given)
+    lies from 5 minutes to 8 hours. Not idempotent: each call plans a new channel.
     """
     engagement_check_editable(user=actor, engagement=engagement)
     as_of = as_of or timezone.now()
@@ -186,6 +188,8 @@ def channel_create(
         local_time=local_time,
         owner=owner,
     )
+    if duration is not None:
+        channel.duration = duration
     channel.grace_period = (
         grace_period
         if grace_period is not None
@@ -217,6 +221,7 @@ def channel_update(
     kind: str = ChannelKind.MEETING,
     details: str = "",
     grace_period: timedelta | None = None,
+    duration: timedelta | None = None,
     as_of: datetime | None = None,
 ) -> Channel:
     """Change a planned channel; the same rules as channel_create apply.
@@ -248,6 +253,8 @@ def channel_update(
     locked.starts_on = starts_on
     locked.local_time = local_time
     locked.owner = owner
+    if duration is not None:
+        locked.duration = duration
     if grace_period is not None:
         locked.grace_period = grace_period
     _check_grace_period(locked, errors)

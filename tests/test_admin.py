@@ -192,6 +192,7 @@ def _channel_form(world: World, **overrides: str) -> dict[str, str]:
         "starts_on": "2026-01-06",
         "local_time": "09:00",
         "grace_period": "2 00:00:00",
+        "duration": "00:30:00",
         "owner": str(world.lead.pk),
         "status": "active",
         "_save": "Save",

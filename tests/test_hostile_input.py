@@ -47,6 +47,7 @@ def channel_form(world: World, **overrides: str) -> dict[str, str]:
         "rrule": "FREQ=WEEKLY;BYDAY=TU",
         "starts_on": "2026-02-03",
         "local_time": "09:00",
+        "duration_minutes": "30",
         "owner": str(world.lead.pk),
         "grace_hours": "48",
     }

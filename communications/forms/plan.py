@@ -11,7 +11,14 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from communications import recurrence
-from communications.models import DEFAULT_GRACE_PERIOD, Channel, ChannelKind
+from communications.models import (
+    DEFAULT_DURATION,
+    DEFAULT_GRACE_PERIOD,
+    LONGEST_DURATION,
+    SHORTEST_DURATION,
+    Channel,
+    ChannelKind,
+)
 from communications.services import LONGEST_GRACE_PERIOD
 from pmaas.concurrency import SEEN_MISSING_MESSAGE
 from pmaas.forms import IdChoiceField, LongTextField, form_add_service_errors
@@ -49,7 +56,7 @@ _PRESET_PATTERNS = {
     "last_working_day": re.compile(r"^FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1$"),
 }
 # Where a service's error about a model field belongs on this form.
-SERVICE_FIELD_NAMES = {"grace_period": "grace_hours", "recurrence": "cadence"}
+SERVICE_FIELD_NAMES = {"grace_period": "grace_hours", "duration": "duration_minutes", "recurrence": "cadence"}
 HOUR = timedelta(hours=1)
 
 
@@ -95,6 +102,13 @@ class ChannelForm(forms.Form):
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         help_text="In the stakeholder's time zone, 24-hour HH:MM.",
     )
+    duration_minutes = forms.IntegerField(
+        label="Duration (minutes)",
+        min_value=SHORTEST_DURATION // timedelta(minutes=1),
+        max_value=LONGEST_DURATION // timedelta(minutes=1),
+        initial=DEFAULT_DURATION // timedelta(minutes=1),
+        help_text="How long each check-in takes; calendar feeds show it as busy for this long.",
+    )
     owner: forms.ModelChoiceField[Any] = IdChoiceField(
         queryset=None, help_text="Someone on the engagement's team."
     )
@@ -133,6 +147,7 @@ class ChannelForm(forms.Form):
             "details": channel.details,
             "starts_on": channel.starts_on,
             "local_time": channel.local_time,
+            "duration_minutes": channel.duration // timedelta(minutes=1),
             "owner": channel.owner_id,
             "grace_hours": channel.grace_period // HOUR,
             "seen_updated_at": channel.updated_at.isoformat(),
@@ -182,6 +197,7 @@ class ChannelForm(forms.Form):
             "recurrence_rule": data["recurrence_rule"],
             "starts_on": data["starts_on"],
             "local_time": data["local_time"],
+            "duration": timedelta(minutes=data["duration_minutes"]),
             "owner": data["owner"],
             "grace_period": timedelta(hours=data["grace_hours"]),
         }

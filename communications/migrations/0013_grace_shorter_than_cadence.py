@@ -30,6 +30,6 @@ def shorten_overlapping_grace_periods(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("communications", "0011_long_text_limits")]
+    dependencies = [("communications", "0012_channel_duration")]
 
     operations = [migrations.RunPython(shorten_overlapping_grace_periods, migrations.RunPython.noop)]

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import ClassVar, Self
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -36,6 +37,12 @@ class ChannelQuerySet(EngagementScopedQuerySet["Channel"]):
 
 # How long after its due time a check-in still counts as on time, unless the plan says otherwise.
 DEFAULT_GRACE_PERIOD = timedelta(days=2)
+# How long a check-in takes in the calendar feeds, where it shows as busy time.
+DEFAULT_DURATION = timedelta(minutes=30)
+# Shorter than a few minutes is no meeting; longer than a working day is no single check-in.
+SHORTEST_DURATION = timedelta(minutes=5)
+LONGEST_DURATION = timedelta(hours=8)
+DURATION_RANGE_MESSAGE = "A check-in lasts from 5 minutes to 8 hours."
 
 
 class Channel(models.Model):
@@ -64,6 +71,14 @@ class Channel(models.Model):
         default=DEFAULT_GRACE_PERIOD,
         help_text="How long after the due time a check-in still counts as on time.",
     )
+    duration = models.DurationField(
+        default=DEFAULT_DURATION,
+        validators=[
+            MinValueValidator(SHORTEST_DURATION, message=DURATION_RANGE_MESSAGE),
+            MaxValueValidator(LONGEST_DURATION, message=DURATION_RANGE_MESSAGE),
+        ],
+        help_text="How long each check-in takes; calendar feeds show it as busy for this long.",
+    )
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="channels")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     next_due_at = models.DateTimeField(null=True, blank=True)
@@ -77,6 +92,11 @@ class Channel(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(grace_period__gte=timedelta(0)), name="channel_grace_not_negative"
+            ),
+            # A calendar event needs a positive length, and a day-long one would block the whole day.
+            models.CheckConstraint(
+                condition=Q(duration__gte=SHORTEST_DURATION, duration__lte=LONGEST_DURATION),
+                name="channel_duration_in_range",
             ),
         ]
         indexes = [

@@ -356,6 +356,9 @@ def test_malformed_check_in_is_answered_400_with_the_field(
         ({"grace_period": "999999999 00:00:00"}, "grace_period"),
         ({"recurrence": "FREQ=DAILY", "grace_period": "2 00:00:00"}, "grace_period"),
         ({"recurrence": "FREQ=WEEKLY;BYDAY=TH", "grace_period": "10 00:00:00"}, "grace_period"),
+        ({"duration": "00:04:59"}, "duration"),
+        ({"duration": "08:00:01"}, "duration"),
+        ({"duration": "an hour"}, "duration"),
         ({"kind": "pigeon"}, "kind"),
         ({"title": "x" * 201}, "title"),
         ({"owner": None}, "owner"),
@@ -406,7 +409,21 @@ def test_channel_is_planned_with_its_first_due_time(client: Client, world: World
     assert data["next_due_at"] is not None
     assert datetime.fromisoformat(data["next_due_at"]) > timezone.now()
     assert data["grace_period"] == "1 00:00:00"
+    assert data["duration"] == "00:30:00"
     assert data["stakeholder_name"] == world.mine.stakeholder.name
+
+
+def test_channel_is_planned_with_the_duration_given(client: Client, world: World) -> None:
+    # Given the engagement lead
+    client.force_login(world.lead)
+
+    # When they plan a workshop of an hour and a half
+    response = post(client, reverse("v1:channel-list"), channel_body(world, duration="01:30:00"))
+
+    # Then the channel lasts that long, and says so
+    assert response.status_code == 201, response.json()
+    assert response.json()["duration"] == "01:30:00"
+    assert Channel.objects.get(pk=response.json()["id"]).duration == timedelta(minutes=90)
 
 
 @pytest.mark.parametrize(

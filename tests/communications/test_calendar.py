@@ -12,9 +12,11 @@ import time_machine
 import vobject  # type: ignore[import-untyped]
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
+from ical.calendar_stream import IcsCalendarStream
+from ical.timezone import IcsTimezoneInfo
 
 from accounts.models import CalendarFeed, User
-from communications import calendar_feeds
+from communications import calendar_feeds, scheduling
 from communications import services as communication_services
 from engagements.models import Membership
 from pmaas.errors import NotAllowed
@@ -405,3 +407,201 @@ def test_feeds_are_visible_to_their_owner_and_administrators_only(world):
     assert seen(world.practice_lead) == set()
     assert seen(world.client_user) == set()
     assert seen(None) == set()
+
+
+# The feed against the dispatcher, read by two independent parsers: icalendar and the strict `ical`.
+
+
+def _utc(moment: dt.date) -> dt.datetime:
+    assert isinstance(moment, dt.datetime)
+    assert moment.tzinfo is not None
+    return moment.astimezone(UTC)
+
+
+def _parsed_by_both(body, channel):
+    """Each parser's (start, end, transparency) of the channel's events, in UTC, in order."""
+    prefix = f"channel-{channel.pk}-"
+    first = [
+        (_utc(e.start), _utc(e.end), str(e["TRANSP"]))
+        for e in icalendar.Calendar.from_ical(body).events
+        if str(e["UID"]).startswith(prefix)
+    ]
+    second = [
+        (_utc(e.start), _utc(e.end), e.transparency)
+        for e in IcsCalendarStream.calendar_from_ics(body.decode()).events
+        if e.uid.startswith(prefix)
+    ]
+    return first, second
+
+
+def _dispatcher_due_times(channel, *, after, until):
+    """What the dispatcher writes as the channel's next due time, one after the other."""
+    due_times = []
+    while (due := scheduling.channel_compute_next_due(channel=channel, after=after)) and due <= until:
+        due_times.append(due)
+        after = due
+    return due_times
+
+
+def _german_channel(world, *, skip, **kwargs):
+    engagement = factories.make_engagement(
+        client=world.client_a, lead=world.lead, country="DE", skip_non_working_days=skip
+    )
+    stakeholder = factories.make_stakeholder(client=world.client_a, time_zone="Europe/Berlin")
+    role = factories.make_role(engagement=engagement, stakeholder=stakeholder)
+    return factories.make_channel(role=role, owner=world.lead, **kwargs)
+
+
+@time_machine.travel(BEFORE_DST, tick=False)
+def test_feed_passes_over_easter_and_may_day_as_the_dispatcher_does(client, world):
+    # Given a German engagement that skips non-working days, with a 09:00 Berlin check-in every weekday,
+    # and the lead's feed read on 16 March 2026: its eight weeks cross the clock change of 29 March,
+    # Good Friday (3 April), Easter Monday (6 April) and Labour Day (1 May)
+    channel = _german_channel(
+        world, skip=True, recurrence_rule="FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", starts_on=dt.date(2026, 3, 2)
+    )
+    _, secret = calendar_feeds.calendar_feed_create(actor=world.lead)
+
+    # When the feed is read by both parsers
+    first, second = _parsed_by_both(client.get(_feed_url(secret)).content, channel)
+
+    # Then both read the same events, at exactly the due times the dispatcher plans, none on a holiday
+    planned = _dispatcher_due_times(channel, after=BEFORE_DST, until=BEFORE_DST + dt.timedelta(weeks=8))
+    assert first == second
+    assert [start for start, _, _ in first] == planned
+    assert planned[0] == channel.next_due_at
+    local_dates = {start.astimezone(BERLIN).date() for start, _, _ in first}
+    assert local_dates.isdisjoint({dt.date(2026, 4, 3), dt.date(2026, 4, 6), dt.date(2026, 5, 1)})
+    assert {dt.date(2026, 4, 2), dt.date(2026, 4, 7), dt.date(2026, 4, 30)} <= local_dates
+    assert {start.astimezone(BERLIN).time() for start, _, _ in first} == {dt.time(9, 0)}
+    assert first[0][0] == dt.datetime(2026, 3, 17, 8, 0, tzinfo=UTC)
+    assert dt.datetime(2026, 3, 30, 7, 0, tzinfo=UTC) in planned
+
+
+@time_machine.travel(BEFORE_DST, tick=False)
+def test_feed_of_an_engagement_that_skips_nothing_keeps_the_holidays(client, world):
+    # Given the same weekday check-in on a German engagement that does not skip non-working days
+    channel = _german_channel(
+        world, skip=False, recurrence_rule="FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", starts_on=dt.date(2026, 3, 2)
+    )
+    _, secret = calendar_feeds.calendar_feed_create(actor=world.lead)
+
+    # When the feed is read
+    first, second = _parsed_by_both(client.get(_feed_url(secret)).content, channel)
+
+    # Then Good Friday and Easter Monday are there, as the dispatcher plans them
+    assert first == second
+    assert {dt.date(2026, 4, 3), dt.date(2026, 4, 6)} <= {
+        start.astimezone(BERLIN).date() for start, _, _ in first
+    }
+
+
+@time_machine.travel(BEFORE_DST, tick=False)
+def test_events_last_the_channels_duration_and_show_as_busy(client, world):
+    # Given a 45-minute weekly check-in and one left at the default length
+    long_one = _berlin_channel(
+        world, recurrence_rule="FREQ=WEEKLY;BYDAY=TU", duration=dt.timedelta(minutes=45)
+    )
+    default = _berlin_channel(world, recurrence_rule="FREQ=WEEKLY;BYDAY=WE")
+    _, secret = calendar_feeds.calendar_feed_create(actor=world.lead)
+
+    # When the feed is read by both parsers
+    body = client.get(_feed_url(secret)).content
+
+    # Then every event ends its channel's duration after it starts, across the clock change too, and is busy
+    for channel, length in ((long_one, dt.timedelta(minutes=45)), (default, dt.timedelta(minutes=30))):
+        first, second = _parsed_by_both(body, channel)
+        assert first == second
+        assert len(first) == 8
+        assert {end - start for start, end, _ in first} == {length}
+        assert {transparency for _, _, transparency in first} == {"OPAQUE"}
+    assert b"TRANSPARENT" not in body
+
+
+@time_machine.travel(dt.datetime(2026, 3, 26, 12, 0, tzinfo=UTC), tick=False)
+def test_a_meeting_in_the_spring_forward_gap_shows_when_the_dispatcher_holds_it(client, world):
+    # Given a daily 02:30 Berlin check-in: on 29 March 2026 the clocks jump from 02:00 to 03:00
+    channel = _german_channel(world, skip=False, recurrence_rule="FREQ=DAILY", local_time=dt.time(2, 30))
+    _, secret = calendar_feeds.calendar_feed_create(actor=world.lead)
+
+    # When the feed is read by both parsers
+    first, second = _parsed_by_both(client.get(_feed_url(secret)).content, channel)
+
+    # Then both place that day's meeting where the dispatcher does: moved on by the gap, 03:30 CEST
+    assert first == second
+    starts = [start for start, _, _ in first]
+    assert starts == _dispatcher_due_times(
+        channel, after=dt.datetime(2026, 3, 26, 12, 0, tzinfo=UTC), until=starts[-1]
+    )
+    assert dt.datetime(2026, 3, 28, 1, 30, tzinfo=UTC) in starts
+    assert dt.datetime(2026, 3, 29, 1, 30, tzinfo=UTC) in starts
+    assert dt.datetime(2026, 3, 30, 0, 30, tzinfo=UTC) in starts
+    assert {end - start for start, end, _ in first} == {dt.timedelta(minutes=30)}
+
+
+@time_machine.travel(dt.datetime(2026, 10, 22, 12, 0, tzinfo=UTC), tick=False)
+def test_a_meeting_in_the_repeated_autumn_hour_takes_its_first_instance_and_ends_after_it_starts(
+    client, world
+):
+    # Given a daily 02:30 Berlin check-in: on 25 October 2026 the clocks go back from 03:00 to 02:00,
+    # so 02:30 comes twice and the half hour after the first 02:30 ends at the second 02:00
+    channel = _german_channel(world, skip=False, recurrence_rule="FREQ=DAILY", local_time=dt.time(2, 30))
+    _, secret = calendar_feeds.calendar_feed_create(actor=world.lead)
+
+    # When the feed is read by both parsers
+    first, second = _parsed_by_both(client.get(_feed_url(secret)).content, channel)
+
+    # Then both read the first 02:30 (00:30 UTC), as the dispatcher plans it, lasting its half hour
+    assert first == second
+    starts = [start for start, _, _ in first]
+    assert starts == _dispatcher_due_times(
+        channel, after=dt.datetime(2026, 10, 22, 12, 0, tzinfo=UTC), until=starts[-1]
+    )
+    assert (
+        dt.datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+        dt.datetime(2026, 10, 25, 1, 0, tzinfo=UTC),
+        "OPAQUE",
+    ) in first
+    assert dt.datetime(2026, 10, 26, 1, 30, tzinfo=UTC) in starts
+    assert all(end - start == dt.timedelta(minutes=30) for start, end, _ in first)
+
+
+@time_machine.travel(dt.datetime(2026, 12, 14, 12, 0, tzinfo=UTC), tick=False)
+def test_vtimezone_covers_every_year_the_events_span(client, world):
+    # Given a weekly Berlin check-in, and a feed read in mid-December whose eight weeks run into 2027
+    channel = _berlin_channel(world, recurrence_rule="FREQ=WEEKLY;BYDAY=TU")
+    _, secret = calendar_feeds.calendar_feed_create(actor=world.lead)
+
+    # When the feed's own VTIMEZONE is turned into a zone by each parser, without looking the name up
+    body = client.get(_feed_url(secret)).content
+    by_icalendar = next(
+        tz for tz in icalendar.Calendar.from_ical(body).timezones if tz.tz_name == "Europe/Berlin"
+    ).to_tz(lookup_tzid=False)
+    by_ical = IcsTimezoneInfo.from_timezone(
+        next(
+            tz
+            for tz in IcsCalendarStream.calendar_from_ics(body.decode()).timezones
+            if tz.tz_id == "Europe/Berlin"
+        )
+    )
+
+    # Then both give Berlin's real offset at noon on every day of 2026 and 2027, both clock changes of
+    # each year included, and place every event where the dispatcher has it
+    day = dt.date(2026, 1, 1)
+    while day.year < 2028:
+        noon = dt.datetime.combine(day, dt.time(12, 0))
+        expected = noon.replace(tzinfo=BERLIN).utcoffset()
+        assert noon.replace(tzinfo=by_icalendar).utcoffset() == expected, day
+        assert noon.replace(tzinfo=by_ical).utcoffset() == expected, day
+        day += dt.timedelta(days=1)
+    first, _ = _parsed_by_both(body, channel)
+    assert [start.year for start, _, _ in first] == [2026, 2026, 2026] + [2027] * 5
+    for start, _, _ in first:
+        wall = start.astimezone(BERLIN).replace(tzinfo=None)
+        assert wall.replace(tzinfo=by_icalendar).astimezone(UTC) == start
+        assert wall.replace(tzinfo=by_ical).astimezone(UTC) == start
+    assert [
+        e.dtstart.value.astimezone(UTC)
+        for e in vobject.readOne(body.decode()).vevent_list
+        if e.uid.value.startswith(f"channel-{channel.pk}-")
+    ] == [start for start, _, _ in first]

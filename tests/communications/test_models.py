@@ -96,6 +96,16 @@ CONSTRAINT_VIOLATIONS: list[tuple[str, Violation, tuple[str, ...]]] = [
         lambda w: Channel.objects.filter(pk=w.mine.channel.pk).update(grace_period=timedelta(seconds=-1)),
         ("channel_grace_not_negative",),
     ),
+    (
+        "channel that takes no time",
+        lambda w: Channel.objects.filter(pk=w.mine.channel.pk).update(duration=timedelta(0)),
+        ("channel_duration_in_range",),
+    ),
+    (
+        "channel that takes more than a working day",
+        lambda w: Channel.objects.filter(pk=w.mine.channel.pk).update(duration=timedelta(hours=9)),
+        ("channel_duration_in_range",),
+    ),
 ]
 
 

@@ -370,6 +370,8 @@ CHANNEL_REFUSALS: list[tuple[str, Callable[[World], dict[str, Any]], str]] = [
         lambda w: {"recurrence_rule": "FREQ=WEEKLY;BYDAY=MO,TH", "grace_period": timedelta(days=3)},
         "grace_period",
     ),
+    ("duration of a minute", lambda w: {"duration": timedelta(minutes=1)}, "duration"),
+    ("duration of a whole day", lambda w: {"duration": timedelta(days=1)}, "duration"),
 ]
 
 

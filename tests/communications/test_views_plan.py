@@ -36,6 +36,7 @@ def _channel_post(channel=None, **overrides):
         "rrule": "",
         "starts_on": "2026-02-03",
         "local_time": "09:00",
+        "duration_minutes": "30",
         "owner": str(channel.owner_id) if channel else "",
         "grace_hours": "48",
     }
@@ -207,6 +208,49 @@ def test_plan_query_count_does_not_grow_with_channels(client, world, django_asse
 
 
 # Adding a channel
+
+
+def test_a_channel_is_planned_and_edited_with_its_duration(client, world) -> None:
+    # Given the consultant adding a 45-minute channel
+    client.force_login(world.consultant)
+    data = _channel_post(
+        stakeholder=str(world.mine.stakeholder.pk), owner=str(world.consultant.pk), duration_minutes="45"
+    )
+    client.post(reverse("channel_create", args=[world.mine.engagement.pk]), data)
+    channel = Channel.objects.get(title="Fortnightly sponsor sync")
+
+    # When they open it again and make it an hour
+    form = client.get(reverse("channel_edit", args=[channel.pk])).content.decode()
+    response = client.post(
+        reverse("channel_edit", args=[channel.pk]), _channel_post(channel, duration_minutes="60")
+    )
+
+    # Then the form showed the 45 minutes, and the channel now lasts an hour
+    assert channel.duration == dt.timedelta(minutes=45)
+    assert 'name="duration_minutes"' in form
+    assert 'value="45"' in form
+    assert response.status_code == 302
+    channel.refresh_from_db()
+    assert channel.duration == dt.timedelta(hours=1)
+
+
+@pytest.mark.parametrize("minutes", ["0", "4", "481", "half an hour"])
+def test_a_duration_outside_five_minutes_to_eight_hours_is_refused_on_the_form(
+    client, world, minutes
+) -> None:
+    # Given the consultant on the add form
+    client.force_login(world.consultant)
+    data = _channel_post(
+        stakeholder=str(world.mine.stakeholder.pk), owner=str(world.consultant.pk), duration_minutes=minutes
+    )
+
+    # When they give a duration out of range
+    response = client.post(reverse("channel_create", args=[world.mine.engagement.pk]), data)
+
+    # Then the form comes back with the error under the duration, and nothing is planned
+    assert response.status_code == 200
+    assert response.context["form"].errors.keys() == {"duration_minutes"}
+    assert not Channel.objects.filter(title="Fortnightly sponsor sync").exists()
 
 
 def test_adding_a_channel_with_a_common_cadence_plans_it(client, world) -> None:
