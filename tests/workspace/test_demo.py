@@ -142,11 +142,18 @@ def test_demo_shows_a_silent_sponsor_and_notifications_from_the_first_page() -> 
 
 
 def _fingerprint() -> list[Any]:
+    # Ordered by every column compared: rows equal in the leading keys must not swap between runs.
     check_ins = CheckIn.objects.order_by(
-        "occurred_at", "engagement__code", "summary", "channel__title"
+        "occurred_at", "engagement__code", "summary", "channel__title", "sentiment", "decisions"
     ).values_list("engagement__code", "occurred_at", "summary", "sentiment", "decisions", "channel__title")
     follow_ups = FollowUp.objects.order_by(
-        "due_at", "engagement__code", "title", "owner_user__username", "owner_stakeholder__name"
+        "due_at",
+        "engagement__code",
+        "title",
+        "owner_user__username",
+        "owner_stakeholder__name",
+        "status",
+        "completed_at",
     ).values_list("engagement__code", "title", "due_at", "status", "completed_at", "owner_user__username")
     return [*check_ins, *follow_ups]
 
