@@ -35,8 +35,8 @@ from communications.selectors import (
 )
 from communications.silence import silences_clear_for_check_in
 from engagements.models import Engagement, Membership
-from engagements.policy import Action, engagement_check_can
 from engagements.selectors import engagement_check_editable
+from engagements.services import membership_lock_for_change
 from engagements.working_days import engagement_skip_rule
 from pmaas.concurrency import check_unchanged
 from pmaas.errors import NotAllowed, NotFound, RuleViolation
@@ -345,12 +345,8 @@ def membership_remove(*, actor: Any, membership: Membership, reassign_to: User |
     Not idempotent: a second call finds no member (NotFound).
     """
     engagement = membership.engagement
-    engagement_check_can(user=actor, engagement=engagement, action=Action.MANAGE_TEAM)
-    # The same lock as every other team change (engagements.services), so a hand-over cannot interleave.
-    Engagement.objects.select_for_update().filter(pk=engagement.pk).first()
-    locked = Membership.objects.filter(pk=membership.pk).select_related("user").first()
-    if locked is None:
-        raise NotFound("No such team member.")
+    # The same lock as every other team change, so a hand-over cannot interleave.
+    locked = membership_lock_for_change(actor=actor, membership=membership)
     leaving = locked.user
     if locked.role == Membership.Role.LEAD:
         raise RuleViolation(f"{leaving} leads this engagement: hand the lead role to another member first.")

@@ -125,6 +125,22 @@ def membership_add(
     return membership
 
 
+def membership_lock_for_change(*, actor: Any, membership: Membership) -> Membership:
+    """The first step of every change to one member: the right, the team lock, the row as it is now.
+
+    Checks that the actor may manage the team (NotFound outside their scope,
+    NotAllowed inside it), locks the engagement row that serialises team
+    changes, and re-reads the membership under that lock (NotFound when it
+    is gone). Call inside a transaction.
+    """
+    engagement_check_can(user=actor, engagement=membership.engagement, action=Action.MANAGE_TEAM)
+    Engagement.objects.select_for_update().filter(pk=membership.engagement_id).first()
+    locked = Membership.objects.filter(pk=membership.pk).select_related("user").first()
+    if locked is None:
+        raise NotFound("No such team member.")
+    return locked
+
+
 @transaction.atomic
 def membership_make_lead(*, actor: Any, membership: Membership) -> Membership:
     """Hand the engagement's lead role to this member; the lead so far stays on the team as a consultant.
@@ -133,11 +149,7 @@ def membership_make_lead(*, actor: Any, membership: Membership) -> Membership:
     (NotAllowed). Idempotent: the lead made lead again changes nothing.
     """
     engagement = membership.engagement
-    engagement_check_can(user=actor, engagement=engagement, action=Action.MANAGE_TEAM)
-    Engagement.objects.select_for_update().filter(pk=engagement.pk).first()
-    locked = Membership.objects.filter(pk=membership.pk).select_related("user").first()
-    if locked is None:
-        raise NotFound("No such team member.")
+    locked = membership_lock_for_change(actor=actor, membership=membership)
     if locked.role == Membership.Role.LEAD:
         return locked
     # Demote first: the database allows one lead per engagement at any moment.
