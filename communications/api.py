@@ -201,7 +201,9 @@ class CheckInViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         summary="Log a check-in with its follow-ups",
         description=(
             "Attendees must have a role on the engagement, team attendees and follow-up owners "
-            "must be on its team. Nothing is written when anything is refused."
+            "must be on its team. Without a channel the check-in covers the one planned meeting "
+            "it matches; when it matches several, covers must name them (or be empty). Nothing is "
+            "written when anything is refused."
         ),
         request=CheckInCreateSerializer,
         responses={201: CheckInSerializer, 400: FIELD_ERRORS, 403: FORBIDDEN},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -36,6 +36,33 @@ def channel_list(*, user: Any) -> QuerySet[Channel]:
 
 def channel_get_for_user(*, user: Any, id: int) -> Channel:
     return get_or_404(channel_list(user=user), id=id)
+
+
+def check_in_cover_candidates(
+    *, user: Any, engagement: Engagement, attendees: Sequence[Stakeholder], occurred_at: datetime
+) -> list[Channel]:
+    """The planned meetings a check-in with ``attendees`` at ``occurred_at`` could cover, soonest first.
+
+    The matching rule: an active channel of the engagement with one of the
+    attendees whose open occurrence (the channel's next due time) has a
+    window holding ``occurred_at``. The window runs from the channel's grace
+    period before the due time to its grace period after it, so a meeting
+    moved a day earlier or held a day late still counts, and as the grace is
+    shorter than the cadence's closest two meetings it never reaches the
+    occurrence before. One query.
+    """
+    channels = (
+        Channel.objects.visible_to(user)
+        .active()
+        .select_related("engagement", "stakeholder")
+        .filter(engagement=engagement, stakeholder__in=attendees, next_due_at__isnull=False)
+        .order_by("next_due_at", "pk")
+    )
+    return [
+        channel
+        for channel in channels
+        if channel.next_due_at is not None and abs(occurred_at - channel.next_due_at) <= channel.grace_period
+    ]
 
 
 def check_in_list(*, user: Any) -> QuerySet[CheckIn]:

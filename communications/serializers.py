@@ -267,6 +267,17 @@ class CheckInCreateSerializer(serializers.Serializer[Any]):
         default=None,
         help_text="The planned channel this check-in closes, if any.",
     )
+    covers = ScopedPrimaryKeyRelatedField(
+        selector=channel_list,
+        many=True,
+        required=False,
+        help_text=(
+            "Without a channel, the planned meetings this check-in covers. Left out, the check-in "
+            "covers the one planned meeting it matches (an attendee's channel due within its grace "
+            "period of the time), and a check-in matching several is refused naming them; an empty "
+            "list covers none."
+        ),
+    )
     sentiment = serializers.ChoiceField(choices=Sentiment.choices, default=Sentiment.NEUTRAL)
     decisions = serializers.CharField(max_length=LONG_TEXT_MAX_LENGTH, allow_blank=True, default="")
     shared_with_client = serializers.BooleanField(

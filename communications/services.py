@@ -28,6 +28,7 @@ from communications.models import (
 from communications.obligations import obligations_meet_for_check_in
 from communications.scheduling import channel_compute_next_due, occurrence_mark_held
 from communications.selectors import (
+    check_in_cover_candidates,
     follow_up_can_update_status,
     follow_up_changeable_by,
     membership_open_work,
@@ -491,6 +492,7 @@ def check_in_log(
     decisions: str = "",
     follow_ups: Iterable[FollowUpSpec] = (),
     shared_with_client: bool = False,
+    covers: Sequence[Channel] | None = None,
     as_of: datetime | None = None,
 ) -> CheckIn:
     """Log an interaction and its follow-ups in one transaction.
@@ -498,11 +500,15 @@ def check_in_log(
     Every attendee must have a role on the engagement, every team attendee and
     follow-up owner must be on its team, the channel must belong to it, the
     check-in may not lie more than a day ahead, and no follow-up may be due
-    before it. Logging against a channel closes its due occurrence and moves
-    its next due time. Only a check-in ``shared_with_client`` is shown to the
-    client's users, and never its sentiment (pmaas/sharing.py). Nothing is
-    written when anything is refused. Not
-    idempotent: each call logs a new check-in.
+    before it. Logging against a ``channel`` (the due row's button) closes
+    its due occurrence and moves its next due time. Without one, the check-in
+    covers the planned meetings it matches
+    (``selectors.check_in_cover_candidates``): the one candidate by itself;
+    when several match, ``covers`` must say which (an empty list: none, an
+    extra conversation), else the error under "covers" names them. Only a
+    check-in ``shared_with_client`` is shown to the client's users, and never
+    its sentiment (pmaas/sharing.py). Nothing is written when anything is
+    refused. Not idempotent: each call logs a new check-in.
     """
     engagement_check_editable(user=actor, engagement=engagement)
     as_of = as_of or timezone.now()
@@ -526,6 +532,15 @@ def check_in_log(
         problems.add("team_attendees", f"Not on this engagement's team: {', '.join(strangers)}.")
     if channel is not None and channel.engagement_id != engagement.pk:
         problems.add("channel", "This channel belongs to another engagement.")
+    covered = _covered_channels(
+        actor=actor,
+        engagement=engagement,
+        channel=channel,
+        covers=covers,
+        attendees=[] if outsiders else attendees,
+        occurred_at=occurred_at,
+        problems=problems,
+    )
     specs = list(follow_ups)
     for index, spec in enumerate(specs):
         _check_follow_up(
@@ -539,7 +554,7 @@ def check_in_log(
 
     check_in = CheckIn(
         engagement=engagement,
-        channel=channel,
+        channel=covered[0] if covered else None,
         kind=kind,
         occurred_at=occurred_at,
         logged_by=actor,
@@ -571,9 +586,58 @@ def check_in_log(
         ],
         batch_size=500,
     )
-    if channel is not None:
-        _advance_channel(channel=channel, occurred_at=occurred_at, check_in=check_in)
+    for planned in covered:
+        _advance_channel(channel=planned, occurred_at=occurred_at, check_in=check_in)
     return check_in
+
+
+def _cover_label(channel: Channel) -> str:
+    """ "Weekly PMO sync with Ana Ruiz, due Tue 10 Mar 10:00", in the active time zone."""
+    due = timezone.localtime(channel.next_due_at) if channel.next_due_at else None
+    when = f", due {due:%a %d %b %H:%M}" if due else ""
+    return f"{channel.title} with {channel.stakeholder.name}{when}"
+
+
+def _covered_channels(
+    *,
+    actor: Any,
+    engagement: Engagement,
+    channel: Channel | None,
+    covers: Sequence[Channel] | None,
+    attendees: Sequence[Stakeholder],
+    occurred_at: datetime | None,
+    problems: _Problems,
+) -> list[Channel]:
+    """The channels whose open occurrence the check-in holds: the one named, else the ones it matches."""
+    if channel is not None:
+        return [channel] if channel.engagement_id == engagement.pk else []
+    if occurred_at is None or not attendees:
+        return []
+    candidates = check_in_cover_candidates(
+        user=actor, engagement=engagement, attendees=attendees, occurred_at=occurred_at
+    )
+    if covers is None:
+        if len(candidates) > 1:
+            problems.add(
+                "covers",
+                "This check-in fits more than one planned meeting: "
+                + "; ".join(_cover_label(c) for c in candidates)
+                + ". Say which it covers, or none.",
+            )
+            return []
+        return candidates
+    fitting = {c.pk for c in candidates}
+    strays = [c for c in covers if c.pk not in fitting]
+    if strays:
+        problems.add(
+            "covers",
+            "Not a planned meeting with these attendees around this time: "
+            + "; ".join(_cover_label(c) for c in strays)
+            + ".",
+        )
+        return []
+    chosen = {c.pk for c in covers}
+    return [c for c in candidates if c.pk in chosen]
 
 
 def follow_up_create(*, actor: Any, engagement: Engagement, spec: FollowUpSpec) -> FollowUp:

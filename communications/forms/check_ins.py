@@ -32,6 +32,15 @@ class CheckInForm(forms.Form):
         queryset=Engagement.objects.none(), label="Engagement", empty_label="Choose an engagement"
     )
     channel = IdChoiceField(queryset=Channel.objects.none(), required=False, widget=forms.HiddenInput)
+    # Asked only when the check-in fits several planned meetings; "covers_asked" tells an
+    # answer of none (an extra conversation) from a form that never asked.
+    covers = IdMultipleChoiceField(
+        queryset=Channel.objects.none(),
+        required=False,
+        label="This check-in covers",
+        widget=forms.CheckboxSelectMultiple,
+    )
+    covers_asked = forms.BooleanField(required=False, widget=forms.HiddenInput)
     attendees = IdMultipleChoiceField(
         queryset=Stakeholder.objects.none(),
         label="Attendees",
@@ -87,6 +96,7 @@ class CheckInForm(forms.Form):
         )
         if engagement is not None:
             self.fields["channel"].queryset = selectors.channel_list(user=user).filter(engagement=engagement)  # type: ignore[attr-defined]
+            self.fields["covers"].queryset = self.fields["channel"].queryset  # type: ignore[attr-defined]
             self.fields["attendees"].queryset = selectors.check_in_attendee_choices(  # type: ignore[attr-defined]
                 user=user, engagement=engagement
             )
@@ -100,6 +110,12 @@ class CheckInForm(forms.Form):
         if channel is not None and engagement is not None and channel.engagement_id != engagement.pk:
             cleaned["channel"] = None
         return cleaned
+
+    def covers_answer(self) -> list[Channel] | None:
+        """The planned meetings the user said this covers, or None when the form did not ask."""
+        if not self.cleaned_data.get("covers_asked"):
+            return None
+        return list(self.cleaned_data.get("covers") or [])
 
 
 class FollowUpForm(forms.Form):

@@ -21,7 +21,7 @@ from communications.forms.check_ins import (
     initial_from,
     owner_choices,
 )
-from communications.models import Channel
+from communications.models import Channel, CheckIn
 from engagements.models import Engagement
 from engagements.selectors import engagement_get_for_user
 from pmaas.scoping import parse_id
@@ -62,6 +62,33 @@ def _first_attendee(request: HttpRequest, engagement: Engagement, ticked: list[s
     return None
 
 
+def _saved_message(check_in: CheckIn) -> str:
+    """What the user is told after saving: the engagement, and the planned meetings it covered."""
+    covered = list(check_in.occurrences.select_related("channel").order_by("due_at"))
+    text = f"Check-in logged on {check_in.engagement.code}"
+    if not covered:
+        return text + "."
+    labels = [f"{o.channel.title}, due {timezone.localtime(o.due_at):%a %d %b %H:%M}" for o in covered]
+    return f"{text}; it covers {'; '.join(labels)}."
+
+
+def _cover_candidates(request: HttpRequest, form: CheckInForm) -> list[Channel]:
+    """The planned meetings to offer when the user must say which this check-in covers."""
+    if not form.is_bound or "covers" not in form.errors and not form.data.get("covers_asked"):
+        return []
+    data = getattr(form, "cleaned_data", {})
+    engagement, attendees, occurred_at = (
+        data.get("engagement"),
+        data.get("attendees"),
+        data.get("occurred_at"),
+    )
+    if engagement is None or not attendees or occurred_at is None:
+        return []
+    return selectors.check_in_cover_candidates(
+        user=request.user, engagement=engagement, attendees=list(attendees), occurred_at=occurred_at
+    )
+
+
 def _after_save_url(engagement: Engagement) -> str:
     try:
         return reverse("engagement_timeline", kwargs={"pk": engagement.pk})
@@ -100,12 +127,13 @@ def check_in_create(request: HttpRequest) -> HttpResponse:
                     sentiment=form.cleaned_data["sentiment"],
                     decisions=form.cleaned_data["decisions"],
                     shared_with_client=form.cleaned_data["shared_with_client"],
+                    covers=form.covers_answer(),
                     follow_ups=[formset.forms[i].spec() for i in spec_rows],
                 )
             except ValidationError as exc:
                 apply_service_errors(exc, form=form, formset=formset, spec_rows=spec_rows)
             else:
-                messages.success(request, f"Check-in logged on {check_in.engagement.code}.")
+                messages.success(request, _saved_message(check_in))
                 return redirect(_after_save_url(check_in.engagement))
     else:
         initial, rows = initial_from(data)
@@ -137,6 +165,8 @@ def check_in_create(request: HttpRequest) -> HttpResponse:
         "attendee_options": list(form.fields["attendees"].queryset),  # type: ignore[attr-defined]
         "ticked": ticked,
         "still_open": still_open,
+        "cover_candidates": _cover_candidates(request, form),
+        "covers_ticked": {parse_id(v) for v in form["covers"].value() or []},
     }
     if getattr(request, "htmx", False) and request.method == "GET":
         template = (

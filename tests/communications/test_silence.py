@@ -55,7 +55,9 @@ def _sponsor(
     return role, channel
 
 
-def _check_in(role: StakeholderRole, at: dt.datetime, *, attendees: list[Any] | None = None) -> Any:
+def _check_in(
+    role: StakeholderRole, at: dt.datetime, *, attendees: list[Any] | None = None, **kwargs: Any
+) -> Any:
     actor = role.engagement.memberships.first().user  # type: ignore[union-attr]
     return factories.make_check_in(
         engagement=role.engagement,
@@ -63,6 +65,7 @@ def _check_in(role: StakeholderRole, at: dt.datetime, *, attendees: list[Any] | 
         actor=actor,
         occurred_at=at,
         as_of=at,
+        **kwargs,
     )
 
 
@@ -245,7 +248,8 @@ def test_the_shortest_cadence_of_several_channels_sets_the_allowance():
             recurrence_rule="FREQ=WEEKLY;INTERVAL=2;BYDAY=TU",
             starts_on=dt.date(2026, 1, 6),
         )
-    _check_in(role, FIRST_MEETING)
+    # (the first steering committee and one-to-one fall on the same Tuesday: it held both)
+    _check_in(role, FIRST_MEETING, covers=list(role.stakeholder.channels.all()))
 
     # When 22 days pass (past 1.5 × 14, well inside 1.5 × 35)
     silences_flag(as_of=FIRST_MEETING + dt.timedelta(days=22))
