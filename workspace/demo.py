@@ -30,9 +30,9 @@ from communications.models import (
     Channel,
     ChannelKind,
     FollowUp,
-    Occurrence,
     SponsorSubscription,
 )
+from communications.scheduling import occurrences_dispatch, occurrences_mark_due, occurrences_mark_missed
 from communications.services import (
     FollowUpSpec,
     channel_create,
@@ -531,12 +531,36 @@ class _Completion:
 
 
 @dataclass
+class _Meeting:
+    """A check-in of the history, decided while its plan was built and logged in time order later."""
+
+    plan: _Plan
+    engagement: Engagement
+    team: list[User]
+    occurred_at: datetime
+    audience: str
+    attendees: list[Stakeholder]
+    team_attendees: list[User]
+    kind: str
+    channel: Channel | None
+    negative: bool
+
+
+def _channel_pk(meeting: _Meeting | None) -> int:
+    return meeting.channel.pk if meeting is not None and meeting.channel is not None else 0
+
+
+@dataclass
 class _Builder:
     users: dict[str, User]
     clients: dict[str, Client]
     now: datetime
     rng: random.Random = field(default_factory=lambda: random.Random(SEED))  # noqa: S311
     people: dict[str, Stakeholder] = field(default_factory=dict)
+    # The planned meetings the history held, and the moments the dispatcher must look in to
+    # mark the skipped ones missed; replayed in time order once every plan exists.
+    meetings: list[_Meeting] = field(default_factory=list)
+    sweeps: list[datetime] = field(default_factory=list)
 
     @property
     def admin(self) -> User:
@@ -561,6 +585,7 @@ class _Builder:
                 self.people[contact.key] = self._stakeholder(spec, contact)
         for plan in ENGAGEMENTS:
             self._engagement(plan)
+        self._replay_meetings()
         self._settle_follow_ups()
         self._yesterdays_news()
         self._comment_on_overdue()
@@ -749,19 +774,26 @@ class _Builder:
     def _history(
         self, plan: _Plan, engagement: Engagement, team: list[User], channel: Channel, cadence: _Cadence
     ) -> None:
+        """Decide which of the channel's past meetings were held, when and with whom; the rest were skipped.
+
+        Nothing is written yet: ``_replay_meetings`` logs them in time order with
+        the dispatcher running in between, so the occurrences, held and missed,
+        are the ones the application itself records.
+        """
         rng = self.rng
         silence_from = self.midnight - timedelta(weeks=6)
-        skipped: list[datetime] = []
         due = channel.next_due_at
         while due is not None and due < self.midnight - timedelta(hours=2):
             strained = plan.troubled and due >= silence_from
             silent = plan.silent_sponsor and strained and cadence.audience in {"sponsor", "steering"}
             if silent or rng.random() >= (0.7 if strained else 0.88):
-                skipped.append(due)
+                # The dispatcher looks in just after its grace period ran out and finds it missed.
+                self.sweeps.append(due + channel.grace_period + timedelta(minutes=1))
             else:
                 occurred_at = due + timedelta(minutes=rng.choice([0, 0, 5, 10, 15]))
                 if rng.random() < 0.1:
-                    occurred_at += timedelta(days=1)
+                    # A day late, still within the grace period: held, but not on time.
+                    occurred_at += min(timedelta(days=1), channel.grace_period - timedelta(hours=1))
                 occurred_at = min(occurred_at, self.midnight - timedelta(hours=1))
                 attendees = [channel.stakeholder]
                 team_attendees = [channel.owner]
@@ -770,17 +802,19 @@ class _Builder:
                     team_attendees = team
                 elif cadence.audience == "sponsor" and rng.random() < 0.3:
                     attendees.append(self.people[plan.pmo])
-                self._log(
-                    plan,
-                    engagement,
-                    team,
-                    occurred_at=occurred_at,
-                    audience=cadence.audience,
-                    attendees=attendees,
-                    team_attendees=team_attendees,
-                    kind=cadence.kind,
-                    channel=channel,
-                    negative=strained,
+                self.meetings.append(
+                    _Meeting(
+                        plan=plan,
+                        engagement=engagement,
+                        team=team,
+                        occurred_at=occurred_at,
+                        audience=cadence.audience,
+                        attendees=attendees,
+                        team_attendees=team_attendees,
+                        kind=cadence.kind,
+                        channel=channel,
+                        negative=strained,
+                    )
                 )
             due = recurrence.next_occurrence(
                 rule=channel.recurrence,
@@ -789,28 +823,33 @@ class _Builder:
                 time_zone=channel.stakeholder.time_zone,
                 after=due,
             )
-        self._record_missed(channel, skipped)
 
-    def _record_missed(self, channel: Channel, skipped: list[datetime]) -> None:
-        """The meetings the history skipped, as the missed sweep would have recorded them.
+    def _replay_meetings(self) -> None:
+        """Log the history's meetings in time order, the dispatcher sweeping before each.
 
-        The one the channel still points at is left to the dispatcher, which
-        marks it missed and moves the channel on as it would in use.
+        The dispatcher creates each occurrence, marks it due, and marks the
+        skipped ones missed once their grace ran out, moving the channel on as
+        it does in use; a check-in then holds the occurrence it covers. So the
+        compliance the demo shows follows from what happened. Reminders are not
+        sent for the past.
         """
-        channel.refresh_from_db(fields=["next_due_at"])
-        Occurrence.objects.bulk_create(
-            [
-                Occurrence(
-                    channel=channel,
-                    due_at=due,
-                    status=Occurrence.Status.MISSED,
-                    missed_at=due + channel.grace_period,
-                )
-                for due in skipped
-                if due != channel.next_due_at and due + channel.grace_period < self.midnight
-            ],
-            ignore_conflicts=True,
-        )
+        moments: list[tuple[datetime, int, _Meeting | None]] = [
+            (at, 0, None) for at in self.sweeps if at < self.midnight
+        ]
+        moments.extend((meeting.occurred_at, 1, meeting) for meeting in self.meetings)
+        moments.sort(key=lambda moment: (moment[0], moment[1], _channel_pk(moment[2])))
+        for at, _, meeting in moments:
+            occurrences_dispatch(as_of=at)
+            occurrences_mark_due(as_of=at)
+            occurrences_mark_missed(as_of=at)
+            if meeting is not None:
+                if meeting.channel is not None:
+                    # The sweeps moved it on since the plan was built.
+                    meeting.channel.refresh_from_db(fields=["next_due_at", "updated_at"])
+                self._log(meeting)
+        occurrences_dispatch(as_of=self.midnight)
+        occurrences_mark_due(as_of=self.midnight)
+        occurrences_mark_missed(as_of=self.midnight)
 
     def _ad_hoc(
         self, plan: _Plan, engagement: Engagement, team: list[User], *, days_ago: Sequence[int]
@@ -820,32 +859,28 @@ class _Builder:
             audience = self.rng.choice(["pmo", "sponsor"])
             key = plan.pmo if audience == "pmo" else plan.sponsors[0]
             self._log(
-                plan,
-                engagement,
-                team,
-                occurred_at=occurred_at,
-                audience=audience,
-                attendees=[self.people[key]],
-                team_attendees=[team[0]],
-                kind=ChannelKind.MEETING,
-                channel=None,
-                negative=False,
+                _Meeting(
+                    plan=plan,
+                    engagement=engagement,
+                    team=team,
+                    occurred_at=occurred_at,
+                    audience=audience,
+                    attendees=[self.people[key]],
+                    team_attendees=[team[0]],
+                    kind=ChannelKind.MEETING,
+                    channel=None,
+                    negative=False,
+                )
             )
 
-    def _log(
-        self,
-        plan: _Plan,
-        engagement: Engagement,
-        team: list[User],
-        *,
-        occurred_at: datetime,
-        audience: str,
-        attendees: list[Stakeholder],
-        team_attendees: list[User],
-        kind: str,
-        channel: Channel | None,
-        negative: bool,
-    ) -> None:
+    def _log(self, meeting: _Meeting) -> None:
+        plan, occurred_at, audience, attendees = (
+            meeting.plan,
+            meeting.occurred_at,
+            meeting.audience,
+            meeting.attendees,
+        )
+        team, negative = meeting.team, meeting.negative
         rng = self.rng
         person = attendees[0].name
         if negative:
@@ -881,19 +916,21 @@ class _Builder:
                     )
                 )
         check_in_log(
-            actor=team_attendees[0],
-            engagement=engagement,
+            actor=meeting.team_attendees[0],
+            engagement=meeting.engagement,
             occurred_at=occurred_at,
             summary=summary,
             attendees=attendees,
-            team_attendees=team_attendees,
-            kind=kind,
-            channel=channel,
+            team_attendees=meeting.team_attendees,
+            kind=meeting.kind,
+            channel=meeting.channel,
+            # An unplanned conversation: it covers no planned meeting.
+            covers=None if meeting.channel else [],
             sentiment=sentiment,
             decisions=decisions,
             follow_ups=specs,
             shared_with_client=shared,
-            as_of=self.now,
+            as_of=occurred_at,
         )
 
     def _completions(self) -> list[_Completion]:

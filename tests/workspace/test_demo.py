@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from communications.models import CheckIn, FollowUp, SilenceFlag
+from communications.models import Channel, CheckIn, FollowUp, Occurrence, SilenceFlag
+from communications.scheduling import channel_due_times
 from engagements.models import Client, Engagement
 from notifications.models import Notification
 from tests import factories
@@ -124,6 +125,40 @@ def test_demo_history_spans_months_with_done_open_and_overdue_follow_ups() -> No
     assert not overdue.filter(overdue_stamp__isnull=True).exists()
     # and the client PMO lead owes some of them
     assert follow_ups.filter(owner_stakeholder__user__username="client").exists()
+
+
+def test_demo_compliance_follows_from_every_planned_meeting_held_or_missed() -> None:
+    # given a loaded demo
+    _demo("--quiet")
+    history_end = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+
+    for channel in Channel.objects.filter(engagement__code__in=demo_codes()).select_related(
+        "engagement", "stakeholder"
+    ):
+        # then every meeting its plan held before the demo's history ended is an occurrence
+        # (the dispatcher's own expansion of the plan), none passed over
+        start = dt.datetime.combine(channel.starts_on, dt.time(0), tzinfo=dt.UTC)
+        planned = list(
+            channel_due_times(channel=channel, after=start, until=history_end - channel.grace_period)
+        )
+        rows = dict(
+            Occurrence.objects.filter(
+                channel=channel, due_at__lte=planned[-1] if planned else start
+            ).values_list("due_at", "status")
+        )
+        assert sorted(rows) == planned, channel
+        # and each was either held by a check-in with that person, or missed with no check-in
+        assert set(rows.values()) <= {Occurrence.Status.HELD, Occurrence.Status.MISSED}, channel
+    held = Occurrence.objects.filter(status=Occurrence.Status.HELD).select_related("check_in", "channel")
+    for occurrence in held:
+        assert occurrence.check_in is not None
+        assert occurrence.check_in.attendees.filter(pk=occurrence.channel.stakeholder_id).exists()
+        assert abs(occurrence.check_in.occurred_at - occurrence.due_at) <= occurrence.channel.grace_period
+    # and each planned check-in of the history holds exactly the occurrence it was for
+    planned_check_ins = CheckIn.objects.filter(channel__isnull=False)
+    assert planned_check_ins.count() == held.count()
+    # and the portfolio's compliance is neither perfect nor invented: some meetings were missed
+    assert Occurrence.objects.filter(status=Occurrence.Status.MISSED).exists()
 
 
 def test_demo_shows_a_silent_sponsor_and_notifications_from_the_first_page() -> None:
