@@ -59,7 +59,10 @@ class CommunicationObligation(models.Model):
         Channel, on_delete=models.SET_NULL, null=True, blank=True, related_name="obligations"
     )
     opened_at = models.DateTimeField(
-        help_text="When the change was recorded; check-ins before it do not count."
+        help_text=(
+            "When the change was recorded; a check-in with the person on or after that day, "
+            "in their time zone, meets it."
+        )
     )
     deadline = models.DateTimeField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
