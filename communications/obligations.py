@@ -206,7 +206,8 @@ def change_request_record(
     opens one obligation per key stakeholder (sponsors, PMO lead, high
     influence) and other kinds open none; with it, exactly those people, each of
     whom must have a role on the engagement. Each deadline is the stakeholder's
-    earliest planned channel, or ``working_days`` working days after ``as_of``.
+    earliest planned channel, or the end of the ``working_days``-th working day
+    after ``as_of`` (``end_of_working_day``).
     Nothing is written when anything is refused. Not idempotent.
     """
     as_of = as_of or timezone.now()

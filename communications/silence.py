@@ -347,8 +347,8 @@ def silences_flag(*, as_of: datetime) -> int:
     the role was added or the earliest active channel began, so a new plan
     does not flag at once. A silent person gets one open SilenceFlag, a
     follow-up "Get back in touch with …" owed by the relationship owner (else
-    the owner of their first channel, else an engagement lead) due in one
-    working day, and a SPONSOR_SILENT notification to that owner. Flags that
+    the owner of their first channel, else an engagement lead) due by the end
+    of the next working day, and a SPONSOR_SILENT notification to that owner. Flags that
     no longer apply are cleared and their open follow-ups cancelled.
 
     Reads take a fixed number of queries whatever the portfolio's size; each
