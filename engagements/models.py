@@ -67,6 +67,8 @@ class Client(models.Model):
     holiday_subdivision = models.CharField(
         max_length=32,
         blank=True,
+        # Rows written by code that predates the column (earlier migrations' data steps) get none.
+        db_default="",
         verbose_name="holiday region",
         help_text=(
             "Region whose public holidays count as well, as a code of the holidays package "
@@ -186,6 +188,8 @@ class Engagement(models.Model):
     holiday_subdivision = models.CharField(
         max_length=32,
         blank=True,
+        # Rows written by code that predates the column (earlier migrations' data steps) get none.
+        db_default="",
         verbose_name="holiday region",
         help_text=(
             "Region of the country whose public holidays count as well (GB: ENG, NIR, SCT, WLS; "

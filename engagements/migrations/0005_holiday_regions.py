@@ -24,12 +24,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='client',
             name='holiday_subdivision',
-            field=models.CharField(blank=True, help_text="Region whose public holidays count as well, as a code of the holidays package (GB: ENG, NIR, SCT, WLS; a German Land such as BY; a US state such as CA). Default for this client's engagements. A new GB client gets ENG; elsewhere blank means national holidays only.", max_length=32, verbose_name='holiday region'),
+            field=models.CharField(blank=True, db_default='', help_text="Region whose public holidays count as well, as a code of the holidays package (GB: ENG, NIR, SCT, WLS; a German Land such as BY; a US state such as CA). Default for this client's engagements. A new GB client gets ENG; elsewhere blank means national holidays only.", max_length=32, verbose_name='holiday region'),
         ),
         migrations.AddField(
             model_name='engagement',
             name='holiday_subdivision',
-            field=models.CharField(blank=True, help_text="Region of the country whose public holidays count as well (GB: ENG, NIR, SCT, WLS; a German Land such as BY). Blank: the client's region when in the same country, else national holidays only.", max_length=32, verbose_name='holiday region'),
+            field=models.CharField(blank=True, db_default='', help_text="Region of the country whose public holidays count as well (GB: ENG, NIR, SCT, WLS; a German Land such as BY). Blank: the client's region when in the same country, else national holidays only.", max_length=32, verbose_name='holiday region'),
         ),
         migrations.RunPython(give_existing_clients_their_default_region, migrations.RunPython.noop),
     ]
