@@ -50,7 +50,7 @@ def feed_channels(*, feed: CalendarFeed) -> QuerySet[Channel]:
         if not Engagement.objects.visible_to(feed.owner).filter(pk=feed.engagement_id).exists():
             raise NotFound("No such calendar feed.")
         channels = channels.filter(engagement_id=feed.engagement_id)
-    return channels.select_related("stakeholder", "engagement").order_by("pk")
+    return channels.select_related("stakeholder", "engagement__client").order_by("pk")
 
 
 def occurrences(*, channel: Channel, start: datetime, end: datetime) -> Iterator[datetime]:

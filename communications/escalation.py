@@ -25,7 +25,7 @@ from accounts.models import User
 from communications.models import FollowUp
 from communications.services import follow_ups_flag_overdue
 from engagements.models import Membership
-from engagements.working_days import working_days_after
+from engagements.working_days import end_of_working_day, engagement_calendar
 from notifications.models import Notification, NotificationEvent, OutboxMessage
 from notifications.outbox import OutboundEmail, outbox_add
 from notifications.rendering import email_to
@@ -282,16 +282,16 @@ def _keep_visible(digests: dict[tuple[int, str], _Digest], recipients: dict[int,
 def follow_up_escalation_level(*, follow_up: FollowUp, as_of: datetime) -> int:
     """The ladder level a follow-up has reached: 0, 1 (engagement lead) or 2 (practice leads).
 
-    A level is reached once its number of working days has passed since the
-    due time (``working_days_after``: counted in the client's zone, weekends
-    and the engagement's country's public holidays do not count); the
-    thresholds are settings.FOLLOW_UP_ESCALATION_DAYS.
+    Level N is reached once its number of working days
+    (settings.FOLLOW_UP_ESCALATION_DAYS) have ended after the due day: at the
+    end of the Nth working day after the due time's local date, under the
+    time-zone rule of ``engagements.working_days`` (``end_of_working_day``).
     """
     lead_days, practice_days = settings.FOLLOW_UP_ESCALATION_DAYS
-    calendar = {"country": follow_up.engagement.country, "time_zone": follow_up.engagement.client.time_zone}
-    if as_of >= working_days_after(follow_up.due_at, practice_days, **calendar):
+    calendar = engagement_calendar(follow_up.engagement)
+    if as_of >= end_of_working_day(follow_up.due_at, practice_days, calendar=calendar):
         return 2
-    if as_of >= working_days_after(follow_up.due_at, lead_days, **calendar):
+    if as_of >= end_of_working_day(follow_up.due_at, lead_days, calendar=calendar):
         return 1
     return 0
 

@@ -30,7 +30,7 @@ from communications.models import (
 from engagements import services as engagement_services
 from engagements.models import ChangeRequest, Engagement, Membership
 from engagements.selectors import engagement_check_editable
-from engagements.working_days import working_days_after
+from engagements.working_days import end_of_working_day, engagement_calendar
 from pmaas.scoping import get_or_404
 from stakeholders.models import Stakeholder, StakeholderRole
 
@@ -162,9 +162,8 @@ def _open_obligations(
 ) -> list[CommunicationObligation]:
     channels = _earliest_channels(engagement=change_request.engagement, stakeholder_ids=stakeholder_ids)
     engagement = change_request.engagement
-    fallback = working_days_after(
-        as_of, working_days, country=engagement.country, time_zone=engagement.client.time_zone
-    )
+    # A deadline: the end of the last working day allowed, under the time-zone rule of working_days.
+    fallback = end_of_working_day(as_of, working_days, calendar=engagement_calendar(engagement))
     obligations = []
     for stakeholder_id in stakeholder_ids:
         channel = channels.get(stakeholder_id)
@@ -207,7 +206,8 @@ def change_request_record(
     opens one obligation per key stakeholder (sponsors, PMO lead, high
     influence) and other kinds open none; with it, exactly those people, each of
     whom must have a role on the engagement. Each deadline is the stakeholder's
-    earliest planned channel, or ``working_days`` working days after ``as_of``.
+    earliest planned channel, or the end of the ``working_days``-th working day
+    after ``as_of`` (``end_of_working_day``).
     Nothing is written when anything is refused. Not idempotent.
     """
     as_of = as_of or timezone.now()

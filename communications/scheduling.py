@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from communications import recurrence
 from communications.models import Channel, CheckIn, Occurrence
-from engagements.working_days import engagement_skip_rule, working_day_calendar
+from engagements.working_days import engagement_calendar, engagement_skip_rule
 from notifications.models import Notification, NotificationEvent, OutboxMessage
 from notifications.outbox import OutboundEmail, outbox_add, outbox_cancel
 from notifications.rendering import email_to
@@ -211,7 +211,7 @@ def occurrences_mark_missed(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SI
                 )
             )
         )
-        .select_related("stakeholder", "engagement")
+        .select_related("stakeholder", "engagement__client")
     )
 
     def move_on(channels: list[Channel]) -> int:
@@ -371,8 +371,8 @@ def _reminded() -> Exists:
 def occurrences_send_reminders(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SIZE) -> int:
     """Tell each channel owner of an open occurrence once their reminder time has come, and mail them.
 
-    The reminder time is the owner's own (``reminder_time``: their lead,
-    working days of the engagement's country, moved earlier out of their
+    The reminder time is the owner's own (``reminder_time``: their lead, in
+    working days of the engagement's calendar, moved earlier out of their
     quiet hours and free weekends). Occurrences the owner was not yet told of
     are read in locked batches (SKIP LOCKED on PostgreSQL; SQLite's
     IMMEDIATE transactions serialise the sweeps); in one transaction per
@@ -392,7 +392,7 @@ def occurrences_send_reminders(*, as_of: datetime, batch_size: int = SWEEP_BATCH
             channel__status=Channel.Status.ACTIVE,
         )
         .exclude(_reminded())
-        .select_related("channel__stakeholder", "channel__engagement", "channel__owner")
+        .select_related("channel__stakeholder", "channel__engagement__client", "channel__owner")
     )
 
     def remind(batch: list[Occurrence]) -> int:
@@ -406,7 +406,7 @@ def occurrences_send_reminders(*, as_of: datetime, batch_size: int = SWEEP_BATCH
                 preference=recipient.preference,
                 zone=recipient.zone,
                 due_at=occurrence.due_at,
-                calendar=working_day_calendar(country=occurrence.channel.engagement.country),
+                calendar=engagement_calendar(occurrence.channel.engagement).working_days,
             )
             if remind_at <= as_of:
                 due_now.append((occurrence, recipient))

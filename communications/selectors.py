@@ -31,7 +31,7 @@ from stakeholders.selectors import stakeholder_list
 
 
 def channel_list(*, user: Any) -> QuerySet[Channel]:
-    return Channel.objects.visible_to(user).select_related("engagement", "stakeholder", "owner")
+    return Channel.objects.visible_to(user).select_related("engagement__client", "stakeholder", "owner")
 
 
 def channel_get_for_user(*, user: Any, id: int) -> Channel:

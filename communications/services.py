@@ -235,7 +235,7 @@ def channel_update(
     """
     engagement_check_editable(user=actor, engagement=channel.engagement)
     as_of = as_of or timezone.now()
-    locked = Channel.objects.select_for_update().select_related("engagement").get(pk=channel.pk)
+    locked = Channel.objects.select_for_update().select_related("engagement__client").get(pk=channel.pk)
     check_unchanged(locked, seen_updated_at=seen_updated_at)
     errors = _channel_problems(
         engagement=locked.engagement,

@@ -36,7 +36,7 @@ from communications.models import (
 )
 from communications.selectors import relationship_last_contact
 from engagements.models import Engagement, Membership
-from engagements.working_days import working_days_after
+from engagements.working_days import EngagementCalendar, effective_holiday_subdivision, end_of_working_day
 from notifications.models import NotificationEvent
 from notifications.services import NotificationDraft, notifications_record
 from pmaas.locking import skip_locked
@@ -111,8 +111,7 @@ class _Silent:
     measured_from: datetime
     allowed: timedelta
     owner_id: int | None
-    country: str
-    time_zone: str
+    calendar: EngagementCalendar
 
 
 def _watched_roles() -> QuerySet[StakeholderRole]:
@@ -143,7 +142,10 @@ def _silent_pairs(*, as_of: datetime, factor: float) -> list[_Silent]:
             "stakeholder__name",
             "stakeholder__time_zone",
             "engagement__country",
+            "engagement__holiday_subdivision",
             "engagement__client__time_zone",
+            "engagement__client__country",
+            "engagement__client__holiday_subdivision",
             "relationship_owner_id",
             "relationship_owner__is_active",
         )
@@ -218,8 +220,16 @@ def _silent_pairs(*, as_of: datetime, factor: float) -> list[_Silent]:
                 measured_from=measured_from,
                 allowed=allowed,
                 owner_id=owner_id,
-                country=role["engagement__country"],
-                time_zone=role["engagement__client__time_zone"],
+                calendar=EngagementCalendar(
+                    time_zone=role["engagement__client__time_zone"],
+                    country=role["engagement__country"],
+                    subdivision=effective_holiday_subdivision(
+                        country=role["engagement__country"],
+                        subdivision=role["engagement__holiday_subdivision"],
+                        client_country=role["engagement__client__country"],
+                        client_subdivision=role["engagement__client__holiday_subdivision"],
+                    ),
+                ),
             )
         )
     return silent
@@ -285,7 +295,8 @@ def _raise(batch: Sequence[_Silent], *, as_of: datetime) -> int:
                 ),
                 details="Raised because the communication plan's cadence was not kept.",
                 owner_user_id=silent.owner_id,
-                due_at=working_days_after(as_of, 1, country=silent.country, time_zone=silent.time_zone),
+                # Due by the end of the next working day, under the time-zone rule of working_days.
+                due_at=end_of_working_day(as_of, 1, calendar=silent.calendar),
                 created_by=None,
             )
         )
@@ -336,8 +347,8 @@ def silences_flag(*, as_of: datetime) -> int:
     the role was added or the earliest active channel began, so a new plan
     does not flag at once. A silent person gets one open SilenceFlag, a
     follow-up "Get back in touch with …" owed by the relationship owner (else
-    the owner of their first channel, else an engagement lead) due in one
-    working day, and a SPONSOR_SILENT notification to that owner. Flags that
+    the owner of their first channel, else an engagement lead) due by the end
+    of the next working day, and a SPONSOR_SILENT notification to that owner. Flags that
     no longer apply are cleared and their open follow-ups cancelled.
 
     Reads take a fixed number of queries whatever the portfolio's size; each

@@ -1,14 +1,25 @@
+from __future__ import annotations
+
 from django.contrib import admin
+from django.forms import ModelForm
+from django.http import HttpRequest
 
 from engagements.models import ChangeRequest, Client, Engagement, Membership, Milestone
+from engagements.working_days import default_holiday_subdivision
 
 
 @admin.register(Client)
 class ClientAdmin(admin.ModelAdmin):
-    list_display = ("name", "time_zone", "country")
+    list_display = ("name", "time_zone", "country", "holiday_subdivision")
     list_filter = ("country", "time_zone")
     search_fields = ("name",)
     readonly_fields = ("created_at", "updated_at")
+
+    def save_model(self, request: HttpRequest, obj: Client, form: ModelForm[Client], change: bool) -> None:
+        # A new country without a region named gets that country's default, as client_create gives.
+        if "country" in form.changed_data and not obj.holiday_subdivision:
+            obj.holiday_subdivision = default_holiday_subdivision(obj.country)
+        super().save_model(request, obj, form, change)
 
 
 class MembershipInline(admin.TabularInline):

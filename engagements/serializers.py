@@ -26,7 +26,7 @@ class UserSummarySerializer(SharedModelSerializer[User]):
 class ClientSerializer(SharedModelSerializer[Client]):
     class Meta:
         model = Client
-        fields = ["id", "name", "time_zone", "country", "created_at", "updated_at"]
+        fields = ["id", "name", "time_zone", "country", "holiday_subdivision", "created_at", "updated_at"]
         read_only_fields = fields
 
 
@@ -66,6 +66,7 @@ class EngagementSerializer(SharedModelSerializer[Engagement]):
             "status",
             "status_display",
             "country",
+            "holiday_subdivision",
             "skip_non_working_days",
             "health",
             "health_override",
@@ -96,6 +97,15 @@ class EngagementCreateSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=Engagement.Status.choices, default=Engagement.Status.PLANNED)
     country = serializers.CharField(
         max_length=2, allow_blank=True, default="", help_text="ISO 3166 code; defaults to the client's."
+    )
+    holiday_subdivision = serializers.CharField(
+        max_length=32,
+        allow_blank=True,
+        default="",
+        help_text=(
+            "Holiday region of the country (a holidays subdivision code: GB ENG, DE BY, US CA); "
+            "blank for the client's region when in the same country, else national holidays only."
+        ),
     )
     skip_non_working_days = serializers.BooleanField(default=False)
     lead = ScopedPrimaryKeyRelatedField(

@@ -15,6 +15,7 @@ from accounts.models import User
 from engagements.models import ChangeRequest, Client, Engagement, Health, Membership, Milestone
 from engagements.policy import Action, engagement_check_can
 from engagements.selectors import engagement_check_editable
+from engagements.working_days import default_holiday_subdivision
 from pmaas.concurrency import check_unchanged
 from pmaas.errors import NotAllowed, NotFound, RuleViolation
 from pmaas.validation import clean_instance
@@ -27,10 +28,21 @@ def _require_portfolio_manager(actor: Any) -> None:
         raise NotAllowed("Only practice leads and administrators may do this.")
 
 
-def client_create(*, actor: Any, name: str, time_zone: str = "UTC", country: str = "") -> Client:
-    """Create a client organisation. Practice leads and administrators only."""
+def client_create(
+    *, actor: Any, name: str, time_zone: str = "UTC", country: str = "", holiday_subdivision: str = ""
+) -> Client:
+    """Create a client organisation. Practice leads and administrators only.
+
+    Without a holiday region the client gets its country's default
+    (``DEFAULT_HOLIDAY_SUBDIVISIONS``: ENG for GB), else none.
+    """
     _require_portfolio_manager(actor)
-    client = Client(name=name.strip(), time_zone=time_zone, country=country)
+    client = Client(
+        name=name.strip(),
+        time_zone=time_zone,
+        country=country,
+        holiday_subdivision=holiday_subdivision.strip() or default_holiday_subdivision(country),
+    )
     clean_instance(client)
     client.save()
     return client
@@ -51,6 +63,7 @@ def engagement_create(
     currency: str = "EUR",
     status: str = Engagement.Status.PLANNED,
     country: str = "",
+    holiday_subdivision: str = "",
     skip_non_working_days: bool = False,
     lead: User | None = None,
 ) -> Engagement:
@@ -72,6 +85,7 @@ def engagement_create(
         end_date=end_date,
         status=status,
         country=country or client.country,
+        holiday_subdivision=holiday_subdivision.strip(),
         skip_non_working_days=skip_non_working_days,
     )
     errors = {}

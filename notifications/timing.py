@@ -16,7 +16,7 @@ from notifications.models import NotificationPreference
 
 
 class WorkingDays(Protocol):
-    """A calendar of working days (weekends and a country's public holidays are not)."""
+    """A calendar of working days (weekends and the public holidays of a country and region are not)."""
 
     def is_working_day(self, day: date, /) -> bool: ...
 

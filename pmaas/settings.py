@@ -8,7 +8,7 @@ A missing or malformed variable stops start-up with one line naming it.
 
 import os
 import sys
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,18 @@ def env_float(name: str, default: float, *, above: float) -> float:
     if not value > above:
         _config_error(name, f"must be a number greater than {above:g}, got {raw!r}")
     return value
+
+
+def env_time(name: str, default: str) -> time:
+    raw = env.str(name, default="").strip() or default
+    # HH:MM only: fromisoformat alone would also take seconds and time zones.
+    if len(raw) == 5:
+        try:
+            return time.fromisoformat(raw)
+        except ValueError:
+            pass
+    _config_error(name, f"must be a time of day as HH:MM such as {default}, got {raw!r}")
+    raise AssertionError  # unreachable: _config_error exits
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -334,6 +346,13 @@ def _escalation_days() -> tuple[int, int]:
 
 # Working days overdue before a follow-up escalates to the engagement lead, then to the practice leads.
 FOLLOW_UP_ESCALATION_DAYS = _escalation_days()
+
+# The local working day of a client (engagements/working_days.py): a deadline
+# "N working days after" falls at its end, in the client's time zone.
+WORKING_DAY_START = env_time("WORKING_DAY_START", default="09:00")
+WORKING_DAY_END = env_time("WORKING_DAY_END", default="17:00")
+if WORKING_DAY_START >= WORKING_DAY_END:
+    _config_error("WORKING_DAY_END", f"must be later than WORKING_DAY_START ({WORKING_DAY_START:%H:%M})")
 
 # The beat schedule: a fixed handful of entries. Per-object schedules live in
 # database rows, never here. Each entry expires just before its next run, so

@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.models import User
 from communications.calendar_feeds import calendar_feed_create
 from communications.models import Channel, FollowUp, FollowUpOverdue
+from engagements.models import Client
 from notifications.models import OutboxMessage
 from notifications.services import notification_preference_save
 from tests import factories
@@ -266,3 +267,37 @@ def test_staff_administrator_role_gets_in_without_being_superuser(world: World) 
 
     # then the site lets them in
     assert response.status_code == 200
+
+
+def test_client_settings_refuse_a_holiday_region_of_another_country(
+    world: World, admin_http: HttpClient
+) -> None:
+    # Given a UK client's settings in the admin
+    client = world.client_a
+    body = {"name": client.name, "time_zone": client.time_zone, "country": "GB", "holiday_subdivision": "BY"}
+
+    # When a German Land is entered as its holiday region
+    response = admin_http.post(_url(Client, "change", client.pk), body)
+
+    # Then the form shows the field error naming the UK's regions, and nothing changes
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors["holiday_subdivision"] == ["Not a region of GB; use one of ENG, NIR, SCT, WLS."]
+    client.refresh_from_db()
+    assert client.holiday_subdivision == ""
+
+
+def test_client_settings_give_a_client_moved_to_the_uk_englands_holidays(
+    world: World, admin_http: HttpClient
+) -> None:
+    # Given a German client without a holiday region
+    client = world.client_a
+    body = {"name": client.name, "time_zone": "Europe/London", "country": "GB", "holiday_subdivision": ""}
+
+    # When its country is changed to GB without naming a region
+    response = admin_http.post(_url(Client, "change", client.pk), body)
+
+    # Then it gets England
+    assert response.status_code == 302, response.content
+    client.refresh_from_db()
+    assert client.holiday_subdivision == "ENG"

@@ -66,6 +66,9 @@ def test_the_embedded_default_starts_with_nothing_but_debug_set(tmp_path):
         ({"SECRET_KEY": STRONG_SECRET_KEY, "API_THROTTLE_RATE": "5/fortnight"}, "API_THROTTLE_RATE"),
         ({"SECRET_KEY": STRONG_SECRET_KEY, "API_WRITE_THROTTLE_RATE": "many"}, "API_WRITE_THROTTLE_RATE"),
         ({"SECRET_KEY": STRONG_SECRET_KEY, "PASSWORD_RESET_MINUTES": "0"}, "PASSWORD_RESET_MINUTES"),
+        ({"SECRET_KEY": STRONG_SECRET_KEY, "WORKING_DAY_END": "5pm"}, "WORKING_DAY_END"),
+        ({"SECRET_KEY": STRONG_SECRET_KEY, "WORKING_DAY_START": "25:00"}, "WORKING_DAY_START"),
+        ({"SECRET_KEY": STRONG_SECRET_KEY, "WORKING_DAY_END": "08:00"}, "WORKING_DAY_END"),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )

@@ -108,6 +108,8 @@ class _Client:
     country: str
     domain: str
     contacts: tuple[_Contact, ...]
+    # A holidays subdivision code; blank takes the country's default (client_create).
+    holiday_subdivision: str = ""
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,7 @@ CLIENTS = (
             _Contact("rk-coo", "Stefan Wolf", "Chief Operating Officer", "Operations"),
             _Contact("rk-quality", "Dr. Julia Neumann", "Head of Quality & Patient Safety", "Quality"),
         ),
+        holiday_subdivision="NW",
     ),
     _Client(
         HP,
@@ -205,6 +208,7 @@ CLIENTS = (
             _Contact("tr-customer", "Emma Clarke", "Customer Director", "Customer & Loyalty"),
             _Contact("tr-stores", "Daniel Murphy", "Retail Operations Director", "Stores"),
         ),
+        holiday_subdivision="ENG",
     ),
     _Client(
         CT,
@@ -498,7 +502,11 @@ def _ensure_user(person: _Person, *, hashes: set[str], client: Client | None = N
 
 def _ensure_client(spec: _Client, *, actor: User) -> Client:
     return Client.objects.filter(name=spec.name).first() or client_create(
-        actor=actor, name=spec.name, time_zone=spec.time_zone, country=spec.country
+        actor=actor,
+        name=spec.name,
+        time_zone=spec.time_zone,
+        country=spec.country,
+        holiday_subdivision=spec.holiday_subdivision,
     )
 
 

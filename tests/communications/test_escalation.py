@@ -17,6 +17,7 @@ from communications.escalation import (
     DIGEST_ITEM_LIMIT,
     digest_key,
     escalation_key,
+    follow_up_escalation_level,
     follow_ups_escalate,
     follow_ups_notify_overdue,
     follow_ups_send_overdue_digests,
@@ -215,27 +216,92 @@ def test_escalation_waits_for_working_days_across_a_weekend_and_public_holidays(
     engagement = _engagement(lead=lead, members=(owner,))
     follow_up = _due_before_easter(engagement, owner)
 
-    # When the ladder runs on Tuesday 7 April (only Thursday counts: Good Friday,
-    # the weekend and Easter Monday do not)
-    before = _escalate(dt.datetime(2026, 4, 7, 12, 0, tzinfo=UTC), django_capture_on_commit_callbacks)
+    # When the ladder runs on Wednesday 8 April at 16:59 in Berlin (only Tuesday has ended:
+    # Good Friday, the weekend and Easter Monday do not count)
+    before = _escalate(dt.datetime(2026, 4, 8, 14, 59, tzinfo=UTC), django_capture_on_commit_callbacks)
     follow_up.refresh_from_db()
     level_before = follow_up.escalation_level
 
-    # and on Wednesday 8 April (Thursday and Tuesday: two working days)
-    after = _escalate(dt.datetime(2026, 4, 8, 12, 0, tzinfo=UTC), django_capture_on_commit_callbacks)
+    # and at 17:00, when Wednesday, the second working day after the due day, ends
+    after = _escalate(dt.datetime(2026, 4, 8, 15, 0, tzinfo=UTC), django_capture_on_commit_callbacks)
 
-    # Then it escalates to the engagement lead only on the Wednesday
+    # Then it escalates to the engagement lead only at the end of the Wednesday
     assert (before, level_before) == (0, 0)
     assert after == 1
     follow_up.refresh_from_db()
     assert follow_up.escalation_level == 1
-    assert follow_up.escalated_at == dt.datetime(2026, 4, 8, 12, 0, tzinfo=UTC)
+    assert follow_up.escalated_at == dt.datetime(2026, 4, 8, 15, 0, tzinfo=UTC)
     message = OutboxMessage.objects.get(kind=OutboxMessage.Kind.ESCALATION)
     assert (message.recipient, message.about["level"], message.idempotency_key) == (
         lead,
         1,
         escalation_key(recipient_id=lead.pk, follow_up_id=follow_up.pk, rung=1),
     )
+
+
+def _calendar_engagement(*, time_zone: str, country: str, subdivision: str = "") -> Engagement:
+    client = factories.make_client(time_zone=time_zone, country=country, holiday_subdivision=subdivision)
+    return factories.make_engagement(client=client, lead=factories.consultant())
+
+
+def _due(engagement: Engagement, due_at: dt.datetime) -> FollowUp:
+    owner = engagement.memberships.get().user
+    follow_up = factories.make_follow_up(engagement=engagement, owner_user=owner, title="Sign the SOW")
+    FollowUp.objects.filter(pk=follow_up.pk).update(due_at=due_at)
+    return FollowUp.objects.select_related("engagement__client").get(pk=follow_up.pk)
+
+
+@pytest.mark.parametrize(
+    ("due_at", "rung_one", "rung_two"),
+    [
+        # Thursday 29 October 2026, 10:00 EDT; clocks go back on Sunday 1 November.
+        # Friday and Monday end the two working days: Monday 2 November 17:00 EST.
+        (
+            dt.datetime(2026, 10, 29, 14, 0, tzinfo=UTC),
+            dt.datetime(2026, 11, 2, 22, 0, tzinfo=UTC),
+            dt.datetime(2026, 11, 5, 22, 0, tzinfo=UTC),
+        ),
+        # Wednesday 25 November 2026, 09:00 EST; Thanksgiving (Thursday 26) does not count:
+        # Friday and Monday 30 November, 17:00 EST; five days on Thursday 3 December.
+        (
+            dt.datetime(2026, 11, 25, 14, 0, tzinfo=UTC),
+            dt.datetime(2026, 11, 30, 22, 0, tzinfo=UTC),
+            dt.datetime(2026, 12, 3, 22, 0, tzinfo=UTC),
+        ),
+    ],
+    ids=["across the clock change", "across Thanksgiving"],
+)
+def test_a_new_york_item_reaches_each_rung_at_17_00_new_york_time(
+    ladder: None, due_at: dt.datetime, rung_one: dt.datetime, rung_two: dt.datetime
+):
+    # Given an item of a New York client, US holidays
+    follow_up = _due(_calendar_engagement(time_zone="America/New_York", country="US"), due_at)
+    minute = dt.timedelta(minutes=1)
+
+    # When its level is asked just before and at the end of the second and fifth working days
+    levels = [
+        follow_up_escalation_level(follow_up=follow_up, as_of=moment)
+        for moment in (rung_one - minute, rung_one, rung_two - minute, rung_two)
+    ]
+
+    # Then each rung is reached at 17:00 local, not before
+    assert levels == [0, 1, 1, 2]
+
+
+def test_a_sydney_item_reaches_its_rung_at_17_00_sydney_time_on_a_sydney_working_day(ladder: None):
+    # Given an item of a Sydney client (NSW) due Thursday 2 April 2026, 09:00 AEDT;
+    # Good Friday, the Easter weekend and Easter Monday follow, and clocks go back on Sunday 5 April
+    engagement = _calendar_engagement(time_zone="Australia/Sydney", country="AU", subdivision="NSW")
+    follow_up = _due(engagement, dt.datetime(2026, 4, 1, 22, 0, tzinfo=UTC))
+    # Tuesday 7 and Wednesday 8 April are the two working days: the end of Wednesday, 17:00 AEST
+    rung_one = dt.datetime(2026, 4, 8, 7, 0, tzinfo=UTC)
+
+    # Then the rung is not reached at 09:00 or 16:59 Sydney time on the Wednesday, and is at 17:00
+    assert (
+        follow_up_escalation_level(follow_up=follow_up, as_of=dt.datetime(2026, 4, 7, 23, 0, tzinfo=UTC)) == 0
+    )
+    assert follow_up_escalation_level(follow_up=follow_up, as_of=rung_one - dt.timedelta(minutes=1)) == 0
+    assert follow_up_escalation_level(follow_up=follow_up, as_of=rung_one) == 1
 
 
 def test_level_two_goes_to_the_practice_leads_once_and_never_again(
@@ -247,14 +313,14 @@ def test_level_two_goes_to_the_practice_leads_once_and_never_again(
     factories.practice_lead(is_active=False)
     engagement = _engagement(lead=lead, members=(owner,))
     follow_up = _due_before_easter(engagement, owner)
-    _escalate(dt.datetime(2026, 4, 8, 12, 0, tzinfo=UTC), django_capture_on_commit_callbacks)
+    _escalate(dt.datetime(2026, 4, 8, 16, 0, tzinfo=UTC), django_capture_on_commit_callbacks)
     mail.outbox.clear()
 
-    # When the ladder runs on Friday 10 April (four working days), then on
-    # Monday 13 April (five) and again an hour later
-    friday = _escalate(dt.datetime(2026, 4, 10, 12, 0, tzinfo=UTC), django_capture_on_commit_callbacks)
-    monday = _escalate(dt.datetime(2026, 4, 13, 12, 0, tzinfo=UTC), django_capture_on_commit_callbacks)
-    again = _escalate(dt.datetime(2026, 4, 13, 13, 0, tzinfo=UTC), django_capture_on_commit_callbacks)
+    # When the ladder runs at the end of Friday 10 April (four working days ended), then at the
+    # end of Monday 13 April (five; 17:00 in Berlin) and again an hour later
+    friday = _escalate(dt.datetime(2026, 4, 10, 16, 0, tzinfo=UTC), django_capture_on_commit_callbacks)
+    monday = _escalate(dt.datetime(2026, 4, 13, 15, 0, tzinfo=UTC), django_capture_on_commit_callbacks)
+    again = _escalate(dt.datetime(2026, 4, 13, 16, 0, tzinfo=UTC), django_capture_on_commit_callbacks)
 
     # Then only Monday's run escalated, to the active practice lead alone, in one mail
     assert (friday, monday, again) == (0, 1, 0)
@@ -589,9 +655,9 @@ def test_escalation_is_told_in_app_and_by_email_only_to_those_who_want_it(
     follow_up = _due_before_easter(_engagement(lead=lead, members=(owner,)), owner)
     quiet_follow_up = _due_before_easter(_engagement(lead=quiet_lead, members=(owner,)), owner)
 
-    # When the ladder reaches level 1, twice
-    _escalate(dt.datetime(2026, 4, 8, 12, 0, tzinfo=UTC), django_capture_on_commit_callbacks)
-    _escalate(dt.datetime(2026, 4, 8, 13, 0, tzinfo=UTC), django_capture_on_commit_callbacks)
+    # When the ladder reaches level 1 (the end of Wednesday 8 April in Berlin), twice
+    _escalate(dt.datetime(2026, 4, 8, 15, 0, tzinfo=UTC), django_capture_on_commit_callbacks)
+    _escalate(dt.datetime(2026, 4, 8, 16, 0, tzinfo=UTC), django_capture_on_commit_callbacks)
 
     # Then both leads have one in-app notification, and only the first a mail
     told = Notification.objects.filter(event=NotificationEvent.FOLLOW_UP_ESCALATED)
@@ -601,7 +667,7 @@ def test_escalation_is_told_in_app_and_by_email_only_to_those_who_want_it(
     assert "Sign the SOW" in told.first().message  # type: ignore[union-attr]
     assert [m.to for m in mail.outbox] == [[lead.email]]
     escalation = OutboxMessage.objects.get()
-    assert escalation.enqueued_at == dt.datetime(2026, 4, 8, 12, 0, tzinfo=UTC)
+    assert escalation.enqueued_at == dt.datetime(2026, 4, 8, 15, 0, tzinfo=UTC)
 
 
 def test_an_escalation_in_quiet_hours_waits_for_the_morning_and_the_reconciler_sends_it(

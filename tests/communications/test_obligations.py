@@ -15,7 +15,7 @@ from django.utils import timezone
 from communications import obligations
 from communications.models import CommunicationObligation
 from engagements.models import ChangeRequest, Engagement
-from engagements.working_days import working_days_after
+from engagements.working_days import EngagementCalendar, working_days_after
 from pmaas.errors import NotAllowed, TransitionRefused
 from stakeholders.models import Scale, StakeholderRole
 from tests import factories
@@ -134,14 +134,19 @@ def test_deadline_is_the_earliest_planned_channel_or_five_working_days(cast):
     assert sponsor.channel == friday
     assert sponsor.deadline == friday.next_due_at
     assert pmo.channel is None
-    assert pmo.deadline == dt.datetime(2026, 3, 12, 10, 0, tzinfo=UTC)
+    assert pmo.deadline == dt.datetime(2026, 3, 12, 16, 0, tzinfo=UTC)  # the end of the day, 17:00 in Berlin
 
 
 def test_working_days_skip_the_weekend():
     # Given a Friday afternoon, when one working day is added, then it is Monday afternoon
     friday = dt.datetime(2026, 3, 6, 15, 0, tzinfo=UTC)
     monday = dt.datetime(2026, 3, 9, 15, 0, tzinfo=UTC)
-    assert working_days_after(friday, 1, country="", time_zone="UTC") == monday
+    assert (
+        working_days_after(
+            friday, 1, calendar=EngagementCalendar(time_zone="UTC", country="", subdivision="")
+        )
+        == monday
+    )
 
 
 def _recent_change(engagement, lead, people, *, hours_ago: int = 48) -> ChangeRequest:
@@ -408,7 +413,7 @@ def test_adding_someone_needs_a_role_and_no_open_obligation(cast):
         obligations.obligation_add(actor=lead, change_request=change_request, stakeholder=stranger)
 
     # Then only the analyst is added, with a deadline five working days out
-    assert added.deadline == dt.datetime(2026, 3, 12, 10, 0, tzinfo=UTC)
+    assert added.deadline == dt.datetime(2026, 3, 12, 16, 0, tzinfo=UTC)  # 17:00 in Berlin
     assert "stakeholder" in twice.value.message_dict
     assert "stakeholder" in outsider.value.message_dict
     assert _told(change_request) == {people["sponsor"].pk, people["pmo"].pk, people["analyst"].pk}

@@ -128,7 +128,7 @@ def test_flag_comes_with_a_follow_up_for_the_relationship_owner_due_next_working
     friday = dt.datetime(2026, 1, 23, 10, 0, tzinfo=UTC)
     silences_flag(as_of=friday)
 
-    # Then the relationship owner has a follow-up saying who and for how long, due on Monday
+    # Then the relationship owner has a follow-up saying who and for how long, due by the end of Monday
     flag = SilenceFlag.objects.select_related("follow_up").get()
     follow_up = flag.follow_up
     assert follow_up is not None
@@ -139,7 +139,7 @@ def test_flag_comes_with_a_follow_up_for_the_relationship_owner_due_next_working
         "Get back in touch with Dr Anna Weber (sponsor): no check-in for 17 days, "
         "the plan allows 10 days 12 hours"
     )
-    assert follow_up.due_at == dt.datetime(2026, 1, 26, 10, 0, tzinfo=UTC)
+    assert follow_up.due_at == dt.datetime(2026, 1, 26, 16, 0, tzinfo=UTC)  # 17:00 in Berlin
 
 
 def test_the_follow_up_is_due_one_working_day_later_on_the_clients_calendar():
@@ -151,10 +151,30 @@ def test_the_follow_up_is_due_one_working_day_later_on_the_clients_calendar():
     # When the sweep runs on Thursday 22 January 2026 at 23:30 UTC, already Friday 00:30 in Berlin
     silences_flag(as_of=dt.datetime(2026, 1, 22, 23, 30, tzinfo=UTC))
 
-    # Then the day counted from is Berlin's Friday: due Monday 00:30 in Berlin, not Friday in UTC
+    # Then the day counted from is Berlin's Friday: due by the end of Monday in Berlin (17:00),
+    # not by the end of Friday as counting from UTC's Thursday would give
     follow_up = SilenceFlag.objects.select_related("follow_up").get().follow_up
     assert follow_up is not None
-    assert follow_up.due_at == dt.datetime(2026, 1, 25, 23, 30, tzinfo=UTC)
+    assert follow_up.due_at == dt.datetime(2026, 1, 26, 16, 0, tzinfo=UTC)
+
+
+def test_the_follow_up_is_due_at_the_end_of_the_next_local_working_day_past_a_regional_holiday():
+    # Given a sponsor of an English client (London), silent since the first meeting
+    lead = factories.consultant()
+    with time_machine.travel(SET_UP, tick=False):
+        client = factories.make_client(country="GB", time_zone="Europe/London")
+        engagement = factories.make_engagement(client=client, lead=lead)
+    role, _ = _sponsor(engagement=engagement, owner=lead)
+    _check_in(role, FIRST_MEETING)
+
+    # When the sweep runs late on Friday 28 August 2026, 22:30 in London
+    silences_flag(as_of=dt.datetime(2026, 8, 28, 21, 30, tzinfo=UTC))
+
+    # Then the August bank holiday (Monday 31, England only) does not count:
+    # due by the end of Tuesday 1 September, 17:00 in London
+    follow_up = SilenceFlag.objects.select_related("follow_up").get().follow_up
+    assert follow_up is not None
+    assert follow_up.due_at == dt.datetime(2026, 9, 1, 16, 0, tzinfo=UTC)
 
 
 def test_owner_is_told_in_app_with_a_link_to_the_engagement():

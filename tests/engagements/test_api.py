@@ -240,6 +240,7 @@ def test_only_practice_leads_and_administrators_create_engagements(
         ({"name": ""}, "name"),
         ({"skip_non_working_days": "maybe"}, "skip_non_working_days"),
         ({"country": "Germany"}, "country"),
+        ({"holiday_subdivision": "ENG"}, "holiday_subdivision"),
     ],
 )
 def test_malformed_engagement_is_answered_400_with_the_field(
@@ -379,3 +380,34 @@ def test_schema_and_docs_are_served(client: Client, world: World) -> None:
     assert redoc.status_code == 200
     assert swagger_script["Content-Type"].startswith("application/javascript")
     assert reverse("v1:schema") in swagger_script.content.decode()
+
+
+def test_an_engagement_region_not_of_its_country_is_refused_naming_the_valid_codes(
+    client: Client, world: World
+) -> None:
+    # Given a practice lead
+    client.force_login(world.practice_lead)
+
+    # When they create a UK engagement in a region the UK does not have
+    response = post(
+        client, reverse("v1:engagement-list"), engagement_body(world, country="GB", holiday_subdivision="BY")
+    )
+
+    # Then the field error lists the UK's regions
+    assert response.status_code == 400, response.content
+    assert response.json()["holiday_subdivision"] == ["Not a region of GB; use one of ENG, NIR, SCT, WLS."]
+
+
+def test_an_engagement_is_created_in_a_region_and_shows_it(client: Client, world: World) -> None:
+    # Given a practice lead
+    client.force_login(world.practice_lead)
+
+    # When they create a German engagement in Bavaria
+    response = post(client, reverse("v1:engagement-list"), engagement_body(world, holiday_subdivision="BY"))
+
+    # Then it is created in Bavaria, and its client shows its own region
+    assert response.status_code == 201, response.content
+    assert response.json()["holiday_subdivision"] == "BY"
+    engagement = Engagement.objects.get(pk=response.json()["id"])
+    client_data = client.get(reverse("v1:client-detail", args=[engagement.client_id])).json()
+    assert client_data["holiday_subdivision"] == engagement.client.holiday_subdivision

@@ -63,14 +63,53 @@ def test_practice_lead_creates_a_client_with_its_time_zone(world: World) -> None
 
 
 @pytest.mark.parametrize(
+    ("country", "region"), [("GB", "ENG"), ("DE", ""), ("US", ""), ("", "")], ids=["GB", "DE", "US", "none"]
+)
+def test_a_new_client_gets_its_countrys_default_holiday_region(
+    world: World, country: str, region: str
+) -> None:
+    # When the practice lead records a client without naming a region
+    client = client_create(actor=world.practice_lead, name="Fabrikam", country=country)
+
+    # Then a UK client counts England's holidays; elsewhere national holidays only
+    assert Client.objects.get(pk=client.pk).holiday_subdivision == region
+
+
+def test_a_region_named_for_a_new_client_is_kept(world: World) -> None:
+    client = client_create(
+        actor=world.practice_lead, name="Fabrikam", country="GB", holiday_subdivision="SCT"
+    )
+
+    assert client.holiday_subdivision == "SCT"
+
+
+def test_a_client_region_not_of_its_country_is_refused_naming_the_valid_codes(world: World) -> None:
+    with pytest.raises(ValidationError) as refused:
+        client_create(actor=world.practice_lead, name="Fabrikam", country="GB", holiday_subdivision="BY")
+
+    assert refused.value.message_dict["holiday_subdivision"] == [
+        "Not a region of GB; use one of ENG, NIR, SCT, WLS."
+    ]
+
+
+@pytest.mark.parametrize(
     ("values", "field"),
     [
         ({"name": "Fabrikam", "time_zone": "Mars/Olympus_Mons"}, "time_zone"),
         ({"name": "Northwind Health"}, "name"),
         ({"name": "  "}, "name"),
         ({"name": "Fabrikam", "country": "Germany"}, "country"),
+        ({"name": "Fabrikam", "country": "GB", "holiday_subdivision": "BY"}, "holiday_subdivision"),
+        ({"name": "Fabrikam", "holiday_subdivision": "ENG"}, "holiday_subdivision"),
     ],
-    ids=["unknown time zone", "duplicate name", "blank name", "country not an ISO code"],
+    ids=[
+        "unknown time zone",
+        "duplicate name",
+        "blank name",
+        "country not an ISO code",
+        "region of another country",
+        "region without a country",
+    ],
 )
 def test_client_create_refuses_bad_input_under_the_field(
     world: World, values: dict[str, str], field: str

@@ -11,6 +11,9 @@ from communications import obligations
 from communications.models import CommunicationObligation
 from engagements.models import ChangeRequest
 from engagements.working_days import (
+    EngagementCalendar,
+    end_of_working_day,
+    engagement_calendar,
     engagement_skip_rule,
     engagement_skip_words,
     working_day_calendar,
@@ -88,33 +91,6 @@ def test_adding_working_days_across_the_year_end_skips_christmas_and_new_year() 
     assert calendar.add_working_days(date(2026, 12, 31), 1) == date(2027, 1, 4)
 
 
-def test_working_days_between_is_half_open_across_the_year_end() -> None:
-    # Given the German calendar
-    calendar = working_day_calendar(country="DE")
-
-    # When the working days from 24 December 2026 up to (not including) 5 January 2027 are counted
-    count = calendar.working_days_between(date(2026, 12, 24), date(2027, 1, 5))
-
-    # Then they are 24, 28, 29, 30, 31 December and 4 January
-    assert count == 6
-
-
-def test_working_days_between_adds_up_over_consecutive_spans_and_is_zero_backwards() -> None:
-    # Given the German calendar and three dates around Easter
-    calendar = working_day_calendar(country="DE")
-    start, middle, end = date(2026, 3, 30), date(2026, 4, 4), date(2026, 4, 10)
-
-    # When the spans are counted
-    first = calendar.working_days_between(start, middle)
-    second = calendar.working_days_between(middle, end)
-
-    # Then Monday to Thursday count before Easter, Tuesday to Thursday after it, and the whole adds up
-    assert (first, second) == (4, 3)
-    assert calendar.working_days_between(start, end) == first + second
-    assert calendar.working_days_between(end, start) == 0
-    assert calendar.working_days_between(start, start) == 0
-
-
 @pytest.mark.parametrize("country", ["", "XX", "  "], ids=["empty", "unknown", "blank"])
 def test_an_empty_or_unknown_country_counts_weekends_only(country: str) -> None:
     # Given a country the holidays package does not know, when its calendar is asked for
@@ -181,7 +157,9 @@ def test_an_obligation_deadline_passes_over_public_holidays() -> None:
     as_of = dt.datetime(2026, 4, 2, 10, 0, tzinfo=UTC)
 
     # When five German working days are added in Berlin time
-    deadline = working_days_after(as_of, 5, country="DE", time_zone="Europe/Berlin")
+    deadline = working_days_after(
+        as_of, 5, calendar=EngagementCalendar(time_zone="Europe/Berlin", country="DE", subdivision="")
+    )
 
     # Then Good Friday and Easter Monday do not count: Monday 13 April, 12:00 in Berlin
     assert deadline == dt.datetime(2026, 4, 13, 10, 0, tzinfo=UTC)
@@ -192,7 +170,9 @@ def test_an_obligation_deadline_counts_days_in_the_local_zone() -> None:
     as_of = dt.datetime(2026, 4, 2, 23, 30, tzinfo=UTC)
 
     # When one German working day is added in Berlin time
-    deadline = working_days_after(as_of, 1, country="DE", time_zone="Europe/Berlin")
+    deadline = working_days_after(
+        as_of, 1, calendar=EngagementCalendar(time_zone="Europe/Berlin", country="DE", subdivision="")
+    )
 
     # Then counting starts from Good Friday: Tuesday 7 April, 01:30 in Berlin
     assert deadline == dt.datetime(2026, 4, 6, 23, 30, tzinfo=UTC)
@@ -203,7 +183,9 @@ def test_working_days_after_keeps_the_local_time_of_day_across_the_spring_clock_
     as_of = dt.datetime(2026, 3, 27, 9, 0, tzinfo=UTC)
 
     # When one German working day is added in Berlin time
-    deadline = working_days_after(as_of, 1, country="DE", time_zone="Europe/Berlin")
+    deadline = working_days_after(
+        as_of, 1, calendar=EngagementCalendar(time_zone="Europe/Berlin", country="DE", subdivision="")
+    )
 
     # Then it is Monday 30 March, still 10:00 in Berlin, which is now 08:00 UTC
     assert deadline == dt.datetime(2026, 3, 30, 8, 0, tzinfo=UTC)
@@ -214,7 +196,9 @@ def test_working_days_after_keeps_the_local_time_of_day_across_the_autumn_clock_
     as_of = dt.datetime(2026, 10, 23, 8, 0, tzinfo=UTC)
 
     # When one German working day is added in Berlin time
-    deadline = working_days_after(as_of, 1, country="DE", time_zone="Europe/Berlin")
+    deadline = working_days_after(
+        as_of, 1, calendar=EngagementCalendar(time_zone="Europe/Berlin", country="DE", subdivision="")
+    )
 
     # Then it is Monday 26 October, still 10:00 in Berlin, which is now 09:00 UTC
     assert deadline == dt.datetime(2026, 10, 26, 9, 0, tzinfo=UTC)
@@ -225,7 +209,9 @@ def test_working_days_after_crosses_a_clock_change_and_public_holidays_together(
     as_of = dt.datetime(2026, 3, 26, 9, 0, tzinfo=UTC)
 
     # When six German working days are added
-    deadline = working_days_after(as_of, 6, country="DE", time_zone="Europe/Berlin")
+    deadline = working_days_after(
+        as_of, 6, calendar=EngagementCalendar(time_zone="Europe/Berlin", country="DE", subdivision="")
+    )
 
     # Then Fri 27, Mon 30, Tue 31, Wed 1 and Thu 2 count, Good Friday and Easter Monday do not:
     # Tuesday 7 April, 10:00 summer time in Berlin
@@ -237,8 +223,12 @@ def test_working_days_after_counts_the_dates_of_the_zone_it_is_given() -> None:
     as_of = dt.datetime(2026, 1, 23, 23, 30, tzinfo=UTC)
 
     # When one working day is added, in UTC and in Berlin
-    in_utc = working_days_after(as_of, 1, country="DE", time_zone="UTC")
-    in_berlin = working_days_after(as_of, 1, country="DE", time_zone="Europe/Berlin")
+    in_utc = working_days_after(
+        as_of, 1, calendar=EngagementCalendar(time_zone="UTC", country="DE", subdivision="")
+    )
+    in_berlin = working_days_after(
+        as_of, 1, calendar=EngagementCalendar(time_zone="Europe/Berlin", country="DE", subdivision="")
+    )
 
     # Then UTC counts from Friday (Monday 23:30 UTC), Berlin from Saturday (Monday 00:30 Berlin)
     assert in_utc == dt.datetime(2026, 1, 26, 23, 30, tzinfo=UTC)
@@ -251,10 +241,15 @@ def test_working_days_after_zero_days_is_the_moment_itself_and_negative_days_cou
 
     # When no working day, or one back, is counted
     # Then zero is the same instant, and one back passes over Easter Monday and Good Friday to Thursday
-    assert working_days_after(as_of, 0, country="DE", time_zone="Europe/Berlin") == as_of
-    assert working_days_after(as_of, -1, country="DE", time_zone="Europe/Berlin") == dt.datetime(
-        2026, 4, 2, 10, 0, tzinfo=UTC
+    assert (
+        working_days_after(
+            as_of, 0, calendar=EngagementCalendar(time_zone="Europe/Berlin", country="DE", subdivision="")
+        )
+        == as_of
     )
+    assert working_days_after(
+        as_of, -1, calendar=EngagementCalendar(time_zone="Europe/Berlin", country="DE", subdivision="")
+    ) == dt.datetime(2026, 4, 2, 10, 0, tzinfo=UTC)
 
 
 @pytest.mark.django_db
@@ -275,7 +270,119 @@ def test_a_change_request_before_easter_gives_a_deadline_past_the_holidays() -> 
         as_of=dt.datetime(2026, 4, 2, 10, 0, tzinfo=UTC),
     )
 
-    # Then the sponsor must be told by Monday 13 April, Good Friday and Easter Monday not counting
+    # Then the sponsor must be told by the end of Monday 13 April (17:00 in Berlin),
+    # Good Friday and Easter Monday not counting
     obligation = CommunicationObligation.objects.get(change_request=change_request)
     assert obligation.channel is None
-    assert obligation.deadline == dt.datetime(2026, 4, 13, 10, 0, tzinfo=UTC)
+    assert obligation.deadline == dt.datetime(2026, 4, 13, 15, 0, tzinfo=UTC)
+
+
+# Holiday regions
+
+
+@pytest.mark.parametrize(
+    "holiday", [date(2026, 4, 6), date(2026, 8, 31)], ids=["Easter Monday", "August bank holiday"]
+)
+def test_england_keeps_its_bank_holidays_which_the_national_uk_calendar_lacks(holiday: date) -> None:
+    # Given the UK calendar with England as its region, and without a region
+    england = working_day_calendar(country="GB", subdivision="ENG")
+    national = working_day_calendar(country="GB")
+
+    # Then the English bank holiday is not a working day in England, but is in the national calendar
+    assert not england.is_working_day(holiday)
+    assert national.is_working_day(holiday)
+
+
+def test_bavaria_takes_epiphany_off_and_germany_as_a_whole_does_not() -> None:
+    # Given Epiphany, Tuesday 6 January 2026
+    epiphany = date(2026, 1, 6)
+
+    # Then Bavaria does not work and the German national calendar does
+    assert not working_day_calendar(country="DE", subdivision="BY").is_working_day(epiphany)
+    assert working_day_calendar(country="DE").is_working_day(epiphany)
+
+
+def test_a_calendar_is_shared_per_country_and_region() -> None:
+    assert working_day_calendar(country="DE", subdivision="BY") is working_day_calendar(
+        country="de", subdivision="BY"
+    )
+    assert working_day_calendar(country="DE", subdivision="BY") is not working_day_calendar(country="DE")
+
+
+def test_a_region_the_country_does_not_have_counts_national_holidays_only() -> None:
+    calendar = working_day_calendar(country="DE", subdivision="ENG")
+
+    assert calendar.subdivision == ""
+    assert not calendar.is_working_day(date(2026, 4, 6))
+
+
+@pytest.mark.django_db
+def test_a_bavarian_engagement_skips_epiphany_and_a_national_german_one_does_not() -> None:
+    # Given two German engagements that skip non-working days, one of them in Bavaria
+    client = factories.make_client(country="DE")
+    bavarian = factories.make_engagement(
+        client=client, country="DE", holiday_subdivision="BY", skip_non_working_days=True
+    )
+    national = factories.make_engagement(client=client, country="DE", skip_non_working_days=True)
+
+    # When each is asked whether Epiphany 2026 is passed over
+    bavarian_skip = engagement_skip_rule(bavarian)
+    national_skip = engagement_skip_rule(national)
+
+    # Then only the Bavarian one skips it
+    assert bavarian_skip is not None and bavarian_skip(date(2026, 1, 6))
+    assert national_skip is not None and not national_skip(date(2026, 1, 6))
+
+
+@pytest.mark.django_db
+def test_an_engagement_without_a_region_takes_its_clients_only_in_the_clients_country() -> None:
+    # Given an English client with one UK engagement and one German engagement, neither naming a region
+    client = factories.make_client(country="GB", holiday_subdivision="ENG", time_zone="Europe/London")
+    in_england = factories.make_engagement(client=client, country="GB")
+    in_germany = factories.make_engagement(client=client, country="DE")
+
+    # Then the UK one counts England's holidays and the German one German national holidays
+    assert engagement_calendar(in_england) == EngagementCalendar("Europe/London", "GB", "ENG")
+    assert engagement_calendar(in_germany) == EngagementCalendar("Europe/London", "DE", "")
+
+
+# The end of the working day: deadlines "N working days after"
+
+NEW_YORK = EngagementCalendar(time_zone="America/New_York", country="US", subdivision="")
+
+
+def test_the_end_of_the_next_working_day_is_17_00_local_whatever_the_time_of_day() -> None:
+    # Given Wednesday 25 November 2026, 22:30 in New York (Thursday 03:30 UTC)
+    as_of = dt.datetime(2026, 11, 26, 3, 30, tzinfo=UTC)
+
+    # When the end of the next working day is asked for
+    deadline = end_of_working_day(as_of, 1, calendar=NEW_YORK)
+
+    # Then Thanksgiving (Thursday 26) does not count: Friday 27 November, 17:00 EST
+    assert deadline == dt.datetime(2026, 11, 27, 22, 0, tzinfo=UTC)
+
+
+def test_the_end_of_a_working_day_is_17_00_local_across_a_clock_change() -> None:
+    # Given Friday 30 October 2026, 10:00 in New York (EDT), before clocks go back on 1 November
+    as_of = dt.datetime(2026, 10, 30, 14, 0, tzinfo=UTC)
+
+    # When the end of the first working day after it is asked for
+    deadline = end_of_working_day(as_of, 1, calendar=NEW_YORK)
+
+    # Then it is Monday 2 November, 17:00 EST, which is 22:00 UTC (not 21:00 as in EDT)
+    assert deadline == dt.datetime(2026, 11, 2, 22, 0, tzinfo=UTC)
+
+
+def test_the_end_of_a_working_day_follows_the_working_day_end_setting(settings) -> None:
+    # Given working days that end at 18:30
+    settings.WORKING_DAY_END = dt.time(18, 30)
+
+    # When the end of the working day after Friday 6 March 2026 is asked for in London
+    deadline = end_of_working_day(
+        dt.datetime(2026, 3, 6, 9, 0, tzinfo=UTC),
+        1,
+        calendar=EngagementCalendar(time_zone="Europe/London", country="GB", subdivision="ENG"),
+    )
+
+    # Then it is Monday 9 March, 18:30 in London
+    assert deadline == dt.datetime(2026, 3, 9, 18, 30, tzinfo=UTC)

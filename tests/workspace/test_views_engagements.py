@@ -166,6 +166,21 @@ def test_overview_shows_header_team_milestones_changes_and_obligations(client, w
     assert (reverse("change_request_create", args=[world.mine.engagement.pk]) in body) is can_edit
 
 
+@pytest.mark.parametrize(("role", "shown"), [("engagement_lead", True), ("client_pmo_lead", False)])
+def test_overview_shows_the_firm_whose_public_holidays_count(client, world, role, shown):
+    # Given engagement "mine" counted in Bavaria
+    Engagement.objects.filter(pk=world.mine.engagement.pk).update(holiday_subdivision="BY")
+    client.force_login(world.users()[role])
+
+    # When they open the overview
+    response = client.get(reverse("engagement_detail", args=[world.mine.engagement.pk]))
+
+    # Then the firm sees the country and region; the client's users do not
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert ("<dt>Public holidays</dt><dd>DE · BY</dd>" in body) is shown
+
+
 def _health(client, engagement, **data):
     engagement.refresh_from_db()
     values = {"seen_updated_at": engagement.updated_at.isoformat()}

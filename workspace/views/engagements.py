@@ -26,6 +26,7 @@ from communications import obligations, silence
 from engagements import selectors, services
 from engagements.models import ChangeRequest, Engagement, Milestone
 from engagements.policy import Action, engagement_check_can, engagement_permissions
+from engagements.working_days import engagement_calendar
 from pmaas.errors import RuleViolation
 from pmaas.forms import form_add_service_errors
 from stakeholders.selectors import stakeholder_list
@@ -96,6 +97,7 @@ def _overview(request: HttpRequest, engagement: Engagement, health_form: HealthO
         "silent_count": len(silence_flags),
         "can": engagement_permissions(user=user, engagement=engagement),
         "health_form": health_form,
+        "working_days": engagement_calendar(engagement),
         "team": selectors.engagement_team(user=user, engagement=engagement),
         "milestones": list(
             selectors.milestone_list_for_engagement(user=user, engagement=engagement, open_only=True)[
