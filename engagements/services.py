@@ -49,6 +49,40 @@ def client_create(
 
 
 @transaction.atomic
+def client_update(
+    *,
+    actor: Any,
+    client: Client,
+    time_zone: str,
+    country: str,
+    holiday_subdivision: str,
+    seen_updated_at: datetime | None,
+) -> Client:
+    """Change a client's time zone, country and holiday region. Practice leads and administrators only.
+
+    A new country given without a region gets that country's default
+    (``DEFAULT_HOLIDAY_SUBDIVISIONS``); a region cleared on an unchanged
+    country stays cleared (national holidays only). Refused when the client
+    changed since the editor read it. Its engagements without a region of
+    their own count working days on the new calendar from the next sweep on.
+    """
+    _require_portfolio_manager(actor)
+    locked = Client.objects.select_for_update().get(pk=client.pk)
+    check_unchanged(locked, seen_updated_at=seen_updated_at)
+    country = country.strip().upper()
+    region = holiday_subdivision.strip()
+    if not region and country != locked.country:
+        region = default_holiday_subdivision(country)
+    locked.time_zone = time_zone
+    locked.country = country
+    locked.holiday_subdivision = region
+    clean_instance(locked)
+    locked.save()
+    logger.info("client %s settings changed by user %s", locked.pk, actor.pk)
+    return locked
+
+
+@transaction.atomic
 def engagement_create(
     *,
     actor: Any,

@@ -74,6 +74,16 @@ class WorkingDays:
         with self._lock:
             return d not in self._holidays
 
+    def public_holidays(self, start: date, end: date) -> list[tuple[date, str]]:
+        """The public holidays (and observed days) in ``[start, end)``, by date, with their names."""
+        if self._holidays is None:
+            return []
+        if end <= start:
+            return []
+        with self._lock:
+            days = self._holidays[start : end - timedelta(days=1)]  # type: ignore[index,misc]
+            return sorted((day, self._holidays.get(day, "")) for day in days)
+
     def add_working_days(self, start: date, n: int) -> date:
         """The date ``n`` working days after ``start`` (before it when ``n`` is negative).
 
@@ -100,6 +110,19 @@ def holiday_subdivisions(country: str) -> tuple[str, ...]:
         return tuple(holidays.country_holidays(code).subdivisions)
     except NotImplementedError:
         return ()
+
+
+def holiday_region_choices(country: str) -> list[tuple[str, str]]:
+    """(code, label) for each holiday region of a country, labelled with its name where known."""
+    regions = holiday_subdivisions(country)
+    if not regions:
+        return []
+    names: dict[str, str] = {}
+    for name, code in getattr(
+        holidays.country_holidays(country.strip().upper()), "subdivisions_aliases", {}
+    ).items():
+        names.setdefault(code, name)
+    return [(code, f"{names[code]} ({code})" if code in names else code) for code in regions]
 
 
 def holiday_subdivision_problem(*, country: str, subdivision: str) -> str | None:

@@ -1,6 +1,6 @@
 """Each views module of the workspace lists its own routes; this joins them."""
 
-from workspace.views import compliance, engagements, search, stakeholders, team, week
+from workspace.views import clients, compliance, engagements, search, stakeholders, team, week
 
 urlpatterns = [
     *week.urlpatterns,
@@ -9,4 +9,5 @@ urlpatterns = [
     *search.urlpatterns,
     *stakeholders.urlpatterns,
     *compliance.urlpatterns,
+    *clients.urlpatterns,
 ]

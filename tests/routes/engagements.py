@@ -19,6 +19,7 @@ ROUTES: dict[str, Entry] = {
         "change_request", method="post", section="communications.CommunicationObligation"
     ),
     "engagement_team": ObjectRoute("engagement"),
+    "client_settings": ObjectRoute("client"),
     "team_member_add": ObjectRoute("engagement", method="post"),
     # The world's memberships are its leads': making them lead again changes nothing.
     "membership_make_lead": ObjectRoute("membership", method="post"),

@@ -1,0 +1,61 @@
+"""A client's settings: its time zone, country and holiday region."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from engagements.models import Client, country_validator
+from engagements.working_days import holiday_region_choices
+from pmaas.timezones import time_zone_choices
+from workspace.forms.stakeholders import SeenVersionField, seen_version
+
+
+class CountryCodeField(forms.CharField):
+    """A two-letter country code, taken in either case."""
+
+    def to_python(self, value: Any) -> str:
+        return str(super().to_python(value)).strip().upper()
+
+
+class ClientSettingsForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        choices=time_zone_choices,
+        help_text="Where the client works: deadlines counted in working days end in this zone.",
+    )
+    country = CountryCodeField(
+        label="Country",
+        max_length=2,
+        required=False,
+        validators=[country_validator],
+        help_text="Two-letter ISO code such as GB or DE: its public holidays are not working days.",
+    )
+    holiday_subdivision = forms.ChoiceField(
+        label="Holiday region",
+        required=False,
+        error_messages={"invalid_choice": "Not a region of this country: choose one from the list."},
+        help_text=(
+            "The region whose public holidays count as well (England's Easter Monday, a German "
+            "Land's Epiphany). Changing the country offers that country's regions after saving; "
+            "a new GB client starts with England."
+        ),
+    )
+    updated_at = SeenVersionField()
+
+    def __init__(self, *args: Any, country: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The regions of the country being submitted, else of the one saved: no script needed.
+        submitted = str(self.data.get("country", country) if self.is_bound else country)
+        regions = holiday_region_choices(submitted) or holiday_region_choices(country)
+        self.fields["holiday_subdivision"].choices = [("", "National holidays only"), *regions]  # type: ignore[attr-defined]
+
+
+def client_settings_initial(client: Client) -> dict[str, Any]:
+    return {
+        "time_zone": client.time_zone,
+        "country": client.country,
+        "holiday_subdivision": client.holiday_subdivision,
+        "updated_at": seen_version(client.updated_at),
+    }
