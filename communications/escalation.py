@@ -439,11 +439,11 @@ def follow_ups_escalate(*, as_of: datetime, batch_size: int = ESCALATION_BATCH_S
 
 
 def _digest_summary(follow_ups: int, counts: dict[str, int]) -> str:
-    """ "2 escalated to you, 3 follow-ups overdue, 1 check-in missed": what a mail holds, for its subject."""
+    """ "2 follow-ups escalated to you, 3 follow-ups overdue, 1 check-in missed": for a mail's subject."""
     parts = []
     escalated = counts.get(NotificationEvent.FOLLOW_UP_ESCALATED, 0)
     if escalated:
-        parts.append(f"{escalated} escalated to you")
+        parts.append(f"{escalated} follow-up{'s' * (escalated != 1)} escalated to you")
     follow_ups += counts.get(NotificationEvent.FOLLOW_UP_OVERDUE, 0)
     if follow_ups:
         parts.append(f"{follow_ups} follow-up{'s' * (follow_ups != 1)} overdue")

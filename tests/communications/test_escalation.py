@@ -265,7 +265,7 @@ def test_level_two_goes_to_the_practice_leads_once_and_never_again(
     follow_up.refresh_from_db()
     assert follow_up.escalation_level == 2
     assert [m.to for m in mail.outbox] == [[practice_lead.email]]
-    assert mail.outbox[0].subject == "Just now: 1 escalated to you"
+    assert mail.outbox[0].subject == "Just now: 1 follow-up escalated to you"
     assert "Sign the SOW" in mail.outbox[0].body
     assert "practice lead" in mail.outbox[0].body
 
@@ -623,7 +623,7 @@ def test_escalation_is_told_in_app_and_mailed_at_once_only_to_those_who_chose_it
     _sweep(dt.datetime(2026, 4, 9, 8, 5, tzinfo=UTC), django_capture_on_commit_callbacks)
     digests = {m.to[0]: m for m in mail.outbox[1:]}
     assert set(digests) == {default.email, owner.email}
-    assert digests[default.email].subject == "Daily digest: 1 escalated to you"
+    assert digests[default.email].subject == "Daily digest: 1 follow-up escalated to you"
     assert "Escalated to you:" in digests[default.email].body
     assert "Sign the SOW" in digests[default.email].body
 
@@ -660,7 +660,7 @@ def test_an_at_once_escalation_in_quiet_hours_waits_for_their_end_and_comes_in_o
     assert Notification.objects.filter(recipient=lead, key=f"{first.pk}:1").exists()
     assert night == [0, 0]
     assert [m.to for m in mail.outbox] == [[lead.email]]
-    assert mail.outbox[0].subject == "Just now: 2 escalated to you"
+    assert mail.outbox[0].subject == "Just now: 2 follow-ups escalated to you"
     assert "Sign the SOW" in mail.outbox[0].body and "Send the RACI" in mail.outbox[0].body
     notice = OutboxMessage.objects.get()
     assert (notice.status, notice.enqueued_at) == (OutboxMessage.Status.SENT, morning)

@@ -7,7 +7,7 @@ from notifications.rendering import email_render
 
 def test_the_subject_and_text_read_as_typed_while_the_html_escapes() -> None:
     # Given an at-once mail of an escalation whose title has an apostrophe, an ampersand and markup
-    message = "\"Share the department's R&D plan <b>now</b>\" on ERP-S4 is escalated to you."
+    message = '"Share the department\'s R&D plan <b>now</b>" on ERP-S4 is escalated to you.'
 
     # When the mail is rendered
     rendered = email_render(
