@@ -41,6 +41,9 @@ DIGESTIBLE_EVENTS = (
 )
 
 
+_AT_ONCE_HELP = "Mail it at once (with the sweep's other at-once events), not in the daily digest."
+
+
 class NotificationPreferenceQuerySet(OwnRowsQuerySet["NotificationPreference"]):
     owner_field = "user"
 
@@ -82,10 +85,10 @@ class NotificationPreference(models.Model):
     sponsor_silent_in_app = models.BooleanField(default=True)
     sponsor_silent_email = models.BooleanField(default=True)
     # Mail of these events comes in the daily digest unless the user wants it at once.
-    check_in_missed_at_once = models.BooleanField(default=False)
-    follow_up_overdue_at_once = models.BooleanField(default=False)
-    follow_up_escalated_at_once = models.BooleanField(default=False)
-    sponsor_silent_at_once = models.BooleanField(default=False)
+    check_in_missed_at_once = models.BooleanField(default=False, help_text=_AT_ONCE_HELP)
+    follow_up_overdue_at_once = models.BooleanField(default=False, help_text=_AT_ONCE_HELP)
+    follow_up_escalated_at_once = models.BooleanField(default=False, help_text=_AT_ONCE_HELP)
+    sponsor_silent_at_once = models.BooleanField(default=False, help_text=_AT_ONCE_HELP)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = NotificationPreferenceQuerySet.as_manager()
