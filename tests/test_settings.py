@@ -66,6 +66,8 @@ def test_the_embedded_default_starts_with_nothing_but_debug_set(tmp_path):
         ({"SECRET_KEY": STRONG_SECRET_KEY, "API_THROTTLE_RATE": "5/fortnight"}, "API_THROTTLE_RATE"),
         ({"SECRET_KEY": STRONG_SECRET_KEY, "API_WRITE_THROTTLE_RATE": "many"}, "API_WRITE_THROTTLE_RATE"),
         ({"SECRET_KEY": STRONG_SECRET_KEY, "PASSWORD_RESET_MINUTES": "0"}, "PASSWORD_RESET_MINUTES"),
+        ({"SECRET_KEY": STRONG_SECRET_KEY, "EMAIL_HOURLY_CAP": "0"}, "EMAIL_HOURLY_CAP"),
+        ({"SECRET_KEY": STRONG_SECRET_KEY, "EMAIL_HOURLY_CAP": "four"}, "EMAIL_HOURLY_CAP"),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )
