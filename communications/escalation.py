@@ -260,6 +260,10 @@ def follow_ups_send_overdue_digests(*, as_of: datetime) -> int:
         return 0
     recipients = recipients_for(user_ids={h[0] for h in happened})
     digests: dict[tuple[int, str], _Digest] = {}
+    slots = {
+        r.user_id: digest_last_slot(preference=r.preference, zone=r.zone, at=as_of)
+        for r in recipients.values()
+    }
     for recipient_id, at, event, pk in happened:
         recipient = recipients.get(recipient_id)
         if recipient is None or not recipient.preference.wants(event, "email"):
@@ -272,7 +276,7 @@ def follow_ups_send_overdue_digests(*, as_of: datetime) -> int:
             )
         ):
             continue
-        slot = digest_last_slot(preference=recipient.preference, zone=recipient.zone, at=as_of)
+        slot = slots[recipient_id]
         # An event exactly at a slot belongs to the next window, not the one being sent.
         if at >= slot:
             continue
