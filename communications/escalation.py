@@ -151,7 +151,8 @@ def follow_ups_notify_overdue(*, as_of: datetime) -> int:
 
     Runs right after ``services.follow_ups_flag_overdue`` on the same
     ``as_of``; the in-app notification arrives at once, the mail comes with
-    the daily digest. At most five queries whatever the number of items;
+    the daily digest, or in the sweep's at-once mail for a recipient who chose
+    that (``events_mail_at_once``). At most five queries whatever the number of items;
     idempotent (one notification per recipient and follow-up). Returns the
     number of notifications set out to insert.
     """
