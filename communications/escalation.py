@@ -2,10 +2,14 @@
 
 Each event is first an in-app notification (``notifications.services``, as
 the recipient's preferences say). Mail is decided here and rendered at once:
-a digest or an escalation becomes an outbox message (``notifications.outbox``)
-in the transaction that decides to send it, its idempotency key naming the
-recipient and window (or follow-up and rung), so it is written once; the
-outbox sends it, after the recipient's quiet hours if they hold it.
+by default an event is mailed in the recipient's daily digest; the events a
+user chose to get at once come in one at-once mail per recipient and sweep,
+at most settings.EMAIL_HOURLY_CAP immediate mails an hour. Either becomes an
+outbox message (``notifications.outbox``) in the transaction that decides to
+send it, its idempotency key naming the recipient and the digest's window
+(or the sweep's moment), so it is written once; the notifications it reports
+are stamped ``mailed_at`` in the same transaction, so no second mail reports
+them. The outbox sends it, after the recipient's quiet hours if they hold it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 
 from accounts.models import User
@@ -26,24 +31,31 @@ from communications.models import FollowUp
 from communications.services import follow_ups_flag_overdue
 from engagements.models import Membership
 from engagements.working_days import end_of_working_day, engagement_calendar
-from notifications.models import Notification, NotificationEvent, OutboxMessage
+from notifications.models import DIGESTIBLE_EVENTS, Notification, NotificationEvent, OutboxMessage
 from notifications.outbox import OutboundEmail, outbox_add
 from notifications.rendering import email_to
-from notifications.selectors import Recipient, recipients_for
+from notifications.selectors import Recipient, immediate_mail_counts, recipients_for
 from notifications.services import NotificationDraft, notifications_record
-from notifications.timing import digest_slot, digest_window_key, email_allowed_from, email_is_held
-from pmaas.locking import claim_in_batches
+from notifications.timing import (
+    digest_last_slot,
+    digest_window_key,
+    email_allowed_from,
+    email_is_held,
+)
+from pmaas.locking import claim_in_batches, skip_locked
 from stakeholders.models import StakeholderRole
 
 logger = logging.getLogger(__name__)
 
 # What happened this many days ago or less is still digested, so a sweep that
-# was down for a few days catches up with one mail per missed digest slot.
+# was down for a few days catches up, in one digest at the latest slot.
 DIGEST_CATCH_UP_DAYS = 7
 # A digest lists this many items of each sort and summarises the rest with a link.
 DIGEST_ITEM_LIMIT = 20
-# Besides overdue follow-ups, the digest reports these in-app events the recipient wants by email.
-DIGEST_EVENTS = (NotificationEvent.CHECK_IN_MISSED, NotificationEvent.SPONSOR_SILENT)
+# An at-once event not mailed within a day (held by the hourly cap or quiet hours, or the
+# sweep was down) is no longer news to mail on its own: the digest reports it.
+AT_ONCE_LOOKBACK = timedelta(days=1)
+_OVERDUE_KEY = "follow_up:"
 ESCALATION_BATCH_SIZE = 500
 # An event exactly at a digest slot belongs to the next window, not the one being sent.
 _JUST_AFTER = timedelta(microseconds=1)
@@ -101,8 +113,9 @@ def digest_key(*, recipient_id: int, window: str) -> str:
     return f"overdue_digest:user:{recipient_id}:{window}"
 
 
-def escalation_key(*, recipient_id: int, follow_up_id: int, rung: int) -> str:
-    return f"escalation:user:{recipient_id}:follow_up:{follow_up_id}:level:{rung}"
+def at_once_key(*, recipient_id: int, as_of: datetime) -> str:
+    """One at-once mail per recipient and sweep: the sweep's moment names it."""
+    return f"at_once:user:{recipient_id}:{as_of.isoformat()}"
 
 
 def _follow_up_url(follow_up: FollowUp) -> str:
@@ -110,7 +123,8 @@ def _follow_up_url(follow_up: FollowUp) -> str:
 
 
 def follow_ups_sweep_overdue(*, as_of: datetime) -> int:
-    """The overdue sweep: flag newly overdue follow-ups, tell whom each concerns, escalate the late.
+    """The overdue sweep: flag newly overdue follow-ups, tell whom each concerns, escalate the late,
+    and mail the events recipients want at once (``events_mail_at_once``).
 
     Idempotent steps on one ``as_of``; a run cut short is finished by the
     next. Flagging and telling share one transaction, since the owners are
@@ -121,7 +135,14 @@ def follow_ups_sweep_overdue(*, as_of: datetime) -> int:
         flagged = follow_ups_flag_overdue(as_of=as_of)
         told = follow_ups_notify_overdue(as_of=as_of)
     escalated = follow_ups_escalate(as_of=as_of)
-    logger.info("overdue follow-ups: %s flagged, %s told, %s escalated", flagged, told, escalated)
+    mailed = events_mail_at_once(as_of=as_of)
+    logger.info(
+        "overdue follow-ups: %s flagged, %s told, %s escalated; %s at-once mails",
+        flagged,
+        told,
+        escalated,
+        mailed,
+    )
     return flagged
 
 
@@ -130,7 +151,8 @@ def follow_ups_notify_overdue(*, as_of: datetime) -> int:
 
     Runs right after ``services.follow_ups_flag_overdue`` on the same
     ``as_of``; the in-app notification arrives at once, the mail comes with
-    the daily digest. At most five queries whatever the number of items;
+    the daily digest, or in the sweep's at-once mail for a recipient who chose
+    that (``events_mail_at_once``). At most five queries whatever the number of items;
     idempotent (one notification per recipient and follow-up). Returns the
     number of notifications set out to insert.
     """
@@ -169,6 +191,9 @@ def follow_ups_notify_overdue(*, as_of: datetime) -> int:
 class _Digest:
     follow_up_ids: list[int] = field(default_factory=list)
     notification_ids: list[int] = field(default_factory=list)
+    # The period it covers: from the slot before (or its earliest item, after an outage) to its slot.
+    since: datetime | None = None
+    slot: datetime | None = None
 
 
 @transaction.atomic
@@ -176,22 +201,28 @@ def follow_ups_send_overdue_digests(*, as_of: datetime) -> int:
     """Write each recipient's daily digest once its slot has passed, and mail it.
 
     A recipient's slots are their digest time in their time zone, on the days
-    they take mail (``digest_slot``); a digest covers what happened since the
-    slot before: follow-ups that went overdue and are still open (to
-    follow_up_digest_recipient_id, and only those the recipient may still see,
-    so someone who left the team is not told about a client's item), plus
-    their in-app notifications of DIGEST_EVENTS marked for email. Only the
-    events the recipient wants by email are listed; a digest with nothing in
-    it is not written. Its window key is the slot's local date
+    they take mail; the digest of the latest slot that has passed
+    (``digest_last_slot``) covers everything not yet mailed that happened
+    before it since DIGEST_CATCH_UP_DAYS ago: follow-ups that went overdue and
+    are still open (to follow_up_digest_recipient_id, and only those the
+    recipient may still see, so someone who left the team is not told about a
+    client's item), plus their in-app notifications of the other
+    DIGESTIBLE_EVENTS (escalations to them, missed check-ins, stakeholders
+    gone quiet) marked for email.
+    An event the recipient got in an at-once mail (its notification stamped
+    ``mailed_at``) is not listed again, nor one a concurrent at-once mail
+    holds locked, nor one a recent digest listed (its outbox ``about``). Only
+    the events the recipient wants by email are listed; a digest with nothing
+    in it is not written. Its window key is the slot's local date
     (``digest_window_key``), unique per recipient, written with ON CONFLICT
-    DO NOTHING and enqueued after commit: a re-run, or two beats at once,
-    mails nothing twice; an item listed in a recent digest is not listed
-    again (a changed digest time moves the windows). Catch-up: after an outage every slot of the last
-    DIGEST_CATCH_UP_DAYS days that was missed gets its own digest of its own
-    window, so each mail still says what happened on its day. A digest that
-    falls in the recipient's quiet hours waits for the reconciler. A fixed
-    number of queries plus one per recipient with follow-ups (the visibility
-    check). Returns the number of digests written.
+    DO NOTHING and enqueued after commit, and the notifications it lists are
+    stamped ``mailed_at`` in the same transaction: a re-run, or two beats at
+    once, mails nothing twice. After an outage or on a fresh install a
+    recipient still gets one digest, of the latest slot, saying which period
+    it covers; the slots missed before it get none. A digest that falls in
+    the recipient's quiet hours waits for the reconciler. A fixed number of
+    queries plus one per recipient with follow-ups (the visibility check).
+    Returns the number of digests written.
     """
     start = as_of - timedelta(days=DIGEST_CATCH_UP_DAYS)
     follow_ups = list(
@@ -208,25 +239,51 @@ def follow_ups_send_overdue_digests(*, as_of: datetime) -> int:
         overdue_at = getattr(follow_up, "overdue_at", None)
         if recipient_id is not None and overdue_at is not None:
             happened.append((recipient_id, overdue_at, NotificationEvent.FOLLOW_UP_OVERDUE, follow_up.pk))
-    events = Notification.objects.filter(
-        email=True, event__in=DIGEST_EVENTS, created_at__gte=start, created_at__lt=as_of
-    ).order_by("created_at", "pk")
-    happened.extend(
-        (recipient_id, at, event, pk)
-        for pk, recipient_id, event, at in events.values_list("pk", "recipient_id", "event", "created_at")
-    )
+    # Locked (SKIP LOCKED on PostgreSQL): an event an at-once mail is deciding on right now is its.
+    events = skip_locked(
+        Notification.objects.filter(
+            email=True, event__in=DIGESTIBLE_EVENTS, created_at__gte=start, created_at__lt=as_of
+        ).order_by("created_at", "pk")
+    ).values_list("pk", "recipient_id", "event", "created_at", "key", "mailed_at")
+    # The overdue notification of each (recipient, follow-up) read here: stamped when the digest lists it.
+    overdue_told: dict[tuple[int, int], int] = {}
+    mailed_overdue: set[tuple[int, int]] = set()
+    for pk, recipient_id, event, at, key, mailed_at in events:
+        if event == NotificationEvent.FOLLOW_UP_OVERDUE:
+            follow_up_id = int(key.removeprefix(_OVERDUE_KEY)) if key.startswith(_OVERDUE_KEY) else 0
+            if mailed_at is None:
+                overdue_told[(recipient_id, follow_up_id)] = pk
+            else:
+                mailed_overdue.add((recipient_id, follow_up_id))
+        elif mailed_at is None:
+            happened.append((recipient_id, at, event, pk))
     if not happened:
         return 0
     recipients = recipients_for(user_ids={h[0] for h in happened})
-    digests: dict[tuple[int, str], _Digest] = defaultdict(_Digest)
+    digests: dict[tuple[int, str], _Digest] = {}
+    slots = {
+        r.user_id: digest_last_slot(preference=r.preference, zone=r.zone, at=as_of)
+        for r in recipients.values()
+    }
     for recipient_id, at, event, pk in happened:
         recipient = recipients.get(recipient_id)
         if recipient is None or not recipient.preference.wants(event, "email"):
             continue
-        slot = digest_slot(preference=recipient.preference, zone=recipient.zone, at=at + _JUST_AFTER)
-        if slot > as_of:
+        if event == NotificationEvent.FOLLOW_UP_OVERDUE and (
+            (recipient_id, pk) in mailed_overdue
+            or (
+                (recipient_id, pk) not in overdue_told
+                and recipient.preference.mails_at_once(NotificationEvent.FOLLOW_UP_OVERDUE)
+            )
+        ):
             continue
-        digest = digests[(recipient_id, digest_window_key(slot=slot, zone=recipient.zone))]
+        slot = slots[recipient_id]
+        # An event exactly at a slot belongs to the next window, not the one being sent.
+        if at >= slot:
+            continue
+        window = digest_window_key(slot=slot, zone=recipient.zone)
+        digest = digests.setdefault((recipient_id, window), _Digest(slot=slot))
+        digest.since = at if digest.since is None else min(digest.since, at)
         if event == NotificationEvent.FOLLOW_UP_OVERDUE:
             digest.follow_up_ids.append(pk)
         else:
@@ -254,6 +311,14 @@ def follow_ups_send_overdue_digests(*, as_of: datetime) -> int:
     new = {key: d for key, d in new.items() if d.follow_up_ids or d.notification_ids}
     if not new:
         return 0
+    stamped = [pk for digest in new.values() for pk in digest.notification_ids]
+    stamped.extend(
+        overdue_told[(recipient_id, f)]
+        for (recipient_id, _), digest in new.items()
+        for f in digest.follow_up_ids
+        if (recipient_id, f) in overdue_told
+    )
+    Notification.objects.filter(pk__in=stamped, mailed_at__isnull=True).update(mailed_at=as_of)
     return outbox_add(emails=_digest_emails(new, recipients, as_of=as_of), as_of=as_of)
 
 
@@ -332,14 +397,13 @@ def follow_ups_escalate(*, as_of: datetime, batch_size: int = ESCALATION_BATCH_S
     Level 1 tells the engagement lead(s), level 2 the practice leads; a sweep
     that finds an item past both writes both rungs. Each batch is locked
     (SKIP LOCKED where the database has it); every rung recipient gets an
-    in-app FOLLOW_UP_ESCALATED notification (key "<follow-up>:<rung>") and,
-    if they want escalations by email, a notice (one per recipient,
-    follow-up and level) inserted with ON CONFLICT DO NOTHING. A notice in
-    the recipient's quiet hours or free weekend gets ``send_after`` (their
-    end) and waits for the reconciler; the others are enqueued on commit with
-    ``enqueued_at``. escalation_level and escalated_at are written with
-    bulk_update. Only open items escalate; an item never goes down or repeats
-    a level. Idempotent. Returns the number of follow-ups escalated.
+    in-app FOLLOW_UP_ESCALATED notification (key "<follow-up>:<rung>"), also
+    marked for email if they want escalations by email: its mail comes in
+    their daily digest, or in the sweep's at-once mail if they chose that
+    (``events_mail_at_once``), never one mail per item. escalation_level and
+    escalated_at are written with bulk_update. Only open items escalate; an
+    item never goes down or repeats a level. Idempotent. Returns the number
+    of follow-ups escalated.
     """
     candidates = (
         FollowUp.objects.open()
@@ -365,28 +429,27 @@ def follow_ups_escalate(*, as_of: datetime, batch_size: int = ESCALATION_BATCH_S
             follow_up.escalation_level = level
             follow_up.escalated_at = as_of
         recipients = recipients_for(user_ids={r for _, _, r in rungs})
-        drafts: list[NotificationDraft] = []
-        emails: list[OutboundEmail] = []
-        for follow_up, rung, recipient_id in rungs:
-            recipient = recipients.get(recipient_id)
-            if recipient is None:
-                continue
-            drafts.append(_escalation_draft(follow_up, rung, recipient))
-            if recipient.preference.wants(NotificationEvent.FOLLOW_UP_ESCALATED, "email"):
-                emails.append(_escalation_email(follow_up, rung, recipient, as_of=as_of))
+        drafts = [
+            _escalation_draft(follow_up, rung, recipients[recipient_id])
+            for follow_up, rung, recipient_id in rungs
+            if recipient_id in recipients
+        ]
         FollowUp.objects.bulk_update(
             [f for f, _ in rising], ["escalation_level", "escalated_at"], batch_size=batch_size
         )
         notifications_record(drafts=drafts, as_of=as_of, recipients=recipients)
-        outbox_add(emails=emails, as_of=as_of)
         return len(rising)
 
     return claim_in_batches(candidates, batch_size=batch_size, claim=escalate)
 
 
 def _digest_summary(follow_ups: int, counts: dict[str, int]) -> str:
-    """ "3 follow-ups overdue, 1 check-in missed": what a digest holds, for its subject."""
+    """ "2 follow-ups escalated to you, 3 follow-ups overdue, 1 check-in missed": for a mail's subject."""
     parts = []
+    escalated = counts.get(NotificationEvent.FOLLOW_UP_ESCALATED, 0)
+    if escalated:
+        parts.append(f"{escalated} follow-up{'s' * (escalated != 1)} escalated to you")
+    follow_ups += counts.get(NotificationEvent.FOLLOW_UP_OVERDUE, 0)
     if follow_ups:
         parts.append(f"{follow_ups} follow-up{'s' * (follow_ups != 1)} overdue")
     missed = counts.get(NotificationEvent.CHECK_IN_MISSED, 0)
@@ -445,27 +508,36 @@ def _digest_emails(
     )
     emails = []
     for (recipient_id, window), digest in digests.items():
+        recipient = recipients[recipient_id]
         listed, told = set(digest.follow_up_ids), set(digest.notification_ids)
         shown = [follow_up for pk, follow_up in follow_ups.items() if pk in listed]
         events = [event for pk, event in notifications.items() if pk in told]
+        escalated = [e for e in events if e.event == NotificationEvent.FOLLOW_UP_ESCALATED]
+        others = [e for e in events if e.event != NotificationEvent.FOLLOW_UP_ESCALATED]
         counts: dict[str, int] = defaultdict(int)
         for event in events:
             counts[event.event] += 1
+        slot = digest.slot or as_of
+        before = digest_last_slot(preference=recipient.preference, zone=recipient.zone, at=slot - _JUST_AFTER)
         context = {
+            "escalated": escalated[:DIGEST_ITEM_LIMIT],
+            "more_escalated": max(len(escalated) - DIGEST_ITEM_LIMIT, 0),
             "items": shown[:DIGEST_ITEM_LIMIT],
             "more": max(len(shown) - DIGEST_ITEM_LIMIT, 0),
-            "events": events[:DIGEST_ITEM_LIMIT],
-            "more_events": max(len(events) - DIGEST_ITEM_LIMIT, 0),
+            "events": others[:DIGEST_ITEM_LIMIT],
+            "more_events": max(len(others) - DIGEST_ITEM_LIMIT, 0),
             "summary": _digest_summary(len(shown), counts),
-            # After an outage several digests go at once: each names the day it covers.
             "window_day": date.fromisoformat(window),
+            # What it covers: since the slot before, or since its earliest item after an outage.
+            "since": min(before, digest.since or before),
+            "until": slot,
         }
         emails.append(
             _email(
                 template="overdue_digest",
                 kind=OutboxMessage.Kind.OVERDUE_DIGEST,
                 key=digest_key(recipient_id=recipient_id, window=window),
-                recipient=recipients[recipient_id],
+                recipient=recipient,
                 context=context,
                 as_of=as_of,
                 about={
@@ -478,16 +550,82 @@ def _digest_emails(
     return emails
 
 
-def _escalation_email(
-    follow_up: FollowUp, rung: int, recipient: Recipient, *, as_of: datetime
-) -> OutboundEmail:
-    return _email(
-        template="escalation",
-        kind=OutboxMessage.Kind.ESCALATION,
-        key=escalation_key(recipient_id=recipient.user_id, follow_up_id=follow_up.pk, rung=rung),
-        recipient=recipient,
-        context={"item": follow_up, "level_text": "engagement lead" if rung == 1 else "practice lead"},
-        as_of=as_of,
-        engagement_id=follow_up.engagement_id,
-        about={"follow_up_ids": [follow_up.pk], "level": rung},
+@transaction.atomic
+def events_mail_at_once(*, as_of: datetime) -> int:
+    """Mail each recipient, in one message, the events they chose to get at once.
+
+    Reads the notifications of DIGESTIBLE_EVENTS marked for email and not yet
+    mailed, from the last AT_ONCE_LOOKBACK, whose recipient wants that event
+    at once (``NotificationPreference.<event>_at_once``), locked (SKIP LOCKED
+    on PostgreSQL) so a concurrent digest or at-once mail never reports the
+    same one. Each recipient gets at most one mail per call, listing all of
+    them, keyed by recipient and ``as_of`` (ON CONFLICT DO NOTHING: a re-run
+    of the same sweep writes nothing new), and the notifications it lists are
+    stamped ``mailed_at`` in the same transaction, so neither a later at-once
+    mail nor the digest reports them again. A recipient whose email is held
+    (quiet hours, free weekend) or who was written settings.EMAIL_HOURLY_CAP
+    immediate mails (at-once mails and check-in reminders) in the past hour
+    gets nothing now: their events wait and come together in the first
+    at-once mail once the hour has room, or in the daily digest if its slot
+    comes first. Six queries whatever the number of events. Returns the
+    number of mails written.
+    """
+    wanted = Q()
+    for event in DIGESTIBLE_EVENTS:
+        wanted |= Q(event=event, **{f"recipient__notification_preference__{event}_at_once": True})
+    pending = list(
+        skip_locked(
+            Notification.objects.filter(
+                wanted,
+                email=True,
+                mailed_at__isnull=True,
+                created_at__gt=as_of - AT_ONCE_LOOKBACK,
+                created_at__lte=as_of,
+            ).order_by("created_at", "pk")
+        )
     )
+    if not pending:
+        return 0
+    recipients = recipients_for(user_ids={n.recipient_id for n in pending})
+    sent = immediate_mail_counts(user_ids=recipients, as_of=as_of)
+    by_recipient: dict[int, list[Notification]] = defaultdict(list)
+    for notification in pending:
+        recipient = recipients.get(notification.recipient_id)
+        if (
+            recipient is None
+            or not recipient.preference.mails_at_once(notification.event)
+            or email_is_held(preference=recipient.preference, zone=recipient.zone, at=as_of)
+            or sent.get(recipient.user_id, 0) >= settings.EMAIL_HOURLY_CAP
+        ):
+            continue
+        by_recipient[recipient.user_id].append(notification)
+    if not by_recipient:
+        return 0
+    Notification.objects.filter(
+        pk__in=[n.pk for events in by_recipient.values() for n in events], mailed_at__isnull=True
+    ).update(mailed_at=as_of)
+    emails = []
+    for recipient_id, events in by_recipient.items():
+        counts: dict[str, int] = defaultdict(int)
+        for told in events:
+            counts[told.event] += 1
+        engagements = {n.engagement_id for n in events}
+        emails.append(
+            _email(
+                template="at_once",
+                kind=OutboxMessage.Kind.AT_ONCE,
+                key=at_once_key(recipient_id=recipient_id, as_of=as_of),
+                recipient=recipients[recipient_id],
+                context={
+                    "escalated": [e for e in events if e.event == NotificationEvent.FOLLOW_UP_ESCALATED],
+                    "events": [e for e in events if e.event != NotificationEvent.FOLLOW_UP_ESCALATED],
+                    "summary": _digest_summary(0, counts),
+                    "cap": settings.EMAIL_HOURLY_CAP,
+                    "preferences_url": settings.SITE_URL + reverse("notification_preferences"),
+                },
+                as_of=as_of,
+                engagement_id=engagements.pop() if len(engagements) == 1 else None,
+                about={"notification_ids": [n.pk for n in events]},
+            )
+        )
+    return outbox_add(emails=emails, as_of=as_of)

@@ -11,7 +11,16 @@ from notifications.models import Notification, NotificationPreference, OutboxMes
 class NotificationAdmin(admin.ModelAdmin):
     """Written by the sweeps; read here to answer "why was I (not) told?"."""
 
-    list_display = ("created_at", "recipient", "event", "engagement", "in_app", "email", "read_at")
+    list_display = (
+        "created_at",
+        "recipient",
+        "event",
+        "engagement",
+        "in_app",
+        "email",
+        "mailed_at",
+        "read_at",
+    )
     list_filter = ("event", "in_app", "email")
     search_fields = ("recipient__username", "recipient__email", "message", "key")
     list_select_related = ("recipient", "engagement")
@@ -25,6 +34,7 @@ class NotificationAdmin(admin.ModelAdmin):
         "url",
         "in_app",
         "email",
+        "mailed_at",
         "created_at",
     )
     date_hierarchy = "created_at"

@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 
-from notifications.models import NotificationEvent, NotificationPreference
+from notifications.models import DIGESTIBLE_EVENTS, NotificationEvent, NotificationPreference
 from notifications.services import PREFERENCE_FIELDS
 from pmaas.sharing import NOTHING, client_share, is_client_user
 
@@ -45,6 +45,8 @@ class EventRow:
     label: str
     in_app: forms.BoundField
     email: forms.BoundField
+    # For the events the digest reports; a reminder is always mailed on its own.
+    at_once: forms.BoundField | None
 
 
 # The model each event reports on, where the client-visibility policy (pmaas/sharing.py) may keep it internal.
@@ -94,6 +96,10 @@ class NotificationPreferenceForm(forms.Form):
             self.fields[f"{event.value}_email"] = forms.BooleanField(
                 label=f"{event.label}: by email", required=False
             )
+            if event in DIGESTIBLE_EVENTS:
+                self.fields[f"{event.value}_at_once"] = forms.BooleanField(
+                    label=f"{event.label}: email at once, not in the daily digest", required=False
+                )
 
     @staticmethod
     def initial_from(preference: NotificationPreference) -> dict[str, Any]:
@@ -103,7 +109,10 @@ class NotificationPreferenceForm(forms.Form):
         """A switch per event the user can be told about: not the plan's or silence's, for a client user."""
         return [
             EventRow(
-                label=event.label, in_app=self[f"{event.value}_in_app"], email=self[f"{event.value}_email"]
+                label=event.label,
+                in_app=self[f"{event.value}_in_app"],
+                email=self[f"{event.value}_email"],
+                at_once=self[f"{event.value}_at_once"] if event in DIGESTIBLE_EVENTS else None,
             )
             for event in NotificationEvent
             if not is_client_user(self.user) or client_share(EVENT_ABOUT.get(event, "")) is not NOTHING

@@ -31,6 +31,19 @@ class NotificationEvent(models.TextChoices):
     SPONSOR_SILENT = "sponsor_silent", "A sponsor or PMO lead I own has gone quiet"
 
 
+# The events whose mail comes in the daily digest unless the user chose to get them at once
+# (``NotificationPreference.<event>_at_once``); a reminder is always mailed on its own, on time.
+DIGESTIBLE_EVENTS = (
+    NotificationEvent.FOLLOW_UP_ESCALATED,
+    NotificationEvent.FOLLOW_UP_OVERDUE,
+    NotificationEvent.CHECK_IN_MISSED,
+    NotificationEvent.SPONSOR_SILENT,
+)
+
+
+_AT_ONCE_HELP = "Mail it at once (with the sweep's other at-once events), not in the daily digest."
+
+
 class NotificationPreferenceQuerySet(OwnRowsQuerySet["NotificationPreference"]):
     owner_field = "user"
 
@@ -71,6 +84,11 @@ class NotificationPreference(models.Model):
     follow_up_escalated_email = models.BooleanField(default=True)
     sponsor_silent_in_app = models.BooleanField(default=True)
     sponsor_silent_email = models.BooleanField(default=True)
+    # Mail of these events comes in the daily digest unless the user wants it at once.
+    check_in_missed_at_once = models.BooleanField(default=False, help_text=_AT_ONCE_HELP)
+    follow_up_overdue_at_once = models.BooleanField(default=False, help_text=_AT_ONCE_HELP)
+    follow_up_escalated_at_once = models.BooleanField(default=False, help_text=_AT_ONCE_HELP)
+    sponsor_silent_at_once = models.BooleanField(default=False, help_text=_AT_ONCE_HELP)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = NotificationPreferenceQuerySet.as_manager()
@@ -92,6 +110,10 @@ class NotificationPreference(models.Model):
     def wants(self, event: str, medium: str) -> bool:
         """Whether ``event`` should reach this user by ``medium`` ("in_app" or "email")."""
         return bool(getattr(self, f"{event}_{medium}"))
+
+    def mails_at_once(self, event: str) -> bool:
+        """Whether ``event`` is mailed to this user at once rather than in their daily digest."""
+        return event in DIGESTIBLE_EVENTS and self.wants(event, "email") and self.wants(event, "at_once")
 
 
 class NotificationQuerySet(models.QuerySet["Notification"]):
@@ -132,6 +154,8 @@ class Notification(models.Model):
     url = models.CharField(max_length=500, blank=True)
     in_app = models.BooleanField(default=True)
     email = models.BooleanField(default=False)
+    # When its mail was decided (an at-once mail or a digest), so no second mail reports it.
+    mailed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
 
@@ -146,6 +170,12 @@ class Notification(models.Model):
             # The bell's count and the list page: a user's notifications, newest first.
             models.Index(fields=["recipient", "-created_at"], name="notification_recipient_time"),
             models.Index(fields=["recipient"], name="notification_unread", condition=Q(read_at__isnull=True)),
+            # The mail sweeps' scan: events still to be mailed, by when they happened.
+            models.Index(
+                fields=["created_at"],
+                name="notification_to_mail",
+                condition=Q(email=True, mailed_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -171,6 +201,8 @@ class OutboxMessage(models.Model):
     class Kind(models.TextChoices):
         CHECK_IN_REMINDER = "check_in_reminder", "Check-in reminder"
         OVERDUE_DIGEST = "overdue_digest", "Daily digest"
+        AT_ONCE = "at_once", "At-once notice"
+        # Earlier releases mailed each escalation on its own; they now go in a digest or an at-once notice.
         ESCALATION = "escalation", "Escalation"
         SPONSOR_UPDATE = "sponsor_update", "Sponsor update"
 

@@ -22,7 +22,7 @@ class RenderedEmail:
 
 def email_render(*, template: str, context: dict[str, Any], time_zone: str) -> RenderedEmail:
     """Render ``<template>{_subject.txt,.txt,.html}`` (``template`` is a path such as
-    ``communications/email/escalation``) with times in ``time_zone``, the reader's own.
+    ``communications/email/at_once``) with times in ``time_zone``, the reader's own.
 
     The subject and the plain-text part are plain text, rendered without
     HTML escaping (a title with an apostrophe reads as typed); the HTML part

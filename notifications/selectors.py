@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from accounts.models import User
-from notifications.models import Notification, NotificationPreference
+from notifications.models import Notification, NotificationPreference, OutboxMessage
 from pmaas.scoping import get_or_404
 
 
@@ -63,3 +64,29 @@ def notification_unread_count(*, user: Any) -> int:
 def notification_get_for_user(*, user: Any, id: Any) -> Notification:
     """One of the user's in-app notifications; anyone else's answers 404."""
     return get_or_404(notification_list(user=user), id=id)
+
+
+# Mail that arrives when something happens, as opposed to the digest the user scheduled:
+# these count towards settings.EMAIL_HOURLY_CAP.
+IMMEDIATE_MAIL_KINDS = (
+    OutboxMessage.Kind.AT_ONCE,
+    OutboxMessage.Kind.CHECK_IN_REMINDER,
+    OutboxMessage.Kind.ESCALATION,
+)
+CAP_PERIOD = timedelta(hours=1)
+
+
+def immediate_mail_counts(*, user_ids: Iterable[int], as_of: datetime) -> dict[int, int]:
+    """How many immediate mails each user was written in the hour up to ``as_of``; one query."""
+    rows = (
+        OutboxMessage.objects.filter(
+            recipient_id__in=set(user_ids),
+            kind__in=IMMEDIATE_MAIL_KINDS,
+            created_at__gt=as_of - CAP_PERIOD,
+            created_at__lte=as_of,
+        )
+        .values("recipient_id")
+        .annotate(count=Count("pk"))
+        .values_list("recipient_id", "count")
+    )
+    return dict(rows)

@@ -130,3 +130,14 @@ def digest_slot(*, preference: NotificationPreference, zone: ZoneInfo, at: datet
 def digest_window_key(*, slot: datetime, zone: ZoneInfo) -> str:
     """A digest's window, named by the local date of its slot: one digest per recipient and day."""
     return slot.astimezone(zone).date().isoformat()
+
+
+def digest_last_slot(*, preference: NotificationPreference, zone: ZoneInfo, at: datetime) -> datetime:
+    """The last digest time at or before ``at`` (UTC): the slot whose digest is due by then."""
+    local_day = at.astimezone(zone).date()
+    for offset in range(8):
+        day = local_day - timedelta(days=offset)
+        slot = _local(day, preference.digest_time, zone)
+        if slot <= at and (preference.email_on_weekends or day.weekday() < 5):
+            return slot.astimezone(UTC)
+    raise AssertionError("a week always has a weekday")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -96,6 +97,5 @@ def notification_preferences(request: HttpRequest) -> HttpResponse:
             initial=NotificationPreferenceForm.initial_from(preference), user=request.user
         )
     zone_name = getattr(request.user, "time_zone", "UTC")
-    return render(
-        request, "notifications/notification_preferences.html", {"form": form, "zone_name": zone_name}
-    )
+    context = {"form": form, "zone_name": zone_name, "hourly_cap": settings.EMAIL_HOURLY_CAP}
+    return render(request, "notifications/notification_preferences.html", context)

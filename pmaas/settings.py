@@ -278,6 +278,9 @@ try:
 except (ImproperlyConfigured, ValueError, KeyError) as exc:
     _config_error("EMAIL_URL", f"is not a usable mail URL ({exc})")
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", default=20, minimum=1)
+# At most this many immediate mails (at-once notices, check-in reminders) reach one person
+# in an hour; the at-once events past it wait for the next at-once mail or the digest.
+EMAIL_HOURLY_CAP = env_int("EMAIL_HOURLY_CAP", default=4, minimum=1)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="PMaaS Engagement Tracker <tracker@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -307,12 +307,13 @@ def test_reminders_lost_with_the_broker_are_each_sent_once_after_the_requeue_del
 def _follow_ups_long_overdue(count: int, *, as_of: dt.datetime) -> list[FollowUp]:
     """``count`` follow-ups a month overdue at ``as_of``, each on an engagement with a lead of its own.
 
-    The leads take mail at weekends, so the day the test runs never holds their escalation back.
+    The leads take mail at weekends, so the day the test runs never holds their escalation back,
+    and want escalations mailed at once rather than in their daily digest.
     """
     follow_ups = []
     for n in range(count):
         lead = factories.consultant(email=f"lead{n}-{uuid.uuid4().hex[:6]}@example.com")
-        notification_preference_save(user=lead, email_on_weekends=True)
+        notification_preference_save(user=lead, email_on_weekends=True, follow_up_escalated_at_once=True)
         owner = factories.consultant()
         engagement = factories.make_engagement(lead=lead, members=(owner,))
         follow_ups.append(
@@ -332,7 +333,7 @@ def test_notices_lost_with_the_broker_are_each_sent_once_after_the_reconciler_ru
 ):
     """Redis flushed (or, on the filesystem broker, the queue purged) with escalation mail waiting in it.
 
-    Every escalation mail is a pending outbox message, in the same outbox as
+    Every at-once mail of escalations is a pending outbox message, in the same outbox as
     the reminders; the reconciler, on its beat, enqueues again those enqueued
     outbox.REQUEUE_AFTER ago and still pending.
     """
@@ -341,9 +342,10 @@ def test_notices_lost_with_the_broker_are_each_sent_once_after_the_reconciler_ru
     _follow_ups_long_overdue(3, as_of=escalated_at)
     mail_to(idle_queue)
     assert escalation.follow_ups_escalate(as_of=escalated_at) == 3
+    assert escalation.events_mail_at_once(as_of=escalated_at) == 3
     assert queued_messages(idle_queue) == 3
     leads = sorted(
-        OutboxMessage.objects.filter(kind=OutboxMessage.Kind.ESCALATION).values_list(
+        OutboxMessage.objects.filter(kind=OutboxMessage.Kind.AT_ONCE).values_list(
             "recipient__email", flat=True
         )
     )
@@ -365,7 +367,7 @@ def test_notices_lost_with_the_broker_are_each_sent_once_after_the_reconciler_ru
     # Then it enqueued the three, and each lead received exactly one message by SMTP
     assert outcome == "3"
     wait_until(
-        lambda: _delivered(OutboxMessage.Kind.ESCALATION) == 3, what="three reconciled escalations delivered"
+        lambda: _delivered(OutboxMessage.Kind.AT_ONCE) == 3, what="three reconciled escalations delivered"
     )
     assert _recipients(smtp) == leads
     # And a second reconciler run enqueues nothing more

@@ -69,6 +69,8 @@ def test_the_embedded_default_starts_with_nothing_but_debug_set(tmp_path):
         ({"SECRET_KEY": STRONG_SECRET_KEY, "WORKING_DAY_END": "5pm"}, "WORKING_DAY_END"),
         ({"SECRET_KEY": STRONG_SECRET_KEY, "WORKING_DAY_START": "25:00"}, "WORKING_DAY_START"),
         ({"SECRET_KEY": STRONG_SECRET_KEY, "WORKING_DAY_END": "08:00"}, "WORKING_DAY_END"),
+        ({"SECRET_KEY": STRONG_SECRET_KEY, "EMAIL_HOURLY_CAP": "0"}, "EMAIL_HOURLY_CAP"),
+        ({"SECRET_KEY": STRONG_SECRET_KEY, "EMAIL_HOURLY_CAP": "four"}, "EMAIL_HOURLY_CAP"),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )

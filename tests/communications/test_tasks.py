@@ -16,7 +16,7 @@ from pytest_django.fixtures import Settings
 from time_machine import TimeMachineFixture
 
 from accounts.models import User
-from communications.escalation import digest_key, escalation_key
+from communications.escalation import at_once_key, digest_key
 from communications.models import Channel, FollowUp, Occurrence, SilenceFlag
 from communications.scheduling import reminder_key
 from communications.tasks import (
@@ -27,6 +27,7 @@ from communications.tasks import (
     sweep_overdue_follow_ups,
 )
 from notifications.models import Notification, NotificationEvent, OutboxMessage
+from notifications.services import notification_preference_save
 from pmaas.celery import app as celery_app
 from stakeholders.models import StakeholderRole
 from tests import factories
@@ -110,9 +111,10 @@ def test_the_dispatcher_task_twice_creates_and_sends_nothing_more(
 def test_the_overdue_sweep_task_flags_tells_and_escalates_at_the_current_time(
     time_machine: TimeMachineFixture, eager_tasks: None, django_capture_on_commit_callbacks: Any
 ):
-    # Given it is AS_OF and an open follow-up a month overdue
+    # Given it is AS_OF, an open follow-up a month overdue, and a lead who wants escalations at once
     time_machine.move_to(AS_OF, tick=False)
     follow_up, owner, lead = _overdue_follow_up(overdue_for=dt.timedelta(days=30))
+    notification_preference_save(user=lead, follow_up_escalated_at_once=True)
 
     # When the periodic task runs
     with django_capture_on_commit_callbacks(execute=True):
@@ -126,10 +128,8 @@ def test_the_overdue_sweep_task_flags_tells_and_escalates_at_the_current_time(
         event=NotificationEvent.FOLLOW_UP_OVERDUE,
         key=f"follow_up:{follow_up.pk}",
     ).exists()
-    escalated = OutboxMessage.objects.get(kind=OutboxMessage.Kind.ESCALATION)
-    assert escalated.idempotency_key == escalation_key(
-        recipient_id=lead.pk, follow_up_id=follow_up.pk, rung=1
-    )
+    escalated = OutboxMessage.objects.get(kind=OutboxMessage.Kind.AT_ONCE)
+    assert escalated.idempotency_key == at_once_key(recipient_id=lead.pk, as_of=AS_OF)
     assert escalated.status == OutboxMessage.Status.SENT
     assert [m.to for m in mail.outbox] == [[lead.email]]
 

@@ -126,6 +126,19 @@ def test_the_preferences_of_a_user_who_never_saved_any_are_the_defaults(client: 
     assert body["quiet_hours_start"] is None
     assert body["email_on_weekends"] is False
     assert body["sponsor_silent_email"] is True
+    # Mail of the digestible events comes in the daily digest unless the user asks for it at once
+    assert (body["follow_up_escalated_at_once"], body["check_in_missed_at_once"]) == (False, False)
+    assert "check_in_reminder_at_once" not in body
+
+
+def test_patch_chooses_an_event_to_mail_at_once(client: Client, world: World) -> None:
+    client.force_login(world.consultant)
+    response = client.patch(ME, {"follow_up_escalated_at_once": True}, content_type="application/json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["follow_up_escalated_at_once"] is True
+    preference = NotificationPreference.objects.get(user=world.consultant)
+    assert preference.mails_at_once("follow_up_escalated")
+    assert not preference.mails_at_once("follow_up_overdue")
 
 
 def test_patch_changes_only_the_fields_given(client: Client, world: World) -> None:
@@ -217,3 +230,7 @@ def test_the_schema_documents_notifications_and_preferences(tmp_path) -> None:
         "429",
     }
     assert "unread" in {p["name"] for p in paths["/api/v1/notifications/"]["get"]["parameters"]}
+    fields = yaml.safe_load(target.read_text())["components"]["schemas"]["NotificationPreference"][
+        "properties"
+    ]
+    assert "daily digest" in fields["follow_up_escalated_at_once"]["description"]

@@ -23,6 +23,7 @@ from notifications.services import (
     notifications_record,
 )
 from notifications.timing import (
+    digest_last_slot,
     digest_slot,
     digest_window_key,
     email_allowed_from,
@@ -254,6 +255,26 @@ def test_the_digest_stays_at_eight_local_across_a_clock_change(zone, friday, mon
     # Then Monday's digest is at 08:00 local, which has moved in UTC
     assert slot == monday_utc
     assert slot.astimezone(zone).time() == time(8, 0)
+
+
+def test_the_digest_due_is_the_latest_slot_passed_and_a_free_weekend_keeps_fridays():
+    # Given a digest at 08:00 in Berlin
+    # Then at 08:00 Wednesday it is Wednesday's, a minute before it Tuesday's
+    wednesday = _at(BERLIN, 2026, 3, 18, 8, 0)
+    assert digest_last_slot(preference=_prefs(), zone=BERLIN, at=wednesday) == wednesday.astimezone(UTC)
+    assert digest_last_slot(preference=_prefs(), zone=BERLIN, at=wednesday - dt.timedelta(minutes=1)) == _at(
+        BERLIN, 2026, 3, 17, 8, 0
+    ).astimezone(UTC)
+
+    # And on Monday morning after the clocks went forward, with weekends kept free, it is
+    # Friday's (07:00 UTC); with weekends on, Sunday's (06:00 UTC, summer time)
+    monday = _at(BERLIN, 2026, 3, 30, 7, 0)
+    assert digest_last_slot(preference=_prefs(), zone=BERLIN, at=monday) == dt.datetime(
+        2026, 3, 27, 7, 0, tzinfo=UTC
+    )
+    assert digest_last_slot(preference=_prefs(email_on_weekends=True), zone=BERLIN, at=monday) == dt.datetime(
+        2026, 3, 29, 6, 0, tzinfo=UTC
+    )
 
 
 def test_a_kolkata_digest_is_half_past_two_utc_and_its_window_is_the_local_date():

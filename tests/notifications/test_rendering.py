@@ -6,18 +6,22 @@ from notifications.rendering import email_render
 
 
 def test_the_subject_and_text_read_as_typed_while_the_html_escapes() -> None:
-    # Given an escalation about an item whose title has an apostrophe, an ampersand and markup
-    item = {"title": "Share the department's R&D plan <b>now</b>", "engagement": {"code": "ERP-S4"}}
+    # Given an at-once mail of an escalation whose title has an apostrophe, an ampersand and markup
+    message = '"Share the department\'s R&D plan <b>now</b>" on ERP-S4 is escalated to you.'
 
-    # When the escalation mail is rendered
+    # When the mail is rendered
     rendered = email_render(
-        template="communications/email/escalation",
-        context={"item": item, "level_text": "engagement lead", "recipient": {"username": "daniel"}},
+        template="communications/email/at_once",
+        context={
+            "escalated": [{"message": message, "url": "/engagements/1/follow-ups/"}],
+            "summary": "1 escalated to you, R&D's <b>",
+            "recipient": {"username": "daniel"},
+        },
         time_zone="Europe/Berlin",
     )
 
     # Then the subject and the text say it as typed, and the HTML shows the markup as text
-    assert rendered.subject == "Escalated: Share the department's R&D plan <b>now</b> (ERP-S4) is overdue"
-    assert "department's R&D plan" in rendered.text
+    assert rendered.subject == "Just now: 1 escalated to you, R&D's <b>"
+    assert "department's R&D plan <b>now</b>" in rendered.text
     assert "&#x27;" not in rendered.subject + rendered.text
     assert "&lt;b&gt;now&lt;/b&gt;" in rendered.html

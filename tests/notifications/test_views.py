@@ -289,10 +289,13 @@ def test_the_preferences_page_shows_each_event_with_in_app_and_email_and_names_t
     # When they open the page
     html = client.get(PREFERENCES).content.decode()
 
-    # Then each event has both boxes, ticked by default, the lead is one working day, and the zone is named
+    # Then each event has both boxes, ticked by default, and each digestible event an at-once box,
+    # unticked by default (the digest); the lead is one working day, and the zone is named
     assert "A follow-up I answer for went overdue" in html
-    assert html.count('type="checkbox"') == 11
+    assert html.count('type="checkbox"') == 15
     assert 'name="follow_up_overdue_email" id="id_follow_up_overdue_email" checked' in html
+    assert 'name="follow_up_escalated_at_once" id="id_follow_up_escalated_at_once">' in html
+    assert 'name="check_in_reminder_at_once"' not in html
     assert '<option value="1wd" selected>' in html
     assert "America/New_York" in html
     assert 'value="08:00"' in html
