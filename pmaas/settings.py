@@ -350,12 +350,9 @@ def _escalation_days() -> tuple[int, int]:
 # Working days overdue before a follow-up escalates to the engagement lead, then to the practice leads.
 FOLLOW_UP_ESCALATION_DAYS = _escalation_days()
 
-# The local working day of a client (engagements/working_days.py): a deadline
-# "N working days after" falls at its end, in the client's time zone.
-WORKING_DAY_START = env_time("WORKING_DAY_START", default="09:00")
+# The end of a client's working day (engagements/working_days.py): a deadline
+# "N working days after" falls then, in the client's time zone.
 WORKING_DAY_END = env_time("WORKING_DAY_END", default="17:00")
-if WORKING_DAY_START >= WORKING_DAY_END:
-    _config_error("WORKING_DAY_END", f"must be later than WORKING_DAY_START ({WORKING_DAY_START:%H:%M})")
 
 # The beat schedule: a fixed handful of entries. Per-object schedules live in
 # database rows, never here. Each entry expires just before its next run, so

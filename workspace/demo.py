@@ -347,6 +347,9 @@ CADENCES = (
     _Cadence("leader2", ChannelKind.WORKSHOP, "Monthly business review", "FREQ=MONTHLY;BYDAY=3WE", time(10)),
 )  # fmt: skip
 
+# How far each further engagement of a client moves its meetings from the CADENCES hours.
+_SIBLING_SHIFTS = (timedelta(0), timedelta(hours=1), timedelta(hours=-1))
+
 MILESTONES: dict[str, tuple[str, ...]] = {
     Kind.IMPLEMENTATION: ("Discovery complete", "Solution design signed off", "Build complete",
                           "User acceptance testing passed", "Go-live"),
@@ -760,6 +763,10 @@ class _Builder:
         }
         started = plan.status == Status.ACTIVE
         starts_on = max(engagement.start_date, self.history_start) if started else engagement.start_date
+        # A client's engagements share its PMO lead and some sponsors: each engagement meets them
+        # at its own hour, so nobody is booked into two meetings at once.
+        siblings = [other.code for other in ENGAGEMENTS if other.client == plan.client]
+        shift = _SIBLING_SHIFTS[siblings.index(plan.code) % len(_SIBLING_SHIFTS)]
         for cadence in CADENCES:
             for key in audiences[cadence.audience]:
                 owner = team[0] if cadence.audience in {"pmo", "sponsor", "steering"} else team[-1]
@@ -770,7 +777,7 @@ class _Builder:
                     title=cadence.title,
                     recurrence_rule=cadence.rule,
                     starts_on=starts_on,
-                    local_time=cadence.local_time,
+                    local_time=(datetime.combine(starts_on, cadence.local_time) + shift).time(),
                     owner=owner,
                     kind=cadence.kind,
                     details=f"{cadence.title} with {self.people[key].name}.",
