@@ -9,7 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from engagements.models import Engagement, EngagementScopedQuerySet
+from engagements.models import Engagement, EngagementScopedQuerySet, Health
 from notifications.models import OutboxMessage
 from pmaas.timezones import validate_time_zone
 from stakeholders.models import Stakeholder
@@ -125,7 +125,7 @@ class Delivery(models.Model):
     ad_hoc_key = models.CharField(max_length=64, blank=True)
     # The engagement's health as shared with the client when the update was written ("" when not
     # shared), so the next update can say which way it moved.
-    health = models.CharField(max_length=5, blank=True)
+    health = models.CharField(max_length=5, choices=Health.choices, blank=True)
     scheduled_for = models.DateTimeField()
     outbox_message = models.OneToOneField(
         OutboxMessage, on_delete=models.PROTECT, null=True, blank=True, related_name="delivery"
@@ -154,7 +154,8 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         state = OutboxMessage.Status(self.status).label
-        return f"{self.subscription} for {self.period_start:%Y-%m-%d} ({state})"
+        due = self.period_end or self.period_start
+        return f"{self.subscription} for {due:%Y-%m-%d} ({state})"
 
     @property
     def status(self) -> str:
