@@ -132,6 +132,7 @@ INSTALLED_APPS = [
     "notifications",
     "communications",
     "workspace",
+    "sponsor_updates",
 ]
 
 MIDDLEWARE = [
@@ -330,6 +331,9 @@ FOLLOW_UP_SCAN_SECONDS = env_int("FOLLOW_UP_SCAN_SECONDS", default=300, minimum=
 OCCURRENCE_DISPATCH_SECONDS = env_int("OCCURRENCE_DISPATCH_SECONDS", default=60, minimum=10)
 OUTBOX_RECONCILE_SECONDS = env_int("OUTBOX_RECONCILE_SECONDS", default=300, minimum=10)
 SILENCE_SCAN_SECONDS = env_int("SILENCE_SCAN_SECONDS", default=300, minimum=10)
+SPONSOR_UPDATE_SCAN_SECONDS = env_int("SPONSOR_UPDATE_SCAN_SECONDS", default=300, minimum=10)
+# Days a signed link in a sponsor update (view online, preferences, unsubscribe) keeps working.
+SPONSOR_UPDATE_LINK_DAYS = env_int("SPONSOR_UPDATE_LINK_DAYS", default=90, minimum=1)
 # A sponsor or PMO lead is silent after this many times their planned interval without a check-in.
 SPONSOR_SILENCE_FACTOR = env_float("SPONSOR_SILENCE_FACTOR", default=1.5, above=1.0)
 
@@ -381,6 +385,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "communications.flag_silent_stakeholders",
         "schedule": SILENCE_SCAN_SECONDS,
         "options": {"expires": SILENCE_SCAN_SECONDS * 0.9},
+    },
+    # Writes each sponsor update whose local send time has passed and hands it to the outbox.
+    "send-sponsor-updates": {
+        "task": "sponsor_updates.send_sponsor_updates",
+        "schedule": SPONSOR_UPDATE_SCAN_SECONDS,
+        "options": {"expires": SPONSOR_UPDATE_SCAN_SECONDS * 0.9},
     },
     # Enqueues again what the broker lost, what ran out of retries and what
     # quiet hours held; expires what is too late to matter.

@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("notifications.urls")),
     path("", include("workspace.urls")),
     path("", include("communications.urls")),
+    path("", include("sponsor_updates.urls")),
 ]
 
 

@@ -251,7 +251,10 @@ def make_scope(*, engagement: Engagement, owner: User, stakeholder_user: User | 
         time_zone=role.stakeholder.time_zone,
     )
     delivery = Delivery.objects.create(
-        subscription=subscription, period_start=dt.date(2026, 3, 2), scheduled_for=timezone.now()
+        subscription=subscription,
+        period_start=dt.date(2026, 2, 23),
+        period_end=dt.date(2026, 3, 2),
+        scheduled_for=timezone.now(),
     )
     from communications.obligations import obligation_add
 

@@ -84,4 +84,22 @@ class SignedLinkRoute:
     kwarg: str = "token"
 
 
-Entry = Public | LoggedIn | ObjectRoute | ListRoute | TokenRoute | OwnRoute | PersonalRoute | SignedLinkRoute
+@dataclasses.dataclass(frozen=True)
+class RecipientLinkRoute:
+    """A signed link mailed to someone without a login (a sponsor update's pages): no session is
+    needed or used, and a link that is not genuine answers 400 with a page saying what is wrong."""
+
+    kwarg: str = "token"
+
+
+Entry = (
+    Public
+    | LoggedIn
+    | ObjectRoute
+    | ListRoute
+    | TokenRoute
+    | OwnRoute
+    | PersonalRoute
+    | SignedLinkRoute
+    | RecipientLinkRoute
+)

@@ -26,6 +26,7 @@ from tests.route_kinds import (
     OwnRoute,
     PersonalRoute,
     Public,
+    RecipientLinkRoute,
     SignedLinkRoute,
     TokenRoute,
 )
@@ -223,6 +224,23 @@ def test_signed_link_routes_send_visitors_to_log_in_and_open_nothing_for_a_wrong
     # Given each role logged in, then a link not signed for them changes nothing
     for role, user in world.users().items():
         client.force_login(user)
+        assert client.post(url).status_code == 400, role
+
+
+@pytest.mark.parametrize("name", _entries(RecipientLinkRoute))
+def test_recipient_link_routes_open_nothing_for_a_link_that_is_not_genuine(client, world, name):
+    entry = ROUTES[name]
+    assert isinstance(entry, RecipientLinkRoute)
+    url = reverse(name, kwargs={entry.kwarg: "not-a-real-link"})
+    # Given an anonymous visitor, then a wrong link answers 400 with a page, not a login redirect
+    response = client.get(url)
+    assert response.status_code == 400
+    assert b"This link does not work" in response.content
+
+    # Given each role logged in, then a session opens nothing either, and a POST changes nothing
+    for role, user in world.users().items():
+        client.force_login(user)
+        assert client.get(url).status_code == 400, role
         assert client.post(url).status_code == 400, role
 
 

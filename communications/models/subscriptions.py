@@ -9,7 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from engagements.models import Engagement, EngagementScopedQuerySet
+from engagements.models import Engagement, EngagementScopedQuerySet, Health
 from notifications.models import OutboxMessage
 from pmaas.timezones import validate_time_zone
 from stakeholders.models import Stakeholder
@@ -21,6 +21,9 @@ class SponsorSubscriptionQuerySet(EngagementScopedQuerySet["SponsorSubscription"
 
     def due(self, *, as_of: datetime) -> Self:
         return self.active().filter(next_send_at__lte=as_of)
+
+    def for_stakeholder_email(self, email: str) -> Self:
+        return self.filter(stakeholder__email__iexact=email)
 
 
 class SponsorSubscription(models.Model):
@@ -40,6 +43,10 @@ class SponsorSubscription(models.Model):
         SATURDAY = 5, "Saturday"
         SUNDAY = 6, "Sunday"
 
+    class StoppedBy(models.TextChoices):
+        TEAM = "team", "The team"
+        RECIPIENT = "recipient", "The recipient"
+
     engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="sponsor_subscriptions")
     stakeholder = models.ForeignKey(
         Stakeholder, on_delete=models.CASCADE, related_name="sponsor_subscriptions"
@@ -53,7 +60,16 @@ class SponsorSubscription(models.Model):
     local_time = models.TimeField()
     time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
     is_active = models.BooleanField(default=True)
+    # Who turned it off: a subscription the team or the recipient stopped stays a row, so the
+    # default subscription of a sponsor is never written again behind their back.
+    stopped_by = models.CharField(max_length=10, choices=StoppedBy.choices, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    paused_until = models.DateField(
+        null=True, blank=True, help_text="No update goes out on a local date up to and including this one."
+    )
+    needs_approval = models.BooleanField(
+        default=False, db_default=False, help_text="The engagement lead approves each update before it goes."
+    )
     next_send_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -101,7 +117,15 @@ class Delivery(models.Model):
     """
 
     subscription = models.ForeignKey(SponsorSubscription, on_delete=models.CASCADE, related_name="deliveries")
-    period_start = models.DateField(help_text="Local date of the period this update covers.")
+    period_start = models.DateField(help_text="First local date the update covers.")
+    period_end = models.DateField(
+        null=True, blank=True, help_text="Local date the update was due; it covers the days before it."
+    )
+    # Empty for the scheduled update of a period; a "send now" names its own request.
+    ad_hoc_key = models.CharField(max_length=64, blank=True)
+    # The engagement's health as shared with the client when the update was written ("" when not
+    # shared), so the next update can say which way it moved.
+    health = models.CharField(max_length=5, choices=Health.choices, blank=True)
     scheduled_for = models.DateTimeField()
     outbox_message = models.OneToOneField(
         OutboxMessage, on_delete=models.PROTECT, null=True, blank=True, related_name="delivery"
@@ -114,13 +138,24 @@ class Delivery(models.Model):
         ordering = ["-scheduled_for"]
         verbose_name_plural = "deliveries"
         constraints = [
-            # Exactly once per period, however many dispatchers run.
-            models.UniqueConstraint(fields=["subscription", "period_start"], name="delivery_once_per_period"),
+            # Exactly once per period (named by the local date it was due), however many sweeps run.
+            models.UniqueConstraint(
+                fields=["subscription", "period_end"],
+                condition=Q(ad_hoc_key=""),
+                name="delivery_once_per_period",
+            ),
+            # A "send now" request writes one update, however often it is submitted.
+            models.UniqueConstraint(
+                fields=["subscription", "ad_hoc_key"],
+                condition=~Q(ad_hoc_key=""),
+                name="delivery_once_per_ad_hoc_request",
+            ),
         ]
 
     def __str__(self) -> str:
         state = OutboxMessage.Status(self.status).label
-        return f"{self.subscription} for {self.period_start:%Y-%m-%d} ({state})"
+        due = self.period_end or self.period_start
+        return f"{self.subscription} for {due:%Y-%m-%d} ({state})"
 
     @property
     def status(self) -> str:

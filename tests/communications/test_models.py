@@ -57,6 +57,7 @@ CONSTRAINT_VIOLATIONS: list[tuple[str, Violation, tuple[str, ...]]] = [
         lambda w: Delivery.objects.create(
             subscription=w.mine.subscription,
             period_start=w.mine.delivery.period_start,
+            period_end=w.mine.delivery.period_end,
             scheduled_for=timezone.now(),
         ),
         ("delivery_once_per_period", "communications_delivery.subscription_id"),

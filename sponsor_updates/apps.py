@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SponsorUpdatesConfig(AppConfig):
+    name = "sponsor_updates"
+    verbose_name = "Sponsor updates"

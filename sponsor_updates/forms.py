@@ -1,0 +1,100 @@
+"""Shapes of the sponsor-update forms: the team's subscription form, the recipient's preferences."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django import forms
+
+from communications.models import SponsorSubscription
+from pmaas.timezones import time_zone_choices
+from pmaas.validation import validate_date_in_range
+from sponsor_updates.services import SubscriptionSchedule
+from stakeholders.models import Stakeholder
+
+
+class ScheduleForm(forms.Form):
+    """How often, on which local weekday and time, in which zone, and paused until when."""
+
+    cadence = forms.ChoiceField(choices=SponsorSubscription.Cadence.choices, label="How often")
+    weekday = forms.TypedChoiceField(
+        coerce=int,
+        choices=SponsorSubscription.Weekday.choices,
+        label="Day",
+        help_text="Monthly updates go on the first such day of the month.",
+    )
+    local_time = forms.TimeField(
+        label="Local time",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text="24-hour HH:MM, in the time zone below.",
+    )
+    time_zone = forms.ChoiceField(label="Time zone")
+    paused_until = forms.DateField(
+        required=False,
+        label="Paused until",
+        validators=[validate_date_in_range],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="No update goes out up to and including this day. Leave empty for none.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = time_zone_choices()  # type: ignore[attr-defined]
+
+    def schedule(self) -> SubscriptionSchedule:
+        data = self.cleaned_data
+        return SubscriptionSchedule(
+            cadence=data["cadence"],
+            weekday=data["weekday"],
+            local_time=data["local_time"],
+            time_zone=data["time_zone"],
+            paused_until=data.get("paused_until"),
+        )
+
+    @staticmethod
+    def initial_for(subscription: SponsorSubscription) -> dict[str, Any]:
+        return {
+            "cadence": subscription.cadence,
+            "weekday": subscription.weekday,
+            "local_time": subscription.local_time,
+            "time_zone": subscription.time_zone,
+            "paused_until": subscription.paused_until,
+            "is_active": subscription.is_active,
+        }
+
+
+class SubscriptionEditForm(ScheduleForm):
+    is_active = forms.BooleanField(required=False, label="Send these updates")
+
+
+class SubscriptionAddForm(ScheduleForm):
+    stakeholder = forms.TypedChoiceField(
+        coerce=int,
+        label="Stakeholder",
+        error_messages={"required": "Choose a stakeholder of this engagement."},
+    )
+
+    field_order = ["stakeholder"]
+
+    def __init__(self, *args: Any, stakeholders: Sequence[Stakeholder], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._stakeholders = {stakeholder.pk: stakeholder for stakeholder in stakeholders}
+        self.fields["stakeholder"].choices = [  # type: ignore[attr-defined]
+            ("", "Choose a stakeholder"),
+            *((stakeholder.pk, str(stakeholder)) for stakeholder in stakeholders),
+        ]
+
+    def clean_stakeholder(self) -> Stakeholder:
+        return self._stakeholders[self.cleaned_data["stakeholder"]]
+
+
+class SendNowForm(forms.Form):
+    # Names this request, so a double submit sends once.
+    request_key = forms.CharField(max_length=64, widget=forms.HiddenInput)
+
+
+class NewLinkForm(forms.Form):
+    email = forms.EmailField(label="Your email address", required=False)
+    # An expired link's own token, when there was one: the new link goes to what it named.
+    token = forms.CharField(required=False, widget=forms.HiddenInput, max_length=2000)

@@ -1,0 +1,82 @@
+"""When a subscription's updates go out, and which days each one covers, in the recipient's own zone.
+
+A cadence is a recurrence rule expanded in local wall-clock time by
+``communications.recurrence`` (so Monday 08:00 stays 08:00 across a
+daylight-saving change); a monthly update goes on the first chosen weekday
+of the month.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from communications import recurrence
+from communications.models import SponsorSubscription
+
+Cadence = SponsorSubscription.Cadence
+
+_RULES = {
+    Cadence.WEEKLY: "FREQ=WEEKLY;BYDAY={day}",
+    Cadence.FORTNIGHTLY: "FREQ=WEEKLY;INTERVAL=2;BYDAY={day}",
+    Cadence.MONTHLY: "FREQ=MONTHLY;BYDAY=1{day}",
+}
+_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+# Far enough back that the previous send of any cadence lies inside the search, and a whole
+# number of fortnights, so an every-other-week rule keeps its phase.
+_LOOK_BACK = timedelta(days=70)
+
+
+@dataclass(frozen=True)
+class Period:
+    """The local days one update covers: from ``start`` up to the day before ``end``, its due date."""
+
+    start: date
+    end: date
+
+
+def subscription_rule(subscription: SponsorSubscription) -> str:
+    return _RULES[Cadence(subscription.cadence)].format(day=_DAYS[subscription.weekday])
+
+
+def local_date(moment: datetime, time_zone: str) -> date:
+    return moment.astimezone(ZoneInfo(time_zone)).date()
+
+
+def next_send_at(
+    subscription: SponsorSubscription, *, after: datetime, anchor: datetime | None = None
+) -> datetime | None:
+    """The first local send time strictly after ``after``, in UTC.
+
+    ``anchor`` is the send the cadence counts from (the one just made), so an
+    every-other-week update keeps its weeks; without it the cadence starts
+    afresh from ``after`` (a new subscription or a changed schedule).
+    """
+    start = anchor or after
+    return recurrence.next_occurrence(
+        rule=subscription_rule(subscription),
+        starts_on=local_date(start, subscription.time_zone),
+        local_time=subscription.local_time,
+        time_zone=subscription.time_zone,
+        after=after,
+    )
+
+
+def period_for(subscription: SponsorSubscription, *, send_at: datetime) -> Period:
+    """The days the update due at ``send_at`` covers: since the cadence's previous send."""
+    end = local_date(send_at, subscription.time_zone)
+    previous = recurrence.previous_occurrence(
+        rule=subscription_rule(subscription),
+        starts_on=end - _LOOK_BACK,
+        local_time=subscription.local_time,
+        time_zone=subscription.time_zone,
+        before=send_at,
+    )
+    start = local_date(previous, subscription.time_zone) if previous is not None else end - timedelta(days=7)
+    return Period(start=start, end=end)
+
+
+def is_paused(subscription: SponsorSubscription, *, send_at: datetime) -> bool:
+    paused_until = subscription.paused_until
+    return paused_until is not None and local_date(send_at, subscription.time_zone) <= paused_until

@@ -1,0 +1,354 @@
+"""Sponsor-update pages: the team's subscriptions and preview, and the recipient's signed-link pages.
+
+The team's pages sit under the engagement and its scope (outside it, 404;
+client users, 404: subscriptions are not shared with clients). The
+recipient's pages need no login: the signed link is the permission and
+names one subscription, so they show nothing of any other. A link that was
+altered, has expired or names what no longer exists gets a page saying so
+(400 or 410) with a way to ask for a new one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from communications.models import SponsorSubscription
+from engagements import selectors as engagement_selectors
+from engagements.models import Engagement
+from pmaas.errors import RuleViolation
+from pmaas.forms import form_add_service_errors
+from pmaas.scoping import require_shared_section
+from sponsor_updates import schedule, selectors, services
+from sponsor_updates.forms import NewLinkForm, SendNowForm, SubscriptionAddForm, SubscriptionEditForm
+from sponsor_updates.links import LinkRefused, LinkTarget, Purpose, link_read
+from sponsor_updates.rendering import period_label, update_preview
+
+_SECTION = "communications.SponsorSubscription"
+
+
+def _engagement(request: HttpRequest, pk: int) -> Engagement:
+    require_shared_section(request.user, _SECTION)
+    return engagement_selectors.engagement_get_for_user(user=request.user, id=pk)
+
+
+def _add_form_initial(engagement: Engagement) -> dict[str, Any]:
+    return {
+        "cadence": SponsorSubscription.Cadence.WEEKLY,
+        "weekday": services.DEFAULT_WEEKDAY,
+        "local_time": services.DEFAULT_LOCAL_TIME,
+        "time_zone": engagement.client.time_zone,
+    }
+
+
+def _list_page(
+    request: HttpRequest,
+    engagement: Engagement,
+    *,
+    add_form: SubscriptionAddForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    user = request.user
+    can_edit = engagement_selectors.engagement_can_edit(user=user, engagement=engagement)
+    candidates = list(selectors.subscription_candidates(user=user, engagement=engagement))
+    rows = [
+        {
+            "subscription": subscription,
+            "next_local": _local(subscription.next_send_at, subscription.time_zone),
+        }
+        for subscription in selectors.subscription_list_for_engagement(user=user, engagement=engagement)
+    ]
+    context = {
+        "engagement": engagement,
+        "tab": "updates",
+        "can_edit": can_edit,
+        "rows": rows,
+        "add_form": add_form
+        or SubscriptionAddForm(
+            stakeholders=candidates, initial=_add_form_initial(engagement), auto_id="add-%s"
+        ),
+        "has_candidates": bool(candidates),
+    }
+    return render(request, "sponsor_updates/engagement_updates.html", context, status=status)
+
+
+def _local(moment: Any, time_zone: str) -> Any:
+    if moment is None:
+        return None
+    with timezone.override(time_zone):
+        return timezone.localtime(moment)
+
+
+@login_required
+def engagement_updates(request: HttpRequest, pk: int) -> HttpResponse:
+    engagement = _engagement(request, pk)
+    if engagement_selectors.engagement_can_edit(user=request.user, engagement=engagement):
+        # A sponsor added since the last sweep shows here at once, subscribed as the sweep would.
+        services.subscriptions_ensure_for_sponsors(as_of=timezone.now(), engagement_ids=[engagement.pk])
+    return _list_page(request, engagement)
+
+
+@login_required
+@require_POST
+def subscription_add(request: HttpRequest, pk: int) -> HttpResponse:
+    engagement = _engagement(request, pk)
+    engagement_selectors.engagement_check_editable(user=request.user, engagement=engagement)
+    candidates = list(selectors.subscription_candidates(user=request.user, engagement=engagement))
+    form = SubscriptionAddForm(request.POST, stakeholders=candidates, auto_id="add-%s")
+    if form.is_valid():
+        try:
+            subscription = services.subscription_add(
+                actor=request.user,
+                engagement=engagement,
+                stakeholder=form.cleaned_data["stakeholder"],
+                spec=form.schedule(),
+                as_of=timezone.now(),
+            )
+        except (ValidationError, RuleViolation) as error:
+            form_add_service_errors(form, error)
+        else:
+            messages.success(request, f"{subscription.stakeholder} will receive status updates.")
+            return redirect("engagement_updates", pk=engagement.pk)
+    return _list_page(request, engagement, add_form=form, status=400)
+
+
+def _subscription(request: HttpRequest, pk: int, subscription_pk: int) -> SponsorSubscription:
+    engagement = _engagement(request, pk)
+    return selectors.subscription_get_for_user(user=request.user, engagement=engagement, id=subscription_pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def subscription_edit(request: HttpRequest, pk: int, subscription_pk: int) -> HttpResponse:
+    subscription = _subscription(request, pk, subscription_pk)
+    engagement = subscription.engagement
+    engagement_selectors.engagement_check_editable(user=request.user, engagement=engagement)
+    status = 200
+    if request.method == "POST":
+        form = SubscriptionEditForm(request.POST)
+        if form.is_valid():
+            try:
+                services.subscription_update(
+                    actor=request.user,
+                    subscription=subscription,
+                    spec=form.schedule(),
+                    is_active=form.cleaned_data["is_active"],
+                    as_of=timezone.now(),
+                )
+            except (ValidationError, RuleViolation) as error:
+                form_add_service_errors(form, error)
+            else:
+                messages.success(request, f"Updates to {subscription.stakeholder} saved.")
+                return redirect("engagement_updates", pk=engagement.pk)
+        status = 400
+    else:
+        form = SubscriptionEditForm(initial=SubscriptionEditForm.initial_for(subscription))
+    context = {"engagement": engagement, "tab": "updates", "subscription": subscription, "form": form}
+    return render(request, "sponsor_updates/subscription_edit.html", context, status=status)
+
+
+def _preview_page(
+    request: HttpRequest,
+    subscription: SponsorSubscription,
+    *,
+    form: SendNowForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    preview = update_preview(subscription=subscription, as_of=timezone.now())
+    context = {
+        "engagement": subscription.engagement,
+        "tab": "updates",
+        "subscription": subscription,
+        "update": preview.content,
+        "period": period_label(preview.content.period),
+        "rendered": preview.rendered,
+        "next_local": _local(subscription.next_send_at, subscription.time_zone),
+        "can_edit": engagement_selectors.engagement_can_edit(
+            user=request.user, engagement=subscription.engagement
+        ),
+        "send_form": form or SendNowForm(initial={"request_key": uuid.uuid4().hex}),
+    }
+    return render(request, "sponsor_updates/preview.html", context, status=status)
+
+
+@login_required
+def subscription_preview(request: HttpRequest, pk: int, subscription_pk: int) -> HttpResponse:
+    return _preview_page(request, _subscription(request, pk, subscription_pk))
+
+
+@login_required
+@require_POST
+def subscription_send_now(request: HttpRequest, pk: int, subscription_pk: int) -> HttpResponse:
+    subscription = _subscription(request, pk, subscription_pk)
+    engagement_selectors.engagement_check_editable(user=request.user, engagement=subscription.engagement)
+    form = SendNowForm(request.POST)
+    if form.is_valid():
+        try:
+            services.update_send_now(
+                actor=request.user,
+                subscription=subscription,
+                request_key=form.cleaned_data["request_key"],
+                as_of=timezone.now(),
+            )
+        except RuleViolation as error:
+            form_add_service_errors(form, error)
+        else:
+            messages.success(request, f"The update is on its way to {subscription.stakeholder}.")
+            return redirect(
+                "subscription_preview", pk=subscription.engagement_id, subscription_pk=subscription.pk
+            )
+    return _preview_page(request, subscription, form=form, status=400)
+
+
+# --- The recipient's signed-link pages ----------------------------------------------------------------
+
+
+def _link_problem(
+    request: HttpRequest, *, expired: bool, token: str = "", gone: bool = False
+) -> HttpResponse:
+    context = {
+        "expired": expired,
+        "gone": gone,
+        "form": NewLinkForm(initial={"token": token if expired else ""}),
+        "offer_known": expired and bool(token),
+    }
+    return render(
+        request, "sponsor_updates/link_problem.html", context, status=410 if expired or gone else 400
+    )
+
+
+def _open(request: HttpRequest, purpose: Purpose, token: str) -> LinkTarget | HttpResponse:
+    try:
+        return link_read(purpose, token)
+    except LinkRefused as refused:
+        return _link_problem(request, expired=refused.expired, token=token)
+
+
+@never_cache
+def sponsor_update_online(request: HttpRequest, token: str) -> HttpResponse:
+    target = _open(request, Purpose.VIEW, token)
+    if isinstance(target, HttpResponse):
+        return target
+    delivery = None
+    if target.delivery_id is not None:
+        delivery = selectors.delivery_for_link(id=target.delivery_id, subscription_id=target.subscription_id)
+    if delivery is None:
+        return _link_problem(request, expired=False, gone=True)
+    subscription = delivery.subscription
+    period = schedule.Period(start=delivery.period_start, end=delivery.period_end or delivery.period_start)
+    contents = selectors.update_contents(
+        subscriptions=[subscription], periods={subscription.pk: period}, as_of=delivery.scheduled_for
+    )
+    content = contents[subscription.pk]
+    context = {"update": content, "period": period_label(period), "delivery": delivery}
+    with timezone.override(subscription.time_zone):
+        return render(request, "sponsor_updates/online.html", context)
+
+
+def _subscription_for(
+    request: HttpRequest, purpose: Purpose, token: str
+) -> SponsorSubscription | HttpResponse:
+    target = _open(request, purpose, token)
+    if isinstance(target, HttpResponse):
+        return target
+    subscription = selectors.subscription_for_link(id=target.subscription_id)
+    if subscription is None:
+        return _link_problem(request, expired=False, gone=True)
+    return subscription
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def sponsor_update_preferences(request: HttpRequest, token: str) -> HttpResponse:
+    subscription = _subscription_for(request, Purpose.PREFERENCES, token)
+    if isinstance(subscription, HttpResponse):
+        return subscription
+    status = 200
+    form = SubscriptionEditForm(initial=SubscriptionEditForm.initial_for(subscription))
+    if request.method == "POST":
+        action = request.POST.get("action", "save")
+        now = timezone.now()
+        if action == "unsubscribe":
+            services.subscription_unsubscribe(subscription_id=subscription.pk, as_of=now)
+            messages.success(request, "You are unsubscribed: no more updates will come.")
+            return redirect("sponsor_update_preferences", token=token)
+        if action == "resume":
+            try:
+                services.subscription_resume(subscription=subscription, as_of=now)
+            except RuleViolation as error:
+                messages.error(request, error.message)
+            else:
+                messages.success(request, "Your updates will come again.")
+            return redirect("sponsor_update_preferences", token=token)
+        form = SubscriptionEditForm(request.POST)
+        if form.is_valid() and subscription.is_active:
+            try:
+                services.subscription_update(
+                    actor=None, subscription=subscription, spec=form.schedule(), is_active=True, as_of=now
+                )
+            except (ValidationError, RuleViolation) as error:
+                form_add_service_errors(form, error)
+            else:
+                messages.success(request, "Your preferences are saved.")
+                return redirect("sponsor_update_preferences", token=token)
+        status = 400
+    context = {
+        "subscription": subscription,
+        "form": form,
+        "token": token,
+        "next_local": _local(subscription.next_send_at, subscription.time_zone),
+    }
+    return render(request, "sponsor_updates/preferences.html", context, status=status)
+
+
+# RFC 8058: a mail client posts "List-Unsubscribe=One-Click" with no session and no CSRF token;
+# the link's signature is the permission, and the POST does nothing but unsubscribe.
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def sponsor_update_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    subscription = _subscription_for(request, Purpose.UNSUBSCRIBE, token)
+    if isinstance(subscription, HttpResponse):
+        return subscription
+    done = False
+    if request.method == "POST":
+        services.subscription_unsubscribe(subscription_id=subscription.pk, as_of=timezone.now())
+        done = True
+    context = {"subscription": subscription, "token": token, "done": done or not subscription.is_active}
+    return render(request, "sponsor_updates/unsubscribe.html", context)
+
+
+@never_cache
+@require_POST
+def sponsor_update_new_link(request: HttpRequest) -> HttpResponse:
+    form = NewLinkForm(request.POST)
+    if form.is_valid():
+        target = None
+        token = form.cleaned_data["token"]
+        if token:
+            try:
+                target = link_read(Purpose.PREFERENCES, token)
+            except LinkRefused as refused:
+                target = refused.target if refused.expired else None
+            if target is None:
+                for purpose in (Purpose.VIEW, Purpose.UNSUBSCRIBE):
+                    try:
+                        target = link_read(purpose, token)
+                    except LinkRefused as refused:
+                        target = refused.target if refused.expired else None
+                    if target is not None:
+                        break
+        services.link_request(email=form.cleaned_data["email"], target=target, as_of=timezone.now())
+        # The same answer whether or not anything was sent, so the page reveals no address.
+        return render(request, "sponsor_updates/link_sent.html")
+    return render(request, "sponsor_updates/link_problem.html", {"form": form, "expired": False}, status=400)

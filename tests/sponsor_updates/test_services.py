@@ -1,0 +1,206 @@
+"""The sponsor-update sweep: once per period, at the recipient's local time, only client-shared content."""
+
+from __future__ import annotations
+
+import datetime as dt
+from email import message_from_bytes, policy
+from email.utils import getaddresses
+from zoneinfo import ZoneInfo
+
+from django.core import mail
+
+from communications.models import Delivery, SponsorSubscription
+from notifications.models import OutboxMessage
+from sponsor_updates import schedule, services
+from sponsor_updates.rendering import update_preview
+from tests.sponsor_updates.conftest import AS_OF, INTERNAL, UTC
+
+StoppedBy = SponsorSubscription.StoppedBy
+
+
+def test_a_sponsor_is_subscribed_by_default_for_monday_0800_in_their_zone(sponsored):
+    subscription = sponsored.subscription
+    assert (subscription.cadence, subscription.weekday, subscription.local_time) == ("weekly", 0, dt.time(8))
+    assert subscription.time_zone == "Europe/Berlin"
+    assert subscription.next_send_at == dt.datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+
+
+def test_a_subscription_the_team_turned_off_is_not_written_again(sponsored):
+    # Given the team turns the sponsor's subscription off
+    spec = services.SubscriptionSchedule("weekly", 0, dt.time(8), "Europe/Berlin")
+    services.subscription_update(
+        actor=sponsored.lead, subscription=sponsored.subscription, spec=spec, is_active=False, as_of=AS_OF
+    )
+    # When the sweep makes sure every sponsor is subscribed
+    written = services.subscriptions_ensure_for_sponsors(as_of=AS_OF)
+
+    # Then nothing is written and the subscription stays off, recording who stopped it
+    assert written == 0
+    subscription = SponsorSubscription.objects.get()
+    assert (subscription.is_active, subscription.stopped_by, subscription.next_send_at) == (
+        False,
+        StoppedBy.TEAM,
+        None,
+    )
+
+
+def test_two_sweeps_on_the_same_moment_write_one_delivery_and_one_message(sponsored):
+    # When the sweep runs twice at the same moment
+    first = services.updates_sweep(as_of=AS_OF)
+    second = services.updates_sweep(as_of=AS_OF)
+
+    # Then one update was written, for the period due on Monday 2 March (08:00 Berlin), once
+    assert (first, second) == (1, 0)
+    delivery = Delivery.objects.get(subscription=sponsored.subscription)
+    assert delivery.period_end == dt.date(2026, 3, 2)
+    assert delivery.period_start == dt.date(2026, 2, 23)
+    assert OutboxMessage.objects.filter(kind=OutboxMessage.Kind.SPONSOR_UPDATE).count() == 1
+    assert delivery.outbox_message is not None
+    assert (
+        delivery.outbox_message.idempotency_key
+        == f"sponsor_update:subscription:{delivery.subscription_id}:period:2026-03-02"
+    )
+    # And the subscription moved to its next local send time, after the sweep's moment
+    sponsored.subscription.refresh_from_db()
+    assert sponsored.subscription.next_send_at == dt.datetime(2026, 3, 16, 7, 0, tzinfo=UTC)
+
+
+def test_a_late_sweep_sends_one_update_and_passes_over_the_missed_periods(sponsored):
+    # Given the sweep did not run for three weeks
+    services.updates_sweep(as_of=dt.datetime(2026, 3, 23, 7, 30, tzinfo=UTC))
+    # Then one update went, and the next is the first send after the sweep
+    assert Delivery.objects.count() == 1
+    sponsored.subscription.refresh_from_db()
+    assert sponsored.subscription.next_send_at == dt.datetime(2026, 3, 30, 6, 0, tzinfo=UTC)  # summer time
+
+
+def test_a_paused_period_is_passed_over_not_sent_late(sponsored):
+    SponsorSubscription.objects.update(paused_until=dt.date(2026, 3, 2))
+    assert services.updates_sweep(as_of=dt.datetime(2026, 3, 2, 7, 30, tzinfo=UTC)) == 0
+    assert services.updates_sweep(as_of=dt.datetime(2026, 3, 9, 7, 30, tzinfo=UTC)) == 1
+    assert list(Delivery.objects.values_list("period_end", flat=True)) == [dt.date(2026, 3, 9)]
+
+
+def _sends(subscription: SponsorSubscription, *, start: dt.datetime, count: int) -> list[dt.datetime]:
+    """The local send times the sweep moves a subscription through, one sweep per send."""
+    SponsorSubscription.objects.filter(pk=subscription.pk).update(
+        next_send_at=schedule.next_send_at(subscription, after=start)
+    )
+    local = []
+    for _ in range(count):
+        subscription.refresh_from_db()
+        send_at = subscription.next_send_at
+        assert send_at is not None
+        local.append(send_at.astimezone(ZoneInfo(subscription.time_zone)))
+        services.updates_sweep(as_of=send_at)
+    return local
+
+
+def test_monday_0800_in_tokyo_and_los_angeles_goes_at_local_time_across_a_daylight_saving_change(sponsored):
+    # Given the same sponsor subscribed in two zones (Los Angeles moves its clocks on 8 March 2026)
+    subscription = sponsored.subscription
+    for zone, utc_hours in (("Asia/Tokyo", [23, 23, 23]), ("America/Los_Angeles", [16, 15, 15])):
+        SponsorSubscription.objects.filter(pk=subscription.pk).update(time_zone=zone)
+        subscription.refresh_from_db()
+        # When the sweep runs at each send time from late February
+        sends = _sends(subscription, start=dt.datetime(2026, 2, 25, tzinfo=UTC), count=3)
+
+        # Then each goes on a Monday at 08:00 local time, whatever the offset to UTC
+        assert [(s.weekday(), s.time()) for s in sends] == [(0, dt.time(8))] * 3, zone
+        assert [s.astimezone(UTC).hour for s in sends] == utc_hours, zone
+        Delivery.objects.all().delete()
+        OutboxMessage.objects.all().delete()
+
+
+def test_monthly_goes_on_the_first_monday_of_each_month_across_a_year(sponsored):
+    SponsorSubscription.objects.update(cadence="monthly", time_zone="America/Los_Angeles")
+    sponsored.subscription.refresh_from_db()
+    sends = _sends(sponsored.subscription, start=dt.datetime(2027, 1, 1, tzinfo=UTC), count=12)
+    assert [(s.month, s.weekday(), s.day <= 7, s.time()) for s in sends] == [
+        (month, 0, True, dt.time(8)) for month in range(1, 13)
+    ]
+    # Each update covers the month since the one before
+    periods = list(Delivery.objects.order_by("period_end").values_list("period_start", "period_end"))
+    assert all(end is not None and (end - start).days in (28, 35) for start, end in periods)
+
+
+def test_fortnightly_keeps_its_weeks(sponsored):
+    SponsorSubscription.objects.update(cadence="fortnightly")
+    sponsored.subscription.refresh_from_db()
+    sends = _sends(sponsored.subscription, start=dt.datetime(2026, 3, 1, tzinfo=UTC), count=3)
+    # Every other Monday from the first the rule names, through the change to summer time
+    assert [s.date() for s in sends] == [dt.date(2026, 3, 9), dt.date(2026, 3, 23), dt.date(2026, 4, 6)]
+    assert {s.time() for s in sends} == {dt.time(8)}
+
+
+def test_the_update_shows_only_what_is_shared_with_the_client(sponsored):
+    # When the team previews the update due on Monday 9 March
+    SponsorSubscription.objects.update(next_send_at=dt.datetime(2026, 3, 9, 7, tzinfo=UTC))
+    sponsored.subscription.refresh_from_db()
+    rendered = update_preview(subscription=sponsored.subscription, as_of=AS_OF).rendered
+
+    # Then the shared meeting, its decision, the client's follow-up, the change and the shared health show
+    for part in (rendered.text, rendered.html):
+        assert "Agreed the cut-over weekend." in part
+        assert "Cut over on 14 March." in part
+        assert "Sign the data migration plan" in part
+        assert "Add the pharmacy module" in part
+        assert "Go-live" in part
+        # And nothing internal: the internal check-in, the team's follow-up, the override's reason, sentiment
+        assert INTERNAL not in part
+        assert "entiment" not in part
+    assert rendered.subject == "EHR <&> rollout — status update 2–8 Mar 2026 — health red"
+    assert "EHR &lt;&amp;&gt; rollout" in rendered.html
+    assert "EHR <&> rollout" in rendered.text
+
+
+def test_health_is_left_out_where_the_firm_does_not_share_it(sponsored):
+    sponsored.engagement.__class__.objects.update(health_shared_with_client=False)
+    sponsored.subscription.refresh_from_db()
+    rendered = update_preview(subscription=sponsored.subscription, as_of=AS_OF).rendered
+    assert "health" not in rendered.subject
+    assert "Red" not in rendered.text and "Amber" not in rendered.text
+
+
+def test_a_name_with_a_line_break_cannot_add_a_header(
+    sponsored, eager_tasks, django_capture_on_commit_callbacks
+):
+    # Given a recipient whose name carries CR/LF and a header of its own
+    sponsored.sponsor.__class__.objects.update(name="Ana\r\nBcc: thief@example.com")
+    # When the update is written and sent
+    with django_capture_on_commit_callbacks(execute=True):
+        services.updates_sweep(as_of=AS_OF)
+    # Then one mail went, to the sponsor only, with no header the name tried to add
+    [sent] = mail.outbox
+    message = message_from_bytes(sent.message().as_bytes(), policy=policy.default)
+    assert [address for _, address in getaddresses(sent.recipients())] == ["ana@client.test"]
+    assert message["Bcc"] is None
+    assert "\n" not in str(message["To"]) and "\r" not in str(message["To"])
+    assert (
+        str(message["Subject"]).strip() == "EHR <&> rollout — status update 23 Feb – 1 Mar 2026 — health red"
+    )
+
+
+def test_send_now_writes_one_update_however_often_it_is_submitted(sponsored):
+    for _ in range(2):
+        services.update_send_now(
+            actor=sponsored.lead, subscription=sponsored.subscription, request_key="abc123", as_of=AS_OF
+        )
+    delivery = Delivery.objects.get()
+    assert delivery.ad_hoc_key == "abc123"
+    assert OutboxMessage.objects.count() == 1
+    # And the schedule is left alone
+    sponsored.subscription.refresh_from_db()
+    assert sponsored.subscription.next_send_at == dt.datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+
+
+def test_the_sweep_reads_a_fixed_number_of_queries_per_batch(sponsored, django_assert_max_num_queries):
+    from tests import factories
+
+    for _ in range(4):
+        role = factories.make_role(engagement=sponsored.engagement, kind="sponsor")
+        assert role.stakeholder.email
+    services.subscriptions_ensure_for_sponsors(as_of=dt.datetime(2026, 3, 1, tzinfo=UTC))
+    SponsorSubscription.objects.update(next_send_at=dt.datetime(2026, 3, 9, 7, tzinfo=UTC))
+    with django_assert_max_num_queries(30):
+        assert services.updates_sweep(as_of=AS_OF) == 5

@@ -1,0 +1,232 @@
+"""The update by real SMTP, its headers and signed links, and the team's pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from email.message import EmailMessage
+
+import pytest
+import time_machine
+from django.conf import settings as django_settings
+from django.test import Client
+from django.urls import reverse
+
+from communications.models import Delivery, SponsorSubscription
+from notifications.models import OutboxMessage
+from sponsor_updates import services
+from sponsor_updates.links import LinkTarget, Purpose, link_url
+from tests import smtp_fixtures
+from tests.smtp_fixtures import SmtpServer
+from tests.sponsor_updates.conftest import AS_OF, INTERNAL
+
+smtp_server = smtp_fixtures.smtp_server
+smtp = smtp_fixtures.smtp
+
+
+@pytest.fixture
+def smtp_mail(settings, smtp: SmtpServer) -> SmtpServer:
+    """Django's SMTP backend pointed at the loopback aiosmtpd server."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp.port
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    return smtp
+
+
+@pytest.fixture
+def due_monday(sponsored):
+    """Every subscription's next update is the one of Monday 9 March, 08:00 Berlin (due at AS_OF)."""
+    SponsorSubscription.objects.update(next_send_at=dt.datetime(2026, 3, 9, 7, tzinfo=dt.UTC))
+    sponsored.subscription.refresh_from_db()
+    return sponsored
+
+
+def _sweep(capture) -> None:
+    with capture(execute=True):
+        services.updates_sweep(as_of=AS_OF)
+
+
+def _path(url: str) -> str:
+    assert url.startswith(django_settings.SITE_URL + "/"), url
+    return url[len(django_settings.SITE_URL) :]
+
+
+def test_the_update_arrives_by_smtp_with_both_parts_list_headers_and_working_links(
+    due_monday, smtp_mail, eager_tasks, django_capture_on_commit_callbacks
+):
+    # When the sweep writes the update and the outbox sends it to the SMTP server
+    _sweep(django_capture_on_commit_callbacks)
+
+    # Then the server received one message, plain text with an HTML alternative
+    [message] = smtp_mail.messages
+    assert isinstance(message, EmailMessage)
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+    text_part, html_part = message.get_body(("plain",)), message.get_body(("html",))
+    assert text_part is not None and html_part is not None
+    text, html = text_part.get_content(), html_part.get_content()
+    assert "Agreed the cut-over weekend." in text and "Agreed the cut-over weekend." in html
+    assert INTERNAL not in text + html
+    # Inline styles, no style sheet, no script, no remote image
+    assert 'style="' in html and "<style" not in html
+    assert "<script" not in html.lower() and "<img" not in html.lower()
+
+    # And the list headers of RFC 2369 and 8058
+    assert re.fullmatch(r"<[0-9a-f]{32}@[^>]+>", str(message["Message-ID"]))
+    assert str(message["List-Id"]).endswith("<ehr-26.updates.127.0.0.1>")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    unsubscribe = re.findall(r"<([^>]+)>", str(message["List-Unsubscribe"]))
+    assert [u.split(":")[0] for u in unsubscribe] == ["mailto", "http"]
+
+    # And every link is absolute to the site
+    links = re.findall(r'href="([^"]+)"', html)
+    assert links and all(link.startswith(django_settings.SITE_URL + "/") for link in links)
+
+    # And the one-click POST unsubscribes with no session and no CSRF token
+    browser = Client(enforce_csrf_checks=True)
+    response = browser.post(
+        _path(unsubscribe[1]), "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 200
+    subscription = SponsorSubscription.objects.get()
+    assert (subscription.is_active, subscription.stopped_by) == (False, "recipient")
+
+    # And "view online" shows that delivery's update, read-only, without a login
+    online = next(link for link in links if "/updates/online/" in link)
+    page = browser.get(_path(online))
+    assert page.status_code == 200
+    assert b"Agreed the cut-over weekend." in page.content
+    assert INTERNAL.encode() not in page.content
+    assert b'style="' not in page.content and b"<script>" not in page.content
+
+
+def test_a_mail_server_refusing_twice_still_delivers_the_update_once(
+    sponsored, flaky_mail, eager_tasks, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    flaky_mail.fail_next(2)
+    _sweep(django_capture_on_commit_callbacks)
+    services.updates_sweep(as_of=AS_OF)
+
+    assert flaky_mail.refused == 2
+    assert len(mail.outbox) == 1
+    message = OutboxMessage.objects.get()
+    assert (message.status, message.attempts) == (OutboxMessage.Status.SENT, 3)
+    assert Delivery.objects.count() == 1
+
+
+def test_get_of_the_unsubscribe_link_asks_and_never_unsubscribes(sponsored, client):
+    url = link_url(Purpose.UNSUBSCRIBE, LinkTarget(subscription_id=sponsored.subscription.pk))
+    response = client.get(_path(url))
+    assert response.status_code == 200
+    assert b"Stop the status updates" in response.content
+    assert SponsorSubscription.objects.get().is_active
+
+
+def test_a_link_for_one_subscription_shows_nothing_of_another(sponsored, client):
+    from tests import factories
+
+    other = factories.make_role(engagement=factories.make_engagement(name="Secret merger"), kind="sponsor")
+    services.subscriptions_ensure_for_sponsors(as_of=AS_OF)
+    SponsorSubscription.objects.update(next_send_at=dt.datetime(2026, 3, 9, 7, tzinfo=dt.UTC))
+    url = link_url(Purpose.PREFERENCES, LinkTarget(subscription_id=sponsored.subscription.pk))
+    response = client.get(_path(url))
+    assert response.status_code == 200
+    assert b"EHR &lt;&amp;&gt; rollout" in response.content
+    assert b"Secret merger" not in response.content
+    assert other.stakeholder.name.encode() not in response.content
+    # A view-online link signed for one subscription cannot name another's delivery
+    services.updates_sweep(as_of=AS_OF)
+    foreign = Delivery.objects.exclude(subscription=sponsored.subscription).first()
+    assert foreign is not None
+    forged = link_url(
+        Purpose.VIEW, LinkTarget(subscription_id=sponsored.subscription.pk, delivery_id=foreign.pk)
+    )
+    assert client.get(_path(forged)).status_code == 410
+
+
+def test_tampered_expired_and_revoked_links_get_a_page_offering_a_new_link(sponsored, client):
+    target = LinkTarget(subscription_id=sponsored.subscription.pk)
+    url = _path(link_url(Purpose.PREFERENCES, target))
+    # Tampered: 400, with the form to ask for a new link
+    tampered = client.get(url[:-4] + "AAAA/")
+    assert tampered.status_code == 400
+    assert b"This link does not work" in tampered.content and b"Send me a new link" in tampered.content
+    # Signed for another purpose: refused too
+    assert client.post(url.replace("/preferences/", "/unsubscribe/")).status_code == 400
+    assert SponsorSubscription.objects.get().is_active
+    # Expired: 410
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=91), tick=False):
+        expired = client.get(url)
+    assert expired.status_code == 410
+    assert b"expired" in expired.content
+    # Revoked (the subscription is gone): 410
+    SponsorSubscription.objects.all().delete()
+    assert client.get(url).status_code == 410
+
+
+def test_asking_for_a_new_link_answers_the_same_and_mails_only_a_known_address(sponsored, client):
+    new_link = reverse("sponsor_update_new_link")
+    known = client.post(new_link, {"email": "ana@client.test"})
+    unknown = client.post(new_link, {"email": "nobody@client.test"})
+    assert known.status_code == unknown.status_code == 200
+    assert b"If that address receives status updates" in known.content
+    assert b"If that address receives status updates" in unknown.content
+    [message] = OutboxMessage.objects.all()
+    assert message.to_address.endswith("<ana@client.test>")
+    assert "/updates/preferences/" in message.body_text
+
+
+def test_the_recipient_changes_day_and_time_through_preferences_and_errors_keep_the_input(sponsored, client):
+    url = _path(link_url(Purpose.PREFERENCES, LinkTarget(subscription_id=sponsored.subscription.pk)))
+    bad = client.post(
+        url, {"cadence": "weekly", "weekday": "2", "local_time": "25:99", "time_zone": "Asia/Tokyo"}
+    )
+    assert bad.status_code == 400
+    assert b"25:99" in bad.content
+    good = client.post(
+        url, {"cadence": "monthly", "weekday": "2", "local_time": "09:30", "time_zone": "Asia/Tokyo"}
+    )
+    assert good.status_code == 302
+    subscription = SponsorSubscription.objects.get()
+    assert (subscription.cadence, subscription.weekday, subscription.local_time) == (
+        "monthly",
+        2,
+        dt.time(9, 30),
+    )
+    assert subscription.time_zone == "Asia/Tokyo"
+
+
+def test_the_team_lists_adds_and_previews_updates_and_a_client_user_gets_404(sponsored, due_monday, client):
+    from tests import factories
+
+    engagement = sponsored.engagement
+    client.force_login(sponsored.lead)
+    page = client.get(reverse("engagement_updates", args=[engagement.pk]))
+    assert page.status_code == 200
+    assert b"Ana Ruiz" in page.content and b"Status updates" in page.content
+
+    # Adding with a bad time keeps the input and shows the error beside the field
+    other = factories.make_role(engagement=engagement, kind="business_leader").stakeholder
+    form = {"stakeholder": other.pk, "cadence": "weekly", "weekday": 0, "time_zone": "Europe/Berlin"}
+    bad = client.post(reverse("subscription_add", args=[engagement.pk]), {**form, "local_time": "nope"})
+    assert bad.status_code == 400 and b'value="nope"' in bad.content
+    good = client.post(reverse("subscription_add", args=[engagement.pk]), {**form, "local_time": "08:00"})
+    assert good.status_code == 302
+    assert SponsorSubscription.objects.filter(stakeholder=other).exists()
+
+    # The preview shows the same content as the mail, and "send now" writes one update
+    preview = client.get(reverse("subscription_preview", args=[engagement.pk, sponsored.subscription.pk]))
+    assert preview.status_code == 200 and b"Agreed the cut-over weekend." in preview.content
+    # (The team's own header may show internal facts; the update itself holds none.)
+    body = preview.content.decode().split('class="update-preview"')[1].split("</section>")[0]
+    assert "Agreed the cut-over weekend." in body and INTERNAL not in body
+    send = reverse("subscription_send_now", args=[engagement.pk, sponsored.subscription.pk])
+    assert client.post(send, {"request_key": "k1"}).status_code == 302
+    assert client.post(send, {"request_key": "k1"}).status_code == 302
+    assert Delivery.objects.filter(ad_hoc_key="k1").count() == 1
+
+    # A client user of the same client sees nothing of it
+    client.force_login(factories.client_user(engagement.client))
+    assert client.get(reverse("engagement_updates", args=[engagement.pk])).status_code == 404
