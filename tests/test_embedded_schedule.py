@@ -37,6 +37,7 @@ FAST_SCHEDULE = {
     "OCCURRENCE_DISPATCH_SECONDS": "10",
     "SILENCE_SCAN_SECONDS": "10",
     "OUTBOX_RECONCILE_SECONDS": "10",
+    "SPONSOR_UPDATE_SCAN_SECONDS": "10",
 }
 # Beat sends each entry one interval after it starts; the worker then needs a few seconds more.
 BEAT_DEADLINE = 60.0
@@ -46,6 +47,7 @@ ENTRIES = {
     "dispatch-occurrences": "communications.dispatch_occurrences",
     "flag-silent-stakeholders": "communications.flag_silent_stakeholders",
     "reconcile-outbox": "notifications.reconcile_outbox",
+    "send-sponsor-updates": "sponsor_updates.send_sponsor_updates",
 }
 
 _PRINT_SCHEDULE = """
@@ -65,7 +67,9 @@ print(json.dumps({
         for name, entry in settings.CELERY_BEAT_SCHEDULE.items()
     },
     "registered": sorted(
-        name for name in app.tasks if name.startswith(("communications.", "notifications."))
+        name
+        for name in app.tasks
+        if name.startswith(("communications.", "notifications.", "sponsor_updates."))
     ),
 }))
 """
