@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -27,7 +27,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from accounts.models import User
-from communications.models import FollowUp
+from communications.models import FollowUp, SilenceFlag
 from communications.services import follow_ups_flag_overdue
 from engagements.models import Membership
 from engagements.working_days import end_of_working_day, engagement_calendar
@@ -56,6 +56,8 @@ DIGEST_ITEM_LIMIT = 20
 # sweep was down) is no longer news to mail on its own: the digest reports it.
 AT_ONCE_LOOKBACK = timedelta(days=1)
 _OVERDUE_KEY = "follow_up:"
+# The key of a silence's notification (communications.silence) names its flag.
+_SILENCE_KEY = "silence:"
 ESCALATION_BATCH_SIZE = 500
 # An event exactly at a digest slot belongs to the next window, not the one being sent.
 _JUST_AFTER = timedelta(microseconds=1)
@@ -248,7 +250,11 @@ def follow_ups_send_overdue_digests(*, as_of: datetime) -> int:
     # The overdue notification of each (recipient, follow-up) read here: stamped when the digest lists it.
     overdue_told: dict[tuple[int, int], int] = {}
     mailed_overdue: set[tuple[int, int]] = set()
-    for pk, recipient_id, event, at, key, mailed_at in events:
+    rows = list(events)
+    still_open = _matter_still_open((row[2], row[4]) for row in rows)
+    for pk, recipient_id, event, at, key, mailed_at in rows:
+        if not still_open(event, key):
+            continue
         if event == NotificationEvent.FOLLOW_UP_OVERDUE:
             follow_up_id = int(key.removeprefix(_OVERDUE_KEY)) if key.startswith(_OVERDUE_KEY) else 0
             if mailed_at is None:
@@ -320,6 +326,38 @@ def follow_ups_send_overdue_digests(*, as_of: datetime) -> int:
     )
     Notification.objects.filter(pk__in=stamped, mailed_at__isnull=True).update(mailed_at=as_of)
     return outbox_add(emails=_digest_emails(new, recipients, as_of=as_of), as_of=as_of)
+
+
+def _matter_still_open(events: Iterable[tuple[str, str]]) -> Callable[[str, str], bool]:
+    """Whether an event, by ``(event, key)``, is still worth a mail: not a silence since ended
+    (its flag cleared), nor an escalation of a follow-up since done or cancelled.
+
+    Mail that waited (for the digest slot, quiet hours or the hourly cap) would otherwise
+    report what the user already put right. At most two queries for all ``events``, none
+    when neither kind is among them.
+    """
+    flags: set[int] = set()
+    items: set[int] = set()
+    for event, key in events:
+        if event == NotificationEvent.SPONSOR_SILENT and key.removeprefix(_SILENCE_KEY).isdigit():
+            flags.add(int(key.removeprefix(_SILENCE_KEY)))
+        elif event == NotificationEvent.FOLLOW_UP_ESCALATED and key.split(":", 1)[0].isdigit():
+            items.add(int(key.split(":", 1)[0]))
+    open_flags = (
+        set(SilenceFlag.objects.open().filter(pk__in=flags).values_list("pk", flat=True)) if flags else set()
+    )
+    open_items = (
+        set(FollowUp.objects.open().filter(pk__in=items).values_list("pk", flat=True)) if items else set()
+    )
+
+    def still_open(event: str, key: str) -> bool:
+        if event == NotificationEvent.SPONSOR_SILENT and key.removeprefix(_SILENCE_KEY).isdigit():
+            return int(key.removeprefix(_SILENCE_KEY)) in open_flags
+        if event == NotificationEvent.FOLLOW_UP_ESCALATED and key.split(":", 1)[0].isdigit():
+            return int(key.split(":", 1)[0]) in open_items
+        return True
+
+    return still_open
 
 
 def _keep_visible(digests: dict[tuple[int, str], _Digest], recipients: dict[int, Recipient]) -> None:
@@ -584,6 +622,8 @@ def events_mail_at_once(*, as_of: datetime) -> int:
             ).order_by("created_at", "pk")
         )
     )
+    still_open = _matter_still_open((n.event, n.key) for n in pending)
+    pending = [n for n in pending if still_open(n.event, n.key)]
     if not pending:
         return 0
     recipients = recipients_for(user_ids={n.recipient_id for n in pending})

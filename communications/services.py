@@ -592,9 +592,9 @@ def check_in_log(
 
 
 def _cover_label(channel: Channel) -> str:
-    """ "Weekly PMO sync with Ana Ruiz, due Tue 10 Mar 10:00", in the active time zone."""
+    """ "Weekly PMO sync with Ana Ruiz, due Tue 3 Mar, 10:00", in the active time zone."""
     due = timezone.localtime(channel.next_due_at) if channel.next_due_at else None
-    when = f", due {due:%a %d %b %H:%M}" if due else ""
+    when = f", due {due:%a} {due.day} {due:%b}, {due:%H:%M}" if due else ""
     return f"{channel.title} with {channel.stakeholder.name}{when}"
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
@@ -40,6 +41,7 @@ from communications.services import (
     follow_up_comment_add,
     follow_up_complete,
     follow_up_create,
+    follow_up_due_at,
     follow_ups_flag_overdue,
 )
 from communications.silence import silences_flag
@@ -557,6 +559,16 @@ class _Meeting:
     negative: bool
 
 
+def _agreed_due(occurred_at: datetime, *, days: int, recorder: User) -> datetime:
+    """An item agreed in a meeting "for <weekday>" some days later, as the form records it:
+    the end of that day where it was recorded, moved off a weekend."""
+    zone = ZoneInfo(recorder.time_zone)
+    due_on = occurred_at.astimezone(zone).date() + timedelta(days=days)
+    while due_on.weekday() >= 5:
+        due_on += timedelta(days=1)
+    return follow_up_due_at(due_on=due_on, time_zone=zone)
+
+
 def _channel_pk(meeting: _Meeting | None) -> int:
     return meeting.channel.pk if meeting is not None and meeting.channel is not None else 0
 
@@ -912,7 +924,7 @@ class _Builder:
         specs = []
         for _ in range(rng.choices([0, 1, 2], weights=[4, 5, 1])[0] + (audience == "steering")):
             topic = rng.choice(plan.topics)
-            due_at = (occurred_at + timedelta(days=rng.randint(3, 14))).replace(hour=16, minute=0)
+            due_at = _agreed_due(occurred_at, days=rng.randint(3, 14), recorder=meeting.team_attendees[0])
             if rng.random() < 0.5:
                 specs.append(
                     FollowUpSpec(

@@ -170,7 +170,7 @@ def test_a_check_in_matching_two_meetings_is_refused_naming_both_until_told_whic
     # Then nothing is written and the error names both candidates with their local due times
     message = " ".join(refused.value.message_dict["covers"])
     assert "Weekly PMO sync with" in message and "Sponsor one-to-one with" in message
-    assert "Tue 24 Mar 10:00" in message and "Tue 24 Mar 11:00" in message
+    assert "Tue 24 Mar, 10:00" in message and "Tue 24 Mar, 11:00" in message
     assert not CheckIn.objects.exists()
 
     # And when told it covers both, each meeting is held by that one check-in
@@ -236,7 +236,7 @@ def test_the_form_offers_the_candidates_keeps_what_was_typed_and_saves_the_choic
     # Then it is saved as covering that meeting, and the confirmation says so
     check_in = CheckIn.objects.get()
     assert list(check_in.occurrences.values_list("channel", flat=True)) == [sponsor.pk]
-    assert "it covers Sponsor one-to-one, due Tue 24 Mar 11:00" in response.content.decode()
+    assert "it covers Sponsor one-to-one, due Tue 24 Mar, 11:00" in response.content.decode()
     pmo.refresh_from_db()
     assert pmo.next_due_at == dt.datetime(2026, 3, 24, 9, tzinfo=UTC)
 

@@ -20,13 +20,14 @@ from communications.escalation import (
     follow_ups_send_overdue_digests,
     follow_ups_sweep_overdue,
 )
-from communications.models import FollowUp
+from communications.models import FollowUp, SilenceFlag
 from communications.scheduling import occurrences_sweep
+from communications.services import follow_up_complete
 from communications.silence import silences_flag
 from engagements.models import Engagement
 from notifications.models import Notification, NotificationEvent, OutboxMessage
 from notifications.outbox import OutboundEmail, outbox_add, outbox_reconcile
-from notifications.services import notification_preference_save
+from notifications.services import NotificationDraft, notification_preference_save, notifications_record
 from tests import factories
 from workspace.demo import demo_load
 
@@ -261,3 +262,49 @@ def test_the_at_once_mail_runs_a_fixed_number_of_queries(events: int):
     # events, recipients, the hour's mail counts, the stamp, the outbox's insert, and the release
     assert written == 3
     assert len(queries) == 7, [q["sql"] for q in queries.captured_queries]
+
+
+def test_the_digest_leaves_out_what_was_put_right_before_it_went(
+    ladder: None, eager_tasks: None, django_capture_on_commit_callbacks: Any
+):
+    # Given a lead with two items escalated to her and two sponsors flagged as gone quiet
+    owner, lead = factories.consultant(), factories.consultant()
+    engagement = _engagement(lead, owner)
+    done = _late_item(engagement, owner, "Sign the SOW")
+    still_late = _late_item(engagement, owner, "Send the RACI")
+    with django_capture_on_commit_callbacks(execute=True):
+        follow_ups_sweep_overdue(as_of=SWEEP)
+    flags = []
+    for name in ("Ana Silva", "Rui Costa"):
+        stakeholder = factories.make_stakeholder(client=engagement.client, name=name)
+        flag = SilenceFlag.objects.create(
+            engagement=engagement,
+            stakeholder=stakeholder,
+            raised_at=SWEEP,
+            allowed_silence=dt.timedelta(days=21),
+        )
+        notifications_record(
+            drafts=[
+                NotificationDraft(
+                    recipient_id=lead.pk,
+                    event=NotificationEvent.SPONSOR_SILENT,
+                    key=f"silence:{flag.pk}",
+                    message=f"{name} has gone quiet on {engagement.code}.",
+                    engagement_id=engagement.pk,
+                )
+            ],
+            as_of=SWEEP,
+        )
+        flags.append(flag)
+
+    # When, before her next digest, one item is done and one sponsor is met again
+    follow_up_complete(actor=owner, follow_up=done, as_of=SWEEP + dt.timedelta(hours=2))
+    SilenceFlag.objects.filter(pk=flags[0].pk).update(cleared_at=SWEEP + dt.timedelta(hours=3))
+    with django_capture_on_commit_callbacks(execute=True):
+        follow_ups_send_overdue_digests(as_of=SWEEP + dt.timedelta(hours=20, minutes=5))
+
+    # Then her digest reports only what is still open: one escalation and one silence
+    digest = next(m for m in mail.outbox if m.to == [lead.email])
+    assert still_late.title in digest.body and "Rui Costa" in digest.body
+    assert done.title not in digest.body and "Ana Silva" not in digest.body
+    assert digest.subject == "Daily digest: 1 follow-up escalated to you, 1 stakeholder gone quiet"

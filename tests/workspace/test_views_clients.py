@@ -133,3 +133,16 @@ def test_the_team_reads_the_settings_and_only_portfolio_managers_change_them(wor
     assert web.post(url, _form(client, country="FR")).status_code == 403
     client.refresh_from_db()
     assert client.country != "FR"
+
+
+@pytest.mark.parametrize(
+    ("typed", "error"), [("UK", "Use the ISO code GB, not UK."), ("XX", "XX is not a country code")]
+)
+def test_a_country_code_no_calendar_knows_is_a_field_error(client: WebClient, typed: str, error: str):
+    german = factories.make_client(country="DE")
+    client.force_login(factories.practice_lead())
+    response = client.post(reverse("client_settings", kwargs={"pk": german.pk}), _form(german, country=typed))
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    german.refresh_from_db()
+    assert german.country == "DE"

@@ -4,19 +4,36 @@ from __future__ import annotations
 
 from typing import Any
 
+import holidays
 from django import forms
+from django.core.exceptions import ValidationError
 
 from engagements.models import Client, country_validator
 from engagements.working_days import holiday_region_choices
 from pmaas.timezones import time_zone_choices
 from workspace.forms.stakeholders import SeenVersionField, seen_version
 
+# Codes people type for a country that ISO 3166 spells otherwise.
+_COMMON_MISTAKES = {"UK": "GB", "EN": "GB"}
+
 
 class CountryCodeField(forms.CharField):
-    """A two-letter country code, taken in either case."""
+    """A two-letter country code the holiday calendars know, taken in either case."""
 
     def to_python(self, value: Any) -> str:
         return str(super().to_python(value)).strip().upper()
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        # Checked first: the holidays package takes UK as an alias of GB, which our data must not hold.
+        if value in _COMMON_MISTAKES:
+            raise ValidationError(f"Use the ISO code {_COMMON_MISTAKES[value]}, not {value}.")
+        if not value or value in holidays.list_supported_countries():
+            return
+        raise ValidationError(
+            f"{value} is not a country code the public-holiday calendars know; "
+            "use an ISO 3166 code such as DE."
+        )
 
 
 class ClientSettingsForm(forms.Form):
