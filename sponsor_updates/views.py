@@ -11,7 +11,9 @@ altered, has expired or names what no longer exists gets a page saying so
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -82,11 +84,16 @@ def _list_page(
     return render(request, "sponsor_updates/engagement_updates.html", context, status=status)
 
 
-def _local(moment: Any, time_zone: str) -> Any:
+def _local(moment: datetime | None, time_zone: str) -> datetime | None:
+    """The recipient's wall-clock time of ``moment``, naive, so templates show it unconverted.
+
+    An aware value would be converted again by the ``date`` filter into the
+    viewer's zone (UTC on the recipient's pages) and then labelled with the
+    recipient's zone, which is wrong for everyone but the recipient.
+    """
     if moment is None:
         return None
-    with timezone.override(time_zone):
-        return timezone.localtime(moment)
+    return timezone.localtime(moment, ZoneInfo(time_zone)).replace(tzinfo=None)
 
 
 @login_required

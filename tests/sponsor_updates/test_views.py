@@ -230,3 +230,26 @@ def test_the_team_lists_adds_and_previews_updates_and_a_client_user_gets_404(spo
     # A client user of the same client sees nothing of it
     client.force_login(factories.client_user(engagement.client))
     assert client.get(reverse("engagement_updates", args=[engagement.pk])).status_code == 404
+
+
+def test_the_next_update_shows_the_recipients_wall_clock_time_whatever_the_viewers_zone(sponsored, client):
+    # Given a Wednesday 10:15 Berlin schedule whose next update is Wed 9 Dec 2026, 09:15 UTC
+    SponsorSubscription.objects.update(
+        weekday=2, local_time=dt.time(10, 15), next_send_at=dt.datetime(2026, 12, 9, 9, 15, tzinfo=dt.UTC)
+    )
+    # When the recipient opens preferences (no login, UTC active)
+    url = _path(link_url(Purpose.PREFERENCES, LinkTarget(subscription_id=sponsored.subscription.pk)))
+    page = client.get(url).content.decode()
+    # Then the time is Berlin's, labelled Berlin
+    assert "Wed 9 Dec 2026 10:15 (Europe/Berlin)" in page
+
+    # And a London viewer of the team's table and preview sees the same Berlin time
+    sponsored.lead.time_zone = "Europe/London"
+    sponsored.lead.save()
+    client.force_login(sponsored.lead)
+    table = client.get(reverse("engagement_updates", args=[sponsored.engagement.pk])).content.decode()
+    assert "Wed 9 Dec 2026 10:15 (Europe/Berlin)" in table
+    preview = client.get(
+        reverse("subscription_preview", args=[sponsored.engagement.pk, sponsored.subscription.pk])
+    ).content.decode()
+    assert "Wed 9 Dec 2026 10:15 (Europe/Berlin)" in preview
