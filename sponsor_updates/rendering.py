@@ -122,9 +122,8 @@ class PreviewedUpdate:
 
 
 def update_preview(*, subscription: SponsorSubscription, as_of: datetime) -> PreviewedUpdate:
-    """The next update of a subscription as the sweep would write it now; a read, it writes nothing."""
-    send_at = subscription.next_send_at or schedule.next_send_at(subscription, after=as_of) or as_of
-    period = schedule.period_for(subscription, send_at=send_at)
+    """The update "send now" would mail at ``as_of``: one cadence up to today; a read, it writes nothing."""
+    period = schedule.period_up_to(subscription, as_of=as_of)
     contents = update_contents(subscriptions=[subscription], periods={subscription.pk: period}, as_of=as_of)
     content = contents[subscription.pk]
     return PreviewedUpdate(

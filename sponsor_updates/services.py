@@ -308,7 +308,8 @@ def update_send_now(
 ) -> Delivery:
     """Send the update to this one recipient now, outside its schedule; the team only.
 
-    Covers the days since the last scheduled send. ``request_key`` names the
+    Covers one cadence up to and including today in the recipient's zone
+    (``schedule.period_up_to``), exactly what the team's preview shows. ``request_key`` names the
     request (the form carries it), so submitting it twice writes one update.
     The schedule is left as it is. Idempotent per ``request_key``.
     """
@@ -318,9 +319,7 @@ def update_send_now(
     request_key = one_line(request_key)[:64]
     if not request_key:
         raise RuleViolation("The request carries no key; open the preview again.")
-    send_at = subscription.next_send_at or schedule.next_send_at(subscription, after=as_of) or as_of
-    period = schedule.period_for(subscription, send_at=send_at)
-    period = schedule.Period(start=period.start, end=schedule.local_date(as_of, subscription.time_zone))
+    period = schedule.period_up_to(subscription, as_of=as_of)
     with transaction.atomic():
         content = update_contents(
             subscriptions=[subscription], periods={subscription.pk: period}, as_of=as_of

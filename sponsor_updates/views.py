@@ -37,6 +37,11 @@ from sponsor_updates.links import LinkRefused, LinkTarget, Purpose, link_read
 from sponsor_updates.rendering import period_label, update_preview
 
 _SECTION = "communications.SponsorSubscription"
+_SPANS = {
+    SponsorSubscription.Cadence.WEEKLY: "week",
+    SponsorSubscription.Cadence.FORTNIGHTLY: "fortnight",
+    SponsorSubscription.Cadence.MONTHLY: "month",
+}
 
 
 def _engagement(request: HttpRequest, pk: int) -> Engagement:
@@ -178,6 +183,7 @@ def _preview_page(
         "subscription": subscription,
         "update": preview.content,
         "period": period_label(preview.content.period),
+        "span": _SPANS[SponsorSubscription.Cadence(subscription.cadence)],
         "rendered": preview.rendered,
         "next_local": _local(subscription.next_send_at, subscription.time_zone),
         "can_edit": engagement_selectors.engagement_can_edit(

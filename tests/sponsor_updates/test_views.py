@@ -217,11 +217,15 @@ def test_the_team_lists_adds_and_previews_updates_and_a_client_user_gets_404(spo
     assert SponsorSubscription.objects.filter(stakeholder=other).exists()
 
     # The preview shows the same content as the mail, and "send now" writes one update
-    preview = client.get(reverse("subscription_preview", args=[engagement.pk, sponsored.subscription.pk]))
+    with time_machine.travel(AS_OF, tick=False):
+        preview = client.get(reverse("subscription_preview", args=[engagement.pk, sponsored.subscription.pk]))
     assert preview.status_code == 200 and b"Agreed the cut-over weekend." in preview.content
     # (The team's own header may show internal facts; the update itself holds none.)
     body = preview.content.decode().split('class="update-preview"')[1].split("</section>")[0]
     assert "Agreed the cut-over weekend." in body and INTERNAL not in body
+    assert (
+        'exactly what "Send now" mails: the last week up to and including today' in preview.content.decode()
+    )
     send = reverse("subscription_send_now", args=[engagement.pk, sponsored.subscription.pk])
     assert client.post(send, {"request_key": "k1"}).status_code == 302
     assert client.post(send, {"request_key": "k1"}).status_code == 302
