@@ -257,3 +257,39 @@ def test_the_next_update_shows_the_recipients_wall_clock_time_whatever_the_viewe
         reverse("subscription_preview", args=[sponsored.engagement.pk, sponsored.subscription.pk])
     ).content.decode()
     assert "Wed 9 Dec 2026 10:15 (Europe/Berlin)" in preview
+
+
+def _site_css() -> str:
+    from pathlib import Path
+
+    base = (Path(django_settings.BASE_DIR) / "templates" / "base.html").read_text()
+    sheets = re.findall(r"static 'css/([\w.-]+\.css)'", base)
+    return "".join((Path(django_settings.BASE_DIR) / "static" / "css" / s).read_text() for s in sheets)
+
+
+def test_the_web_versions_of_the_update_are_styled_by_the_sites_css_like_the_mail():
+    # Every class the update's body uses has a rule in a style sheet the site's pages load (no inline styles)
+    from pathlib import Path
+
+    body = (
+        Path(django_settings.BASE_DIR) / "templates" / "sponsor_updates" / "_update_body.html"
+    ).read_text()
+    classes = {c for attr in re.findall(r'class="([^"{]+)', body) for c in attr.split()}
+    css = _site_css()
+    assert classes
+    missing = {c for c in classes if not re.search(rf"\.{re.escape(c)}\b[^{{]*\{{", css)}
+    assert not missing
+    # Health carries its colour in each of its states
+    for state in ("green", "amber", "red"):
+        assert f".update-health-{state}" in css
+
+
+def test_send_now_stands_apart_from_the_plain_text_toggle(sponsored, client):
+    client.force_login(sponsored.lead)
+    with time_machine.travel(AS_OF, tick=False):
+        page = client.get(
+            reverse("subscription_preview", args=[sponsored.engagement.pk, sponsored.subscription.pk])
+        ).content.decode()
+    [send_form] = re.findall(r"<form[^>]*/send-now/[^>]*>", page)
+    assert 'class="send-now"' in send_form
+    assert re.search(r"\.send-now\s*\{[^}]*margin-top", _site_css())
