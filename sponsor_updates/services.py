@@ -57,6 +57,19 @@ def _scheduled(subscription: SponsorSubscription, *, as_of: datetime) -> None:
     )
 
 
+PAUSE_IN_THE_PAST = "Choose today or a later day: a pause that has ended would do nothing."
+
+
+def _pause_errors(spec: SubscriptionSchedule, *, as_of: datetime, unchanged: Any = None) -> dict[str, str]:
+    """A pause must not end before today in the recipient's zone; an unchanged old pause may stay."""
+    paused_until = spec.paused_until
+    if paused_until is None or paused_until == unchanged:
+        return {}
+    if paused_until < schedule.local_date(as_of, spec.time_zone):
+        return {"paused_until": PAUSE_IN_THE_PAST}
+    return {}
+
+
 def subscription_add(
     *,
     actor: Any,
@@ -67,7 +80,8 @@ def subscription_add(
 ) -> SponsorSubscription:
     """Subscribe one of the engagement's stakeholders at the team's request; the team only.
 
-    The first update goes at the first local send time after ``as_of``.
+    The first update goes at the first local send time after ``as_of``; a
+    pause ending before today in the recipient's zone is refused.
     Not idempotent: a second subscription for the same person is refused.
     """
     engagement_check_editable(user=actor, engagement=engagement)
@@ -83,6 +97,7 @@ def subscription_add(
         paused_until=spec.paused_until,
     )
     errors = {} if stakeholder.email else {"stakeholder": "This stakeholder has no email address."}
+    errors.update(_pause_errors(spec, as_of=as_of))
     clean_instance(subscription, errors)
     _scheduled(subscription, as_of=as_of)
     subscription.save()
@@ -100,7 +115,10 @@ def subscription_update(
 ) -> SponsorSubscription:
     """Change a subscription's schedule, pause or on/off; by the team (``actor``) or the recipient (None).
 
-    The next send time is worked out again from ``as_of``. Turning it off
+    The next send time is worked out again from ``as_of``. A new pause
+    ending before today in the recipient's zone is refused (a field error);
+    one already stored may stay, so an old pause does not block other
+    changes. Turning it off
     records who did, so the default subscription of a sponsor is not written
     again; turning back on clears that. Idempotent.
     """
@@ -111,6 +129,7 @@ def subscription_update(
         .select_related("engagement", "stakeholder")
         .get(pk=subscription.pk)
     )
+    errors = _pause_errors(spec, as_of=as_of, unchanged=subscription.paused_until)
     subscription.cadence = spec.cadence
     subscription.weekday = spec.weekday
     subscription.local_time = spec.local_time
@@ -123,7 +142,7 @@ def subscription_update(
         subscription.stopped_by = StoppedBy.TEAM if actor is not None else StoppedBy.RECIPIENT
         subscription.unsubscribed_at = as_of
     subscription.is_active = is_active
-    clean_instance(subscription)
+    clean_instance(subscription, errors)
     _scheduled(subscription, as_of=as_of)
     subscription.save()
     return subscription

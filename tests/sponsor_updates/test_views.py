@@ -293,3 +293,23 @@ def test_send_now_stands_apart_from_the_plain_text_toggle(sponsored, client):
     [send_form] = re.findall(r"<form[^>]*/send-now/[^>]*>", page)
     assert 'class="send-now"' in send_form
     assert re.search(r"\.send-now\s*\{[^}]*margin-top", _site_css())
+
+
+def test_a_pause_that_ended_in_the_past_is_refused_beside_the_field_keeping_the_input(sponsored, client):
+    form = {"cadence": "weekly", "weekday": "0", "local_time": "08:00", "time_zone": "Europe/Berlin"}
+    with time_machine.travel(AS_OF, tick=False):
+        # By the recipient, through preferences
+        url = _path(link_url(Purpose.PREFERENCES, LinkTarget(subscription_id=sponsored.subscription.pk)))
+        refused = client.post(url, {**form, "paused_until": "2020-01-01"})
+        assert refused.status_code == 400
+        assert b"Choose today or a later day" in refused.content and b"2020-01-01" in refused.content
+        # By the team, on the subscription's form
+        client.force_login(sponsored.lead)
+        edit = reverse("subscription_edit", args=[sponsored.engagement.pk, sponsored.subscription.pk])
+        refused = client.post(edit, {**form, "is_active": "on", "paused_until": "2026-03-08"})
+        assert refused.status_code == 400
+        assert b"Choose today or a later day" in refused.content and b"2026-03-08" in refused.content
+        assert SponsorSubscription.objects.get().paused_until is None
+        # Today in Berlin is accepted
+        assert client.post(edit, {**form, "is_active": "on", "paused_until": "2026-03-09"}).status_code == 302
+    assert SponsorSubscription.objects.get().paused_until == dt.date(2026, 3, 9)
