@@ -93,6 +93,7 @@ def update_render(*, content: UpdateContent, target: LinkTarget, online: bool = 
     unsubscribe_url = link_url(Purpose.UNSUBSCRIBE, target)
     links = {
         "online": link_url(Purpose.VIEW, target) if target.delivery_id is not None else "",
+        "acknowledge": link_url(Purpose.ACKNOWLEDGE, target) if target.delivery_id is not None else "",
         "preferences": link_url(Purpose.PREFERENCES, target),
         "unsubscribe": unsubscribe_url,
     }

@@ -14,20 +14,23 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef
+from django.urls import reverse
 
 from communications.models import Delivery, SponsorSubscription
-from engagements.models import Engagement
+from engagements.models import Engagement, Membership
 from engagements.selectors import engagement_check_editable
-from notifications.models import OutboxMessage
+from notifications.models import NotificationEvent, OutboxMessage
 from notifications.outbox import OutboundEmail, outbox_add
+from notifications.services import NotificationDraft, notifications_record
 from pmaas.errors import RuleViolation
 from pmaas.locking import claim_in_batches
 from pmaas.validation import clean_instance
 from sponsor_updates import schedule
 from sponsor_updates.links import LinkTarget, Purpose, link_url
-from sponsor_updates.rendering import one_line, recipient_address, update_render
+from sponsor_updates.rendering import one_line, period_label, recipient_address, update_render
 from sponsor_updates.selectors import UpdateContent, update_contents
 from stakeholders.models import Stakeholder, StakeholderRole
 
@@ -405,3 +408,51 @@ def link_request(*, email: str = "", target: LinkTarget | None = None, as_of: da
         )
     with transaction.atomic():
         return outbox_add(emails=emails, as_of=as_of)
+
+
+# Long enough for a paragraph; the page's form says so.
+ACKNOWLEDGEMENT_COMMENT_MAX = 2000
+
+
+@transaction.atomic
+def delivery_acknowledge(*, delivery: Delivery, comment: str, wants_call: bool, as_of: datetime) -> bool:
+    """The recipient says they read this update, perhaps with a comment or a request for a call.
+
+    The first acknowledgement is recorded (one conditional UPDATE, where it is
+    still NULL) and tells each lead of the engagement in the app, under a key
+    naming the delivery; a second one changes nothing and tells nobody, so a
+    double click or a reloaded form is harmless. Idempotent. Returns whether
+    this call recorded it.
+    """
+    comment = comment.strip()
+    if len(comment) > ACKNOWLEDGEMENT_COMMENT_MAX:
+        raise ValidationError({"comment": f"Keep it under {ACKNOWLEDGEMENT_COMMENT_MAX} characters."})
+    recorded = Delivery.objects.filter(pk=delivery.pk, acknowledged_at__isnull=True).update(
+        acknowledged_at=as_of, comment=comment, wants_call=wants_call
+    )
+    if not recorded:
+        return False
+    subscription = delivery.subscription
+    period = schedule.Period(start=delivery.period_start, end=delivery.period_end or delivery.period_start)
+    message = f"{subscription.stakeholder.name} read the status update for {period_label(period)}"
+    if wants_call:
+        message += " and would like a call"
+    if comment:
+        message += f": \u201c{one_line(comment)}\u201d"
+    leads = Membership.objects.leads().filter(engagement_id=subscription.engagement_id, user__is_active=True)
+    url = reverse("engagement_updates", args=[subscription.engagement_id])
+    notifications_record(
+        drafts=[
+            NotificationDraft(
+                recipient_id=user_id,
+                event=NotificationEvent.UPDATE_ACKNOWLEDGED,
+                key=f"delivery:{delivery.pk}",
+                message=message,
+                url=url,
+                engagement_id=subscription.engagement_id,
+            )
+            for user_id in leads.values_list("user_id", flat=True)
+        ],
+        as_of=as_of,
+    )
+    return True

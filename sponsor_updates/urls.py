@@ -31,5 +31,10 @@ urlpatterns = [
         views.sponsor_update_unsubscribe,
         name="sponsor_update_unsubscribe",
     ),
+    path(
+        "updates/acknowledge/<str:token>/",
+        views.sponsor_update_acknowledge,
+        name="sponsor_update_acknowledge",
+    ),
     path("updates/new-link/", views.sponsor_update_new_link, name="sponsor_update_new_link"),
 ]

@@ -25,14 +25,20 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from communications.models import SponsorSubscription
+from communications.models import Delivery, SponsorSubscription
 from engagements import selectors as engagement_selectors
 from engagements.models import Engagement
 from pmaas.errors import RuleViolation
 from pmaas.forms import form_add_service_errors
 from pmaas.scoping import require_shared_section
 from sponsor_updates import schedule, selectors, services
-from sponsor_updates.forms import NewLinkForm, SendNowForm, SubscriptionAddForm, SubscriptionEditForm
+from sponsor_updates.forms import (
+    AcknowledgeForm,
+    NewLinkForm,
+    SendNowForm,
+    SubscriptionAddForm,
+    SubscriptionEditForm,
+)
 from sponsor_updates.links import LinkRefused, LinkTarget, Purpose, link_read
 from sponsor_updates.rendering import period_label, update_preview
 
@@ -249,14 +255,9 @@ def _open(request: HttpRequest, purpose: Purpose, token: str) -> LinkTarget | Ht
 
 @never_cache
 def sponsor_update_online(request: HttpRequest, token: str) -> HttpResponse:
-    target = _open(request, Purpose.VIEW, token)
-    if isinstance(target, HttpResponse):
-        return target
-    delivery = None
-    if target.delivery_id is not None:
-        delivery = selectors.delivery_for_link(id=target.delivery_id, subscription_id=target.subscription_id)
-    if delivery is None:
-        return _link_problem(request, expired=False, gone=True)
+    delivery = _delivery_for(request, Purpose.VIEW, token)
+    if isinstance(delivery, HttpResponse):
+        return delivery
     subscription = delivery.subscription
     period = schedule.Period(start=delivery.period_start, end=delivery.period_end or delivery.period_start)
     contents = selectors.update_contents(
@@ -266,6 +267,56 @@ def sponsor_update_online(request: HttpRequest, token: str) -> HttpResponse:
     context = {"update": content, "period": period_label(period), "delivery": delivery}
     with timezone.override(subscription.time_zone):
         return render(request, "sponsor_updates/online.html", context)
+
+
+def _delivery_for(request: HttpRequest, purpose: Purpose, token: str) -> Delivery | HttpResponse:
+    target = _open(request, purpose, token)
+    if isinstance(target, HttpResponse):
+        return target
+    delivery = None
+    if target.delivery_id is not None:
+        delivery = selectors.delivery_for_link(id=target.delivery_id, subscription_id=target.subscription_id)
+    if delivery is None:
+        return _link_problem(request, expired=False, gone=True)
+    return delivery
+
+
+# A normal form post, CSRF-protected like the site's other public forms; a GET only shows the form,
+# so a mail scanner that follows the link records nothing.
+@never_cache
+@require_http_methods(["GET", "POST"])
+def sponsor_update_acknowledge(request: HttpRequest, token: str) -> HttpResponse:
+    delivery = _delivery_for(request, Purpose.ACKNOWLEDGE, token)
+    if isinstance(delivery, HttpResponse):
+        return delivery
+    status = 200
+    form = AcknowledgeForm()
+    if request.method == "POST" and delivery.acknowledged_at is None:
+        form = AcknowledgeForm(request.POST)
+        if form.is_valid():
+            try:
+                services.delivery_acknowledge(
+                    delivery=delivery,
+                    comment=form.cleaned_data["comment"],
+                    wants_call=form.cleaned_data["wants_call"],
+                    as_of=timezone.now(),
+                )
+            except ValidationError as error:
+                form_add_service_errors(form, error)
+            else:
+                return redirect("sponsor_update_acknowledge", token=token)
+        status = 400
+    subscription = delivery.subscription
+    period = schedule.Period(start=delivery.period_start, end=delivery.period_end or delivery.period_start)
+    context = {
+        "delivery": delivery,
+        "subscription": subscription,
+        "period": period_label(period),
+        "acknowledged_local": _local(delivery.acknowledged_at, subscription.time_zone),
+        "form": form,
+        "token": token,
+    }
+    return render(request, "sponsor_updates/acknowledge.html", context, status=status)
 
 
 def _subscription_for(

@@ -21,6 +21,7 @@ ROUTES: dict[str, Entry] = {
     "sponsor_update_online": RecipientLinkRoute(),
     "sponsor_update_preferences": RecipientLinkRoute(),
     "sponsor_update_unsubscribe": RecipientLinkRoute(),
+    "sponsor_update_acknowledge": RecipientLinkRoute(),
     # Answers the same page whatever address it is given.
     "sponsor_update_new_link": Public(method="post"),
 }

@@ -313,3 +313,58 @@ def test_a_pause_that_ended_in_the_past_is_refused_beside_the_field_keeping_the_
         # Today in Berlin is accepted
         assert client.post(edit, {**form, "is_active": "on", "paused_until": "2026-03-09"}).status_code == 302
     assert SponsorSubscription.objects.get().paused_until == dt.date(2026, 3, 9)
+
+
+def _acknowledge_url(message: OutboxMessage) -> tuple[str, str]:
+    [in_text] = re.findall(r"(http\S+/updates/acknowledge/\S+/)", message.body_text)
+    [in_html] = re.findall(r'href="([^"]+/updates/acknowledge/[^"]+)"', message.body_html)
+    return in_text, in_html
+
+
+def test_the_sponsor_acknowledges_an_update_once_through_its_link_and_the_lead_is_told(due_monday):
+    from notifications.models import Notification
+
+    # Given the sent update, whose text and HTML parts both carry the signed "Acknowledge" link
+    services.updates_sweep(as_of=AS_OF)
+    in_text, in_html = _acknowledge_url(OutboxMessage.objects.get())
+    assert in_text == in_html.replace("&amp;", "&")
+    url = _path(in_text)
+    browser = Client(enforce_csrf_checks=True)
+
+    # When the sponsor opens it (no login), nothing is recorded yet: a mail scanner may follow links
+    page = browser.get(url)
+    assert page.status_code == 200 and b"I have read it" in page.content
+    assert Delivery.objects.get().acknowledged_at is None
+    # And a post without the page's CSRF token is refused
+    assert browser.post(url, {"comment": "x"}).status_code == 403
+
+    # When they send the form with a comment and a request for a call
+    token = page.cookies["csrftoken"].value
+    form = {"comment": "Looks good.\nCall me about the pharmacy module.", "wants_call": "on"}
+    with time_machine.travel(AS_OF + dt.timedelta(hours=2), tick=False):
+        done = browser.post(url, {**form, "csrfmiddlewaretoken": token})
+        assert done.status_code == 302
+        # And again (a double click, a reload)
+        browser.post(url, {"comment": "changed", "csrfmiddlewaretoken": token})
+
+    # Then the delivery records the first answer, once
+    delivery = Delivery.objects.get()
+    assert delivery.acknowledged_at == AS_OF + dt.timedelta(hours=2)
+    assert (delivery.comment, delivery.wants_call) == (form["comment"], True)
+    # And the page says so, in the sponsor's time
+    shown = browser.get(url).content.decode()
+    assert "you acknowledged it on Mon 9 Mar 2026 10:30 (Europe/Berlin)" in shown
+    assert "I have read it" not in shown
+    # And the lead is told once, in the app
+    [notice] = Notification.objects.filter(event="update_acknowledged")
+    assert notice.recipient_id == due_monday.lead.pk and notice.in_app and not notice.email
+    assert "Ana Ruiz read the status update" in notice.message and "would like a call" in notice.message
+
+
+def test_an_acknowledge_link_names_one_delivery_of_one_subscription(due_monday, client):
+    services.updates_sweep(as_of=AS_OF)
+    delivery = Delivery.objects.get()
+    other = LinkTarget(subscription_id=due_monday.subscription.pk + 1, delivery_id=delivery.pk)
+    assert client.get(_path(link_url(Purpose.ACKNOWLEDGE, other))).status_code == 410
+    view_link = _path(link_url(Purpose.VIEW, LinkTarget(due_monday.subscription.pk, delivery.pk)))
+    assert client.get(view_link.replace("/online/", "/acknowledge/")).status_code == 400
