@@ -440,7 +440,7 @@ def delivery_acknowledge(*, delivery: Delivery, comment: str, wants_call: bool, 
     if comment:
         message += f": \u201c{one_line(comment)}\u201d"
     leads = Membership.objects.leads().filter(engagement_id=subscription.engagement_id, user__is_active=True)
-    url = reverse("engagement_updates", args=[subscription.engagement_id])
+    url = reverse("engagement_update_history", args=[subscription.engagement_id])
     notifications_record(
         drafts=[
             NotificationDraft(

@@ -4,6 +4,11 @@ from sponsor_updates import views
 
 urlpatterns = [
     path("engagements/<int:pk>/updates/", views.engagement_updates, name="engagement_updates"),
+    path(
+        "engagements/<int:pk>/updates/history/",
+        views.engagement_update_history,
+        name="engagement_update_history",
+    ),
     path("engagements/<int:pk>/updates/add/", views.subscription_add, name="subscription_add"),
     path(
         "engagements/<int:pk>/updates/<int:subscription_pk>/edit/",

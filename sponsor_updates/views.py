@@ -11,6 +11,7 @@ altered, has expired or names what no longer exists gets a page saying so
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -91,8 +92,69 @@ def _list_page(
             stakeholders=candidates, initial=_add_form_initial(engagement), auto_id="add-%s"
         ),
         "has_candidates": bool(candidates),
+        "unacknowledged": selectors.delivery_unacknowledged_count(user=user, engagement=engagement),
     }
     return render(request, "sponsor_updates/engagement_updates.html", context, status=status)
+
+
+# A page of the history; pages are read a row beyond it, so no COUNT is needed to know there are more.
+HISTORY_PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    delivery: Delivery
+    period: str
+    scheduled_local: datetime | None
+    sent_local: datetime | None
+    acknowledged_local: datetime | None
+
+
+def _page_number(value: str | None) -> int:
+    try:
+        return max(1, min(int(value or 1), 10_000))
+    except ValueError:
+        return 1
+
+
+@login_required
+def engagement_update_history(request: HttpRequest, pk: int) -> HttpResponse:
+    engagement = _engagement(request, pk)
+    number = _page_number(request.GET.get("page"))
+    start = (number - 1) * HISTORY_PAGE_SIZE
+    deliveries = list(
+        selectors.delivery_history(user=request.user, engagement=engagement)[
+            start : start + HISTORY_PAGE_SIZE + 1
+        ]
+    )
+    rows = []
+    for delivery in deliveries[:HISTORY_PAGE_SIZE]:
+        zone = delivery.subscription.time_zone
+        message = delivery.outbox_message
+        period = _delivery_period(delivery)
+        rows.append(
+            HistoryRow(
+                delivery=delivery,
+                period=period_label(period),
+                scheduled_local=_local(delivery.scheduled_for, zone),
+                sent_local=_local(message.sent_at if message else None, zone),
+                acknowledged_local=_local(delivery.acknowledged_at, zone),
+            )
+        )
+    context = {
+        "engagement": engagement,
+        "tab": "updates",
+        "rows": rows,
+        "page_number": number,
+        "has_previous": number > 1,
+        "has_next": len(deliveries) > HISTORY_PAGE_SIZE,
+        "unacknowledged": selectors.delivery_unacknowledged_count(user=request.user, engagement=engagement),
+    }
+    return render(request, "sponsor_updates/history.html", context)
+
+
+def _delivery_period(delivery: Delivery) -> schedule.Period:
+    return schedule.Period(start=delivery.period_start, end=delivery.period_end or delivery.period_start)
 
 
 def _local(moment: datetime | None, time_zone: str) -> datetime | None:
@@ -259,7 +321,7 @@ def sponsor_update_online(request: HttpRequest, token: str) -> HttpResponse:
     if isinstance(delivery, HttpResponse):
         return delivery
     subscription = delivery.subscription
-    period = schedule.Period(start=delivery.period_start, end=delivery.period_end or delivery.period_start)
+    period = _delivery_period(delivery)
     contents = selectors.update_contents(
         subscriptions=[subscription], periods={subscription.pk: period}, as_of=delivery.scheduled_for
     )
@@ -307,7 +369,7 @@ def sponsor_update_acknowledge(request: HttpRequest, token: str) -> HttpResponse
                 return redirect("sponsor_update_acknowledge", token=token)
         status = 400
     subscription = delivery.subscription
-    period = schedule.Period(start=delivery.period_start, end=delivery.period_end or delivery.period_start)
+    period = _delivery_period(delivery)
     context = {
         "delivery": delivery,
         "subscription": subscription,

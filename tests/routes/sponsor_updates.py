@@ -13,6 +13,7 @@ def _subscription_kwargs(subscription: Any) -> dict[str, Any]:
 
 ROUTES: dict[str, Entry] = {
     "engagement_updates": ObjectRoute("engagement", section=_SECTION),
+    "engagement_update_history": ObjectRoute("engagement", section=_SECTION),
     "subscription_add": ObjectRoute("engagement", method="post", section=_SECTION),
     "subscription_edit": ObjectRoute("subscription", url_kwargs=_subscription_kwargs),
     "subscription_preview": ObjectRoute("subscription", url_kwargs=_subscription_kwargs),

@@ -368,3 +368,81 @@ def test_an_acknowledge_link_names_one_delivery_of_one_subscription(due_monday, 
     assert client.get(_path(link_url(Purpose.ACKNOWLEDGE, other))).status_code == 410
     view_link = _path(link_url(Purpose.VIEW, LinkTarget(due_monday.subscription.pk, delivery.pk)))
     assert client.get(view_link.replace("/online/", "/acknowledge/")).status_code == 400
+
+
+def _send_now(sponsored, key: str, days: int) -> Delivery:
+    return services.update_send_now(
+        actor=sponsored.lead,
+        subscription=sponsored.subscription,
+        request_key=key,
+        as_of=AS_OF + dt.timedelta(days=days),
+    )
+
+
+def test_the_history_lists_every_update_newest_first_with_its_state_and_acknowledgement(
+    sponsored, client, monkeypatch
+):
+    from sponsor_updates import views
+
+    # Given three updates: one sent and acknowledged, one failed after its last retry, one pending
+    acknowledged, failed, pending = (
+        _send_now(sponsored, key, days) for key, days in (("a", 0), ("b", 7), ("c", 14))
+    )
+    OutboxMessage.objects.filter(delivery=acknowledged).update(
+        status="sent", sent_at=dt.datetime(2026, 3, 9, 8, 1, tzinfo=dt.UTC)
+    )
+    services.delivery_acknowledge(
+        delivery=acknowledged,
+        comment="Call me <please>",
+        wants_call=True,
+        as_of=AS_OF + dt.timedelta(hours=3),
+    )
+    OutboxMessage.objects.filter(delivery=failed).update(
+        status="failed", attempts=5, last_error="550 mailbox unavailable"
+    )
+    client.force_login(sponsored.lead)
+    url = reverse("engagement_update_history", args=[sponsored.engagement.pk])
+
+    # When the team opens the history
+    page = client.get(url).content.decode()
+
+    # Then newest first, each with its state in the recipient's time, and the acknowledgement
+    assert page.index(f"delivery-{pending.pk}") < page.index(f"delivery-{failed.pk}")
+    assert page.index(f"delivery-{failed.pk}") < page.index(f"delivery-{acknowledged.pk}")
+    assert "Failed</strong>: 550 mailbox unavailable" in page
+    assert "Sent Mon 9 Mar 2026 09:01" in page
+    assert "Mon 9 Mar 2026 11:30" in page and "wants a call" in page and "Call me &lt;please&gt;" in page
+    assert "Pending" in page
+
+    # And a sent update nobody acknowledged shows "not yet", and is counted on the updates page
+    OutboxMessage.objects.filter(delivery=pending).update(
+        status="sent", sent_at=dt.datetime(2026, 3, 23, 8, tzinfo=dt.UTC)
+    )
+    assert "not yet" in client.get(url).content.decode()
+    updates = client.get(reverse("engagement_updates", args=[sponsored.engagement.pk])).content.decode()
+    assert "1 sent update not yet acknowledged" in updates
+
+    # And it pages, two to a page here, with no page beyond the last
+    monkeypatch.setattr(views, "HISTORY_PAGE_SIZE", 2)
+    first, second = client.get(url).content.decode(), client.get(url, {"page": 2}).content.decode()
+    assert f"delivery-{acknowledged.pk}" not in first and 'rel="next"' in first
+    assert f"delivery-{acknowledged.pk}" in second and 'rel="next"' not in second
+
+
+def test_the_history_reads_a_fixed_number_of_queries_and_no_count_of_the_deliveries(
+    sponsored, client, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(sponsored.lead)
+    url = reverse("engagement_update_history", args=[sponsored.engagement.pk])
+    budgets = []
+    for key, days in (("a", 0), ("b", 7), ("c", 14), ("d", 21), ("e", 28)):
+        _send_now(sponsored, key, days)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        budgets.append(len(queries))
+        reads = [q["sql"] for q in queries.captured_queries if '"communications_delivery"' in q["sql"]]
+        assert not any("COUNT" in sql and "acknowledged_at" not in sql for sql in reads)
+    assert len(set(budgets)) == 1
