@@ -446,3 +446,102 @@ def test_the_history_reads_a_fixed_number_of_queries_and_no_count_of_the_deliver
         reads = [q["sql"] for q in queries.captured_queries if '"communications_delivery"' in q["sql"]]
         assert not any("COUNT" in sql and "acknowledged_at" not in sql for sql in reads)
     assert len(set(budgets)) == 1
+
+
+def test_a_sent_update_and_its_acknowledgement_are_contact_on_the_timeline_not_meetings(
+    due_monday, client, eager_tasks, django_capture_on_commit_callbacks
+):
+    from communications import compliance, silence
+    from communications.models import CheckIn, Occurrence, SilenceFlag
+
+    engagement = due_monday.engagement
+    later = AS_OF + dt.timedelta(days=30)
+    window = compliance.ComplianceWindow.last_days(days=60, as_of=later)
+
+    def counted() -> tuple[object, ...]:
+        total = compliance.compliance_total(user=due_monday.lead, window=window, engagement=engagement)
+        return (
+            total,
+            CheckIn.objects.count(),
+            list(Occurrence.objects.values_list("pk", "status")),
+            silence.silences_flag(as_of=later),
+            list(SilenceFlag.objects.values_list("engagement_id", "stakeholder_id", "last_contact_at")),
+        )
+
+    # Given compliance and silence before any update
+    before = counted()
+    SilenceFlag.objects.all().delete()
+
+    # When the sweep sends the update and the sponsor acknowledges it with a comment
+    with time_machine.travel(AS_OF, tick=False):
+        _sweep(django_capture_on_commit_callbacks)
+    delivery = Delivery.objects.get()
+    assert delivery.outbox_message is not None and delivery.outbox_message.status == "sent"
+    services.delivery_acknowledge(
+        delivery=delivery, comment="Thanks, all clear.", wants_call=False, as_of=AS_OF + dt.timedelta(hours=1)
+    )
+
+    # Then the timeline shows both as contact by email with that sponsor, newest first
+    client.force_login(due_monday.lead)
+    page = client.get(reverse("engagement_timeline", args=[engagement.pk])).content.decode()
+    assert "Status update sent to Ana Ruiz" in page and "Outbound contact by email, not a meeting" in page
+    assert "Ana Ruiz acknowledged a status update" in page and "Thanks, all clear." in page
+    assert page.index(f"update-acknowledged-{delivery.pk}") < page.index(f"update-sent-{delivery.pk}")
+    # And a filter by meeting kind leaves them out; a filter by the sponsor keeps them
+    assert (
+        "Status update sent"
+        not in client.get(
+            reverse("engagement_timeline", args=[engagement.pk]), {"kind": "meeting"}
+        ).content.decode()
+    )
+    by_sponsor = client.get(
+        reverse("engagement_timeline", args=[engagement.pk]), {"stakeholder": due_monday.sponsor.pk}
+    ).content.decode()
+    assert "Status update sent to Ana Ruiz" in by_sponsor
+
+    # And neither is a meeting: compliance, check-ins, occurrences and silence are as before
+    assert counted() == before
+
+    # And a client user of the same client sees neither on the timeline
+    from tests import factories
+
+    client.force_login(factories.client_user(engagement.client))
+    assert (
+        "Status update sent"
+        not in client.get(reverse("engagement_timeline", args=[engagement.pk])).content.decode()
+    )
+
+
+def test_each_update_contact_shows_on_the_one_timeline_page_whose_check_ins_it_falls_between(
+    sponsored, client, monkeypatch
+):
+    from communications.models import CheckIn
+    from communications.views import timeline
+    from tests import factories
+
+    # Given check-ins on 1, 5 and 9 March (beside the fixture's), one a page
+    CheckIn.objects.all().delete()
+    for day in (1, 5, 9):
+        factories.make_check_in(
+            engagement=sponsored.engagement,
+            attendees=[sponsored.sponsor],
+            occurred_at=dt.datetime(2026, 3, day, 12, tzinfo=dt.UTC),
+            summary=f"Check-in of {day} March",
+        )
+    # And an update sent on 7 March, acknowledged on 3 March (an older one, late)
+    delivery = _send_now(sponsored, "x", -5)
+    OutboxMessage.objects.filter(delivery=delivery).update(
+        status="sent", sent_at=dt.datetime(2026, 3, 7, 12, tzinfo=dt.UTC)
+    )
+    Delivery.objects.filter(pk=delivery.pk).update(acknowledged_at=dt.datetime(2026, 3, 3, 12, tzinfo=dt.UTC))
+    monkeypatch.setattr(timeline, "TIMELINE_PAGE_SIZE", 1)
+    client.force_login(sponsored.lead)
+    url = reverse("engagement_timeline", args=[sponsored.engagement.pk])
+
+    # When each page is opened
+    pages = [client.get(url, {"page": n}).content.decode() for n in (1, 2, 3)]
+
+    # Then the sent update is on the page of 9 March, the acknowledgement on that of 5 March, each once
+    sent, acknowledged = f"update-sent-{delivery.pk}", f"update-acknowledged-{delivery.pk}"
+    assert [sent in page for page in pages] == [True, False, False]
+    assert [acknowledged in page for page in pages] == [False, True, False]
