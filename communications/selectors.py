@@ -25,6 +25,7 @@ from communications.models import (
 from engagements.models import Engagement, Membership
 from engagements.selectors import membership_list
 from engagements.working_days import engagement_skip_rule
+from notifications.models import OutboxMessage
 from pmaas.scoping import get_or_404
 from stakeholders.models import Stakeholder, StakeholderRole
 from stakeholders.selectors import stakeholder_list
@@ -545,6 +546,69 @@ def check_in_timeline(
     if kind:
         check_ins = check_ins.filter(kind=kind)
     return check_ins
+
+
+@dataclass(frozen=True)
+class UpdateContact:
+    """A status update mailed to a stakeholder (outbound), or their acknowledgement of it (inbound).
+
+    Contact on the timeline, never a meeting: no check-in, so compliance and
+    silence do not count it.
+    """
+
+    at: datetime
+    inbound: bool
+    delivery: Delivery
+
+
+def update_contacts(
+    *,
+    user: Any,
+    engagement: Engagement,
+    stakeholder_id: int | None = None,
+    after: datetime | None = None,
+    until: datetime | None = None,
+) -> list[UpdateContact]:
+    """The engagement's sent status updates and their acknowledgements, newest first, one query.
+
+    Only moments in ``after`` < at <= ``until`` (either bound open when None),
+    so a page of the timeline shows those between its check-ins and the next
+    page's. Scoped like every read of a delivery: a client user sees none.
+    """
+    sent = Q(outbox_message__status=OutboxMessage.Status.SENT)
+    acknowledged = Q(acknowledged_at__isnull=False)
+    if after is not None:
+        sent &= Q(outbox_message__sent_at__gt=after)
+        acknowledged &= Q(acknowledged_at__gt=after)
+    if until is not None:
+        sent &= Q(outbox_message__sent_at__lte=until)
+        acknowledged &= Q(acknowledged_at__lte=until)
+    deliveries = (
+        Delivery.objects.visible_to(user)
+        .filter(subscription__engagement=engagement)
+        .filter(sent | acknowledged)
+        .select_related("subscription__stakeholder", "outbox_message")
+        .defer("outbox_message__body_text", "outbox_message__body_html", "outbox_message__headers")
+    )
+    if stakeholder_id is not None:
+        deliveries = deliveries.filter(subscription__stakeholder_id=stakeholder_id)
+
+    def within(moment: datetime | None) -> bool:
+        return moment is not None and (after is None or moment > after) and (until is None or moment <= until)
+
+    contacts = []
+    for delivery in deliveries:
+        message = delivery.outbox_message
+        if message is not None and message.status == OutboxMessage.Status.SENT and within(message.sent_at):
+            contacts.append(
+                UpdateContact(at=cast(datetime, message.sent_at), inbound=False, delivery=delivery)
+            )
+        if within(delivery.acknowledged_at):
+            contacts.append(
+                UpdateContact(at=cast(datetime, delivery.acknowledged_at), inbound=True, delivery=delivery)
+            )
+    contacts.sort(key=lambda contact: contact.at, reverse=True)
+    return contacts
 
 
 # How far back the follow-ups page lists completed items.

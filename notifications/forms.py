@@ -7,7 +7,12 @@ from typing import Any
 
 from django import forms
 
-from notifications.models import DIGESTIBLE_EVENTS, NotificationEvent, NotificationPreference
+from notifications.models import (
+    DIGESTIBLE_EVENTS,
+    IN_APP_ONLY_EVENTS,
+    NotificationEvent,
+    NotificationPreference,
+)
 from notifications.services import PREFERENCE_FIELDS
 from pmaas.sharing import NOTHING, client_share, is_client_user
 
@@ -44,7 +49,7 @@ _TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 class EventRow:
     label: str
     in_app: forms.BoundField
-    email: forms.BoundField
+    email: forms.BoundField | None
     # For the events the digest reports; a reminder is always mailed on its own.
     at_once: forms.BoundField | None
 
@@ -56,6 +61,7 @@ EVENT_ABOUT = {
     NotificationEvent.FOLLOW_UP_OVERDUE: "communications.FollowUp",
     NotificationEvent.FOLLOW_UP_ESCALATED: "communications.FollowUp",
     NotificationEvent.SPONSOR_SILENT: "communications.SilenceFlag",
+    NotificationEvent.UPDATE_ACKNOWLEDGED: "communications.SponsorSubscription",
 }
 
 
@@ -93,9 +99,10 @@ class NotificationPreferenceForm(forms.Form):
             self.fields[f"{event.value}_in_app"] = forms.BooleanField(
                 label=f"{event.label}: in the app", required=False
             )
-            self.fields[f"{event.value}_email"] = forms.BooleanField(
-                label=f"{event.label}: by email", required=False
-            )
+            if event not in IN_APP_ONLY_EVENTS:
+                self.fields[f"{event.value}_email"] = forms.BooleanField(
+                    label=f"{event.label}: by email", required=False
+                )
             if event in DIGESTIBLE_EVENTS:
                 self.fields[f"{event.value}_at_once"] = forms.BooleanField(
                     label=f"{event.label}: email at once, not in the daily digest", required=False
@@ -111,7 +118,7 @@ class NotificationPreferenceForm(forms.Form):
             EventRow(
                 label=event.label,
                 in_app=self[f"{event.value}_in_app"],
-                email=self[f"{event.value}_email"],
+                email=self[f"{event.value}_email"] if event not in IN_APP_ONLY_EVENTS else None,
                 at_once=self[f"{event.value}_at_once"] if event in DIGESTIBLE_EVENTS else None,
             )
             for event in NotificationEvent

@@ -29,6 +29,7 @@ class NotificationEvent(models.TextChoices):
     FOLLOW_UP_OVERDUE = "follow_up_overdue", "A follow-up I answer for went overdue"
     FOLLOW_UP_ESCALATED = "follow_up_escalated", "A follow-up was escalated to me"
     SPONSOR_SILENT = "sponsor_silent", "A sponsor or PMO lead I own has gone quiet"
+    UPDATE_ACKNOWLEDGED = "update_acknowledged", "A sponsor acknowledged a status update of mine"
 
 
 # The events whose mail comes in the daily digest unless the user chose to get them at once
@@ -39,6 +40,10 @@ DIGESTIBLE_EVENTS = (
     NotificationEvent.CHECK_IN_MISSED,
     NotificationEvent.SPONSOR_SILENT,
 )
+
+
+# Told in the app only: no digest or at-once mail reports them, so they offer no email switch.
+IN_APP_ONLY_EVENTS = (NotificationEvent.UPDATE_ACKNOWLEDGED,)
 
 
 _AT_ONCE_HELP = "Mail it at once (with the sweep's other at-once events), not in the daily digest."
@@ -84,6 +89,7 @@ class NotificationPreference(models.Model):
     follow_up_escalated_email = models.BooleanField(default=True)
     sponsor_silent_in_app = models.BooleanField(default=True)
     sponsor_silent_email = models.BooleanField(default=True)
+    update_acknowledged_in_app = models.BooleanField(default=True)
     # Mail of these events comes in the daily digest unless the user wants it at once.
     check_in_missed_at_once = models.BooleanField(default=False, help_text=_AT_ONCE_HELP)
     follow_up_overdue_at_once = models.BooleanField(default=False, help_text=_AT_ONCE_HELP)
@@ -109,6 +115,8 @@ class NotificationPreference(models.Model):
 
     def wants(self, event: str, medium: str) -> bool:
         """Whether ``event`` should reach this user by ``medium`` ("in_app" or "email")."""
+        if medium == "email" and event in IN_APP_ONLY_EVENTS:
+            return False
         return bool(getattr(self, f"{event}_{medium}"))
 
     def mails_at_once(self, event: str) -> bool:

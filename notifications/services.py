@@ -9,7 +9,13 @@ from typing import Any
 
 from django.db import transaction
 
-from notifications.models import DIGESTIBLE_EVENTS, Notification, NotificationEvent, NotificationPreference
+from notifications.models import (
+    DIGESTIBLE_EVENTS,
+    IN_APP_ONLY_EVENTS,
+    Notification,
+    NotificationEvent,
+    NotificationPreference,
+)
 from notifications.selectors import Recipient, notification_get_for_user, recipients_for
 from pmaas.validation import clean_instance
 
@@ -94,7 +100,8 @@ PREFERENCE_FIELDS = (
     "quiet_hours_start",
     "quiet_hours_end",
     "email_on_weekends",
-    *(f"{event}_{medium}" for event in NotificationEvent.values for medium in ("in_app", "email")),
+    *(f"{event}_in_app" for event in NotificationEvent.values),
+    *(f"{event}_email" for event in NotificationEvent.values if event not in IN_APP_ONLY_EVENTS),
     *(f"{event}_at_once" for event in DIGESTIBLE_EVENTS),
 )
 

@@ -98,3 +98,13 @@ class NewLinkForm(forms.Form):
     email = forms.EmailField(label="Your email address", required=False)
     # An expired link's own token, when there was one: the new link goes to what it named.
     token = forms.CharField(required=False, widget=forms.HiddenInput, max_length=2000)
+
+
+class AcknowledgeForm(forms.Form):
+    comment = forms.CharField(
+        required=False,
+        label="A comment for the team (optional)",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    wants_call = forms.BooleanField(required=False, label="I would like a call")

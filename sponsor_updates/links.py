@@ -1,7 +1,7 @@
-"""Signed links in a sponsor update: view online, preferences, one-click unsubscribe.
+"""Signed links in a sponsor update: view online, preferences, one-click unsubscribe, acknowledge.
 
-A link is the permission: it names one subscription (and, to view online,
-one of its deliveries), is signed with the site's secret under a salt per
+A link is the permission: it names one subscription (and, to view online or
+acknowledge, one of its deliveries), is signed with the site's secret under a salt per
 purpose (a preferences link does not unsubscribe, an unsubscribe link does
 not open preferences), and expires after ``SPONSOR_UPDATE_LINK_DAYS``. No
 login is needed, and a link shows nothing beyond the subscription it names.
@@ -24,12 +24,14 @@ class Purpose(enum.StrEnum):
     VIEW = "view"
     PREFERENCES = "preferences"
     UNSUBSCRIBE = "unsubscribe"
+    ACKNOWLEDGE = "acknowledge"
 
 
 _ROUTES = {
     Purpose.VIEW: "sponsor_update_online",
     Purpose.PREFERENCES: "sponsor_update_preferences",
     Purpose.UNSUBSCRIBE: "sponsor_update_unsubscribe",
+    Purpose.ACKNOWLEDGE: "sponsor_update_acknowledge",
 }
 
 

@@ -93,6 +93,7 @@ def update_render(*, content: UpdateContent, target: LinkTarget, online: bool = 
     unsubscribe_url = link_url(Purpose.UNSUBSCRIBE, target)
     links = {
         "online": link_url(Purpose.VIEW, target) if target.delivery_id is not None else "",
+        "acknowledge": link_url(Purpose.ACKNOWLEDGE, target) if target.delivery_id is not None else "",
         "preferences": link_url(Purpose.PREFERENCES, target),
         "unsubscribe": unsubscribe_url,
     }
@@ -122,9 +123,8 @@ class PreviewedUpdate:
 
 
 def update_preview(*, subscription: SponsorSubscription, as_of: datetime) -> PreviewedUpdate:
-    """The next update of a subscription as the sweep would write it now; a read, it writes nothing."""
-    send_at = subscription.next_send_at or schedule.next_send_at(subscription, after=as_of) or as_of
-    period = schedule.period_for(subscription, send_at=send_at)
+    """The update "send now" would mail at ``as_of``: one cadence up to today; a read, it writes nothing."""
+    period = schedule.period_up_to(subscription, as_of=as_of)
     contents = update_contents(subscriptions=[subscription], periods={subscription.pk: period}, as_of=as_of)
     content = contents[subscription.pk]
     return PreviewedUpdate(

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from dateutil.relativedelta import relativedelta
+
 from communications import recurrence
 from communications.models import SponsorSubscription
 
@@ -74,6 +76,24 @@ def period_for(subscription: SponsorSubscription, *, send_at: datetime) -> Perio
         before=send_at,
     )
     start = local_date(previous, subscription.time_zone) if previous is not None else end - timedelta(days=7)
+    return Period(start=start, end=end)
+
+
+def period_up_to(subscription: SponsorSubscription, *, as_of: datetime) -> Period:
+    """The days an update sent at ``as_of`` outside the schedule covers: one cadence up to today.
+
+    Today included, in the recipient's zone: a week, a fortnight or a month.
+    "Send now" sends this, and the team's preview shows it, so the preview is
+    what the mail holds. (A scheduled update covers the cadence before its due
+    day: ``period_for``.)
+    """
+    today = local_date(as_of, subscription.time_zone)
+    end = today + timedelta(days=1)
+    cadence = Cadence(subscription.cadence)
+    if cadence == Cadence.MONTHLY:
+        start = end - relativedelta(months=1)
+    else:
+        start = end - timedelta(days=14 if cadence == Cadence.FORTNIGHTLY else 7)
     return Period(start=start, end=end)
 
 

@@ -64,6 +64,28 @@ def subscription_candidates(*, user: Any, engagement: Engagement) -> QuerySet[St
     )
 
 
+def delivery_history(*, user: Any, engagement: Engagement) -> QuerySet[Delivery]:
+    """Every update of the engagement in the user's scope, newest first, with its recipient and outcome.
+
+    The messages' rendered bodies are left unread: the history shows only
+    their state, when they were sent and the last error.
+    """
+    return (
+        Delivery.objects.visible_to(user)
+        .filter(subscription__engagement=engagement)
+        .select_related("subscription__stakeholder", "outbox_message")
+        .defer("outbox_message__body_text", "outbox_message__body_html", "outbox_message__headers")
+        .order_by("-scheduled_for", "-pk")
+    )
+
+
+def delivery_unacknowledged_count(*, user: Any, engagement: Engagement) -> int:
+    """How many sent updates of the engagement no recipient has acknowledged yet."""
+    return (
+        Delivery.objects.visible_to(user).filter(subscription__engagement=engagement).unacknowledged().count()
+    )
+
+
 def subscription_for_link(*, id: int) -> SponsorSubscription | None:
     """The subscription a signed link names (the signature is the permission), or None when gone."""
     return (

@@ -14,20 +14,23 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef
+from django.urls import reverse
 
 from communications.models import Delivery, SponsorSubscription
-from engagements.models import Engagement
+from engagements.models import Engagement, Membership
 from engagements.selectors import engagement_check_editable
-from notifications.models import OutboxMessage
+from notifications.models import NotificationEvent, OutboxMessage
 from notifications.outbox import OutboundEmail, outbox_add
+from notifications.services import NotificationDraft, notifications_record
 from pmaas.errors import RuleViolation
 from pmaas.locking import claim_in_batches
 from pmaas.validation import clean_instance
 from sponsor_updates import schedule
 from sponsor_updates.links import LinkTarget, Purpose, link_url
-from sponsor_updates.rendering import one_line, recipient_address, update_render
+from sponsor_updates.rendering import one_line, period_label, recipient_address, update_render
 from sponsor_updates.selectors import UpdateContent, update_contents
 from stakeholders.models import Stakeholder, StakeholderRole
 
@@ -57,6 +60,19 @@ def _scheduled(subscription: SponsorSubscription, *, as_of: datetime) -> None:
     )
 
 
+PAUSE_IN_THE_PAST = "Choose today or a later day: a pause that has ended would do nothing."
+
+
+def _pause_errors(spec: SubscriptionSchedule, *, as_of: datetime, unchanged: Any = None) -> dict[str, str]:
+    """A pause must not end before today in the recipient's zone; an unchanged old pause may stay."""
+    paused_until = spec.paused_until
+    if paused_until is None or paused_until == unchanged:
+        return {}
+    if paused_until < schedule.local_date(as_of, spec.time_zone):
+        return {"paused_until": PAUSE_IN_THE_PAST}
+    return {}
+
+
 def subscription_add(
     *,
     actor: Any,
@@ -67,7 +83,8 @@ def subscription_add(
 ) -> SponsorSubscription:
     """Subscribe one of the engagement's stakeholders at the team's request; the team only.
 
-    The first update goes at the first local send time after ``as_of``.
+    The first update goes at the first local send time after ``as_of``; a
+    pause ending before today in the recipient's zone is refused.
     Not idempotent: a second subscription for the same person is refused.
     """
     engagement_check_editable(user=actor, engagement=engagement)
@@ -83,6 +100,7 @@ def subscription_add(
         paused_until=spec.paused_until,
     )
     errors = {} if stakeholder.email else {"stakeholder": "This stakeholder has no email address."}
+    errors.update(_pause_errors(spec, as_of=as_of))
     clean_instance(subscription, errors)
     _scheduled(subscription, as_of=as_of)
     subscription.save()
@@ -100,7 +118,10 @@ def subscription_update(
 ) -> SponsorSubscription:
     """Change a subscription's schedule, pause or on/off; by the team (``actor``) or the recipient (None).
 
-    The next send time is worked out again from ``as_of``. Turning it off
+    The next send time is worked out again from ``as_of``. A new pause
+    ending before today in the recipient's zone is refused (a field error);
+    one already stored may stay, so an old pause does not block other
+    changes. Turning it off
     records who did, so the default subscription of a sponsor is not written
     again; turning back on clears that. Idempotent.
     """
@@ -111,6 +132,7 @@ def subscription_update(
         .select_related("engagement", "stakeholder")
         .get(pk=subscription.pk)
     )
+    errors = _pause_errors(spec, as_of=as_of, unchanged=subscription.paused_until)
     subscription.cadence = spec.cadence
     subscription.weekday = spec.weekday
     subscription.local_time = spec.local_time
@@ -123,7 +145,7 @@ def subscription_update(
         subscription.stopped_by = StoppedBy.TEAM if actor is not None else StoppedBy.RECIPIENT
         subscription.unsubscribed_at = as_of
     subscription.is_active = is_active
-    clean_instance(subscription)
+    clean_instance(subscription, errors)
     _scheduled(subscription, as_of=as_of)
     subscription.save()
     return subscription
@@ -308,7 +330,8 @@ def update_send_now(
 ) -> Delivery:
     """Send the update to this one recipient now, outside its schedule; the team only.
 
-    Covers the days since the last scheduled send. ``request_key`` names the
+    Covers one cadence up to and including today in the recipient's zone
+    (``schedule.period_up_to``), exactly what the team's preview shows. ``request_key`` names the
     request (the form carries it), so submitting it twice writes one update.
     The schedule is left as it is. Idempotent per ``request_key``.
     """
@@ -318,9 +341,7 @@ def update_send_now(
     request_key = one_line(request_key)[:64]
     if not request_key:
         raise RuleViolation("The request carries no key; open the preview again.")
-    send_at = subscription.next_send_at or schedule.next_send_at(subscription, after=as_of) or as_of
-    period = schedule.period_for(subscription, send_at=send_at)
-    period = schedule.Period(start=period.start, end=schedule.local_date(as_of, subscription.time_zone))
+    period = schedule.period_up_to(subscription, as_of=as_of)
     with transaction.atomic():
         content = update_contents(
             subscriptions=[subscription], periods={subscription.pk: period}, as_of=as_of
@@ -387,3 +408,51 @@ def link_request(*, email: str = "", target: LinkTarget | None = None, as_of: da
         )
     with transaction.atomic():
         return outbox_add(emails=emails, as_of=as_of)
+
+
+# Long enough for a paragraph; the page's form says so.
+ACKNOWLEDGEMENT_COMMENT_MAX = 2000
+
+
+@transaction.atomic
+def delivery_acknowledge(*, delivery: Delivery, comment: str, wants_call: bool, as_of: datetime) -> bool:
+    """The recipient says they read this update, perhaps with a comment or a request for a call.
+
+    The first acknowledgement is recorded (one conditional UPDATE, where it is
+    still NULL) and tells each lead of the engagement in the app, under a key
+    naming the delivery; a second one changes nothing and tells nobody, so a
+    double click or a reloaded form is harmless. Idempotent. Returns whether
+    this call recorded it.
+    """
+    comment = comment.strip()
+    if len(comment) > ACKNOWLEDGEMENT_COMMENT_MAX:
+        raise ValidationError({"comment": f"Keep it under {ACKNOWLEDGEMENT_COMMENT_MAX} characters."})
+    recorded = Delivery.objects.filter(pk=delivery.pk, acknowledged_at__isnull=True).update(
+        acknowledged_at=as_of, comment=comment, wants_call=wants_call
+    )
+    if not recorded:
+        return False
+    subscription = delivery.subscription
+    period = schedule.Period(start=delivery.period_start, end=delivery.period_end or delivery.period_start)
+    message = f"{subscription.stakeholder.name} read the status update for {period_label(period)}"
+    if wants_call:
+        message += " and would like a call"
+    if comment:
+        message += f": \u201c{one_line(comment)}\u201d"
+    leads = Membership.objects.leads().filter(engagement_id=subscription.engagement_id, user__is_active=True)
+    url = reverse("engagement_update_history", args=[subscription.engagement_id])
+    notifications_record(
+        drafts=[
+            NotificationDraft(
+                recipient_id=user_id,
+                event=NotificationEvent.UPDATE_ACKNOWLEDGED,
+                key=f"delivery:{delivery.pk}",
+                message=message,
+                url=url,
+                engagement_id=subscription.engagement_id,
+            )
+            for user_id in leads.values_list("user_id", flat=True)
+        ],
+        as_of=as_of,
+    )
+    return True

@@ -4,6 +4,11 @@ from sponsor_updates import views
 
 urlpatterns = [
     path("engagements/<int:pk>/updates/", views.engagement_updates, name="engagement_updates"),
+    path(
+        "engagements/<int:pk>/updates/history/",
+        views.engagement_update_history,
+        name="engagement_update_history",
+    ),
     path("engagements/<int:pk>/updates/add/", views.subscription_add, name="subscription_add"),
     path(
         "engagements/<int:pk>/updates/<int:subscription_pk>/edit/",
@@ -30,6 +35,11 @@ urlpatterns = [
         "updates/unsubscribe/<str:token>/",
         views.sponsor_update_unsubscribe,
         name="sponsor_update_unsubscribe",
+    ),
+    path(
+        "updates/acknowledge/<str:token>/",
+        views.sponsor_update_acknowledge,
+        name="sponsor_update_acknowledge",
     ),
     path("updates/new-link/", views.sponsor_update_new_link, name="sponsor_update_new_link"),
 ]

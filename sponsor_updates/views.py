@@ -11,7 +11,10 @@ altered, has expired or names what no longer exists gets a page saying so
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -23,18 +26,29 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from communications.models import SponsorSubscription
+from communications.models import Delivery, SponsorSubscription
 from engagements import selectors as engagement_selectors
 from engagements.models import Engagement
 from pmaas.errors import RuleViolation
 from pmaas.forms import form_add_service_errors
 from pmaas.scoping import require_shared_section
 from sponsor_updates import schedule, selectors, services
-from sponsor_updates.forms import NewLinkForm, SendNowForm, SubscriptionAddForm, SubscriptionEditForm
+from sponsor_updates.forms import (
+    AcknowledgeForm,
+    NewLinkForm,
+    SendNowForm,
+    SubscriptionAddForm,
+    SubscriptionEditForm,
+)
 from sponsor_updates.links import LinkRefused, LinkTarget, Purpose, link_read
 from sponsor_updates.rendering import period_label, update_preview
 
 _SECTION = "communications.SponsorSubscription"
+_SPANS = {
+    SponsorSubscription.Cadence.WEEKLY: "week",
+    SponsorSubscription.Cadence.FORTNIGHTLY: "fortnight",
+    SponsorSubscription.Cadence.MONTHLY: "month",
+}
 
 
 def _engagement(request: HttpRequest, pk: int) -> Engagement:
@@ -78,15 +92,81 @@ def _list_page(
             stakeholders=candidates, initial=_add_form_initial(engagement), auto_id="add-%s"
         ),
         "has_candidates": bool(candidates),
+        "unacknowledged": selectors.delivery_unacknowledged_count(user=user, engagement=engagement),
     }
     return render(request, "sponsor_updates/engagement_updates.html", context, status=status)
 
 
-def _local(moment: Any, time_zone: str) -> Any:
+# A page of the history; pages are read a row beyond it, so no COUNT is needed to know there are more.
+HISTORY_PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    delivery: Delivery
+    period: str
+    scheduled_local: datetime | None
+    sent_local: datetime | None
+    acknowledged_local: datetime | None
+
+
+def _page_number(value: str | None) -> int:
+    try:
+        return max(1, min(int(value or 1), 10_000))
+    except ValueError:
+        return 1
+
+
+@login_required
+def engagement_update_history(request: HttpRequest, pk: int) -> HttpResponse:
+    engagement = _engagement(request, pk)
+    number = _page_number(request.GET.get("page"))
+    start = (number - 1) * HISTORY_PAGE_SIZE
+    deliveries = list(
+        selectors.delivery_history(user=request.user, engagement=engagement)[
+            start : start + HISTORY_PAGE_SIZE + 1
+        ]
+    )
+    rows = []
+    for delivery in deliveries[:HISTORY_PAGE_SIZE]:
+        zone = delivery.subscription.time_zone
+        message = delivery.outbox_message
+        period = _delivery_period(delivery)
+        rows.append(
+            HistoryRow(
+                delivery=delivery,
+                period=period_label(period),
+                scheduled_local=_local(delivery.scheduled_for, zone),
+                sent_local=_local(message.sent_at if message else None, zone),
+                acknowledged_local=_local(delivery.acknowledged_at, zone),
+            )
+        )
+    context = {
+        "engagement": engagement,
+        "tab": "updates",
+        "rows": rows,
+        "page_number": number,
+        "has_previous": number > 1,
+        "has_next": len(deliveries) > HISTORY_PAGE_SIZE,
+        "unacknowledged": selectors.delivery_unacknowledged_count(user=request.user, engagement=engagement),
+    }
+    return render(request, "sponsor_updates/history.html", context)
+
+
+def _delivery_period(delivery: Delivery) -> schedule.Period:
+    return schedule.Period(start=delivery.period_start, end=delivery.period_end or delivery.period_start)
+
+
+def _local(moment: datetime | None, time_zone: str) -> datetime | None:
+    """The recipient's wall-clock time of ``moment``, naive, so templates show it unconverted.
+
+    An aware value would be converted again by the ``date`` filter into the
+    viewer's zone (UTC on the recipient's pages) and then labelled with the
+    recipient's zone, which is wrong for everyone but the recipient.
+    """
     if moment is None:
         return None
-    with timezone.override(time_zone):
-        return timezone.localtime(moment)
+    return timezone.localtime(moment, ZoneInfo(time_zone)).replace(tzinfo=None)
 
 
 @login_required
@@ -171,6 +251,7 @@ def _preview_page(
         "subscription": subscription,
         "update": preview.content,
         "period": period_label(preview.content.period),
+        "span": _SPANS[SponsorSubscription.Cadence(subscription.cadence)],
         "rendered": preview.rendered,
         "next_local": _local(subscription.next_send_at, subscription.time_zone),
         "can_edit": engagement_selectors.engagement_can_edit(
@@ -236,16 +317,11 @@ def _open(request: HttpRequest, purpose: Purpose, token: str) -> LinkTarget | Ht
 
 @never_cache
 def sponsor_update_online(request: HttpRequest, token: str) -> HttpResponse:
-    target = _open(request, Purpose.VIEW, token)
-    if isinstance(target, HttpResponse):
-        return target
-    delivery = None
-    if target.delivery_id is not None:
-        delivery = selectors.delivery_for_link(id=target.delivery_id, subscription_id=target.subscription_id)
-    if delivery is None:
-        return _link_problem(request, expired=False, gone=True)
+    delivery = _delivery_for(request, Purpose.VIEW, token)
+    if isinstance(delivery, HttpResponse):
+        return delivery
     subscription = delivery.subscription
-    period = schedule.Period(start=delivery.period_start, end=delivery.period_end or delivery.period_start)
+    period = _delivery_period(delivery)
     contents = selectors.update_contents(
         subscriptions=[subscription], periods={subscription.pk: period}, as_of=delivery.scheduled_for
     )
@@ -253,6 +329,56 @@ def sponsor_update_online(request: HttpRequest, token: str) -> HttpResponse:
     context = {"update": content, "period": period_label(period), "delivery": delivery}
     with timezone.override(subscription.time_zone):
         return render(request, "sponsor_updates/online.html", context)
+
+
+def _delivery_for(request: HttpRequest, purpose: Purpose, token: str) -> Delivery | HttpResponse:
+    target = _open(request, purpose, token)
+    if isinstance(target, HttpResponse):
+        return target
+    delivery = None
+    if target.delivery_id is not None:
+        delivery = selectors.delivery_for_link(id=target.delivery_id, subscription_id=target.subscription_id)
+    if delivery is None:
+        return _link_problem(request, expired=False, gone=True)
+    return delivery
+
+
+# A normal form post, CSRF-protected like the site's other public forms; a GET only shows the form,
+# so a mail scanner that follows the link records nothing.
+@never_cache
+@require_http_methods(["GET", "POST"])
+def sponsor_update_acknowledge(request: HttpRequest, token: str) -> HttpResponse:
+    delivery = _delivery_for(request, Purpose.ACKNOWLEDGE, token)
+    if isinstance(delivery, HttpResponse):
+        return delivery
+    status = 200
+    form = AcknowledgeForm()
+    if request.method == "POST" and delivery.acknowledged_at is None:
+        form = AcknowledgeForm(request.POST)
+        if form.is_valid():
+            try:
+                services.delivery_acknowledge(
+                    delivery=delivery,
+                    comment=form.cleaned_data["comment"],
+                    wants_call=form.cleaned_data["wants_call"],
+                    as_of=timezone.now(),
+                )
+            except ValidationError as error:
+                form_add_service_errors(form, error)
+            else:
+                return redirect("sponsor_update_acknowledge", token=token)
+        status = 400
+    subscription = delivery.subscription
+    period = _delivery_period(delivery)
+    context = {
+        "delivery": delivery,
+        "subscription": subscription,
+        "period": period_label(period),
+        "acknowledged_local": _local(delivery.acknowledged_at, subscription.time_zone),
+        "form": form,
+        "token": token,
+    }
+    return render(request, "sponsor_updates/acknowledge.html", context, status=status)
 
 
 def _subscription_for(

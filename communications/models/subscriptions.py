@@ -12,6 +12,7 @@ from django.db.models import Q
 from engagements.models import Engagement, EngagementScopedQuerySet, Health
 from notifications.models import OutboxMessage
 from pmaas.timezones import validate_time_zone
+from pmaas.validation import LONG_TEXT
 from stakeholders.models import Stakeholder
 
 
@@ -102,6 +103,10 @@ class SponsorSubscription(models.Model):
 class DeliveryQuerySet(EngagementScopedQuerySet["Delivery"]):
     engagement_path = "subscription__engagement"
 
+    def unacknowledged(self) -> Self:
+        """Sent and not yet acknowledged by the recipient."""
+        return self.filter(outbox_message__status=OutboxMessage.Status.SENT, acknowledged_at__isnull=True)
+
     def pending(self) -> Self:
         """Not sent yet: no message written, or its message still waiting in the outbox."""
         return self.filter(
@@ -131,6 +136,12 @@ class Delivery(models.Model):
         OutboxMessage, on_delete=models.PROTECT, null=True, blank=True, related_name="delivery"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The recipient's answer through the update's "Acknowledge" link: set once, never moved.
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    comment = models.TextField(
+        **LONG_TEXT, blank=True, help_text="The recipient's comment when acknowledging."
+    )
+    wants_call = models.BooleanField(default=False, help_text="The recipient would like a call.")
 
     objects = DeliveryQuerySet.as_manager()
 

@@ -1,9 +1,19 @@
-"""The timeline of an engagement: its check-ins newest first, filtered by stakeholder and kind."""
+"""The timeline of an engagement: its check-ins newest first, filtered by stakeholder and kind.
+
+Status updates mailed to a stakeholder (outbound) and their acknowledgements
+(inbound) are contact too and show among the check-ins, each on the page
+whose check-ins it falls between; they are not meetings, so a filter by
+meeting kind leaves them out.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
@@ -11,9 +21,53 @@ from django.views.decorators.http import require_GET
 
 from communications import selectors
 from communications.forms.plan import TimelineFilterForm
+from communications.models import CheckIn
+from engagements.models import Engagement
 from engagements.selectors import engagement_get_for_user
 
 TIMELINE_PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    check_in: CheckIn | None = None
+    contact: selectors.UpdateContact | None = None
+
+
+def _entries(
+    request: HttpRequest,
+    engagement: Engagement,
+    page: Page[CheckIn],
+    check_ins: QuerySet[CheckIn],
+    *,
+    stakeholder_id: int | None,
+    kind: str | None,
+) -> list[TimelineEntry]:
+    """The page's check-ins with the update contacts after the next page's first check-in.
+
+    The first page has no upper bound and the last no lower one, so every
+    contact shows on exactly one page. One query for the next page's first
+    check-in (on every page, so a page's query count is fixed) and one for
+    the contacts.
+    """
+    rows = list(page.object_list)
+    entries = [TimelineEntry(at=check_in.occurred_at, check_in=check_in) for check_in in rows]
+    end = (page.number - 1) * TIMELINE_PAGE_SIZE + len(rows)
+    following = list(check_ins.values_list("occurred_at", flat=True)[end : end + 1])
+    if kind:
+        return entries
+    contacts = selectors.update_contacts(
+        user=request.user,
+        engagement=engagement,
+        stakeholder_id=stakeholder_id,
+        after=following[0] if following else None,
+        until=rows[0].occurred_at if rows and page.number > 1 else None,
+    )
+    entries += [TimelineEntry(at=contact.at, contact=contact) for contact in contacts]
+    # Stable: check-ins keep their order among themselves.
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    return entries
 
 
 @login_required
@@ -34,6 +88,7 @@ def engagement_timeline(request: HttpRequest, pk: int) -> HttpResponse:
     )
     page = Paginator(check_ins, TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
+        "entries": _entries(request, engagement, page, check_ins, stakeholder_id=stakeholder_id, kind=kind),
         "engagement": engagement,
         "tab": "timeline",
         "form": form,

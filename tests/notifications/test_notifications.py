@@ -13,7 +13,7 @@ from django.http import Http404
 
 from engagements.models import Membership
 from engagements.working_days import working_day_calendar
-from notifications.models import Notification, NotificationEvent, NotificationPreference
+from notifications.models import IN_APP_ONLY_EVENTS, Notification, NotificationEvent, NotificationPreference
 from notifications.selectors import notification_list, notification_unread_count, preference_for
 from notifications.services import (
     NotificationDraft,
@@ -488,8 +488,9 @@ def test_a_user_who_never_saved_preferences_has_the_defaults(db):
         time(8, 0),
         False,
     )
+    assert all(preference.wants(event, "in_app") for event in NotificationEvent)
     assert all(
-        preference.wants(event, medium) for event in NotificationEvent for medium in ("in_app", "email")
+        preference.wants(event, "email") != (event in IN_APP_ONLY_EVENTS) for event in NotificationEvent
     )
 
 

@@ -290,9 +290,11 @@ def test_the_preferences_page_shows_each_event_with_in_app_and_email_and_names_t
     html = client.get(PREFERENCES).content.decode()
 
     # Then each event has both boxes, ticked by default, and each digestible event an at-once box,
-    # unticked by default (the digest); the lead is one working day, and the zone is named
+    # unticked by default (the digest); an event told in the app only has no email box; the lead
+    # is one working day, and the zone is named
     assert "A follow-up I answer for went overdue" in html
-    assert html.count('type="checkbox"') == 15
+    assert html.count('type="checkbox"') == 16
+    assert 'name="update_acknowledged_email"' not in html
     assert 'name="follow_up_overdue_email" id="id_follow_up_overdue_email" checked' in html
     assert 'name="follow_up_escalated_at_once" id="id_follow_up_escalated_at_once">' in html
     assert 'name="check_in_reminder_at_once"' not in html

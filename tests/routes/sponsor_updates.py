@@ -13,6 +13,7 @@ def _subscription_kwargs(subscription: Any) -> dict[str, Any]:
 
 ROUTES: dict[str, Entry] = {
     "engagement_updates": ObjectRoute("engagement", section=_SECTION),
+    "engagement_update_history": ObjectRoute("engagement", section=_SECTION),
     "subscription_add": ObjectRoute("engagement", method="post", section=_SECTION),
     "subscription_edit": ObjectRoute("subscription", url_kwargs=_subscription_kwargs),
     "subscription_preview": ObjectRoute("subscription", url_kwargs=_subscription_kwargs),
@@ -21,6 +22,7 @@ ROUTES: dict[str, Entry] = {
     "sponsor_update_online": RecipientLinkRoute(),
     "sponsor_update_preferences": RecipientLinkRoute(),
     "sponsor_update_unsubscribe": RecipientLinkRoute(),
+    "sponsor_update_acknowledge": RecipientLinkRoute(),
     # Answers the same page whatever address it is given.
     "sponsor_update_new_link": Public(method="post"),
 }

@@ -134,9 +134,7 @@ def test_fortnightly_keeps_its_weeks(sponsored):
 
 
 def test_the_update_shows_only_what_is_shared_with_the_client(sponsored):
-    # When the team previews the update due on Monday 9 March
-    SponsorSubscription.objects.update(next_send_at=dt.datetime(2026, 3, 9, 7, tzinfo=UTC))
-    sponsored.subscription.refresh_from_db()
+    # When the team previews the update on Monday 9 March (what "send now" would mail: 3–9 March)
     rendered = update_preview(subscription=sponsored.subscription, as_of=AS_OF).rendered
 
     # Then the shared meeting, its decision, the client's follow-up, the change and the shared health show
@@ -149,7 +147,7 @@ def test_the_update_shows_only_what_is_shared_with_the_client(sponsored):
         # And nothing internal: the internal check-in, the team's follow-up, the override's reason, sentiment
         assert INTERNAL not in part
         assert "entiment" not in part
-    assert rendered.subject == "EHR <&> rollout — status update 2–8 Mar 2026 — health red"
+    assert rendered.subject == "EHR <&> rollout — status update 3–9 Mar 2026 — health red"
     assert "EHR &lt;&amp;&gt; rollout" in rendered.html
     assert "EHR <&> rollout" in rendered.text
 
@@ -204,3 +202,32 @@ def test_the_sweep_reads_a_fixed_number_of_queries_per_batch(sponsored, django_a
     SponsorSubscription.objects.update(next_send_at=dt.datetime(2026, 3, 9, 7, tzinfo=UTC))
     with django_assert_max_num_queries(30):
         assert services.updates_sweep(as_of=AS_OF) == 5
+
+
+def _without_links(text: str) -> str:
+    """The text without its signed links (the mail's name its delivery, the preview's cannot)."""
+    return "\n".join(line for line in text.splitlines() if line.strip() and "http" not in line)
+
+
+def test_send_now_mails_exactly_what_the_preview_shows_a_cadence_up_to_today(sponsored):
+    # Given a recipient subscribed this Monday morning, whose first update is next Monday
+    subscription = sponsored.subscription
+    SponsorSubscription.objects.filter(pk=subscription.pk).update(
+        next_send_at=dt.datetime(2026, 3, 16, 7, tzinfo=UTC)
+    )
+    subscription.refresh_from_db()
+
+    # When the team previews and then sends now
+    preview = update_preview(subscription=subscription, as_of=AS_OF)
+    delivery = services.update_send_now(
+        actor=sponsored.lead, subscription=subscription, request_key="k", as_of=AS_OF
+    )
+
+    # Then both cover the week up to and including today in Berlin, 3–9 March
+    assert preview.content.period == schedule.Period(start=dt.date(2026, 3, 3), end=dt.date(2026, 3, 10))
+    assert (delivery.period_start, delivery.period_end) == (dt.date(2026, 3, 3), dt.date(2026, 3, 10))
+    # And the mail holds the preview's subject and content, the last week's meeting included
+    message = OutboxMessage.objects.get()
+    assert message.subject == preview.rendered.subject
+    assert _without_links(message.body_text) == _without_links(preview.rendered.text)
+    assert "Agreed the cut-over weekend." in message.body_text

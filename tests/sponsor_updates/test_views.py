@@ -217,11 +217,15 @@ def test_the_team_lists_adds_and_previews_updates_and_a_client_user_gets_404(spo
     assert SponsorSubscription.objects.filter(stakeholder=other).exists()
 
     # The preview shows the same content as the mail, and "send now" writes one update
-    preview = client.get(reverse("subscription_preview", args=[engagement.pk, sponsored.subscription.pk]))
+    with time_machine.travel(AS_OF, tick=False):
+        preview = client.get(reverse("subscription_preview", args=[engagement.pk, sponsored.subscription.pk]))
     assert preview.status_code == 200 and b"Agreed the cut-over weekend." in preview.content
     # (The team's own header may show internal facts; the update itself holds none.)
     body = preview.content.decode().split('class="update-preview"')[1].split("</section>")[0]
     assert "Agreed the cut-over weekend." in body and INTERNAL not in body
+    assert (
+        'exactly what "Send now" mails: the last week up to and including today' in preview.content.decode()
+    )
     send = reverse("subscription_send_now", args=[engagement.pk, sponsored.subscription.pk])
     assert client.post(send, {"request_key": "k1"}).status_code == 302
     assert client.post(send, {"request_key": "k1"}).status_code == 302
@@ -230,3 +234,314 @@ def test_the_team_lists_adds_and_previews_updates_and_a_client_user_gets_404(spo
     # A client user of the same client sees nothing of it
     client.force_login(factories.client_user(engagement.client))
     assert client.get(reverse("engagement_updates", args=[engagement.pk])).status_code == 404
+
+
+def test_the_next_update_shows_the_recipients_wall_clock_time_whatever_the_viewers_zone(sponsored, client):
+    # Given a Wednesday 10:15 Berlin schedule whose next update is Wed 9 Dec 2026, 09:15 UTC
+    SponsorSubscription.objects.update(
+        weekday=2, local_time=dt.time(10, 15), next_send_at=dt.datetime(2026, 12, 9, 9, 15, tzinfo=dt.UTC)
+    )
+    # When the recipient opens preferences (no login, UTC active)
+    url = _path(link_url(Purpose.PREFERENCES, LinkTarget(subscription_id=sponsored.subscription.pk)))
+    page = client.get(url).content.decode()
+    # Then the time is Berlin's, labelled Berlin
+    assert "Wed 9 Dec 2026 10:15 (Europe/Berlin)" in page
+
+    # And a London viewer of the team's table and preview sees the same Berlin time
+    sponsored.lead.time_zone = "Europe/London"
+    sponsored.lead.save()
+    client.force_login(sponsored.lead)
+    table = client.get(reverse("engagement_updates", args=[sponsored.engagement.pk])).content.decode()
+    assert "Wed 9 Dec 2026 10:15 (Europe/Berlin)" in table
+    preview = client.get(
+        reverse("subscription_preview", args=[sponsored.engagement.pk, sponsored.subscription.pk])
+    ).content.decode()
+    assert "Wed 9 Dec 2026 10:15 (Europe/Berlin)" in preview
+
+
+def _site_css() -> str:
+    from pathlib import Path
+
+    base = (Path(django_settings.BASE_DIR) / "templates" / "base.html").read_text()
+    sheets = re.findall(r"static 'css/([\w.-]+\.css)'", base)
+    return "".join((Path(django_settings.BASE_DIR) / "static" / "css" / s).read_text() for s in sheets)
+
+
+def test_the_web_versions_of_the_update_are_styled_by_the_sites_css_like_the_mail():
+    # Every class the update's body uses has a rule in a style sheet the site's pages load (no inline styles)
+    from pathlib import Path
+
+    body = (
+        Path(django_settings.BASE_DIR) / "templates" / "sponsor_updates" / "_update_body.html"
+    ).read_text()
+    classes = {c for attr in re.findall(r'class="([^"{]+)', body) for c in attr.split()}
+    css = _site_css()
+    assert classes
+    missing = {c for c in classes if not re.search(rf"\.{re.escape(c)}\b[^{{]*\{{", css)}
+    assert not missing
+    # Health carries its colour in each of its states
+    for state in ("green", "amber", "red"):
+        assert f".update-health-{state}" in css
+
+
+def test_send_now_stands_apart_from_the_plain_text_toggle(sponsored, client):
+    client.force_login(sponsored.lead)
+    with time_machine.travel(AS_OF, tick=False):
+        page = client.get(
+            reverse("subscription_preview", args=[sponsored.engagement.pk, sponsored.subscription.pk])
+        ).content.decode()
+    [send_form] = re.findall(r"<form[^>]*/send-now/[^>]*>", page)
+    assert 'class="send-now"' in send_form
+    assert re.search(r"\.send-now\s*\{[^}]*margin-top", _site_css())
+
+
+def test_a_pause_that_ended_in_the_past_is_refused_beside_the_field_keeping_the_input(sponsored, client):
+    form = {"cadence": "weekly", "weekday": "0", "local_time": "08:00", "time_zone": "Europe/Berlin"}
+    with time_machine.travel(AS_OF, tick=False):
+        # By the recipient, through preferences
+        url = _path(link_url(Purpose.PREFERENCES, LinkTarget(subscription_id=sponsored.subscription.pk)))
+        refused = client.post(url, {**form, "paused_until": "2020-01-01"})
+        assert refused.status_code == 400
+        assert b"Choose today or a later day" in refused.content and b"2020-01-01" in refused.content
+        # By the team, on the subscription's form
+        client.force_login(sponsored.lead)
+        edit = reverse("subscription_edit", args=[sponsored.engagement.pk, sponsored.subscription.pk])
+        refused = client.post(edit, {**form, "is_active": "on", "paused_until": "2026-03-08"})
+        assert refused.status_code == 400
+        assert b"Choose today or a later day" in refused.content and b"2026-03-08" in refused.content
+        assert SponsorSubscription.objects.get().paused_until is None
+        # Today in Berlin is accepted
+        assert client.post(edit, {**form, "is_active": "on", "paused_until": "2026-03-09"}).status_code == 302
+    assert SponsorSubscription.objects.get().paused_until == dt.date(2026, 3, 9)
+
+
+def _acknowledge_url(message: OutboxMessage) -> tuple[str, str]:
+    [in_text] = re.findall(r"(http\S+/updates/acknowledge/\S+/)", message.body_text)
+    [in_html] = re.findall(r'href="([^"]+/updates/acknowledge/[^"]+)"', message.body_html)
+    return in_text, in_html
+
+
+def test_the_sponsor_acknowledges_an_update_once_through_its_link_and_the_lead_is_told(due_monday):
+    from notifications.models import Notification
+
+    # Given the sent update, whose text and HTML parts both carry the signed "Acknowledge" link
+    services.updates_sweep(as_of=AS_OF)
+    in_text, in_html = _acknowledge_url(OutboxMessage.objects.get())
+    assert in_text == in_html.replace("&amp;", "&")
+    url = _path(in_text)
+    browser = Client(enforce_csrf_checks=True)
+
+    # When the sponsor opens it (no login), nothing is recorded yet: a mail scanner may follow links
+    page = browser.get(url)
+    assert page.status_code == 200 and b"I have read it" in page.content
+    assert Delivery.objects.get().acknowledged_at is None
+    # And a post without the page's CSRF token is refused
+    assert browser.post(url, {"comment": "x"}).status_code == 403
+
+    # When they send the form with a comment and a request for a call
+    token = page.cookies["csrftoken"].value
+    form = {"comment": "Looks good.\nCall me about the pharmacy module.", "wants_call": "on"}
+    with time_machine.travel(AS_OF + dt.timedelta(hours=2), tick=False):
+        done = browser.post(url, {**form, "csrfmiddlewaretoken": token})
+        assert done.status_code == 302
+        # And again (a double click, a reload)
+        browser.post(url, {"comment": "changed", "csrfmiddlewaretoken": token})
+
+    # Then the delivery records the first answer, once
+    delivery = Delivery.objects.get()
+    assert delivery.acknowledged_at == AS_OF + dt.timedelta(hours=2)
+    assert (delivery.comment, delivery.wants_call) == (form["comment"], True)
+    # And the page says so, in the sponsor's time
+    shown = browser.get(url).content.decode()
+    assert "you acknowledged it on Mon 9 Mar 2026 10:30 (Europe/Berlin)" in shown
+    assert "I have read it" not in shown
+    # And the lead is told once, in the app
+    [notice] = Notification.objects.filter(event="update_acknowledged")
+    assert notice.recipient_id == due_monday.lead.pk and notice.in_app and not notice.email
+    assert "Ana Ruiz read the status update" in notice.message and "would like a call" in notice.message
+
+
+def test_an_acknowledge_link_names_one_delivery_of_one_subscription(due_monday, client):
+    services.updates_sweep(as_of=AS_OF)
+    delivery = Delivery.objects.get()
+    other = LinkTarget(subscription_id=due_monday.subscription.pk + 1, delivery_id=delivery.pk)
+    assert client.get(_path(link_url(Purpose.ACKNOWLEDGE, other))).status_code == 410
+    view_link = _path(link_url(Purpose.VIEW, LinkTarget(due_monday.subscription.pk, delivery.pk)))
+    assert client.get(view_link.replace("/online/", "/acknowledge/")).status_code == 400
+
+
+def _send_now(sponsored, key: str, days: int) -> Delivery:
+    return services.update_send_now(
+        actor=sponsored.lead,
+        subscription=sponsored.subscription,
+        request_key=key,
+        as_of=AS_OF + dt.timedelta(days=days),
+    )
+
+
+def test_the_history_lists_every_update_newest_first_with_its_state_and_acknowledgement(
+    sponsored, client, monkeypatch
+):
+    from sponsor_updates import views
+
+    # Given three updates: one sent and acknowledged, one failed after its last retry, one pending
+    acknowledged, failed, pending = (
+        _send_now(sponsored, key, days) for key, days in (("a", 0), ("b", 7), ("c", 14))
+    )
+    OutboxMessage.objects.filter(delivery=acknowledged).update(
+        status="sent", sent_at=dt.datetime(2026, 3, 9, 8, 1, tzinfo=dt.UTC)
+    )
+    services.delivery_acknowledge(
+        delivery=acknowledged,
+        comment="Call me <please>",
+        wants_call=True,
+        as_of=AS_OF + dt.timedelta(hours=3),
+    )
+    OutboxMessage.objects.filter(delivery=failed).update(
+        status="failed", attempts=5, last_error="550 mailbox unavailable"
+    )
+    client.force_login(sponsored.lead)
+    url = reverse("engagement_update_history", args=[sponsored.engagement.pk])
+
+    # When the team opens the history
+    page = client.get(url).content.decode()
+
+    # Then newest first, each with its state in the recipient's time, and the acknowledgement
+    assert page.index(f"delivery-{pending.pk}") < page.index(f"delivery-{failed.pk}")
+    assert page.index(f"delivery-{failed.pk}") < page.index(f"delivery-{acknowledged.pk}")
+    assert "Failed</strong>: 550 mailbox unavailable" in page
+    assert "Sent Mon 9 Mar 2026 09:01" in page
+    assert "Mon 9 Mar 2026 11:30" in page and "wants a call" in page and "Call me &lt;please&gt;" in page
+    assert "Pending" in page
+
+    # And a sent update nobody acknowledged shows "not yet", and is counted on the updates page
+    OutboxMessage.objects.filter(delivery=pending).update(
+        status="sent", sent_at=dt.datetime(2026, 3, 23, 8, tzinfo=dt.UTC)
+    )
+    assert "not yet" in client.get(url).content.decode()
+    updates = client.get(reverse("engagement_updates", args=[sponsored.engagement.pk])).content.decode()
+    assert "1 sent update not yet acknowledged" in updates
+
+    # And it pages, two to a page here, with no page beyond the last
+    monkeypatch.setattr(views, "HISTORY_PAGE_SIZE", 2)
+    first, second = client.get(url).content.decode(), client.get(url, {"page": 2}).content.decode()
+    assert f"delivery-{acknowledged.pk}" not in first and 'rel="next"' in first
+    assert f"delivery-{acknowledged.pk}" in second and 'rel="next"' not in second
+
+
+def test_the_history_reads_a_fixed_number_of_queries_and_no_count_of_the_deliveries(
+    sponsored, client, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(sponsored.lead)
+    url = reverse("engagement_update_history", args=[sponsored.engagement.pk])
+    budgets = []
+    for key, days in (("a", 0), ("b", 7), ("c", 14), ("d", 21), ("e", 28)):
+        _send_now(sponsored, key, days)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        budgets.append(len(queries))
+        reads = [q["sql"] for q in queries.captured_queries if '"communications_delivery"' in q["sql"]]
+        assert not any("COUNT" in sql and "acknowledged_at" not in sql for sql in reads)
+    assert len(set(budgets)) == 1
+
+
+def test_a_sent_update_and_its_acknowledgement_are_contact_on_the_timeline_not_meetings(
+    due_monday, client, eager_tasks, django_capture_on_commit_callbacks
+):
+    from communications import compliance, silence
+    from communications.models import CheckIn, Occurrence, SilenceFlag
+
+    engagement = due_monday.engagement
+    later = AS_OF + dt.timedelta(days=30)
+    window = compliance.ComplianceWindow.last_days(days=60, as_of=later)
+
+    def counted() -> tuple[object, ...]:
+        total = compliance.compliance_total(user=due_monday.lead, window=window, engagement=engagement)
+        return (
+            total,
+            CheckIn.objects.count(),
+            list(Occurrence.objects.values_list("pk", "status")),
+            silence.silences_flag(as_of=later),
+            list(SilenceFlag.objects.values_list("engagement_id", "stakeholder_id", "last_contact_at")),
+        )
+
+    # Given compliance and silence before any update
+    before = counted()
+    SilenceFlag.objects.all().delete()
+
+    # When the sweep sends the update and the sponsor acknowledges it with a comment
+    with time_machine.travel(AS_OF, tick=False):
+        _sweep(django_capture_on_commit_callbacks)
+    delivery = Delivery.objects.get()
+    assert delivery.outbox_message is not None and delivery.outbox_message.status == "sent"
+    services.delivery_acknowledge(
+        delivery=delivery, comment="Thanks, all clear.", wants_call=False, as_of=AS_OF + dt.timedelta(hours=1)
+    )
+
+    # Then the timeline shows both as contact by email with that sponsor, newest first
+    client.force_login(due_monday.lead)
+    page = client.get(reverse("engagement_timeline", args=[engagement.pk])).content.decode()
+    assert "Status update sent to Ana Ruiz" in page and "Outbound contact by email, not a meeting" in page
+    assert "Ana Ruiz acknowledged a status update" in page and "Thanks, all clear." in page
+    assert page.index(f"update-acknowledged-{delivery.pk}") < page.index(f"update-sent-{delivery.pk}")
+    # And a filter by meeting kind leaves them out; a filter by the sponsor keeps them
+    assert (
+        "Status update sent"
+        not in client.get(
+            reverse("engagement_timeline", args=[engagement.pk]), {"kind": "meeting"}
+        ).content.decode()
+    )
+    by_sponsor = client.get(
+        reverse("engagement_timeline", args=[engagement.pk]), {"stakeholder": due_monday.sponsor.pk}
+    ).content.decode()
+    assert "Status update sent to Ana Ruiz" in by_sponsor
+
+    # And neither is a meeting: compliance, check-ins, occurrences and silence are as before
+    assert counted() == before
+
+    # And a client user of the same client sees neither on the timeline
+    from tests import factories
+
+    client.force_login(factories.client_user(engagement.client))
+    assert (
+        "Status update sent"
+        not in client.get(reverse("engagement_timeline", args=[engagement.pk])).content.decode()
+    )
+
+
+def test_each_update_contact_shows_on_the_one_timeline_page_whose_check_ins_it_falls_between(
+    sponsored, client, monkeypatch
+):
+    from communications.models import CheckIn
+    from communications.views import timeline
+    from tests import factories
+
+    # Given check-ins on 1, 5 and 9 March (beside the fixture's), one a page
+    CheckIn.objects.all().delete()
+    for day in (1, 5, 9):
+        factories.make_check_in(
+            engagement=sponsored.engagement,
+            attendees=[sponsored.sponsor],
+            occurred_at=dt.datetime(2026, 3, day, 12, tzinfo=dt.UTC),
+            summary=f"Check-in of {day} March",
+        )
+    # And an update sent on 7 March, acknowledged on 3 March (an older one, late)
+    delivery = _send_now(sponsored, "x", -5)
+    OutboxMessage.objects.filter(delivery=delivery).update(
+        status="sent", sent_at=dt.datetime(2026, 3, 7, 12, tzinfo=dt.UTC)
+    )
+    Delivery.objects.filter(pk=delivery.pk).update(acknowledged_at=dt.datetime(2026, 3, 3, 12, tzinfo=dt.UTC))
+    monkeypatch.setattr(timeline, "TIMELINE_PAGE_SIZE", 1)
+    client.force_login(sponsored.lead)
+    url = reverse("engagement_timeline", args=[sponsored.engagement.pk])
+
+    # When each page is opened
+    pages = [client.get(url, {"page": n}).content.decode() for n in (1, 2, 3)]
+
+    # Then the sent update is on the page of 9 March, the acknowledgement on that of 5 March, each once
+    sent, acknowledged = f"update-sent-{delivery.pk}", f"update-acknowledged-{delivery.pk}"
+    assert [sent in page for page in pages] == [True, False, False]
+    assert [acknowledged in page for page in pages] == [False, True, False]
