@@ -591,10 +591,15 @@ def check_in_log(
     return check_in
 
 
+def due_in_words(moment: datetime) -> str:
+    """ "Tue 3 Mar, 10:00" in the active time zone: how the check-in form names a planned meeting's time."""
+    local = timezone.localtime(moment)
+    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
+
+
 def _cover_label(channel: Channel) -> str:
     """ "Weekly PMO sync with Ana Ruiz, due Tue 3 Mar, 10:00", in the active time zone."""
-    due = timezone.localtime(channel.next_due_at) if channel.next_due_at else None
-    when = f", due {due:%a} {due.day} {due:%b}, {due:%H:%M}" if due else ""
+    when = f", due {due_in_words(channel.next_due_at)}" if channel.next_due_at else ""
     return f"{channel.title} with {channel.stakeholder.name}{when}"
 
 

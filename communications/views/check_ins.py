@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -69,13 +68,8 @@ def _saved_message(check_in: CheckIn) -> str:
     text = f"Check-in logged on {check_in.engagement.code}"
     if not covered:
         return text + "."
-    labels = [f"{o.channel.title}, due {_day_and_time(timezone.localtime(o.due_at))}" for o in covered]
+    labels = [f"{o.channel.title}, due {services.due_in_words(o.due_at)}" for o in covered]
     return f"{text}; it covers {'; '.join(labels)}."
-
-
-def _day_and_time(moment: datetime) -> str:
-    """ "Tue 3 Mar, 10:00": as the form's lists of planned meetings show a due time."""
-    return f"{moment:%a} {moment.day} {moment:%b}, {moment:%H:%M}"
 
 
 def _cover_candidates(request: HttpRequest, form: CheckInForm) -> list[Channel]:

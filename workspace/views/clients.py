@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from engagements import selectors, services
 from engagements.models import Client
-from engagements.working_days import effective_holiday_subdivision, working_day_calendar
+from engagements.working_days import engagement_calendar, working_day_calendar
 from pmaas.errors import RuleViolation
 from pmaas.forms import form_add_service_errors
 from pmaas.sharing import is_client_user
@@ -40,17 +40,9 @@ def _page(request: HttpRequest, client: Client, form: ClientSettingsForm | None)
             holidays=calendar.public_holidays(today, today + HOLIDAYS_AHEAD),
             has_public_holidays=calendar.has_public_holidays,
             engagements=[
-                (
-                    engagement,
-                    engagement.country,
-                    effective_holiday_subdivision(
-                        country=engagement.country,
-                        subdivision=engagement.holiday_subdivision,
-                        client_country=client.country,
-                        client_subdivision=client.holiday_subdivision,
-                    ),
-                )
+                (engagement, effective.country, effective.subdivision)
                 for engagement in engagements
+                for effective in [engagement_calendar(engagement)]
             ],
         )
     return render(request, "workspace/client_settings.html", context)
