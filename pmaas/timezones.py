@@ -20,5 +20,22 @@ def validate_time_zone(value: str) -> None:
         )
 
 
+# Old aliases of canonical names ("US/Eastern" is America/New_York) and the files a system's
+# zone database keeps beside the zones: valid to store, clutter in a list people choose from.
+_ALIAS_AREAS = frozenset({"Brazil", "Canada", "Chile", "Mexico", "US", "SystemV", "posix", "right"})
+
+
+@cache
+def chosen_time_zones() -> tuple[str, ...]:
+    """The zones a form offers: every ``Area/Location`` name and UTC, without aliases or "localtime"."""
+    return tuple(
+        sorted(
+            name
+            for name in available_time_zones()
+            if name == "UTC" or ("/" in name and name.split("/", 1)[0] not in _ALIAS_AREAS)
+        )
+    )
+
+
 def time_zone_choices() -> list[tuple[str, str]]:
-    return [(name, name) for name in sorted(available_time_zones())]
+    return [(name, name) for name in chosen_time_zones()]

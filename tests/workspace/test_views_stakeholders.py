@@ -286,6 +286,20 @@ def test_add_form_shows_errors_next_to_fields_and_keeps_what_was_typed(client, w
     assert Stakeholder.objects.count() == before
 
 
+def test_time_zone_list_offers_places_and_utc_but_not_aliases_or_system_files(client, world):
+    client.force_login(world.consultant)
+
+    # When the consultant opens the add form
+    body = client.get(reverse("stakeholder_role_create", args=[world.mine.engagement.pk])).content.decode()
+
+    # Then the time zone list names places (and UTC), not the zone database's aliases and files
+    options = set(
+        re.findall(r'<option value="([^"]+)"', body.split('name="time_zone"', 1)[1].split("</select>", 1)[0])
+    )
+    assert {"Europe/Berlin", "America/Los_Angeles", "Asia/Tokyo", "UTC"} <= options
+    assert not options & {"Factory", "localtime", "US/Eastern", "GMT+0", "Japan"}
+
+
 def test_add_form_refuses_a_relationship_owner_from_another_team(client, world):
     client.force_login(world.practice_lead)
     before = Stakeholder.objects.count()
