@@ -278,6 +278,9 @@ try:
     vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 except (ImproperlyConfigured, ValueError, KeyError) as exc:
     _config_error("EMAIL_URL", f"is not a usable mail URL ({exc})")
+if vars().get("EMAIL_BACKEND") == "django.core.mail.backends.console.EmailBackend":
+    # Printed as a readable block per message, not as raw MIME in the worker's log.
+    EMAIL_BACKEND = "pmaas.console_mail.ConsoleEmailBackend"
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", default=20, minimum=1)
 # At most this many immediate mails (at-once notices, check-in reminders) reach one person
 # in an hour; the at-once events past it wait for the next at-once mail or the digest.

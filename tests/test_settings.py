@@ -123,3 +123,41 @@ def test_each_beat_entry_expires_before_its_next_run(name):
     # Then a copy left in the queue expires before the next copy is sent,
     # so a stopped worker never comes back to a pile of the same sweep
     assert 0 < _seconds(entry["options"]["expires"]) < _seconds(entry["schedule"])
+
+
+MAIL_IN_A_WORKER = """
+import logging, sys
+import django
+django.setup()
+from celery.utils.log import LoggingProxy
+from django.core.mail import EmailMultiAlternatives
+# As a Celery worker does: its standard output becomes WARNING log lines.
+logging.basicConfig(level=logging.INFO)
+sys.stdout = LoggingProxy(logging.getLogger("celery.redirected"), logging.WARNING)
+message = EmailMultiAlternatives(
+    "Status update: Rollout, week of 30 Nov",
+    "Dear Ms Okafor,\\nThe pilot ward went live on Tuesday.\\n",
+    "tracker@localhost",
+    ["Ada Okafor <ada@client.test>"],
+    headers={"List-Unsubscribe": "<https://tracker.test/u/x/>"},
+)
+message.attach_alternative("<p>The pilot ward went live on Tuesday.</p>", "text/html")
+message.send()
+"""
+
+
+def test_the_embedded_default_prints_each_mail_as_a_readable_block_not_as_log_warnings(tmp_path):
+    # When a worker on the embedded default sends a mail with an HTML alternative
+    result = _run(["-c", MAIL_IN_A_WORKER], env={"DEBUG": "true"}, var_dir=tmp_path)
+
+    # Then the console shows who, what and the text, as a person reads them
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "To: Ada Okafor <ada@client.test>" in out
+    assert "Subject: Status update: Rollout, week of 30 Nov" in out
+    assert "List-Unsubscribe: <https://tracker.test/u/x/>" in out
+    assert "Dear Ms Okafor,\nThe pilot ward went live on Tuesday." in out
+    assert "(also as text/html" in out
+    # And neither raw MIME nor a WARNING line per line of the mail
+    assert "Content-Transfer-Encoding" not in out
+    assert "celery.redirected" not in result.stderr
