@@ -1,14 +1,18 @@
-"""Show times in the time zone the logged-in user chose; the database keeps UTC."""
+"""Show times in the time zone the logged-in user chose (the database keeps UTC); note each session in use."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from axes.helpers import get_client_ip_address
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from rest_framework.views import APIView
+
+from accounts import services
 
 
 class UserTimeZoneMiddleware:
@@ -57,3 +61,45 @@ def _zone(name: str) -> ZoneInfo | None:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return None
+
+
+class SessionRecordMiddleware:
+    """Keep each logged-in session's row (``accounts.UserSession``) current, for "Where you are logged in".
+
+    After the view: a logged-in request whose session was not noted in the
+    last ``SESSION_SEEN_EVERY`` (or whose key changed, as at login and at a
+    password change) writes one row; others write nothing. The note of when
+    it was written travels in the session itself.
+    """
+
+    SEEN_KEY = "_session_seen"
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        session = getattr(request, "session", None)
+        if user is None or session is None or not user.is_authenticated:
+            return response
+        key = session.session_key
+        if not key:
+            return response
+        now = timezone.now()
+        seen = session.get(self.SEEN_KEY)
+        if isinstance(seen, list) and len(seen) == 2 and seen[0] == key:
+            try:
+                if now - datetime.fromisoformat(seen[1]) < services.SESSION_SEEN_EVERY:
+                    return response
+            except (TypeError, ValueError):
+                pass
+        services.session_record(
+            user=user,
+            session_key=key,
+            user_agent=request.headers.get("User-Agent", ""),
+            ip_address=get_client_ip_address(request),
+            as_of=now,
+        )
+        session[self.SEEN_KEY] = [key, now.isoformat()]
+        return response

@@ -131,3 +131,61 @@ class CalendarFeed(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class UserSessionQuerySet(OwnRowsQuerySet["UserSession"]):
+    pass
+
+
+class UserSession(models.Model):
+    """A browser a user is logged in on: the session's key, where and when it was last seen.
+
+    Written by ``accounts.middleware.SessionRecordMiddleware`` at most every
+    few minutes per session, so the user can see where they are logged in and
+    end the sessions they do not recognise. The session itself lives in the
+    session store; a row whose session is gone names nothing.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+
+    objects = UserSessionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-last_seen_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-last_seen_at", "-id"], name="user_session_recent")]
+
+    def __str__(self) -> str:
+        return f"Session of {self.user} last seen {self.last_seen_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def browser(self) -> str:
+        """The browser and system in a few words ("Firefox on Windows"), from the User-Agent header."""
+        agent = self.user_agent
+        name = next((label for token, label in _BROWSERS if token in agent), "A browser")
+        system = next((label for token, label in _SYSTEMS if token in agent), "")
+        return f"{name} on {system}" if system else name
+
+
+# First match wins: Edge and Chrome both say "Chrome", Chrome says "Safari".
+_BROWSERS = (
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+    ("curl/", "curl"),
+)
+_SYSTEMS = (
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Android", "Android"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)

@@ -1,12 +1,14 @@
-"""Reads of a user's own account data: their calendar feeds."""
+"""Reads of a user's own account data: their calendar feeds and sessions."""
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
+from django.conf import settings
 from django.db.models import F, QuerySet
 
-from accounts.models import CalendarFeed
+from accounts.models import CalendarFeed, UserSession
 from pmaas.scoping import get_or_404
 
 
@@ -33,3 +35,23 @@ def calendar_feed_get_by_token(*, token_hash: str) -> CalendarFeed | None:
         .filter(token_hash=token_hash, owner__is_active=True)
         .first()
     )
+
+
+# A person has a handful of browsers; older rows than these are long logged out.
+SESSIONS_SHOWN = 20
+
+
+def session_list_for_user(*, user: Any) -> list[UserSession]:
+    """The user's own sessions still known to the session store, most recently used first.
+
+    At most ``SESSIONS_SHOWN``; a row whose session has ended (logged out,
+    expired, ended from another browser) is left out.
+    """
+    rows = list(UserSession.objects.visible_to(user).filter(user=user)[:SESSIONS_SHOWN])
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    return [row for row in rows if store.exists(row.session_key)]
+
+
+def session_get_for_user(*, user: Any, id: Any) -> UserSession:
+    """One of the user's own sessions, else 404 (an administrator's included: sessions are personal)."""
+    return get_or_404(UserSession.objects.visible_to(user).filter(user=user), id=id)

@@ -1,11 +1,15 @@
-"""Writes to a user's own account: name, time zone, and a new email address confirmed from its inbox."""
+"""Writes to a user's own account: name, time zone, a new email address confirmed from its inbox,
+the password, and the sessions they are logged in with."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from importlib import import_module
 
 from django.conf import settings
+from django.contrib.auth import password_validation
+from django.contrib.sessions.backends.base import SessionBase
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -13,7 +17,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from accounts.models import User
+from accounts.models import User, UserSession
+from pmaas.errors import RuleViolation
 from pmaas.validation import clean_instance
 
 EMAIL_CHANGE_SALT = "accounts.email_change"
@@ -120,4 +125,88 @@ def user_confirm_email_change(*, user: User, token: str) -> User:
     clean_instance(locked)
     locked.save(update_fields=["email"])
     user.email = locked.email
+    return locked
+
+
+# --- Sessions: where a user is logged in ---------------------------------------------------------
+
+# A session's "last seen" is written at most this often, not on every request.
+SESSION_SEEN_EVERY = timedelta(minutes=5)
+
+
+def session_record(
+    *, user: User, session_key: str, user_agent: str, ip_address: str | None, as_of: datetime
+) -> None:
+    """Note that ``user`` is using the session ``session_key`` now, from this browser and address.
+
+    One ``INSERT … ON CONFLICT UPDATE`` keyed by the session; a key that
+    moved to another user (it cannot, as keys are cycled at login) is
+    taken over. Idempotent.
+    """
+    UserSession.objects.update_or_create(
+        session_key=session_key,
+        defaults={
+            "user": user,
+            "user_agent": user_agent[:300],
+            "ip_address": ip_address,
+            "last_seen_at": as_of,
+        },
+        create_defaults={
+            "user": user,
+            "user_agent": user_agent[:300],
+            "ip_address": ip_address,
+            "last_seen_at": as_of,
+            "created_at": as_of,
+        },
+    )
+
+
+def _session_store() -> type[SessionBase]:
+    store: type[SessionBase] = import_module(settings.SESSION_ENGINE).SessionStore
+    return store
+
+
+def session_end(*, user: User, session: UserSession) -> None:
+    """Log ``user`` out of one of their sessions: the store forgets it, and so does the list.
+
+    A session of someone else is refused (the caller found it in the user's
+    own scope, so this only guards against misuse). Idempotent.
+    """
+    if session.user_id != user.pk:
+        raise RuleViolation("That session is not yours.")
+    _session_store()().delete(session.session_key)
+    UserSession.objects.filter(pk=session.pk).delete()
+
+
+def sessions_end_others(*, user: User, current_key: str | None) -> int:
+    """Log ``user`` out everywhere but the session ``current_key``; returns how many ended."""
+    others = list(UserSession.objects.filter(user=user).exclude(session_key=current_key or ""))
+    store = _session_store()()
+    for other in others:
+        store.delete(other.session_key)
+    UserSession.objects.filter(pk__in=[other.pk for other in others]).delete()
+    return len(others)
+
+
+@transaction.atomic
+def password_change(*, user: User, old_password: str, new_password: str, current_key: str | None) -> User:
+    """Change one's own password: the old one must be right and the new one pass the validators.
+
+    Field errors as ValidationError (``old_password``, ``new_password``).
+    Every other session of the user ends (the store forgets them), so a
+    browser left logged in elsewhere is out; the caller keeps theirs
+    (``update_session_auth_hash``). Not idempotent: the old password no
+    longer matches afterwards.
+    """
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    if not locked.check_password(old_password):
+        raise ValidationError({"old_password": "That is not your current password."})
+    try:
+        password_validation.validate_password(new_password, locked)
+    except ValidationError as exc:
+        raise ValidationError({"new_password": exc.messages}) from None
+    locked.set_password(new_password)
+    locked.save(update_fields=["password"])
+    user.password = locked.password
+    sessions_end_others(user=locked, current_key=current_key)
     return locked

@@ -3,6 +3,7 @@ from typing import cast
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordResetForm
@@ -13,8 +14,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from accounts import services
-from accounts.forms import PreferencesForm
+from accounts import selectors, services
+from accounts.forms import PasswordChangeForm, PreferencesForm
 from accounts.models import User
 from pmaas.forms import form_add_service_errors
 
@@ -48,8 +49,55 @@ def account_settings(request: HttpRequest) -> HttpResponse:
                 "time_zone": user.time_zone or "UTC",
             }
         )
-    context = {"form": form, "now": timezone.now(), "zone_name": timezone.get_current_timezone_name()}
+    # Whole seconds: a <time datetime> with microseconds is not a valid date-time string.
+    now = timezone.now().replace(microsecond=0)
+    context = {"form": form, "now": now, "zone_name": timezone.get_current_timezone_name()}
     return render(request, "accounts/account_settings.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_password(request: HttpRequest) -> HttpResponse:
+    """Change one's own password; the other sessions end, this one stays logged in."""
+    user = cast(User, request.user)
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.password_change(
+                user=user,
+                old_password=form.cleaned_data["old_password"],
+                new_password=form.cleaned_data["new_password"],
+                current_key=request.session.session_key,
+            )
+        except ValidationError as exc:
+            form_add_service_errors(form, exc)
+        else:
+            update_session_auth_hash(request, user)
+            messages.success(request, "Your password is changed. You are logged out everywhere else.")
+            return redirect("account_settings")
+    return render(request, "accounts/password_change.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_sessions(request: HttpRequest) -> HttpResponse:
+    """Where the user is logged in; end one session, or every one but this."""
+    user = cast(User, request.user)
+    current_key = request.session.session_key
+    if request.method == "POST":
+        if request.POST.get("end") == "others":
+            ended = services.sessions_end_others(user=user, current_key=current_key)
+            messages.success(request, f"Logged out of {ended} other session{'s' if ended != 1 else ''}.")
+        else:
+            session = selectors.session_get_for_user(user=user, id=request.POST.get("session"))
+            if session.session_key == current_key:
+                messages.error(request, "That is this session: use Log out to end it.")
+            else:
+                services.session_end(user=user, session=session)
+                messages.success(request, "That session is logged out.")
+        return redirect("account_sessions")
+    sessions = selectors.session_list_for_user(user=user)
+    return render(request, "accounts/sessions.html", {"sessions": sessions, "current_key": current_key})
 
 
 @login_required
