@@ -38,10 +38,20 @@ class CollectingHandler:
     messages: list[EmailMessage] = dataclasses.field(default_factory=list)
     held: int = 0
     refused: int = 0
+    # Sessions greeted (EHLO or HELO): the connections senders opened.
+    greeted: int = 0
     _refuse: int = 0
     _hold: bool = False
     _release: threading.Event = dataclasses.field(default_factory=threading.Event)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        with self._lock:
+            self.greeted += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self._hold:
@@ -82,7 +92,7 @@ class CollectingHandler:
         with self._lock:
             self.messages.clear()
             self.held = 0
-            self._refuse = self.refused = 0
+            self._refuse = self.refused = self.greeted = 0
 
 
 @dataclasses.dataclass
