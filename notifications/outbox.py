@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -37,7 +39,8 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -55,6 +58,10 @@ REQUEUE_AFTER = timedelta(hours=2)
 RECONCILE_BATCH_SIZE = 500
 # An SMTP error message can be long; the admin shows the gist.
 _ERROR_LIMIT = 2000
+# A worker keeps its mail server connection this long between sends. Servers
+# drop idle clients after a few minutes (RFC 5321 asks them to wait five);
+# reopening sooner than that never meets a connection the server has closed.
+MAIL_CONNECTION_IDLE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -156,6 +163,64 @@ def _email(message: OutboxMessage) -> EmailMultiAlternatives:
     return email
 
 
+class _MailConnection(threading.local):
+    """Each worker process's (and thread's) open connection to the mail server, reused between sends.
+
+    Opening one costs a TCP (and often a TLS) handshake and a greeting, more
+    than sending a message on it; a worker sending thousands of updates keeps
+    one. It is dropped after any failure, when the mail settings change, and
+    when it has been idle for MAIL_CONNECTION_IDLE_SECONDS.
+    """
+
+    backend: BaseEmailBackend | None = None
+    settings_key: tuple[Any, ...] = ()
+    used_at: float = 0.0
+
+    def get(self) -> BaseEmailBackend:
+        """The open connection, opened now unless an earlier send left a usable one."""
+        key = (
+            settings.EMAIL_BACKEND,
+            getattr(settings, "EMAIL_HOST", ""),
+            getattr(settings, "EMAIL_PORT", 0),
+        )
+        if self.backend is not None and (
+            key != self.settings_key or time.monotonic() - self.used_at > MAIL_CONNECTION_IDLE_SECONDS
+        ):
+            self.drop()
+        if self.backend is not None:
+            return self.backend
+        backend = get_connection(fail_silently=False)
+        # Opened here, so send_messages leaves it open for the next message.
+        backend.open()
+        self.backend, self.settings_key = backend, key
+        return backend
+
+    def sent(self) -> None:
+        self.used_at = time.monotonic()
+
+    def drop(self) -> None:
+        backend, self.backend = self.backend, None
+        if backend is not None:
+            try:
+                backend.close()
+            except OSError:
+                logger.debug("closing the mail connection failed", exc_info=True)
+
+
+_connection = _MailConnection()
+
+
+def _deliver(email: EmailMultiAlternatives) -> None:
+    """Send on the kept connection. After a failure it is closed, and the retry opens a fresh one."""
+    backend = _connection.get()
+    try:
+        backend.send_messages([email])
+    except OSError:
+        _connection.drop()
+        raise
+    _connection.sent()
+
+
 def outbox_send(*, key: str) -> bool:
     """Send one pending message; called by the send task, which retries while the mail server fails.
 
@@ -188,7 +253,7 @@ def outbox_send(*, key: str) -> bool:
             logger.warning("outbox message %s: the recipient has no email address", key)
             return False
         try:
-            _email(message).send()
+            _deliver(_email(message))
         except OSError as exc:
             failed = exc
         else:

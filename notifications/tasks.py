@@ -5,6 +5,7 @@ from smtplib import SMTPException
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from notifications import outbox
@@ -15,7 +16,7 @@ logger = logging.getLogger(__name__)
 # quarter of the broker's visibility timeout; at most about 85 minutes in all
 # (shorter than outbox.REQUEUE_AFTER, after which the reconciler takes over).
 MAIL_MAX_RETRIES = 12
-MAIL_BACKOFF_SECONDS = 30
+MAIL_BACKOFF_SECONDS: int = settings.OUTBOX_RETRY_BACKOFF_SECONDS
 MAIL_BACKOFF_MAX_SECONDS = 600
 MAIL_RETRY: dict[str, Any] = {
     "acks_late": True,

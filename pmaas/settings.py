@@ -289,6 +289,9 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", default=20, minimum=1)
 EMAIL_HOURLY_CAP = env_int("EMAIL_HOURLY_CAP", default=4, minimum=1)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="PMaaS Engagement Tracker <tracker@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# First pause before a failed send is tried again; it doubles each retry (notifications.tasks).
+# Not configurable from the environment: tests of a real worker shorten it.
+OUTBOX_RETRY_BACKOFF_SECONDS = 30
 
 # --- Celery -----------------------------------------------------------------
 

@@ -11,6 +11,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests read Django's outbox; a worker started by tests/smtp_fixtures.py mails its loopback SMTP server.
 if not os.environ.get("PMAAS_TEST_REAL_SMTP"):
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# A worker that tests watch retry a refused mail within seconds, not minutes.
+if os.environ.get("PMAAS_TEST_FAST_RETRY"):
+    OUTBOX_RETRY_BACKOFF_SECONDS = 1
 # The live server serves static files through Django's own handler.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

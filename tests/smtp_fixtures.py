@@ -4,7 +4,8 @@ The server runs in a thread of the test process on a free port of 127.0.0.1
 and keeps every message it accepted, parsed, in order. A test can hold the
 server: a message's DATA then waits until the test releases it and is refused
 (421), so a worker can be caught inside its send and killed there without the
-message counting as delivered.
+message counting as delivered. It can also refuse the next N messages with a
+temporary error (451), as a busy mail server does.
 """
 
 from __future__ import annotations
@@ -36,9 +37,21 @@ def free_port() -> int:
 class CollectingHandler:
     messages: list[EmailMessage] = dataclasses.field(default_factory=list)
     held: int = 0
+    refused: int = 0
+    # Sessions greeted (EHLO or HELO): the connections senders opened.
+    greeted: int = 0
+    _refuse: int = 0
     _hold: bool = False
     _release: threading.Event = dataclasses.field(default_factory=threading.Event)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        with self._lock:
+            self.greeted += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self._hold:
@@ -47,6 +60,11 @@ class CollectingHandler:
             # Waits in a thread, so the server keeps serving other connections meanwhile.
             await asyncio.get_running_loop().run_in_executor(None, self._release.wait)
             return "421 Service not available, closing transmission channel"
+        with self._lock:
+            if self._refuse > 0:
+                self._refuse -= 1
+                self.refused += 1
+                return "451 Requested action aborted: try again later"
         message = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(message, EmailMessage)
         with self._lock:
@@ -58,6 +76,12 @@ class CollectingHandler:
         self._release.clear()
         self._hold = True
 
+    def refuse_next(self, count: int) -> None:
+        """Refuse the next ``count`` messages with a temporary error, then accept again."""
+        with self._lock:
+            self._refuse = count
+            self.refused = 0
+
     def release(self) -> None:
         """Refuse the waiting messages and accept the next ones again."""
         self._hold = False
@@ -68,6 +92,7 @@ class CollectingHandler:
         with self._lock:
             self.messages.clear()
             self.held = 0
+            self._refuse = self.refused = self.greeted = 0
 
 
 @dataclasses.dataclass
@@ -105,12 +130,21 @@ def smtp(smtp_server: SmtpServer) -> Iterator[SmtpServer]:
     smtp_server.handler.reset()
 
 
-def start_mailing_worker(*, queue: str, smtp_server: SmtpServer, log_path: Any) -> RunningWorker:
-    """A worker on ``queue`` that mails ``smtp_server``, and publishes the tasks it enqueues to ``queue``."""
+def start_mailing_worker(
+    *, queue: str, smtp_server: SmtpServer, log_path: Any, fast_retry: bool = False
+) -> RunningWorker:
+    """A worker on ``queue`` that mails ``smtp_server``, and publishes the tasks it enqueues to ``queue``.
+
+    With ``fast_retry`` a refused send is tried again within a second or two
+    (tests/settings.py), so a test can watch the whole retry chain.
+    """
+    env = {"PMAAS_TEST_REAL_SMTP": "1", "EMAIL_URL": smtp_server.url, "EMAIL_TIMEOUT": "60"}
+    if fast_retry:
+        env["PMAAS_TEST_FAST_RETRY"] = "1"
     return start_worker(
         queue=queue,
         log_path=log_path,
-        extra_env={"PMAAS_TEST_REAL_SMTP": "1", "EMAIL_URL": smtp_server.url, "EMAIL_TIMEOUT": "60"},
+        extra_env=env,
         # The reminders the dispatcher enqueues go to this worker, not to the shared default queue.
         extra_config=(f"task.default_queue={queue}",),
     )

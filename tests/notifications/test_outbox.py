@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from smtplib import SMTPDataError
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
 from accounts.models import User
+from notifications import outbox
 from notifications.models import OutboxMessage
 from notifications.outbox import (
     REQUEUE_AFTER,
@@ -20,7 +23,11 @@ from notifications.outbox import (
     outbox_reconcile,
     outbox_send,
 )
-from tests import factories
+from tests import factories, smtp_fixtures
+from tests.smtp_fixtures import SmtpServer
+
+smtp_server = smtp_fixtures.smtp_server
+smtp = smtp_fixtures.smtp
 
 pytestmark = pytest.mark.django_db
 
@@ -233,3 +240,59 @@ def test_a_retry_after_the_message_expired_gives_up_instead_of_sending_late(eage
     assert sent is False
     assert mail.outbox == []
     assert message.status == OutboxMessage.Status.EXPIRED
+
+
+@pytest.fixture
+def smtp_mail(settings: Any, smtp: SmtpServer) -> Iterator[SmtpServer]:
+    """Django's SMTP backend pointed at the loopback aiosmtpd server; the kept connection closed after."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp.port
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    yield smtp
+    outbox._connection.drop()
+
+
+def test_a_worker_sends_one_message_after_another_on_one_smtp_connection(smtp_mail: SmtpServer):
+    # Given three pending messages
+    keys = [_message(idempotency_key=f"test:connection:{n}").idempotency_key for n in range(3)]
+
+    # When one process sends them one after another
+    for key in keys:
+        assert outbox_send(key=key) is True
+
+    # Then the server received all three over a single connection
+    assert len(smtp_mail.messages) == 3
+    assert smtp_mail.handler.greeted == 1
+
+
+def test_after_a_refused_send_the_retry_opens_a_fresh_connection(smtp_mail: SmtpServer):
+    # Given a message sent on a connection the process keeps, and a server that refuses the next one
+    first, second = (_message(idempotency_key=f"test:refused:{n}").idempotency_key for n in range(2))
+    outbox_send(key=first)
+    smtp_mail.handler.refuse_next(1)
+
+    # When the next send is refused, and its retry runs
+    with pytest.raises(SMTPDataError):
+        outbox_send(key=second)
+    assert outbox_send(key=second) is True
+
+    # Then the retry went on a new connection, and the message counts both attempts
+    assert smtp_mail.handler.greeted == 2
+    assert len(smtp_mail.messages) == 2
+    message = OutboxMessage.objects.get(idempotency_key=second)
+    assert (message.status, message.attempts, message.last_error) == (OutboxMessage.Status.SENT, 2, "")
+
+
+def test_a_connection_left_idle_is_not_reused(smtp_mail: SmtpServer, monkeypatch: pytest.MonkeyPatch):
+    # Given a process that treats any pause between sends as too long to trust its connection
+    monkeypatch.setattr(outbox, "MAIL_CONNECTION_IDLE_SECONDS", -1.0)
+    keys = [_message(idempotency_key=f"test:idle:{n}").idempotency_key for n in range(2)]
+
+    # When it sends two messages
+    for key in keys:
+        outbox_send(key=key)
+
+    # Then each went on a connection of its own
+    assert smtp_mail.handler.greeted == 2
+    assert len(smtp_mail.messages) == 2
