@@ -486,7 +486,7 @@ def sponsor_update_new_link(request: HttpRequest) -> HttpResponse:
             except LinkRefused as refused:
                 target = refused.target if refused.expired else None
             if target is None:
-                for purpose in (Purpose.VIEW, Purpose.UNSUBSCRIBE):
+                for purpose in (Purpose.VIEW, Purpose.ACKNOWLEDGE, Purpose.UNSUBSCRIBE):
                     try:
                         target = link_read(purpose, token)
                     except LinkRefused as refused:
