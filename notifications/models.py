@@ -30,6 +30,7 @@ class NotificationEvent(models.TextChoices):
     FOLLOW_UP_ESCALATED = "follow_up_escalated", "A follow-up was escalated to me"
     SPONSOR_SILENT = "sponsor_silent", "A sponsor or PMO lead I own has gone quiet"
     UPDATE_ACKNOWLEDGED = "update_acknowledged", "A sponsor acknowledged a status update of mine"
+    UPDATE_FAILED = "update_failed", "A status update to a sponsor could not be delivered"
 
 
 # The events whose mail comes in the daily digest unless the user chose to get them at once
@@ -43,7 +44,7 @@ DIGESTIBLE_EVENTS = (
 
 
 # Told in the app only: no digest or at-once mail reports them, so they offer no email switch.
-IN_APP_ONLY_EVENTS = (NotificationEvent.UPDATE_ACKNOWLEDGED,)
+IN_APP_ONLY_EVENTS = (NotificationEvent.UPDATE_ACKNOWLEDGED, NotificationEvent.UPDATE_FAILED)
 
 
 _AT_ONCE_HELP = "Mail it at once (with the sweep's other at-once events), not in the daily digest."
@@ -90,6 +91,7 @@ class NotificationPreference(models.Model):
     sponsor_silent_in_app = models.BooleanField(default=True)
     sponsor_silent_email = models.BooleanField(default=True)
     update_acknowledged_in_app = models.BooleanField(default=True)
+    update_failed_in_app = models.BooleanField(default=True)
     # Mail of these events comes in the daily digest unless the user wants it at once.
     check_in_missed_at_once = models.BooleanField(default=False, help_text=_AT_ONCE_HELP)
     follow_up_overdue_at_once = models.BooleanField(default=False, help_text=_AT_ONCE_HELP)

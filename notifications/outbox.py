@@ -13,7 +13,9 @@ message:
   a sent, cancelled, failed or expired message is never sent again;
 - **retry with backoff**: the send task retries while the mail server fails
   (``notifications.tasks.MAIL_RETRY``), every attempt counted and its error
-  recorded on the row;
+  recorded on the row in words (``outbox_error_text``); a recipient's
+  address the mail server refuses for good (a 5xx answer) makes the message
+  failed at once, as no retry can deliver it;
 - **reconcile**: ``outbox_reconcile`` enqueues again what the broker lost,
   what ran out of retries, and what quiet hours held, and expires what is
   too late to matter.
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import smtplib
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -150,13 +153,24 @@ def _message_id(key: str) -> str:
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
 
 
+def _headers(message: OutboxMessage) -> dict[str, str]:
+    """The caller's headers and the outbox's own Message-ID, which no caller header replaces.
+
+    Header names are case-insensitive: a caller's "Message-Id" would otherwise
+    travel beside ours, and a copy sent again would no longer match the first.
+    """
+    headers = {name: value for name, value in message.headers.items() if name.lower() != "message-id"}
+    headers["Message-ID"] = _message_id(message.idempotency_key)
+    return headers
+
+
 def _email(message: OutboxMessage) -> EmailMultiAlternatives:
     email = EmailMultiAlternatives(
         subject=message.subject,
         body=message.body_text,
         to=[message.to_address],
         from_email=settings.DEFAULT_FROM_EMAIL,
-        headers={"Message-ID": _message_id(message.idempotency_key), **message.headers},
+        headers=_headers(message),
     )
     if message.body_html:
         email.attach_alternative(message.body_html, "text/html")
@@ -221,6 +235,36 @@ def _deliver(email: EmailMultiAlternatives) -> None:
     _connection.sent()
 
 
+def _smtp_answer(code: int, text: bytes | str) -> str:
+    words = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+    return f"{code} {' '.join(words.split())}".strip()
+
+
+def _refused_for_good(error: OSError) -> bool:
+    """The mail server refused every recipient with a permanent (5xx) answer: no retry can deliver it."""
+    if not isinstance(error, smtplib.SMTPRecipientsRefused) or not error.recipients:
+        return False
+    return all(code >= 500 for code, _ in error.recipients.values())
+
+
+def outbox_error_text(error: OSError) -> str:
+    """A failed attempt in words a person on the team understands, with the mail server's own answer.
+
+    Recorded on the row as ``last_error`` and shown as is by the admin and the
+    pages that report a message's state.
+    """
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        answers = "; ".join(_smtp_answer(code, text) for code, text in error.recipients.values())
+        return f"The recipient's mail server refused the address ({answers})."
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        answer = _smtp_answer(error.smtp_code, error.smtp_error)
+        return f"The site's mail server refused its login ({answer}); it is tried again."
+    if isinstance(error, smtplib.SMTPResponseException):
+        answer = _smtp_answer(error.smtp_code, error.smtp_error)
+        return f"The mail server did not accept the message ({answer}); it is tried again."
+    return f"The mail server could not be reached ({type(error).__name__}: {error}); it is tried again."
+
+
 def outbox_send(*, key: str) -> bool:
     """Send one pending message; called by the send task, which retries while the mail server fails.
 
@@ -229,10 +273,11 @@ def outbox_send(*, key: str) -> bool:
     first go is decided by whoever enqueues it (``outbox_add`` and
     ``outbox_reconcile``, each at its ``as_of``); a retry past the message's
     ``expires_at`` makes it expired instead of sending it late. One without
-    an address becomes failed and is not sent. Each
-    attempt is counted; a failure's error is recorded on the row (shown in
-    the admin) before it is raised for the task to retry. Returns whether it
-    was sent now.
+    an address becomes failed and is not sent, and so does one whose address
+    the mail server refuses for good (5xx for every recipient). Each
+    attempt is counted; a failure's error is recorded on the row in words
+    (``outbox_error_text``) before it is raised for the task to retry.
+    Returns whether it was sent now.
     """
     with transaction.atomic():
         message = OutboxMessage.objects.select_for_update().filter(idempotency_key=key).first()
@@ -265,9 +310,19 @@ def outbox_send(*, key: str) -> bool:
                 last_error="",
             )
             return True
+    error = outbox_error_text(failed)[:_ERROR_LIMIT]
+    if _refused_for_good(failed):
+        OutboxMessage.objects.filter(idempotency_key=key, status=OutboxMessage.Status.PENDING).update(
+            status=OutboxMessage.Status.FAILED,
+            attempts=F("attempts") + 1,
+            last_attempt_at=timezone.now(),
+            last_error=error,
+        )
+        logger.warning("outbox message %s: refused for good: %r", key, failed)
+        return False
     # Recorded after the lock is released and not rolled back by the raise, so the admin sees it.
     OutboxMessage.objects.filter(idempotency_key=key).update(
-        attempts=F("attempts") + 1, last_attempt_at=timezone.now(), last_error=repr(failed)[:_ERROR_LIMIT]
+        attempts=F("attempts") + 1, last_attempt_at=timezone.now(), last_error=error
     )
     logger.warning("outbox message %s: sending failed: %r", key, failed)
     raise failed

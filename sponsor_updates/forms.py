@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -10,6 +11,7 @@ from django import forms
 from communications.models import SponsorSubscription
 from pmaas.timezones import time_zone_choices
 from pmaas.validation import validate_date_in_range
+from sponsor_updates.schedule import pause_in_force
 from sponsor_updates.services import SubscriptionSchedule
 from stakeholders.models import Stakeholder
 
@@ -53,13 +55,14 @@ class ScheduleForm(forms.Form):
         )
 
     @staticmethod
-    def initial_for(subscription: SponsorSubscription) -> dict[str, Any]:
+    def initial_for(subscription: SponsorSubscription, *, as_of: datetime) -> dict[str, Any]:
+        """The stored schedule; a pause that ended before today shows empty, as it no longer holds."""
         return {
             "cadence": subscription.cadence,
             "weekday": subscription.weekday,
             "local_time": subscription.local_time,
             "time_zone": subscription.time_zone,
-            "paused_until": subscription.paused_until,
+            "paused_until": pause_in_force(subscription, as_of=as_of),
             "is_active": subscription.is_active,
         }
 

@@ -100,3 +100,14 @@ def period_up_to(subscription: SponsorSubscription, *, as_of: datetime) -> Perio
 def is_paused(subscription: SponsorSubscription, *, send_at: datetime) -> bool:
     paused_until = subscription.paused_until
     return paused_until is not None and local_date(send_at, subscription.time_zone) <= paused_until
+
+
+def pause_in_force(subscription: SponsorSubscription, *, as_of: datetime) -> date | None:
+    """The day the subscription's pause ends, or None when it has none or it ended before today.
+
+    Today is the recipient's, in their zone; a pause is inclusive of its last day.
+    """
+    paused_until = subscription.paused_until
+    if paused_until is None or paused_until < local_date(as_of, subscription.time_zone):
+        return None
+    return paused_until

@@ -18,10 +18,11 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from communications.models import Channel, CheckIn, Delivery, FollowUp, SponsorSubscription
 from engagements.models import ChangeRequest, Engagement, Milestone
+from notifications.models import OutboxMessage
 from pmaas.scoping import get_or_404
 from pmaas.sharing import client_sees_field, client_share
 from sponsor_updates.schedule import Period
@@ -83,6 +84,36 @@ def delivery_unacknowledged_count(*, user: Any, engagement: Engagement) -> int:
     """How many sent updates of the engagement no recipient has acknowledged yet."""
     return (
         Delivery.objects.visible_to(user).filter(subscription__engagement=engagement).unacknowledged().count()
+    )
+
+
+# The updates page names the latest few; the history has the rest.
+TROUBLE_LIMIT = 10
+
+
+def delivery_troubles(*, user: Any, engagement: Engagement) -> list[Delivery]:
+    """Updates of the engagement the team should look at, newest first, with the outbox's reason.
+
+    Failed ones (the outbox gave up: no address, or the address refused for
+    good) until a later update to the same recipient was sent, and pending
+    ones whose attempts have failed so far (the mail server keeps refusing
+    or cannot be reached). At most ``TROUBLE_LIMIT``; one query.
+    """
+    status = OutboxMessage.Status
+    sent_later = Delivery.objects.filter(
+        subscription_id=OuterRef("subscription_id"),
+        outbox_message__status=status.SENT,
+        scheduled_for__gt=OuterRef("scheduled_for"),
+    )
+    failing = Q(outbox_message__status=status.FAILED) & ~Exists(sent_later)
+    retrying = Q(outbox_message__status=status.PENDING, outbox_message__attempts__gt=0)
+    return list(
+        Delivery.objects.visible_to(user)
+        .filter(subscription__engagement=engagement)
+        .filter(failing | retrying)
+        .select_related("subscription__stakeholder", "outbox_message")
+        .defer("outbox_message__body_text", "outbox_message__body_html", "outbox_message__headers")
+        .order_by("-scheduled_for", "-pk")[:TROUBLE_LIMIT]
     )
 
 

@@ -280,7 +280,8 @@ def _write(
 def updates_sweep(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SIZE) -> int:
     """Periodic: write and hand to the outbox each update whose local send time has passed.
 
-    First subscribes sponsors who have no subscription yet. Then claims due
+    First subscribes sponsors who have no subscription yet and tells the
+    leads of updates the outbox gave up on (``delivery_failures_report``). Then claims due
     subscriptions in batches (SKIP LOCKED on PostgreSQL; on SQLite the
     transaction holds the database): each batch, in one transaction, writes
     one Delivery per (subscription, period), unique in the database, the
@@ -290,6 +291,7 @@ def updates_sweep(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SIZE) -> int
     ``as_of`` finds nothing due. Returns the number of updates written.
     """
     subscriptions_ensure_for_sponsors(as_of=as_of)
+    delivery_failures_report(as_of=as_of)
     due = SponsorSubscription.objects.due(as_of=as_of).filter(engagement__status__in=SENDING_STATUSES)
 
     def claim(batch: list[SponsorSubscription]) -> int:
@@ -414,45 +416,131 @@ def link_request(*, email: str = "", target: LinkTarget | None = None, as_of: da
 ACKNOWLEDGEMENT_COMMENT_MAX = 2000
 
 
+def _tell_leads(
+    *, engagement_id: int, event: NotificationEvent, key: str, message: str, url: str, as_of: datetime
+) -> int:
+    """Tell each active lead of the engagement in the app (their preferences permitting), once per key."""
+    leads = Membership.objects.leads().filter(engagement_id=engagement_id, user__is_active=True)
+    return notifications_record(
+        drafts=[
+            NotificationDraft(
+                recipient_id=user_id,
+                event=event,
+                key=key,
+                message=message,
+                url=url,
+                engagement_id=engagement_id,
+            )
+            for user_id in leads.values_list("user_id", flat=True)
+        ],
+        as_of=as_of,
+    )
+
+
 @transaction.atomic
 def delivery_acknowledge(*, delivery: Delivery, comment: str, wants_call: bool, as_of: datetime) -> bool:
     """The recipient says they read this update, perhaps with a comment or a request for a call.
 
     The first acknowledgement is recorded (one conditional UPDATE, where it is
     still NULL) and tells each lead of the engagement in the app, under a key
-    naming the delivery; a second one changes nothing and tells nobody, so a
-    double click or a reloaded form is harmless. Idempotent. Returns whether
-    this call recorded it.
+    naming the delivery. Later, through the same link, the recipient may
+    change the comment or the wish for a call: the acknowledgement time stays,
+    and each change tells the leads once, under a key naming the delivery and
+    the change's time. A post equal to what is recorded changes nothing and
+    tells nobody, so a double click or a reloaded form is harmless.
+    Idempotent. Returns whether this call recorded or changed anything.
     """
     comment = comment.strip()
     if len(comment) > ACKNOWLEDGEMENT_COMMENT_MAX:
         raise ValidationError({"comment": f"Keep it under {ACKNOWLEDGEMENT_COMMENT_MAX} characters."})
-    recorded = Delivery.objects.filter(pk=delivery.pk, acknowledged_at__isnull=True).update(
+    rows = Delivery.objects.filter(pk=delivery.pk)
+    first = rows.filter(acknowledged_at__isnull=True).update(
         acknowledged_at=as_of, comment=comment, wants_call=wants_call
     )
-    if not recorded:
+    # Only a different answer is a change, so an identical resubmission writes and tells nothing.
+    changed = not first and rows.filter(acknowledged_at__isnull=False).exclude(
+        comment=comment, wants_call=wants_call
+    ).update(comment=comment, wants_call=wants_call)
+    if not (first or changed):
         return False
     subscription = delivery.subscription
     period = schedule.Period(start=delivery.period_start, end=delivery.period_end or delivery.period_start)
-    message = f"{subscription.stakeholder.name} read the status update for {period_label(period)}"
-    if wants_call:
-        message += " and would like a call"
+    name, label = subscription.stakeholder.name, period_label(period)
+    if first:
+        message = f"{name} read the status update for {label}"
+        if wants_call:
+            message += " and would like a call"
+    else:
+        message = f"{name} changed their answer to the status update for {label}: "
+        message += "would like a call" if wants_call else "no call needed"
     if comment:
         message += f": \u201c{one_line(comment)}\u201d"
-    leads = Membership.objects.leads().filter(engagement_id=subscription.engagement_id, user__is_active=True)
-    url = reverse("engagement_update_history", args=[subscription.engagement_id])
-    notifications_record(
-        drafts=[
-            NotificationDraft(
-                recipient_id=user_id,
-                event=NotificationEvent.UPDATE_ACKNOWLEDGED,
-                key=f"delivery:{delivery.pk}",
-                message=message,
-                url=url,
-                engagement_id=subscription.engagement_id,
-            )
-            for user_id in leads.values_list("user_id", flat=True)
-        ],
+    _tell_leads(
+        engagement_id=subscription.engagement_id,
+        event=NotificationEvent.UPDATE_ACKNOWLEDGED,
+        key=f"delivery:{delivery.pk}" if first else f"delivery:{delivery.pk}:changed:{as_of.isoformat()}",
+        message=message,
+        url=reverse("engagement_update_history", args=[subscription.engagement_id]),
         as_of=as_of,
     )
     return True
+
+
+# Each batch locks its deliveries and tells their leads in one transaction.
+FAILURE_REPORT_BATCH_SIZE = 200
+
+
+def delivery_failures_report(*, as_of: datetime, batch_size: int = FAILURE_REPORT_BATCH_SIZE) -> int:
+    """Periodic (with the sweep): tell the leads in the app of each update the outbox gave up on.
+
+    The outbox knows nothing of sponsor updates, so it tells nobody: this
+    finds deliveries whose message failed and that were not reported yet,
+    tells each active lead of the engagement once (key naming the delivery),
+    with the recipient, the period and the outbox's reason in words, and sets
+    ``failure_reported_at`` where it is NULL. Claimed in batches (SKIP LOCKED
+    on PostgreSQL), so two sweeps at once report each failure once; five
+    queries per batch whatever its size. Idempotent. Returns how many failures it reported.
+    """
+    unreported = Delivery.objects.failed_unreported().select_related(
+        "subscription__stakeholder", "outbox_message"
+    )
+
+    def claim(batch: list[Delivery]) -> int:
+        engagement_ids = {delivery.subscription.engagement_id for delivery in batch}
+        leads: dict[int, list[int]] = {}
+        for engagement_id, user_id in (
+            Membership.objects.leads()
+            .filter(engagement_id__in=engagement_ids, user__is_active=True)
+            .values_list("engagement_id", "user_id")
+        ):
+            leads.setdefault(engagement_id, []).append(user_id)
+        drafts = []
+        for delivery in batch:
+            subscription = delivery.subscription
+            period = schedule.Period(
+                start=delivery.period_start, end=delivery.period_end or delivery.period_start
+            )
+            reason = delivery.outbox_message.last_error if delivery.outbox_message else ""
+            message = (
+                f"The status update for {period_label(period)} to {subscription.stakeholder.name} "
+                "could not be delivered"
+            )
+            message += f": {one_line(reason)}" if reason else "."
+            url = reverse("engagement_updates", args=[subscription.engagement_id])
+            drafts += [
+                NotificationDraft(
+                    recipient_id=user_id,
+                    event=NotificationEvent.UPDATE_FAILED,
+                    key=f"delivery:{delivery.pk}",
+                    message=message,
+                    url=url,
+                    engagement_id=subscription.engagement_id,
+                )
+                for user_id in leads.get(subscription.engagement_id, [])
+            ]
+        notifications_record(drafts=drafts, as_of=as_of)
+        return Delivery.objects.filter(
+            pk__in=[delivery.pk for delivery in batch], failure_reported_at__isnull=True
+        ).update(failure_reported_at=as_of)
+
+    return claim_in_batches(unreported, batch_size=batch_size, claim=claim)

@@ -75,12 +75,22 @@ def _list_page(
     user = request.user
     can_edit = engagement_selectors.engagement_can_edit(user=user, engagement=engagement)
     candidates = list(selectors.subscription_candidates(user=user, engagement=engagement))
+    now = timezone.now()
     rows = [
         {
             "subscription": subscription,
             "next_local": _local(subscription.next_send_at, subscription.time_zone),
+            "paused_until": schedule.pause_in_force(subscription, as_of=now),
         }
         for subscription in selectors.subscription_list_for_engagement(user=user, engagement=engagement)
+    ]
+    troubles = [
+        {
+            "delivery": delivery,
+            "period": period_label(_delivery_period(delivery)),
+            "scheduled_local": _local(delivery.scheduled_for, delivery.subscription.time_zone),
+        }
+        for delivery in selectors.delivery_troubles(user=user, engagement=engagement)
     ]
     context = {
         "engagement": engagement,
@@ -92,6 +102,7 @@ def _list_page(
             stakeholders=candidates, initial=_add_form_initial(engagement), auto_id="add-%s"
         ),
         "has_candidates": bool(candidates),
+        "troubles": troubles,
         "unacknowledged": selectors.delivery_unacknowledged_count(user=user, engagement=engagement),
     }
     return render(request, "sponsor_updates/engagement_updates.html", context, status=status)
@@ -232,7 +243,9 @@ def subscription_edit(request: HttpRequest, pk: int, subscription_pk: int) -> Ht
                 return redirect("engagement_updates", pk=engagement.pk)
         status = 400
     else:
-        form = SubscriptionEditForm(initial=SubscriptionEditForm.initial_for(subscription))
+        form = SubscriptionEditForm(
+            initial=SubscriptionEditForm.initial_for(subscription, as_of=timezone.now())
+        )
     context = {"engagement": engagement, "tab": "updates", "subscription": subscription, "form": form}
     return render(request, "sponsor_updates/subscription_edit.html", context, status=status)
 
@@ -344,7 +357,8 @@ def _delivery_for(request: HttpRequest, purpose: Purpose, token: str) -> Deliver
 
 
 # A normal form post, CSRF-protected like the site's other public forms; a GET only shows the form,
-# so a mail scanner that follows the link records nothing.
+# so a mail scanner that follows the link records nothing. Once acknowledged, the same form (filled
+# with the recorded answer) changes the comment or the wish for a call.
 @never_cache
 @require_http_methods(["GET", "POST"])
 def sponsor_update_acknowledge(request: HttpRequest, token: str) -> HttpResponse:
@@ -352,12 +366,13 @@ def sponsor_update_acknowledge(request: HttpRequest, token: str) -> HttpResponse
     if isinstance(delivery, HttpResponse):
         return delivery
     status = 200
-    form = AcknowledgeForm()
-    if request.method == "POST" and delivery.acknowledged_at is None:
+    form = AcknowledgeForm(initial={"comment": delivery.comment, "wants_call": delivery.wants_call})
+    if request.method == "POST":
         form = AcknowledgeForm(request.POST)
         if form.is_valid():
+            already = delivery.acknowledged_at is not None
             try:
-                services.delivery_acknowledge(
+                changed = services.delivery_acknowledge(
                     delivery=delivery,
                     comment=form.cleaned_data["comment"],
                     wants_call=form.cleaned_data["wants_call"],
@@ -366,6 +381,10 @@ def sponsor_update_acknowledge(request: HttpRequest, token: str) -> HttpResponse
             except ValidationError as error:
                 form_add_service_errors(form, error)
             else:
+                if already and changed:
+                    messages.success(request, "Your answer is changed, and the team has been told.")
+                elif already:
+                    messages.info(request, "Your answer was already recorded as it is.")
                 return redirect("sponsor_update_acknowledge", token=token)
         status = 400
     subscription = delivery.subscription
@@ -400,7 +419,7 @@ def sponsor_update_preferences(request: HttpRequest, token: str) -> HttpResponse
     if isinstance(subscription, HttpResponse):
         return subscription
     status = 200
-    form = SubscriptionEditForm(initial=SubscriptionEditForm.initial_for(subscription))
+    form = SubscriptionEditForm(initial=SubscriptionEditForm.initial_for(subscription, as_of=timezone.now()))
     if request.method == "POST":
         action = request.POST.get("action", "save")
         now = timezone.now()
@@ -467,7 +486,7 @@ def sponsor_update_new_link(request: HttpRequest) -> HttpResponse:
             except LinkRefused as refused:
                 target = refused.target if refused.expired else None
             if target is None:
-                for purpose in (Purpose.VIEW, Purpose.UNSUBSCRIBE):
+                for purpose in (Purpose.VIEW, Purpose.ACKNOWLEDGE, Purpose.UNSUBSCRIBE):
                     try:
                         target = link_read(purpose, token)
                     except LinkRefused as refused:

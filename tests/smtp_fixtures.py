@@ -41,6 +41,8 @@ class CollectingHandler:
     # Sessions greeted (EHLO or HELO): the connections senders opened.
     greeted: int = 0
     _refuse: int = 0
+    # Addresses refused for good at RCPT (550), as a server refuses a mailbox that does not exist.
+    refused_addresses: set[str] = dataclasses.field(default_factory=set)
     _hold: bool = False
     _release: threading.Event = dataclasses.field(default_factory=threading.Event)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
@@ -52,6 +54,14 @@ class CollectingHandler:
             self.greeted += 1
         session.host_name = hostname
         return responses
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address.lower() in self.refused_addresses:
+            return "550 5.1.1 Mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self._hold:
@@ -87,8 +97,13 @@ class CollectingHandler:
         self._hold = False
         self._release.set()
 
+    def refuse(self, address: str) -> None:
+        """Refuse mail to ``address`` for good (550 at RCPT) until the next reset."""
+        self.refused_addresses.add(address.lower())
+
     def reset(self) -> None:
         self.release()
+        self.refused_addresses.clear()
         with self._lock:
             self.messages.clear()
             self.held = 0

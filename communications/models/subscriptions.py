@@ -107,6 +107,12 @@ class DeliveryQuerySet(EngagementScopedQuerySet["Delivery"]):
         """Sent and not yet acknowledged by the recipient."""
         return self.filter(outbox_message__status=OutboxMessage.Status.SENT, acknowledged_at__isnull=True)
 
+    def failed_unreported(self) -> Self:
+        """Given up by the outbox and not yet reported to the engagement's leads."""
+        return self.filter(
+            outbox_message__status=OutboxMessage.Status.FAILED, failure_reported_at__isnull=True
+        )
+
     def pending(self) -> Self:
         """Not sent yet: no message written, or its message still waiting in the outbox."""
         return self.filter(
@@ -136,12 +142,16 @@ class Delivery(models.Model):
         OutboxMessage, on_delete=models.PROTECT, null=True, blank=True, related_name="delivery"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    # The recipient's answer through the update's "Acknowledge" link: set once, never moved.
+    # The recipient's answer through the update's "Acknowledge" link: the time is set once, never
+    # moved; the comment and the wish for a call may be changed later through the same link.
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     comment = models.TextField(
         **LONG_TEXT, blank=True, help_text="The recipient's comment when acknowledging."
     )
     wants_call = models.BooleanField(default=False, help_text="The recipient would like a call.")
+    # When the engagement's leads were told that this update could not be delivered; set once, so
+    # the sweep that reports failed updates tells them once.
+    failure_reported_at = models.DateTimeField(null=True, blank=True)
 
     objects = DeliveryQuerySet.as_manager()
 

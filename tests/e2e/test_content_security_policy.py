@@ -6,9 +6,12 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import ConsoleMessage, Page, expect
 
+from sponsor_updates.links import Purpose, link_max_age
 from tests.e2e.conftest import LogIn
 from tests.e2e.test_journeys import Team, complete_a_follow_up, log_check_in_from_my_week
 from tests.e2e.test_journeys import team as team  # noqa: F401 (the fixture, shared with the journeys)
+from tests.e2e.test_sponsor_update_pages import Sponsor
+from tests.e2e.test_sponsor_update_pages import sponsor as sponsor  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.e2e
 
@@ -58,4 +61,35 @@ def test_no_page_of_the_journey_trips_the_content_security_policy(
 
     # Then the browser refused nothing
     assert len(paths) >= 15, paths
+    assert violations == []
+
+
+def test_no_signed_page_of_a_sponsor_trips_the_content_security_policy(page: Page, sponsor: Sponsor) -> None:
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text) if _is_violation(message) else None)
+
+    # Given each page a sponsor reaches from an update's links, with no login
+    for purpose in (Purpose.VIEW, Purpose.PREFERENCES, Purpose.ACKNOWLEDGE, Purpose.UNSUBSCRIBE):
+        page.goto(sponsor.link(purpose))
+        expect(page.locator("main h1")).to_be_visible()
+
+    # And the pages their forms lead to: saved preferences, an acknowledgement, a new link
+    page.goto(sponsor.link(Purpose.PREFERENCES))
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".messages")).to_be_visible()
+    page.goto(sponsor.link(Purpose.ACKNOWLEDGE))
+    page.get_by_role("button", name="I have read it").click()
+    expect(page.get_by_text("Thank you: you acknowledged it on")).to_be_visible()
+    page.goto(sponsor.link(Purpose.UNSUBSCRIBE))
+    page.get_by_role("button", name="Unsubscribe").click()
+    expect(page.get_by_text("You are unsubscribed")).to_be_visible()
+
+    # And the pages of a tampered and an expired link, and the answer to asking for a new one
+    page.goto(sponsor.link(Purpose.PREFERENCES)[:-6] + "/")
+    expect(page.locator("main h1")).to_have_text("This link does not work")
+    page.goto(sponsor.link(Purpose.VIEW, signed_days_ago=link_max_age().days + 1))
+    page.get_by_role("button", name="Send me a new link").click()
+    expect(page.locator("main h1")).to_have_text("Check your mail")
+
+    # Then the browser refused nothing
     assert violations == []

@@ -24,12 +24,15 @@ from notifications.outbox import (
     outbox_send,
 )
 from tests import factories, smtp_fixtures
-from tests.smtp_fixtures import SmtpServer
+from tests.smtp_fixtures import SmtpServer, free_port
 
 smtp_server = smtp_fixtures.smtp_server
 smtp = smtp_fixtures.smtp
 
 pytestmark = pytest.mark.django_db
+
+smtp_server = smtp_fixtures.smtp_server
+smtp = smtp_fixtures.smtp
 
 UTC = dt.UTC
 AS_OF = dt.datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -242,6 +245,23 @@ def test_a_retry_after_the_message_expired_gives_up_instead_of_sending_late(eage
     assert message.status == OutboxMessage.Status.EXPIRED
 
 
+def test_a_callers_headers_travel_beside_the_outboxs_one_message_id(eager_tasks: None):
+    # Given a message whose writer set list headers and, in another spelling, a Message-ID of its own
+    message = _message(
+        headers={"List-Id": "Updates <ehr.updates.example.test>", "Message-Id": "<callers@example.test>"}
+    )
+
+    # When it is sent
+    outbox_send(key=message.idempotency_key)
+
+    # Then the mail carries the caller's header and exactly one Message-ID, the outbox's own
+    mime = mail.outbox[0].message()
+    assert mime["List-Id"] == "Updates <ehr.updates.example.test>"
+    assert len(mime.get_all("Message-ID")) == 1
+    assert mime["Message-ID"] != "<callers@example.test>"
+    assert mime["Message-ID"] == mail.outbox[0].extra_headers["Message-ID"]
+
+
 @pytest.fixture
 def smtp_mail(settings: Any, smtp: SmtpServer) -> Iterator[SmtpServer]:
     """Django's SMTP backend pointed at the loopback aiosmtpd server; the kept connection closed after."""
@@ -296,3 +316,43 @@ def test_a_connection_left_idle_is_not_reused(smtp_mail: SmtpServer, monkeypatch
     # Then each went on a connection of its own
     assert smtp_mail.handler.greeted == 2
     assert len(smtp_mail.messages) == 2
+
+
+def test_an_address_the_mail_server_refuses_for_good_fails_at_once_with_the_reason_in_words(
+    smtp_mail: SmtpServer,
+):
+    # Given a message to a mailbox the mail server says does not exist (550)
+    message = _message(to_address="gone@client.test")
+    smtp_mail.handler.refuse("gone@client.test")
+
+    # When its send task runs, and runs again
+    first, second = outbox_send(key=message.idempotency_key), outbox_send(key=message.idempotency_key)
+
+    # Then it is failed after one attempt, with no retry (nothing raised), and the reason is readable
+    message.refresh_from_db()
+    assert (first, second) == (False, False)
+    assert (message.status, message.attempts) == (OutboxMessage.Status.FAILED, 1)
+    assert message.last_error == (
+        "The recipient's mail server refused the address (550 5.1.1 Mailbox unavailable)."
+    )
+    assert smtp_mail.messages == []
+
+
+def test_a_mail_server_out_of_reach_leaves_the_message_pending_with_the_reason_in_words(
+    settings: Any, smtp: SmtpServer
+):
+    # Given a message and a mail server on a port where nothing listens
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    message = _message()
+
+    # When its send task runs
+    with pytest.raises(OSError):
+        outbox_send(key=message.idempotency_key)
+
+    # Then it stays pending for the retries, with a reason a person can read
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (OutboxMessage.Status.PENDING, 1)
+    assert message.last_error.startswith("The mail server could not be reached (ConnectionRefusedError")
+    assert message.last_error.endswith("it is tried again.")

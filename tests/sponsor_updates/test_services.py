@@ -8,6 +8,8 @@ from email.utils import getaddresses
 from zoneinfo import ZoneInfo
 
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from communications.models import Delivery, SponsorSubscription
 from notifications.models import OutboxMessage
@@ -231,3 +233,55 @@ def test_send_now_mails_exactly_what_the_preview_shows_a_cadence_up_to_today(spo
     assert message.subject == preview.rendered.subject
     assert _without_links(message.body_text) == _without_links(preview.rendered.text)
     assert "Agreed the cut-over weekend." in message.body_text
+
+
+def test_failed_updates_are_reported_to_each_lead_once_in_a_fixed_number_of_queries(sponsored):
+    from engagements.models import Membership
+    from notifications.models import Notification
+    from tests import factories
+
+    # Given a consultant beside the lead, and updates the outbox gave up on: one, then three more
+    member = factories.consultant(username="member")
+    Membership.objects.create(engagement=sponsored.engagement, user=member, role=Membership.Role.CONSULTANT)
+    budgets = []
+    for size in (1, 3):
+        for n in range(size):
+            delivery = services.update_send_now(
+                actor=sponsored.lead,
+                subscription=sponsored.subscription,
+                request_key=f"{size}-{n}",
+                as_of=AS_OF + dt.timedelta(days=7 * n),
+            )
+            OutboxMessage.objects.filter(delivery=delivery).update(
+                status="failed", last_error="The recipient has no email address."
+            )
+        # When the report runs
+        with CaptureQueriesContext(connection) as queries:
+            reported = services.delivery_failures_report(as_of=AS_OF + dt.timedelta(days=30))
+        budgets.append(len(queries))
+        # Then each failure is reported once, to the lead only
+        assert reported == size
+    assert budgets[0] == budgets[1]
+    notices = Notification.objects.filter(event="update_failed")
+    assert [n.recipient_id for n in notices] == [sponsored.lead.pk] * 4
+    assert all("could not be delivered: The recipient has no email address." in n.message for n in notices)
+
+    # And a second run tells nobody again
+    assert services.delivery_failures_report(as_of=AS_OF + dt.timedelta(days=31)) == 0
+    assert Notification.objects.filter(event="update_failed").count() == 4
+    assert not Delivery.objects.filter(outbox_message__status="failed", failure_reported_at__isnull=True)
+
+
+def test_a_pending_or_sent_update_is_not_reported_as_failed(sponsored):
+    from notifications.models import Notification
+
+    sent = services.update_send_now(
+        actor=sponsored.lead, subscription=sponsored.subscription, request_key="sent", as_of=AS_OF
+    )
+    OutboxMessage.objects.filter(delivery=sent).update(status="sent", sent_at=AS_OF)
+    services.update_send_now(
+        actor=sponsored.lead, subscription=sponsored.subscription, request_key="pending", as_of=AS_OF
+    )
+    OutboxMessage.objects.filter(delivery__ad_hoc_key="pending").update(attempts=4, last_error="timed out")
+    assert services.delivery_failures_report(as_of=AS_OF) == 0
+    assert not Notification.objects.filter(event="update_failed").exists()

@@ -344,8 +344,8 @@ def test_the_sponsor_acknowledges_an_update_once_through_its_link_and_the_lead_i
     with time_machine.travel(AS_OF + dt.timedelta(hours=2), tick=False):
         done = browser.post(url, {**form, "csrfmiddlewaretoken": token})
         assert done.status_code == 302
-        # And again (a double click, a reload)
-        browser.post(url, {"comment": "changed", "csrfmiddlewaretoken": token})
+        # And again, the same answer (a double click, a reload)
+        browser.post(url, {**form, "csrfmiddlewaretoken": token})
 
     # Then the delivery records the first answer, once
     delivery = Delivery.objects.get()
@@ -354,11 +354,54 @@ def test_the_sponsor_acknowledges_an_update_once_through_its_link_and_the_lead_i
     # And the page says so, in the sponsor's time
     shown = browser.get(url).content.decode()
     assert "you acknowledged it on Mon 9 Mar 2026 10:30 (Europe/Berlin)" in shown
-    assert "I have read it" not in shown
+    assert "I have read it" not in shown and "Save my answer" in shown
     # And the lead is told once, in the app
     [notice] = Notification.objects.filter(event="update_acknowledged")
     assert notice.recipient_id == due_monday.lead.pk and notice.in_app and not notice.email
     assert "Ana Ruiz read the status update" in notice.message and "would like a call" in notice.message
+
+
+def test_the_sponsor_changes_their_answer_later_and_the_lead_is_told_once_per_change(due_monday):
+    from notifications.models import Notification
+
+    # Given an update the sponsor acknowledged without a comment
+    services.updates_sweep(as_of=AS_OF)
+    url = _path(_acknowledge_url(OutboxMessage.objects.get())[0])
+    browser = Client(enforce_csrf_checks=True)
+    token = browser.get(url).cookies["csrftoken"].value
+    with time_machine.travel(AS_OF + dt.timedelta(hours=2), tick=False):
+        assert browser.post(url, {"csrfmiddlewaretoken": token}).status_code == 302
+
+    # When, a day later, they open the same link: the form shows their answer, to change
+    page = browser.get(url).content.decode()
+    assert "Change your answer" in page and "Save my answer" in page
+
+    # And they add a comment and ask for a call, submitting it twice
+    changed = {"comment": "On second thoughts: call me.", "wants_call": "on", "csrfmiddlewaretoken": token}
+    with time_machine.travel(AS_OF + dt.timedelta(days=1), tick=False):
+        first = browser.post(url, changed, follow=True)
+        second = browser.post(url, changed, follow=True)
+
+    # Then the answer is changed, the first acknowledgement's time kept, and the page says so
+    delivery = Delivery.objects.get()
+    assert (delivery.comment, delivery.wants_call) == ("On second thoughts: call me.", True)
+    assert delivery.acknowledged_at == AS_OF + dt.timedelta(hours=2)
+    assert "Your answer is changed" in first.content.decode()
+    assert "already recorded as it is" in second.content.decode()
+    assert "call me." in second.content.decode() and "You asked for a call" in second.content.decode()
+    # And the lead is told of the acknowledgement once and of the change once
+    notices = list(Notification.objects.filter(event="update_acknowledged").order_by("created_at"))
+    assert [n.recipient_id for n in notices] == [due_monday.lead.pk] * 2
+    assert "changed their answer" in notices[1].message and "would like a call" in notices[1].message
+    assert "On second thoughts" in notices[1].message
+
+    # When they later take the call back, that is one more change, told once
+    with time_machine.travel(AS_OF + dt.timedelta(days=2), tick=False):
+        browser.post(url, {"comment": "All clear now.", "csrfmiddlewaretoken": token})
+    assert Delivery.objects.get().wants_call is False
+    last = Notification.objects.filter(event="update_acknowledged").order_by("-created_at").first()
+    assert last is not None and "no call needed" in last.message
+    assert Notification.objects.filter(event="update_acknowledged").count() == 3
 
 
 def test_an_acknowledge_link_names_one_delivery_of_one_subscription(due_monday, client):
@@ -545,3 +588,124 @@ def test_each_update_contact_shows_on_the_one_timeline_page_whose_check_ins_it_f
     sent, acknowledged = f"update-sent-{delivery.pk}", f"update-acknowledged-{delivery.pk}"
     assert [sent in page for page in pages] == [True, False, False]
     assert [acknowledged in page for page in pages] == [False, True, False]
+
+
+def test_an_update_refused_for_good_is_flagged_on_the_updates_page_and_the_lead_is_told_once(
+    due_monday, client, smtp_mail, eager_tasks, django_capture_on_commit_callbacks
+):
+    from notifications.models import Notification
+
+    # Given the sponsor's mail server refuses their address for good
+    smtp_mail.handler.refuse("ana@client.test")
+
+    # When the sweep writes Monday's update and the outbox tries to send it
+    _sweep(django_capture_on_commit_callbacks)
+
+    # Then it is failed at once, with the reason in words
+    message = OutboxMessage.objects.get()
+    assert message.status == OutboxMessage.Status.FAILED and message.attempts == 1
+    assert smtp_mail.messages == []
+
+    # And the next sweeps tell the engagement's lead once, in the app, with the reason
+    later = AS_OF + dt.timedelta(minutes=5)
+    assert services.delivery_failures_report(as_of=later) == 1
+    assert services.updates_sweep(as_of=later + dt.timedelta(minutes=5)) == 0
+    [notice] = Notification.objects.filter(event="update_failed")
+    assert notice.recipient_id == due_monday.lead.pk and notice.in_app and not notice.email
+    assert "to Ana Ruiz could not be delivered" in notice.message
+    assert "refused the address (550 5.1.1 Mailbox unavailable)" in notice.message
+    assert notice.url == reverse("engagement_updates", args=[due_monday.engagement.pk])
+
+    # And the updates page flags it without a look at the history: who, when, why, what to do
+    client.force_login(due_monday.lead)
+    updates = reverse("engagement_updates", args=[due_monday.engagement.pk])
+    page = client.get(updates).content.decode()
+    assert "Updates that did not reach their recipient" in page
+    flagged = page[page.index("Not delivered:") :]
+    assert "to Ana Ruiz, due Mon 9 Mar 2026 08:00 (Europe/Berlin), after 1 attempt." in flagged
+    assert "The recipient&#x27;s mail server refused the address (550 5.1.1 Mailbox unavailable)." in flagged
+    assert "Check the address" in flagged
+
+    # When the address is put right and the team sends the update again
+    smtp_mail.handler.reset()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.update_send_now(
+            actor=due_monday.lead, subscription=due_monday.subscription, request_key="again", as_of=later
+        )
+
+    # Then it arrives, and the page no longer flags the old failure
+    assert len(smtp_mail.messages) == 1
+    assert "Updates that did not reach their recipient" not in client.get(updates).content.decode()
+
+
+def test_an_update_the_outbox_is_still_retrying_is_flagged_with_its_last_error(sponsored, client):
+    # Given an update whose attempts failed so far while the mail server was out of reach
+    delivery = _send_now(sponsored, "a", 0)
+    OutboxMessage.objects.filter(delivery=delivery).update(
+        attempts=3,
+        last_error="The mail server could not be reached (TimeoutError: timed out); it is tried again.",
+    )
+
+    # When the team opens the updates page
+    client.force_login(sponsored.lead)
+    page = client.get(reverse("engagement_updates", args=[sponsored.engagement.pk])).content.decode()
+
+    # Then it is flagged as still being tried, with the reason
+    assert "Not delivered yet, still trying:" in page and "after 3 attempts." in page
+    assert "could not be reached (TimeoutError: timed out)" in page
+    assert "Check the address" not in page
+
+
+def test_the_updates_page_reads_a_fixed_number_of_queries_with_flagged_updates(sponsored, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(sponsored.lead)
+    url = reverse("engagement_updates", args=[sponsored.engagement.pk])
+    budgets = []
+    for key, days in (("a", 0), ("b", 7), ("c", 14)):
+        delivery = _send_now(sponsored, key, days)
+        OutboxMessage.objects.filter(delivery=delivery).update(status="failed", last_error="refused")
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        budgets.append(len(queries))
+    assert len(set(budgets)) == 1
+
+
+def test_the_team_form_shows_an_ended_pause_empty_and_saves_without_it(sponsored, client):
+    from django.utils import timezone
+
+    # Given a subscription paused until a day that has passed, and another paused until next week
+    today = timezone.localdate(timezone=dt.UTC)
+    SponsorSubscription.objects.filter(pk=sponsored.subscription.pk).update(
+        paused_until=today - dt.timedelta(days=10)
+    )
+    client.force_login(sponsored.lead)
+    edit = reverse("subscription_edit", args=[sponsored.engagement.pk, sponsored.subscription.pk])
+    updates = reverse("engagement_updates", args=[sponsored.engagement.pk])
+
+    # When the team opens the list and the form
+    listed, form = client.get(updates).content.decode(), client.get(edit).content.decode()
+
+    # Then the ended pause is shown as over: the state is "On" and the date field is empty
+    assert "Paused until" not in listed and ">On<" in listed
+    field = re.search(r'<input type="date" name="paused_until"[^>]*>', form)
+    assert field is not None and "value=" not in field.group(0)
+
+    # And saving the form as it was shown succeeds and clears the old pause
+    posted = {
+        "cadence": "weekly",
+        "weekday": "0",
+        "local_time": "08:00",
+        "time_zone": "Europe/Berlin",
+        "paused_until": "",
+        "is_active": "on",
+    }
+    assert client.post(edit, posted).status_code == 302
+    assert SponsorSubscription.objects.get().paused_until is None
+
+    # And a pause still in force is shown and kept
+    in_force = today + dt.timedelta(days=7)
+    SponsorSubscription.objects.update(paused_until=in_force)
+    assert f'value="{in_force:%Y-%m-%d}"' in client.get(edit).content.decode()
+    assert f"Paused until {in_force.day} " in client.get(updates).content.decode()
