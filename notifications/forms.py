@@ -62,6 +62,7 @@ EVENT_ABOUT = {
     NotificationEvent.FOLLOW_UP_ESCALATED: "communications.FollowUp",
     NotificationEvent.SPONSOR_SILENT: "communications.SilenceFlag",
     NotificationEvent.UPDATE_ACKNOWLEDGED: "communications.SponsorSubscription",
+    NotificationEvent.UPDATE_APPROVAL_NEEDED: "communications.SponsorSubscription",
 }
 
 
