@@ -187,6 +187,11 @@ def _drafts_follow_schedule(subscription: SponsorSubscription, *, as_of: datetim
     if keep is None or send_at is None or keep.scheduled_for == send_at:
         return
     period = schedule.period_for(subscription, send_at=send_at)
+    taken = Delivery.objects.filter(subscription=subscription, ad_hoc_key="", period_end=period.end)
+    if taken.exclude(pk=keep.pk).exists():
+        # That local day's update was written already (moved to later the same day): it stays the one.
+        Delivery.objects.filter(pk=keep.pk).delete()
+        return
     Delivery.objects.filter(pk=keep.pk).update(
         period_start=period.start,
         period_end=period.end,
@@ -732,9 +737,9 @@ def delivery_summary_save(
 
     A changed text is the lead's from now on (``summary_by``) and takes back
     an approval given to the old text, unless approved again in the same
-    call. An update already sent cannot change. Leads, practice leads and
-    administrators only. Idempotent: the same text saved again changes
-    nothing.
+    call. An update already sent cannot change (the same text again is
+    accepted and changes nothing). Leads, practice leads and administrators
+    only. Idempotent: the same text saved again changes nothing.
     """
     _check_may_approve(actor, delivery.subscription.engagement)
     text = summary.strip().replace("\r\n", "\n")
@@ -744,6 +749,8 @@ def delivery_summary_save(
         raise ValidationError({"summary": f"Keep it under {LONG_TEXT_MAX_LENGTH} characters."})
     row = Delivery.objects.select_for_update().get(pk=delivery.pk)
     if row.outbox_message_id is not None:
+        if text == row.summary:  # The same words again (a double click): nothing to do.
+            return row
         raise RuleViolation("This update has gone already; its summary can no longer change.")
     if text != row.summary:
         Delivery.objects.filter(pk=row.pk).update(

@@ -11,21 +11,9 @@ from notifications.models import Notification, NotificationEvent, OutboxMessage
 from pmaas.errors import NotAllowed, NotFound
 from sponsor_updates import services
 from tests import factories
-from tests.sponsor_updates.conftest import AS_OF, INTERNAL, UTC
+from tests.sponsor_updates.conftest import AS_OF, BEFORE, DUE, INTERNAL, LATER, UTC
 
-# Monday 9 March, 08:00 Berlin: the update covering 2–8 March is due.
-DUE = dt.datetime(2026, 3, 9, 7, tzinfo=UTC)
-BEFORE = DUE - dt.timedelta(days=3)
-LATER = AS_OF + dt.timedelta(hours=3)
 DELAYED = "This update was delayed"
-
-
-@pytest.fixture
-def due(sponsored):
-    """The sponsor's next update is Monday's; ``needs_approval`` is set per test."""
-    SponsorSubscription.objects.update(next_send_at=DUE)
-    sponsored.subscription.refresh_from_db()
-    return sponsored
 
 
 def _needs_approval(sponsored) -> None:
@@ -213,3 +201,23 @@ def test_moving_the_schedule_moves_the_draft_and_takes_its_approval_back(due):
     # Then the draft follows it, keeps its words, and needs approving again
     draft = Delivery.objects.get()
     assert (draft.period_end, draft.summary, draft.approved_at) == (dt.date(2026, 3, 10), "Kept words.", None)
+
+
+def test_a_draft_moved_onto_a_day_whose_update_went_already_is_dropped_not_sent_twice(due):
+    # Given Monday's update went at 08:00 Berlin, and the lead drafted the next Monday's
+    services.updates_sweep(as_of=AS_OF)
+    due.subscription.refresh_from_db()
+    draft = services.update_next_summary_save(
+        actor=due.lead, subscription=due.subscription, summary="Next week.", approve=False, as_of=AS_OF
+    )
+    assert draft.period_end == dt.date(2026, 3, 16)
+
+    # When the team moves the time to 09:00 the same Monday, so the next send is later that day
+    spec = services.SubscriptionSchedule("weekly", 0, dt.time(9), "Europe/Berlin")
+    services.subscription_update(
+        actor=due.lead, subscription=due.subscription, spec=spec, is_active=True, as_of=AS_OF
+    )
+    services.updates_sweep(as_of=AS_OF + dt.timedelta(hours=1))
+
+    # Then that day keeps its one update, and the draft is gone rather than clashing with it
+    assert Delivery.objects.count() == 1 and len(_updates()) == 1
