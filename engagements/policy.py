@@ -43,6 +43,8 @@ class Action(StrEnum):
     # Every status move of a change request: review, approve, reject, withdraw.
     DECIDE_CHANGE_REQUEST = "decide_change_request"
     MANAGE_TEAM = "manage_team"
+    # Sign off a sponsor update's summary, and send one that waited for approval.
+    APPROVE_SPONSOR_UPDATE = "approve_sponsor_update"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +69,11 @@ POLICY: Mapping[Action, Rule] = MappingProxyType(
         ),
         Action.MANAGE_TEAM: Rule(
             _OWNERS, "Only the engagement lead, practice leads and administrators may change its team."
+        ),
+        Action.APPROVE_SPONSOR_UPDATE: Rule(
+            _OWNERS,
+            "Only the engagement lead, practice leads and administrators may write and approve "
+            "a status update's summary.",
         ),
     }
 )

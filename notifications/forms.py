@@ -63,6 +63,7 @@ EVENT_ABOUT = {
     NotificationEvent.SPONSOR_SILENT: "communications.SilenceFlag",
     NotificationEvent.UPDATE_ACKNOWLEDGED: "communications.SponsorSubscription",
     NotificationEvent.UPDATE_FAILED: "communications.SponsorSubscription",
+    NotificationEvent.UPDATE_APPROVAL_NEEDED: "communications.SponsorSubscription",
 }
 
 

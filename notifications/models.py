@@ -31,6 +31,7 @@ class NotificationEvent(models.TextChoices):
     SPONSOR_SILENT = "sponsor_silent", "A sponsor or PMO lead I own has gone quiet"
     UPDATE_ACKNOWLEDGED = "update_acknowledged", "A sponsor acknowledged a status update of mine"
     UPDATE_FAILED = "update_failed", "A status update to a sponsor could not be delivered"
+    UPDATE_APPROVAL_NEEDED = "update_approval_needed", "A status update waits for my approval"
 
 
 # The events whose mail comes in the daily digest unless the user chose to get them at once
@@ -45,6 +46,9 @@ DIGESTIBLE_EVENTS = (
 
 # Told in the app only: no digest or at-once mail reports them, so they offer no email switch.
 IN_APP_ONLY_EVENTS = (NotificationEvent.UPDATE_ACKNOWLEDGED, NotificationEvent.UPDATE_FAILED)
+
+# Mailed on its own the moment it happens, never in a digest: what it reports is already late.
+MAILED_AT_ONCE_EVENTS = (NotificationEvent.UPDATE_APPROVAL_NEEDED,)
 
 
 _AT_ONCE_HELP = "Mail it at once (with the sweep's other at-once events), not in the daily digest."
@@ -92,6 +96,8 @@ class NotificationPreference(models.Model):
     sponsor_silent_email = models.BooleanField(default=True)
     update_acknowledged_in_app = models.BooleanField(default=True)
     update_failed_in_app = models.BooleanField(default=True)
+    update_approval_needed_in_app = models.BooleanField(default=True)
+    update_approval_needed_email = models.BooleanField(default=True)
     # Mail of these events comes in the daily digest unless the user wants it at once.
     check_in_missed_at_once = models.BooleanField(default=False, help_text=_AT_ONCE_HELP)
     follow_up_overdue_at_once = models.BooleanField(default=False, help_text=_AT_ONCE_HELP)

@@ -52,6 +52,7 @@ class ScheduleForm(forms.Form):
             local_time=data["local_time"],
             time_zone=data["time_zone"],
             paused_until=data.get("paused_until"),
+            needs_approval=data.get("needs_approval"),
         )
 
     @staticmethod
@@ -64,11 +65,50 @@ class ScheduleForm(forms.Form):
             "time_zone": subscription.time_zone,
             "paused_until": pause_in_force(subscription, as_of=as_of),
             "is_active": subscription.is_active,
+            "needs_approval": APPROVAL_NEEDED if subscription.needs_approval else APPROVAL_NOT_NEEDED,
         }
+
+
+APPROVAL_NEEDED = "needed"
+APPROVAL_NOT_NEEDED = "not_needed"
+
+
+def _approval_field() -> forms.TypedChoiceField:
+    """The team's choice per subscription; the recipient's preferences never show it.
+
+    A post without it (an older form, a script) gives None: not needed for a
+    new subscription, unchanged for an existing one.
+    """
+    return forms.TypedChoiceField(
+        label="Approval",
+        choices=[
+            (
+                APPROVAL_NOT_NEEDED,
+                "Send without approval: each update goes at its time, with the lead's summary "
+                "if they wrote one, else the drafted one",
+            ),
+            (
+                APPROVAL_NEEDED,
+                "Needs approval: the engagement lead approves each update; one not approved by "
+                "its time waits, and the lead is told at once",
+            ),
+        ],
+        coerce=lambda value: value == APPROVAL_NEEDED,
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+        initial=APPROVAL_NOT_NEEDED,
+    )
 
 
 class SubscriptionEditForm(ScheduleForm):
     is_active = forms.BooleanField(required=False, label="Send these updates")
+
+
+class TeamSubscriptionEditForm(SubscriptionEditForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["needs_approval"] = _approval_field()
 
 
 class SubscriptionAddForm(ScheduleForm):
@@ -82,6 +122,7 @@ class SubscriptionAddForm(ScheduleForm):
 
     def __init__(self, *args: Any, stakeholders: Sequence[Stakeholder], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["needs_approval"] = _approval_field()
         self._stakeholders = {stakeholder.pk: stakeholder for stakeholder in stakeholders}
         self.fields["stakeholder"].choices = [  # type: ignore[attr-defined]
             ("", "Choose a stakeholder"),
@@ -95,6 +136,18 @@ class SubscriptionAddForm(ScheduleForm):
 class SendNowForm(forms.Form):
     # Names this request, so a double submit sends once.
     request_key = forms.CharField(max_length=64, widget=forms.HiddenInput)
+
+
+class SummaryForm(forms.Form):
+    """The lead's summary of one update; the rules (not empty, not too long) are the service's."""
+
+    summary = forms.CharField(
+        label="Summary",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="A few sentences at the top of the update. Only write what the client may see.",
+    )
 
 
 class NewLinkForm(forms.Form):

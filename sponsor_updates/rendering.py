@@ -27,6 +27,7 @@ from sponsor_updates import schedule
 from sponsor_updates.links import LinkTarget, Purpose, link_token, link_url
 from sponsor_updates.schedule import Period
 from sponsor_updates.selectors import UpdateContent, update_contents
+from sponsor_updates.summary import summary_draft
 
 _INLINER = css_inline.CSSInliner(load_remote_stylesheets=False)
 
@@ -82,12 +83,16 @@ def _list_headers(content: UpdateContent, unsubscribe_token: str, unsubscribe_ur
     }
 
 
-def update_render(*, content: UpdateContent, target: LinkTarget, online: bool = False) -> RenderedUpdate:
+def update_render(
+    *, content: UpdateContent, target: LinkTarget, summary: str = "", late: bool = False, online: bool = False
+) -> RenderedUpdate:
     """The update for ``target``'s subscription (and delivery, for its "view online" link).
 
-    ``online`` renders the HTML for the web page instead: the same content in
-    the site's layout is the view's job, so it only drops the mail's own
-    "view online" line.
+    ``summary`` opens it (the lead's, or the automatic draft); ``late`` says
+    it goes after its time because it waited for approval. ``online``
+    renders the HTML for the web page instead: the same content in the
+    site's layout is the view's job, so it only drops the mail's own "view
+    online" line.
     """
     unsubscribe_token = link_token(Purpose.UNSUBSCRIBE, target)
     unsubscribe_url = link_url(Purpose.UNSUBSCRIBE, target)
@@ -99,6 +104,8 @@ def update_render(*, content: UpdateContent, target: LinkTarget, online: bool = 
     }
     context: dict[str, Any] = {
         "update": content,
+        "summary": summary,
+        "late": late,
         "subject": update_subject(content),
         "period": period_label(content.period),
         "links": links,
@@ -120,6 +127,7 @@ def update_render(*, content: UpdateContent, target: LinkTarget, online: bool = 
 class PreviewedUpdate:
     content: UpdateContent
     rendered: RenderedUpdate
+    summary: str
 
 
 def update_preview(*, subscription: SponsorSubscription, as_of: datetime) -> PreviewedUpdate:
@@ -127,7 +135,11 @@ def update_preview(*, subscription: SponsorSubscription, as_of: datetime) -> Pre
     period = schedule.period_up_to(subscription, as_of=as_of)
     contents = update_contents(subscriptions=[subscription], periods={subscription.pk: period}, as_of=as_of)
     content = contents[subscription.pk]
+    summary = summary_draft(content)
     return PreviewedUpdate(
         content=content,
-        rendered=update_render(content=content, target=LinkTarget(subscription_id=subscription.pk)),
+        rendered=update_render(
+            content=content, target=LinkTarget(subscription_id=subscription.pk), summary=summary
+        ),
+        summary=summary,
     )

@@ -74,9 +74,43 @@ def delivery_history(*, user: Any, engagement: Engagement) -> QuerySet[Delivery]
     return (
         Delivery.objects.visible_to(user)
         .filter(subscription__engagement=engagement)
+        .come_due()
         .select_related("subscription__stakeholder", "outbox_message")
         .defer("outbox_message__body_text", "outbox_message__body_html", "outbox_message__headers")
         .order_by("-scheduled_for", "-pk")
+    )
+
+
+def delivery_waiting_list(*, user: Any, engagement: Engagement) -> QuerySet[Delivery]:
+    """The engagement's updates held at their send time for approval, oldest first."""
+    return (
+        Delivery.objects.visible_to(user)
+        .filter(subscription__engagement=engagement)
+        .waiting_for_approval()
+        .select_related("subscription__stakeholder")
+        .order_by("scheduled_for", "pk")
+    )
+
+
+def delivery_get_for_user(*, user: Any, engagement: Engagement, id: Any) -> Delivery:
+    """One update of this engagement in the user's scope, else 404."""
+    return get_or_404(
+        Delivery.objects.visible_to(user)
+        .filter(subscription__engagement=engagement)
+        .select_related(
+            "subscription__engagement__client", "subscription__stakeholder", "outbox_message", "summary_by"
+        )
+        .defer("outbox_message__body_text", "outbox_message__body_html", "outbox_message__headers"),
+        id=id,
+    )
+
+
+def delivery_of_period(*, subscription: SponsorSubscription, period: Period) -> Delivery | None:
+    """The scheduled update of this period, when it was written (as a draft ahead, or at its time)."""
+    return (
+        Delivery.objects.filter(subscription=subscription, ad_hoc_key="", period_end=period.end)
+        .select_related("summary_by", "approved_by")
+        .first()
     )
 
 

@@ -14,24 +14,31 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
+from django.utils import timezone
 
 from communications.models import Delivery, SponsorSubscription
 from engagements.models import Engagement, Membership
+from engagements.policy import Action, engagement_check_can
 from engagements.selectors import engagement_check_editable
-from notifications.models import NotificationEvent, OutboxMessage
+from notifications.models import Notification, NotificationEvent, OutboxMessage
 from notifications.outbox import OutboundEmail, outbox_add
+from notifications.rendering import email_to
+from notifications.selectors import Recipient, recipients_for
 from notifications.services import NotificationDraft, notifications_record
+from notifications.timing import email_allowed_from, email_is_held
 from pmaas.errors import RuleViolation
 from pmaas.locking import claim_in_batches
-from pmaas.validation import clean_instance
+from pmaas.validation import LONG_TEXT_MAX_LENGTH, clean_instance
 from sponsor_updates import schedule
 from sponsor_updates.links import LinkTarget, Purpose, link_url
 from sponsor_updates.rendering import one_line, period_label, recipient_address, update_render
 from sponsor_updates.selectors import UpdateContent, update_contents
+from sponsor_updates.summary import summary_draft
 from stakeholders.models import Stakeholder, StakeholderRole
 
 Weekday = SponsorSubscription.Weekday
@@ -52,6 +59,8 @@ class SubscriptionSchedule:
     local_time: time
     time_zone: str
     paused_until: Any = None
+    # None leaves it as it is: the recipient's own preferences never change it.
+    needs_approval: bool | None = None
 
 
 def _scheduled(subscription: SponsorSubscription, *, as_of: datetime) -> None:
@@ -98,6 +107,7 @@ def subscription_add(
         local_time=spec.local_time,
         time_zone=spec.time_zone,
         paused_until=spec.paused_until,
+        needs_approval=bool(spec.needs_approval),
     )
     errors = {} if stakeholder.email else {"stakeholder": "This stakeholder has no email address."}
     errors.update(_pause_errors(spec, as_of=as_of))
@@ -138,6 +148,8 @@ def subscription_update(
     subscription.local_time = spec.local_time
     subscription.time_zone = spec.time_zone
     subscription.paused_until = spec.paused_until
+    if spec.needs_approval is not None:
+        subscription.needs_approval = spec.needs_approval
     if is_active and not subscription.is_active:
         subscription.stopped_by = ""
         subscription.unsubscribed_at = None
@@ -148,7 +160,45 @@ def subscription_update(
     clean_instance(subscription, errors)
     _scheduled(subscription, as_of=as_of)
     subscription.save()
+    _drafts_follow_schedule(subscription, as_of=as_of)
     return subscription
+
+
+def _drafts_follow_schedule(subscription: SponsorSubscription, *, as_of: datetime) -> None:
+    """Move the draft of the next update (written ahead by the lead) to the next send time, or drop it.
+
+    A moved draft keeps its summary but loses its approval: it now covers
+    other days, so the lead approves it again.
+    """
+    drafts = list(
+        Delivery.objects.filter(
+            subscription=subscription,
+            ad_hoc_key="",
+            outbox_message__isnull=True,
+            held_at__isnull=True,
+            scheduled_for__gt=as_of,
+        ).order_by("-scheduled_for", "-pk")
+    )
+    send_at = subscription.next_send_at
+    if not drafts or (send_at is not None and drafts[0].scheduled_for == send_at and len(drafts) == 1):
+        return
+    keep = drafts[0] if send_at is not None else None
+    Delivery.objects.filter(pk__in=[d.pk for d in drafts if d is not keep]).delete()
+    if keep is None or send_at is None or keep.scheduled_for == send_at:
+        return
+    period = schedule.period_for(subscription, send_at=send_at)
+    taken = Delivery.objects.filter(subscription=subscription, ad_hoc_key="", period_end=period.end)
+    if taken.exclude(pk=keep.pk).exists():
+        # That local day's update was written already (moved to later the same day): it stays the one.
+        Delivery.objects.filter(pk=keep.pk).delete()
+        return
+    Delivery.objects.filter(pk=keep.pk).update(
+        period_start=period.start,
+        period_end=period.end,
+        scheduled_for=send_at,
+        approved_at=None,
+        approved_by=None,
+    )
 
 
 def subscription_unsubscribe(*, subscription_id: int, as_of: datetime) -> bool:
@@ -226,7 +276,10 @@ def _email(
     subscription: SponsorSubscription, delivery: Delivery, content: UpdateContent, key: str
 ) -> OutboundEmail:
     rendered = update_render(
-        content=content, target=LinkTarget(subscription_id=subscription.pk, delivery_id=delivery.pk)
+        content=content,
+        target=LinkTarget(subscription_id=subscription.pk, delivery_id=delivery.pk),
+        summary=delivery.summary,
+        late=delivery.held_at is not None,
     )
     stakeholder = subscription.stakeholder
     return OutboundEmail(
@@ -245,11 +298,11 @@ def _email(
 def _write(
     items: list[tuple[SponsorSubscription, Delivery, UpdateContent, str]], *, as_of: datetime
 ) -> list[Delivery]:
-    """Insert the deliveries (skipping periods already written), then their messages, then link them.
+    """Insert the deliveries (skipping periods already written), then hand the new ones to the outbox.
 
     Five statements whatever the number: the deliveries' insert (ON CONFLICT
-    DO NOTHING), reading back the rows still without a message, the outbox's
-    insert, reading the messages' ids by key, and one UPDATE linking them.
+    DO NOTHING), reading back the rows still without a message, and
+    ``_hand_over``'s three.
     """
     Delivery.objects.bulk_create([d for _, d, _, _ in items], ignore_conflicts=True, batch_size=500)
     written = {
@@ -258,23 +311,60 @@ def _write(
             subscription_id__in=[s.pk for s, _, _, _ in items], outbox_message__isnull=True
         )
     }
-    emails, fresh = [], []
+    fresh = []
     for subscription, delivery, content, key in items:
         row = written.get((subscription.pk, delivery.period_end, delivery.ad_hoc_key))
-        if row is None:
-            continue
-        emails.append(_email(subscription, row, content, key))
-        fresh.append((row, key))
-    outbox_add(emails=emails, as_of=as_of)
+        if row is not None:
+            fresh.append((subscription, row, content, key))
+    return _hand_over(fresh, as_of=as_of)
+
+
+def _hand_over(
+    items: list[tuple[SponsorSubscription, Delivery, UpdateContent, str]], *, as_of: datetime
+) -> list[Delivery]:
+    """Render each delivery's update, write the messages in the outbox, and link them to the rows.
+
+    Three statements whatever the number: the outbox's insert (ON CONFLICT DO
+    NOTHING on the key naming the period, so a sweep and an approval racing
+    for the same update write one message), reading the messages' ids by
+    key, and one UPDATE linking them (with the summary and health sent).
+    """
+    outbox_add(emails=[_email(s, row, content, key) for s, row, content, key in items], as_of=as_of)
     messages = dict(
-        OutboxMessage.objects.filter(idempotency_key__in=[key for _, key in fresh]).values_list(
+        OutboxMessage.objects.filter(idempotency_key__in=[key for _, _, _, key in items]).values_list(
             "idempotency_key", "pk"
         )
     )
-    for row, key in fresh:
+    for _, row, _, key in items:
         row.outbox_message_id = messages[key]
-    Delivery.objects.bulk_update([row for row, _ in fresh], ["outbox_message"], batch_size=500)
-    return [row for row, _ in fresh]
+    rows = [row for _, row, _, _ in items]
+    Delivery.objects.bulk_update(rows, ["outbox_message", "summary", "health"], batch_size=500)
+    return rows
+
+
+def _summary_to_send(row: Delivery, content: UpdateContent) -> str:
+    """The lead's text when they wrote or approved one, else a draft of the period as it ended."""
+    if row.summary_by_id is not None or row.approved_at is not None:
+        return row.summary
+    return summary_draft(content)
+
+
+def _period_rows(
+    items: list[tuple[SponsorSubscription, Delivery, Any, str]],
+) -> dict[tuple[int, Any], Delivery]:
+    """The scheduled rows of these periods still without a message, locked until the batch commits.
+
+    Locked (FOR UPDATE, waiting rather than skipping), so an approval of the
+    same row either finished before (the sweep sees it approved and sends)
+    or waits for the sweep (and then finds the row held, and sends).
+    """
+    rows = Delivery.objects.select_for_update().filter(
+        subscription_id__in=[s.pk for s, _, _, _ in items],
+        period_end__in={d.period_end for _, d, _, _ in items},
+        ad_hoc_key="",
+        outbox_message__isnull=True,
+    )
+    return {(row.subscription_id, row.period_end): row for row in rows}
 
 
 def updates_sweep(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SIZE) -> int:
@@ -286,9 +376,14 @@ def updates_sweep(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SIZE) -> int
     transaction holds the database): each batch, in one transaction, writes
     one Delivery per (subscription, period), unique in the database, the
     rendered message in the outbox, and moves each subscription to its next
-    local send time. A paused period is passed over, not sent late. A fixed
-    number of queries per batch. Idempotent: a second sweep on the same
-    ``as_of`` finds nothing due. Returns the number of updates written.
+    local send time. A paused period is passed over, not sent late. Each
+    update opens with the lead's summary when they wrote one, else a draft
+    (``summary.summary_draft``). An update of a subscription that needs
+    approval and has none is held instead: its row is kept without a
+    message, marked held, and the engagement's leads are told at once
+    (``_hold``); it goes when approved (``delivery_approve``), never before.
+    A fixed number of queries per batch. Idempotent: a second sweep on the
+    same ``as_of`` finds nothing due. Returns the number of updates written.
     """
     subscriptions_ensure_for_sponsors(as_of=as_of)
     delivery_failures_report(as_of=as_of)
@@ -318,7 +413,23 @@ def updates_sweep(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SIZE) -> int
         )
         for subscription, delivery, _, _ in items:
             delivery.health = contents[subscription.pk].health
-        written = _write([(s, d, contents[s.pk], key) for s, d, _, key in items], as_of=as_of)
+            delivery.summary = summary_draft(contents[subscription.pk])
+        Delivery.objects.bulk_create([d for _, d, _, _ in items], ignore_conflicts=True, batch_size=500)
+        rows = _period_rows(items) if items else {}
+        to_send, to_hold = [], []
+        for subscription, delivery, _, key in items:
+            row = rows.get((subscription.pk, delivery.period_end))
+            if row is None:  # Its message was written before: by an earlier sweep or an approval.
+                continue
+            content = contents[subscription.pk]
+            row.health = content.health
+            row.summary = _summary_to_send(row, content)
+            if subscription.needs_approval and row.approved_at is None:
+                to_hold.append((subscription, row))
+            else:
+                to_send.append((subscription, row, content, key))
+        written = _hand_over(to_send, as_of=as_of) if to_send else []
+        _hold(to_hold, as_of=as_of)
         SponsorSubscription.objects.bulk_update(batch, ["next_send_at"], batch_size=500)
         return len(written)
 
@@ -354,6 +465,7 @@ def update_send_now(
             period_end=period.end,
             ad_hoc_key=request_key,
             health=content.health,
+            summary=summary_draft(content),
             scheduled_for=as_of,
         )
         _write(
@@ -544,3 +656,230 @@ def delivery_failures_report(*, as_of: datetime, batch_size: int = FAILURE_REPOR
         ).update(failure_reported_at=as_of)
 
     return claim_in_batches(unreported, batch_size=batch_size, claim=claim)
+
+
+# --- The summary and the approval ---------------------------------------------------------------------
+
+
+def approval_needed_key(*, delivery_id: int, user_id: int) -> str:
+    """One mail per held update and lead."""
+    return f"update_approval:delivery:{delivery_id}:user:{user_id}"
+
+
+def _not_before(recipient: Recipient, as_of: datetime) -> datetime | None:
+    if email_is_held(preference=recipient.preference, zone=recipient.zone, at=as_of):
+        return email_allowed_from(preference=recipient.preference, zone=recipient.zone, at=as_of)
+    return None
+
+
+def _hold(held: list[tuple[SponsorSubscription, Delivery]], *, as_of: datetime) -> None:
+    """Keep these updates without a message, mark them held, and tell the engagements' leads at once.
+
+    Only a row held for the first time tells anyone (its ``held_at`` was
+    NULL under the sweep's lock); the notice and its mail are keyed by the
+    delivery, so nobody is told twice. Each lead gets an in-app notification
+    and a mail of its own, not a digest line, as their preferences allow;
+    the mail waits for the end of their quiet hours. A fixed number of
+    queries whatever the number of rows.
+    """
+    if not held:
+        return
+    fresh = [(subscription, row) for subscription, row in held if row.held_at is None]
+    for _, row in fresh:
+        row.held_at = as_of
+    Delivery.objects.bulk_update([row for _, row in held], ["held_at", "summary", "health"], batch_size=500)
+    if not fresh:
+        return
+    leads: dict[int, list[int]] = {}
+    for engagement_id, user_id in (
+        Membership.objects.leads()
+        .filter(engagement_id__in={s.engagement_id for s, _ in fresh}, user__is_active=True)
+        .order_by("pk")
+        .values_list("engagement_id", "user_id")
+    ):
+        leads.setdefault(engagement_id, []).append(user_id)
+    recipients = recipients_for(user_ids={u for users in leads.values() for u in users})
+    drafts, emails = [], []
+    for subscription, row in fresh:
+        url = reverse("delivery_review", args=[subscription.engagement_id, row.pk])
+        name = one_line(subscription.stakeholder.name)
+        period = period_label(schedule.Period(start=row.period_start, end=row.period_end or row.period_start))
+        message = (
+            f"The status update to {name} for {period} on {subscription.engagement.code} "
+            "waits for your approval: it goes as soon as you approve it"
+        )
+        for user_id in leads.get(subscription.engagement_id, []):
+            recipient = recipients.get(user_id)
+            if recipient is None:
+                continue
+            drafts.append(
+                NotificationDraft(
+                    recipient_id=user_id,
+                    event=NotificationEvent.UPDATE_APPROVAL_NEEDED,
+                    key=f"delivery:{row.pk}",
+                    message=message,
+                    url=url,
+                    engagement_id=subscription.engagement_id,
+                )
+            )
+            if recipient.email and recipient.preference.wants(
+                NotificationEvent.UPDATE_APPROVAL_NEEDED, "email"
+            ):
+                due = timezone.localtime(row.scheduled_for, recipient.zone)
+                emails.append(
+                    email_to(
+                        recipient,
+                        template="sponsor_updates/email/approval_needed",
+                        context={
+                            "recipient": recipient.user,
+                            "stakeholder_name": name,
+                            "engagement": subscription.engagement,
+                            "period": period,
+                            "due": due,
+                            "review_url": settings.SITE_URL + url,
+                            "preferences_url": settings.SITE_URL + reverse("notification_preferences"),
+                        },
+                        kind=OutboxMessage.Kind.AT_ONCE,
+                        key=approval_needed_key(delivery_id=row.pk, user_id=user_id),
+                        engagement_id=subscription.engagement_id,
+                        not_before=_not_before(recipient, as_of),
+                        about={"delivery": row.pk},
+                    )
+                )
+    notifications_record(drafts=drafts, as_of=as_of, recipients=recipients)
+    outbox_add(emails=emails, as_of=as_of)
+    # Mailed on its own just now: no digest reports it again.
+    Notification.objects.filter(
+        event=NotificationEvent.UPDATE_APPROVAL_NEEDED,
+        key__in=[f"delivery:{row.pk}" for _, row in fresh],
+        email=True,
+        mailed_at__isnull=True,
+    ).update(mailed_at=as_of)
+
+
+def _check_may_approve(actor: Any, engagement: Engagement) -> None:
+    engagement_check_can(user=actor, engagement=engagement, action=Action.APPROVE_SPONSOR_UPDATE)
+
+
+def update_next_draft(*, actor: Any, subscription: SponsorSubscription, as_of: datetime) -> Delivery:
+    """The row of the subscription's next scheduled update, written ahead as a draft if it is not yet.
+
+    Keyed like the sweep's row (subscription, local due date), so the sweep
+    finds it at the send time and sends or holds it. Starts with a draft
+    summary of the period so far. Leads, practice leads and administrators
+    only. Idempotent: a second call returns the same row.
+    """
+    _check_may_approve(actor, subscription.engagement)
+    send_at = subscription.next_send_at
+    if not subscription.is_active or send_at is None:
+        raise RuleViolation("These updates are off: no update is scheduled.")
+    if schedule.is_paused(subscription, send_at=send_at):
+        raise RuleViolation("The next update falls in the pause: nothing will be sent then.")
+    period = schedule.period_for(subscription, send_at=send_at)
+    with transaction.atomic():
+        existing = Delivery.objects.filter(
+            subscription=subscription, ad_hoc_key="", period_end=period.end
+        ).first()
+        if existing is not None:
+            return existing
+        content = update_contents(
+            subscriptions=[subscription], periods={subscription.pk: period}, as_of=as_of
+        )[subscription.pk]
+        Delivery.objects.bulk_create(
+            [
+                Delivery(
+                    subscription=subscription,
+                    period_start=period.start,
+                    period_end=period.end,
+                    scheduled_for=send_at,
+                    health=content.health,
+                    summary=summary_draft(content),
+                )
+            ],
+            ignore_conflicts=True,
+        )
+        return Delivery.objects.get(subscription=subscription, ad_hoc_key="", period_end=period.end)
+
+
+@transaction.atomic
+def update_next_summary_save(
+    *, actor: Any, subscription: SponsorSubscription, summary: str, approve: bool, as_of: datetime
+) -> Delivery:
+    """The lead writes, and with ``approve`` approves, the summary of the next update ahead of its time.
+
+    The draft row (``update_next_draft``) and the summary are written
+    together or not at all. Idempotent like ``delivery_summary_save``.
+    """
+    draft = update_next_draft(actor=actor, subscription=subscription, as_of=as_of)
+    return delivery_summary_save(actor=actor, delivery=draft, summary=summary, approve=approve, as_of=as_of)
+
+
+SUMMARY_REQUIRED = "Write a summary, or keep the drafted one."
+
+
+@transaction.atomic
+def delivery_summary_save(
+    *, actor: Any, delivery: Delivery, summary: str, approve: bool, as_of: datetime
+) -> Delivery:
+    """The lead writes the update's summary, and approves it with ``approve``.
+
+    A changed text is the lead's from now on (``summary_by``) and takes back
+    an approval given to the old text, unless approved again in the same
+    call. An update already sent cannot change (the same text again is
+    accepted and changes nothing). Leads, practice leads and administrators
+    only. Idempotent: the same text saved again changes nothing.
+    """
+    _check_may_approve(actor, delivery.subscription.engagement)
+    text = summary.strip().replace("\r\n", "\n")
+    if not text:
+        raise ValidationError({"summary": SUMMARY_REQUIRED})
+    if len(text) > LONG_TEXT_MAX_LENGTH:
+        raise ValidationError({"summary": f"Keep it under {LONG_TEXT_MAX_LENGTH} characters."})
+    row = Delivery.objects.select_for_update().get(pk=delivery.pk)
+    if row.outbox_message_id is not None:
+        if text == row.summary:  # The same words again (a double click): nothing to do.
+            return row
+        raise RuleViolation("This update has gone already; its summary can no longer change.")
+    if text != row.summary:
+        Delivery.objects.filter(pk=row.pk).update(
+            summary=text, summary_by=actor, approved_at=None, approved_by=None
+        )
+    if approve:
+        return delivery_approve(actor=actor, delivery=row, as_of=as_of)
+    return Delivery.objects.get(pk=row.pk)
+
+
+@transaction.atomic
+def delivery_approve(*, actor: Any, delivery: Delivery, as_of: datetime) -> Delivery:
+    """Approve an update's summary; an update held at its send time goes at once, marked late.
+
+    Approved before its send time, the update goes with the sweep at that
+    time; held already (it came due without approval), it is rendered now
+    and handed to the outbox in this transaction, under the key naming its
+    period, so it is written once however often it is approved or swept.
+    Leads, practice leads and administrators only. Idempotent: a second
+    approval changes nothing and sends nothing.
+    """
+    _check_may_approve(actor, delivery.subscription.engagement)
+    row = (
+        Delivery.objects.select_for_update(of=("self",))
+        .select_related("subscription__engagement__client", "subscription__stakeholder")
+        .get(pk=delivery.pk)
+    )
+    if row.outbox_message_id is not None:
+        return row
+    if row.approved_at is None:
+        Delivery.objects.filter(pk=row.pk, approved_at__isnull=True).update(
+            approved_at=as_of, approved_by=actor
+        )
+        row.approved_at, row.approved_by = as_of, actor
+    if row.held_at is not None:
+        subscription = row.subscription
+        period = schedule.Period(start=row.period_start, end=row.period_end or row.period_start)
+        content = update_contents(
+            subscriptions=[subscription], periods={subscription.pk: period}, as_of=as_of
+        )[subscription.pk]
+        row.health = content.health
+        key = delivery_key(subscription.pk, period.end.isoformat())
+        _hand_over([(subscription, row, content, key)], as_of=as_of)
+    return row

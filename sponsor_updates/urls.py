@@ -25,6 +25,21 @@ urlpatterns = [
         views.subscription_send_now,
         name="subscription_send_now",
     ),
+    path(
+        "engagements/<int:pk>/updates/<int:subscription_pk>/summary/",
+        views.subscription_summary,
+        name="subscription_summary",
+    ),
+    path(
+        "engagements/<int:pk>/updates/deliveries/<int:delivery_pk>/",
+        views.delivery_review,
+        name="delivery_review",
+    ),
+    path(
+        "engagements/<int:pk>/updates/deliveries/<int:delivery_pk>/approve/",
+        views.delivery_approve,
+        name="delivery_approve",
+    ),
     path("updates/online/<str:token>/", views.sponsor_update_online, name="sponsor_update_online"),
     path(
         "updates/preferences/<str:token>/",

@@ -29,6 +29,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from communications.models import Delivery, SponsorSubscription
 from engagements import selectors as engagement_selectors
 from engagements.models import Engagement
+from engagements.policy import Action, engagement_can, engagement_check_can
 from pmaas.errors import RuleViolation
 from pmaas.forms import form_add_service_errors
 from pmaas.scoping import require_shared_section
@@ -39,9 +40,12 @@ from sponsor_updates.forms import (
     SendNowForm,
     SubscriptionAddForm,
     SubscriptionEditForm,
+    SummaryForm,
+    TeamSubscriptionEditForm,
 )
 from sponsor_updates.links import LinkRefused, LinkTarget, Purpose, link_read
 from sponsor_updates.rendering import period_label, update_preview
+from sponsor_updates.summary import summary_draft
 
 _SECTION = "communications.SponsorSubscription"
 _SPANS = {
@@ -104,6 +108,15 @@ def _list_page(
         "has_candidates": bool(candidates),
         "troubles": troubles,
         "unacknowledged": selectors.delivery_unacknowledged_count(user=user, engagement=engagement),
+        "waiting": [
+            {
+                "delivery": delivery,
+                "period": period_label(_delivery_period(delivery)),
+                "since_local": _local(delivery.scheduled_for, delivery.subscription.time_zone),
+            }
+            for delivery in selectors.delivery_waiting_list(user=user, engagement=engagement)
+        ],
+        "can_approve": engagement_can(user=user, engagement=engagement, action=Action.APPROVE_SPONSOR_UPDATE),
     }
     return render(request, "sponsor_updates/engagement_updates.html", context, status=status)
 
@@ -226,7 +239,7 @@ def subscription_edit(request: HttpRequest, pk: int, subscription_pk: int) -> Ht
     engagement_selectors.engagement_check_editable(user=request.user, engagement=engagement)
     status = 200
     if request.method == "POST":
-        form = SubscriptionEditForm(request.POST)
+        form = TeamSubscriptionEditForm(request.POST)
         if form.is_valid():
             try:
                 services.subscription_update(
@@ -243,11 +256,44 @@ def subscription_edit(request: HttpRequest, pk: int, subscription_pk: int) -> Ht
                 return redirect("engagement_updates", pk=engagement.pk)
         status = 400
     else:
-        form = SubscriptionEditForm(
-            initial=SubscriptionEditForm.initial_for(subscription, as_of=timezone.now())
+        form = TeamSubscriptionEditForm(
+            initial=TeamSubscriptionEditForm.initial_for(subscription, as_of=timezone.now())
         )
     context = {"engagement": engagement, "tab": "updates", "subscription": subscription, "form": form}
     return render(request, "sponsor_updates/subscription_edit.html", context, status=status)
+
+
+@dataclass(frozen=True)
+class NextUpdate:
+    """The next scheduled update as the lead reviews it ahead of its time."""
+
+    period: str
+    send_local: datetime | None
+    summary: str
+    draft: Delivery | None
+    paused: bool
+
+
+def _next_update(subscription: SponsorSubscription, *, as_of: datetime) -> NextUpdate | None:
+    send_at = subscription.next_send_at
+    if not subscription.is_active or send_at is None:
+        return None
+    period = schedule.period_for(subscription, send_at=send_at)
+    draft = selectors.delivery_of_period(subscription=subscription, period=period)
+    if draft is not None and (draft.summary_by_id is not None or draft.approved_at is not None):
+        summary = draft.summary
+    else:
+        contents = selectors.update_contents(
+            subscriptions=[subscription], periods={subscription.pk: period}, as_of=as_of
+        )
+        summary = summary_draft(contents[subscription.pk])
+    return NextUpdate(
+        period=period_label(period),
+        send_local=_local(send_at, subscription.time_zone),
+        summary=summary,
+        draft=draft,
+        paused=schedule.is_paused(subscription, send_at=send_at),
+    )
 
 
 def _preview_page(
@@ -255,14 +301,18 @@ def _preview_page(
     subscription: SponsorSubscription,
     *,
     form: SendNowForm | None = None,
+    summary_form: SummaryForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    preview = update_preview(subscription=subscription, as_of=timezone.now())
+    now = timezone.now()
+    preview = update_preview(subscription=subscription, as_of=now)
+    next_update = _next_update(subscription, as_of=now)
     context = {
         "engagement": subscription.engagement,
         "tab": "updates",
         "subscription": subscription,
         "update": preview.content,
+        "summary": preview.summary,
         "period": period_label(preview.content.period),
         "span": _SPANS[SponsorSubscription.Cadence(subscription.cadence)],
         "rendered": preview.rendered,
@@ -270,7 +320,13 @@ def _preview_page(
         "can_edit": engagement_selectors.engagement_can_edit(
             user=request.user, engagement=subscription.engagement
         ),
+        "can_approve": engagement_can(
+            user=request.user, engagement=subscription.engagement, action=Action.APPROVE_SPONSOR_UPDATE
+        ),
         "send_form": form or SendNowForm(initial={"request_key": uuid.uuid4().hex}),
+        "next_update": next_update,
+        "summary_form": summary_form
+        or SummaryForm(initial={"summary": next_update.summary if next_update else ""}),
     }
     return render(request, "sponsor_updates/preview.html", context, status=status)
 
@@ -302,6 +358,114 @@ def subscription_send_now(request: HttpRequest, pk: int, subscription_pk: int) -
                 "subscription_preview", pk=subscription.engagement_id, subscription_pk=subscription.pk
             )
     return _preview_page(request, subscription, form=form, status=400)
+
+
+def _approving(request: HttpRequest) -> bool:
+    return request.POST.get("action") == "approve"
+
+
+@login_required
+@require_POST
+def subscription_summary(request: HttpRequest, pk: int, subscription_pk: int) -> HttpResponse:
+    """The lead saves (and perhaps approves) the summary of the next update, ahead of its time."""
+    subscription = _subscription(request, pk, subscription_pk)
+    engagement_check_can(
+        user=request.user, engagement=subscription.engagement, action=Action.APPROVE_SPONSOR_UPDATE
+    )
+    form = SummaryForm(request.POST)
+    approve = _approving(request)
+    if form.is_valid():
+        try:
+            services.update_next_summary_save(
+                actor=request.user,
+                subscription=subscription,
+                summary=form.cleaned_data["summary"],
+                approve=approve,
+                as_of=timezone.now(),
+            )
+        except (ValidationError, RuleViolation) as error:
+            form_add_service_errors(form, error)
+        else:
+            done = "approved: it goes at its time" if approve else "saved"
+            messages.success(
+                request, f"The summary of the next update to {subscription.stakeholder} is {done}."
+            )
+            return redirect(
+                "subscription_preview", pk=subscription.engagement_id, subscription_pk=subscription.pk
+            )
+    return _preview_page(request, subscription, summary_form=form, status=400)
+
+
+def _delivery(request: HttpRequest, pk: int, delivery_pk: int) -> Delivery:
+    engagement = _engagement(request, pk)
+    return selectors.delivery_get_for_user(user=request.user, engagement=engagement, id=delivery_pk)
+
+
+def _review_page(
+    request: HttpRequest, delivery: Delivery, *, form: SummaryForm | None = None, status: int = 200
+) -> HttpResponse:
+    subscription = delivery.subscription
+    period = _delivery_period(delivery)
+    sent = delivery.outbox_message is not None
+    contents = selectors.update_contents(
+        subscriptions=[subscription],
+        periods={subscription.pk: period},
+        as_of=delivery.scheduled_for if sent else timezone.now(),
+    )
+    context = {
+        "engagement": subscription.engagement,
+        "tab": "updates",
+        "delivery": delivery,
+        "subscription": subscription,
+        "update": contents[subscription.pk],
+        "period": period_label(period),
+        "summary": delivery.summary,
+        "late": delivery.held_at is not None,
+        "scheduled_local": _local(delivery.scheduled_for, subscription.time_zone),
+        "approved_local": _local(delivery.approved_at, subscription.time_zone),
+        "can_approve": engagement_can(
+            user=request.user, engagement=subscription.engagement, action=Action.APPROVE_SPONSOR_UPDATE
+        ),
+        "form": form or SummaryForm(initial={"summary": delivery.summary}),
+    }
+    return render(request, "sponsor_updates/review.html", context, status=status)
+
+
+@login_required
+def delivery_review(request: HttpRequest, pk: int, delivery_pk: int) -> HttpResponse:
+    """One update with its summary: the lead reviews, edits and approves it here."""
+    return _review_page(request, _delivery(request, pk, delivery_pk))
+
+
+@login_required
+@require_POST
+def delivery_approve(request: HttpRequest, pk: int, delivery_pk: int) -> HttpResponse:
+    """Save the update's summary; with action=approve approve it, and send it at once if it waited."""
+    delivery = _delivery(request, pk, delivery_pk)
+    engagement = delivery.subscription.engagement
+    engagement_check_can(user=request.user, engagement=engagement, action=Action.APPROVE_SPONSOR_UPDATE)
+    form = SummaryForm(request.POST)
+    approve = _approving(request)
+    if form.is_valid():
+        try:
+            saved = services.delivery_summary_save(
+                actor=request.user,
+                delivery=delivery,
+                summary=form.cleaned_data["summary"],
+                approve=approve,
+                as_of=timezone.now(),
+            )
+        except (ValidationError, RuleViolation) as error:
+            form_add_service_errors(form, error)
+        else:
+            name = delivery.subscription.stakeholder
+            if saved.outbox_message_id is not None:
+                messages.success(request, f"The update to {name} is on its way, marked as delayed.")
+                return redirect("engagement_updates", pk=engagement.pk)
+            done = "approved: it goes at its time" if approve else "saved"
+            messages.success(request, f"The summary of the update to {name} is {done}.")
+            return redirect("delivery_review", pk=engagement.pk, delivery_pk=delivery.pk)
+    return _review_page(request, delivery, form=form, status=400)
 
 
 # --- The recipient's signed-link pages ----------------------------------------------------------------
@@ -339,7 +503,13 @@ def sponsor_update_online(request: HttpRequest, token: str) -> HttpResponse:
         subscriptions=[subscription], periods={subscription.pk: period}, as_of=delivery.scheduled_for
     )
     content = contents[subscription.pk]
-    context = {"update": content, "period": period_label(period), "delivery": delivery}
+    context = {
+        "update": content,
+        "period": period_label(period),
+        "delivery": delivery,
+        "summary": delivery.summary,
+        "late": delivery.is_late,
+    }
     with timezone.override(subscription.time_zone):
         return render(request, "sponsor_updates/online.html", context)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Self
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -119,6 +120,14 @@ class DeliveryQuerySet(EngagementScopedQuerySet["Delivery"]):
             Q(outbox_message__isnull=True) | Q(outbox_message__status=OutboxMessage.Status.PENDING)
         )
 
+    def come_due(self) -> Self:
+        """Past its send time: its message written, or held for approval (not a draft of one still ahead)."""
+        return self.filter(Q(outbox_message__isnull=False) | Q(held_at__isnull=False))
+
+    def waiting_for_approval(self) -> Self:
+        """Came due, needs the lead's approval and has none yet: nothing was sent."""
+        return self.filter(held_at__isnull=False, outbox_message__isnull=True)
+
 
 class Delivery(models.Model):
     """One status update of a subscription for one period: written once, sent through the outbox.
@@ -152,6 +161,26 @@ class Delivery(models.Model):
     # When the engagement's leads were told that this update could not be delivered; set once, so
     # the sweep that reports failed updates tells them once.
     failure_reported_at = models.DateTimeField(null=True, blank=True)
+    # The few sentences at the top of the update. Drafted automatically from the period's shared
+    # content unless the lead wrote it; a draft row may exist before the send time for that.
+    summary = models.TextField(**LONG_TEXT, blank=True, help_text="The summary at the top of the update.")
+    summary_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who wrote the summary; empty when it was drafted automatically.",
+    )
+    # Set once, by the sweep, when an update that needs approval came due without it: from then on
+    # it waits, and approving it sends it at once, late.
+    held_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the update came due and waited for approval."
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     objects = DeliveryQuerySet.as_manager()
 
@@ -177,6 +206,16 @@ class Delivery(models.Model):
         state = OutboxMessage.Status(self.status).label
         due = self.period_end or self.period_start
         return f"{self.subscription} for {due:%Y-%m-%d} ({state})"
+
+    @property
+    def is_waiting(self) -> bool:
+        """Held for approval at its send time, and not sent since."""
+        return self.held_at is not None and self.outbox_message_id is None
+
+    @property
+    def is_late(self) -> bool:
+        """Sent after its send time because it waited for approval."""
+        return self.held_at is not None and self.outbox_message_id is not None
 
     @property
     def status(self) -> str:

@@ -17,6 +17,10 @@ UTC = dt.UTC
 # A Monday; the update of Monday 9 March 2026, 08:00 in Berlin, is due at 07:00 UTC.
 AS_OF = dt.datetime(2026, 3, 9, 7, 30, tzinfo=UTC)
 INTERNAL = "INTERNAL-MARKER"
+# Monday 9 March, 08:00 Berlin: the update covering 2–8 March is due; before it, and after it.
+DUE = dt.datetime(2026, 3, 9, 7, tzinfo=UTC)
+BEFORE = DUE - dt.timedelta(days=3)
+LATER = AS_OF + dt.timedelta(hours=3)
 
 
 @dataclasses.dataclass
@@ -91,3 +95,11 @@ def sponsored(db: None) -> Sponsored:
     services.subscriptions_ensure_for_sponsors(as_of=dt.datetime(2026, 3, 1, tzinfo=UTC))
     subscription = SponsorSubscription.objects.get(engagement=engagement, stakeholder=sponsor)
     return Sponsored(engagement=engagement, lead=lead, sponsor=sponsor, subscription=subscription)
+
+
+@pytest.fixture
+def due(sponsored: Sponsored) -> Sponsored:
+    """The sponsor's next update is Monday 9 March's; whether it needs approval is up to each test."""
+    SponsorSubscription.objects.update(next_send_at=DUE)
+    sponsored.subscription.refresh_from_db()
+    return sponsored

@@ -1,0 +1,97 @@
+"""The summary drafted for an update: a few readable sentences, from client-shared content only."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from engagements.models import Milestone
+from sponsor_updates.schedule import Period
+from sponsor_updates.selectors import ChangeLine, MeetingLine, MilestoneLine, UpdateContent, update_contents
+from sponsor_updates.summary import summary_draft
+from tests.sponsor_updates.conftest import AS_OF, INTERNAL, UTC
+
+# The week before Monday 9 March: the shared meeting of the 4th and the internal one of the 5th.
+WEEK = Period(start=dt.date(2026, 3, 2), end=dt.date(2026, 3, 9))
+
+
+def _content(**lines: object) -> UpdateContent:
+    return UpdateContent(
+        engagement_name="ERP upgrade",
+        engagement_code="ERP-26",
+        client_name="Client",
+        recipient_name="Ana Ruiz",
+        time_zone="Europe/Berlin",
+        period=WEEK,
+        **lines,  # type: ignore[arg-type]
+    )
+
+
+def test_the_draft_names_the_periods_meetings_decisions_milestones_and_scope_changes(sponsored):
+    # Given a milestone completed in the week, beside the fixture's shared meeting and change request
+    Milestone.objects.filter(engagement=sponsored.engagement).update(completed_on=dt.date(2026, 3, 6))
+    subscription = sponsored.subscription
+
+    # When the summary of that week is drafted
+    content = update_contents(subscriptions=[subscription], periods={subscription.pk: WEEK}, as_of=AS_OF)
+    text = summary_draft(content[subscription.pk])
+
+    # Then it says, in sentences, who met when, what was decided, done and changed
+    assert "We held one meeting in this period (4 Mar), with Ana Ruiz" in text
+    assert "Decided: Cut over on 14 March." in text
+    assert "Completed: Go-live (6 Mar)." in text
+    assert "Scope change: Add the pharmacy module (proposed)." in text
+
+
+def test_the_draft_never_carries_an_internal_check_in_or_follow_up(sponsored):
+    # Given the week holds an internal check-in and an internal follow-up beside the shared ones
+    subscription = sponsored.subscription
+    content = update_contents(subscriptions=[subscription], periods={subscription.pk: WEEK}, as_of=AS_OF)
+
+    # When the summary is drafted
+    text = summary_draft(content[subscription.pk])
+
+    # Then only the shared meeting is counted, and nothing internal is named
+    assert "one meeting" in text
+    assert INTERNAL not in text
+
+
+def test_a_quiet_period_says_so_in_one_sentence():
+    assert summary_draft(_content()) == (
+        "No meeting, decision, milestone or scope change was recorded in this period."
+    )
+
+
+def test_many_items_are_named_a_few_at_a_time_and_counted():
+    # Given five meetings with the same two people, decisions at four of them, and a decided change
+    meetings = [
+        MeetingLine(
+            occurred_at=dt.datetime(2026, 3, day, 9, tzinfo=UTC),
+            kind="Meeting",
+            attendees=["Ana Ruiz", "Lena Lead"],
+            summary="",
+            decisions=f"Decision {day}." if day != 4 else "",
+        )
+        for day in (2, 3, 4, 5, 6)
+    ]
+    change = ChangeLine(
+        title="Pharmacy module",
+        kind="Scope",
+        status="Approved",
+        raised_on=dt.date(2026, 3, 3),
+        budget_impact=None,
+        schedule_impact_days=None,
+        decision="Approved with a second phase",
+        awaiting_client=False,
+    )
+    coming = MilestoneLine(name="Go-live", due_on=dt.date(2026, 4, 1), completed_on=None)
+
+    # When the summary is drafted
+    text = summary_draft(_content(meetings=meetings, scope_changes=[change], milestones_coming=[coming]))
+
+    # Then each person is named once, the days a few at a time, and every decision is counted
+    assert (
+        "We held 5 meetings in this period (2 Mar, 3 Mar, 4 Mar and 2 more), with Ana Ruiz and Lena Lead."
+        in text
+    )
+    assert "5 decisions were recorded: Decision 2; Decision 3; Decision 5. (2 more below.)" in text
+    assert text.endswith("Next milestone: Go-live, due 1 Apr.")
