@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from axes.helpers import get_client_ip_address
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from rest_framework.views import APIView
@@ -67,12 +67,10 @@ class SessionRecordMiddleware:
     """Keep each logged-in session's row (``accounts.UserSession``) current, for "Where you are logged in".
 
     After the view: a logged-in request whose session was not noted in the
-    last ``SESSION_SEEN_EVERY`` (or whose key changed, as at login and at a
-    password change) writes one row; others write nothing. The note of when
-    it was written travels in the session itself.
+    last ``SESSION_SEEN_EVERY`` writes one row; others write nothing. The
+    note of when it was written is a key in the shared cache, so the session
+    itself is left as the view left it.
     """
-
-    SEEN_KEY = "_session_seen"
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -86,20 +84,14 @@ class SessionRecordMiddleware:
         key = session.session_key
         if not key:
             return response
-        now = timezone.now()
-        seen = session.get(self.SEEN_KEY)
-        if isinstance(seen, list) and len(seen) == 2 and seen[0] == key:
-            try:
-                if now - datetime.fromisoformat(seen[1]) < services.SESSION_SEEN_EVERY:
-                    return response
-            except (TypeError, ValueError):
-                pass
+        seen_every = services.SESSION_SEEN_EVERY.total_seconds()
+        if not cache.add(f"accounts:session-seen:{key}", 1, timeout=seen_every):
+            return response
         services.session_record(
             user=user,
             session_key=key,
             user_agent=request.headers.get("User-Agent", ""),
             ip_address=get_client_ip_address(request),
-            as_of=now,
+            as_of=timezone.now(),
         )
-        session[self.SEEN_KEY] = [key, now.isoformat()]
         return response
