@@ -1,4 +1,4 @@
-"""Show times in the time zone the logged-in user chose (the database keeps UTC); note each session in use."""
+"""Show times in the time zone the logged-in user chose; the database keeps UTC."""
 
 from __future__ import annotations
 
@@ -6,13 +6,9 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from axes.helpers import get_client_ip_address
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from rest_framework.views import APIView
-
-from accounts import services
 
 
 class UserTimeZoneMiddleware:
@@ -61,37 +57,3 @@ def _zone(name: str) -> ZoneInfo | None:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return None
-
-
-class SessionRecordMiddleware:
-    """Keep each logged-in session's row (``accounts.UserSession``) current, for "Where you are logged in".
-
-    After the view: a logged-in request whose session was not noted in the
-    last ``SESSION_SEEN_EVERY`` writes one row; others write nothing. The
-    note of when it was written is a key in the shared cache, so the session
-    itself is left as the view left it.
-    """
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
-        user = getattr(request, "user", None)
-        session = getattr(request, "session", None)
-        if user is None or session is None or not user.is_authenticated:
-            return response
-        key = session.session_key
-        if not key:
-            return response
-        seen_every = services.SESSION_SEEN_EVERY.total_seconds()
-        if not cache.add(f"accounts:session-seen:{key}", 1, timeout=seen_every):
-            return response
-        services.session_record(
-            user=user,
-            session_key=key,
-            user_agent=request.headers.get("User-Agent", ""),
-            ip_address=get_client_ip_address(request),
-            as_of=timezone.now(),
-        )
-        return response

@@ -138,12 +138,12 @@ class UserSessionQuerySet(OwnRowsQuerySet["UserSession"]):
 
 
 class UserSession(models.Model):
-    """A browser a user is logged in on: the session's key, where and when it was last seen.
+    """A browser a user logged in on: the session's key, the browser, the address and when.
 
-    Written by ``accounts.middleware.SessionRecordMiddleware`` at most every
-    few minutes per session, so the user can see where they are logged in and
-    end the sessions they do not recognise. The session itself lives in the
-    session store; a row whose session is gone names nothing.
+    Written by the login page (and moved to the new key when a password
+    change renews the session), so the user can see where they are logged in
+    and end the sessions they do not recognise. The session itself lives in
+    the session store; a row whose session is gone names nothing.
     """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
@@ -151,16 +151,15 @@ class UserSession(models.Model):
     user_agent = models.CharField(max_length=300, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField()
-    last_seen_at = models.DateTimeField()
 
     objects = UserSessionQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-last_seen_at", "-pk"]
-        indexes = [models.Index(fields=["user", "-last_seen_at", "-id"], name="user_session_recent")]
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-created_at", "-id"], name="user_session_recent")]
 
     def __str__(self) -> str:
-        return f"Session of {self.user} last seen {self.last_seen_at:%Y-%m-%d %H:%M}"
+        return f"Session of {self.user} since {self.created_at:%Y-%m-%d %H:%M}"
 
     @property
     def browser(self) -> str:

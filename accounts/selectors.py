@@ -42,7 +42,7 @@ SESSIONS_SHOWN = 20
 
 
 def session_list_for_user(*, user: Any) -> list[UserSession]:
-    """The user's own sessions still known to the session store, most recently used first.
+    """The user's own sessions still known to the session store, the latest login first.
 
     At most ``SESSIONS_SHOWN``; a row whose session has ended (logged out,
     expired, ended from another browser) is left out.

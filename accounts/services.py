@@ -130,35 +130,32 @@ def user_confirm_email_change(*, user: User, token: str) -> User:
 
 # --- Sessions: where a user is logged in ---------------------------------------------------------
 
-# A session's "last seen" is written at most this often, not on every request.
-SESSION_SEEN_EVERY = timedelta(minutes=5)
-
 
 def session_record(
     *, user: User, session_key: str, user_agent: str, ip_address: str | None, as_of: datetime
-) -> None:
-    """Note that ``user`` is using the session ``session_key`` now, from this browser and address.
+) -> UserSession:
+    """Note that ``user`` logged in on the session ``session_key``, from this browser and address.
 
-    One ``INSERT … ON CONFLICT UPDATE`` keyed by the session; a key that
-    moved to another user (it cannot, as keys are cycled at login) is
-    taken over. Idempotent.
+    Called by the login page once the session holds the user. Idempotent:
+    the same key again changes the row, not the number of rows.
     """
-    UserSession.objects.update_or_create(
+    session, _ = UserSession.objects.update_or_create(
         session_key=session_key,
-        defaults={
-            "user": user,
-            "user_agent": user_agent[:300],
-            "ip_address": ip_address,
-            "last_seen_at": as_of,
-        },
+        defaults={"user": user, "user_agent": user_agent[:300], "ip_address": ip_address},
         create_defaults={
             "user": user,
             "user_agent": user_agent[:300],
             "ip_address": ip_address,
-            "last_seen_at": as_of,
             "created_at": as_of,
         },
     )
+    return session
+
+
+def session_renewed(*, old_key: str | None, new_key: str | None) -> None:
+    """The session got a new key (a password change renews it): its row follows. Idempotent."""
+    if old_key and new_key and old_key != new_key:
+        UserSession.objects.filter(session_key=old_key).update(session_key=new_key)
 
 
 def _session_store() -> type[SessionBase]:

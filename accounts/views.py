@@ -1,12 +1,13 @@
 import hashlib
 from typing import cast
 
+from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -62,6 +63,7 @@ def account_password(request: HttpRequest) -> HttpResponse:
     user = cast(User, request.user)
     form = PasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        old_key = request.session.session_key
         try:
             services.password_change(
                 user=user,
@@ -73,6 +75,7 @@ def account_password(request: HttpRequest) -> HttpResponse:
             form_add_service_errors(form, exc)
         else:
             update_session_auth_hash(request, user)
+            services.session_renewed(old_key=old_key, new_key=request.session.session_key)
             messages.success(request, "Your password is changed. You are logged out everywhere else.")
             return redirect("account_settings")
     return render(request, "accounts/password_change.html", {"form": form})
@@ -114,6 +117,25 @@ def email_change_confirm(request: HttpRequest, token: str) -> HttpResponse:
     except ValidationError as exc:
         return render(request, "accounts/email_change_confirm.html", {"error": exc.messages[0]}, status=400)
     return render(request, "accounts/email_change_confirm.html", {"address": address})
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login page, noting the browser and address of each session it starts."""
+
+    redirect_authenticated_user = True
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        response = super().form_valid(form)
+        key = self.request.session.session_key
+        if key:
+            services.session_record(
+                user=form.get_user(),
+                session_key=key,
+                user_agent=self.request.headers.get("User-Agent", ""),
+                ip_address=get_client_ip_address(self.request),
+                as_of=timezone.now(),
+            )
+        return response
 
 
 class PasswordResetView(auth_views.PasswordResetView):

@@ -148,8 +148,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.UserTimeZoneMiddleware",
-    # Notes where each user is logged in, so they can see and end their other sessions.
-    "accounts.middleware.SessionRecordMiddleware",
     # A logged-in page may name clients and people: no browser or proxy keeps a copy.
     "pmaas.middleware.NoStoreForUsersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
