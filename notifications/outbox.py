@@ -38,6 +38,7 @@ from typing import Any
 from celery import current_app
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -143,8 +144,9 @@ def _message_id(key: str) -> str:
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
 
 
-def _email(message: OutboxMessage) -> EmailMultiAlternatives:
+def _email(message: OutboxMessage, connection: BaseEmailBackend | None) -> EmailMultiAlternatives:
     email = EmailMultiAlternatives(
+        connection=connection,
         subject=message.subject,
         body=message.body_text,
         to=[message.to_address],
@@ -156,7 +158,9 @@ def _email(message: OutboxMessage) -> EmailMultiAlternatives:
     return email
 
 
-def outbox_send(*, key: str) -> bool:
+def outbox_send(
+    *, key: str, as_of: datetime | None = None, connection: BaseEmailBackend | None = None
+) -> bool:
     """Send one pending message; called by the send task, which retries while the mail server fails.
 
     The row is locked while sending, so two deliveries of the same task send
@@ -166,7 +170,10 @@ def outbox_send(*, key: str) -> bool:
     ``expires_at`` makes it expired instead of sending it late. One without
     an address becomes failed and is not sent. Each
     attempt is counted; a failure's error is recorded on the row (shown in
-    the admin) before it is raised for the task to retry. Returns whether it
+    the admin) before it is raised for the task to retry. ``as_of`` (now by
+    default) is the time recorded; ``connection`` is the mail backend
+    (``EMAIL_URL``'s by default): a history replayed by the demo is sent at
+    its own moments to a backend that delivers nowhere. Returns whether it
     was sent now.
     """
     with transaction.atomic():
@@ -175,7 +182,7 @@ def outbox_send(*, key: str) -> bool:
             message.status, OutboxMessage.Status.SENT
         ):
             return False
-        now = timezone.now()
+        now = as_of or timezone.now()
         # The first attempt goes as its enqueuer decided; a retry that outlived the
         # message's use (a reminder after its check-in's time) gives up instead.
         if message.attempts and message.expires_at is not None and message.expires_at <= now:
@@ -188,7 +195,7 @@ def outbox_send(*, key: str) -> bool:
             logger.warning("outbox message %s: the recipient has no email address", key)
             return False
         try:
-            _email(message).send()
+            _email(message, connection).send()
         except OSError as exc:
             failed = exc
         else:
@@ -202,7 +209,9 @@ def outbox_send(*, key: str) -> bool:
             return True
     # Recorded after the lock is released and not rolled back by the raise, so the admin sees it.
     OutboxMessage.objects.filter(idempotency_key=key).update(
-        attempts=F("attempts") + 1, last_attempt_at=timezone.now(), last_error=repr(failed)[:_ERROR_LIMIT]
+        attempts=F("attempts") + 1,
+        last_attempt_at=as_of or timezone.now(),
+        last_error=repr(failed)[:_ERROR_LIMIT],
     )
     logger.warning("outbox message %s: sending failed: %r", key, failed)
     raise failed
