@@ -1155,7 +1155,7 @@ class _Builder:
         for subscription in subscriptions:
             plan = plans[subscription.engagement.code]
             cadence = rng.choice(SponsorSubscription.Cadence.values)
-            weekday = rng.choice([Weekday.MONDAY, Weekday.FRIDAY])
+            weekday: int = rng.choice([Weekday.MONDAY, Weekday.FRIDAY])
             local_time = rng.choice([time(7, 30), time(8)])
             if (plan.code, keys[subscription.stakeholder_id]) == DUE_AT_LOAD:
                 cadence = SponsorSubscription.Cadence.WEEKLY

@@ -58,7 +58,8 @@ def test_demo_updates_were_written_by_the_sweep_and_sent_in_their_own_weeks() ->
             subscription.deliveries.order_by("period_end").values_list("period_start", "period_end")
         )
         assert len(periods) >= 3, subscription
-        assert periods[0][1] <= HISTORY_START.date() + dt.timedelta(days=36), subscription
+        first_due = periods[0][1]
+        assert first_due is not None and first_due <= HISTORY_START.date() + dt.timedelta(days=36)
         for (_, end), (start, _) in zip(periods, periods[1:], strict=False):
             assert start == end, subscription
 
@@ -104,6 +105,7 @@ def test_demo_sponsors_acknowledged_updates_and_the_silent_one_stopped_them() ->
     assert acknowledged.count() >= 3
     for delivery in acknowledged:
         assert delivery.outbox_message is not None and delivery.outbox_message.sent_at is not None
+        assert delivery.acknowledged_at is not None
         assert delivery.outbox_message.sent_at < delivery.acknowledged_at < MIDNIGHT
     assert acknowledged.exclude(comment="").count() >= 2
     caller = acknowledged.get(wants_call=True)
