@@ -166,6 +166,7 @@ def _headers(message: OutboxMessage) -> dict[str, str]:
 
 def _email(message: OutboxMessage) -> EmailMultiAlternatives:
     email = EmailMultiAlternatives(
+        connection=connection,
         subject=message.subject,
         body=message.body_text,
         to=[message.to_address],
@@ -224,8 +225,14 @@ class _MailConnection(threading.local):
 _connection = _MailConnection()
 
 
-def _deliver(email: EmailMultiAlternatives) -> None:
-    """Send on the kept connection. After a failure it is closed, and the retry opens a fresh one."""
+def _deliver(email: EmailMultiAlternatives, connection: BaseEmailBackend | None = None) -> None:
+    """Send on the kept connection. After a failure it is closed, and the retry opens a fresh one.
+
+    A ``connection`` given by the caller is used as it is, and not kept.
+    """
+    if connection is not None:
+        connection.send_messages([email])
+        return
     backend = _connection.get()
     try:
         backend.send_messages([email])
@@ -265,7 +272,9 @@ def outbox_error_text(error: OSError) -> str:
     return f"The mail server could not be reached ({type(error).__name__}: {error}); it is tried again."
 
 
-def outbox_send(*, key: str) -> bool:
+def outbox_send(
+    *, key: str, as_of: datetime | None = None, connection: BaseEmailBackend | None = None
+) -> bool:
     """Send one pending message; called by the send task, which retries while the mail server fails.
 
     The row is locked while sending, so two deliveries of the same task send
@@ -277,7 +286,10 @@ def outbox_send(*, key: str) -> bool:
     the mail server refuses for good (5xx for every recipient). Each
     attempt is counted; a failure's error is recorded on the row in words
     (``outbox_error_text``) before it is raised for the task to retry.
-    Returns whether it was sent now.
+    ``as_of`` (now by default) is the time recorded; ``connection`` is the
+    mail backend (``EMAIL_URL``'s, kept open between sends, by default): a
+    history replayed by the demo is sent at its own moments to a backend
+    that delivers nowhere. Returns whether it was sent now.
     """
     with transaction.atomic():
         message = OutboxMessage.objects.select_for_update().filter(idempotency_key=key).first()
@@ -285,7 +297,7 @@ def outbox_send(*, key: str) -> bool:
             message.status, OutboxMessage.Status.SENT
         ):
             return False
-        now = timezone.now()
+        now = as_of or timezone.now()
         # The first attempt goes as its enqueuer decided; a retry that outlived the
         # message's use (a reminder after its check-in's time) gives up instead.
         if message.attempts and message.expires_at is not None and message.expires_at <= now:
@@ -298,7 +310,7 @@ def outbox_send(*, key: str) -> bool:
             logger.warning("outbox message %s: the recipient has no email address", key)
             return False
         try:
-            _deliver(_email(message))
+            _deliver(_email(message), connection)
         except OSError as exc:
             failed = exc
         else:
@@ -315,14 +327,14 @@ def outbox_send(*, key: str) -> bool:
         OutboxMessage.objects.filter(idempotency_key=key, status=OutboxMessage.Status.PENDING).update(
             status=OutboxMessage.Status.FAILED,
             attempts=F("attempts") + 1,
-            last_attempt_at=timezone.now(),
+            last_attempt_at=as_of or timezone.now(),
             last_error=error,
         )
         logger.warning("outbox message %s: refused for good: %r", key, failed)
         return False
     # Recorded after the lock is released and not rolled back by the raise, so the admin sees it.
     OutboxMessage.objects.filter(idempotency_key=key).update(
-        attempts=F("attempts") + 1, last_attempt_at=timezone.now(), last_error=error
+        attempts=F("attempts") + 1, last_attempt_at=as_of or timezone.now(), last_error=error
     )
     logger.warning("outbox message %s: sending failed: %r", key, failed)
     raise failed

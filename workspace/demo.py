@@ -1,27 +1,37 @@
 """A deterministic demo portfolio: four clients, twelve engagements and four months of history.
 
 Every row is written through the services, so the demo obeys the rules real data
-obeys; only the models without a service (change requests, sponsor subscriptions
-and their deliveries, a milestone's completion, a stakeholder's login) are written
-through the ORM after full_clean(). Dates hang off today's date and the random
-choices off a fixed seed, so each run on a given day builds the same portfolio.
+obeys; only the models without a service (change requests, a milestone's
+completion, a stakeholder's login) are written through the ORM after
+full_clean(). Dates hang off today's date and the random choices off a fixed
+seed, so each run on a given day builds the same portfolio.
+
+The history is replayed in time order: the dispatcher, the meetings, follow-ups
+done, the overdue sweep, and the sponsor-update sweep (``updates_sweep``) at
+each update's send time, so every update holds what its recipient would have
+read then. Each update the sweep writes is sent at once by the outbox's own
+``outbox_send`` at that moment, to Django's dummy mail backend: the outbox
+records it sent when it would have gone, and a fresh ``./run`` prints no old
+mail. Updates due since midnight are left to the beat, and one sponsor's send
+time is set just before the load, so the first minutes of ``./run`` mail one.
 """
 
 from __future__ import annotations
 
+import heapq
 import random
 import unicodedata
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.password_validation import validate_password
+from django.core.mail import get_connection
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -30,6 +40,8 @@ from communications.escalation import follow_ups_notify_overdue
 from communications.models import (
     Channel,
     ChannelKind,
+    CheckIn,
+    Delivery,
     FollowUp,
     SponsorSubscription,
 )
@@ -53,8 +65,18 @@ from engagements.services import (
     membership_add,
     milestone_create,
 )
-from notifications.models import Notification
+from notifications.models import Notification, OutboxMessage
+from notifications.outbox import outbox_send
 from pmaas.validation import clean_instance
+from sponsor_updates.services import (
+    SENDING_STATUSES,
+    SubscriptionSchedule,
+    delivery_acknowledge,
+    subscription_unsubscribe,
+    subscription_update,
+    subscriptions_ensure_for_sponsors,
+    updates_sweep,
+)
 from stakeholders.models import Level, Scale, Stakeholder, StakeholderRole
 from stakeholders.services import stakeholder_add_to_engagement, stakeholder_create
 
@@ -428,12 +450,19 @@ TEAM_COMMENTS = (
     "Blocked until the vendor confirms the interface specification.",
 )
 
-_SPONSOR_RULES = {
-    SponsorSubscription.Cadence.WEEKLY: "FREQ=WEEKLY;BYDAY={day}",
-    SponsorSubscription.Cadence.FORTNIGHTLY: "FREQ=WEEKLY;INTERVAL=2;BYDAY={day}",
-    SponsorSubscription.Cadence.MONTHLY: "FREQ=MONTHLY;BYDAY=1{day}",
-}
-_RRULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+# The sponsor whose weekly update is due minutes before the demo is loaded, wherever they are.
+DUE_AT_LOAD = ("EHR-2026", "rk-cmo")
+# The silent sponsor stopped their updates this many days before the demo's day.
+UNSUBSCRIBED_DAYS_AGO = 20
+# Sponsors who answered an update: engagement, sponsor, which of their sent updates (1 = the one
+# before the latest), hours after it was sent, their comment, and whether they asked for a call.
+ACKNOWLEDGEMENTS = (
+    ("EHR-2026", "rk-cfo", 1, 3, "Thank you, clear and to the point.", False),
+    ("CRM-2026", "tr-cco", 1, 26, "", False),
+    ("CMS-2026", "ct-deputy", 2, 5,
+     "The tender delay worries me. Can we go through the recovery options before the board meets?", True),
+    ("REG-2026", "ct-cfo", 1, 20, "Noted; please keep the audit trail work on this timeline.", False),
+)  # fmt: skip
 _OPEN_OUTCOMES = (
     ChangeRequest.Status.APPROVED,
     ChangeRequest.Status.UNDER_REVIEW,
@@ -569,6 +598,12 @@ def _agreed_due(occurred_at: datetime, *, days: int, recorder: User) -> datetime
     return follow_up_due_at(due_on=due_on, time_zone=zone)
 
 
+def _dispatch(*, as_of: datetime) -> None:
+    occurrences_dispatch(as_of=as_of)
+    occurrences_mark_due(as_of=as_of)
+    occurrences_mark_missed(as_of=as_of)
+
+
 def _channel_pk(meeting: _Meeting | None) -> int:
     return meeting.channel.pk if meeting is not None and meeting.channel is not None else 0
 
@@ -584,6 +619,17 @@ class _Builder:
     # mark the skipped ones missed; replayed in time order once every plan exists.
     meetings: list[_Meeting] = field(default_factory=list)
     sweeps: list[datetime] = field(default_factory=list)
+    # Which follow-ups get done and when, decided as each is agreed (a stream of its own, so
+    # the meetings' random choices do not depend on it); done in time order by the replay.
+    outcomes: random.Random = field(default_factory=lambda: random.Random(SEED + 1))  # noqa: S311
+    completions: list[tuple[datetime, int, _Completion]] = field(default_factory=list)
+    # The sponsors' own choices of day, time and cadence.
+    choices: random.Random = field(default_factory=lambda: random.Random(SEED + 2))  # noqa: S311
+    next_update: datetime | None = None
+    # History is sent, not mailed: the dummy backend delivers nowhere.
+    history_mail: Any = field(
+        default_factory=lambda: get_connection("django.core.mail.backends.dummy.EmailBackend")
+    )
 
     @property
     def admin(self) -> User:
@@ -608,8 +654,9 @@ class _Builder:
                 self.people[contact.key] = self._stakeholder(spec, contact)
         for plan in ENGAGEMENTS:
             self._engagement(plan)
-        self._replay_meetings()
-        self._settle_follow_ups()
+        self._subscribe()
+        self._replay()
+        self._acknowledge()
         self._yesterdays_news()
         self._comment_on_overdue()
         self._notify()
@@ -672,7 +719,6 @@ class _Builder:
             self._change_requests(plan, engagement)
         if plan.status == Status.ACTIVE:
             self._plan_and_history(plan, engagement, team)
-            self._subscriptions(plan, engagement)
         elif plan.status == Status.PLANNED:
             self._plan_and_history(plan, engagement, team)
             self._ad_hoc(plan, engagement, team, days_ago=(10,))
@@ -803,7 +849,7 @@ class _Builder:
     ) -> None:
         """Decide which of the channel's past meetings were held, when and with whom; the rest were skipped.
 
-        Nothing is written yet: ``_replay_meetings`` logs them in time order with
+        Nothing is written yet: ``_replay`` logs them in time order with
         the dispatcher running in between, so the occurrences, held and missed,
         are the ones the application itself records.
         """
@@ -851,32 +897,61 @@ class _Builder:
                 after=due,
             )
 
-    def _replay_meetings(self) -> None:
-        """Log the history's meetings in time order, the dispatcher sweeping before each.
+    def _replay(self) -> None:
+        """Replay the history in time order, each sweep of the application at its moment.
 
         The dispatcher creates each occurrence, marks it due, and marks the
         skipped ones missed once their grace ran out, moving the channel on as
         it does in use; a check-in then holds the occurrence it covers. So the
-        compliance the demo shows follows from what happened. Reminders are not
-        sent for the past.
+        compliance the demo shows follows from what happened. Follow-ups are
+        done when decided, the overdue sweep runs at each midnight (UTC), so
+        items done late were flagged overdue first, and each sponsor update is
+        written and sent at its send time, from the check-ins, follow-ups and
+        plan of that moment. Reminders are not sent for the past.
         """
-        moments: list[tuple[datetime, int, _Meeting | None]] = [
-            (at, 0, None) for at in self.sweeps if at < self.midnight
+        moments: list[tuple[datetime, int, int, _Meeting | None]] = [
+            (at, 0, 0, None) for at in self.sweeps if at < self.midnight
         ]
-        moments.extend((meeting.occurred_at, 1, meeting) for meeting in self.meetings)
-        moments.sort(key=lambda moment: (moment[0], moment[1], _channel_pk(moment[2])))
-        for at, _, meeting in moments:
-            occurrences_dispatch(as_of=at)
-            occurrences_mark_due(as_of=at)
-            occurrences_mark_missed(as_of=at)
+        moments.extend((meeting.occurred_at, 1, _channel_pk(meeting), meeting) for meeting in self.meetings)
+        moments.extend(
+            (self.midnight - timedelta(days=HISTORY_DAYS - days), 2, 0, None)
+            for days in range(HISTORY_DAYS + 1)
+        )
+        moments.append((self.midnight - timedelta(days=UNSUBSCRIBED_DAYS_AGO), 3, 0, None))
+        moments.sort(key=lambda moment: moment[:3])
+        for at, kind, _, meeting in moments:
+            self._catch_up(until=at)
+            if kind == 2:
+                follow_ups_flag_overdue(as_of=at)
+                follow_ups_notify_overdue(as_of=at)
+                continue
+            if kind == 3:
+                self._unsubscribe_silent(as_of=at)
+                continue
+            _dispatch(as_of=at)
             if meeting is not None:
                 if meeting.channel is not None:
                     # The sweeps moved it on since the plan was built.
                     meeting.channel.refresh_from_db(fields=["next_due_at", "updated_at"])
                 self._log(meeting)
-        occurrences_dispatch(as_of=self.midnight)
-        occurrences_mark_due(as_of=self.midnight)
-        occurrences_mark_missed(as_of=self.midnight)
+        self._catch_up(until=self.midnight)
+        _dispatch(as_of=self.midnight)
+        # What the periodic sweep would flag by now anyway.
+        follow_ups_flag_overdue(as_of=self.now)
+        follow_ups_notify_overdue(as_of=self.now)
+
+    def _catch_up(self, *, until: datetime) -> None:
+        """Do the follow-ups done and send the updates due before ``until``, earliest first."""
+        while True:
+            done_at = self.completions[0][0] if self.completions else None
+            update_at = self.next_update
+            if done_at is not None and done_at < until and (update_at is None or done_at <= update_at):
+                _, _, item = heapq.heappop(self.completions)
+                follow_up_complete(actor=item.actor, follow_up=item.follow_up, as_of=item.when)
+            elif update_at is not None and update_at < until:
+                self._send_updates(as_of=update_at)
+            else:
+                return
 
     def _ad_hoc(
         self, plan: _Plan, engagement: Engagement, team: list[User], *, days_ago: Sequence[int]
@@ -885,7 +960,8 @@ class _Builder:
             occurred_at = datetime.combine(self.today - timedelta(days=days), time(10), tzinfo=UTC)
             audience = self.rng.choice(["pmo", "sponsor"])
             key = plan.pmo if audience == "pmo" else plan.sponsors[0]
-            self._log(
+            # Logged by the replay in time order, like the planned ones.
+            self.meetings.append(
                 _Meeting(
                     plan=plan,
                     engagement=engagement,
@@ -942,7 +1018,7 @@ class _Builder:
                         owner_stakeholder=rng.choice(attendees),
                     )
                 )
-        check_in_log(
+        check_in = check_in_log(
             actor=meeting.team_attendees[0],
             engagement=meeting.engagement,
             occurred_at=occurred_at,
@@ -959,21 +1035,19 @@ class _Builder:
             shared_with_client=shared,
             as_of=occurred_at,
         )
+        self._decide_completions(plan, check_in)
 
-    def _completions(self) -> list[_Completion]:
-        """Decide which follow-ups were done, when and by whom: most on time, some late, some never."""
-        plans = {plan.code: plan for plan in ENGAGEMENTS}
+    def _decide_completions(self, plan: _Plan, check_in: CheckIn) -> None:
+        """Decide which of a check-in's follow-ups get done, when and by whom: most on time, some late."""
+        rng = self.outcomes
+        latest = self.midnight - timedelta(hours=1)
+        occurred_at = check_in.occurred_at
         follow_ups = (
-            FollowUp.objects.filter(engagement__code__in=plans)
-            .select_related("engagement", "check_in", "owner_user", "owner_stakeholder__user")
+            FollowUp.objects.filter(check_in=check_in)
+            .select_related("engagement", "owner_user", "owner_stakeholder__user")
             .order_by("pk")
         )
-        rng = self.rng
-        latest = self.midnight - timedelta(hours=1)
-        completions = []
         for follow_up in follow_ups:
-            plan = plans[follow_up.engagement.code]
-            occurred_at = follow_up.check_in.occurred_at if follow_up.check_in else follow_up.created_at
             if follow_up.due_at < self.midnight:
                 finished = plan.status == Status.CLOSED
                 if not finished and rng.random() >= (0.5 if plan.troubled else 0.85):
@@ -989,8 +1063,10 @@ class _Builder:
             client_user = stakeholder.user if stakeholder is not None else None
             actor = follow_up.owner_user or client_user or self.users[plan.lead]
             when = min(max(when, occurred_at + timedelta(hours=1)), latest)
-            completions.append(_Completion(when=when, follow_up=follow_up, actor=actor))
-        return completions
+            heapq.heappush(
+                self.completions,
+                (when, follow_up.pk, _Completion(when=when, follow_up=follow_up, actor=actor)),
+            )
 
     def _yesterdays_news(self) -> None:
         """One item per member of an active team that fell due yesterday afternoon and is still open.
@@ -1021,20 +1097,6 @@ class _Builder:
                 )
         follow_ups_flag_overdue(as_of=self.midnight)
         follow_ups_notify_overdue(as_of=self.midnight)
-
-    def _settle_follow_ups(self) -> None:
-        """Replay the history day by day, so items done late were flagged overdue first."""
-        pending = deque(sorted(self._completions(), key=lambda c: c.when))
-        for days in range(HISTORY_DAYS + 1):
-            boundary = self.midnight - timedelta(days=HISTORY_DAYS - days)
-            while pending and pending[0].when < boundary:
-                item = pending.popleft()
-                follow_up_complete(actor=item.actor, follow_up=item.follow_up, as_of=item.when)
-            follow_ups_flag_overdue(as_of=boundary)
-            follow_ups_notify_overdue(as_of=boundary)
-        # What the periodic sweep would flag by now anyway.
-        follow_ups_flag_overdue(as_of=self.now)
-        follow_ups_notify_overdue(as_of=self.now)
 
     def _notify(self) -> None:
         """What the sweeps would have raised by today: silent sponsors; older notifications read.
@@ -1070,32 +1132,103 @@ class _Builder:
                 body = TEAM_COMMENTS[index % len(TEAM_COMMENTS)]
                 follow_up_comment_add(actor=follow_up.owner_user, follow_up=follow_up, body=body)
 
-    def _subscriptions(self, plan: _Plan, engagement: Engagement) -> None:
-        for key in plan.sponsors:
-            sponsor = self.people[key]
-            cadence = self.rng.choice(SponsorSubscription.Cadence.values)
-            weekday = self.rng.choice([Weekday.MONDAY, Weekday.FRIDAY])
-            local_time = self.rng.choice([time(7, 30), time(8)])
-            stopped = plan.silent_sponsor and key == plan.sponsors[0]
-            rule = _SPONSOR_RULES[SponsorSubscription.Cadence(cadence)].format(day=_RRULE_DAYS[weekday])
-            subscription = SponsorSubscription(
-                engagement=engagement,
-                stakeholder=sponsor,
-                cadence=cadence,
-                weekday=weekday,
-                local_time=local_time,
-                time_zone=sponsor.time_zone,
-                is_active=not stopped,
-                unsubscribed_at=self.midnight - timedelta(days=20) if stopped else None,
-                next_send_at=None
-                if stopped
-                else recurrence.next_occurrence(
-                    rule=rule,
-                    starts_on=self.history_start,
-                    local_time=local_time,
-                    time_zone=sponsor.time_zone,
-                    after=self.now,
-                ),
+    def _subscribe(self) -> None:
+        """Every sponsor's default subscription, as the sweep writes it, then the schedule each chose.
+
+        Dated at the history's start, so the replay sends each period's update.
+        One sponsor's weekly update is due on the load's own day, minutes
+        before it (``_due_at_load``), so a fresh ``./run`` mails it at once.
+        """
+        start = self.midnight - timedelta(days=HISTORY_DAYS)
+        plans = {plan.code: plan for plan in ENGAGEMENTS}
+        engagements = Engagement.objects.filter(code__in=plans)
+        subscriptions_ensure_for_sponsors(
+            as_of=start, engagement_ids=engagements.values_list("pk", flat=True)
+        )
+        subscriptions = (
+            SponsorSubscription.objects.filter(engagement__in=engagements)
+            .select_related("engagement", "stakeholder")
+            .order_by("engagement__code", "stakeholder__name")
+        )
+        rng = self.choices
+        keys = {stakeholder.pk: key for key, stakeholder in self.people.items()}
+        for subscription in subscriptions:
+            plan = plans[subscription.engagement.code]
+            cadence = rng.choice(SponsorSubscription.Cadence.values)
+            weekday: int = rng.choice([Weekday.MONDAY, Weekday.FRIDAY])
+            local_time = rng.choice([time(7, 30), time(8)])
+            if (plan.code, keys[subscription.stakeholder_id]) == DUE_AT_LOAD:
+                cadence = SponsorSubscription.Cadence.WEEKLY
+                weekday, local_time = self._due_at_load(subscription.time_zone)
+            subscription_update(
+                actor=self.users[plan.lead],
+                subscription=subscription,
+                spec=SubscriptionSchedule(cadence, weekday, local_time, subscription.time_zone),
+                is_active=True,
+                as_of=start,
             )
-            clean_instance(subscription)
-            subscription.save()
+        subscriptions.update(created_at=start, updated_at=start)
+        self.next_update = self._first_send()
+
+    def _due_at_load(self, time_zone: str) -> tuple[int, time]:
+        """The local weekday and time of a moment since midnight (UTC) and minutes before the load."""
+        moment = max(self.midnight, self.now - timedelta(minutes=10)).replace(second=0, microsecond=0)
+        local = moment.astimezone(ZoneInfo(time_zone))
+        return local.weekday(), local.time().replace(second=0, microsecond=0)
+
+    def _first_send(self) -> datetime | None:
+        """The earliest send time of the history's updates; those since midnight are the beat's."""
+        first = (
+            SponsorSubscription.objects.active()
+            .filter(engagement__code__in=demo_codes(), engagement__status__in=SENDING_STATUSES)
+            .aggregate(first=Min("next_send_at"))["first"]
+        )
+        return first if first is not None and first < self.midnight else None
+
+    def _send_updates(self, *, as_of: datetime) -> None:
+        """The beat's update sweep at ``as_of``, and the worker sending what it wrote, then and there.
+
+        The channels already point at the meetings then coming (the replay
+        moves them on as each meeting is held or its grace runs out). Sent to
+        the dummy mail backend: history is recorded, not mailed.
+        """
+        updates_sweep(as_of=as_of)
+        written = OutboxMessage.objects.pending().filter(
+            kind=OutboxMessage.Kind.SPONSOR_UPDATE, engagement__code__in=demo_codes()
+        )
+        for key in written.order_by("pk").values_list("idempotency_key", flat=True):
+            outbox_send(key=key, as_of=as_of, connection=self.history_mail)
+        self.next_update = self._first_send()
+
+    def _unsubscribe_silent(self, *, as_of: datetime) -> None:
+        """The silent sponsor's one-click unsubscribe from their latest update."""
+        for plan in ENGAGEMENTS:
+            if plan.silent_sponsor:
+                subscription = SponsorSubscription.objects.get(
+                    engagement__code=plan.code, stakeholder=self.people[plan.sponsors[0]]
+                )
+                subscription_unsubscribe(subscription_id=subscription.pk, as_of=as_of)
+        self.next_update = self._first_send()
+
+    def _acknowledge(self) -> None:
+        """Some sponsors answered an update, one asking for a call; the leads heard of it in the app."""
+        latest = self.midnight - timedelta(hours=1)
+        for code, key, back, hours, comment, wants_call in ACKNOWLEDGEMENTS:
+            sent = (
+                Delivery.objects.filter(
+                    subscription__engagement__code=code,
+                    subscription__stakeholder=self.people[key],
+                    outbox_message__status=OutboxMessage.Status.SENT,
+                )
+                .select_related("subscription__stakeholder", "outbox_message")
+                .order_by("-scheduled_for")
+            )
+            delivery = sent[back] if sent.count() > back else None
+            if delivery is None or delivery.outbox_message is None or delivery.outbox_message.sent_at is None:
+                continue
+            delivery_acknowledge(
+                delivery=delivery,
+                comment=comment,
+                wants_call=wants_call,
+                as_of=min(delivery.outbox_message.sent_at + timedelta(hours=hours), latest),
+            )

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from django.core import mail
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.utils import timezone
 
 from accounts.models import User
@@ -142,6 +142,24 @@ def test_a_withdrawn_message_is_never_sent(eager_tasks: None):
     assert results == [False, False]
     assert mail.outbox == []
     assert OutboxMessage.objects.get(pk=sent.pk).status == OutboxMessage.Status.SENT
+
+
+def test_a_replayed_message_is_recorded_sent_at_its_moment_through_the_backend_given() -> None:
+    # Given a pending message written a day ago, and a backend that delivers nowhere
+    message = _message(created_at=AS_OF - dt.timedelta(days=1))
+    nowhere = get_connection("django.core.mail.backends.dummy.EmailBackend")
+
+    # When it is sent as of then, through that backend
+    sent = outbox_send(key=message.idempotency_key, as_of=AS_OF - dt.timedelta(days=1), connection=nowhere)
+
+    # Then it is recorded sent at that moment, once, and no mailbox got it
+    message.refresh_from_db()
+    assert sent is True
+    assert message.status == OutboxMessage.Status.SENT
+    assert message.sent_at == AS_OF - dt.timedelta(days=1)
+    assert message.attempts == 1
+    assert mail.outbox == []
+    assert outbox_send(key=message.idempotency_key) is False
 
 
 def test_a_message_without_an_address_fails_with_the_reason_and_is_not_retried(eager_tasks: None):
