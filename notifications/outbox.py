@@ -166,7 +166,6 @@ def _headers(message: OutboxMessage) -> dict[str, str]:
 
 def _email(message: OutboxMessage) -> EmailMultiAlternatives:
     email = EmailMultiAlternatives(
-        connection=connection,
         subject=message.subject,
         body=message.body_text,
         to=[message.to_address],
