@@ -3,6 +3,7 @@ from django.urls import path
 from accounts import views
 
 urlpatterns = [
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("account/settings/", views.account_settings, name="account_settings"),
     path("account/password/", views.account_password, name="account_password"),

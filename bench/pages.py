@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         from django.db import connections
 
         from accounts.models import User
-        from workspace.demo import demo_load
+        from demo.portfolio import demo_load
 
         engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
         print(f"database: {engine}; runs per page: {args.runs}", flush=True)

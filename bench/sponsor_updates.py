@@ -14,7 +14,7 @@ both at the end unless ``--keep`` is given. Everything binds 127.0.0.1.
 
 What it does:
 
-1. loads the demo portfolio (``workspace.demo.demo_load``) and adds sponsors
+1. loads the demo portfolio (``demo.portfolio.demo_load``) and adds sponsors
    to its sending engagements until ``--count`` subscriptions are due, each
    subscribed as of eight days ago (so its Monday 08:00 local has passed);
 2. starts an aiosmtpd server on a free loopback port in a process of its
@@ -216,10 +216,10 @@ def _seed(*, count: int, as_of: Any) -> int:
     from django.db import transaction
 
     from communications.models import SponsorSubscription
+    from demo.portfolio import demo_load
     from engagements.models import Engagement
     from sponsor_updates import services
     from stakeholders.models import Stakeholder, StakeholderRole
-    from workspace.demo import demo_load
 
     demo_load(now=as_of)
     subscribed = as_of - timedelta(days=8)

@@ -133,6 +133,8 @@ INSTALLED_APPS = [
     "communications",
     "workspace",
     "sponsor_updates",
+    # Above every other app: it replays the demo history through their services.
+    "demo",
 ]
 
 MIDDLEWARE = [

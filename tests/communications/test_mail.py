@@ -24,12 +24,12 @@ from communications.models import FollowUp, SilenceFlag
 from communications.scheduling import occurrences_sweep
 from communications.services import follow_up_complete
 from communications.silence import silences_flag
+from demo.portfolio import demo_load
 from engagements.models import Engagement
 from notifications.models import Notification, NotificationEvent, OutboxMessage
 from notifications.outbox import OutboundEmail, outbox_add, outbox_reconcile
 from notifications.services import NotificationDraft, notification_preference_save, notifications_record
 from tests import factories
-from workspace.demo import demo_load
 
 pytestmark = pytest.mark.django_db
 

@@ -15,10 +15,10 @@ from django.utils import timezone
 from accounts.models import User
 from communications.models import Channel, CheckIn, FollowUp, Occurrence, SilenceFlag
 from communications.scheduling import channel_due_times
+from demo.portfolio import DEMO_PASSWORD, demo_codes, demo_load
 from engagements.models import Client, Engagement
 from notifications.models import Notification
 from tests import factories
-from workspace.demo import DEMO_PASSWORD, demo_codes, demo_load
 
 pytestmark = pytest.mark.django_db
 

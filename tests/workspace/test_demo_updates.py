@@ -11,10 +11,10 @@ from django.core import mail
 from django.db.models import Q
 
 from communications.models import CheckIn, Delivery, FollowUp, SponsorSubscription
+from demo.portfolio import UNSUBSCRIBED_DAYS_AGO, demo_load
 from notifications.models import Notification, NotificationEvent, OutboxMessage
 from pmaas.sharing import client_share
 from sponsor_updates.services import updates_sweep
-from workspace.demo import UNSUBSCRIBED_DAYS_AGO, demo_load
 
 pytestmark = pytest.mark.django_db
 

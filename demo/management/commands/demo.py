@@ -3,8 +3,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from demo.portfolio import demo_load
 from pmaas.celery import app as celery_app
-from workspace.demo import demo_load
 
 
 class Command(BaseCommand):
@@ -18,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--quiet", action="store_true", help="Do not print the table of logins.")
 
     def handle(self, *args: Any, quiet: bool = False, **options: Any) -> None:
-        # The demo sends its history's updates while it loads (workspace.demo); the send tasks
+        # The demo sends its history's updates while it loads (demo.portfolio); the send tasks
         # its commit enqueues would only find them sent, so they run here, quietly, rather than
         # as a hundred no-op tasks logged by the worker as it starts.
         eager = celery_app.conf.task_always_eager
