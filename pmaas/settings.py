@@ -372,7 +372,7 @@ def _health_thresholds() -> dict[str, float]:
 # Where engagement and relationship health turn amber or red, by name
 # (communications/health.py lists the names and their defaults).
 HEALTH_THRESHOLDS = _health_thresholds()
-HEALTH_SCAN_SECONDS = env_int("HEALTH_SCAN_SECONDS", default=900, minimum=60)
+HEALTH_SCAN_SECONDS = env_int("HEALTH_SCAN_SECONDS", default=900, minimum=10)
 
 # The end of a client's working day (engagements/working_days.py): a deadline
 # "N working days after" falls then, in the client's time zone.
