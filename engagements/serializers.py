@@ -45,7 +45,9 @@ class EngagementSerializer(SharedModelSerializer[Engagement]):
     health_factors = serializers.ListField(
         child=serializers.DictField(),
         read_only=True,
-        help_text="Why the computed health is what it is, worst first: code, label, detail, severity, evidence.",
+        help_text=(
+            "Why the computed health is what it is, worst first: code, label, detail, severity, evidence."
+        ),
     )
     # Declared, not derived from the model: REST framework drops allow_blank from read-only fields.
     health_override = serializers.ChoiceField(
