@@ -37,7 +37,7 @@ class EngagementSerializer(SharedModelSerializer[Engagement]):
     effective_health = serializers.ChoiceField(
         choices=Health.choices,
         read_only=True,
-        help_text="The manual override when set, else the computed health.",
+        help_text="The manual override until it expires, else the computed health.",
     )
     health_is_overridden = serializers.BooleanField(
         read_only=True, help_text="Whether an override is in force (set and not past its expiry)."
