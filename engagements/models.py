@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Value
 from django.utils import timezone
 
 from engagements.working_days import validate_holiday_subdivision
@@ -222,6 +222,8 @@ class Engagement(models.Model):
     # Written by communications.health only: why the computed health is what it is.
     health_factors = models.JSONField(
         default=list,
+        # Rows written by code that predates the column (earlier migrations' data steps) get none.
+        db_default=Value([], output_field=models.JSONField()),
         blank=True,
         help_text="The signals behind the computed health: code, label, detail, severity, evidence.",
     )

@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='engagement',
             name='health_factors',
-            field=models.JSONField(blank=True, default=list, help_text='The signals behind the computed health: code, label, detail, severity, evidence.'),
+            field=models.JSONField(blank=True, db_default=models.Value([], output_field=models.JSONField()), default=list, help_text='The signals behind the computed health: code, label, detail, severity, evidence.'),
         ),
         migrations.AddField(
             model_name='engagement',
