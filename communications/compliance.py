@@ -75,6 +75,9 @@ class ComplianceRow:
     label: str
     compliance: Compliance
     detail: str = ""
+    # Per engagement only: its effective health and the main factor behind the computed one.
+    health: str = ""
+    health_factor: dict[str, Any] | None = None
 
     @property
     def due(self) -> int:
@@ -208,6 +211,8 @@ def engagement_compliance_rows(*, user: Any, window: ComplianceWindow) -> list[C
             label=engagement.code,
             detail=engagement.name,
             compliance=grouped.get(engagement.pk, NOTHING_DUE),
+            health=engagement.effective_health,
+            health_factor=None if engagement.health_is_overridden else engagement.top_health_factor,
         )
         for engagement in engagement_list(user=user)
     )

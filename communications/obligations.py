@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from communications.health import engagement_health_refresh
 from communications.models import (
     Channel,
     CheckIn,
@@ -296,6 +297,7 @@ def obligation_waive(
         waived_at=as_of or timezone.now(),
         updated_at=timezone.now(),
     )
+    engagement_health_refresh(engagement_ids=[locked.engagement_id], as_of=as_of or timezone.now())
     obligation.refresh_from_db()
     return obligation
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from communications import recurrence
+from communications.health import engagement_health_refresh
 from communications.models import (
     DEFAULT_GRACE_PERIOD,
     Channel,
@@ -328,6 +329,7 @@ def stakeholder_role_remove(*, actor: Any, role: StakeholderRole) -> None:
             "in the communication plan first."
         )
     locked.delete()
+    engagement_health_refresh(engagement_ids=[locked.engagement_id], as_of=timezone.now())
 
 
 @transaction.atomic
@@ -588,6 +590,7 @@ def check_in_log(
     )
     for planned in covered:
         _advance_channel(channel=planned, occurred_at=occurred_at, check_in=check_in)
+    engagement_health_refresh(engagement_ids=[engagement.pk], as_of=as_of)
     return check_in
 
 
@@ -669,6 +672,7 @@ def follow_up_create(*, actor: Any, engagement: Engagement, spec: FollowUpSpec) 
     )
     clean_instance(follow_up, problems.fields)
     follow_up.save()
+    engagement_health_refresh(engagement_ids=[engagement.pk], as_of=timezone.now())
     return follow_up
 
 
@@ -685,6 +689,7 @@ def _follow_up_move(*, follow_up: FollowUp, to: str, **fields: Any) -> FollowUp:
     locked = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
     if FollowUp.TRANSITIONS.check(locked.status, to):
         FollowUp.objects.filter(pk=locked.pk).update(status=to, **fields)
+        engagement_health_refresh(engagement_ids=[locked.engagement_id], as_of=timezone.now())
     follow_up.refresh_from_db()
     return follow_up
 
@@ -752,6 +757,7 @@ def follow_up_redate(
     clean_instance(locked)
     locked.save(update_fields=["due_at", "updated_at"])
     FollowUpOverdue.objects.filter(follow_up=locked).delete()
+    engagement_health_refresh(engagement_ids=[locked.engagement_id], as_of=as_of)
     return locked
 
 
@@ -795,6 +801,8 @@ def follow_ups_complete_bulk(
         completed = FollowUp.objects.filter(
             pk__in=claimed, status__in=FollowUp.TRANSITIONS.sources(done)
         ).update(status=done, completed_at=as_of, completed_by=actor, updated_at=as_of)
+        if completed:
+            engagement_health_refresh(engagement_ids=[engagement.pk], as_of=as_of)
     return BulkCompletion(completed=completed, ignored_ids=tuple(sorted(requested - claimed)))
 
 

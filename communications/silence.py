@@ -27,6 +27,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from communications import recurrence
+from communications.health import engagement_health_refresh
 from communications.models import (
     Channel,
     CheckIn,
@@ -349,7 +350,8 @@ def silences_flag(*, as_of: datetime) -> int:
     follow-up "Get back in touch with …" owed by the relationship owner (else
     the owner of their first channel, else an engagement lead) due by the end
     of the next working day, and a SPONSOR_SILENT notification to that owner. Flags that
-    no longer apply are cleared and their open follow-ups cancelled.
+    no longer apply are cleared and their open follow-ups cancelled. The
+    health of every engagement with a flag raised or cleared is recomputed.
 
     Reads take a fixed number of queries whatever the portfolio's size; each
     batch of new flags is one transaction. Idempotent, also with two sweeps
@@ -363,12 +365,16 @@ def silences_flag(*, as_of: datetime) -> int:
             "pk", "engagement_id", "stakeholder_id", "follow_up_id"
         )
     }
-    _clear_lapsed(lapsed=[flag for pair, flag in open_flags.items() if pair not in still_silent], as_of=as_of)
+    lapsed = {pair: flag for pair, flag in open_flags.items() if pair not in still_silent}
+    _clear_lapsed(lapsed=list(lapsed.values()), as_of=as_of)
     new = [s for s in silent if (s.engagement_id, s.stakeholder_id) not in open_flags]
     raised = 0
     for start in range(0, len(new), RAISE_BATCH_SIZE):
         with transaction.atomic():
             raised += _raise(new[start : start + RAISE_BATCH_SIZE], as_of=as_of)
+    engagement_health_refresh(
+        engagement_ids={pair[0] for pair in lapsed} | {s.engagement_id for s in new}, as_of=as_of
+    )
     return raised
 
 

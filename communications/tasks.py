@@ -11,7 +11,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from communications import escalation, scheduling, silence
+from communications import escalation, health, scheduling, silence
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,12 @@ def dispatch_occurrences() -> dict[str, int]:
 def flag_silent_stakeholders() -> int:
     """Periodic: flag sponsors and PMO lead gone quiet for longer than their plan allows."""
     return silence.silences_flag(as_of=timezone.now())
+
+
+@shared_task(name="communications.recompute_engagement_health", acks_late=True)
+def recompute_engagement_health() -> int:
+    """Periodic: recompute every engagement's health and its factors."""
+    return health.engagements_recompute_health(as_of=timezone.now())
 
 
 # The name the previous release's beat sent, which ran the overdue sweep and the

@@ -37,6 +37,7 @@ from django.utils import timezone
 from accounts.models import User
 from communications import recurrence
 from communications.escalation import follow_ups_notify_overdue
+from communications.health import engagements_recompute_health
 from communications.models import (
     Channel,
     ChannelKind,
@@ -154,7 +155,6 @@ class _Plan:
     sponsors: tuple[str, ...]
     leaders: tuple[str, ...]
     topics: tuple[str, ...]
-    override: tuple[str, str] | None = None
     # Strained lately: fewer meetings held, more negative sentiment, more overdue items.
     troubled: bool = False
     # The sponsors stopped turning up and unsubscribed from the status updates.
@@ -286,7 +286,6 @@ ENGAGEMENTS = (
         pmo="hp-pmo", sponsors=("hp-cfo", "hp-coo"), leaders=("hp-cio", "hp-supply", "hp-pune"),
         topics=("data migration", "the finance cut-over", "custom code remediation",
                 "the Pune plant rollout"),
-        override=("red", "The sponsor has missed the last steering committees and data migration slipped."),
         troubled=True, silent_sponsor=True,
     ),
     _Plan(
@@ -304,7 +303,6 @@ ENGAGEMENTS = (
         lead="raj", consultants=("daniel",),
         pmo="hp-pmo", sponsors=("hp-coo",), leaders=("hp-pune", "hp-cio"),
         topics=("the shop-floor interfaces", "the pilot line", "network segmentation"),
-        override=("amber", "Paused until the ERP cut-over is complete."),
     ),
     _Plan(
         code="CRM-2026", client=TR, name="CRM migration to Dynamics 365", kind=Kind.UPGRADE,
@@ -340,7 +338,6 @@ ENGAGEMENTS = (
         pmo="ct-pmo", sponsors=("ct-deputy",), leaders=("ct-cio", "ct-customer", "ct-cfo"),
         topics=("the integration platform tender", "case data migration", "caseworker training",
                 "the privacy impact assessment"),
-        override=("amber", "The tender for the integration platform is running four weeks late."),
         troubled=True,
     ),
     _Plan(
@@ -660,6 +657,8 @@ class _Builder:
         self._yesterdays_news()
         self._comment_on_overdue()
         self._notify()
+        # Every colour follows from the rows above, through the same function as the sweep's.
+        engagements_recompute_health(as_of=self.now)
 
     def _stakeholder(self, spec: _Client, contact: _Contact) -> Stakeholder:
         stakeholder = stakeholder_create(
@@ -703,16 +702,10 @@ class _Builder:
             )
             team.append(self.users[username])
         self._roles(plan, engagement, team)
-        # The leads of running engagements show the client their health (the colour, never the reason).
-        shares_health = plan.status == Status.ACTIVE
-        health, reason = plan.override or ("", "")
-        if health or shares_health:
+        # The leads of running engagements show the client their health (the colour, never its factors).
+        if plan.status == Status.ACTIVE:
             engagement_override_health(
-                actor=lead,
-                engagement=engagement,
-                health=health,
-                reason=reason,
-                shared_with_client=shares_health,
+                actor=lead, engagement=engagement, health="", reason="", shared_with_client=True
             )
         self._milestones(plan, engagement)
         if plan.status != Status.PLANNED:

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Value
+from django.utils import timezone
 
 from engagements.working_days import validate_holiday_subdivision
 from pmaas.sharing import client_share, is_client_user
@@ -213,6 +215,19 @@ class Engagement(models.Model):
         related_name="+",
     )
     health_override_at = models.DateTimeField(null=True, blank=True)
+    # An override lapses by itself, so a judgement made in a bad week does not outlive it.
+    health_override_until = models.DateTimeField(
+        null=True, blank=True, help_text="When the override lapses and the computed health returns."
+    )
+    # Written by communications.health only: why the computed health is what it is.
+    health_factors = models.JSONField(
+        default=list,
+        # Rows written by code that predates the column (earlier migrations' data steps) get none.
+        db_default=Value([], output_field=models.JSONField()),
+        blank=True,
+        help_text="The signals behind the computed health: code, label, detail, severity, evidence.",
+    )
+    health_computed_at = models.DateTimeField(null=True, blank=True)
     # The client's users see the colour (never the override's reason) only when the lead shares it.
     health_shared_with_client = models.BooleanField(
         default=False, db_default=False, help_text="Show the engagement's health to the client's users."
@@ -235,6 +250,11 @@ class Engagement(models.Model):
                 condition=Q(health_override="") | ~Q(health_override_reason=""),
                 name="engagement_override_has_reason",
             ),
+            # An override without an expiry would hide the computed health for ever.
+            models.CheckConstraint(
+                condition=Q(health_override="") | Q(health_override_until__isnull=False),
+                name="engagement_override_has_expiry",
+            ),
         ]
         indexes = [
             # Portfolio dashboards filter by status within a client.
@@ -248,13 +268,26 @@ class Engagement(models.Model):
     def clean(self) -> None:
         validate_holiday_subdivision(country=self.country, subdivision=self.holiday_subdivision)
 
+    def health_override_in_force(self, as_of: datetime | None = None) -> bool:
+        """Whether a manual health holds at ``as_of``: set and not yet past its expiry."""
+        if not self.health_override:
+            return False
+        until = self.health_override_until
+        return until is None or until > (as_of or timezone.now())
+
     @property
     def effective_health(self) -> str:
-        return self.health_override or self.health
+        """The override while it is in force, else the computed health."""
+        return self.health_override if self.health_override_in_force() else self.health
 
     @property
     def health_is_overridden(self) -> bool:
-        return bool(self.health_override)
+        return self.health_override_in_force()
+
+    @property
+    def top_health_factor(self) -> dict[str, Any] | None:
+        """The most severe factor behind the computed health (factors are stored worst first)."""
+        return self.health_factors[0] if self.health_factors else None
 
 
 class MembershipQuerySet(EngagementScopedQuerySet["Membership"]):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from django.db.models import Case, QuerySet, Value, When
 
@@ -29,7 +31,12 @@ def client_get_for_user(*, user: Any, id: int) -> Client:
 
 
 def engagement_list(*, user: Any) -> QuerySet[Engagement]:
-    return Engagement.objects.visible_to(user).select_related("client").order_by("client__name", "name")
+    # The override's author is named in every engagement page's header.
+    return (
+        Engagement.objects.visible_to(user)
+        .select_related("client", "health_override_by")
+        .order_by("client__name", "name")
+    )
 
 
 def engagement_get_for_user(*, user: Any, id: int) -> Engagement:
@@ -130,3 +137,11 @@ def team_candidate_list(*, user: Any) -> QuerySet[User]:
     if not (user is not None and user.is_authenticated and user.is_active and user.is_firm_member):
         return User.objects.none()
     return User.objects.filter(is_active=True).exclude(role=User.Role.CLIENT)
+
+
+def health_override_last_day(engagement: Engagement) -> date | None:
+    """The last day an override holds, in the client's time zone, as the lead chose it."""
+    if engagement.health_override_until is None:
+        return None
+    zone = ZoneInfo(engagement.client.time_zone)
+    return (engagement.health_override_until.astimezone(zone) - timedelta(days=1)).date()

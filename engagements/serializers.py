@@ -37,9 +37,18 @@ class EngagementSerializer(SharedModelSerializer[Engagement]):
     effective_health = serializers.ChoiceField(
         choices=Health.choices,
         read_only=True,
-        help_text="The manual override when set, else the computed health.",
+        help_text="The manual override until it expires, else the computed health.",
     )
-    health_is_overridden = serializers.BooleanField(read_only=True)
+    health_is_overridden = serializers.BooleanField(
+        read_only=True, help_text="Whether an override is in force (set and not past its expiry)."
+    )
+    health_factors = serializers.ListField(
+        child=serializers.DictField(),
+        read_only=True,
+        help_text=(
+            "Why the computed health is what it is, worst first: code, label, detail, severity, evidence."
+        ),
+    )
     # Declared, not derived from the model: REST framework drops allow_blank from read-only fields.
     health_override = serializers.ChoiceField(
         choices=Health.choices,
@@ -72,6 +81,9 @@ class EngagementSerializer(SharedModelSerializer[Engagement]):
             "health_override",
             "health_override_reason",
             "health_override_at",
+            "health_override_until",
+            "health_factors",
+            "health_computed_at",
             "effective_health",
             "health_is_overridden",
             "created_at",
@@ -155,6 +167,13 @@ class HealthOverrideSerializer(serializers.Serializer[Any]):
         choices=Health.choices, allow_blank=True, help_text="Empty to return to the computed health."
     )
     reason = serializers.CharField(allow_blank=True, default="", help_text="Required when overriding.")
+    until = serializers.DateField(
+        required=False,
+        allow_null=True,
+        default=None,
+        validators=[validate_date_in_range],
+        help_text="Required when overriding: the last day it holds, in the client's time zone.",
+    )
     shared_with_client = serializers.BooleanField(
         required=False,
         allow_null=True,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -211,6 +212,16 @@ def membership_make_lead(*, actor: Any, membership: Membership) -> Membership:
     return locked
 
 
+# The longest an override may hold before the computed health returns; a lead may set it again.
+HEALTH_OVERRIDE_MAX_DAYS = 90
+
+
+def health_override_lapses_at(*, engagement: Engagement, until: date) -> datetime:
+    """The end of ``until`` in the client's time zone: the override holds through that whole day."""
+    zone = ZoneInfo(engagement.client.time_zone)
+    return datetime.combine(until + timedelta(days=1), time(0), tzinfo=zone)
+
+
 @transaction.atomic
 def engagement_override_health(
     *,
@@ -218,30 +229,49 @@ def engagement_override_health(
     engagement: Engagement,
     health: str,
     reason: str,
+    until: date | None = None,
     shared_with_client: bool | None = None,
     seen_updated_at: datetime | None = None,
+    as_of: datetime | None = None,
 ) -> Engagement:
-    """Set (or, with an empty health, clear) a manual health with its reason.
+    """Set (or, with an empty health, clear) a manual health with its reason and expiry.
 
+    An override needs a reason and ``until``, the last day it holds (in the
+    client's time zone), from today up to HEALTH_OVERRIDE_MAX_DAYS ahead;
+    after that day ``effective_health`` is the computed health again.
     With ``shared_with_client`` the client's users are shown the colour, or no
     longer are (never the reason, nor the computed health behind an override;
-    None leaves it as it was). An override needs a reason. With
-    ``seen_updated_at`` the write is refused when the engagement changed since
-    the editor read it. Idempotent: the same
+    None leaves it as it was). With ``seen_updated_at`` the write is refused
+    when the engagement changed since the editor read it. Idempotent: the same
     call twice leaves the same override (with a later timestamp). The
     engagement's lead, practice leads and administrators only (NotAllowed).
     """
     engagement_check_can(user=actor, engagement=engagement, action=Action.OVERRIDE_HEALTH)
     Engagement.objects.select_for_update().filter(pk=engagement.pk).first()
     check_unchanged(engagement, seen_updated_at=seen_updated_at)
+    as_of = as_of or timezone.now()
+    errors: dict[str, str] = {}
     if health and health not in Health.values:
-        raise ValidationError({"health_override": f"Choose one of {', '.join(Health.values)}."})
+        errors["health_override"] = f"Choose one of {', '.join(Health.values)}."
     if health and not reason.strip():
-        raise ValidationError({"health_override_reason": "Say why the computed health is overridden."})
+        errors["health_override_reason"] = "Say why the computed health is overridden."
+    if health and until is None:
+        errors["health_override_until"] = "Say until when the override holds."
+    elif health and until is not None:
+        today = as_of.astimezone(ZoneInfo(engagement.client.time_zone)).date()
+        if until < today:
+            errors["health_override_until"] = "Choose today or a later day."
+        elif until > today + timedelta(days=HEALTH_OVERRIDE_MAX_DAYS):
+            errors["health_override_until"] = f"Choose a day at most {HEALTH_OVERRIDE_MAX_DAYS} days ahead."
+    if errors:
+        raise ValidationError(errors)
     engagement.health_override = health
     engagement.health_override_reason = reason.strip() if health else ""
     engagement.health_override_by = actor if health else None
-    engagement.health_override_at = timezone.now() if health else None
+    engagement.health_override_at = as_of if health else None
+    engagement.health_override_until = (
+        health_override_lapses_at(engagement=engagement, until=until) if health and until else None
+    )
     if shared_with_client is not None:
         engagement.health_shared_with_client = shared_with_client
     clean_instance(engagement)
@@ -251,6 +281,7 @@ def engagement_override_health(
             "health_override_reason",
             "health_override_by",
             "health_override_at",
+            "health_override_until",
             "health_shared_with_client",
             "updated_at",
         ]

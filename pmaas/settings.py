@@ -362,6 +362,26 @@ def _escalation_days() -> tuple[int, int]:
 # Working days overdue before a follow-up escalates to the engagement lead, then to the practice leads.
 FOLLOW_UP_ESCALATION_DAYS = _escalation_days()
 
+
+def _health_thresholds() -> dict[str, float]:
+    raw = env.str("HEALTH_THRESHOLDS", default="").strip()
+    thresholds: dict[str, float] = {}
+    for part in filter(None, (piece.strip() for piece in raw.split(","))):
+        name, _, value = part.partition("=")
+        try:
+            thresholds[name.strip()] = float(value)
+        except ValueError:
+            _config_error(
+                "HEALTH_THRESHOLDS", f"must be name=number pairs such as overdue_red_count=4, got {raw!r}"
+            )
+    return thresholds
+
+
+# Where engagement and relationship health turn amber or red, by name
+# (communications/health.py lists the names and their defaults).
+HEALTH_THRESHOLDS = _health_thresholds()
+HEALTH_SCAN_SECONDS = env_int("HEALTH_SCAN_SECONDS", default=900, minimum=10)
+
 # The end of a client's working day (engagements/working_days.py): a deadline
 # "N working days after" falls then, in the client's time zone.
 WORKING_DAY_END = env_time("WORKING_DAY_END", default="17:00")
@@ -393,6 +413,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "communications.flag_silent_stakeholders",
         "schedule": SILENCE_SCAN_SECONDS,
         "options": {"expires": SILENCE_SCAN_SECONDS * 0.9},
+    },
+    # Recomputes every engagement's health: what time alone changes (overdue, slipped, window moved).
+    "recompute-engagement-health": {
+        "task": "communications.recompute_engagement_health",
+        "schedule": HEALTH_SCAN_SECONDS,
+        "options": {"expires": HEALTH_SCAN_SECONDS * 0.9},
     },
     # Writes each sponsor update whose local send time has passed and hands it to the outbox.
     "send-sponsor-updates": {

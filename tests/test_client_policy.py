@@ -134,6 +134,7 @@ def client_world(world: World) -> tuple[World, dict[str, str]]:
         health_override=Health.RED,
         health_override_reason="The sponsor is disengaged.",
         health_override_at=timezone.now(),
+        health_override_until=timezone.now() + dt.timedelta(days=30),
         health_shared_with_client=False,
     )
     return world, _mark(world)
@@ -313,6 +314,7 @@ def test_health_shows_to_a_client_only_where_shared_and_never_the_reason(client,
         health_override=Health.RED,
         health_override_reason="Sponsor disengaged",
         health_override_at=timezone.now(),
+        health_override_until=timezone.now() + dt.timedelta(days=30),
     )
     client.force_login(world.client_user)
     url = reverse("v1:engagement-detail", kwargs={"pk": engagement.pk})
@@ -329,6 +331,7 @@ def test_health_shows_to_a_client_only_where_shared_and_never_the_reason(client,
         {
             "health": Health.RED,
             "reason": "Sponsor disengaged",
+            "until": (timezone.localdate() + dt.timedelta(days=7)).isoformat(),
             "shared_with_client": "on",
             "seen_updated_at": Engagement.objects.get(pk=engagement.pk).updated_at.isoformat(),
         },
@@ -338,7 +341,15 @@ def test_health_shows_to_a_client_only_where_shared_and_never_the_reason(client,
     data = client.get(url).json()
     page = client.get(page_url).content.decode()
     assert data["effective_health"] == Health.RED
-    assert not {"health", "health_override", "health_override_reason", "health_is_overridden"} & set(data)
+    assert not {
+        "health",
+        "health_override",
+        "health_override_reason",
+        "health_override_until",
+        "health_is_overridden",
+        "health_factors",
+        "health_computed_at",
+    } & set(data)
     assert "rag-red" in page and "Sponsor disengaged" not in page
 
 

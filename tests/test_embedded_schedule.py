@@ -38,6 +38,7 @@ FAST_SCHEDULE = {
     "SILENCE_SCAN_SECONDS": "10",
     "OUTBOX_RECONCILE_SECONDS": "10",
     "SPONSOR_UPDATE_SCAN_SECONDS": "10",
+    "HEALTH_SCAN_SECONDS": "10",
 }
 # Beat sends each entry one interval after it starts; the worker then needs a few seconds more.
 BEAT_DEADLINE = 60.0
@@ -48,6 +49,7 @@ ENTRIES = {
     "flag-silent-stakeholders": "communications.flag_silent_stakeholders",
     "reconcile-outbox": "notifications.reconcile_outbox",
     "send-sponsor-updates": "sponsor_updates.send_sponsor_updates",
+    "recompute-engagement-health": "communications.recompute_engagement_health",
 }
 
 _PRINT_SCHEDULE = """

@@ -129,13 +129,23 @@ def _records_happened(cast: Cast) -> bool:
 
 def _health_page(client: WebClient, cast: Cast) -> list[int]:
     url = reverse("engagement_health", args=[cast.engagement.pk])
-    body = {"health": "red", "reason": "Sponsor left", "seen_updated_at": _seen(cast.engagement)}
+    body = {
+        "health": "red",
+        "reason": "Sponsor left",
+        "until": (timezone.localdate() + dt.timedelta(days=7)).isoformat(),
+        "seen_updated_at": _seen(cast.engagement),
+    }
     return [client.post(url, body).status_code]
 
 
 def _health_api(client: WebClient, cast: Cast) -> list[int]:
     url = reverse("v1:engagement-health-override", args=[cast.engagement.pk])
-    body = {"health": "red", "reason": "Sponsor left", "seen_updated_at": _seen(cast.engagement)}
+    body = {
+        "health": "red",
+        "reason": "Sponsor left",
+        "until": (timezone.localdate() + dt.timedelta(days=7)).isoformat(),
+        "seen_updated_at": _seen(cast.engagement),
+    }
     return [_api(client, "post", url, body)]
 
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from communications.relationship_health import AMBER, GREEN, RED, RelationshipHealth, relationship_health
+from communications.health import AMBER, GREEN, RED, HealthAssessment, relationship_health
 
 NOW = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
 
 
-def _health(**overrides: Any) -> RelationshipHealth:
+def _health(**overrides: Any) -> HealthAssessment:
     values: dict[str, Any] = {
         "as_of": NOW,
         "last_contact_at": NOW - dt.timedelta(days=3),

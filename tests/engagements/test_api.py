@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
 from engagements.models import Engagement, Membership
@@ -163,7 +165,11 @@ def test_engagement_shows_its_effective_health_and_whether_it_is_overridden(
 ) -> None:
     # Given mine's lead overrode the computed health with a reason
     engagement_override_health(
-        actor=world.lead, engagement=world.mine.engagement, health="red", reason="Sponsor left."
+        actor=world.lead,
+        engagement=world.mine.engagement,
+        health="red",
+        reason="Sponsor left.",
+        until=timezone.localdate() + dt.timedelta(days=7),
     )
     client.force_login(world.consultant)
 

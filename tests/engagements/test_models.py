@@ -31,8 +31,17 @@ CONSTRAINT_VIOLATIONS: list[tuple[str, Violation, tuple[str, ...]]] = [
     ),
     (
         "override without a reason",
-        lambda w: Engagement.objects.filter(pk=w.mine.engagement.pk).update(health_override="red"),
+        lambda w: Engagement.objects.filter(pk=w.mine.engagement.pk).update(
+            health_override="red", health_override_until=timezone.now()
+        ),
         ("engagement_override_has_reason",),
+    ),
+    (
+        "override without an expiry",
+        lambda w: Engagement.objects.filter(pk=w.mine.engagement.pk).update(
+            health_override="red", health_override_reason="Why"
+        ),
+        ("engagement_override_has_expiry",),
     ),
     (
         "engagement code twice",
@@ -90,7 +99,11 @@ def test_database_accepts_the_boundary_values_of_those_constraints(world: World)
 
     # When each is set to the edge of what its constraint allows
     Engagement.objects.filter(pk=engagement.pk).update(
-        budget=0, end_date=engagement.start_date, health_override="amber", health_override_reason="Why"
+        budget=0,
+        end_date=engagement.start_date,
+        health_override="amber",
+        health_override_reason="Why",
+        health_override_until=timezone.now(),
     )
     ChangeRequest.objects.filter(pk=world.mine.change_request.pk).update(
         status="rejected", decided_at=timezone.now()
@@ -144,6 +157,25 @@ def test_effective_health_is_the_override_when_there_is_one(world: World) -> Non
     # Then the computed colour shows until someone overrides it
     assert plain == (Health.AMBER, False)
     assert overridden == (Health.RED, True)
+
+
+def test_effective_health_is_the_computed_one_once_the_override_expires(world: World) -> None:
+    # Given an engagement computed amber, overridden red until a moment
+    engagement = world.mine.engagement
+    engagement.health = Health.AMBER
+    engagement.health_override = Health.RED
+    lapses = timezone.now() + timedelta(hours=1)
+    engagement.health_override_until = lapses
+
+    # When asked before and at that moment
+    before = engagement.health_override_in_force(lapses - timedelta(seconds=1))
+    at = engagement.health_override_in_force(lapses)
+
+    # Then the override holds until it lapses, and the computed colour shows after
+    assert (before, at) == (True, False)
+    assert engagement.effective_health == Health.RED
+    engagement.health_override_until = timezone.now() - timedelta(seconds=1)
+    assert (engagement.effective_health, engagement.health_is_overridden) == (Health.AMBER, False)
 
 
 def test_milestone_is_complete_once_it_has_a_completion_date(world: World) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -11,6 +11,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from time_machine import TimeMachineFixture
 
 from engagements.models import Client, Engagement, Health, Membership, Milestone
@@ -25,6 +26,10 @@ from engagements.services import (
 from pmaas.errors import NotAllowed, NotFound, RuleViolation
 from tests import factories
 from tests.factories import World
+
+
+def _next_week() -> date:
+    return timezone.localdate() + timedelta(days=7)
 
 
 def written() -> dict[str, int]:
@@ -338,7 +343,11 @@ def test_health_override_is_recorded_with_reason_author_and_time(
 
     # When the lead overrides it to red with a reason
     engagement_override_health(
-        actor=world.lead, engagement=engagement, health="red", reason=" Go-live slipped "
+        actor=world.lead,
+        engagement=engagement,
+        health="red",
+        reason=" Go-live slipped ",
+        until=date(2026, 3, 10),
     )
 
     # Then the override, its trimmed reason, the author and a time are stored; computed health is kept
@@ -368,7 +377,9 @@ def test_health_override_refuses_bad_input_and_changes_nothing(
 
     # When the lead overrides it without a reason, or to a colour that does not exist
     with pytest.raises(ValidationError) as refused:
-        engagement_override_health(actor=world.lead, engagement=engagement, health=health, reason=reason)
+        engagement_override_health(
+            actor=world.lead, engagement=engagement, health=health, reason=reason, until=_next_week()
+        )
 
     # Then the error names the field and the stored row is untouched
     assert field in refused.value.message_dict
@@ -378,7 +389,9 @@ def test_health_override_refuses_bad_input_and_changes_nothing(
 def test_clearing_a_health_override_drops_its_reason_and_author(world: World) -> None:
     # Given an overridden engagement
     engagement = world.mine.engagement
-    engagement_override_health(actor=world.lead, engagement=engagement, health="amber", reason="Sponsor left")
+    engagement_override_health(
+        actor=world.lead, engagement=engagement, health="amber", reason="Sponsor left", until=_next_week()
+    )
 
     # When the override is cleared
     engagement_override_health(actor=world.lead, engagement=engagement, health="", reason="ignored")
@@ -421,7 +434,7 @@ OUT_OF_SCOPE_CALLS: list[tuple[str, Callable[[Any, World], object]]] = [
     (
         "engagement_override_health",
         lambda actor, w: engagement_override_health(
-            actor=actor, engagement=w.other.engagement, health="red", reason="Because"
+            actor=actor, engagement=w.other.engagement, health="red", reason="Because", until=_next_week()
         ),
     ),
     (

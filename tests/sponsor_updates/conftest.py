@@ -44,6 +44,7 @@ def sponsored(db: None) -> Sponsored:
         health_override=Health.RED,
         health_override_reason=f"{INTERNAL} override reason",
         health_override_at=AS_OF,
+        health_override_until=AS_OF + dt.timedelta(days=30),
         health_shared_with_client=True,
     )
     engagement.refresh_from_db()

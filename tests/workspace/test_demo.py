@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from communications.health import engagement_health, engagement_signals, health_thresholds
 from communications.models import Channel, CheckIn, FollowUp, Occurrence, SilenceFlag
 from communications.scheduling import channel_due_times
 from demo.portfolio import DEMO_PASSWORD, demo_codes, demo_load
@@ -224,3 +225,29 @@ def test_demo_leaves_a_database_with_other_engagements_alone() -> None:
     assert "left it alone" in stderr.getvalue()
     assert _counts() == before
     assert not User.objects.filter(username="admin").exists()
+
+
+def test_demo_colours_follow_from_its_data() -> None:
+    # given the demo as loaded
+    demo_load()
+    engagements = list(Engagement.objects.select_related("client").order_by("pk"))
+
+    # then no colour is set by hand: each stored health and its factors are what
+    # the health function answers for the demo's rows at the time they were computed
+    assert not [e.code for e in engagements if e.health_override]
+    as_of = engagements[0].health_computed_at
+    assert as_of is not None
+    thresholds = health_thresholds()
+    signals = engagement_signals(
+        engagements=[(e.pk, e.client.time_zone) for e in engagements], as_of=as_of, thresholds=thresholds
+    )
+    for engagement in engagements:
+        expected = engagement_health(signals=signals[engagement.pk], thresholds=thresholds)
+        assert engagement.health == expected.status, engagement.code
+        assert engagement.health_factors == [factor.as_json() for factor in expected.factors]
+
+    # and the troubled engagement whose sponsors went quiet is red, saying so, among all three colours
+    by_code = {e.code: e for e in engagements}
+    assert by_code["ERP-S4"].health == "red"
+    assert "silent_stakeholders" in {factor["code"] for factor in by_code["ERP-S4"].health_factors}
+    assert {e.health for e in engagements} == {"green", "amber", "red"}

@@ -7,6 +7,7 @@ import re
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
 from communications import obligations
 from communications.models import CommunicationObligation
@@ -15,6 +16,10 @@ from engagements.models import ChangeRequest, Engagement, Milestone
 from pmaas.errors import TransitionRefused
 from stakeholders.models import Scale, StakeholderRole
 from tests import factories
+
+
+def _next_week() -> dt.date:
+    return timezone.localdate() + dt.timedelta(days=7)
 
 
 def test_home_sends_anonymous_visitors_to_log_in(client, db):
@@ -71,7 +76,11 @@ def test_home_shows_whether_health_is_overridden(client, world):
     from engagements.services import engagement_override_health
 
     engagement_override_health(
-        actor=world.lead, engagement=world.mine.engagement, health="red", reason="Sponsor left the client"
+        actor=world.lead,
+        engagement=world.mine.engagement,
+        health="red",
+        reason="Sponsor left the client",
+        until=_next_week(),
     )
     client.force_login(world.consultant)
 
@@ -183,7 +192,7 @@ def test_overview_shows_the_firm_whose_public_holidays_count(client, world, role
 
 def _health(client, engagement, **data):
     engagement.refresh_from_db()
-    values = {"seen_updated_at": engagement.updated_at.isoformat()}
+    values = {"seen_updated_at": engagement.updated_at.isoformat(), "until": _next_week().isoformat()}
     values.update(data)
     return client.post(reverse("engagement_health", args=[engagement.pk]), values)
 
@@ -233,13 +242,13 @@ def test_a_stale_health_override_is_refused_with_a_clear_message(client, world):
     engagement = world.mine.engagement
     seen = engagement.updated_at.isoformat()
     services.engagement_override_health(
-        actor=world.practice_lead, engagement=engagement, health="red", reason="Late"
+        actor=world.practice_lead, engagement=engagement, health="red", reason="Late", until=_next_week()
     )
 
     # When the lead saves based on what they saw before the practice lead's change
     response = client.post(
         reverse("engagement_health", args=[engagement.pk]),
-        {"health": "green", "reason": "All fine", "seen_updated_at": seen},
+        {"health": "green", "reason": "All fine", "until": _next_week().isoformat(), "seen_updated_at": seen},
     )
 
     # Then the save is refused with the stale message, the practice lead's red stays, the lead's text is kept
@@ -262,6 +271,7 @@ def test_health_override_by_htmx_answers_with_the_section_only(client, world):
         {
             "health": "amber",
             "reason": "Budget pressure",
+            "until": _next_week().isoformat(),
             "seen_updated_at": engagement.updated_at.isoformat(),
         },
         HTTP_HX_REQUEST="true",

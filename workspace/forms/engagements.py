@@ -53,6 +53,13 @@ class HealthOverrideForm(_SeenMixin):
         label="Reason",
         help_text="Required when overriding: the dashboard shows it next to the health.",
     )
+    until = forms.DateField(
+        required=False,
+        label="Until",
+        widget=DATE_WIDGET,
+        validators=[validate_date_in_range],
+        help_text="Required when overriding: its last day; the computed health returns after it.",
+    )
     shared_with_client = forms.BooleanField(
         required=False,
         label="Show the health to the client's users",
@@ -63,6 +70,8 @@ class HealthOverrideForm(_SeenMixin):
         cleaned = super().clean() or {}
         if cleaned.get("health") and not (cleaned.get("reason") or "").strip():
             self.add_error("reason", "Say why the computed health is overridden.")
+        if cleaned.get("health") and not cleaned.get("until") and "until" not in self.errors:
+            self.add_error("until", "Say until when the override holds.")
         return cleaned
 
 

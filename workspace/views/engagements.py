@@ -22,7 +22,7 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from communications import obligations, silence
+from communications import health, obligations, silence
 from engagements import selectors, services
 from engagements.models import ChangeRequest, Engagement, Milestone
 from engagements.policy import Action, engagement_check_can, engagement_permissions
@@ -48,18 +48,33 @@ def _is_htmx(request: HttpRequest) -> bool:
     return bool(request.htmx)  # type: ignore[attr-defined]
 
 
-def refuse(form: Form, error: ValidationError | RuleViolation, instance: Any) -> None:
+def refuse(
+    form: Form,
+    error: ValidationError | RuleViolation,
+    instance: Any,
+    field_names: dict[str, str] | None = None,
+) -> None:
     """Show a service's refusal; after a stale save, arm the form with the row's current version.
 
     The user's input stays in the form, so saving again after reviewing the
     current values goes through instead of being refused for ever.
     """
-    form_add_service_errors(form, error)
+    form_add_service_errors(form, error, field_names=field_names)
     if getattr(error, "code", None) == "stale":
         instance.refresh_from_db()
         data = cast(QueryDict, form.data).copy()
         data["seen_updated_at"] = instance.updated_at.isoformat()
         form.data = data
+
+
+def refresh_health(engagement_id: int) -> None:
+    """Recompute an engagement's health after a change made through a lower app's service.
+
+    Milestones and engagement levels live below communications, whose health
+    function reads them, so the page that changed them asks for the
+    recomputation; the periodic sweep catches changes made elsewhere.
+    """
+    health.engagement_health_refresh(engagement_ids=[engagement_id], as_of=timezone.now())
 
 
 @login_required
@@ -75,11 +90,21 @@ def engagement_list(request: HttpRequest) -> HttpResponse:
     return render(request, "workspace/engagement_list.html", context)
 
 
+# The override service's names for the fields of the health form.
+_HEALTH_FIELDS = {
+    "health_override": "health",
+    "health_override_reason": "reason",
+    "health_override_until": "until",
+}
+
+
 def _health_form(engagement: Engagement) -> HealthOverrideForm:
+    in_force = engagement.health_is_overridden
     return HealthOverrideForm(
         initial={
-            "health": engagement.health_override,
-            "reason": engagement.health_override_reason,
+            "health": engagement.health_override if in_force else "",
+            "reason": engagement.health_override_reason if in_force else "",
+            "until": selectors.health_override_last_day(engagement) if in_force else None,
             "shared_with_client": engagement.health_shared_with_client,
             "seen_updated_at": engagement.updated_at,
         }
@@ -140,11 +165,12 @@ def engagement_health(request: HttpRequest, pk: int) -> HttpResponse:
                 engagement=engagement,
                 health=form.cleaned_data["health"],
                 reason=form.cleaned_data["reason"],
+                until=form.cleaned_data["until"],
                 shared_with_client=form.cleaned_data["shared_with_client"],
                 seen_updated_at=form.cleaned_data["seen_updated_at"],
             )
         except ValidationError as error:
-            refuse(form, error, engagement)
+            refuse(form, error, engagement, field_names=_HEALTH_FIELDS)
         else:
             if _is_htmx(request):
                 return render(
@@ -211,6 +237,7 @@ def milestone_create(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             form_add_service_errors(form, error)
         else:
+            refresh_health(engagement.pk)
             messages.success(request, "Milestone added.")
             return redirect("engagement_changes", pk=engagement.pk)
     context = {"engagement": engagement, "form": form, "milestone": None}
@@ -226,7 +253,9 @@ def milestone_edit(request: HttpRequest, pk: int) -> HttpResponse:
         instance=milestone,
         form_class=MilestoneForm,
         fields=("name", "due_on", "description"),
-        save=lambda data: services.milestone_update(actor=request.user, milestone=milestone, **data),
+        save=lambda data: refresh_health(
+            services.milestone_update(actor=request.user, milestone=milestone, **data).engagement_id
+        ),
         saved="Milestone saved.",
         template="workspace/milestone_form.html",
         name="milestone",
@@ -238,6 +267,7 @@ def milestone_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def milestone_complete(request: HttpRequest, pk: int) -> HttpResponse:
     milestone: Milestone = selectors.milestone_get_for_user(user=request.user, id=pk)
     services.milestone_complete(actor=request.user, milestone=milestone)
+    refresh_health(milestone.engagement_id)
     if _is_htmx(request):
         return render(request, "workspace/_milestone_row.html", {"milestone": milestone, "can_edit": True})
     messages.success(request, f"{milestone.name} marked complete.")

@@ -18,11 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from communications import services as communication_services
-from communications.relationship_health import (
-    UNPLANNED_AMBER_AFTER,
-    UNPLANNED_RED_AFTER,
-    relationship_health,
-)
+from communications.health import engagement_health_refresh, health_thresholds, relationship_health
 from communications.selectors import (
     check_in_list_attended_by,
     follow_up_list_owed_by_stakeholder,
@@ -91,6 +87,8 @@ def stakeholder_role_create(request: HttpRequest, pk: int) -> HttpResponse:
             except ValidationError as error:
                 form_add_service_errors(form, error)
             else:
+                # Engagement levels live below communications: the page asks for the recomputation.
+                engagement_health_refresh(engagement_ids=[engagement.pk], as_of=timezone.now())
                 messages.success(request, f"{role.stakeholder.name} is on the register.")
                 return redirect("engagement_stakeholders", pk=engagement.pk)
     else:
@@ -120,6 +118,7 @@ def stakeholder_role_edit(request: HttpRequest, pk: int) -> HttpResponse:
             except ValidationError as error:
                 form_add_service_errors(form, error)
             else:
+                engagement_health_refresh(engagement_ids=[role.engagement_id], as_of=timezone.now())
                 if request.htmx:  # type: ignore[attr-defined]
                     return _role_saved(request, role)
                 messages.success(request, f"{role.stakeholder.name}'s role is saved.")
@@ -190,6 +189,7 @@ def stakeholder_detail(request: HttpRequest, pk: int) -> HttpResponse:
     stakeholder = selectors.stakeholder_get_for_user(user=request.user, id=pk)
     as_of = timezone.now()
     roles = list(stakeholder_roles_of_person(user=request.user, stakeholder=stakeholder, as_of=as_of))
+    thresholds = health_thresholds()
     role_health = [
         (
             role,
@@ -200,6 +200,8 @@ def stakeholder_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 overdue_follow_ups=role.overdue_follow_ups,  # type: ignore[attr-defined]
                 latest_sentiment=role.latest_sentiment,  # type: ignore[attr-defined]
                 level_gap=role.engagement_gap,
+                engagement_id=role.engagement_id,
+                thresholds=thresholds,
             ),
         )
         for role in roles
@@ -212,7 +214,10 @@ def stakeholder_detail(request: HttpRequest, pk: int) -> HttpResponse:
             follow_up_list_owed_by_stakeholder(user=request.user, stakeholder=stakeholder, as_of=as_of)
         ),
         "can_edit": selectors.stakeholder_can_edit(user=request.user, stakeholder=stakeholder),
-        "unplanned_limits": {"amber": UNPLANNED_AMBER_AFTER.days, "red": UNPLANNED_RED_AFTER.days},
+        "unplanned_limits": {
+            "amber": thresholds.relationship_unplanned_amber_days,
+            "red": thresholds.relationship_unplanned_red_days,
+        },
     }
     return render(request, "workspace/stakeholder_detail.html", context)
 

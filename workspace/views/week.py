@@ -10,6 +10,7 @@ from django.urls import path
 from django.utils import timezone
 
 from communications import obligations, selectors, silence
+from engagements.models import Engagement, Health
 from engagements.selectors import engagement_list
 
 
@@ -32,6 +33,7 @@ def my_week(request: HttpRequest) -> HttpResponse:
         "follow_ups": list(selectors.week_follow_ups(user=user, as_of=as_of)),
         "obligations": list(obligations.obligations_open_for_owner(user=user, as_of=as_of)),
         **_gone_quiet(user=user, as_of=as_of),
+        "attention": _needing_attention(user=user),
         "recent": selectors.week_recent_check_ins(user=user),
     }
     return render(request, "workspace/week.html", context)
@@ -46,7 +48,24 @@ def _gone_quiet(*, user: Any, as_of: datetime) -> dict[str, Any]:
         for item in selectors.week_quiet_stakeholders(user=user, as_of=as_of)
         if (item.role.engagement_id, item.role.stakeholder_id) not in flagged
     ]
-    return {"silence_flags": flags, "quiet": quiet}
+    # Someone who owns none of them (a practice lead) still learns of silent sponsors in their scope.
+    elsewhere = (
+        silence.silence_flag_list(user=user).open().exclude(pk__in=[flag.pk for flag in flags]).count()
+    )
+    return {"silence_flags": flags, "quiet": quiet, "silent_elsewhere": elsewhere}
+
+
+_RUNNING = (Engagement.Status.ACTIVE, Engagement.Status.ON_HOLD)
+
+
+def _needing_attention(*, user: Any) -> list[Engagement]:
+    """Running engagements in scope whose effective health is not green, red first; one query."""
+    engagements = [
+        engagement
+        for engagement in engagement_list(user=user).filter(status__in=_RUNNING)
+        if engagement.effective_health != Health.GREEN
+    ]
+    return sorted(engagements, key=lambda e: (e.effective_health != Health.RED, e.code))
 
 
 urlpatterns = [
