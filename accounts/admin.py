@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
 
-from accounts.models import CalendarFeed, User
+from accounts.models import CalendarFeed, User, UserSession
 
 
 def administrators_only(request: HttpRequest) -> bool:
@@ -44,4 +44,19 @@ class CalendarFeedAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # A feed added here would have no secret anyone knows: feeds are opened on the account page.
+        return False
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(admin.ModelAdmin):
+    """Where each user logged in; deleting a row here does not end the session (the user's page does)."""
+
+    list_display = ("user", "browser", "ip_address", "created_at")
+    list_filter = ("created_at",)
+    list_select_related = ("user",)
+    search_fields = ("user__username", "user__email", "ip_address")
+    readonly_fields = ("user", "session_key", "user_agent", "ip_address", "created_at")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False

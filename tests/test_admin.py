@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import User, UserSession
 from communications.calendar_feeds import calendar_feed_create
 from communications.models import Channel, FollowUp, FollowUpOverdue
 from engagements.models import Client
@@ -49,6 +49,7 @@ CHANGELIST_QUERIES: dict[str, Callable[[World], str]] = {
     "communications.Delivery": lambda w: "q=EHR-A&outbox_message__isempty=1",
     "communications.CommunicationObligation": lambda w: "q=EHR-A&status__exact=open",
     "accounts.CalendarFeed": lambda w: "q=EHR-A&revoked_at__isempty=1",
+    "accounts.UserSession": lambda w: f"q=lead&created_at__year={w.mine.follow_up.due_at.year}",
     "communications.Occurrence": lambda w: "q=Weekly&status__exact=held",
     "notifications.OutboxMessage": lambda w: "q=digest&kind__exact=overdue_digest&failing=no",
     "communications.SilenceFlag": lambda w: "q=EHR-A&cleared_at__isempty=1",
@@ -63,6 +64,7 @@ CHANGELIST_QUERIES: dict[str, Callable[[World], str]] = {
 # Models whose rows the admin may not add, and why.
 NO_ADD_PAGE = {
     "accounts.CalendarFeed": "a feed's secret is shown once, to the user who opens it on their account page",
+    "accounts.UserSession": "a session is noted by the login page that starts it",
     "notifications.Notification": "a notification records an event a sweep saw",
     "notifications.OutboxMessage": "a message is written by the decision to send it",
     "communications.SilenceFlag": "a flag stands for a silence the sweep measured",
@@ -93,6 +95,13 @@ def admin_http(world: World) -> HttpClient:
     notification_preference_save(user=world.lead, email_on_weekends=True)
     # Nor an overdue stamp: the world's follow-ups are not late yet.
     FollowUpOverdue.objects.create(follow_up=world.mine.follow_up, overdue_at=world.mine.follow_up.due_at)
+    # Nor a session: the login page notes one.
+    UserSession.objects.create(
+        user=world.lead,
+        session_key="a" * 32,
+        user_agent="Firefox/128.0",
+        created_at=world.mine.follow_up.due_at,
+    )
     http = HttpClient()
     http.force_login(world.administrator)
     return http

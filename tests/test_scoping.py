@@ -21,7 +21,7 @@ from django.db import models
 from django.db.models import Q
 from django.http import Http404
 
-from accounts.models import CalendarFeed, User
+from accounts.models import CalendarFeed, User, UserSession
 from communications import obligations as communication_obligations
 from communications import scheduling as communication_scheduling
 from communications import selectors as communication_selectors
@@ -107,6 +107,7 @@ UNSCOPED = {
 # Models scoped to the user who owns the row rather than to an engagement, and where that is tested.
 OWNED: dict[type[models.Model], str] = {
     CalendarFeed: "its owner's alone, administrators see all (tests/communications/test_calendar.py)",
+    UserSession: "its user's alone, administrators' own too (tests/accounts/test_sessions.py)",
     OutboxMessage: "its recipient's alone, administrators see all (tests/notifications/test_outbox.py)",
     Notification: "its recipient's alone, administrators too (tests/notifications/test_notifications.py)",
     NotificationPreference: "its user's; administrators see all (tests/notifications/test_notifications.py)",
