@@ -53,7 +53,9 @@ obligations met or waived, milestones and engagement levels changed.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -555,14 +557,56 @@ def _with_zones(engagements: Any) -> list[tuple[int, str]]:
     return list(engagements.values_list("pk", "client__time_zone"))
 
 
+class _Deferred(threading.local):
+    engagement_ids: set[int] | None = None
+    as_of: datetime | None = None
+
+
+_deferred = _Deferred()
+
+
+@contextmanager
+def health_refresh_deferred() -> Iterator[None]:
+    """Within this block, refreshes are collected and done once at its end, at the latest moment asked.
+
+    For a caller that runs many services in a row for moments it replays
+    (the demo's history): the health is the same as if each had refreshed
+    it, computed once instead of after every call. Not nested.
+    """
+    _deferred.engagement_ids, _deferred.as_of = set(), None
+    try:
+        yield
+        wanted, as_of = _deferred.engagement_ids, _deferred.as_of
+    finally:
+        _deferred.engagement_ids = None
+    if wanted and as_of is not None:
+        engagement_health_refresh(engagement_ids=wanted, as_of=as_of)
+
+
+def health_refresh_flush(*, as_of: datetime) -> int:
+    """Inside ``health_refresh_deferred``: refresh now, at ``as_of``, what was noted so far."""
+    wanted = _deferred.engagement_ids
+    if not wanted:
+        return 0
+    _deferred.engagement_ids, _deferred.as_of = set(), None
+    return _recompute(
+        _with_zones(Engagement.objects.filter(pk__in=sorted(wanted)).order_by("pk")), as_of=as_of
+    )
+
+
 def engagement_health_refresh(*, engagement_ids: Iterable[int], as_of: datetime) -> int:
     """Recompute and store the health of these engagements now; nine queries however many.
 
     Called by the services that change an input, inside their transaction, so
-    the stored health never lags the page that changed it. Idempotent.
+    the stored health never lags the page that changed it. Idempotent. Inside
+    ``health_refresh_deferred`` it only notes them for the end of the block.
     """
     wanted = sorted(set(engagement_ids))
     if not wanted:
+        return 0
+    if _deferred.engagement_ids is not None:
+        _deferred.engagement_ids.update(wanted)
+        _deferred.as_of = as_of if _deferred.as_of is None else max(_deferred.as_of, as_of)
         return 0
     return _recompute(_with_zones(Engagement.objects.filter(pk__in=wanted).order_by("pk")), as_of=as_of)
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,14 +13,12 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
 from communications.health import engagement_health, engagement_signals, health_thresholds
 from communications.models import Channel, CheckIn, FollowUp, Occurrence, SilenceFlag
 from communications.scheduling import channel_due_times
-from demo.portfolio import DEMO_PASSWORD, demo_codes, demo_load
+from demo.portfolio import DEMO_PASSWORD, demo_codes
 from engagements.models import Client, Engagement
 from notifications.models import Notification
-from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -55,10 +54,22 @@ def _codes_on_home(http: HttpClient) -> set[str]:
     return {code for code in demo_codes() if code in response.content.decode()}
 
 
-def test_demo_loads_twelve_engagements_for_four_clients() -> None:
+@pytest.fixture(scope="module")
+def demo_output(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
+    """The demo loaded once for the tests that only read it, and what the command printed.
+
+    Loaded in a transaction that is rolled back after the module; each test
+    runs in a savepoint inside it, so what a test writes is undone after it.
+    """
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield _demo()
+        transaction.set_rollback(True)
+
+
+def test_demo_loads_twelve_engagements_for_four_clients(demo_output: str) -> None:
     # given an empty database
     # when loading the demo
-    output = _demo()
+    output = demo_output
 
     # then the portfolio is there, with a table of logins
     assert "Loaded the demo portfolio" in output
@@ -68,9 +79,8 @@ def test_demo_loads_twelve_engagements_for_four_clients() -> None:
     assert {"admin", "practice", "lead", "consultant", "client"} <= set(_printed_logins(output))
 
 
-def test_running_the_demo_twice_changes_nothing() -> None:
+def test_running_the_demo_twice_changes_nothing(demo_output: str) -> None:
     # given a loaded demo
-    _demo("--quiet")
     before = _counts()
 
     # when running it again
@@ -82,9 +92,9 @@ def test_running_the_demo_twice_changes_nothing() -> None:
     assert "username" not in output
 
 
-def test_every_printed_login_signs_in_and_sees_its_engagements() -> None:
+def test_every_printed_login_signs_in_and_sees_its_engagements(demo_output: str) -> None:
     # given a loaded demo and the logins it printed
-    logins = _printed_logins(_demo())
+    logins = _printed_logins(demo_output)
     assert set(logins.values()) == {DEMO_PASSWORD}
 
     seen = {}
@@ -103,9 +113,8 @@ def test_every_printed_login_signs_in_and_sees_its_engagements() -> None:
     assert seen["lead"] == {"EHR-2026", "CDW-2026", "QRR-2027", "CMS-2026"}
 
 
-def test_demo_history_spans_months_with_done_open_and_overdue_follow_ups() -> None:
+def test_demo_history_spans_months_with_done_open_and_overdue_follow_ups(demo_output: str) -> None:
     # given a loaded demo
-    _demo("--quiet")
     now = timezone.now()
 
     # when looking at its check-ins and follow-ups
@@ -128,9 +137,8 @@ def test_demo_history_spans_months_with_done_open_and_overdue_follow_ups() -> No
     assert follow_ups.filter(owner_stakeholder__user__username="client").exists()
 
 
-def test_demo_compliance_follows_from_every_planned_meeting_held_or_missed() -> None:
+def test_demo_compliance_follows_from_every_planned_meeting_held_or_missed(demo_output: str) -> None:
     # given a loaded demo
-    _demo("--quiet")
     history_end = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
 
     for channel in Channel.objects.filter(engagement__code__in=demo_codes()).select_related(
@@ -162,9 +170,8 @@ def test_demo_compliance_follows_from_every_planned_meeting_held_or_missed() -> 
     assert Occurrence.objects.filter(status=Occurrence.Status.MISSED).exists()
 
 
-def test_demo_shows_a_silent_sponsor_and_notifications_from_the_first_page() -> None:
+def test_demo_shows_a_silent_sponsor_and_notifications_from_the_first_page(demo_output: str) -> None:
     # given a loaded demo, before any periodic sweep has run
-    _demo("--quiet")
 
     # then a sponsor has gone quiet, with a follow-up for the consultant who owns the relationship
     flag = SilenceFlag.objects.open().select_related("follow_up__owner_user").first()
@@ -177,59 +184,8 @@ def test_demo_shows_a_silent_sponsor_and_notifications_from_the_first_page() -> 
     assert notifications.filter(read_at__isnull=False).exists()
 
 
-def _fingerprint() -> list[Any]:
-    # Ordered by every column compared: rows equal in the leading keys must not swap between runs.
-    check_ins = CheckIn.objects.order_by(
-        "occurred_at", "engagement__code", "summary", "channel__title", "sentiment", "decisions"
-    ).values_list("engagement__code", "occurred_at", "summary", "sentiment", "decisions", "channel__title")
-    follow_ups = FollowUp.objects.order_by(
-        "due_at",
-        "engagement__code",
-        "title",
-        "owner_user__username",
-        "owner_stakeholder__name",
-        "status",
-        "completed_at",
-    ).values_list("engagement__code", "title", "due_at", "status", "completed_at", "owner_user__username")
-    return [*check_ins, *follow_ups]
-
-
-def test_demo_builds_the_same_portfolio_at_any_time_of_the_same_day() -> None:
-    # given two moments of the same day
-    morning = timezone.now().replace(hour=6, minute=5)
-    evening = morning.replace(hour=22, minute=40)
-
-    # when loading the demo at each, starting from an empty database both times
-    shapes = []
-    for now in (morning, evening):
-        with transaction.atomic():
-            demo_load(now=now)
-            shapes.append(_fingerprint())
-            transaction.set_rollback(True)
-
-    # then both runs wrote the same history
-    assert shapes[0] == shapes[1]
-    assert len(shapes[0]) > 300
-
-
-def test_demo_leaves_a_database_with_other_engagements_alone() -> None:
-    # given a database that already holds someone's real engagement
-    factories.make_engagement(code="REAL-1")
-    before = _counts()
-
-    # when running the demo against it
-    stdout, stderr = io.StringIO(), io.StringIO()
-    call_command("demo", stdout=stdout, stderr=stderr)
-
-    # then nothing is written, above all no superuser with a published password
-    assert "left it alone" in stderr.getvalue()
-    assert _counts() == before
-    assert not User.objects.filter(username="admin").exists()
-
-
-def test_demo_colours_follow_from_its_data() -> None:
+def test_demo_colours_follow_from_its_data(demo_output: str) -> None:
     # given the demo as loaded
-    demo_load()
     engagements = list(Engagement.objects.select_related("client").order_by("pk"))
 
     # then no colour is set by hand: each stored health and its factors are what

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
+from django.db import transaction
 from django.db.models import Q
 
 from communications.models import CheckIn, Delivery, FollowUp, SponsorSubscription
 from demo.portfolio import UNSUBSCRIBED_DAYS_AGO, demo_load
 from notifications.models import Notification, NotificationEvent, OutboxMessage
 from pmaas.sharing import client_share
-from sponsor_updates.services import updates_sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -34,9 +35,22 @@ def _owed_lines(text: str) -> list[str]:
     return [line for line in section.splitlines() if line.startswith("- ")]
 
 
-def test_demo_updates_were_written_by_the_sweep_and_sent_in_their_own_weeks() -> None:
+@pytest.fixture(scope="module")
+def loaded_demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """The demo loaded once, on a Thursday morning, for the tests that read it.
+
+    In a transaction rolled back after the module; each test runs in a
+    savepoint inside it. Tests that need an empty database are in
+    tests/workspace/test_demo_first_sweep.py.
+    """
+    with django_db_blocker.unblock(), transaction.atomic():
+        demo_load(now=LOADED)
+        yield
+        transaction.set_rollback(True)
+
+
+def test_demo_updates_were_written_by_the_sweep_and_sent_in_their_own_weeks(loaded_demo: None) -> None:
     # Given the demo, loaded on a Thursday morning
-    demo_load(now=LOADED)
 
     # Then every update has its message in the outbox, sent when it was due, before the demo's day
     deliveries = Delivery.objects.select_related("outbox_message", "subscription")
@@ -64,9 +78,10 @@ def test_demo_updates_were_written_by_the_sweep_and_sent_in_their_own_weeks() ->
             assert start == end, subscription
 
 
-def test_each_demo_update_reports_the_meetings_and_open_follow_ups_of_its_own_period() -> None:
+def test_each_demo_update_reports_the_meetings_and_open_follow_ups_of_its_own_period(
+    loaded_demo: None,
+) -> None:
     # Given the demo
-    demo_load(now=LOADED)
 
     shared_check_ins = CheckIn.objects.filter(client_share("communications.CheckIn").rows)
     owed = FollowUp.objects.owed_by_client().filter(client_share("communications.FollowUp").rows)
@@ -96,9 +111,8 @@ def test_each_demo_update_reports_the_meetings_and_open_follow_ups_of_its_own_pe
     assert FollowUp.objects.owed_by_client().filter(status=FollowUp.Status.DONE).exists()
 
 
-def test_demo_sponsors_acknowledged_updates_and_the_silent_one_stopped_them() -> None:
+def test_demo_sponsors_acknowledged_updates_and_the_silent_one_stopped_them(loaded_demo: None) -> None:
     # Given the demo
-    demo_load(now=LOADED)
 
     # Then some sponsors acknowledged an update after it was sent, one with a request for a call
     acknowledged = Delivery.objects.filter(acknowledged_at__isnull=False).select_related("outbox_message")
@@ -122,41 +136,3 @@ def test_demo_sponsors_acknowledged_updates_and_the_silent_one_stopped_them() ->
     assert stopped.next_send_at is None
     assert stopped.deliveries.exists()
     assert not stopped.deliveries.filter(scheduled_for__gte=stopped.unsubscribed_at).exists()
-
-
-@pytest.mark.parametrize(
-    "loaded",
-    [
-        pytest.param(dt.datetime(2026, 3, 9, 0, 4, tzinfo=UTC), id="just-after-midnight"),
-        pytest.param(dt.datetime(2026, 3, 14, 23, 55, tzinfo=UTC), id="late-on-a-saturday"),
-    ],
-)
-def test_a_fresh_demo_leaves_nothing_overdue_and_its_first_sweep_mails_an_update(
-    loaded: dt.datetime, eager_tasks: None, django_capture_on_commit_callbacks: Any
-) -> None:
-    # Given the demo, loaded at any time of day
-    demo_load(now=loaded)
-    midnight = loaded.replace(hour=0, minute=0)
-
-    # Then no active subscription is left behind: each is due today at the earliest
-    for subscription in SponsorSubscription.objects.active():
-        assert subscription.next_send_at is not None
-        assert subscription.next_send_at >= midnight, subscription
-    # and at least one is due already, minutes before the load
-    due = list(SponsorSubscription.objects.due(as_of=loaded).values_list("stakeholder__email", flat=True))
-    assert due
-
-    # When the beat's sponsor-update sweep runs a minute later, and the worker sends what it wrote
-    with django_capture_on_commit_callbacks(execute=True):
-        written = updates_sweep(as_of=loaded + dt.timedelta(minutes=1))
-
-    # Then those updates are mailed, each covering the days up to today
-    assert written >= 1
-    assert len(mail.outbox) == written
-    recipients = {address for message in mail.outbox for address in message.to}
-    for email in due:
-        assert any(email in address for address in recipients), email
-    for delivery in Delivery.objects.filter(scheduled_for__gte=midnight):
-        assert delivery.period_end is not None and delivery.period_end >= midnight.date() - dt.timedelta(
-            days=1
-        )
