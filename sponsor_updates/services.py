@@ -143,6 +143,8 @@ def subscription_update(
         .get(pk=subscription.pk)
     )
     errors = _pause_errors(spec, as_of=as_of, unchanged=subscription.paused_until)
+    before = (subscription.cadence, subscription.weekday, subscription.local_time, subscription.time_zone)
+    was_active, was_due = subscription.is_active, subscription.next_send_at
     subscription.cadence = spec.cadence
     subscription.weekday = spec.weekday
     subscription.local_time = spec.local_time
@@ -158,7 +160,11 @@ def subscription_update(
         subscription.unsubscribed_at = as_of
     subscription.is_active = is_active
     clean_instance(subscription, errors)
-    _scheduled(subscription, as_of=as_of)
+    same_schedule = before == (spec.cadence, spec.weekday, spec.local_time, spec.time_zone)
+    if not (same_schedule and was_active and is_active and was_due is not None and was_due > as_of):
+        # Worked out afresh only when the day, time, zone or cadence changed, or it was off: a
+        # fortnightly update must not skip a week because its approval setting or pause changed.
+        _scheduled(subscription, as_of=as_of)
     subscription.save()
     _drafts_follow_schedule(subscription, as_of=as_of)
     return subscription

@@ -285,3 +285,32 @@ def test_a_pending_or_sent_update_is_not_reported_as_failed(sponsored):
     OutboxMessage.objects.filter(delivery__ad_hoc_key="pending").update(attempts=4, last_error="timed out")
     assert services.delivery_failures_report(as_of=AS_OF) == 0
     assert not Notification.objects.filter(event="update_failed").exists()
+
+
+def test_changing_only_the_approval_or_pause_keeps_a_fortnightly_updates_next_day(sponsored):
+    # Given a fortnightly subscription and its next send day
+    fortnightly = services.SubscriptionSchedule("fortnightly", 0, dt.time(8), "Europe/Berlin")
+    subscription = services.subscription_update(
+        actor=sponsored.lead,
+        subscription=sponsored.subscription,
+        spec=fortnightly,
+        is_active=True,
+        as_of=AS_OF,
+    )
+    next_day = subscription.next_send_at
+    assert next_day is not None
+
+    # When, a week later and before that day, the team asks for approval and sets a pause
+    a_week_on = next_day - dt.timedelta(days=6)
+    for spec in (
+        services.SubscriptionSchedule("fortnightly", 0, dt.time(8), "Europe/Berlin", needs_approval=True),
+        services.SubscriptionSchedule(
+            "fortnightly", 0, dt.time(8), "Europe/Berlin", paused_until=a_week_on.date(), needs_approval=True
+        ),
+    ):
+        subscription = services.subscription_update(
+            actor=sponsored.lead, subscription=subscription, spec=spec, is_active=True, as_of=a_week_on
+        )
+
+        # Then the next update stays on its day: no week is skipped
+        assert subscription.next_send_at == next_day

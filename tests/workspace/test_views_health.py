@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -199,3 +200,24 @@ def test_a_practice_lead_is_told_of_silent_sponsors_owned_by_others(client, db):
     assert role.engagement.code in attention
     assert "rag-red" in attention
     assert "Silent sponsors and PMO leads" in attention
+
+
+def test_every_factor_link_lands_on_its_evidence(client, world):
+    # Given an engagement with overdue follow-ups and a milestone past its day
+    now = dt.datetime.now(dt.UTC)
+    engagement = _overdue(world, 3, as_of=now)
+    engagement.milestones.create(name="Go-live", due_on=(now - dt.timedelta(days=20)).date())
+    engagement_health_refresh(engagement_ids=[engagement.pk], as_of=now)
+    client.force_login(world.lead)
+
+    # When the lead follows each factor's link from the header
+    body = client.get(reverse("engagement_timeline", args=[engagement.pk])).content.decode()
+    header = body.split('id="header-health"')[1].split("</div>")[0]
+    links = re.findall(r'<a href="([^"#]+)#([^"]+)">', header)
+    assert {fragment for _, fragment in links} >= {"follow-ups-overdue", "milestones"}
+
+    # Then each page holds the part the link names
+    for path, fragment in links:
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert f'id="{fragment}"' in page.content.decode(), (path, fragment)
