@@ -43,7 +43,7 @@ from sponsor_updates.forms import (
     SummaryForm,
     TeamSubscriptionEditForm,
 )
-from sponsor_updates.links import LinkRefused, LinkTarget, Purpose, link_read
+from sponsor_updates.links import LinkRefused, LinkTarget, Purpose, link_read, link_url
 from sponsor_updates.rendering import period_label, update_preview
 from sponsor_updates.summary import summary_draft
 
@@ -509,6 +509,11 @@ def sponsor_update_online(request: HttpRequest, token: str) -> HttpResponse:
         "delivery": delivery,
         "summary": delivery.summary,
         "late": delivery.is_late,
+        # A sponsor reading here answers from here, as from the mail.
+        "acknowledge_url": link_url(
+            Purpose.ACKNOWLEDGE, LinkTarget(subscription_id=subscription.pk, delivery_id=delivery.pk)
+        ),
+        "preferences_url": link_url(Purpose.PREFERENCES, LinkTarget(subscription_id=subscription.pk)),
     }
     with timezone.override(subscription.time_zone):
         return render(request, "sponsor_updates/online.html", context)

@@ -709,3 +709,20 @@ def test_the_team_form_shows_an_ended_pause_empty_and_saves_without_it(sponsored
     SponsorSubscription.objects.update(paused_until=in_force)
     assert f'value="{in_force:%Y-%m-%d}"' in client.get(edit).content.decode()
     assert f"Paused until {in_force.day} " in client.get(updates).content.decode()
+
+
+def test_the_online_page_lets_the_sponsor_acknowledge_and_open_preferences(due_monday, client):
+    # Given an update sent and its "view online" link
+    services.updates_sweep(as_of=AS_OF)
+    delivery = Delivery.objects.get()
+    target = LinkTarget(due_monday.subscription.pk, delivery.pk)
+
+    # When the sponsor reads it online
+    body = client.get(_path(link_url(Purpose.VIEW, target))).content.decode()
+
+    # Then the page offers this update's acknowledge link and the subscription's preferences, and both open
+    found = re.findall(r'href="([^"]+/updates/(acknowledge|preferences)/[^"]+)"', body)
+    assert {purpose for _, purpose in found} == {"acknowledge", "preferences"}
+    links = [link for link, _ in found]
+    for link in links:
+        assert client.get(_path(link)).status_code == 200
