@@ -95,7 +95,7 @@ def update_render(
     online" line.
     """
     unsubscribe_token = link_token(Purpose.UNSUBSCRIBE, target)
-    unsubscribe_url = link_url(Purpose.UNSUBSCRIBE, target)
+    unsubscribe_url = link_url(Purpose.UNSUBSCRIBE, target, unsubscribe_token)
     links = {
         "online": link_url(Purpose.VIEW, target) if target.delivery_id is not None else "",
         "acknowledge": link_url(Purpose.ACKNOWLEDGE, target) if target.delivery_id is not None else "",

@@ -31,6 +31,7 @@ from notifications.rendering import email_to
 from notifications.selectors import Recipient, recipients_for
 from notifications.services import NotificationDraft, notifications_record
 from notifications.timing import email_allowed_from, email_is_held
+from pmaas.bulk import rows_rewrite
 from pmaas.errors import RuleViolation
 from pmaas.locking import claim_in_batches
 from pmaas.validation import LONG_TEXT_MAX_LENGTH, clean_instance
@@ -344,7 +345,7 @@ def _hand_over(
     for _, row, _, key in items:
         row.outbox_message_id = messages[key]
     rows = [row for _, row, _, _ in items]
-    Delivery.objects.bulk_update(rows, ["outbox_message", "summary", "health"], batch_size=500)
+    rows_rewrite(rows, fields=["outbox_message", "summary", "health"])
     return rows
 
 
@@ -436,7 +437,7 @@ def updates_sweep(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SIZE) -> int
                 to_send.append((subscription, row, content, key))
         written = _hand_over(to_send, as_of=as_of) if to_send else []
         _hold(to_hold, as_of=as_of)
-        SponsorSubscription.objects.bulk_update(batch, ["next_send_at"], batch_size=500)
+        rows_rewrite(batch, fields=["next_send_at"])
         return len(written)
 
     return claim_in_batches(
@@ -693,7 +694,7 @@ def _hold(held: list[tuple[SponsorSubscription, Delivery]], *, as_of: datetime) 
     fresh = [(subscription, row) for subscription, row in held if row.held_at is None]
     for _, row in fresh:
         row.held_at = as_of
-    Delivery.objects.bulk_update([row for _, row in held], ["held_at", "summary", "health"], batch_size=500)
+    rows_rewrite([row for _, row in held], fields=["held_at", "summary", "health"])
     if not fresh:
         return
     leads: dict[int, list[int]] = {}

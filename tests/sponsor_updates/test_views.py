@@ -15,7 +15,7 @@ from django.urls import reverse
 from communications.models import Delivery, SponsorSubscription
 from notifications.models import OutboxMessage
 from sponsor_updates import services
-from sponsor_updates.links import LinkTarget, Purpose, link_url
+from sponsor_updates.links import LinkTarget, Purpose, link_read, link_url
 from tests import smtp_fixtures
 from tests.smtp_fixtures import SmtpServer
 from tests.sponsor_updates.conftest import AS_OF, INTERNAL
@@ -726,3 +726,23 @@ def test_the_online_page_lets_the_sponsor_acknowledge_and_open_preferences(due_m
     links = [link for link, _ in found]
     for link in links:
         assert client.get(_path(link)).status_code == 200
+
+
+@pytest.mark.parametrize("purpose", list(Purpose))
+def test_a_signed_link_is_its_purposes_route_on_the_site_url(purpose: Purpose):
+    # Given a link for a delivery of a subscription
+    target = LinkTarget(subscription_id=7, delivery_id=11)
+
+    # When it is built for mail
+    url = link_url(purpose, target)
+
+    # Then it is the purpose's route with the signed token, on SITE_URL, and it opens that target
+    token = _path(url).rstrip("/").rpartition("/")[2]
+    route = {
+        Purpose.VIEW: "sponsor_update_online",
+        Purpose.PREFERENCES: "sponsor_update_preferences",
+        Purpose.UNSUBSCRIBE: "sponsor_update_unsubscribe",
+        Purpose.ACKNOWLEDGE: "sponsor_update_acknowledge",
+    }[purpose]
+    assert url == django_settings.SITE_URL + reverse(route, kwargs={"token": token})
+    assert link_read(purpose, token) == target
