@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -37,7 +38,7 @@ from pmaas.locking import claim_in_batches
 from pmaas.validation import LONG_TEXT_MAX_LENGTH, clean_instance
 from sponsor_updates import schedule
 from sponsor_updates.links import LinkTarget, Purpose, link_url
-from sponsor_updates.rendering import one_line, period_label, recipient_address, update_render
+from sponsor_updates.rendering import lead_summary, one_line, period_label, recipient_address, update_render
 from sponsor_updates.selectors import UpdateContent, update_contents
 from sponsor_updates.summary import summary_draft
 from stakeholders.models import Stakeholder, StakeholderRole
@@ -175,7 +176,9 @@ def _drafts_follow_schedule(subscription: SponsorSubscription, *, as_of: datetim
     """Move the draft of the next update (written ahead by the lead) to the next send time, or drop it.
 
     A moved draft keeps its summary but loses its approval: it now covers
-    other days, so the lead approves it again.
+    other days, so the lead approves it again, and the engagement's leads
+    are told so at once (an update that needs approval would otherwise
+    wait at its new time with nobody expecting it).
     """
     drafts = list(
         Delivery.objects.filter(
@@ -206,6 +209,21 @@ def _drafts_follow_schedule(subscription: SponsorSubscription, *, as_of: datetim
         approved_at=None,
         approved_by=None,
     )
+    if keep.approved_at is not None and subscription.needs_approval:
+        local = timezone.localtime(send_at, ZoneInfo(subscription.time_zone))
+        _tell_leads(
+            engagement_id=subscription.engagement_id,
+            event=NotificationEvent.UPDATE_APPROVAL_NEEDED,
+            key=f"delivery:{keep.pk}:moved:{send_at.isoformat()}",
+            message=(
+                f"The status update to {one_line(subscription.stakeholder.name)} on "
+                f"{subscription.engagement.code} moved to {local:%a} {local.day} {local:%b %Y %H:%M} "
+                f"({subscription.time_zone}) and now covers {period_label(period)}: "
+                "approve its summary again, or it waits"
+            ),
+            url=reverse("delivery_review", args=[subscription.engagement_id, keep.pk]),
+            as_of=as_of,
+        )
 
 
 def subscription_unsubscribe(*, subscription_id: int, as_of: datetime) -> bool:
@@ -451,7 +469,9 @@ def update_send_now(
     """Send the update to this one recipient now, outside its schedule; the team only.
 
     Covers one cadence up to and including today in the recipient's zone
-    (``schedule.period_up_to``), exactly what the team's preview shows. ``request_key`` names the
+    (``schedule.period_up_to``), exactly what the team's preview shows, and
+    opens with the lead's summary of the next update when they wrote one
+    (``rendering.lead_summary``). ``request_key`` names the
     request (the form carries it), so submitting it twice writes one update.
     The schedule is left as it is. Idempotent per ``request_key``.
     """
@@ -472,7 +492,7 @@ def update_send_now(
             period_end=period.end,
             ad_hoc_key=request_key,
             health=content.health,
-            summary=summary_draft(content),
+            summary=lead_summary(subscription) or summary_draft(content),
             scheduled_for=as_of,
         )
         _write(

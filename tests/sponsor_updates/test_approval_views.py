@@ -66,7 +66,7 @@ def test_the_lead_edits_and_approves_the_next_summary_on_the_preview_keeping_inp
     with time_machine.travel(BEFORE, tick=False):
         page = client.get(preview_url).content.decode()
     assert "Summary of the update due Mon 9 Mar 2026 08:00" in page
-    assert "We held one meeting in this period (4 Mar), with Ana Ruiz" in page
+    assert "We met once this week, on 4 Mar, with Ana Ruiz" in page
     assert INTERNAL not in page.split('id="next-summary-title"')[1].split("</section>")[0]
 
     # A summary too long is refused beside the field, and the text typed stays
@@ -114,7 +114,7 @@ def test_a_waiting_update_is_listed_for_the_lead_approved_from_its_page_and_show
     with time_machine.travel(LATER, tick=False):
         review = client.get(review_url).content.decode()
     assert "Waiting for approval since Mon 9 Mar 2026 08:00" in review
-    assert "Approve and send now" in review and "We held one meeting" in review
+    assert "Approve and send now" in review and "We met once this week" in review
 
     # When the lead approves it from there, twice
     approve_url = reverse("delivery_approve", args=[engagement.pk, delivery.pk])
