@@ -347,8 +347,14 @@ class DeliverySerializer(SharedModelSerializer[Delivery]):
     engagement = serializers.IntegerField(source="subscription.engagement_id", read_only=True)
     engagement_code = serializers.CharField(source="subscription.engagement.code", read_only=True)
     stakeholder_name = serializers.CharField(source="subscription.stakeholder.name", read_only=True)
-    # The outcome is the outbox's: what happened to the update's message.
+    # The outcome is the outbox's: what happened to the update's message ("pending" before it has one).
     status = serializers.ChoiceField(choices=OutboxMessage.Status.choices, read_only=True)
+    state = serializers.ChoiceField(
+        choices=Delivery.State.choices,
+        read_only=True,
+        help_text="A draft written ahead, an update waiting for approval, or its message's status.",
+    )
+    sent_on_request = serializers.SerializerMethodField(help_text='Sent by "send now", outside the schedule.')
     attempts = serializers.IntegerField(source="outbox_message.attempts", read_only=True, default=0)
     last_attempt_at = serializers.DateTimeField(
         source="outbox_message.last_attempt_at", read_only=True, allow_null=True, default=None
@@ -367,14 +373,23 @@ class DeliverySerializer(SharedModelSerializer[Delivery]):
             "engagement_code",
             "stakeholder_name",
             "period_start",
+            "period_end",
             "scheduled_for",
+            "sent_on_request",
+            "state",
             "status",
+            "summary",
+            "held_at",
+            "approved_at",
             "attempts",
             "last_attempt_at",
             "sent_at",
             "created_at",
         ]
         read_only_fields = fields
+
+    def get_sent_on_request(self, delivery: Delivery) -> bool:
+        return bool(delivery.ad_hoc_key)
 
 
 class ComplianceQuerySerializer(serializers.Serializer[Any]):

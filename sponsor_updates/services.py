@@ -95,10 +95,14 @@ def subscription_add(
     """Subscribe one of the engagement's stakeholders at the team's request; the team only.
 
     The first update goes at the first local send time after ``as_of``; a
-    pause ending before today in the recipient's zone is refused.
+    pause ending before today in the recipient's zone is refused. Only
+    those who approve updates (``Action.APPROVE_SPONSOR_UPDATE``) may ask
+    for approval; without it the updates go without.
     Not idempotent: a second subscription for the same person is refused.
     """
     engagement_check_editable(user=actor, engagement=engagement)
+    if spec.needs_approval:
+        _check_may_approve(actor, engagement)
     if not StakeholderRole.objects.filter(engagement=engagement, stakeholder=stakeholder).exists():
         raise RuleViolation("Only a stakeholder of this engagement can receive its updates.")
     subscription = SponsorSubscription(
@@ -135,10 +139,14 @@ def subscription_update(
     one already stored may stay, so an old pause does not block other
     changes. Turning it off
     records who did, so the default subscription of a sponsor is not written
-    again; turning back on clears that. Idempotent.
+    again; turning back on clears that. Whether updates need approval is
+    changed only by those who approve them (``Action.APPROVE_SPONSOR_UPDATE``):
+    a team member could otherwise send past the lead. Idempotent.
     """
     if actor is not None:
         engagement_check_editable(user=actor, engagement=subscription.engagement)
+        if spec.needs_approval is not None and spec.needs_approval != subscription.needs_approval:
+            _check_may_approve(actor, subscription.engagement)
     subscription = (
         SponsorSubscription.objects.select_for_update()
         .select_related("engagement", "stakeholder")
