@@ -516,3 +516,18 @@ def test_dashboards_run_a_fixed_number_of_queries(
     with django_assert_num_queries(budget):
         response = client.get(reverse(name), query)
     assert response.status_code == 200
+
+
+def test_remembered_filters_gone_out_of_scope_are_refused_with_the_way_to_clear_them(client, world):
+    # Given the consultant remembered a client he no longer sees
+    User.objects.filter(pk=world.consultant.pk).update(
+        page_filters={"portfolio": {"client": str(world.client_b.pk)}}
+    )
+    client.force_login(world.consultant)
+
+    # When he opens the portfolio, then the filter is refused on its field and he may clear it
+    response = client.get(reverse("portfolio"))
+    html = response.content.decode()
+    assert response.status_code == 400 and "Select a valid choice" in html
+    assert f'href="{reverse("portfolio")}?clear=1">Clear filters</a>' in html
+    assert _codes(client.get(reverse("portfolio"), {"clear": "1"}, follow=True).content.decode()) == ["EHR-A"]
