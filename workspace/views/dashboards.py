@@ -65,8 +65,8 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     form = PortfolioFilterForm(data, clients=client_list(user=user), leads=engagement_lead_choices(user=user))
     if not form.is_valid():
         # "Clear filters" stays offered: remembered filters may name a client no longer in scope.
-        context = {"form": form, "page": None, "filtered": True}
-        return render(request, "workspace/portfolio.html", context, status=400)
+        refused = {"form": form, "page": None, "filtered": True}
+        return render(request, "workspace/portfolio.html", refused, status=400)
     user_remember_filters(user=user, page=PORTFOLIO_PAGE, filters=form.remembered())  # type: ignore[arg-type]
     filters = form.filters()
     export = _export_format(request)
