@@ -7,7 +7,23 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from django.db.models import Case, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    DateTimeField,
+    F,
+    FloatField,
+    IntegerField,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
@@ -647,3 +663,49 @@ def follow_up_board(*, user: Any, engagement: Engagement, as_of: datetime) -> Fo
             .order_by("-status", "due_at", "pk")
         ),
     )
+
+
+# An engagement or a firm user as communication rows see them: subqueries over an outer query whose
+# primary key is the engagement's (or the user's), so a dashboard of the whole portfolio gets its
+# figures in its one query, and can sort and page on them.
+
+
+def engagement_overdue_follow_ups(*, as_of: datetime) -> tuple[Coalesce, Subquery]:
+    """How many of the engagement's follow-ups are overdue at ``as_of``, and the oldest due time."""
+    overdue = (
+        FollowUp.objects.overdue(as_of=as_of)
+        .filter(engagement_id=OuterRef("pk"))
+        .order_by()
+        .values("engagement_id")
+    )
+    count = overdue.annotate(n=Count("pk")).values("n")
+    oldest = overdue.annotate(oldest=Min("due_at")).values("oldest")
+    return Coalesce(Subquery(count, output_field=IntegerField()), Value(0)), Subquery(
+        oldest, output_field=DateTimeField()
+    )
+
+
+def engagement_mean_sentiment(*, start: datetime, end: datetime) -> Subquery:
+    """The mean sentiment of the engagement's check-ins in [start, end); None when none was logged."""
+    rows = (
+        CheckIn.objects.filter(engagement_id=OuterRef("pk"), occurred_at__gte=start, occurred_at__lt=end)
+        .order_by()
+        .values("engagement_id")
+        .annotate(mean=Avg("sentiment"))
+        .values("mean")
+    )
+    return Subquery(rows, output_field=FloatField())
+
+
+def owner_overdue_follow_ups(*, user: Any, as_of: datetime) -> Coalesce:
+    """How many follow-ups the outer user owes that are overdue at ``as_of``, on engagements ``user`` sees."""
+    overdue = (
+        FollowUp.objects.visible_to(user)
+        .overdue(as_of=as_of)
+        .filter(owner_user_id=OuterRef("pk"))
+        .order_by()
+        .values("owner_user_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(overdue, output_field=IntegerField()), Value(0))

@@ -1,6 +1,15 @@
 """Each views module of the workspace lists its own routes; this joins them."""
 
-from workspace.views import clients, compliance, engagements, search, stakeholders, team, week
+from workspace.views import (
+    clients,
+    compliance,
+    dashboards,
+    engagements,
+    search,
+    stakeholders,
+    team,
+    week,
+)
 
 urlpatterns = [
     *week.urlpatterns,
@@ -10,4 +19,5 @@ urlpatterns = [
     *stakeholders.urlpatterns,
     *compliance.urlpatterns,
     *clients.urlpatterns,
+    *dashboards.urlpatterns,
 ]
