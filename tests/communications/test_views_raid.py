@@ -244,7 +244,7 @@ def test_reviewing_a_risk_from_its_page(client, world):
     )
     assert response.status_code == 302
     item = RaidItem.objects.get(pk=world.mine.raid_item.pk)
-    assert (item.score, item.trend, item.review_on.isoformat()) == (8, "falling", next_review)
+    assert (item.score, item.trend, str(item.review_on)) == (8, "falling", next_review)
 
 
 def test_an_issue_turned_into_a_change_request_lands_on_the_changes_page(client, world):
