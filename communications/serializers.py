@@ -32,6 +32,7 @@ from communications.models import (
     RaidKind,
     RaidSeverity,
     RaidTrend,
+    RaidValidation,
     Sentiment,
     SilenceFlag,
     SponsorSubscription,
@@ -499,6 +500,20 @@ class RaidItemSerializer(SharedModelSerializer[RaidItem]):
         read_only=True, allow_null=True, help_text="Likelihood × impact, risks only."
     )
     stakeholders = serializers.PrimaryKeyRelatedField[Any](many=True, read_only=True)
+    # Declared, not derived from the model: REST framework drops allow_blank from read-only fields,
+    # and these are "" on the kinds that do not use them.
+    trend = serializers.ChoiceField(
+        choices=RaidTrend.choices, allow_blank=True, read_only=True, help_text='Risks only; "" otherwise.'
+    )
+    severity = serializers.ChoiceField(
+        choices=RaidSeverity.choices, allow_blank=True, read_only=True, help_text='Issues only; "" otherwise.'
+    )
+    validation = serializers.ChoiceField(
+        choices=RaidValidation.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text='An assumption\'s outcome once validated; "" before.',
+    )
 
     class Meta:
         model = RaidItem
