@@ -75,7 +75,7 @@ class CheckInForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     file_decisions = forms.BooleanField(
-        label="File these decisions in the RAID log",
+        label="File them in the RAID log",
         required=False,
         help_text=(
             "One decision per line, decided on the check-in’s day by its attendees; "

@@ -70,7 +70,7 @@ def raid_journey(page: Page, site: str, team: Team) -> None:
     page.get_by_label("When").fill(_an_hour_ago_in_berlin())
     page.get_by_label("Summary").fill("Steering call on the go-live.")
     page.get_by_label("Decisions", exact=True).fill("Go-live moves to 4 May\nPharmacy joins wave 2")
-    page.get_by_label("File these decisions in the RAID log").check()
+    page.get_by_label("File them in the RAID log").check()
     page.get_by_role("button", name="Save check-in").click()
     expect(page.get_by_text("2 decisions filed in the RAID log")).to_be_visible()
 
