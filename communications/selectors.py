@@ -36,6 +36,8 @@ from communications.models import (
     FollowUpComment,
     FollowUpOverdue,
     FollowUpQuerySet,
+    RaidItem,
+    RaidKind,
     SponsorSubscription,
 )
 from engagements.models import Engagement, Membership
@@ -709,3 +711,115 @@ def owner_overdue_follow_ups(*, user: Any, as_of: datetime) -> Coalesce:
         .values("n")
     )
     return Coalesce(Subquery(overdue, output_field=IntegerField()), Value(0))
+
+
+def raid_item_list(*, user: Any) -> QuerySet[RaidItem]:
+    """The RAID items the user may see, with what their rows show; the one door for pages, API and CSV."""
+    return (
+        RaidItem.objects.visible_to(user)
+        .select_related(
+            "engagement__client", "owner", "raised_by", "change_request", "became_change_request", "check_in"
+        )
+        .prefetch_related(Prefetch("stakeholders", queryset=Stakeholder.objects.order_by("name", "pk")))
+    )
+
+
+def raid_item_get_for_user(*, user: Any, id: Any) -> RaidItem:
+    return get_or_404(raid_item_list(user=user), id=id)
+
+
+@dataclass(frozen=True)
+class RaidFilter:
+    """The RAID tab's filters, each optional: kind, status, owner (a user id), stakeholder (an id)."""
+
+    kind: str = ""
+    status: str = ""
+    owner: int | None = None
+    stakeholder: int | None = None
+
+
+def raid_log(*, user: Any, engagement: Engagement, filters: RaidFilter) -> QuerySet[RaidItem]:
+    """One engagement's log as the user may see it, filtered, newest first by id (the paging key)."""
+    rows = raid_item_list(user=user).filter(engagement=engagement)
+    if filters.kind:
+        rows = rows.filter(kind=filters.kind)
+    if filters.status:
+        rows = rows.filter(status=filters.status)
+    if filters.owner is not None:
+        rows = rows.filter(owner_id=filters.owner)
+    if filters.stakeholder is not None:
+        # A subquery rather than a join, so an item concerning several people is listed once.
+        concerned = RaidItem.stakeholders.through.objects.filter(stakeholder_id=filters.stakeholder)
+        rows = rows.filter(Q(pk__in=concerned.values("raiditem_id")) | Q(raised_by=filters.stakeholder))
+    return rows.order_by("-id")
+
+
+RAID_PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class RaidPage:
+    items: list[RaidItem]
+    # The id to continue after (keyset paging), or None on the last page.
+    next_after: int | None
+
+
+def raid_log_page(
+    *, user: Any, engagement: Engagement, filters: RaidFilter, after: int | None, size: int = RAID_PAGE_SIZE
+) -> RaidPage:
+    """A page of the log after the id ``after``, read one row beyond the page so no COUNT is needed."""
+    rows = raid_log(user=user, engagement=engagement, filters=filters)
+    if after is not None:
+        rows = rows.filter(id__lt=after)
+    items = list(rows[: size + 1])
+    more = len(items) > size
+    items = items[:size]
+    return RaidPage(items=items, next_after=items[-1].pk if more and items else None)
+
+
+RAID_SCALE = (1, 2, 3, 4, 5)
+
+
+@dataclass(frozen=True)
+class RiskCell:
+    likelihood: int
+    impact: int
+    count: int
+
+    @property
+    def score(self) -> int:
+        return self.likelihood * self.impact
+
+    @property
+    def band(self) -> str:
+        """The cell's colour band, by score: the usual green, amber, red of a risk matrix."""
+        return "high" if self.score >= 15 else "medium" if self.score >= 6 else "low"
+
+
+def raid_risk_matrix(*, user: Any, engagement: Engagement) -> list[list[RiskCell]]:
+    """Open risks the user may see, counted per likelihood and impact: rows of impact 5 down to 1.
+
+    One grouped query.
+    """
+    counts = {
+        (row["likelihood"], row["impact"]): row["n"]
+        for row in raid_item_list(user=user)
+        .filter(engagement=engagement, kind=RaidKind.RISK, status=RaidItem.Status.OPEN)
+        .order_by()
+        .values("likelihood", "impact")
+        .annotate(n=Count("id"))
+    }
+    return [
+        [RiskCell(likelihood=lk, impact=im, count=counts.get((lk, im), 0)) for lk in RAID_SCALE]
+        for im in reversed(RAID_SCALE)
+    ]
+
+
+def raid_top_risks(*, user: Any, engagement: Engagement, limit: int = 5) -> list[RaidItem]:
+    """The engagement's open risks with the highest score, for its overview; one query."""
+    return list(
+        RaidItem.objects.visible_to(user)
+        .select_related("owner")
+        .filter(engagement=engagement, kind=RaidKind.RISK, status=RaidItem.Status.OPEN)
+        .order_by("-score", "-id")[:limit]
+    )

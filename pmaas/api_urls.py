@@ -34,6 +34,7 @@ router.register(
     basename="sponsor-subscription",
 )
 router.register("deliveries", sponsor_updates_api.SponsorUpdateDeliveryViewSet, basename="delivery")
+router.register("raid-items", communications_api.RaidItemViewSet, basename="raid-item")
 router.register("silence-flags", communications_api.SilenceFlagViewSet, basename="silence-flag")
 router.register("compliance", communications_api.ComplianceViewSet, basename="compliance")
 router.register("notifications", notifications_api.NotificationViewSet, basename="notification")
