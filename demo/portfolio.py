@@ -69,6 +69,7 @@ from engagements.services import (
 from notifications.models import Notification, OutboxMessage
 from notifications.outbox import outbox_send
 from pmaas.validation import clean_instance
+from search.services import search_documents_refresh
 from sponsor_updates.services import (
     SENDING_STATUSES,
     SubscriptionSchedule,
@@ -806,6 +807,7 @@ class _Builder:
             )
             clean_instance(request)
             request.save()
+            search_documents_refresh(kind="change_request", ids=[request.pk])
 
     def _plan_and_history(self, plan: _Plan, engagement: Engagement, team: list[User]) -> None:
         audiences = {
