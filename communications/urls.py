@@ -1,13 +1,14 @@
 """Each views module of communications lists its own routes; this joins them."""
 
-from communications.views import calendar as calendar_views
 from communications.views import (
+    briefs,
     check_ins,
     follow_ups,
     obligations,
     plan,
     timeline,
 )
+from communications.views import calendar as calendar_views
 
 urlpatterns = [
     *check_ins.urlpatterns,
@@ -15,5 +16,6 @@ urlpatterns = [
     *timeline.urlpatterns,
     *follow_ups.urlpatterns,
     *obligations.urlpatterns,
+    *briefs.urlpatterns,
     *calendar_views.urlpatterns,
 ]
