@@ -33,6 +33,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from communications import recurrence
+from communications.briefs import MeetingBrief, meeting_briefs
 from communications.models import Channel, CheckIn, Occurrence
 from engagements.working_days import engagement_calendar, engagement_skip_rule
 from notifications.models import Notification, NotificationEvent, OutboxMessage
@@ -275,7 +276,12 @@ def _check_in_url(occurrence: Occurrence) -> str:
 
 
 def _occurrence_draft(
-    occurrence: Occurrence, recipient: Recipient, *, event: NotificationEvent, outcome: str
+    occurrence: Occurrence,
+    recipient: Recipient,
+    *,
+    event: NotificationEvent,
+    outcome: str,
+    url: str | None = None,
 ) -> NotificationDraft:
     """ "Meeting with Anna Weber (Weekly one-to-one) is due Mon 30 Mar, 09:00." and its missed twin."""
     channel = occurrence.channel
@@ -287,14 +293,19 @@ def _occurrence_draft(
             f"{channel.get_kind_display()} with {channel.stakeholder} ({channel.title}) "
             + outcome.format(due=_local_due_text(occurrence, recipient))
         ),
-        url=_check_in_url(occurrence),
+        url=url or _check_in_url(occurrence),
         engagement_id=channel.engagement_id,
     )
 
 
 def _reminder_draft(occurrence: Occurrence, recipient: Recipient) -> NotificationDraft:
+    # Before the meeting, the brief: it holds the "log this check-in" link as well.
     return _occurrence_draft(
-        occurrence, recipient, event=NotificationEvent.CHECK_IN_REMINDER, outcome="is due {due}."
+        occurrence,
+        recipient,
+        event=NotificationEvent.CHECK_IN_REMINDER,
+        outcome="is due {due}.",
+        url=reverse("channel_brief", kwargs={"pk": occurrence.channel_id}),
     )
 
 
@@ -332,10 +343,13 @@ def _duration_in_words(duration: timedelta) -> str:
     return " ".join(parts)
 
 
-def _reminder_email(occurrence: Occurrence, recipient: Recipient) -> OutboundEmail:
+def _reminder_email(occurrence: Occurrence, recipient: Recipient, brief: MeetingBrief) -> OutboundEmail:
     channel = occurrence.channel
     owner = channel.owner
     context = {
+        "brief": brief,
+        "link_base": settings.SITE_URL,
+        "brief_url": settings.SITE_URL + reverse("channel_brief", kwargs={"pk": channel.pk}),
         "occurrence": occurrence,
         "channel": channel,
         "owner": owner,
@@ -415,8 +429,10 @@ def occurrences_send_reminders(*, as_of: datetime, batch_size: int = SWEEP_BATCH
         notifications_record(
             drafts=[_reminder_draft(o, r) for o, r in due_now], as_of=as_of, recipients=recipients
         )
+        mailed = [(o, r) for o, r in due_now if r.preference.check_in_reminder_email]
+        briefs = meeting_briefs(channels=[o.channel for o, _ in mailed], as_of=as_of)
         outbox_add(
-            emails=[_reminder_email(o, r) for o, r in due_now if r.preference.check_in_reminder_email],
+            emails=[_reminder_email(o, r, briefs[o.channel_id]) for o, r in mailed],
             as_of=as_of,
         )
         return len(due_now)

@@ -45,6 +45,7 @@ from pmaas.concurrency import check_unchanged
 from pmaas.errors import NotAllowed, NotFound, RuleViolation
 from pmaas.sharing import is_client_user
 from pmaas.validation import EARLIEST_DATE, LATEST_DATE, clean_instance
+from search.services import search_documents_refresh
 from stakeholders.models import Stakeholder, StakeholderRole
 
 logger = logging.getLogger(__name__)
@@ -578,7 +579,7 @@ def check_in_log(
     check_in.team_attendees.set(team_attendees)
     silences_clear_for_check_in(check_in=check_in, actor=actor, as_of=as_of)
     obligations_meet_for_check_in(check_in=check_in)
-    FollowUp.objects.bulk_create(
+    created = FollowUp.objects.bulk_create(
         [
             FollowUp(
                 engagement=engagement,
@@ -595,6 +596,8 @@ def check_in_log(
         ],
         batch_size=500,
     )
+    search_documents_refresh(kind="check_in", ids=[check_in.pk])
+    search_documents_refresh(kind="follow_up", ids=[f.pk for f in created])
     for planned in covered:
         _advance_channel(channel=planned, occurred_at=occurred_at, check_in=check_in)
     if file_decisions:
@@ -657,6 +660,7 @@ def _covered_channels(
     return [c for c in candidates if c.pk in chosen]
 
 
+@transaction.atomic
 def follow_up_create(*, actor: Any, engagement: Engagement, spec: FollowUpSpec) -> FollowUp:
     """Record an action item that did not come out of a check-in."""
     engagement_check_editable(user=actor, engagement=engagement)
@@ -681,6 +685,7 @@ def follow_up_create(*, actor: Any, engagement: Engagement, spec: FollowUpSpec) 
     )
     clean_instance(follow_up, problems.fields)
     follow_up.save()
+    search_documents_refresh(kind="follow_up", ids=[follow_up.pk])
     engagement_health_refresh(engagement_ids=[engagement.pk], as_of=timezone.now())
     return follow_up
 
@@ -766,6 +771,8 @@ def follow_up_redate(
     clean_instance(locked)
     locked.save(update_fields=["due_at", "updated_at"])
     FollowUpOverdue.objects.filter(follow_up=locked).delete()
+    # The due time is the moment a search result shows for the item.
+    search_documents_refresh(kind="follow_up", ids=[locked.pk])
     engagement_health_refresh(engagement_ids=[locked.engagement_id], as_of=as_of)
     return locked
 

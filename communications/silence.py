@@ -42,6 +42,7 @@ from notifications.models import NotificationEvent
 from notifications.services import NotificationDraft, notifications_record
 from pmaas.locking import skip_locked
 from pmaas.scoping import get_or_404
+from search.services import search_documents_refresh
 from stakeholders.models import StakeholderRole
 
 WATCHED_KINDS = (StakeholderRole.Kind.SPONSOR, StakeholderRole.Kind.PMO_LEAD)
@@ -303,6 +304,7 @@ def _raise(batch: Sequence[_Silent], *, as_of: datetime) -> int:
         )
     # PostgreSQL returns the new primary keys, so each flag can point at its follow-up.
     FollowUp.objects.bulk_create(follow_ups, batch_size=RAISE_BATCH_SIZE)
+    search_documents_refresh(kind="follow_up", ids=[f.pk for f in follow_ups])
     for flag, follow_up in zip(owed, follow_ups, strict=True):
         flag.follow_up = follow_up
     SilenceFlag.objects.bulk_update(owed, ["follow_up"], batch_size=RAISE_BATCH_SIZE)

@@ -1,7 +1,7 @@
 """Each views module of communications lists its own routes; this joins them."""
 
-from communications.views import calendar as calendar_views
 from communications.views import (
+    briefs,
     check_ins,
     follow_ups,
     obligations,
@@ -9,6 +9,7 @@ from communications.views import (
     raid,
     timeline,
 )
+from communications.views import calendar as calendar_views
 
 urlpatterns = [
     *check_ins.urlpatterns,
@@ -17,5 +18,6 @@ urlpatterns = [
     *follow_ups.urlpatterns,
     *obligations.urlpatterns,
     *raid.urlpatterns,
+    *briefs.urlpatterns,
     *calendar_views.urlpatterns,
 ]

@@ -77,6 +77,7 @@ from engagements.services import (
 from notifications.models import Notification, OutboxMessage
 from notifications.outbox import outbox_send
 from pmaas.validation import clean_instance
+from search.services import search_documents_refresh
 from sponsor_updates.services import (
     SENDING_STATUSES,
     SubscriptionSchedule,
@@ -1014,6 +1015,7 @@ class _Builder:
             )
             clean_instance(request)
             request.save()
+            search_documents_refresh(kind="change_request", ids=[request.pk])
 
     def _plan_and_history(self, plan: _Plan, engagement: Engagement, team: list[User]) -> None:
         audiences = {

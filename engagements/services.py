@@ -20,6 +20,7 @@ from engagements.working_days import default_holiday_subdivision
 from pmaas.concurrency import check_unchanged
 from pmaas.errors import NotAllowed, NotFound, RuleViolation
 from pmaas.validation import clean_instance
+from search.services import search_documents_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +129,7 @@ def engagement_create(
         errors["end_date"] = "The engagement cannot end before it starts."
     clean_instance(engagement, errors)
     engagement.save()
+    search_documents_refresh(kind="engagement", ids=[engagement.pk])
     if lead is not None:
         membership_add(actor=actor, engagement=engagement, user=lead, role=Membership.Role.LEAD)
     return engagement
@@ -354,6 +356,7 @@ def _check_impact(errors: dict[str, str], *, budget_impact: Any, schedule_impact
         errors["schedule_impact_days"] = "Give the schedule impact in days; 0 when there is none."
 
 
+@transaction.atomic
 def change_request_create(
     *,
     actor: Any,
@@ -386,6 +389,7 @@ def change_request_create(
     )
     clean_instance(change_request, errors)
     change_request.save()
+    search_documents_refresh(kind="change_request", ids=[change_request.pk])
     return change_request
 
 
@@ -432,6 +436,7 @@ def change_request_update(
             "updated_at",
         ]
     )
+    search_documents_refresh(kind="change_request", ids=[change_request.pk])
     return change_request
 
 
@@ -477,6 +482,7 @@ def change_request_transition(
         change_request.decided_by = actor
     clean_instance(change_request)
     change_request.save(update_fields=["status", "decision", "decided_at", "decided_by", "updated_at"])
+    search_documents_refresh(kind="change_request", ids=[change_request.pk])
     logger.info(
         "change request %s moved to %s by user %s", change_request.pk, to_status, getattr(actor, "pk", None)
     )

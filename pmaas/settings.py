@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "accounts",
+    "search",
     "engagements",
     "stakeholders",
     "notifications",

@@ -14,10 +14,12 @@ from engagements.selectors import engagement_check_editable
 from pmaas.concurrency import check_unchanged
 from pmaas.errors import NotAllowed, NotFound
 from pmaas.validation import clean_instance
+from search.services import search_documents_refresh
 from stakeholders.models import Level, Scale, Stakeholder, StakeholderRole
 from stakeholders.selectors import stakeholder_can_edit
 
 
+@transaction.atomic
 def stakeholder_create(
     *,
     actor: Any,
@@ -54,6 +56,7 @@ def stakeholder_create(
     )
     clean_instance(stakeholder, errors)
     stakeholder.save()
+    search_documents_refresh(kind="stakeholder", ids=[stakeholder.pk])
     return stakeholder
 
 
@@ -257,4 +260,5 @@ def stakeholder_update(
     locked.notes = notes
     clean_instance(locked, errors)
     locked.save()
+    search_documents_refresh(kind="stakeholder", ids=[locked.pk])
     return locked

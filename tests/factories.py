@@ -14,6 +14,7 @@ from communications import services as communication_services
 from communications.models import Channel, CheckIn, FollowUp, FollowUpOverdue
 from engagements import services as engagement_services
 from engagements.models import Client, Engagement, Membership
+from search.services import search_documents_refresh
 from stakeholders import services as stakeholder_services
 from stakeholders.models import Stakeholder, StakeholderRole
 
@@ -264,6 +265,8 @@ def make_scope(*, engagement: Engagement, owner: User, stakeholder_user: User | 
         raised_on=dt.date(2026, 3, 2),
         budget_impact=40_000,
     )
+    # Written directly (no obligations opened), so its search document is written here too.
+    search_documents_refresh(kind="change_request", ids=[change_request.pk])
     subscription = SponsorSubscription.objects.create(
         engagement=engagement,
         stakeholder=role.stakeholder,

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from communications.models import CheckIn
 from communications.selectors import (
     relationship_last_contact,
     relationship_latest_sentiment,
@@ -22,11 +21,10 @@ from communications.selectors import (
 )
 from engagements.models import Engagement
 from pmaas.scoping import get_or_404
+from search.registry import DocumentKind, kind_list
+from search.selectors import SearchHit, search_document_list
 from stakeholders.models import Stakeholder, StakeholderRole
-from stakeholders.selectors import stakeholder_list, stakeholder_role_list
-
-SEARCH_GROUP_LIMIT = 20
-SEARCH_MIN_LENGTH = 2
+from stakeholders.selectors import stakeholder_role_list
 
 
 def _with_contact(roles: QuerySet[StakeholderRole]) -> QuerySet[StakeholderRole]:
@@ -73,61 +71,49 @@ def stakeholder_roles_of_person(
 
 
 @dataclass(frozen=True)
-class SearchGroup:
-    items: list[Any]
-    has_more: bool
+class SearchRow:
+    hit: SearchHit
+    # The engagement the hit belongs to, for its context line (None for a person).
+    engagement: Engagement | None
 
 
 @dataclass(frozen=True)
 class SearchResults:
-    engagements: SearchGroup
-    stakeholders: SearchGroup
-    check_ins: SearchGroup
+    rows: list[SearchRow]
+    page: int
+    has_next: bool
 
     @property
     def is_empty(self) -> bool:
-        return not (self.engagements.items or self.stakeholders.items or self.check_ins.items)
+        return not self.rows
+
+    @property
+    def previous_page(self) -> int | None:
+        return self.page - 1 if self.page > 1 else None
+
+    @property
+    def next_page(self) -> int | None:
+        return self.page + 1 if self.has_next else None
 
 
-def _group(queryset: QuerySet[Any], limit: int) -> SearchGroup:
-    # One row past the limit tells whether more exist without counting them all.
-    rows = list(queryset[: limit + 1])
-    return SearchGroup(items=rows[:limit], has_more=len(rows) > limit)
+def search_kinds() -> list[DocumentKind]:
+    """The kinds a search can be narrowed to, in the order the page offers them."""
+    return kind_list()
 
 
-def search_results(*, user: Any, query: str, limit: int = SEARCH_GROUP_LIMIT) -> SearchResults | None:
-    """Engagements, stakeholders and check-ins the user may see that mention ``query``.
+def search_results(*, user: Any, query: str, kind: str | None = None, page: int = 1) -> SearchResults | None:
+    """One page of ranked, highlighted hits the user may see (search.selectors), with their engagements.
 
-    None for a query shorter than two characters: it would match nearly
-    everything. Three queries, each capped at ``limit`` rows.
+    None for a query too short to search. Three queries whatever the number of
+    hits: the page of hits, their documents, and their engagements.
     """
-    query = query.strip()
-    if len(query) < SEARCH_MIN_LENGTH:
+    found = search_document_list(user=user, query=query, kind=kind, page=page)
+    if found is None:
         return None
-    engagements = (
-        Engagement.objects.visible_to(user)
-        .select_related("client")
-        .filter(Q(code__icontains=query) | Q(name__icontains=query) | Q(client__name__icontains=query))
-        .order_by("client__name", "name", "pk")
-    )
-    stakeholders = (
-        stakeholder_list(user=user)
-        .filter(
-            Q(name__icontains=query)
-            | Q(email__icontains=query)
-            | Q(title__icontains=query)
-            | Q(department__icontains=query)
-        )
-        .order_by("name", "pk")
-    )
-    check_ins = (
-        CheckIn.objects.visible_to(user)
-        .select_related("engagement__client")
-        .filter(Q(summary__icontains=query) | Q(decisions__icontains=query))
-        .order_by("-occurred_at", "-pk")
-    )
-    return SearchResults(
-        engagements=_group(engagements, limit),
-        stakeholders=_group(stakeholders, limit),
-        check_ins=_group(check_ins, limit),
-    )
+    ids = {hit.engagement_id for hit in found.hits if hit.engagement_id is not None}
+    engagements = Engagement.objects.visible_to(user).select_related("client").in_bulk(ids) if ids else {}
+    rows = [
+        SearchRow(hit=hit, engagement=engagements.get(hit.engagement_id) if hit.engagement_id else None)
+        for hit in found.hits
+    ]
+    return SearchResults(rows=rows, page=found.page, has_next=found.has_next)

@@ -53,7 +53,7 @@ class CheckInForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
-    kind = forms.ChoiceField(choices=ChannelKind.choices, label="Channel kind", initial=ChannelKind.MEETING)
+    kind = forms.ChoiceField(choices=ChannelKind.choices, label="How you talked", initial=ChannelKind.MEETING)
     occurred_at = forms.DateTimeField(
         label="When",
         validators=[validate_date_in_range],

@@ -686,7 +686,7 @@ def test_the_reminder_is_told_in_app_with_the_stakeholder_channel_and_local_due_
     _remind(AS_OF + dt.timedelta(minutes=1), django_capture_on_commit_callbacks)
 
     # Then one in-app notification names the stakeholder, the channel and 10:00 New York time,
-    # and links to the check-in form for that channel
+    # and links to the brief before that meeting
     occurrence = Occurrence.objects.get(channel=channel)
     notification = Notification.objects.get(
         recipient=channel.owner, event=NotificationEvent.CHECK_IN_REMINDER
@@ -695,7 +695,7 @@ def test_the_reminder_is_told_in_app_with_the_stakeholder_channel_and_local_due_
     assert str(channel.stakeholder) in notification.message
     assert channel.get_kind_display() in notification.message
     assert "10:00 (America/New_York)" in notification.message
-    assert notification.url == f"{reverse('check_in_create')}?channel={channel.pk}"
+    assert notification.url == reverse("channel_brief", kwargs={"pk": channel.pk})
     assert notification.engagement_id == channel.engagement_id
 
 
@@ -756,13 +756,13 @@ def test_the_reminder_sweep_runs_a_fixed_number_of_queries(owners: int):
     # When the reminder sweep runs (the send tasks wait for a commit that never comes here)
     queries = _sweep_queries(lambda: scheduling.occurrences_send_reminders(as_of=AS_OF))
 
-    # Then a savepoint, the locked read, the owners, the notifications (the claim), the outbox and
-    # the release did it
+    # Then a savepoint, the locked read, the owners, the notifications (the claim), the briefs
+    # (roles, what each side owes, obligations: no check-in on record), the outbox and the release did it
     assert (
         OutboxMessage.objects.filter(created_at=AS_OF, kind=OutboxMessage.Kind.CHECK_IN_REMINDER).count()
         == owners
     )
-    assert queries == 6
+    assert queries == 10
 
 
 @pytest.mark.parametrize("owners", [2, 20])

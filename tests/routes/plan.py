@@ -7,6 +7,8 @@ ROUTES: dict[str, Entry] = {
     "channel_create": ObjectRoute("engagement", section="communications.Channel"),
     "channel_edit": ObjectRoute("channel"),
     "channel_pause": ObjectRoute("channel", method="post"),
+    # The brief before the channel's next meeting: firm-internal (engagement levels), like the plan.
+    "channel_brief": ObjectRoute("channel"),
     "engagement_timeline": ObjectRoute("engagement"),
     "engagement_follow_ups": ObjectRoute("engagement"),
     "follow_up_bulk_complete": ObjectRoute("engagement", method="post"),

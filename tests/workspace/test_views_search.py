@@ -8,11 +8,15 @@ from django.urls import reverse
 from tests import factories
 
 
-def _search(client, user, query):
+def _search(client, user, query, **params):
     client.force_login(user)
-    response = client.get(reverse("search"), {"q": query})
+    response = client.get(reverse("search"), {"q": query, **params})
     assert response.status_code == 200
     return response
+
+
+def _kinds(response):
+    return [row.hit.kind.name for row in response.context["results"].rows]
 
 
 @pytest.mark.parametrize("query", ["", "a", "  b  "])
@@ -37,27 +41,27 @@ def test_a_consultant_finds_only_their_teams_engagements_and_check_ins(client, w
         )
 
     # When the consultant searches for it, and for the sibling team's engagement by code
-    by_text = _search(client, world.consultant, "PHARMACY")
+    by_text = _search(client, world.consultant, "PHARMACY", kind="check_in")
     by_code = _search(client, world.consultant, "DATA-A")
 
     # Then only their own engagement's check-in is found, and the other team's engagement is not
-    found = {c.engagement.code for c in by_text.context["results"].check_ins.items}
+    found = {row.engagement.code for row in by_text.context["results"].rows}
     assert found == {"EHR-A"}
     assert "ERP-B" not in by_text.content.decode()
-    assert by_code.context["results"].engagements.items == []
-    assert "Nothing you can see matches" in by_code.content.decode()
+    assert "engagement" not in _kinds(by_code)
+    assert "Data warehouse" not in by_code.content.decode()
 
 
 def test_a_practice_lead_finds_every_engagement_by_code_name_or_client(client, world):
     # When the practice lead searches by code, by name and by client name
-    by_code = _search(client, world.practice_lead, "erp-b")
-    by_name = _search(client, world.practice_lead, "warehouse")
-    by_client = _search(client, world.practice_lead, "northwind")
+    by_code = _search(client, world.practice_lead, "erp-b", kind="engagement")
+    by_name = _search(client, world.practice_lead, "warehouse", kind="engagement")
+    by_client = _search(client, world.practice_lead, "northwind", kind="engagement")
 
     # Then each finds the engagements it names, linked to their pages
-    assert [e.code for e in by_code.context["results"].engagements.items] == ["ERP-B"]
-    assert [e.code for e in by_name.context["results"].engagements.items] == ["DATA-A"]
-    assert {e.code for e in by_client.context["results"].engagements.items} == {"EHR-A", "DATA-A"}
+    assert [row.engagement.code for row in by_code.context["results"].rows] == ["ERP-B"]
+    assert [row.engagement.code for row in by_name.context["results"].rows] == ["DATA-A"]
+    assert {row.engagement.code for row in by_client.context["results"].rows} == {"EHR-A", "DATA-A"}
     assert reverse("engagement_detail", kwargs={"pk": world.other.engagement.pk}) in by_code.content.decode()
 
 
@@ -70,54 +74,80 @@ def test_stakeholders_are_found_by_name_email_title_and_department_within_scope(
 
     # When the consultant searches by each of the person's attributes
     for query in ("lovelace", "ada@north", "CFO", "financ"):
-        response = _search(client, world.consultant, query)
+        response = _search(client, world.consultant, query, kind="stakeholder")
 
-        # Then only the person at their client is found
-        assert [s.pk for s in response.context["results"].stakeholders.items] == [near.pk], query
-        assert "Ada Byron" not in response.content.decode()
+        # Then only the person at their client is found, linked to their page
+        assert [row.hit.object_id for row in response.context["results"].rows] == [near.pk], query
+        body = response.content.decode()
+        assert "Ada Byron" not in body
+        assert reverse("stakeholder_detail", kwargs={"pk": near.pk}) in body
 
 
-def test_each_group_is_capped_and_says_more_exist(client, world):
-    # Given 25 stakeholders of one client matching the query
+def test_results_of_every_kind_come_ranked_in_one_list_and_can_be_narrowed(client, world):
+    # Given the same word in an engagement's name, a person's title, a check-in and a follow-up
+    factories.make_engagement(client=world.client_a, name="Radiology imaging", members=(world.consultant,))
+    factories.make_stakeholder(client=world.client_a, name="Rui Costa", title="Head of Radiology")
+    factories.make_check_in(
+        engagement=world.mine.engagement, attendees=[world.mine.stakeholder], summary="Radiology order sets"
+    )
+    factories.make_follow_up(
+        engagement=world.mine.engagement, title="Radiology sign-off", owner_user=world.lead
+    )
+
+    # When the consultant searches for it, then narrows to check-ins
+    everything = _search(client, world.consultant, "radiology")
+    narrowed = _search(client, world.consultant, "radiology", kind="check_in")
+
+    # Then the four kinds are listed, matches in a title first; the filter keeps check-ins only
+    kinds = _kinds(everything)
+    assert sorted(kinds) == ["check_in", "engagement", "follow_up", "stakeholder"]
+    assert set(kinds[:2]) == {"engagement", "follow_up"}
+    assert _kinds(narrowed) == ["check_in"]
+    body = everything.content.decode()
+    assert "<mark>Radiology</mark>" in body
+    assert 'aria-current="page">Everything' in body
+
+
+def test_results_are_paged_without_counting(client, world):
+    # Given 25 matching stakeholders
     for n in range(25):
         factories.make_stakeholder(client=world.client_a, name=f"Zeta Person {n:02d}")
 
-    # When an administrator searches for them
-    response = _search(client, world.administrator, "zeta")
+    # When an administrator searches for them and follows "More results"
+    first = _search(client, world.administrator, "zeta")
+    second = _search(client, world.administrator, "zeta", page=2)
 
-    # Then 20 are listed and the page says more exist
-    group = response.context["results"].stakeholders
-    assert len(group.items) == 20
-    assert group.has_more
-    assert "More stakeholders match" in response.content.decode()
+    # Then 20 are listed, then the last 5, with links both ways
+    assert len(first.context["results"].rows) == 20
+    assert 'rel="next"' in first.content.decode()
+    assert len(second.context["results"].rows) == 5
+    assert 'rel="prev"' in second.content.decode() and 'rel="next"' not in second.content.decode()
 
 
 def _fill(world, start: int, count: int) -> None:
     for n in range(start, start + count):
         factories.make_engagement(client=world.client_a, name=f"Omega {n}", members=(world.consultant,))
-        stakeholder = factories.make_stakeholder(client=world.client_a, name=f"Omega person {n}")
+        factories.make_stakeholder(client=world.client_a, name=f"Omega person {n}")
         factories.make_check_in(
             engagement=world.mine.engagement,
             attendees=[world.mine.stakeholder],
             summary=f"Omega topic {n}",
         )
-        assert stakeholder.pk
 
 
 def test_search_query_count_does_not_grow_with_results(client, world, django_assert_num_queries):
-    # Given 5 matches in each group for the consultant
+    # Given 5 matches of each kind for the consultant
     _fill(world, 0, 5)
     client.force_login(world.consultant)
     with CaptureQueriesContext(connection) as small:
         response = client.get(reverse("search"), {"q": "omega"})
-    assert len(response.context["results"].check_ins.items) == 5
+    assert len(response.context["results"].rows) == 15
 
-    # When there are 50 in each group
-    _fill(world, 5, 45)
+    # When there are 30 of each
+    _fill(world, 5, 25)
 
     # Then the page takes the same number of queries
     with django_assert_num_queries(len(small.captured_queries)):
         response = client.get(reverse("search"), {"q": "omega"})
-    results = response.context["results"]
-    assert len(results.engagements.items) == len(results.stakeholders.items) == 20
-    assert results.check_ins.has_more
+    assert len(response.context["results"].rows) == 20
+    assert response.context["results"].has_next

@@ -1,0 +1,202 @@
+"""The one search: ranked, highlighted documents the user may see, the same on PostgreSQL and SQLite.
+
+PostgreSQL matches the stored ``vector`` (GIN-indexed) and ranks with
+``ts_rank``; SQLite matches the FTS5 table kept beside the documents and ranks
+with ``bm25``. Both weigh a title word above a body word, read every word of
+the query as a prefix (stems included: "nurse training" finds "nurse
+super-user training", "financ" finds "Finance"), require every word, and
+answer in one shape. A page is read with LIMIT and one row beyond it, so no
+query ever counts the matches.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+from django.db import connection
+from django.db.models import F, Func, Q, TextField, Value
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from pmaas.sharing import is_client_user
+from search.models import Audience, SearchDocument
+from search.registry import DocumentKind, kind_get, kind_list
+from search.services import ANGLE_STANDINS, MARK_START, MARK_STOP, SEARCH_CONFIG
+
+SEARCH_MIN_LENGTH = 2
+SEARCH_PAGE_SIZE = 20
+# More words than this narrow nothing a person would notice and only cost time.
+SEARCH_MAX_TERMS = 8
+FTS_TABLE = "search_document_fts"
+# Title against body in SQLite's bm25, in proportion to PostgreSQL's A and B weights.
+FTS_WEIGHTS = (2.5, 1.0)
+SNIPPET_WORDS = 30
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    kind: DocumentKind
+    object_id: int
+    engagement_id: int | None
+    title: SafeString
+    snippet: SafeString
+    happened_at: datetime | None
+    url: str
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    hits: list[SearchHit]
+    page: int
+    has_next: bool
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.hits
+
+
+def search_terms(query: str) -> list[str]:
+    """The words of a query, as both databases split them: letters and digits, lower case."""
+    return re.findall(r"[^\W_]+", query.lower())[:SEARCH_MAX_TERMS]
+
+
+def marked(text: str) -> SafeString:
+    """The highlighter's output as HTML: everything escaped, then its marks made <mark>."""
+    text = text or ""
+    for bracket, standin in ANGLE_STANDINS.items():
+        text = text.replace(standin, bracket)
+    html = str(escape(text))
+    return mark_safe(html.replace(MARK_START, "<mark>").replace(MARK_STOP, "</mark>"))  # noqa: S308
+
+
+def _scope(user: Any, kinds: Sequence[DocumentKind]) -> Q:
+    rows = Q(pk__in=[])
+    for kind in kinds:
+        rows |= Q(kind=kind.name, object_id__in=kind.visible(user).values("pk"))
+    audience = Audience.CLIENT if is_client_user(user) else Audience.FIRM
+    return rows & Q(audience=audience)
+
+
+def _without_angles(field: str) -> Func:
+    return Func(
+        F(field),
+        Value("".join(ANGLE_STANDINS)),
+        Value("".join(ANGLE_STANDINS.values())),
+        function="translate",
+        output_field=TextField(),
+    )
+
+
+def _postgresql_rows(terms: list[str], scope: Q, offset: int, limit: int) -> list[tuple[int, str, str]]:
+    query = SearchQuery(" & ".join(f"{t}:*" for t in terms), search_type="raw", config=SEARCH_CONFIG)
+    rows = (
+        SearchDocument.objects.filter(scope, vector=query)
+        .annotate(
+            rank=SearchRank(F("vector"), query),
+            title_marked=SearchHeadline(
+                _without_angles("title"),
+                query,
+                config=SEARCH_CONFIG,
+                start_sel=MARK_START,
+                stop_sel=MARK_STOP,
+                highlight_all=True,
+            ),
+            body_marked=SearchHeadline(
+                _without_angles("body"),
+                query,
+                config=SEARCH_CONFIG,
+                start_sel=MARK_START,
+                stop_sel=MARK_STOP,
+                max_words=SNIPPET_WORDS,
+                min_words=SNIPPET_WORDS // 2,
+                max_fragments=2,
+                fragment_delimiter=" … ",
+            ),
+        )
+        .order_by("-rank", "pk")
+        .values_list("pk", "title_marked", "body_marked")[offset : offset + limit]
+    )
+    return list(rows)
+
+
+def _sqlite_rows(terms: list[str], scope: Q, offset: int, limit: int) -> list[tuple[int, str, str]]:
+    # Each term is letters and digits only (search_terms), so quoting it cannot break the MATCH syntax.
+    match = " AND ".join(f'"{t}"*' for t in terms)
+    scoped_sql, scoped_params = SearchDocument.objects.filter(scope).values("pk").query.sql_with_params()
+    # Only constants and the ORM's compiled subquery are formatted in; every value is a parameter.
+    sql = (
+        f"SELECT rowid, highlight({FTS_TABLE}, 0, %s, %s), snippet({FTS_TABLE}, 1, %s, %s, %s, %s) "  # noqa: S608
+        f"FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s AND rowid IN ({scoped_sql}) "
+        f"ORDER BY bm25({FTS_TABLE}, %s, %s), rowid LIMIT %s OFFSET %s"
+    )
+    params = [
+        MARK_START,
+        MARK_STOP,
+        MARK_START,
+        MARK_STOP,
+        " … ",
+        SNIPPET_WORDS,
+        match,
+        *scoped_params,
+        *FTS_WEIGHTS,
+        limit,
+        offset,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(int(pk), title, body) for pk, title, body in cursor.fetchall()]
+
+
+def search_document_list(
+    *,
+    user: Any,
+    query: str,
+    kind: str | None = None,
+    page: int = 1,
+    per_page: int = SEARCH_PAGE_SIZE,
+) -> SearchPage | None:
+    """One page of the documents the user may see that hold every word of ``query``, best first.
+
+    Each kind's rows are limited by its model's ``visible_to(user)``; a client
+    user searches only the client documents (the fields pmaas/sharing.py
+    shares). ``kind`` narrows to one registered kind (an unknown one finds
+    nothing). None when the query is shorter than two characters or holds no
+    word. Two queries whatever the number of matches.
+    """
+    terms = search_terms(query)
+    if len(query.strip()) < SEARCH_MIN_LENGTH or not terms:
+        return None
+    if kind:
+        chosen = kind_get(kind)
+        kinds = [chosen] if chosen is not None else []
+    else:
+        kinds = kind_list()
+    page = max(page, 1)
+    offset = (page - 1) * per_page
+    scope = _scope(user, kinds)
+    read = _postgresql_rows if connection.vendor == "postgresql" else _sqlite_rows
+    rows = read(terms, scope, offset, per_page + 1)
+    documents = SearchDocument.objects.in_bulk([pk for pk, _, _ in rows[:per_page]])
+    hits = []
+    for pk, title, body in rows[:per_page]:
+        document = documents[pk]
+        document_kind = kind_get(document.kind)
+        if document_kind is None:
+            continue
+        hits.append(
+            SearchHit(
+                kind=document_kind,
+                object_id=document.object_id,
+                engagement_id=document.engagement_id,
+                title=marked(title),
+                snippet=marked(body),
+                happened_at=document.happened_at,
+                url=document_kind.url(document.object_id, document.engagement_id),
+            )
+        )
+    return SearchPage(hits=hits, page=page, has_next=len(rows) > per_page)

@@ -1,0 +1,153 @@
+"""The brief before a planned meeting: its content, who may read it, and the reminder mail that carries it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from email import message_from_bytes
+from typing import Any
+
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from communications import scheduling
+from communications import services as communication_services
+from communications.briefs import meeting_briefs
+from communications.models import Channel
+from communications.obligations import change_request_record
+from engagements.models import ChangeRequest
+from stakeholders.models import Level, StakeholderRole
+from tests import factories
+
+
+def _history(world: Any) -> dict[str, Any]:
+    """Meetings with the sponsor of world.mine: an old one, the last one, and one without them."""
+    mine = world.mine
+    now = timezone.now()
+    factories.make_check_in(
+        engagement=mine.engagement,
+        attendees=[mine.stakeholder],
+        occurred_at=now - dt.timedelta(days=10),
+        summary="Kick-off of the ward rollout.",
+        follow_ups=[
+            communication_services.FollowUpSpec(
+                title="Send the ward rollout plan", due_at=now - dt.timedelta(days=5), owner_user=world.lead
+            )
+        ],
+    )
+    factories.make_check_in(
+        engagement=mine.engagement,
+        attendees=[mine.stakeholder],
+        occurred_at=now - dt.timedelta(minutes=30),
+        summary="Budget walk-through for phase two.",
+        decisions="Go-live moves to May.",
+        follow_ups=[
+            communication_services.FollowUpSpec(
+                title="Share the revised budget", due_at=now + dt.timedelta(days=3), owner_user=world.lead
+            )
+        ],
+    )
+    other_person = factories.make_role(engagement=mine.engagement, kind=StakeholderRole.Kind.BUSINESS_LEADER)
+    factories.make_check_in(
+        engagement=mine.engagement,
+        attendees=[other_person.stakeholder],
+        summary="Finance sync.",
+        follow_ups=[
+            communication_services.FollowUpSpec(
+                title="Someone else's action", due_at=now + dt.timedelta(days=1), owner_user=world.lead
+            )
+        ],
+    )
+    change = change_request_record(
+        actor=world.lead,
+        engagement=mine.engagement,
+        title="Add the theatre module",
+        kind=ChangeRequest.Kind.SCOPE,
+        raised_on=now.date(),
+        notify_stakeholder_ids=[mine.stakeholder.pk],
+        as_of=now,
+    )
+    StakeholderRole.objects.filter(pk=mine.role.pk).update(
+        current_level=Level.NEUTRAL, desired_level=Level.LEADING
+    )
+    return {"now": now, "change": change}
+
+
+def test_the_brief_holds_the_last_meeting_what_is_open_both_ways_changes_and_the_level(world):
+    # Given a history of meetings, follow-ups and a change with the sponsor
+    history = _history(world)
+    channel = Channel.objects.select_related("engagement", "stakeholder").get(pk=world.mine.channel.pk)
+
+    # When the brief of their next meeting is read
+    brief = meeting_briefs(channels=[channel], as_of=history["now"])[channel.pk]
+
+    # Then it shows the last meeting, what each side owes (overdue first, only from meetings they
+    # attended), the change still to tell them about, the changes since the last meeting, and
+    # their level against the wanted one
+    assert brief.last_check_in is not None
+    assert brief.last_check_in.summary == "Budget walk-through for phase two."
+    assert brief.last_check_in.decisions == "Go-live moves to May."
+    assert [f.title for f in brief.team_owes] == ["Send the ward rollout plan", "Share the revised budget"]
+    assert [f.title for f in brief.they_owe] == ["Approve the data migration plan"]
+    assert [o.change_request.title for o in brief.obligations] == ["Add the theatre module"]
+    # (the world's pharmacy change was recorded after that meeting too, and a meeting that day told them)
+    assert {c.title for c in brief.changes} == {"Add the pharmacy module", "Add the theatre module"}
+    assert brief.level_gap == 2
+    assert brief.log_url == f"{reverse('check_in_create')}?channel={channel.pk}"
+
+
+def test_the_brief_page_is_reached_from_my_week_by_the_team_only(client, world):
+    # Given the sponsor's channel due tomorrow, on the lead's My week
+    history = _history(world)
+    Channel.objects.filter(pk=world.mine.channel.pk).update(next_due_at=history["now"] + dt.timedelta(days=1))
+    url = reverse("channel_brief", kwargs={"pk": world.mine.channel.pk})
+    client.force_login(world.lead)
+    assert url in client.get(reverse("home")).content.decode()
+
+    # When the lead opens it
+    page = client.get(url).content.decode()
+
+    # Then it shows the brief with a link that logs this check-in
+    assert "Budget walk-through for phase two." in page
+    assert "Send the ward rollout plan" in page and "Overdue" in page
+    assert "Add the theatre module" in page
+    assert "Neutral now; leading wanted (2 steps to go)" in page
+    assert f'href="{reverse("check_in_create")}?channel={world.mine.channel.pk}"' in page
+
+    # and nobody outside the team reaches it: another team's consultant, the client's own user
+    for outsider in (world.outsider_consultant, world.client_user):
+        client.force_login(outsider)
+        assert client.get(url).status_code == 404
+
+
+def test_the_reminder_mail_carries_the_brief(world, eager_tasks, django_capture_on_commit_callbacks):
+    # Given the sponsor's meeting due in three hours and a history with them
+    history = _history(world)
+    now = history["now"]
+    Channel.objects.filter(pk=world.mine.channel.pk).update(next_due_at=now + dt.timedelta(hours=3))
+    scheduling.occurrences_dispatch(as_of=now)
+
+    # When the reminder sweep mails the owner
+    with django_capture_on_commit_callbacks(execute=True):
+        scheduling.occurrences_send_reminders(as_of=now)
+
+    # Then the mail, read as a mail client reads it, carries the brief in both parts
+    assert len(mail.outbox) == 1
+    parsed = message_from_bytes(mail.outbox[0].message().as_bytes())
+    parts = {
+        part.get_content_type(): bytes(part.get_payload(decode=True)).decode()
+        for part in parsed.walk()
+        if not part.is_multipart()
+    }
+    text, html = parts["text/plain"], parts["text/html"]
+    log_link = f"/check-ins/new/?channel={world.mine.channel.pk}"
+    for body in (text, html):
+        assert "Budget walk-through for phase two." in body
+        assert "Go-live moves to May." in body
+        assert "Send the ward rollout plan" in body
+        assert "Approve the data migration plan" in body
+        assert "Add the theatre module" in body
+        assert log_link in body
+    overdue_line = next(line for line in text.splitlines() if "Send the ward rollout plan" in line)
+    assert overdue_line.endswith("(OVERDUE)")
+    assert "Someone else's action" not in text
