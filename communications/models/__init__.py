@@ -2,7 +2,11 @@
 
 from communications.models.check_ins import (
     CheckIn,
+    CheckInDeletion,
+    CheckInDeletionQuerySet,
     CheckInQuerySet,
+    CheckInRevision,
+    CheckInRevisionQuerySet,
     Sentiment,
 )
 from communications.models.follow_ups import (
@@ -12,6 +16,8 @@ from communications.models.follow_ups import (
     FollowUpOverdue,
     FollowUpOverdueQuerySet,
     FollowUpQuerySet,
+    FollowUpRedate,
+    FollowUpRedateQuerySet,
 )
 from communications.models.obligations import (
     CommunicationObligation,
@@ -46,7 +52,11 @@ __all__ = [
     "ChannelKind",
     "ChannelQuerySet",
     "CheckIn",
+    "CheckInDeletion",
+    "CheckInDeletionQuerySet",
     "CheckInQuerySet",
+    "CheckInRevision",
+    "CheckInRevisionQuerySet",
     "CommunicationObligation",
     "CommunicationObligationQuerySet",
     "DEFAULT_DURATION",
@@ -59,6 +69,8 @@ __all__ = [
     "FollowUpOverdue",
     "FollowUpOverdueQuerySet",
     "FollowUpQuerySet",
+    "FollowUpRedate",
+    "FollowUpRedateQuerySet",
     "LONGEST_DURATION",
     "Occurrence",
     "OccurrenceQuerySet",
