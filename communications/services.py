@@ -443,6 +443,8 @@ class FollowUpSpec:
     details: str = ""
     # A team-owned item shown to the client's users too (what the client owes is always shown).
     shared_with_client: bool = False
+    # Whom the item is about, when that is not its owner.
+    stakeholder: Stakeholder | None = None
 
 
 @dataclass
@@ -484,6 +486,8 @@ def _check_follow_up(
         problems.add(name("owner"), "The owner must be on the engagement's team.")
     elif spec.owner_stakeholder is not None and spec.owner_stakeholder.pk not in stakeholder_ids:
         problems.add(name("owner"), "This stakeholder has no role on the engagement.")
+    if spec.stakeholder is not None and spec.stakeholder.pk not in stakeholder_ids:
+        problems.add(name("stakeholder"), "This stakeholder has no role on the engagement.")
 
 
 @transaction.atomic
@@ -589,6 +593,7 @@ def check_in_log(
                 owner_user=spec.owner_user,
                 owner_stakeholder=spec.owner_stakeholder,
                 shared_with_client=spec.shared_with_client,
+                stakeholder=spec.stakeholder,
                 created_by=actor,
             )
             for spec in specs
@@ -655,8 +660,15 @@ def _covered_channels(
     return [c for c in candidates if c.pk in chosen]
 
 
-def follow_up_create(*, actor: Any, engagement: Engagement, spec: FollowUpSpec) -> FollowUp:
-    """Record an action item that did not come out of a check-in."""
+def follow_up_create(
+    *, actor: Any, engagement: Engagement, spec: FollowUpSpec, as_of: datetime | None = None
+) -> FollowUp:
+    """Record an action item that did not come out of a check-in.
+
+    The team of the engagement may; the owner must be on its team or one of
+    its stakeholders, as must the stakeholder it concerns. Refreshes the
+    engagement's health. Not idempotent: each call records a new item.
+    """
     engagement_check_editable(user=actor, engagement=engagement)
     problems = _Problems()
     _check_follow_up(
@@ -675,11 +687,12 @@ def follow_up_create(*, actor: Any, engagement: Engagement, spec: FollowUpSpec) 
         owner_user=spec.owner_user,
         owner_stakeholder=spec.owner_stakeholder,
         shared_with_client=spec.shared_with_client,
+        stakeholder=spec.stakeholder,
         created_by=actor,
     )
     clean_instance(follow_up, problems.fields)
     follow_up.save()
-    engagement_health_refresh(engagement_ids=[engagement.pk], as_of=timezone.now())
+    engagement_health_refresh(engagement_ids=[engagement.pk], as_of=as_of or timezone.now())
     return follow_up
 
 

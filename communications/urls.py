@@ -2,6 +2,7 @@
 
 from communications.views import calendar as calendar_views
 from communications.views import (
+    check_in_corrections,
     check_ins,
     follow_ups,
     obligations,
@@ -11,6 +12,7 @@ from communications.views import (
 
 urlpatterns = [
     *check_ins.urlpatterns,
+    *check_in_corrections.urlpatterns,
     *plan.urlpatterns,
     *timeline.urlpatterns,
     *follow_ups.urlpatterns,

@@ -131,6 +131,16 @@ def _allowed(rule: Rule, standing: Standing | None, *, user: Any, author_id: int
     )
 
 
+def standing_allows(
+    standing: Standing | None, action: Action, *, user: Any, author_id: int | None = None
+) -> bool:
+    """Whether a user of this standing may take the action on a record ``author_id`` wrote.
+
+    For pages listing many records (a timeline): the standing is read once, each row decided here.
+    """
+    return _allowed(POLICY[action], standing, user=user, author_id=author_id)
+
+
 def engagement_permissions(
     *, user: Any, engagement: Engagement, author_id: int | None = None
 ) -> dict[str, bool]:

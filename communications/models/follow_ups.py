@@ -94,6 +94,15 @@ class FollowUp(models.Model):
         related_name="follow_ups",
         db_index=False,
     )
+    # Whom a team item is about ("send Ana the cut-over plan"); its owner says who does it.
+    stakeholder = models.ForeignKey(
+        Stakeholder,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="follow_ups_concerning",
+        verbose_name="stakeholder concerned",
+    )
     due_at = models.DateTimeField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     completed_at = models.DateTimeField(null=True, blank=True)

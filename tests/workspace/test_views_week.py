@@ -221,8 +221,9 @@ def test_a_client_pmo_lead_sees_their_own_follow_ups_and_their_clients_engagemen
     response = _week(client, world.client_user)
 
     # Then they see exactly their items and their client's engagements, and no planning sections
-    assert [f.pk for f in response.context["follow_ups"]] == [world.mine.follow_up.pk]
-    assert {e.code for e in response.context["engagements"]} == {"EHR-A", "DATA-A"}
+    dashboard = response.context["dashboard"]
+    assert [f.pk for f in dashboard.follow_ups.rows] == [world.mine.follow_up.pk]
+    assert {e.code for e in dashboard.engagements.rows} == {"EHR-A", "DATA-A"}
     body = response.content.decode()
     assert "ERP-B" not in body
     assert "Check-ins due" not in body
