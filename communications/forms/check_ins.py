@@ -356,7 +356,7 @@ class FollowUpCreateForm(forms.Form):
 
 class FollowUpCommentForm(forms.Form):
     body = LongTextField(
-        label="Comment",
+        label="Your comment",
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": "Write a comment."},
     )
