@@ -20,7 +20,8 @@ from pmaas.scoping import require_shared_section
 
 def _timeline_entry_url(engagement_id: int, check_in_id: int | None = None) -> str:
     url = reverse("engagement_timeline", kwargs={"pk": engagement_id})
-    return f"{url}#check-in-{check_in_id}" if check_in_id else url
+    # ?check_in= opens the timeline page holding it, wherever it now falls; the anchor scrolls to it.
+    return f"{url}?check_in={check_in_id}#check-in-{check_in_id}" if check_in_id else url
 
 
 @login_required

@@ -170,10 +170,8 @@ def _detail_context(
 ) -> dict[str, Any]:
     user = request.user
     client = is_client_user(user)
-    # Where it came from: a client reaches the check-in only when it is shared with them.
-    source = follow_up.check_in
-    if source is not None and client and not source.shared_with_client:
-        source = None
+    # Where it came from is the team's bookkeeping: pmaas/sharing.py shares no follow-up's check-in link.
+    source = None if client else follow_up.check_in
     return {
         "follow_up": follow_up,
         "engagement": follow_up.engagement,
