@@ -15,6 +15,7 @@ from communications import recurrence
 from communications.models import (
     Channel,
     CheckIn,
+    CheckInDeletion,
     CheckInRevision,
     Delivery,
     FollowUp,
@@ -139,6 +140,35 @@ def check_in_revision_list(*, user: Any, check_in: CheckIn) -> list[CheckInRevis
         .filter(check_in=check_in)
         .select_related("edited_by")
         .order_by("-edited_at", "-id")[:HISTORY_LIMIT]
+    )
+
+
+def check_in_revision_get_for_user(*, user: Any, id: Any) -> CheckInRevision:
+    return get_or_404(CheckInRevision.objects.visible_to(user).select_related("check_in", "edited_by"), id=id)
+
+
+def check_in_deletion_list(*, user: Any, engagement: Engagement) -> list[CheckInDeletion]:
+    """The engagement's deleted check-ins, newest deletion first, capped at HISTORY_LIMIT; one query.
+
+    A client user reads none: pmaas/sharing.py does not share them.
+    """
+    return list(
+        CheckInDeletion.objects.visible_to(user)
+        .filter(engagement=engagement)
+        .select_related("deleted_by")
+        .order_by("-deleted_at", "-id")[:HISTORY_LIMIT]
+    )
+
+
+def check_in_deletion_get_for_user(*, user: Any, id: Any) -> CheckInDeletion:
+    return get_or_404(
+        CheckInDeletion.objects.visible_to(user).select_related("engagement", "deleted_by"), id=id
+    )
+
+
+def follow_up_redate_get_for_user(*, user: Any, id: Any) -> FollowUpRedate:
+    return get_or_404(
+        FollowUpRedate.objects.visible_to(user).select_related("follow_up", "redated_by"), id=id
     )
 
 

@@ -121,6 +121,7 @@ def engagement_timeline(request: HttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "page": page,
         "filtered": stakeholder_id is not None or kind is not None,
+        "deletions": selectors.check_in_deletion_list(user=request.user, engagement=engagement),
     }
     htmx = request.htmx  # type: ignore[attr-defined]
     # A history restore asks for the whole page, though htmx sends it.

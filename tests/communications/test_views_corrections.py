@@ -121,7 +121,10 @@ def test_only_the_lead_deletes_and_only_with_a_reason(client, world):
     assert not CheckIn.objects.filter(pk=check_in.pk).exists()
     assert CheckInDeletion.objects.get().reason == "Logged twice"
     timeline = client.get(reverse("engagement_timeline", args=[world.mine.engagement.pk])).content.decode()
+    # It leaves the timeline's entries; the record of its deletion says why, without its notes
     assert "Reviewed the training plan." not in timeline
+    assert "Deleted check-ins" in timeline
+    assert "“Logged twice”" in timeline
 
 
 def test_a_follow_up_page_shows_where_it_came_from_its_re_dates_and_comments(client, world):
