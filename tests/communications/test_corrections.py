@@ -23,6 +23,7 @@ from communications.models import (
     CommunicationObligation,
     FollowUpRedate,
     Occurrence,
+    SilenceFlag,
 )
 from communications.obligations import obligation_add
 from engagements.models import ChangeRequest, Engagement
@@ -274,3 +275,60 @@ def test_re_dating_a_follow_up_records_its_history():
         new_due,
         lead,
     )
+
+
+def _silent_sponsor(engagement: Engagement, channel: Channel) -> SilenceFlag:
+    return SilenceFlag.objects.create(
+        engagement=engagement,
+        stakeholder=channel.stakeholder,
+        raised_at=DUE - dt.timedelta(days=1),
+        last_contact_at=DUE - dt.timedelta(days=30),
+        allowed_silence=dt.timedelta(days=21),
+    )
+
+
+def test_a_silence_a_deleted_check_in_ended_is_open_again():
+    # Given a sponsor flagged silent, whose flag the check-in at the meeting cleared
+    engagement, lead, _, channel = _setup()
+    flag = _silent_sponsor(engagement, channel)
+    check_in = _log(engagement, lead, channel, DUE)
+    flag.refresh_from_db()
+    assert flag.cleared_by_check_in == check_in
+
+    # When the check-in is deleted the next day
+    services.check_in_delete(
+        actor=lead, check_in=check_in, reason="Never happened", as_of=DUE + dt.timedelta(days=1)
+    )
+
+    # Then the sponsor is flagged silent again
+    flag.refresh_from_db()
+    assert (flag.cleared_at, flag.cleared_by_check_in) == (None, None)
+
+
+def test_an_edit_that_drops_the_sponsor_reopens_their_silence_and_one_that_keeps_them_does_not():
+    # Given a sponsor flagged silent and a check-in with them and a colleague that cleared it
+    engagement, lead, _, channel = _setup()
+    colleague = factories.make_role(engagement=engagement).stakeholder
+    flag = _silent_sponsor(engagement, channel)
+    check_in = factories.make_check_in(
+        engagement=engagement,
+        attendees=[channel.stakeholder, colleague],
+        actor=lead,
+        occurred_at=DUE,
+        as_of=DUE,
+    )
+
+    # When the time is corrected by an hour, the sponsor still there
+    check_in = _edit(check_in, lead, occurred_at=DUE + dt.timedelta(hours=1))
+
+    # Then the flag stays cleared, at the corrected time
+    flag.refresh_from_db()
+    assert (flag.cleared_at, flag.cleared_by_check_in) == (DUE + dt.timedelta(hours=1), check_in)
+
+    # When the sponsor is taken off the attendees (only the colleague was there)
+    _edit(check_in, lead, attendees=[colleague])
+
+    # Then the sponsor is silent again, and the meeting with them is owed again
+    flag.refresh_from_db()
+    assert flag.cleared_at is None
+    assert Occurrence.objects.get(channel=channel, due_at=DUE).status == Occurrence.Status.DUE
