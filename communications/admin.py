@@ -11,12 +11,15 @@ from communications import recurrence
 from communications.models import (
     Channel,
     CheckIn,
+    CheckInDeletion,
+    CheckInRevision,
     CommunicationObligation,
     Delivery,
     FollowUp,
     FollowUpComment,
     FollowUpOverdue,
     FollowUpQuerySet,
+    FollowUpRedate,
     Occurrence,
     RaidItem,
     SilenceFlag,
@@ -131,6 +134,40 @@ class FollowUpOverdueAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         # A stamp records what the overdue scan saw; nobody writes one by hand.
         return False
+
+
+class _RecordAdmin(admin.ModelAdmin):
+    """A record the services write once (a version, a deletion, a re-date): read here, never written."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(CheckInRevision)
+class CheckInRevisionAdmin(_RecordAdmin):
+    list_display = ("check_in", "occurred_at", "edited_by", "edited_at")
+    list_filter = ("check_in__engagement", "edited_at")
+    search_fields = ("summary", "decisions", "attendee_names", "check_in__engagement__code")
+    list_select_related = ("check_in__engagement", "edited_by")
+
+
+@admin.register(CheckInDeletion)
+class CheckInDeletionAdmin(_RecordAdmin):
+    list_display = ("check_in_number", "engagement", "occurred_at", "deleted_by", "deleted_at")
+    list_filter = ("engagement", "deleted_at")
+    search_fields = ("summary", "reason", "attendee_names", "engagement__code")
+    list_select_related = ("engagement", "deleted_by")
+
+
+@admin.register(FollowUpRedate)
+class FollowUpRedateAdmin(_RecordAdmin):
+    list_display = ("follow_up", "previous_due_at", "due_at", "redated_by", "redated_at")
+    list_filter = ("follow_up__engagement", "redated_at")
+    search_fields = ("follow_up__title", "follow_up__engagement__code")
+    list_select_related = ("follow_up", "redated_by")
 
 
 @admin.register(FollowUpComment)

@@ -32,6 +32,7 @@ from notifications.services import NotificationDraft, notifications_record
 from pmaas.concurrency import check_unchanged
 from pmaas.errors import RuleViolation
 from pmaas.validation import clean_instance
+from search.services import search_documents_refresh
 from stakeholders.models import Stakeholder, StakeholderRole
 
 # The columns each kind uses; the service empties the others, so an item never
@@ -159,6 +160,7 @@ def raid_item_create(
     clean_instance(item, errors)
     item.save()
     item.stakeholders.set(stakeholders)
+    search_documents_refresh(kind="raid_item", ids=[item.pk])
     return item
 
 
@@ -178,6 +180,7 @@ def raid_item_update(
     clean_instance(item, errors)
     item.save()
     item.stakeholders.set(stakeholders)
+    search_documents_refresh(kind="raid_item", ids=[item.pk])
     return item
 
 
@@ -242,6 +245,7 @@ def raid_risk_review(
     item.last_reviewed_at = as_of
     clean_instance(item, errors)
     item.save()
+    search_documents_refresh(kind="raid_item", ids=[item.pk])
     return item
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from communications.models import CheckIn, FollowUp
+from communications.models import CheckIn, FollowUp, RaidItem
 from search.registry import DocumentKind, Part, register
 
 
@@ -13,7 +13,11 @@ def _timeline(pk: int, engagement_id: int | None) -> str:
 
 
 def _follow_ups(pk: int, engagement_id: int | None) -> str:
-    return reverse("engagement_follow_ups", kwargs={"pk": engagement_id}) + f"#follow-up-{pk}"
+    return reverse("follow_up_detail", kwargs={"pk": pk})
+
+
+def _raid_item(pk: int, engagement_id: int | None) -> str:
+    return reverse("raid_item_detail", kwargs={"pk": pk})
 
 
 CHECK_IN = register(
@@ -51,5 +55,24 @@ FOLLOW_UP = register(
         url=_follow_ups,
         engagement=lambda f: f.engagement_id,
         happened_at=lambda f: f.due_at,
+    )
+)
+
+RAID_ITEM = register(
+    DocumentKind(
+        name="raid_item",
+        label="RAID item",
+        plural="RAID items",
+        model=RaidItem,
+        parts=(
+            Part("title", lambda r: r.title, in_title=True),
+            Part("description", lambda r: r.description),
+            Part("mitigation", lambda r: r.mitigation),
+        ),
+        rows=lambda: RaidItem.objects.all(),
+        visible=lambda user: RaidItem.objects.visible_to(user),
+        url=_raid_item,
+        engagement=lambda r: r.engagement_id,
+        happened_at=lambda r: r.created_at,
     )
 )

@@ -31,11 +31,14 @@ from communications import recurrence
 from communications.models import (
     Channel,
     CheckIn,
+    CheckInDeletion,
+    CheckInRevision,
     Delivery,
     FollowUp,
     FollowUpComment,
     FollowUpOverdue,
     FollowUpQuerySet,
+    FollowUpRedate,
     RaidItem,
     RaidKind,
     SponsorSubscription,
@@ -142,6 +145,81 @@ def follow_up_list_with_rights(*, user: Any, as_of: datetime | None = None) -> Q
 
 def follow_up_comment_list(*, user: Any) -> QuerySet[FollowUpComment]:
     return FollowUpComment.objects.visible_to(user).select_related("follow_up", "author")
+
+
+# A page shows this many of an item's history entries or comments, newest first; older ones are rare.
+HISTORY_LIMIT = 50
+
+
+def check_in_revision_list(*, user: Any, check_in: CheckIn) -> list[CheckInRevision]:
+    """The check-in's earlier versions, newest first, capped at HISTORY_LIMIT; one query."""
+    return list(
+        CheckInRevision.objects.visible_to(user)
+        .filter(check_in=check_in)
+        .select_related("edited_by")
+        .order_by("-edited_at", "-id")[:HISTORY_LIMIT]
+    )
+
+
+def check_in_revision_get_for_user(*, user: Any, id: Any) -> CheckInRevision:
+    return get_or_404(CheckInRevision.objects.visible_to(user).select_related("check_in", "edited_by"), id=id)
+
+
+def check_in_deletion_list(*, user: Any, engagement: Engagement) -> list[CheckInDeletion]:
+    """The engagement's deleted check-ins, newest deletion first, capped at HISTORY_LIMIT; one query.
+
+    A client user reads none: pmaas/sharing.py does not share them.
+    """
+    return list(
+        CheckInDeletion.objects.visible_to(user)
+        .filter(engagement=engagement)
+        .select_related("deleted_by")
+        .order_by("-deleted_at", "-id")[:HISTORY_LIMIT]
+    )
+
+
+def check_in_deletion_get_for_user(*, user: Any, id: Any) -> CheckInDeletion:
+    return get_or_404(
+        CheckInDeletion.objects.visible_to(user).select_related("engagement", "deleted_by"), id=id
+    )
+
+
+def follow_up_redate_get_for_user(*, user: Any, id: Any) -> FollowUpRedate:
+    return get_or_404(
+        FollowUpRedate.objects.visible_to(user).select_related("follow_up", "redated_by"), id=id
+    )
+
+
+def follow_up_redate_list(*, user: Any, follow_up: FollowUp) -> list[FollowUpRedate]:
+    """How the follow-up's due time moved, newest first, capped at HISTORY_LIMIT; one query."""
+    return list(
+        FollowUpRedate.objects.visible_to(user)
+        .filter(follow_up=follow_up)
+        .select_related("redated_by")
+        .order_by("-redated_at", "-id")[:HISTORY_LIMIT]
+    )
+
+
+def follow_up_comments_for(*, user: Any, follow_up: FollowUp) -> list[FollowUpComment]:
+    """The comments on the follow-up the user may read, oldest first as a conversation, the latest
+    HISTORY_LIMIT; one query. A client user reads only those shared (pmaas/sharing.py)."""
+    latest = (
+        FollowUpComment.objects.visible_to(user)
+        .filter(follow_up=follow_up)
+        .select_related("author")
+        .order_by("-created_at", "-id")[:HISTORY_LIMIT]
+    )
+    return list(reversed(list(latest)))
+
+
+def follow_up_get_for_page(*, user: Any, id: Any, as_of: datetime) -> FollowUp:
+    """One follow-up with what its page shows: rights, overdue, where it came from, whom it concerns."""
+    return get_or_404(
+        follow_up_list_with_rights(user=user, as_of=as_of).select_related(
+            "stakeholder", "created_by", "completed_by"
+        ),
+        id=id,
+    )
 
 
 def follow_up_comment_get_for_user(*, user: Any, id: int) -> FollowUpComment:
@@ -498,15 +576,15 @@ def check_in_list_attended_by(*, user: Any, stakeholder: Stakeholder) -> QuerySe
 def follow_up_list_owed_by_stakeholder(
     *, user: Any, stakeholder: Stakeholder, as_of: datetime
 ) -> QuerySet[FollowUp]:
-    """Follow-ups the person owes, on engagements the user may see: open first, by due time.
+    """Follow-ups the person owes or that concern them, on engagements the user sees; open first, soonest due.
 
     Each carries ``is_overdue`` at ``as_of``, by the follow-ups' own rule.
     """
     return (
         FollowUp.objects.visible_to(user)
-        .filter(owner_stakeholder=stakeholder)
+        .filter(Q(owner_stakeholder=stakeholder) | Q(stakeholder=stakeholder))
         .with_is_overdue(as_of=as_of)
-        .select_related("engagement")
+        .select_related("engagement", "owner_user", "owner_stakeholder")
         .order_by(
             Case(When(status=FollowUp.Status.OPEN, then=Value(0)), default=Value(1)),
             "due_at",

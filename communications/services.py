@@ -21,10 +21,16 @@ from communications.models import (
     Channel,
     ChannelKind,
     CheckIn,
+    CheckInDeletion,
+    CheckInRevision,
+    CommunicationObligation,
     FollowUp,
     FollowUpComment,
     FollowUpOverdue,
+    FollowUpRedate,
+    Occurrence,
     Sentiment,
+    SilenceFlag,
 )
 from communications.obligations import obligations_meet_for_check_in
 from communications.raid import decision_lines, raid_decisions_file_from_check_in
@@ -38,6 +44,7 @@ from communications.selectors import (
 )
 from communications.silence import silences_clear_for_check_in
 from engagements.models import Engagement, Membership
+from engagements.policy import Action, engagement_check_can
 from engagements.selectors import engagement_check_editable
 from engagements.services import membership_lock_for_change
 from engagements.working_days import engagement_skip_rule
@@ -438,6 +445,8 @@ class FollowUpSpec:
     details: str = ""
     # A team-owned item shown to the client's users too (what the client owes is always shown).
     shared_with_client: bool = False
+    # Whom the item is about, when that is not its owner.
+    stakeholder: Stakeholder | None = None
 
 
 @dataclass
@@ -479,6 +488,8 @@ def _check_follow_up(
         problems.add(name("owner"), "The owner must be on the engagement's team.")
     elif spec.owner_stakeholder is not None and spec.owner_stakeholder.pk not in stakeholder_ids:
         problems.add(name("owner"), "This stakeholder has no role on the engagement.")
+    if spec.stakeholder is not None and spec.stakeholder.pk not in stakeholder_ids:
+        problems.add(name("stakeholder"), "This stakeholder has no role on the engagement.")
 
 
 @transaction.atomic
@@ -590,6 +601,7 @@ def check_in_log(
                 owner_user=spec.owner_user,
                 owner_stakeholder=spec.owner_stakeholder,
                 shared_with_client=spec.shared_with_client,
+                stakeholder=spec.stakeholder,
                 created_by=actor,
             )
             for spec in specs
@@ -661,8 +673,15 @@ def _covered_channels(
 
 
 @transaction.atomic
-def follow_up_create(*, actor: Any, engagement: Engagement, spec: FollowUpSpec) -> FollowUp:
-    """Record an action item that did not come out of a check-in."""
+def follow_up_create(
+    *, actor: Any, engagement: Engagement, spec: FollowUpSpec, as_of: datetime | None = None
+) -> FollowUp:
+    """Record an action item that did not come out of a check-in.
+
+    The team of the engagement may; the owner must be on its team or one of
+    its stakeholders, as must the stakeholder it concerns. Refreshes the
+    engagement's health. Not idempotent: each call records a new item.
+    """
     engagement_check_editable(user=actor, engagement=engagement)
     problems = _Problems()
     _check_follow_up(
@@ -681,12 +700,13 @@ def follow_up_create(*, actor: Any, engagement: Engagement, spec: FollowUpSpec) 
         owner_user=spec.owner_user,
         owner_stakeholder=spec.owner_stakeholder,
         shared_with_client=spec.shared_with_client,
+        stakeholder=spec.stakeholder,
         created_by=actor,
     )
     clean_instance(follow_up, problems.fields)
     follow_up.save()
     search_documents_refresh(kind="follow_up", ids=[follow_up.pk])
-    engagement_health_refresh(engagement_ids=[engagement.pk], as_of=timezone.now())
+    engagement_health_refresh(engagement_ids=[engagement.pk], as_of=as_of or timezone.now())
     return follow_up
 
 
@@ -748,8 +768,9 @@ def follow_up_redate(
     The new due time must lie ahead of ``as_of``: re-dating is how an item
     gets more time, and a date already past would make it overdue the moment
     it is saved. It clears the overdue stamp, so the overdue scan flags it
-    afresh if it slips again. Done and cancelled items are refused. Records
-    nothing else. Idempotent: the same due time twice changes nothing more.
+    afresh if it slips again, and records the move (FollowUpRedate) for the
+    follow-up's history. Done and cancelled items are refused. Idempotent:
+    the same due time twice changes and records nothing more.
     """
     _require_status_rights(actor, follow_up)
     as_of = as_of or timezone.now()
@@ -767,9 +788,18 @@ def follow_up_redate(
                 )
             }
         )
+    previous_due_at = locked.due_at
     locked.due_at = due_at
     clean_instance(locked)
     locked.save(update_fields=["due_at", "updated_at"])
+    if previous_due_at != due_at:
+        FollowUpRedate.objects.create(
+            follow_up=locked,
+            previous_due_at=previous_due_at,
+            due_at=due_at,
+            redated_by=actor,
+            redated_at=as_of,
+        )
     FollowUpOverdue.objects.filter(follow_up=locked).delete()
     # The due time is the moment a search result shows for the item.
     search_documents_refresh(kind="follow_up", ids=[locked.pk])
@@ -879,3 +909,291 @@ def _insert_stamps(ids: QuerySet[Any], *, as_of: datetime, on_conflict: str) -> 
     with connection.cursor() as cursor:
         cursor.execute(statement, [stamp_at, *params])
         return int(cursor.rowcount)
+
+
+# --- correcting a check-in ---------------------------------------------------------------------------------
+
+
+def _names(people: Iterable[Any]) -> str:
+    return ", ".join(sorted(str(person) for person in people))
+
+
+def _release_occurrences(*, check_in: CheckIn, as_of: datetime, attendee_ids: set[int] | None = None) -> int:
+    """Undo the holds of ``check_in`` that no longer fit it; the number it still holds.
+
+    With ``attendee_ids`` (an edit), an occurrence the check-in still fits (a
+    planned meeting with one of them, within its grace period of the new time)
+    stays held, its time and punctuality brought up to date. Every other one
+    becomes what it would be had it never been held: missed at ``as_of`` once
+    its grace has run out, else due (or upcoming) again with its channel
+    pointing back at it, unless a later meeting of the channel was held since,
+    so the next check-in that fits covers it. Not a move of
+    Occurrence.TRANSITIONS (held stays final for the sweeps): the check-in is
+    being corrected, so the hold it recorded never was.
+    """
+    kept = 0
+    for occurrence in Occurrence.objects.filter(check_in=check_in).select_related("channel"):
+        channel = occurrence.channel
+        if (
+            attendee_ids is not None
+            and channel.stakeholder_id in attendee_ids
+            and abs(check_in.occurred_at - occurrence.due_at) <= channel.grace_period
+        ):
+            Occurrence.objects.filter(pk=occurrence.pk).update(
+                held_at=check_in.occurred_at,
+                held_on_time=check_in.occurred_at <= occurrence.due_at + channel.grace_period,
+            )
+            kept += 1
+            continue
+        if occurrence.due_at + channel.grace_period < as_of:
+            status, missed_at = Occurrence.Status.MISSED, as_of
+        elif occurrence.due_at <= as_of:
+            status, missed_at = Occurrence.Status.DUE, None
+        else:
+            status, missed_at = Occurrence.Status.UPCOMING, None
+        Occurrence.objects.filter(pk=occurrence.pk).update(
+            status=status, held_at=None, held_on_time=None, check_in=None, missed_at=missed_at
+        )
+        if status == Occurrence.Status.MISSED or channel.status != Channel.Status.ACTIVE:
+            continue
+        held_later = Occurrence.objects.filter(
+            channel=channel, due_at__gt=occurrence.due_at, status=Occurrence.Status.HELD
+        ).exists()
+        if not held_later and (channel.next_due_at is None or channel.next_due_at > occurrence.due_at):
+            Channel.objects.filter(pk=channel.pk).update(
+                next_due_at=occurrence.due_at, updated_at=timezone.now()
+            )
+    return kept
+
+
+def _reopen_obligations(*, check_in: CheckIn) -> set[int]:
+    """Open again the obligations ``check_in`` met; the stakeholders concerned.
+
+    One that a newer obligation for the same person and change has replaced
+    stays met: only one may be open.
+    """
+    met = list(
+        CommunicationObligation.objects.filter(met_by_check_in=check_in).values_list(
+            "pk", "change_request_id", "stakeholder_id"
+        )
+    )
+    reopened: set[int] = set()
+    for pk, change_request_id, stakeholder_id in met:
+        if (
+            CommunicationObligation.objects.open()
+            .filter(change_request_id=change_request_id, stakeholder_id=stakeholder_id)
+            .exists()
+        ):
+            continue
+        CommunicationObligation.objects.filter(pk=pk).update(
+            status=CommunicationObligation.Status.OPEN,
+            met_at=None,
+            met_by_check_in=None,
+            updated_at=timezone.now(),
+        )
+        reopened.add(stakeholder_id)
+    return reopened
+
+
+def _reopen_silences(*, check_in: CheckIn, attendee_ids: set[int] | None = None) -> set[int]:
+    """Open again the silence flags ``check_in`` cleared, and the follow-ups that clearing completed.
+
+    With ``attendee_ids`` (an edit), a flag of someone who still attended,
+    at a time that is still news to the flag, stays cleared (at the new time).
+    Returns the stakeholders whose flags were reopened.
+    """
+    cleared = SilenceFlag.objects.filter(cleared_by_check_in=check_in)
+    reopened: set[int] = set()
+    for flag in cleared:
+        news = flag.last_contact_at is None or flag.last_contact_at < check_in.occurred_at
+        if attendee_ids is not None and flag.stakeholder_id in attendee_ids and news:
+            SilenceFlag.objects.filter(pk=flag.pk).update(cleared_at=check_in.occurred_at)
+            continue
+        already_open = SilenceFlag.objects.open().filter(
+            engagement_id=flag.engagement_id, stakeholder_id=flag.stakeholder_id
+        )
+        if already_open.exists():
+            continue
+        SilenceFlag.objects.filter(pk=flag.pk).update(cleared_at=None, cleared_by_check_in=None)
+        if flag.follow_up_id is not None:
+            FollowUp.objects.filter(pk=flag.follow_up_id, status=FollowUp.Status.DONE).update(
+                status=FollowUp.Status.OPEN, completed_at=None, completed_by=None, updated_at=timezone.now()
+            )
+        reopened.add(flag.stakeholder_id)
+    return reopened
+
+
+def _credit_other_check_ins(
+    *, engagement: Engagement, stakeholder_ids: set[int], actor: Any, as_of: datetime
+) -> None:
+    """Let the engagement's remaining check-ins with these people meet and clear what was reopened.
+
+    Each person's latest check-in clears their silence if it still can; the
+    obligations are met by the earliest check-ins that qualify, in time order,
+    as if the corrected check-in had never counted. One read per person.
+    """
+    for stakeholder_id in sorted(stakeholder_ids):
+        attended = CheckIn.objects.filter(engagement=engagement, attendees=stakeholder_id)
+        latest = attended.order_by("-occurred_at", "-pk").first()
+        if latest is not None:
+            silences_clear_for_check_in(check_in=latest, actor=actor, as_of=as_of)
+        waiting = CommunicationObligation.objects.open().filter(
+            engagement=engagement, stakeholder_id=stakeholder_id
+        )
+        earliest_opened = waiting.order_by("opened_at").values_list("opened_at", flat=True).first()
+        if earliest_opened is None:
+            continue
+        # A day earlier: obligations count the check-in's local day, which may start before opened_at in UTC.
+        for candidate in attended.filter(occurred_at__gte=earliest_opened - timedelta(days=1)).order_by(
+            "occurred_at", "pk"
+        ):
+            obligations_meet_for_check_in(check_in=candidate)
+            if not waiting.exists():
+                break
+
+
+@transaction.atomic
+def check_in_edit(
+    *,
+    actor: Any,
+    check_in: CheckIn,
+    occurred_at: datetime,
+    summary: str,
+    attendees: Sequence[Stakeholder],
+    decisions: str = "",
+    team_attendees: Sequence[User] = (),
+    seen_updated_at: datetime | None = None,
+    as_of: datetime | None = None,
+) -> CheckIn:
+    """Correct a check-in's time, attendees, summary or decisions, keeping the version it replaces.
+
+    Allowed to whoever logged it (while on the team) and the engagement's
+    owners (Action.EDIT_CHECK_IN). The same checks as logging apply. Writes a
+    CheckInRevision with the previous version and marks the check-in edited.
+    When the time or the attendees change, whatever the check-in counted for
+    is worked out again: a planned meeting it held and still fits stays held;
+    one it no longer fits is released, and it covers the one it now fits
+    (its former channel first, else the only candidate); the obligations it
+    met and the silences it cleared are reopened and met or cleared again by
+    it or the engagement's other check-ins, and the engagement's health is refreshed. Nothing is written
+    when anything is refused. Not idempotent: each call records a revision.
+    """
+    as_of = as_of or timezone.now()
+    engagement = check_in.engagement
+    engagement_check_can(
+        user=actor, engagement=engagement, action=Action.EDIT_CHECK_IN, author_id=check_in.logged_by_id
+    )
+    locked = CheckIn.objects.select_for_update().get(pk=check_in.pk)
+    check_unchanged(locked, seen_updated_at=seen_updated_at)
+    team_ids = _team_user_ids(engagement)
+    stakeholder_ids = _role_stakeholder_ids(engagement)
+    problems = _Problems()
+    if occurred_at is None:
+        problems.add("occurred_at", "Say when it happened.")
+    elif occurred_at > as_of + CHECK_IN_FUTURE_LIMIT:
+        problems.add("occurred_at", "A check-in cannot be logged more than a day ahead.")
+    if not summary.strip():
+        problems.add("summary", "Write a short summary.")
+    if not attendees:
+        problems.add("attendees", "Name at least one stakeholder who took part.")
+    outsiders = [str(s) for s in attendees if s.pk not in stakeholder_ids]
+    if outsiders:
+        problems.add("attendees", f"Not stakeholders of this engagement: {', '.join(outsiders)}.")
+    strangers = [str(u) for u in team_attendees if u.pk not in team_ids]
+    if strangers:
+        problems.add("team_attendees", f"Not on this engagement's team: {', '.join(strangers)}.")
+    if problems.fields:
+        raise ValidationError(problems.fields)
+
+    before_attendees = list(locked.attendees.order_by("pk"))
+    before_team = list(locked.team_attendees.order_by("pk"))
+    CheckInRevision.objects.create(
+        check_in=locked,
+        occurred_at=locked.occurred_at,
+        summary=locked.summary,
+        decisions=locked.decisions,
+        attendee_names=_names(before_attendees),
+        team_attendee_names=_names(before_team),
+        edited_by=actor,
+        edited_at=as_of,
+    )
+    moved = occurred_at != locked.occurred_at or {s.pk for s in attendees} != {s.pk for s in before_attendees}
+    former_channel_id = locked.channel_id
+    locked.occurred_at = occurred_at
+    locked.summary = summary.strip()
+    locked.decisions = decisions.strip()
+    locked.edited_at = as_of
+    clean_instance(locked)
+    locked.save()
+    locked.attendees.set(attendees)
+    locked.team_attendees.set(team_attendees)
+    if moved:
+        attendee_ids = {s.pk for s in attendees}
+        still_held = _release_occurrences(check_in=locked, as_of=as_of, attendee_ids=attendee_ids)
+        reopened = _reopen_obligations(check_in=locked) | _reopen_silences(
+            check_in=locked, attendee_ids=attendee_ids
+        )
+        if not still_held:
+            candidates = check_in_cover_candidates(
+                user=actor, engagement=engagement, attendees=list(attendees), occurred_at=occurred_at
+            )
+            chosen = [c for c in candidates if c.pk == former_channel_id] or (
+                candidates if len(candidates) == 1 else []
+            )
+            for planned in chosen:
+                _advance_channel(channel=planned, occurred_at=occurred_at, check_in=locked)
+            CheckIn.objects.filter(pk=locked.pk).update(channel=chosen[0] if chosen else None)
+        silences_clear_for_check_in(check_in=locked, actor=actor, as_of=as_of)
+        obligations_meet_for_check_in(check_in=locked)
+        _credit_other_check_ins(engagement=engagement, stakeholder_ids=reopened, actor=actor, as_of=as_of)
+    engagement_health_refresh(engagement_ids=[engagement.pk], as_of=as_of)
+    search_documents_refresh(kind="check_in", ids=[locked.pk])
+    locked.refresh_from_db()
+    return locked
+
+
+@transaction.atomic
+def check_in_delete(
+    *, actor: Any, check_in: CheckIn, reason: str, as_of: datetime | None = None
+) -> CheckInDeletion:
+    """Delete a check-in that should not have been logged; only its engagement's owners, and with a reason.
+
+    Records a CheckInDeletion with who, when, why and the check-in's last
+    version; then the check-in is removed, so it leaves timelines, counts and
+    compliance. What it counted for is worked out again as if it had never
+    been logged: the planned meetings it held are released (missed if their
+    grace has run out), the obligations it met and the silences it cleared
+    are reopened unless another check-in with those people meets or clears
+    them, and the engagement's health is refreshed. Its follow-ups stay, no
+    longer linked to a check-in. Not idempotent: a deleted check-in is gone.
+    """
+    as_of = as_of or timezone.now()
+    engagement = check_in.engagement
+    engagement_check_can(user=actor, engagement=engagement, action=Action.DELETE_CHECK_IN)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the check-in is deleted."})
+    locked = CheckIn.objects.select_for_update().get(pk=check_in.pk)
+    deletion = CheckInDeletion(
+        engagement=engagement,
+        check_in_number=locked.pk,
+        occurred_at=locked.occurred_at,
+        kind=locked.kind,
+        summary=locked.summary,
+        decisions=locked.decisions,
+        attendee_names=_names(locked.attendees.all()),
+        logged_by_id=locked.logged_by_id,
+        deleted_by=actor,
+        deleted_at=as_of,
+        reason=reason.strip(),
+    )
+    clean_instance(deletion)
+    deletion.save()
+    _release_occurrences(check_in=locked, as_of=as_of)
+    reopened = _reopen_obligations(check_in=locked) | _reopen_silences(check_in=locked)
+    deleted_pk = locked.pk
+    locked.delete()
+    _credit_other_check_ins(engagement=engagement, stakeholder_ids=reopened, actor=actor, as_of=as_of)
+    engagement_health_refresh(engagement_ids=[engagement.pk], as_of=as_of)
+    # A deleted check-in is found no more.
+    search_documents_refresh(kind="check_in", ids=[deleted_pk])
+    return deletion

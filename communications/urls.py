@@ -2,6 +2,7 @@
 
 from communications.views import (
     briefs,
+    check_in_corrections,
     check_ins,
     follow_ups,
     obligations,
@@ -13,6 +14,7 @@ from communications.views import calendar as calendar_views
 
 urlpatterns = [
     *check_ins.urlpatterns,
+    *check_in_corrections.urlpatterns,
     *plan.urlpatterns,
     *timeline.urlpatterns,
     *follow_ups.urlpatterns,

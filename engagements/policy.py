@@ -45,12 +45,19 @@ class Action(StrEnum):
     MANAGE_TEAM = "manage_team"
     # Sign off a sponsor update's summary, and send one that waited for approval.
     APPROVE_SPONSOR_UPDATE = "approve_sponsor_update"
+    # Correct a logged check-in: summary, decisions, attendees, time.
+    EDIT_CHECK_IN = "edit_check_in"
+    # Remove a check-in that should never have been logged, with a reason.
+    DELETE_CHECK_IN = "delete_check_in"
 
 
 @dataclasses.dataclass(frozen=True)
 class Rule:
+    """The standings allowed an action; ``author`` also allows a team member who wrote the record."""
+
     allowed: frozenset[Standing]
     refusal: str
+    author: bool = False
 
 
 _S = Standing
@@ -74,6 +81,15 @@ POLICY: Mapping[Action, Rule] = MappingProxyType(
             _OWNERS,
             "Only the engagement lead, practice leads and administrators may write and approve "
             "a status update's summary.",
+        ),
+        # Whoever logged a check-in may correct it, as may those who own the engagement.
+        Action.EDIT_CHECK_IN: Rule(
+            _OWNERS,
+            "Only whoever logged this check-in and the engagement lead may edit it.",
+            author=True,
+        ),
+        Action.DELETE_CHECK_IN: Rule(
+            _OWNERS, "Only the engagement lead, practice leads and administrators may delete a check-in."
         ),
     }
 )
@@ -103,21 +119,56 @@ def engagement_standing(*, user: Any, engagement: Engagement) -> Standing | None
     return Standing.LEAD if role == Membership.Role.LEAD else Standing.CONSULTANT
 
 
-def engagement_permissions(*, user: Any, engagement: Engagement) -> dict[str, bool]:
-    """Every action keyed by name, and whether the user may take it here: what a template reads as ``can``."""
+def _allowed(rule: Rule, standing: Standing | None, *, user: Any, author_id: int | None) -> bool:
+    if standing in rule.allowed:
+        return True
+    # The author counts only while still on the team: a client user never writes the firm's records.
+    return (
+        rule.author
+        and standing == Standing.CONSULTANT
+        and author_id is not None
+        and author_id == getattr(user, "pk", None)
+    )
+
+
+def standing_allows(
+    standing: Standing | None, action: Action, *, user: Any, author_id: int | None = None
+) -> bool:
+    """Whether a user of this standing may take the action on a record ``author_id`` wrote.
+
+    For pages listing many records (a timeline): the standing is read once, each row decided here.
+    """
+    return _allowed(POLICY[action], standing, user=user, author_id=author_id)
+
+
+def engagement_permissions(
+    *, user: Any, engagement: Engagement, author_id: int | None = None
+) -> dict[str, bool]:
+    """Every action keyed by name, and whether the user may take it here: what a template reads as ``can``.
+
+    ``author_id``: who wrote the record the page is about (a check-in), for the actions its author may take.
+    """
     standing = engagement_standing(user=user, engagement=engagement)
-    return {action.value: standing in rule.allowed for action, rule in POLICY.items()}
+    return {
+        action.value: _allowed(rule, standing, user=user, author_id=author_id)
+        for action, rule in POLICY.items()
+    }
 
 
-def engagement_can(*, user: Any, engagement: Engagement, action: Action) -> bool:
-    return engagement_standing(user=user, engagement=engagement) in POLICY[action].allowed
+def engagement_can(
+    *, user: Any, engagement: Engagement, action: Action, author_id: int | None = None
+) -> bool:
+    standing = engagement_standing(user=user, engagement=engagement)
+    return _allowed(POLICY[action], standing, user=user, author_id=author_id)
 
 
-def engagement_check_can(*, user: Any, engagement: Engagement, action: Action) -> None:
+def engagement_check_can(
+    *, user: Any, engagement: Engagement, action: Action, author_id: int | None = None
+) -> None:
     """NotFound outside the user's scope; NotAllowed when the policy refuses them the action."""
     standing = engagement_standing(user=user, engagement=engagement)
     if standing is None:
         raise NotFound("No such engagement.")
     rule = POLICY[action]
-    if standing not in rule.allowed:
+    if not _allowed(rule, standing, user=user, author_id=author_id):
         raise NotAllowed(rule.refusal)

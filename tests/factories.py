@@ -157,7 +157,7 @@ def make_raid_item(
     """A RAID item through the service; a risk rated 3 × 4 unless told otherwise."""
     from communications import raid
 
-    values: dict[str, Any] = {"title": "Nurses not released for training"}
+    values: dict[str, Any] = {"title": "Interface vendor may slip"}
     if kind == "risk":
         values |= {"likelihood": 3, "impact": 4, "review_on": dt.date(2026, 4, 1)}
     elif kind == "assumption":

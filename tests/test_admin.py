@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User, UserSession
+from communications import services as communication_services
 from communications.calendar_feeds import calendar_feed_create
 from communications.models import Channel, FollowUp, FollowUpOverdue
 from engagements.models import Client
@@ -56,6 +57,13 @@ CHANGELIST_QUERIES: dict[str, Callable[[World], str]] = {
     "communications.RaidItem": lambda w: "q=Nurses&kind__exact=risk&status__exact=open",
     "communications.FollowUpOverdue": lambda w: "q=EHR-A&follow_up__status__exact=open",
     "notifications.Notification": lambda w: "q=lead&event__exact=follow_up_overdue&in_app__exact=1",
+    "communications.CheckInRevision": lambda w: (
+        f"q=plan&check_in__engagement__id__exact={w.mine.engagement.pk}"
+    ),
+    "communications.CheckInDeletion": lambda w: f"q=twice&engagement__id__exact={w.mine.engagement.pk}",
+    "communications.FollowUpRedate": lambda w: (
+        f"q=migration&follow_up__engagement__id__exact={w.mine.engagement.pk}"
+    ),
     "notifications.NotificationPreference": lambda w: (
         "q=lead&reminder_lead__exact=1wd&email_on_weekends__exact=1"
     ),
@@ -70,6 +78,9 @@ NO_ADD_PAGE = {
     "notifications.OutboxMessage": "a message is written by the decision to send it",
     "communications.SilenceFlag": "a flag stands for a silence the sweep measured",
     "communications.FollowUpOverdue": "a stamp records what the overdue scan saw",
+    "communications.CheckInRevision": "a version is kept by the edit that replaces it",
+    "communications.CheckInDeletion": "a deletion is recorded by the deletion itself",
+    "communications.FollowUpRedate": "a re-date is recorded by the move it describes",
 }
 
 
@@ -81,6 +92,23 @@ def _url(model: type[Model], view: str, *args: object) -> str:
 def admin_http(world: World) -> HttpClient:
     # The world holds no calendar feed: a user opens their own.
     calendar_feed_create(actor=world.lead, engagement=world.mine.engagement)
+    # Nor corrections: the edit, the deletion and the re-date services write them (the re-date
+    # before the overdue stamp below, which a re-date clears).
+    mine = world.mine
+    communication_services.check_in_edit(
+        actor=world.lead,
+        check_in=mine.check_in,
+        occurred_at=mine.check_in.occurred_at,
+        summary="Walked through the plan again.",
+        attendees=[mine.stakeholder],
+    )
+    # With someone the world's silence flag and obligation do not concern, so both stay open.
+    bystander = factories.make_role(engagement=mine.engagement).stakeholder
+    duplicate = factories.make_check_in(engagement=mine.engagement, attendees=[bystander])
+    communication_services.check_in_delete(actor=world.lead, check_in=duplicate, reason="Logged twice")
+    communication_services.follow_up_redate(
+        actor=world.lead, follow_up=mine.follow_up, due_at=mine.follow_up.due_at + dt.timedelta(days=7)
+    )
     # Nor an outbound message: the sweeps write them.
     OutboxMessage.objects.create(
         kind=OutboxMessage.Kind.OVERDUE_DIGEST,

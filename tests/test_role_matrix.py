@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from communications.models import Delivery
+from communications.models import CheckIn, Delivery
 from engagements.models import ChangeRequest, Engagement, Membership, Milestone
 from engagements.policy import POLICY, Action, Standing, engagement_standing
 from engagements.services import membership_add
@@ -44,6 +44,10 @@ PROMISED = {
     Action.DECIDE_CHANGE_REQUEST: OWNERS,
     Action.MANAGE_TEAM: OWNERS,
     Action.APPROVE_SPONSOR_UPDATE: OWNERS,
+    # The world's check-in was logged by nobody in the cast: only the owners may correct or delete it.
+    # Its author may edit it too (tests/communications/test_views_corrections.py).
+    Action.EDIT_CHECK_IN: OWNERS,
+    Action.DELETE_CHECK_IN: OWNERS,
 }
 
 # A page that did what was asked redirects (POST-redirect-GET); the API answers with the result.
@@ -238,7 +242,55 @@ def _team_happened(cast: Cast) -> bool:
     return changes[0]
 
 
+# --- correcting and deleting a check-in ---------------------------------------------------------------------
+
+
+def _edit_check_in_page(client: WebClient, cast: Cast) -> list[int]:
+    check_in = cast.world.mine.check_in
+    body = {
+        "occurred_at": timezone.localtime(check_in.occurred_at).strftime("%Y-%m-%dT%H:%M"),
+        "attendees": [cast.world.mine.stakeholder.pk],
+        "summary": "Corrected: the sponsor agreed the plan.",
+        "decisions": "",
+        "seen_updated_at": _seen(check_in),
+    }
+    return [client.post(reverse("check_in_edit", args=[check_in.pk]), body).status_code]
+
+
+def _edit_check_in_happened(cast: Cast) -> bool:
+    check_in = cast.world.mine.check_in
+    check_in.refresh_from_db()
+    return check_in.summary == "Corrected: the sponsor agreed the plan."
+
+
+def _delete_check_in_page(client: WebClient, cast: Cast) -> list[int]:
+    url = reverse("check_in_delete", args=[cast.world.mine.check_in.pk])
+    return [client.post(url, {"reason": "Logged twice"}).status_code]
+
+
+def _delete_check_in_happened(cast: Cast) -> bool:
+    return not CheckIn.objects.filter(pk=cast.world.mine.check_in.pk).exists()
+
+
 PROBES: dict[Action, Probe] = {
+    Action.EDIT_CHECK_IN: Probe(
+        page=_edit_check_in_page,
+        api=None,
+        happened=_edit_check_in_happened,
+        control=lambda cast: (
+            reverse("engagement_timeline", args=[cast.engagement.pk]),
+            reverse("check_in_edit", args=[cast.world.mine.check_in.pk]),
+        ),
+    ),
+    Action.DELETE_CHECK_IN: Probe(
+        page=_delete_check_in_page,
+        api=None,
+        happened=_delete_check_in_happened,
+        control=lambda cast: (
+            reverse("engagement_timeline", args=[cast.engagement.pk]),
+            reverse("check_in_delete", args=[cast.world.mine.check_in.pk]),
+        ),
+    ),
     Action.APPROVE_SPONSOR_UPDATE: Probe(
         page=_approve_page,
         api=_approve_api,
@@ -296,6 +348,7 @@ def cast(world: World) -> Cast:
 
 
 def _allowed(action: Action, role: str) -> bool:
+    # The world's check-in is nobody's in the cast, so the author rule allows no one more here.
     return STANDING_OF_ROLE[role] in POLICY[action].allowed
 
 

@@ -29,11 +29,14 @@ from communications import silence as communication_silence
 from communications.models import (
     Channel,
     CheckIn,
+    CheckInDeletion,
+    CheckInRevision,
     CommunicationObligation,
     Delivery,
     FollowUp,
     FollowUpComment,
     FollowUpOverdue,
+    FollowUpRedate,
     Occurrence,
     RaidItem,
     SilenceFlag,
@@ -90,7 +93,53 @@ MATRIX: dict[type[models.Model], Entry] = {
     Occurrence: Entry(lambda s: s.occurrence, "channel__engagement"),
     SilenceFlag: Entry(lambda s: s.silence_flag, "engagement"),
     RaidItem: Entry(lambda s: s.raid_item, "engagement"),
+    CheckInRevision: Entry(lambda s: _revision(s.check_in), "check_in__engagement"),
+    CheckInDeletion: Entry(lambda s: _deletion(s.check_in), "engagement"),
+    FollowUpRedate: Entry(lambda s: _redate(s.follow_up), "follow_up__engagement"),
 }
+
+
+# The world holds no corrections; each is written, as its service would, the first time a test asks.
+def _revision(check_in: CheckIn) -> CheckInRevision:
+    revision, _ = CheckInRevision.objects.get_or_create(
+        check_in=check_in,
+        defaults={
+            "occurred_at": check_in.occurred_at,
+            "summary": check_in.summary,
+            "edited_by": check_in.logged_by,
+            "edited_at": check_in.occurred_at,
+        },
+    )
+    return revision
+
+
+def _deletion(check_in: CheckIn) -> CheckInDeletion:
+    deletion, _ = CheckInDeletion.objects.get_or_create(
+        engagement=check_in.engagement,
+        check_in_number=check_in.pk + 1_000_000,
+        defaults={
+            "occurred_at": check_in.occurred_at,
+            "kind": check_in.kind,
+            "summary": check_in.summary,
+            "logged_by": check_in.logged_by,
+            "deleted_by": check_in.logged_by,
+            "deleted_at": check_in.occurred_at,
+            "reason": "Logged twice",
+        },
+    )
+    return deletion
+
+
+def _redate(follow_up: FollowUp) -> FollowUpRedate:
+    redate, _ = FollowUpRedate.objects.get_or_create(
+        follow_up=follow_up,
+        defaults={
+            "previous_due_at": follow_up.due_at,
+            "due_at": follow_up.due_at,
+            "redated_at": follow_up.due_at,
+        },
+    )
+    return redate
 
 
 def _overdue_stamp(follow_up: FollowUp) -> FollowUpOverdue:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -16,6 +17,7 @@ from communications import selectors
 from communications.models import Channel, ChannelKind, Sentiment
 from communications.services import FollowUpSpec, follow_up_due_at
 from engagements.models import Engagement
+from pmaas.concurrency import SEEN_MISSING_MESSAGE
 from pmaas.forms import IdChoiceField, IdMultipleChoiceField, LongTextField, form_add_service_errors
 from pmaas.validation import validate_date_in_range
 from stakeholders.models import Stakeholder
@@ -259,3 +261,116 @@ def apply_service_errors(
             form_add_service_errors(row_form, row_error, field_names=_SERVICE_TO_ROW_FIELD)
         else:
             form_add_service_errors(form, ValidationError({key: errors}))
+
+
+class CheckInEditForm(forms.Form):
+    """A correction of a logged check-in: when, who, what was said and decided."""
+
+    occurred_at = forms.DateTimeField(
+        label="When",
+        validators=[validate_date_in_range],
+        input_formats=[DATETIME_LOCAL_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL_FORMAT),
+        help_text="Format: YYYY-MM-DD HH:MM, in your time zone.",
+        error_messages={"invalid": "Give the date and time as YYYY-MM-DD HH:MM."},
+    )
+    attendees = IdMultipleChoiceField(
+        queryset=Stakeholder.objects.none(),
+        label="Attendees",
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Name at least one stakeholder who took part."},
+    )
+    team_attendees = IdMultipleChoiceField(
+        queryset=User.objects.none(),
+        label="Team attendees",
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    summary = LongTextField(label="Summary", widget=forms.Textarea(attrs={"rows": 4}))
+    decisions = LongTextField(label="Decisions", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    seen_updated_at = forms.CharField(
+        widget=forms.HiddenInput, error_messages={"required": SEEN_MISSING_MESSAGE}
+    )
+
+    def __init__(self, *args: Any, user: Any, engagement: Engagement, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["attendees"].queryset = selectors.check_in_attendee_choices(  # type: ignore[attr-defined]
+            user=user, engagement=engagement
+        )
+        self.fields["team_attendees"].queryset = selectors.check_in_team_choices(  # type: ignore[attr-defined]
+            user=user, engagement=engagement
+        )
+
+    def clean_seen_updated_at(self) -> datetime:
+        try:
+            return datetime.fromisoformat(self.cleaned_data["seen_updated_at"])
+        except ValueError:
+            raise ValidationError("Damaged form; open the check-in again.", code="bad_version") from None
+
+
+class CheckInDeleteForm(forms.Form):
+    reason = LongTextField(
+        label="Why delete it",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Say why the check-in is deleted."},
+        help_text="Kept with the record of the deletion, for whoever asks later.",
+    )
+
+
+class FollowUpCreateForm(forms.Form):
+    """A follow-up recorded outside a check-in: what, who owes it, by when, whom it concerns."""
+
+    title = forms.CharField(label="What", max_length=300)
+    owner = forms.ChoiceField(label="Owner", error_messages={"required": "Choose who owns it."})
+    due = forms.DateField(
+        label="Due",
+        validators=[validate_date_in_range],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="Format: YYYY-MM-DD.",
+        error_messages={"required": "Give a due date.", "invalid": "Give the date as YYYY-MM-DD."},
+    )
+    stakeholder = IdChoiceField(
+        queryset=Stakeholder.objects.none(),
+        label="Stakeholder concerned",
+        required=False,
+        empty_label="Nobody in particular",
+    )
+    details = LongTextField(label="Details", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    shared_with_client = forms.BooleanField(
+        label="Client sees it",
+        required=False,
+        help_text="What the client's own people owe is always shown to them; a team item only when ticked.",
+    )
+
+    def __init__(self, *args: Any, owners: OwnerChoices, stakeholders: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.owners = owners
+        self.fields["owner"].choices = [("", "Choose an owner"), *owners.choices]  # type: ignore[attr-defined]
+        self.fields["stakeholder"].queryset = stakeholders  # type: ignore[attr-defined]
+
+    def spec(self) -> FollowUpSpec:
+        owner = self.owners.resolve(self.cleaned_data["owner"])
+        return FollowUpSpec(
+            title=self.cleaned_data["title"],
+            details=self.cleaned_data["details"],
+            due_at=follow_up_due_at(
+                due_on=self.cleaned_data["due"], time_zone=timezone.get_current_timezone()
+            ),
+            owner_user=owner if isinstance(owner, User) else None,
+            owner_stakeholder=owner if isinstance(owner, Stakeholder) else None,
+            stakeholder=self.cleaned_data["stakeholder"],
+            shared_with_client=self.cleaned_data["shared_with_client"],
+        )
+
+
+class FollowUpCommentForm(forms.Form):
+    body = LongTextField(
+        label="Your comment",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Write a comment."},
+    )
+    shared_with_client = forms.BooleanField(
+        label="Client sees it",
+        required=False,
+        help_text="A team comment is internal unless ticked; a client's own comment is always shared.",
+    )

@@ -2,7 +2,11 @@
 
 from communications.models.check_ins import (
     CheckIn,
+    CheckInDeletion,
+    CheckInDeletionQuerySet,
     CheckInQuerySet,
+    CheckInRevision,
+    CheckInRevisionQuerySet,
     Sentiment,
 )
 from communications.models.follow_ups import (
@@ -12,6 +16,8 @@ from communications.models.follow_ups import (
     FollowUpOverdue,
     FollowUpOverdueQuerySet,
     FollowUpQuerySet,
+    FollowUpRedate,
+    FollowUpRedateQuerySet,
 )
 from communications.models.obligations import (
     CommunicationObligation,
@@ -55,7 +61,11 @@ __all__ = [
     "ChannelKind",
     "ChannelQuerySet",
     "CheckIn",
+    "CheckInDeletion",
+    "CheckInDeletionQuerySet",
     "CheckInQuerySet",
+    "CheckInRevision",
+    "CheckInRevisionQuerySet",
     "CommunicationObligation",
     "CommunicationObligationQuerySet",
     "DEFAULT_DURATION",
@@ -68,6 +78,8 @@ __all__ = [
     "FollowUpOverdue",
     "FollowUpOverdueQuerySet",
     "FollowUpQuerySet",
+    "FollowUpRedate",
+    "FollowUpRedateQuerySet",
     "LONGEST_DURATION",
     "Occurrence",
     "OccurrenceQuerySet",

@@ -55,6 +55,8 @@ class CheckIn(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set by check_in_edit: the timeline marks the entry "edited" and offers its earlier versions.
+    edited_at = models.DateTimeField(null=True, blank=True)
 
     objects = CheckInQuerySet.as_manager()
 
@@ -74,3 +76,75 @@ class CheckIn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.occurred_at:%Y-%m-%d %H:%M} ({self.engagement.code})"
+
+
+class CheckInRevisionQuerySet(EngagementScopedQuerySet["CheckInRevision"]):
+    engagement_path = "check_in__engagement"
+
+
+class CheckInRevision(models.Model):
+    """A check-in as it stood before one edit: written by check_in_edit, never changed afterwards.
+
+    Attendees are kept as names, not links: the version records what the
+    check-in said then, even if a person later leaves the register.
+    """
+
+    check_in = models.ForeignKey(CheckIn, on_delete=models.CASCADE, related_name="revisions")
+    occurred_at = models.DateTimeField()
+    summary = models.TextField(**LONG_TEXT)
+    decisions = models.TextField(**LONG_TEXT, blank=True)
+    attendee_names = models.TextField(**LONG_TEXT, blank=True)
+    team_attendee_names = models.TextField(**LONG_TEXT, blank=True)
+    edited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    edited_at = models.DateTimeField()
+
+    objects = CheckInRevisionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-edited_at", "-id"]
+        indexes = [
+            # A check-in's history, newest first, with the id as tie-breaker.
+            models.Index(fields=["check_in", "-edited_at", "-id"], name="check_in_revision_history"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Check-in {self.check_in_id} before the edit of {self.edited_at:%Y-%m-%d %H:%M}"
+
+
+class CheckInDeletionQuerySet(EngagementScopedQuerySet["CheckInDeletion"]):
+    pass
+
+
+class CheckInDeletion(models.Model):
+    """A check-in the engagement lead deleted: who, when, why, and what it said.
+
+    The check-in itself is gone, so it leaves every timeline, count and
+    compliance figure without each read having to skip it; this record keeps
+    the reason and the last version for whoever asks later.
+    """
+
+    engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="check_in_deletions")
+    check_in_number = models.PositiveBigIntegerField(help_text="The deleted check-in's id.")
+    occurred_at = models.DateTimeField()
+    kind = models.CharField(max_length=20, choices=ChannelKind.choices)
+    summary = models.TextField(**LONG_TEXT)
+    decisions = models.TextField(**LONG_TEXT, blank=True)
+    attendee_names = models.TextField(**LONG_TEXT, blank=True)
+    logged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    deleted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    deleted_at = models.DateTimeField()
+    reason = models.TextField(**LONG_TEXT)
+
+    objects = CheckInDeletionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-deleted_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="check_in_deletion_has_reason"),
+        ]
+        indexes = [
+            models.Index(fields=["engagement", "-deleted_at", "-id"], name="check_in_deletion_engagement"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Check-in {self.check_in_number} of {self.occurred_at:%Y-%m-%d} deleted"

@@ -94,6 +94,15 @@ class FollowUp(models.Model):
         related_name="follow_ups",
         db_index=False,
     )
+    # Whom a team item is about ("send Ana the cut-over plan"); its owner says who does it.
+    stakeholder = models.ForeignKey(
+        Stakeholder,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="follow_ups_concerning",
+        verbose_name="stakeholder concerned",
+    )
     due_at = models.DateTimeField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -236,3 +245,31 @@ class FollowUpComment(models.Model):
 
     def __str__(self) -> str:
         return f"Comment by {self.author} on {self.follow_up}"
+
+
+class FollowUpRedateQuerySet(EngagementScopedQuerySet["FollowUpRedate"]):
+    engagement_path = "follow_up__engagement"
+
+
+class FollowUpRedate(models.Model):
+    """One move of a follow-up's due time, written by follow_up_redate: its page shows the history."""
+
+    follow_up = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="redates")
+    previous_due_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    redated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    redated_at = models.DateTimeField()
+
+    objects = FollowUpRedateQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-redated_at", "-id"]
+        indexes = [
+            # A follow-up's history, newest first, with the id as tie-breaker.
+            models.Index(fields=["follow_up", "-redated_at", "-id"], name="follow_up_redate_history"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.follow_up} moved from {self.previous_due_at:%Y-%m-%d} to {self.due_at:%Y-%m-%d}"

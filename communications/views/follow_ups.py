@@ -20,11 +20,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from communications import selectors, services
+from communications.forms.check_ins import FollowUpCommentForm, FollowUpCreateForm, owner_choices
 from communications.forms.follow_ups import REDATE_FIELD_NAMES, BulkCompleteForm, RedateForm
 from communications.models import FollowUp
-from engagements.selectors import engagement_can_edit, engagement_get_for_user
+from engagements.selectors import engagement_can_edit, engagement_check_editable, engagement_get_for_user
 from pmaas.errors import RuleViolation
 from pmaas.forms import form_add_service_errors
+from pmaas.scoping import parse_id
+from pmaas.sharing import is_client_user
 
 
 def _safe_next(request: HttpRequest, candidate: str | None) -> str | None:
@@ -51,7 +54,13 @@ def _row_context(request: HttpRequest, pk: int) -> dict[str, Any]:
         "follow_up": follow_up,
         "next": _next_url(request, follow_up),
         "bulk": (request.POST.get("bulk") or request.GET.get("bulk")) == "1",
+        "show_engagement": _shows_engagement(request),
     }
+
+
+def _shows_engagement(request: HttpRequest) -> bool:
+    """Whether the row sits in a list across engagements (My week), which names each row's engagement."""
+    return (request.POST.get("show_engagement") or request.GET.get("show_engagement")) == "1"
 
 
 @login_required
@@ -149,14 +158,100 @@ def follow_up_redate(request: HttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "next": _next_url(request, follow_up),
         "bulk": (request.POST.get("bulk") or request.GET.get("bulk")) == "1",
+        "show_engagement": _shows_engagement(request),
     }
     if _is_htmx(request):
         return render(request, "communications/follow_up_redate_row.html", context)
     return render(request, "communications/follow_up_redate.html", context)
 
 
+def _detail_context(
+    request: HttpRequest, follow_up: FollowUp, comment_form: FollowUpCommentForm
+) -> dict[str, Any]:
+    user = request.user
+    client = is_client_user(user)
+    # Where it came from is the team's bookkeeping: pmaas/sharing.py shares no follow-up's check-in link.
+    source = None if client else follow_up.check_in
+    return {
+        "follow_up": follow_up,
+        "engagement": follow_up.engagement,
+        "source": source,
+        # Re-dates are the team's bookkeeping (pmaas/sharing.py shares none).
+        "redates": [] if client else selectors.follow_up_redate_list(user=user, follow_up=follow_up),
+        "comments": selectors.follow_up_comments_for(user=user, follow_up=follow_up),
+        "comment_form": comment_form,
+        "client": client,
+        "next": request.get_full_path(),
+    }
+
+
+@login_required
+@require_GET
+def follow_up_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    follow_up = selectors.follow_up_get_for_page(user=request.user, id=pk, as_of=timezone.now())
+    context = _detail_context(request, follow_up, FollowUpCommentForm())
+    return render(request, "communications/follow_up_detail.html", context)
+
+
+@login_required
+@require_POST
+def follow_up_comment(request: HttpRequest, pk: int) -> HttpResponse:
+    follow_up = selectors.follow_up_get_for_page(user=request.user, id=pk, as_of=timezone.now())
+    if not follow_up.may_change:  # type: ignore[attr-defined]
+        raise PermissionDenied("You may read this follow-up but not comment on it.")
+    form = FollowUpCommentForm(request.POST)
+    if form.is_valid():
+        try:
+            services.follow_up_comment_add(
+                actor=request.user,
+                follow_up=follow_up,
+                body=form.cleaned_data["body"],
+                shared_with_client=form.cleaned_data["shared_with_client"],
+            )
+        except ValidationError as exc:
+            form_add_service_errors(form, exc)
+        else:
+            messages.success(request, "Comment added.")
+            return redirect(reverse("follow_up_detail", kwargs={"pk": pk}) + "#comments")
+    context = _detail_context(request, follow_up, form)
+    return render(request, "communications/follow_up_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def follow_up_create(request: HttpRequest, pk: int) -> HttpResponse:
+    engagement = engagement_get_for_user(user=request.user, id=pk)
+    engagement_check_editable(user=request.user, engagement=engagement)
+    stakeholders = selectors.check_in_attendee_choices(user=request.user, engagement=engagement)
+    owners = owner_choices(user=request.user, engagement=engagement)
+    # From a stakeholder's page the item concerns them; ``next`` leads back there.
+    concerned = stakeholders.filter(pk=parse_id(request.GET.get("stakeholder")) or 0).first()
+    back = _safe_next(request, request.POST.get("next") or request.GET.get("next")) or reverse(
+        "engagement_follow_ups", kwargs={"pk": engagement.pk}
+    )
+    form = FollowUpCreateForm(
+        request.POST if request.method == "POST" else None,
+        initial={"stakeholder": concerned.pk if concerned else None},
+        owners=owners,
+        stakeholders=stakeholders,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            follow_up = services.follow_up_create(actor=request.user, engagement=engagement, spec=form.spec())
+        except ValidationError as exc:
+            form_add_service_errors(form, exc, field_names={"due_at": "due"})
+        else:
+            messages.success(request, f"Follow-up “{follow_up.title}” recorded.")
+            return redirect(back)
+    context = {"engagement": engagement, "form": form, "next": back, "concerned": concerned}
+    return render(request, "communications/follow_up_create.html", context)
+
+
 urlpatterns = [
     path("engagements/<int:pk>/follow-ups/", engagement_follow_ups, name="engagement_follow_ups"),
+    path("engagements/<int:pk>/follow-ups/new/", follow_up_create, name="follow_up_create"),
+    path("follow-ups/<int:pk>/", follow_up_detail, name="follow_up_detail"),
+    path("follow-ups/<int:pk>/comments/", follow_up_comment, name="follow_up_comment"),
     path(
         "engagements/<int:pk>/follow-ups/complete/",
         follow_up_bulk_complete,

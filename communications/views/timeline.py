@@ -13,7 +13,7 @@ from datetime import datetime
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
@@ -23,7 +23,9 @@ from communications import selectors
 from communications.forms.plan import TimelineFilterForm
 from communications.models import CheckIn
 from engagements.models import Engagement
+from engagements.policy import Action, engagement_standing, standing_allows
 from engagements.selectors import engagement_get_for_user
+from pmaas.scoping import parse_id
 
 TIMELINE_PAGE_SIZE = 25
 
@@ -33,6 +35,8 @@ class TimelineEntry:
     at: datetime
     check_in: CheckIn | None = None
     contact: selectors.UpdateContact | None = None
+    may_edit: bool = False
+    may_delete: bool = False
 
 
 def _entries(
@@ -52,7 +56,18 @@ def _entries(
     the contacts.
     """
     rows = list(page.object_list)
-    entries = [TimelineEntry(at=check_in.occurred_at, check_in=check_in) for check_in in rows]
+    standing = engagement_standing(user=request.user, engagement=engagement)
+    entries = [
+        TimelineEntry(
+            at=check_in.occurred_at,
+            check_in=check_in,
+            may_edit=standing_allows(
+                standing, Action.EDIT_CHECK_IN, user=request.user, author_id=check_in.logged_by_id
+            ),
+            may_delete=standing_allows(standing, Action.DELETE_CHECK_IN, user=request.user),
+        )
+        for check_in in rows
+    ]
     end = (page.number - 1) * TIMELINE_PAGE_SIZE + len(rows)
     following = list(check_ins.values_list("occurred_at", flat=True)[end : end + 1])
     if kind:
@@ -68,6 +83,17 @@ def _entries(
     # Stable: check-ins keep their order among themselves.
     entries.sort(key=lambda entry: entry.at, reverse=True)
     return entries
+
+
+def _page_of(check_ins: QuerySet[CheckIn], check_in_id: int | None) -> int:
+    """The page holding the check-in a link names (``?check_in=``), so its anchor lands; one query."""
+    target = check_ins.filter(pk=check_in_id).values("occurred_at", "pk").first() if check_in_id else None
+    if target is None:
+        return 1
+    newer = check_ins.filter(
+        Q(occurred_at__gt=target["occurred_at"]) | Q(occurred_at=target["occurred_at"], pk__gt=target["pk"])
+    ).count()
+    return newer // TIMELINE_PAGE_SIZE + 1
 
 
 @login_required
@@ -86,7 +112,8 @@ def engagement_timeline(request: HttpRequest, pk: int) -> HttpResponse:
     check_ins = selectors.check_in_timeline(
         user=request.user, engagement=engagement, stakeholder_id=stakeholder_id, kind=kind
     )
-    page = Paginator(check_ins, TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page_number = request.GET.get("page") or _page_of(check_ins, parse_id(request.GET.get("check_in")))
+    page = Paginator(check_ins, TIMELINE_PAGE_SIZE).get_page(page_number)
     context = {
         "entries": _entries(request, engagement, page, check_ins, stakeholder_id=stakeholder_id, kind=kind),
         "engagement": engagement,
@@ -94,6 +121,7 @@ def engagement_timeline(request: HttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "page": page,
         "filtered": stakeholder_id is not None or kind is not None,
+        "deletions": selectors.check_in_deletion_list(user=request.user, engagement=engagement),
     }
     htmx = request.htmx  # type: ignore[attr-defined]
     # A history restore asks for the whole page, though htmx sends it.

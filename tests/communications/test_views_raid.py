@@ -49,7 +49,7 @@ def test_the_tab_lists_the_log_with_its_risk_matrix(client, world):
     # Then every item is listed, and the matrix counts each open risk in its cell, as text and in a table
     body = response.content.decode()
     assert response.status_code == 200
-    for title in ("Nurses not released for training", "Data migration overruns", "Lab feed rejected"):
+    for title in ("Interface vendor may slip", "Data migration overruns", "Lab feed rejected"):
         assert title in body
     assert 'role="img"' in body and '<title id="risk-matrix-title">' in body
     assert "Likelihood 3, impact 4: 1." in body and "Likelihood 5, impact 5: 1." in body
@@ -69,14 +69,14 @@ def test_filters_by_kind_status_owner_and_stakeholder(client, world):
 
     def titles(**query):
         body = _get_tab(client, engagement, **query).content.decode()
-        return {t for t in ("Nurses not released", "Freeze scope", "Printer drivers") if t in body}
+        return {t for t in ("Interface vendor", "Freeze scope", "Printer drivers") if t in body}
 
     assert titles(kind="decision") == {"Freeze scope"}
     assert titles(status="closed") == {"Printer drivers"}
     assert titles(owner=str(world.consultant.pk)) == {"Freeze scope"}
-    assert titles(stakeholder=str(world.mine.stakeholder.pk)) == {"Nurses not released"}
+    assert titles(stakeholder=str(world.mine.stakeholder.pk)) == {"Interface vendor"}
     # A filter value that is no choice is no filter
-    assert titles(kind="rumour") == {"Nurses not released", "Freeze scope", "Printer drivers"}
+    assert titles(kind="rumour") == {"Interface vendor", "Freeze scope", "Printer drivers"}
 
 
 def test_the_log_pages_by_id_without_repeating_or_skipping(client, world):
@@ -91,7 +91,7 @@ def test_the_log_pages_by_id_without_repeating_or_skipping(client, world):
     assert after is not None
     second = _get_tab(client, world.mine.engagement, after=after.group(1)).content.decode()
 
-    shown = re.findall(r"Issue number (\d\d)|(Nurses not released)", first + second)
+    shown = re.findall(r"Issue number (\d\d)|(Interface vendor)", first + second)
     assert len(shown) == 31
     assert "Next page" not in second
 
@@ -146,7 +146,7 @@ def test_a_client_user_sees_only_shared_items_and_none_of_the_firms_bookkeeping(
     shared = client.get(reverse("raid_item_detail", args=[world.mine.raid_item.pk])).content.decode()
 
     # Then only the shared item shows; the internal one is 404; no edit control nor review stamp shows
-    assert "Nurses not released for training" in tab and "Sponsor may leave" not in tab
+    assert "Interface vendor may slip" in tab and "Sponsor may leave" not in tab
     assert "1 open risk," in tab
     assert client.get(reverse("raid_item_detail", args=[internal.pk])).status_code == 404
     assert "Last reviewed" not in shared and "Client sees it" not in shared
@@ -232,7 +232,7 @@ def test_editing_refuses_a_stale_copy(client, world):
 
     assert "Someone else changed this" in response.content.decode()
     item.refresh_from_db()
-    assert item.title == "Nurses not released for training"
+    assert item.title == "Interface vendor may slip"
 
 
 def test_reviewing_a_risk_from_its_page(client, world):
@@ -278,7 +278,7 @@ def test_the_overview_shows_the_top_open_risks_by_score(client, world):
     body = client.get(reverse("engagement_detail", args=[world.mine.engagement.pk])).content.decode()
 
     section = body.split('id="top-risks-title"')[1].split("</section>")[0]
-    assert section.index("Data migration overruns") < section.index("Nurses not released for training")
+    assert section.index("Data migration overruns") < section.index("Interface vendor may slip")
     assert "Parking at the hospital" not in section
 
 

@@ -1,4 +1,4 @@
-"""Routes of an engagement's communication plan, timeline and follow-ups."""
+"""Routes of an engagement's communication plan, timeline (and correcting its check-ins) and follow-ups."""
 
 from tests.route_kinds import Entry, ObjectRoute
 
@@ -14,4 +14,12 @@ ROUTES: dict[str, Entry] = {
     "follow_up_bulk_complete": ObjectRoute("engagement", method="post"),
     "follow_up_complete": ObjectRoute("follow_up", method="post"),
     "follow_up_redate": ObjectRoute("follow_up"),
+    "follow_up_detail": ObjectRoute("follow_up"),
+    "follow_up_comment": ObjectRoute("follow_up", method="post", data=(("body", "Noted."),)),
+    "follow_up_create": ObjectRoute("engagement"),
+    # The forms; the writes are the role matrix's concern (tests/test_role_matrix.py).
+    "check_in_edit": ObjectRoute("check_in"),
+    "check_in_delete": ObjectRoute("check_in"),
+    # Earlier versions are the team's record: a client user never reaches them.
+    "check_in_history": ObjectRoute("check_in", section="communications.CheckInRevision"),
 }

@@ -214,7 +214,7 @@ def test_follow_ups_logged_with_a_check_in_are_found(world):
     found = search_document_list(user=world.lead, query="interface catalogue", kind="follow_up")
     assert found is not None
     assert [hit.kind.name for hit in found.hits] == ["follow_up"]
-    assert found.hits[0].url.endswith(f"/follow-ups/#follow-up-{found.hits[0].object_id}")
+    assert found.hits[0].url.endswith(f"/follow-ups/{found.hits[0].object_id}/")
 
 
 def test_the_index_can_be_rebuilt_from_the_rows(world):
@@ -252,3 +252,29 @@ def test_results_come_a_page_at_a_time(world):
 @pytest.mark.parametrize("query", ["", "a", "  ", "--"])
 def test_a_query_without_a_word_to_search_finds_nothing(world, query):
     assert search_document_list(user=world.administrator, query=query) is None
+
+
+def test_raid_items_are_found_in_scope_and_a_client_finds_only_the_shared_ones(world):
+    from communications import raid
+
+    # Given an internal risk and a shared issue on engagement "mine", and a risk on another client's
+    def item(scope, kind, title, shared=False, **values):
+        return raid.raid_item_create(
+            actor=world.administrator,
+            engagement=scope.engagement,
+            kind=kind,
+            values=raid.RaidFields(title=title, shared_with_client=shared, **values),
+        )
+
+    item(world.mine, "risk", "Pharmacy interface vendor slips", likelihood=4, impact=5, review_on=RAISED)
+    item(world.mine, "issue", "Pharmacy test data missing", shared=True, severity="high")
+    item(world.other, "risk", "Pharmacy budget overrun", likelihood=2, impact=3, review_on=RAISED)
+
+    # When the lead and the client's PMO lead search for pharmacy
+    # Then the lead finds both items of her engagement and not the other client's
+    assert sorted(_titles(world.lead, "pharmacy", kind="raid_item")) == [
+        "Pharmacy interface vendor slips",
+        "Pharmacy test data missing",
+    ]
+    # And the client finds only the shared issue
+    assert _titles(world.client_user, "pharmacy", kind="raid_item") == ["Pharmacy test data missing"]

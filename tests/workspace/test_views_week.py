@@ -216,13 +216,14 @@ def test_recent_activity_shows_check_ins_of_my_engagements_only(client, world):
     assert "&lt;script&gt;" in body
 
 
-def test_a_client_pmo_lead_sees_their_own_follow_ups_and_their_clients_engagements(client, world):
+def test_a_client_pmo_lead_sees_what_their_people_owe_and_their_clients_engagements(client, world):
     # Given the client PMO lead owns the follow-up of the first engagement through their stakeholder record
     response = _week(client, world.client_user)
 
-    # Then they see exactly their items and their client's engagements, and no planning sections
-    assert [f.pk for f in response.context["follow_ups"]] == [world.mine.follow_up.pk]
-    assert {e.code for e in response.context["engagements"]} == {"EHR-A", "DATA-A"}
+    # Then they see what their organisation's people owe and its engagements, and no planning sections
+    dashboard = response.context["dashboard"]
+    assert {f.pk for f in dashboard.follow_ups.rows} == {world.mine.follow_up.pk, world.sibling.follow_up.pk}
+    assert {e.code for e in dashboard.engagements.rows} == {"EHR-A", "DATA-A"}
     body = response.content.decode()
     assert "ERP-B" not in body
     assert "Check-ins due" not in body

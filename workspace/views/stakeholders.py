@@ -24,6 +24,7 @@ from communications.selectors import (
     follow_up_list_owed_by_stakeholder,
     stakeholder_role_open_work,
 )
+from engagements.models import Engagement
 from engagements.selectors import engagement_can_edit, engagement_check_editable, engagement_get_for_user
 from pmaas.errors import RuleViolation
 from pmaas.forms import form_add_service_errors
@@ -206,6 +207,11 @@ def stakeholder_detail(request: HttpRequest, pk: int) -> HttpResponse:
         )
         for role in roles
     ]
+    editable = set(
+        Engagement.objects.editable_by(request.user)
+        .filter(pk__in=[role.engagement_id for role in roles])
+        .values_list("pk", flat=True)
+    )
     context = {
         "stakeholder": stakeholder,
         "role_health": role_health,
@@ -214,6 +220,8 @@ def stakeholder_detail(request: HttpRequest, pk: int) -> HttpResponse:
             follow_up_list_owed_by_stakeholder(user=request.user, stakeholder=stakeholder, as_of=as_of)
         ),
         "can_edit": selectors.stakeholder_can_edit(user=request.user, stakeholder=stakeholder),
+        # Where the user may record a follow-up about this person: their engagements the user may change.
+        "follow_up_engagements": [role.engagement for role in roles if role.engagement_id in editable],
         "unplanned_limits": {
             "amber": thresholds.relationship_unplanned_amber_days,
             "red": thresholds.relationship_unplanned_red_days,

@@ -17,6 +17,7 @@ from accounts.models import User
 from communications import obligations, selectors, silence
 from engagements.models import Engagement, Health
 from engagements.selectors import engagement_list
+from workspace.client_dashboard import client_dashboard
 from workspace.views import dashboards
 
 
@@ -34,8 +35,7 @@ def my_week(request: HttpRequest) -> HttpResponse:
     if not getattr(user, "is_firm_member", False):
         context = {
             "as_of": as_of,
-            "follow_ups": list(selectors.follow_up_open_for_owner(user=user, as_of=as_of)),
-            "engagements": list(engagement_list(user=user)),
+            "dashboard": client_dashboard(user=user, as_of=as_of, today=timezone.localdate(as_of)),
         }
         return render(request, "workspace/week_client.html", context)
     whole_team = request.GET.get("scope") == "team"

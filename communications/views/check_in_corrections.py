@@ -1,0 +1,112 @@
+"""Correcting a logged check-in: editing it (earlier versions kept and shown), deleting it with a reason."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from communications import selectors, services
+from communications.forms.check_ins import DATETIME_LOCAL_FORMAT, CheckInDeleteForm, CheckInEditForm
+from engagements.policy import Action, engagement_check_can
+from pmaas.forms import form_add_service_errors
+from pmaas.scoping import require_shared_section
+
+
+def _timeline_entry_url(engagement_id: int, check_in_id: int | None = None) -> str:
+    url = reverse("engagement_timeline", kwargs={"pk": engagement_id})
+    # ?check_in= opens the timeline page holding it, wherever it now falls; the anchor scrolls to it.
+    return f"{url}?check_in={check_in_id}#check-in-{check_in_id}" if check_in_id else url
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def check_in_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    check_in = selectors.check_in_get_for_user(user=request.user, id=pk)
+    engagement = check_in.engagement
+    # Refused before the form is shown, so nobody types a correction they may not save.
+    engagement_check_can(
+        user=request.user, engagement=engagement, action=Action.EDIT_CHECK_IN, author_id=check_in.logged_by_id
+    )
+    initial = {
+        "occurred_at": timezone.localtime(check_in.occurred_at).strftime(DATETIME_LOCAL_FORMAT),
+        "attendees": [s.pk for s in check_in.attendees.all()],
+        "team_attendees": [u.pk for u in check_in.team_attendees.all()],
+        "summary": check_in.summary,
+        "decisions": check_in.decisions,
+        "seen_updated_at": check_in.updated_at.isoformat(),
+    }
+    form = CheckInEditForm(
+        request.POST if request.method == "POST" else None,
+        initial=initial,
+        user=request.user,
+        engagement=engagement,
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.check_in_edit(
+                actor=request.user,
+                check_in=check_in,
+                occurred_at=data["occurred_at"],
+                summary=data["summary"],
+                decisions=data["decisions"],
+                attendees=list(data["attendees"]),
+                team_attendees=list(data["team_attendees"]),
+                seen_updated_at=data["seen_updated_at"],
+            )
+        except ValidationError as exc:
+            form_add_service_errors(form, exc)
+        else:
+            messages.success(request, "Check-in corrected; its earlier version is kept in its history.")
+            return redirect(_timeline_entry_url(engagement.pk, check_in.pk))
+    context = {"check_in": check_in, "engagement": engagement, "form": form}
+    return render(request, "communications/check_in_edit.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def check_in_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    check_in = selectors.check_in_get_for_user(user=request.user, id=pk)
+    engagement = check_in.engagement
+    engagement_check_can(user=request.user, engagement=engagement, action=Action.DELETE_CHECK_IN)
+    form = CheckInDeleteForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.check_in_delete(
+                actor=request.user, check_in=check_in, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            form_add_service_errors(form, exc)
+        else:
+            messages.success(request, "Check-in deleted; the reason is kept with the record of its deletion.")
+            return redirect(_timeline_entry_url(engagement.pk))
+    context = {"check_in": check_in, "engagement": engagement, "form": form}
+    return render(request, "communications/check_in_delete.html", context)
+
+
+@login_required
+@require_GET
+def check_in_history(request: HttpRequest, pk: int) -> HttpResponse:
+    # Earlier versions are the team's record: a client sees a shared check-in as it stands now.
+    require_shared_section(request.user, "communications.CheckInRevision")
+    check_in = selectors.check_in_get_for_user(user=request.user, id=pk)
+    context = {
+        "check_in": check_in,
+        "engagement": check_in.engagement,
+        "revisions": selectors.check_in_revision_list(user=request.user, check_in=check_in),
+        "timeline_url": _timeline_entry_url(check_in.engagement_id, check_in.pk),
+    }
+    return render(request, "communications/check_in_history.html", context)
+
+
+urlpatterns = [
+    path("check-ins/<int:pk>/edit/", check_in_edit, name="check_in_edit"),
+    path("check-ins/<int:pk>/delete/", check_in_delete, name="check_in_delete"),
+    path("check-ins/<int:pk>/history/", check_in_history, name="check_in_history"),
+]

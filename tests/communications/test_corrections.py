@@ -1,0 +1,334 @@
+"""Correcting a check-in: editing keeps the previous version, and what it counted for follows it.
+
+A weekly Tuesday 09:00 Berlin meeting (07:00 UTC in April) with two days'
+grace: a check-in within two days of it holds it; one moved out of that
+window releases it, and compliance follows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from accounts.models import User
+from communications import scheduling, services
+from communications.models import (
+    Channel,
+    CheckIn,
+    CheckInDeletion,
+    CheckInRevision,
+    CommunicationObligation,
+    FollowUpRedate,
+    Occurrence,
+    SilenceFlag,
+)
+from communications.obligations import obligation_add
+from engagements.models import ChangeRequest, Engagement
+from pmaas.errors import NotAllowed
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+UTC = dt.UTC
+DUE = dt.datetime(2026, 4, 7, 7, tzinfo=UTC)
+AFTER = dt.datetime(2026, 4, 20, tzinfo=UTC)
+
+
+def _setup() -> tuple[Engagement, User, User, Channel]:
+    lead = factories.consultant(time_zone="Europe/Berlin")
+    member = factories.consultant()
+    client = factories.make_client(time_zone="Europe/Berlin", country="DE")
+    engagement = factories.make_engagement(client=client, lead=lead, members=(member,))
+    stakeholder = factories.make_stakeholder(client=client, time_zone="Europe/Berlin")
+    role = factories.make_role(engagement=engagement, stakeholder=stakeholder)
+    channel = factories.make_channel(
+        role=role,
+        owner=lead,
+        recurrence_rule="FREQ=WEEKLY;BYDAY=TU",
+        starts_on=dt.date(2026, 4, 7),
+        local_time=dt.time(9),
+        as_of=dt.datetime(2026, 4, 1, tzinfo=UTC),
+    )
+    assert channel.next_due_at == DUE
+    return engagement, lead, member, channel
+
+
+def _log(engagement: Engagement, actor: User, channel: Channel, at: dt.datetime, **kwargs: Any) -> CheckIn:
+    return factories.make_check_in(
+        engagement=engagement,
+        attendees=[channel.stakeholder],
+        actor=actor,
+        occurred_at=at,
+        as_of=at,
+        **kwargs,
+    )
+
+
+def _edit(check_in: CheckIn, actor: User, **changes: Any) -> CheckIn:
+    values: dict[str, Any] = {
+        "occurred_at": check_in.occurred_at,
+        "summary": check_in.summary,
+        "decisions": check_in.decisions,
+        "attendees": list(check_in.attendees.all()),
+        "as_of": check_in.occurred_at + dt.timedelta(hours=2),
+    }
+    values.update(changes)
+    return services.check_in_edit(actor=actor, check_in=check_in, **values)
+
+
+def _compliance(channel: Channel) -> tuple[int, int]:
+    result = scheduling.cadence_compliance(
+        occurrences_queryset=Occurrence.objects.filter(channel=channel),
+        window_start=DUE - dt.timedelta(days=1),
+        window_end=DUE + dt.timedelta(days=1),
+    )
+    return result.due, result.held_on_time
+
+
+def test_an_edit_keeps_the_previous_version_and_marks_the_check_in_edited():
+    # Given a check-in with a summary and a decision
+    engagement, lead, _, channel = _setup()
+    check_in = _log(engagement, lead, channel, DUE, summary="Agreed the go-live.", decisions="Go-live 1 June")
+
+    # When its author corrects the summary
+    edited = _edit(check_in, lead, summary="Agreed the go-live date with the sponsor.")
+
+    # Then the check-in says the new text, is marked edited, and the old text is kept as a revision
+    assert edited.summary == "Agreed the go-live date with the sponsor."
+    assert edited.edited_at is not None
+    revision = CheckInRevision.objects.get(check_in=check_in)
+    assert (revision.summary, revision.decisions) == ("Agreed the go-live.", "Go-live 1 June")
+    assert revision.attendee_names == channel.stakeholder.name
+    assert revision.edited_by == lead
+
+
+def test_compliance_drops_when_an_edit_moves_the_check_in_out_of_the_meetings_window():
+    # Given the 7 April meeting held on time by a check-in at its due time
+    engagement, lead, _, channel = _setup()
+    check_in = _log(engagement, lead, channel, DUE)
+    assert _compliance(channel) == (1, 1)
+
+    # When the check-in is corrected to four days earlier (it was another conversation), on 8 April
+    _edit(check_in, lead, occurred_at=DUE - dt.timedelta(days=4), as_of=DUE + dt.timedelta(hours=20))
+
+    # Then the meeting is owed again: due, the channel pointing at it, and compliance counts it not held
+    occurrence = Occurrence.objects.get(channel=channel, due_at=DUE)
+    assert occurrence.status == Occurrence.Status.DUE
+    assert occurrence.check_in is None
+    channel.refresh_from_db()
+    assert channel.next_due_at == DUE
+    assert _compliance(channel) == (1, 0)
+    # And once its grace runs out without a check-in, the sweep marks it missed
+    scheduling.occurrences_sweep(as_of=AFTER)
+    assert Occurrence.objects.get(channel=channel, due_at=DUE).status == Occurrence.Status.MISSED
+
+
+def test_compliance_rises_when_an_edit_moves_a_check_in_into_the_meetings_window():
+    # Given a check-in logged with the wrong date, a week before the meeting, covering nothing
+    engagement, lead, _, channel = _setup()
+    check_in = _log(engagement, lead, channel, DUE - dt.timedelta(days=7))
+    assert check_in.channel is None
+
+    # When its date is corrected to the meeting's day
+    edited = _edit(
+        check_in, lead, occurred_at=DUE + dt.timedelta(minutes=15), as_of=DUE + dt.timedelta(hours=3)
+    )
+
+    # Then it holds the meeting, on time, and the channel moves to the next week
+    occurrence = Occurrence.objects.get(channel=channel, due_at=DUE)
+    assert (occurrence.status, occurrence.held_on_time, occurrence.check_in) == ("held", True, edited)
+    assert edited.channel == channel
+    channel.refresh_from_db()
+    assert channel.next_due_at == DUE + dt.timedelta(days=7)
+    assert _compliance(channel) == (1, 1)
+
+
+def test_an_edit_that_stays_in_the_window_keeps_the_meeting_held_whenever_it_is_made():
+    # Given the meeting held by a check-in at its due time
+    engagement, lead, _, channel = _setup()
+    check_in = _log(engagement, lead, channel, DUE)
+
+    # When, weeks later, its time is corrected by twenty minutes
+    _edit(check_in, lead, occurred_at=DUE + dt.timedelta(minutes=20), as_of=AFTER)
+
+    # Then the meeting is still held on time, at the corrected time
+    occurrence = Occurrence.objects.get(channel=channel, due_at=DUE)
+    assert (occurrence.status, occurrence.held_at) == ("held", DUE + dt.timedelta(minutes=20))
+    assert _compliance(channel) == (1, 1)
+
+
+def test_only_the_author_and_the_engagements_owners_may_edit():
+    # Given a check-in logged by the lead, and a consultant on the team
+    engagement, lead, member, channel = _setup()
+    check_in = _log(engagement, lead, channel, DUE)
+
+    # When the consultant, who did not log it, tries to edit it
+    with pytest.raises(NotAllowed):
+        _edit(check_in, member, summary="Rewritten")
+
+    # Then nothing changed; but the consultant may edit the check-in they logged themselves
+    assert not CheckInRevision.objects.exists()
+    own = _log(engagement, member, channel, DUE + dt.timedelta(days=7))
+    assert _edit(own, member, summary="Mine to correct").summary == "Mine to correct"
+
+
+def test_an_edit_keeps_what_was_typed_out_when_it_is_refused():
+    # Given a check-in
+    engagement, lead, _, channel = _setup()
+    check_in = _log(engagement, lead, channel, DUE)
+
+    # When it is edited to an empty summary and no attendees
+    with pytest.raises(ValidationError) as refused:
+        _edit(check_in, lead, summary="  ", attendees=[])
+
+    # Then both fields are named and nothing was written
+    assert set(refused.value.message_dict) == {"summary", "attendees"}
+    assert not CheckInRevision.objects.exists()
+
+
+def test_deleting_needs_a_reason_and_the_lead():
+    # Given a check-in logged by a consultant on the team
+    engagement, lead, member, channel = _setup()
+    check_in = _log(engagement, member, channel, DUE)
+
+    # When its author, a consultant, deletes it; or the lead without a reason
+    with pytest.raises(NotAllowed):
+        services.check_in_delete(actor=member, check_in=check_in, reason="Logged twice")
+    with pytest.raises(ValidationError) as refused:
+        services.check_in_delete(actor=lead, check_in=check_in, reason=" ")
+
+    # Then both are refused and the check-in stays
+    assert "reason" in refused.value.message_dict
+    assert CheckIn.objects.filter(pk=check_in.pk).exists()
+
+
+def test_a_deleted_check_in_leaves_the_timeline_and_its_meeting_is_owed_or_missed():
+    # Given the meeting held by a check-in, which also met an obligation to tell the sponsor of a change
+    engagement, lead, _, channel = _setup()
+    change = ChangeRequest.objects.create(
+        engagement=engagement, title="Add a ward", raised_on=dt.date(2026, 4, 1), budget_impact=10
+    )
+    obligation = obligation_add(actor=lead, change_request=change, stakeholder=channel.stakeholder)
+    CommunicationObligation.objects.filter(pk=obligation.pk).update(opened_at=DUE - dt.timedelta(days=3))
+    check_in = _log(engagement, lead, channel, DUE)
+    obligation.refresh_from_db()
+    assert obligation.status == CommunicationObligation.Status.MET
+
+    # When the lead deletes it, with a reason, after the meeting's grace ran out
+    deletion = services.check_in_delete(
+        actor=lead, check_in=check_in, reason="Logged on the wrong engagement", as_of=AFTER
+    )
+
+    # Then it is gone, its record says why, the meeting counts as missed and the obligation is open again
+    assert not CheckIn.objects.filter(pk=check_in.pk).exists()
+    assert CheckInDeletion.objects.get() == deletion
+    assert (deletion.reason, deletion.deleted_by, deletion.check_in_number) == (
+        "Logged on the wrong engagement",
+        lead,
+        check_in.pk,
+    )
+    assert Occurrence.objects.get(channel=channel, due_at=DUE).status == Occurrence.Status.MISSED
+    assert _compliance(channel) == (1, 0)
+    obligation.refresh_from_db()
+    assert (obligation.status, obligation.met_by_check_in) == (CommunicationObligation.Status.OPEN, None)
+
+
+def test_a_deleted_check_ins_obligation_is_met_by_another_check_in_with_the_person():
+    # Given an obligation met by the first of two check-ins with the sponsor
+    engagement, lead, _, channel = _setup()
+    change = ChangeRequest.objects.create(
+        engagement=engagement, title="Add a ward", raised_on=dt.date(2026, 4, 1), budget_impact=10
+    )
+    obligation = obligation_add(actor=lead, change_request=change, stakeholder=channel.stakeholder)
+    CommunicationObligation.objects.filter(pk=obligation.pk).update(opened_at=DUE - dt.timedelta(days=3))
+    first = _log(engagement, lead, channel, DUE)
+    second = _log(engagement, lead, channel, DUE + dt.timedelta(days=7))
+
+    # When the first is deleted
+    services.check_in_delete(actor=lead, check_in=first, reason="Duplicate", as_of=AFTER)
+
+    # Then the second one meets it
+    obligation.refresh_from_db()
+    assert (obligation.status, obligation.met_by_check_in) == (CommunicationObligation.Status.MET, second)
+
+
+def test_re_dating_a_follow_up_records_its_history():
+    # Given a follow-up due on 10 April
+    engagement, lead, _, _ = _setup()
+    follow_up = factories.make_follow_up(
+        engagement=engagement, owner_user=lead, due_at=dt.datetime(2026, 4, 10, 21, tzinfo=UTC)
+    )
+
+    # When it is re-dated twice, the second time to the same day
+    new_due = dt.datetime(2026, 4, 17, 21, tzinfo=UTC)
+    as_of = dt.datetime(2026, 4, 8, tzinfo=UTC)
+    services.follow_up_redate(actor=lead, follow_up=follow_up, due_at=new_due, as_of=as_of)
+    services.follow_up_redate(actor=lead, follow_up=follow_up, due_at=new_due, as_of=as_of)
+
+    # Then one move is recorded, from and to, by whom
+    move = FollowUpRedate.objects.get(follow_up=follow_up)
+    assert (move.previous_due_at, move.due_at, move.redated_by) == (
+        dt.datetime(2026, 4, 10, 21, tzinfo=UTC),
+        new_due,
+        lead,
+    )
+
+
+def _silent_sponsor(engagement: Engagement, channel: Channel) -> SilenceFlag:
+    return SilenceFlag.objects.create(
+        engagement=engagement,
+        stakeholder=channel.stakeholder,
+        raised_at=DUE - dt.timedelta(days=1),
+        last_contact_at=DUE - dt.timedelta(days=30),
+        allowed_silence=dt.timedelta(days=21),
+    )
+
+
+def test_a_silence_a_deleted_check_in_ended_is_open_again():
+    # Given a sponsor flagged silent, whose flag the check-in at the meeting cleared
+    engagement, lead, _, channel = _setup()
+    flag = _silent_sponsor(engagement, channel)
+    check_in = _log(engagement, lead, channel, DUE)
+    flag.refresh_from_db()
+    assert flag.cleared_by_check_in == check_in
+
+    # When the check-in is deleted the next day
+    services.check_in_delete(
+        actor=lead, check_in=check_in, reason="Never happened", as_of=DUE + dt.timedelta(days=1)
+    )
+
+    # Then the sponsor is flagged silent again
+    flag.refresh_from_db()
+    assert (flag.cleared_at, flag.cleared_by_check_in) == (None, None)
+
+
+def test_an_edit_that_drops_the_sponsor_reopens_their_silence_and_one_that_keeps_them_does_not():
+    # Given a sponsor flagged silent and a check-in with them and a colleague that cleared it
+    engagement, lead, _, channel = _setup()
+    colleague = factories.make_role(engagement=engagement).stakeholder
+    flag = _silent_sponsor(engagement, channel)
+    check_in = factories.make_check_in(
+        engagement=engagement,
+        attendees=[channel.stakeholder, colleague],
+        actor=lead,
+        occurred_at=DUE,
+        as_of=DUE,
+    )
+
+    # When the time is corrected by an hour, the sponsor still there
+    check_in = _edit(check_in, lead, occurred_at=DUE + dt.timedelta(hours=1))
+
+    # Then the flag stays cleared, at the corrected time
+    flag.refresh_from_db()
+    assert (flag.cleared_at, flag.cleared_by_check_in) == (DUE + dt.timedelta(hours=1), check_in)
+
+    # When the sponsor is taken off the attendees (only the colleague was there)
+    _edit(check_in, lead, attendees=[colleague])
+
+    # Then the sponsor is silent again, and the meeting with them is owed again
+    flag.refresh_from_db()
+    assert flag.cleared_at is None
+    assert Occurrence.objects.get(channel=channel, due_at=DUE).status == Occurrence.Status.DUE
