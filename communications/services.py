@@ -492,6 +492,34 @@ def _check_follow_up(
         problems.add(name("stakeholder"), "This stakeholder has no role on the engagement.")
 
 
+def _check_check_in(
+    problems: _Problems,
+    *,
+    occurred_at: datetime | None,
+    summary: str,
+    attendees: Sequence[Stakeholder],
+    team_attendees: Sequence[Any],
+    stakeholder_ids: set[int],
+    team_ids: set[int],
+    as_of: datetime,
+) -> None:
+    """What a check-in must say, logged or edited: when, a summary, and who took part from each side."""
+    if occurred_at is None:
+        problems.add("occurred_at", "Say when it happened.")
+    elif occurred_at > as_of + CHECK_IN_FUTURE_LIMIT:
+        problems.add("occurred_at", "A check-in cannot be logged more than a day ahead.")
+    if not summary.strip():
+        problems.add("summary", "Write a short summary.")
+    if not attendees:
+        problems.add("attendees", "Name at least one stakeholder who took part.")
+    outsiders = [str(s) for s in attendees if s.pk not in stakeholder_ids]
+    if outsiders:
+        problems.add("attendees", f"Not stakeholders of this engagement: {', '.join(outsiders)}.")
+    strangers = [str(u) for u in team_attendees if u.pk not in team_ids]
+    if strangers:
+        problems.add("team_attendees", f"Not on this engagement's team: {', '.join(strangers)}.")
+
+
 @transaction.atomic
 def check_in_log(
     *,
@@ -534,21 +562,16 @@ def check_in_log(
     team_ids = _team_user_ids(engagement)
     stakeholder_ids = _role_stakeholder_ids(engagement)
     problems = _Problems()
-
-    if occurred_at is None:
-        problems.add("occurred_at", "Say when it happened.")
-    elif occurred_at > as_of + CHECK_IN_FUTURE_LIMIT:
-        problems.add("occurred_at", "A check-in cannot be logged more than a day ahead.")
-    if not summary.strip():
-        problems.add("summary", "Write a short summary.")
-    if not attendees:
-        problems.add("attendees", "Name at least one stakeholder who took part.")
-    outsiders = [str(s) for s in attendees if s.pk not in stakeholder_ids]
-    if outsiders:
-        problems.add("attendees", f"Not stakeholders of this engagement: {', '.join(outsiders)}.")
-    strangers = [str(u) for u in team_attendees if u.pk not in team_ids]
-    if strangers:
-        problems.add("team_attendees", f"Not on this engagement's team: {', '.join(strangers)}.")
+    _check_check_in(
+        problems,
+        occurred_at=occurred_at,
+        summary=summary,
+        attendees=attendees,
+        team_attendees=team_attendees,
+        stakeholder_ids=stakeholder_ids,
+        team_ids=team_ids,
+        as_of=as_of,
+    )
     if channel is not None and channel.engagement_id != engagement.pk:
         problems.add("channel", "This channel belongs to another engagement.")
     if file_decisions and not decision_lines(decisions):
@@ -558,7 +581,8 @@ def check_in_log(
         engagement=engagement,
         channel=channel,
         covers=covers,
-        attendees=[] if outsiders else attendees,
+        # A check-in naming people of other engagements is refused above; it covers nothing.
+        attendees=attendees if all(s.pk in stakeholder_ids for s in attendees) else [],
         occurred_at=occurred_at,
         problems=problems,
     )
@@ -1088,20 +1112,16 @@ def check_in_edit(
     team_ids = _team_user_ids(engagement)
     stakeholder_ids = _role_stakeholder_ids(engagement)
     problems = _Problems()
-    if occurred_at is None:
-        problems.add("occurred_at", "Say when it happened.")
-    elif occurred_at > as_of + CHECK_IN_FUTURE_LIMIT:
-        problems.add("occurred_at", "A check-in cannot be logged more than a day ahead.")
-    if not summary.strip():
-        problems.add("summary", "Write a short summary.")
-    if not attendees:
-        problems.add("attendees", "Name at least one stakeholder who took part.")
-    outsiders = [str(s) for s in attendees if s.pk not in stakeholder_ids]
-    if outsiders:
-        problems.add("attendees", f"Not stakeholders of this engagement: {', '.join(outsiders)}.")
-    strangers = [str(u) for u in team_attendees if u.pk not in team_ids]
-    if strangers:
-        problems.add("team_attendees", f"Not on this engagement's team: {', '.join(strangers)}.")
+    _check_check_in(
+        problems,
+        occurred_at=occurred_at,
+        summary=summary,
+        attendees=attendees,
+        team_attendees=team_attendees,
+        stakeholder_ids=stakeholder_ids,
+        team_ids=team_ids,
+        as_of=as_of,
+    )
     if problems.fields:
         raise ValidationError(problems.fields)
 
