@@ -2,7 +2,7 @@ from typing import Any, ClassVar, Self, TypeVar
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
-from django.db.models import Q
+from django.db.models import JSONField, Q, Value
 
 from pmaas.timezones import validate_time_zone
 
@@ -28,7 +28,11 @@ class User(AbstractUser):
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     # The last filters chosen on each dashboard, by page name, so a page opens as it was left,
     # on any browser and after logging out. Written by accounts.services.user_remember_filters only.
-    page_filters = models.JSONField(default=dict, blank=True, help_text="Last filters per dashboard.")
+    # A database default too: a user written by code that predates the column (an older migration
+    # state, a raw insert) still gets an empty set of filters.
+    page_filters = models.JSONField(
+        default=dict, db_default=Value({}, JSONField()), blank=True, help_text="Last filters per dashboard."
+    )
 
     class Meta:
         ordering = ["last_name", "first_name", "username"]
