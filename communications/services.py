@@ -27,6 +27,7 @@ from communications.models import (
     Sentiment,
 )
 from communications.obligations import obligations_meet_for_check_in
+from communications.rollups import weekly_rollups_refresh
 from communications.scheduling import channel_compute_next_due, occurrence_mark_held
 from communications.selectors import (
     check_in_cover_candidates,
@@ -588,9 +589,12 @@ def check_in_log(
         ],
         batch_size=500,
     )
+    # The weeks this changes: the check-in's own and those of the occurrences it may hold.
+    touched = [occurred_at, *(planned.next_due_at for planned in covered if planned.next_due_at)]
     for planned in covered:
         _advance_channel(channel=planned, occurred_at=occurred_at, check_in=check_in)
     engagement_health_refresh(engagement_ids=[engagement.pk], as_of=as_of)
+    weekly_rollups_refresh(engagement_ids=[engagement.pk], moments=touched, as_of=as_of)
     return check_in
 
 
@@ -689,7 +693,10 @@ def _follow_up_move(*, follow_up: FollowUp, to: str, **fields: Any) -> FollowUp:
     locked = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
     if FollowUp.TRANSITIONS.check(locked.status, to):
         FollowUp.objects.filter(pk=locked.pk).update(status=to, **fields)
-        engagement_health_refresh(engagement_ids=[locked.engagement_id], as_of=timezone.now())
+        now = timezone.now()
+        engagement_health_refresh(engagement_ids=[locked.engagement_id], as_of=now)
+        # Only this week's count moves: past weeks already count it by when it was completed.
+        weekly_rollups_refresh(engagement_ids=[locked.engagement_id], moments=[now], as_of=now)
     follow_up.refresh_from_db()
     return follow_up
 
@@ -758,6 +765,7 @@ def follow_up_redate(
     locked.save(update_fields=["due_at", "updated_at"])
     FollowUpOverdue.objects.filter(follow_up=locked).delete()
     engagement_health_refresh(engagement_ids=[locked.engagement_id], as_of=as_of)
+    weekly_rollups_refresh(engagement_ids=[locked.engagement_id], moments=[as_of], as_of=as_of)
     return locked
 
 
@@ -803,6 +811,7 @@ def follow_ups_complete_bulk(
         ).update(status=done, completed_at=as_of, completed_by=actor, updated_at=as_of)
         if completed:
             engagement_health_refresh(engagement_ids=[engagement.pk], as_of=as_of)
+            weekly_rollups_refresh(engagement_ids=[engagement.pk], moments=[as_of], as_of=as_of)
     return BulkCompletion(completed=completed, ignored_ids=tuple(sorted(requested - claimed)))
 
 

@@ -30,6 +30,10 @@ from communications.models.plan import (
     ChannelKind,
     ChannelQuerySet,
 )
+from communications.models.rollups import (
+    WeeklyRollup,
+    WeeklyRollupQuerySet,
+)
 from communications.models.silence import (
     SilenceFlag,
     SilenceFlagQuerySet,
@@ -68,4 +72,6 @@ __all__ = [
     "SilenceFlagQuerySet",
     "SponsorSubscription",
     "SponsorSubscriptionQuerySet",
+    "WeeklyRollup",
+    "WeeklyRollupQuerySet",
 ]
