@@ -67,7 +67,7 @@ def weeks_ending(last: date, count: int) -> list[date]:
     return [last - timedelta(weeks=back) for back in range(count - 1, -1, -1)]
 
 
-def _as_date(value: Any) -> date:
+def week_value_date(value: Any) -> date:
     # The truncated week comes back as a local midnight; what kind of value
     # depends on the database (aware, naive or text): its date is the Monday.
     if isinstance(value, datetime):
@@ -146,7 +146,7 @@ def _compute(
     }
 
     def add(pk: int, week_value: Any, **figures: int | None) -> None:
-        row = rows.get((pk, _as_date(week_value)))
+        row = rows.get((pk, week_value_date(week_value)))
         if row is not None:
             for name, value in figures.items():
                 row[name] += value or 0

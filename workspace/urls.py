@@ -1,6 +1,6 @@
 """Each views module of the workspace lists its own routes; this joins them."""
 
-from workspace.views import clients, compliance, engagements, search, stakeholders, team, week
+from workspace.views import clients, compliance, engagements, search, stakeholders, team, trends, week
 
 urlpatterns = [
     *week.urlpatterns,
@@ -10,4 +10,5 @@ urlpatterns = [
     *stakeholders.urlpatterns,
     *compliance.urlpatterns,
     *clients.urlpatterns,
+    *trends.urlpatterns,
 ]
