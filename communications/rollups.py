@@ -17,8 +17,10 @@ idempotent: a rerun rewrites the same figures.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -93,6 +95,28 @@ def _zones_of(engagement_ids: Sequence[int]) -> dict[int, ZoneInfo]:
     return {pk: ZoneInfo(zone) for pk, zone in rows}
 
 
+class _Deferred(threading.local):
+    active = False
+
+
+_deferred = _Deferred()
+
+
+@contextmanager
+def weekly_rollups_deferred() -> Iterator[None]:
+    """Within this block, refreshes asked for by services are skipped; the caller refreshes after it.
+
+    For a bulk replay (the demo's history), where refreshing the same weeks
+    after every check-in would be wasted: one refresh of every week at the end
+    writes the same rows.
+    """
+    previous, _deferred.active = _deferred.active, True
+    try:
+        yield
+    finally:
+        _deferred.active = previous
+
+
 def weekly_rollups_refresh(
     *,
     engagement_ids: Iterable[int],
@@ -107,9 +131,12 @@ def weekly_rollups_refresh(
     time, an occurrence's due time). A week that has not begun at ``as_of``
     is left alone; the current one counts follow-ups overdue at ``as_of``.
     Rows are written whole (zeros included), so a figure that fell back is
-    written back too. Six queries however many engagements, plus one per
-    distinct week for the overdue follow-ups. Idempotent. Returns the rows written.
+    written back too. Five queries however many engagements, plus one per
+    distinct week for the overdue follow-ups. Idempotent; skipped inside
+    ``weekly_rollups_deferred``. Returns the rows written.
     """
+    if _deferred.active:
+        return 0
     ids = sorted(set(engagement_ids))
     mondays = set(weeks)
     instants = list(moments)
