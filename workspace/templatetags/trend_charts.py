@@ -20,11 +20,15 @@ from communications.trends import HeatRow
 register = template.Library()
 
 # Geometry of a week chart, in its own user units (viewBox).
-CHART_WIDTH, CHART_HEIGHT = 640, 250
-PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 52, 630, 14, 196
+# Narrow enough that its text stays readable when a phone scales it to 343 px.
+CHART_WIDTH, CHART_HEIGHT = 480, 250
+# The right margin leaves room for the latest week's label, centred under its bar.
+PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 58, 450, 14, 190
 # Heat map: a label column, then one square per week.
 HEAT_LABEL_WIDTH, HEAT_CELL, HEAT_TOP = 190, 24, 34
-HEAT_LABEL_CHARACTERS = 26
+HEAT_LABEL_CHARACTERS = 22
+# Room after the last column for its week's label.
+HEAT_RIGHT_MARGIN = 28
 
 
 def week_label(week: date) -> str:
@@ -124,8 +128,8 @@ def week_chart(
         "height": CHART_HEIGHT,
         "plot": {"left": PLOT_LEFT, "right": PLOT_RIGHT, "top": PLOT_TOP, "bottom": PLOT_BOTTOM},
         "axis": {
-            "x_label_y": PLOT_BOTTOM + 44,
-            "x_tick_y": PLOT_BOTTOM + 18,
+            "x_label_y": PLOT_BOTTOM + 50,
+            "x_tick_y": PLOT_BOTTOM + 22,
             "y_label_x": 14,
             "mid_x": (PLOT_LEFT + PLOT_RIGHT) / 2,
             "mid_y": (PLOT_TOP + PLOT_BOTTOM) / 2,
@@ -187,7 +191,7 @@ def heat_map(
         ],
         "cell": HEAT_CELL,
         "half": HEAT_CELL // 2,
-        "width": HEAT_LABEL_WIDTH + len(weeks) * HEAT_CELL + 8,
+        "width": HEAT_LABEL_WIDTH + len(weeks) * HEAT_CELL + HEAT_RIGHT_MARGIN,
         "height": HEAT_TOP + max(len(rows), 1) * HEAT_CELL + 8,
         "label_x": HEAT_LABEL_WIDTH - 8,
     }
