@@ -69,6 +69,18 @@ def weeks_ending(last: date, count: int) -> list[date]:
     return [last - timedelta(weeks=back) for back in range(count - 1, -1, -1)]
 
 
+def weekly_moments(*, since: datetime, until: datetime) -> list[datetime]:
+    """A moment in every week from ``since`` to ``until``: what a follow-up already past due touches.
+
+    Such an item counts as overdue at the end of each of those weeks, so each
+    is refreshed; the moments run a week past ``until``, whose weeks the
+    refresh leaves alone as they have not begun.
+    """
+    if since >= until:
+        return []
+    return [since + timedelta(weeks=step) for step in range((until - since).days // 7 + 2)]
+
+
 def week_value_date(value: Any) -> date:
     # The truncated week comes back as a local midnight; what kind of value
     # depends on the database (aware, naive or text): its date is the Monday.

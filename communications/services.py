@@ -27,7 +27,7 @@ from communications.models import (
     Sentiment,
 )
 from communications.obligations import obligations_meet_for_check_in
-from communications.rollups import weekly_rollups_refresh
+from communications.rollups import weekly_moments, weekly_rollups_refresh
 from communications.scheduling import channel_compute_next_due, occurrence_mark_held
 from communications.selectors import (
     check_in_cover_candidates,
@@ -589,8 +589,11 @@ def check_in_log(
         ],
         batch_size=500,
     )
-    # The weeks this changes: the check-in's own and those of the occurrences it may hold.
+    # The weeks this changes: the check-in's own, those of the occurrences it may hold, and
+    # every week a back-dated follow-up has already been overdue at the end of.
     touched = [occurred_at, *(planned.next_due_at for planned in covered if planned.next_due_at)]
+    for spec in specs:
+        touched += weekly_moments(since=spec.due_at, until=as_of)
     for planned in covered:
         _advance_channel(channel=planned, occurred_at=occurred_at, check_in=check_in)
     engagement_health_refresh(engagement_ids=[engagement.pk], as_of=as_of)
@@ -676,7 +679,11 @@ def follow_up_create(*, actor: Any, engagement: Engagement, spec: FollowUpSpec) 
     )
     clean_instance(follow_up, problems.fields)
     follow_up.save()
-    engagement_health_refresh(engagement_ids=[engagement.pk], as_of=timezone.now())
+    now = timezone.now()
+    engagement_health_refresh(engagement_ids=[engagement.pk], as_of=now)
+    weekly_rollups_refresh(
+        engagement_ids=[engagement.pk], moments=weekly_moments(since=follow_up.due_at, until=now), as_of=now
+    )
     return follow_up
 
 

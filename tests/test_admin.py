@@ -53,6 +53,7 @@ CHANGELIST_QUERIES: dict[str, Callable[[World], str]] = {
     "communications.Occurrence": lambda w: "q=Weekly&status__exact=held",
     "notifications.OutboxMessage": lambda w: "q=digest&kind__exact=overdue_digest&failing=no",
     "communications.SilenceFlag": lambda w: "q=EHR-A&cleared_at__isempty=1",
+    "communications.WeeklyRollup": lambda w: f"q=EHR-A&engagement__client__id__exact={w.client_a.pk}",
     "communications.FollowUpOverdue": lambda w: "q=EHR-A&follow_up__status__exact=open",
     "notifications.Notification": lambda w: "q=lead&event__exact=follow_up_overdue&in_app__exact=1",
     "notifications.NotificationPreference": lambda w: (
@@ -69,6 +70,7 @@ NO_ADD_PAGE = {
     "notifications.OutboxMessage": "a message is written by the decision to send it",
     "communications.SilenceFlag": "a flag stands for a silence the sweep measured",
     "communications.FollowUpOverdue": "a stamp records what the overdue scan saw",
+    "communications.WeeklyRollup": "a roll-up sums the rows of its week, rewritten whenever they change",
 }
 
 

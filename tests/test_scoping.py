@@ -37,6 +37,7 @@ from communications.models import (
     Occurrence,
     SilenceFlag,
     SponsorSubscription,
+    WeeklyRollup,
 )
 from engagements import selectors as engagement_selectors
 from engagements.models import (
@@ -88,7 +89,13 @@ MATRIX: dict[type[models.Model], Entry] = {
     CommunicationObligation: Entry(lambda s: s.obligation, "engagement"),
     Occurrence: Entry(lambda s: s.occurrence, "channel__engagement"),
     SilenceFlag: Entry(lambda s: s.silence_flag, "engagement"),
+    WeeklyRollup: Entry(lambda s: _rollup(s.engagement), "engagement"),
 }
+
+
+def _rollup(engagement: Engagement) -> WeeklyRollup:
+    """The week of the world's check-in, rolled up when it was logged."""
+    return WeeklyRollup.objects.filter(engagement=engagement).earliest("week_start")
 
 
 def _overdue_stamp(follow_up: FollowUp) -> FollowUpOverdue:

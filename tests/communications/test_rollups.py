@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from communications.models import FollowUp, Occurrence, Sentiment, WeeklyRollup
 from communications.rollups import week_bounds, week_start_of, weekly_rollups_refresh, weekly_rollups_sweep
 from communications.scheduling import occurrences_mark_missed
-from communications.services import follow_up_complete
+from communications.services import FollowUpSpec, follow_up_complete
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -191,3 +191,31 @@ def test_a_cancelled_occurrence_is_not_planned(time_machine):
     # When the week is refreshed, then only the held one counts
     weekly_rollups_refresh(engagement_ids=[engagement.pk], weeks=[MONDAY], as_of=NOW)
     assert (_week(engagement).occurrences_planned, _week(engagement).occurrences_held) == (1, 1)
+
+
+def test_a_follow_up_logged_already_overdue_counts_in_every_week_since_it_fell_due(time_machine):
+    # Given a check-in logged on Wednesday 11 March for a meeting of 24 February,
+    # with a follow-up agreed for 27 February and never done
+    time_machine.move_to(NOW)
+    engagement, role, _channel, lead = _plan()
+    factories.make_check_in(
+        engagement=engagement,
+        attendees=[role.stakeholder],
+        actor=lead,
+        occurred_at=dt.datetime(2026, 2, 24, 10, 0, tzinfo=dt.UTC),
+        covers=[],
+        as_of=NOW,
+        follow_ups=[
+            FollowUpSpec(
+                title="Send the minutes",
+                due_at=dt.datetime(2026, 2, 27, 16, 0, tzinfo=dt.UTC),
+                owner_user=lead,
+            )
+        ],
+    )
+
+    # Then it is overdue at the end of that week, the next, and this one so far
+    overdue = dict(
+        WeeklyRollup.objects.filter(engagement=engagement).values_list("week_start", "overdue_follow_ups")
+    )
+    assert overdue == {dt.date(2026, 2, 23): 1, dt.date(2026, 3, 2): 1, MONDAY: 1}
