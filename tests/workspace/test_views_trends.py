@@ -272,3 +272,36 @@ def test_the_sweep_fills_what_the_trend_page_reads(client, world):
     # Then the page counts the meetings again
     assert _meetings(client.get(reverse("trends"))) == 3
     assert Occurrence.objects.count() >= 3
+
+
+def test_the_consultant_choice_names_only_people_on_teams_in_scope(client, world):
+    # Given the consultant, on EHR-A with its lead
+    client.force_login(world.consultant)
+
+    choices = client.get(reverse("trends")).context["form"].fields["consultant"].widget.choices
+
+    # Then the outsider, on other teams only, is not offered
+    assert {label for value, label in choices if value} == {str(world.lead), str(world.consultant)}
+
+
+def test_the_engagement_tabs_offer_trends_to_the_firm_only(client, world):
+    url = reverse("engagement_detail", args=[world.mine.engagement.pk])
+    trends_link = f'href="{reverse("trends")}?engagement={world.mine.engagement.pk}"'
+
+    client.force_login(world.lead)
+    assert trends_link in client.get(url).content.decode()
+    client.force_login(world.client_user)
+    assert trends_link not in client.get(url).content.decode()
+
+
+def test_a_bad_number_of_weeks_is_pointed_out_and_the_engagement_kept(client, world):
+    client.force_login(world.lead)
+
+    response = client.get(
+        reverse("cadence_heat_map"), {"engagement": world.mine.engagement.pk, "weeks": "99"}
+    )
+
+    # Then the heat map stays on EHR-A, at the default 12 weeks, and says what was wrong
+    assert response.context["subject"].engagement == world.mine.engagement
+    assert len(response.context["weeks"]) == 12
+    assert response.context["form"].errors["weeks"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from communications.trends import HEAT_MAP_WEEK_CHOICES, HEAT_MAP_WEEKS
 from pmaas.scoping import LARGEST_ID
@@ -45,9 +45,14 @@ class TrendSubjectForm(forms.Form):
         return cleaned
 
     def subject_ids(self) -> dict[str, int | None]:
-        """The ids to narrow to, keyed as trend_subject takes them; all None on an invalid form."""
-        cleaned = self.cleaned_data if self.is_valid() else {}
-        return {f"{name}_id": cleaned.get(name) for name in SUBJECTS}
+        """The ids to narrow to, keyed as trend_subject takes them; none when two were given.
+
+        A field that did not validate (a bad number of weeks) leaves the others' choice standing.
+        """
+        self.is_valid()
+        if self.has_error(NON_FIELD_ERRORS):
+            return dict.fromkeys((f"{name}_id" for name in SUBJECTS), None)
+        return {f"{name}_id": self.cleaned_data.get(name) for name in SUBJECTS}
 
 
 class HeatMapForm(TrendSubjectForm):
@@ -60,5 +65,5 @@ class HeatMapForm(TrendSubjectForm):
     )
 
     def week_count(self) -> int:
-        cleaned = self.cleaned_data if self.is_valid() else {}
-        return int(cleaned.get("weeks") or HEAT_MAP_WEEKS)
+        self.is_valid()
+        return int(self.cleaned_data.get("weeks") or HEAT_MAP_WEEKS)
