@@ -26,6 +26,9 @@ class User(AbstractUser):
         related_name="users",
     )
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    # The last filters chosen on each dashboard, by page name, so a page opens as it was left,
+    # on any browser and after logging out. Written by accounts.services.user_remember_filters only.
+    page_filters = models.JSONField(default=dict, blank=True, help_text="Last filters per dashboard.")
 
     class Meta:
         ordering = ["last_name", "first_name", "username"]

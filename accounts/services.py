@@ -207,3 +207,22 @@ def password_change(*, user: User, old_password: str, new_password: str, current
     user.password = locked.password
     sessions_end_others(user=locked, current_key=current_key)
     return locked
+
+
+def user_remember_filters(*, user: User, page: str, filters: dict[str, str]) -> User:
+    """Keep ``filters`` as the user's last choice on the dashboard ``page``; empty ``filters`` forgets it.
+
+    The filters come from a page's validated form (names and values as the
+    query string carries them). One UPDATE of the user's own row, none when
+    nothing changed, so opening a page repeatedly writes nothing. Idempotent.
+    """
+    remembered = dict(user.page_filters or {})
+    if remembered.get(page, {}) == filters:
+        return user
+    if filters:
+        remembered[page] = filters
+    else:
+        remembered.pop(page, None)
+    User.objects.filter(pk=user.pk).update(page_filters=remembered)
+    user.page_filters = remembered
+    return user

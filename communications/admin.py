@@ -18,6 +18,7 @@ from communications.models import (
     FollowUpOverdue,
     FollowUpQuerySet,
     Occurrence,
+    RaidItem,
     SilenceFlag,
     SponsorSubscription,
     WeeklyRollup,
@@ -188,6 +189,25 @@ class CommunicationObligationAdmin(admin.ModelAdmin):
         "met_by_check_in",
         "waived_by",
         "waived_at",
+        "created_by",
+        "created_at",
+        "updated_at",
+    )
+
+
+@admin.register(RaidItem)
+class RaidItemAdmin(admin.ModelAdmin):
+    list_display = ("title", "kind", "engagement", "status", "owner", "score", "shared_with_client")
+    list_filter = ("kind", "status", "shared_with_client", "engagement__client")
+    search_fields = ("title", "description", "engagement__code")
+    list_select_related = ("engagement", "owner")
+    autocomplete_fields = ("engagement", "owner", "raised_by", "stakeholders")
+    raw_id_fields = ("change_request", "became_change_request", "check_in")
+    readonly_fields = (
+        "score",
+        "closed_at",
+        "last_reviewed_at",
+        "validated_at",
         "created_by",
         "created_at",
         "updated_at",

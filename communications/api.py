@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import django_filters.rest_framework as filters
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_filters.fields import IsoDateTimeField, RangeField
 from django_filters.widgets import DateRangeWidget
@@ -21,17 +21,20 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from communications import compliance, selectors, services, silence
+from communications import compliance, raid, selectors, services, silence
 from communications.models import (
     Channel,
     CheckIn,
     Delivery,
     FollowUp,
     FollowUpComment,
+    RaidItem,
+    RaidKind,
     SilenceFlag,
     SponsorSubscription,
 )
@@ -48,12 +51,16 @@ from communications.serializers import (
     FollowUpCreateSerializer,
     FollowUpSerializer,
     MembershipRemoveQuerySerializer,
+    RaidItemCreateSerializer,
+    RaidItemSerializer,
+    RaidItemTransitionSerializer,
+    RaidItemWriteSerializer,
     SilenceFlagSerializer,
     SponsorSubscriptionSerializer,
 )
 from engagements.api import MembershipViewSet
 from engagements.selectors import engagement_list, membership_get_for_user, user_list
-from pmaas.api import FIELD_ERRORS, FORBIDDEN, NOT_FOUND, IdChoiceFilter
+from pmaas.api import FIELD_ERRORS, FORBIDDEN, NOT_FOUND, IdChoiceFilter, Pagination
 from pmaas.scoping import require_shared_section
 from stakeholders.selectors import stakeholder_list
 
@@ -420,3 +427,122 @@ class TeamMembershipViewSet(mixins.DestroyModelMixin, MembershipViewSet):
         query.is_valid(raise_exception=True)
         services.membership_remove(actor=request.user, membership=membership, **query.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RaidItemFilter(filters.FilterSet):
+    engagement = IdChoiceFilter(queryset=_scoped(engagement_list))
+    kind = filters.ChoiceFilter(choices=RaidKind.choices)
+    status = filters.ChoiceFilter(choices=RaidItem.Status.choices)
+    owner = IdChoiceFilter(queryset=_scoped(user_list))
+    stakeholder = IdChoiceFilter(
+        queryset=_scoped(stakeholder_list), method="filter_stakeholder", help_text="Concerned or raised by."
+    )
+
+    class Meta:
+        model = RaidItem
+        fields = ["engagement", "kind", "status", "owner", "stakeholder"]
+
+    def filter_stakeholder(self, queryset: QuerySet[RaidItem], name: str, value: Any) -> QuerySet[RaidItem]:
+        concerned = RaidItem.stakeholders.through.objects.filter(stakeholder=value).values("raiditem_id")
+        return queryset.filter(Q(pk__in=concerned) | Q(raised_by=value))
+
+
+class RaidCursorPagination(CursorPagination):
+    """Keyset pages over the id, newest first: a page is as cheap at the end of a long log as at its start.
+
+    ``page_size`` from 1 to 200, refused with 400 otherwise, as on every other list.
+    """
+
+    ordering = "-id"
+    page_size = Pagination.page_size
+    page_size_query_param = Pagination.page_size_query_param
+    max_page_size = Pagination.max_page_size
+
+    def get_page_size(self, request: Request) -> int:
+        return Pagination.get_page_size(cast(Any, self), request)
+
+
+@extend_schema_view(retrieve=_retrieve_schema(RaidItemSerializer))
+class RaidItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[RaidItem]):
+    """The RAID logs the caller may see: risks, assumptions, issues and decisions, newest first.
+
+    A client user sees only items shared with clients, and only their shared fields.
+    """
+
+    serializer_class = RaidItemSerializer
+    filterset_class = RaidItemFilter
+    pagination_class = RaidCursorPagination
+
+    def get_queryset(self) -> QuerySet[RaidItem]:
+        return selectors.raid_item_list(user=self.request.user)
+
+    def _fresh(self, item: RaidItem, code: int = status.HTTP_200_OK) -> Response:
+        current = selectors.raid_item_get_for_user(user=self.request.user, id=item.pk)
+        return Response(self.get_serializer(current).data, status=code)
+
+    @extend_schema(
+        summary="Record a risk, assumption, issue or decision",
+        description=(
+            "A risk needs likelihood and impact (1-5), an assumption validate_by, a decision decided_on; "
+            "the columns of other kinds are ignored. The owner must be on the team, the stakeholders "
+            "must have a role on the engagement."
+        ),
+        request=RaidItemCreateSerializer,
+        responses={201: RaidItemSerializer, 400: FIELD_ERRORS, 403: FORBIDDEN},
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = RaidItemCreateSerializer(data=request.data, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        engagement, kind = data.pop("engagement"), data.pop("kind")
+        item = raid.raid_item_create(
+            actor=request.user, engagement=engagement, kind=kind, values=raid.RaidFields(**data)
+        )
+        return self._fresh(item, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Change what an item says",
+        description="Its kind and engagement stay. PATCH changes only the fields given.",
+        request=RaidItemWriteSerializer,
+        responses={200: RaidItemSerializer, 400: FIELD_ERRORS, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        item = self.get_object()
+        partial = bool(kwargs.get("partial"))
+        body = RaidItemWriteSerializer(
+            data=request.data, partial=partial, context=self.get_serializer_context()
+        )
+        body.is_valid(raise_exception=True)
+        current = {
+            name: getattr(item, name)
+            for name in raid.RaidFields.__dataclass_fields__
+            if name != "stakeholders"
+        }
+        current["stakeholders"] = list(item.stakeholders.all())
+        values = raid.RaidFields(**(current | dict(body.validated_data) if partial else body.validated_data))
+        item = raid.raid_item_update(actor=request.user, item=item, values=values, seen_updated_at=None)
+        return self._fresh(item)
+
+    @extend_schema(
+        summary="Change some of what an item says",
+        request=RaidItemWriteSerializer,
+        responses={200: RaidItemSerializer, 400: FIELD_ERRORS, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.update(request, *args, partial=True, **kwargs)
+
+    @extend_schema(
+        summary="Close or reopen an item",
+        description="Closing a closed item or reopening an open one is refused (400).",
+        request=RaidItemTransitionSerializer,
+        responses={200: RaidItemSerializer, 400: FIELD_ERRORS, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"])
+    def transition(self, request: Request, pk: str | None = None) -> Response:
+        item = self.get_object()
+        body = RaidItemTransitionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        item = raid.raid_item_transition(
+            actor=request.user, item=item, to_status=body.validated_data["to_status"]
+        )
+        return self._fresh(item)

@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from communications import scheduling
 from communications.models import Occurrence
@@ -225,3 +226,40 @@ def summed(compliances: Iterable[Compliance]) -> Compliance:
         due += compliance.due
         held_on_time += compliance.held_on_time
     return Compliance.of(due=due, held_on_time=held_on_time)
+
+
+# --- compliance as subqueries of an outer list ------------------------------------------------------
+
+_OUTER_LOOKUP = {"engagement": "channel__engagement_id", "owner": "channel__owner_id"}
+
+
+@dataclasses.dataclass(frozen=True)
+class ComplianceColumns:
+    """Due and held-on-time counts of one window, as expressions to annotate an outer query with."""
+
+    due: Coalesce
+    held_on_time: Coalesce
+
+
+def compliance_columns(
+    *, user: Any, by: str, window: ComplianceWindow, outer: str = "pk"
+) -> ComplianceColumns:
+    """Compliance of each row of an outer engagement (``by="engagement"``) or user (``"owner"``) query.
+
+    The same counting as ``cadence_compliance`` over the occurrences ``user``
+    may see, as two correlated subqueries: a dashboard sorts and pages on the
+    figures inside its one query, however many rows the portfolio holds.
+    """
+    lookup = _OUTER_LOOKUP[by]
+    occurrences = (
+        Occurrence.objects.visible_to(user)
+        .filter(**{lookup: OuterRef(outer)}, due_at__gte=window.start, due_at__lt=window.end)
+        .order_by()
+        .values(lookup)
+    )
+
+    def counted(condition: Q) -> Coalesce:
+        rows = occurrences.annotate(n=Count("pk", filter=condition)).values("n")
+        return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
+
+    return ComplianceColumns(due=counted(scheduling.COUNTED), held_on_time=counted(scheduling.ON_TIME))

@@ -502,7 +502,7 @@ def _digest_summary(follow_ups: int, counts: dict[str, int]) -> str:
 def _links() -> dict[str, str]:
     return {
         "site_url": settings.SITE_URL,
-        "week_url": settings.SITE_URL + reverse("home"),
+        "week_url": settings.SITE_URL + reverse("my_week"),
         "notifications_url": settings.SITE_URL + reverse("notification_list"),
     }
 

@@ -460,8 +460,8 @@ class Compliance:
 
 
 # An occurrence counts as due once its time has come: due, held or missed. Upcoming and cancelled do not.
-_COUNTED = Q(status__in=[Occurrence.Status.DUE, Occurrence.Status.HELD, Occurrence.Status.MISSED])
-_ON_TIME = _COUNTED & Q(status=Occurrence.Status.HELD, held_on_time=True)
+COUNTED = Q(status__in=[Occurrence.Status.DUE, Occurrence.Status.HELD, Occurrence.Status.MISSED])
+ON_TIME = COUNTED & Q(status=Occurrence.Status.HELD, held_on_time=True)
 
 
 def _in_window(
@@ -478,7 +478,7 @@ def cadence_compliance(
     Pass a queryset already scoped to the user (``occurrence_list``).
     """
     totals = _in_window(occurrences_queryset, window_start, window_end).aggregate(
-        due=Count("pk", filter=_COUNTED), held_on_time=Count("pk", filter=_ON_TIME)
+        due=Count("pk", filter=COUNTED), held_on_time=Count("pk", filter=ON_TIME)
     )
     return Compliance.of(due=totals["due"], held_on_time=totals["held_on_time"])
 
@@ -490,7 +490,7 @@ def _compliance_by(
         _in_window(occurrences_queryset, window_start, window_end)
         .order_by()
         .values(key)
-        .annotate(due=Count("pk", filter=_COUNTED), held_on_time=Count("pk", filter=_ON_TIME))
+        .annotate(due=Count("pk", filter=COUNTED), held_on_time=Count("pk", filter=ON_TIME))
     )
     return {row[key]: Compliance.of(due=row["due"], held_on_time=row["held_on_time"]) for row in rows}
 

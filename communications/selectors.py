@@ -7,7 +7,23 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from django.db.models import Case, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    DateTimeField,
+    F,
+    FloatField,
+    IntegerField,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
@@ -20,6 +36,8 @@ from communications.models import (
     FollowUpComment,
     FollowUpOverdue,
     FollowUpQuerySet,
+    RaidItem,
+    RaidKind,
     SponsorSubscription,
     WeeklyRollup,
 )
@@ -656,4 +674,162 @@ def follow_up_board(*, user: Any, engagement: Engagement, as_of: datetime) -> Fo
             )
             .order_by("-status", "due_at", "pk")
         ),
+    )
+
+
+# An engagement or a firm user as communication rows see them: subqueries over an outer query whose
+# primary key is the engagement's (or the user's), so a dashboard of the whole portfolio gets its
+# figures in its one query, and can sort and page on them.
+
+
+def engagement_overdue_follow_ups(*, as_of: datetime) -> tuple[Coalesce, Subquery]:
+    """How many of the engagement's follow-ups are overdue at ``as_of``, and the oldest due time."""
+    overdue = (
+        FollowUp.objects.overdue(as_of=as_of)
+        .filter(engagement_id=OuterRef("pk"))
+        .order_by()
+        .values("engagement_id")
+    )
+    count = overdue.annotate(n=Count("pk")).values("n")
+    oldest = overdue.annotate(oldest=Min("due_at")).values("oldest")
+    return Coalesce(Subquery(count, output_field=IntegerField()), Value(0)), Subquery(
+        oldest, output_field=DateTimeField()
+    )
+
+
+def engagement_mean_sentiment(*, start: datetime, end: datetime) -> Subquery:
+    """The mean sentiment of the engagement's check-ins in [start, end); None when none was logged."""
+    rows = (
+        CheckIn.objects.filter(engagement_id=OuterRef("pk"), occurred_at__gte=start, occurred_at__lt=end)
+        .order_by()
+        .values("engagement_id")
+        .annotate(mean=Avg("sentiment"))
+        .values("mean")
+    )
+    return Subquery(rows, output_field=FloatField())
+
+
+def owner_overdue_follow_ups(*, user: Any, as_of: datetime) -> Coalesce:
+    """How many follow-ups the outer user owes that are overdue at ``as_of``, on engagements ``user`` sees."""
+    overdue = (
+        FollowUp.objects.visible_to(user)
+        .overdue(as_of=as_of)
+        .filter(owner_user_id=OuterRef("pk"))
+        .order_by()
+        .values("owner_user_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(overdue, output_field=IntegerField()), Value(0))
+
+
+def raid_item_list(*, user: Any) -> QuerySet[RaidItem]:
+    """The RAID items the user may see, with what their rows show; the one door for pages, API and CSV."""
+    return (
+        RaidItem.objects.visible_to(user)
+        .select_related(
+            "engagement__client", "owner", "raised_by", "change_request", "became_change_request", "check_in"
+        )
+        .prefetch_related(Prefetch("stakeholders", queryset=Stakeholder.objects.order_by("name", "pk")))
+    )
+
+
+def raid_item_get_for_user(*, user: Any, id: Any) -> RaidItem:
+    return get_or_404(raid_item_list(user=user), id=id)
+
+
+@dataclass(frozen=True)
+class RaidFilter:
+    """The RAID tab's filters, each optional: kind, status, owner (a user id), stakeholder (an id)."""
+
+    kind: str = ""
+    status: str = ""
+    owner: int | None = None
+    stakeholder: int | None = None
+
+
+def raid_log(*, user: Any, engagement: Engagement, filters: RaidFilter) -> QuerySet[RaidItem]:
+    """One engagement's log as the user may see it, filtered, newest first by id (the paging key)."""
+    rows = raid_item_list(user=user).filter(engagement=engagement)
+    if filters.kind:
+        rows = rows.filter(kind=filters.kind)
+    if filters.status:
+        rows = rows.filter(status=filters.status)
+    if filters.owner is not None:
+        rows = rows.filter(owner_id=filters.owner)
+    if filters.stakeholder is not None:
+        # A subquery rather than a join, so an item concerning several people is listed once.
+        concerned = RaidItem.stakeholders.through.objects.filter(stakeholder_id=filters.stakeholder)
+        rows = rows.filter(Q(pk__in=concerned.values("raiditem_id")) | Q(raised_by=filters.stakeholder))
+    return rows.order_by("-id")
+
+
+RAID_PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class RaidPage:
+    items: list[RaidItem]
+    # The id to continue after (keyset paging), or None on the last page.
+    next_after: int | None
+
+
+def raid_log_page(
+    *, user: Any, engagement: Engagement, filters: RaidFilter, after: int | None, size: int = RAID_PAGE_SIZE
+) -> RaidPage:
+    """A page of the log after the id ``after``, read one row beyond the page so no COUNT is needed."""
+    rows = raid_log(user=user, engagement=engagement, filters=filters)
+    if after is not None:
+        rows = rows.filter(id__lt=after)
+    items = list(rows[: size + 1])
+    more = len(items) > size
+    items = items[:size]
+    return RaidPage(items=items, next_after=items[-1].pk if more and items else None)
+
+
+RAID_SCALE = (1, 2, 3, 4, 5)
+
+
+@dataclass(frozen=True)
+class RiskCell:
+    likelihood: int
+    impact: int
+    count: int
+
+    @property
+    def score(self) -> int:
+        return self.likelihood * self.impact
+
+    @property
+    def band(self) -> str:
+        """The cell's colour band, by score: the usual green, amber, red of a risk matrix."""
+        return "high" if self.score >= 15 else "medium" if self.score >= 6 else "low"
+
+
+def raid_risk_matrix(*, user: Any, engagement: Engagement) -> list[list[RiskCell]]:
+    """Open risks the user may see, counted per likelihood and impact: rows of impact 5 down to 1.
+
+    One grouped query.
+    """
+    counts = {
+        (row["likelihood"], row["impact"]): row["n"]
+        for row in raid_item_list(user=user)
+        .filter(engagement=engagement, kind=RaidKind.RISK, status=RaidItem.Status.OPEN)
+        .order_by()
+        .values("likelihood", "impact")
+        .annotate(n=Count("id"))
+    }
+    return [
+        [RiskCell(likelihood=lk, impact=im, count=counts.get((lk, im), 0)) for lk in RAID_SCALE]
+        for im in reversed(RAID_SCALE)
+    ]
+
+
+def raid_top_risks(*, user: Any, engagement: Engagement, limit: int = 5) -> list[RaidItem]:
+    """The engagement's open risks with the highest score, for its overview; one query."""
+    return list(
+        RaidItem.objects.visible_to(user)
+        .select_related("owner")
+        .filter(engagement=engagement, kind=RaidKind.RISK, status=RaidItem.Status.OPEN)
+        .order_by("-score", "-id")[:limit]
     )

@@ -28,6 +28,11 @@ from communications.models import (
     FollowUp,
     FollowUpComment,
     FollowUpOverdue,
+    RaidItem,
+    RaidKind,
+    RaidSeverity,
+    RaidTrend,
+    RaidValidation,
     Sentiment,
     SilenceFlag,
     SponsorSubscription,
@@ -35,7 +40,7 @@ from communications.models import (
 from communications.recurrence import describe_rule
 from communications.selectors import channel_list
 from communications.services import EARLIEST_CADENCE_START, LATEST_CADENCE_START, LONGEST_GRACE_PERIOD
-from engagements.selectors import engagement_list, user_list
+from engagements.selectors import change_request_list, engagement_list, user_list
 from engagements.serializers import UserSummarySerializer
 from notifications.models import OutboxMessage
 from pmaas.api import ScopedPrimaryKeyRelatedField, SharedModelSerializer
@@ -347,8 +352,14 @@ class DeliverySerializer(SharedModelSerializer[Delivery]):
     engagement = serializers.IntegerField(source="subscription.engagement_id", read_only=True)
     engagement_code = serializers.CharField(source="subscription.engagement.code", read_only=True)
     stakeholder_name = serializers.CharField(source="subscription.stakeholder.name", read_only=True)
-    # The outcome is the outbox's: what happened to the update's message.
+    # The outcome is the outbox's: what happened to the update's message ("pending" before it has one).
     status = serializers.ChoiceField(choices=OutboxMessage.Status.choices, read_only=True)
+    state = serializers.ChoiceField(
+        choices=Delivery.State.choices,
+        read_only=True,
+        help_text="A draft written ahead, an update waiting for approval, or its message's status.",
+    )
+    sent_on_request = serializers.SerializerMethodField(help_text='Sent by "send now", outside the schedule.')
     attempts = serializers.IntegerField(source="outbox_message.attempts", read_only=True, default=0)
     last_attempt_at = serializers.DateTimeField(
         source="outbox_message.last_attempt_at", read_only=True, allow_null=True, default=None
@@ -367,14 +378,23 @@ class DeliverySerializer(SharedModelSerializer[Delivery]):
             "engagement_code",
             "stakeholder_name",
             "period_start",
+            "period_end",
             "scheduled_for",
+            "sent_on_request",
+            "state",
             "status",
+            "summary",
+            "held_at",
+            "approved_at",
             "attempts",
             "last_attempt_at",
             "sent_at",
             "created_at",
         ]
         read_only_fields = fields
+
+    def get_sent_on_request(self, delivery: Delivery) -> bool:
+        return bool(delivery.ad_hoc_key)
 
 
 class ComplianceQuerySerializer(serializers.Serializer[Any]):
@@ -480,3 +500,121 @@ class MembershipRemoveQuerySerializer(serializers.Serializer[Any]):
             "channels and relationships; required when they own any."
         ),
     )
+
+
+class RaidItemSerializer(SharedModelSerializer[RaidItem]):
+    engagement_code = serializers.CharField(source="engagement.code", read_only=True)
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    status_words = serializers.CharField(
+        read_only=True,
+        help_text="The status as this kind says it: an assumption to validate, a decision in force.",
+    )
+    owner_name = serializers.CharField(read_only=True, help_text="Empty: the engagement lead answers for it.")
+    score = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="Likelihood × impact, risks only."
+    )
+    stakeholders = serializers.PrimaryKeyRelatedField[Any](many=True, read_only=True)
+    # Declared, not derived from the model: REST framework drops allow_blank from read-only fields,
+    # and these are "" on the kinds that do not use them.
+    trend = serializers.ChoiceField(
+        choices=RaidTrend.choices, allow_blank=True, read_only=True, help_text='Risks only; "" otherwise.'
+    )
+    severity = serializers.ChoiceField(
+        choices=RaidSeverity.choices, allow_blank=True, read_only=True, help_text='Issues only; "" otherwise.'
+    )
+    validation = serializers.ChoiceField(
+        choices=RaidValidation.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text='An assumption\'s outcome once validated; "" before.',
+    )
+
+    class Meta:
+        model = RaidItem
+        fields = [
+            "id",
+            "engagement",
+            "engagement_code",
+            "kind",
+            "kind_display",
+            "title",
+            "description",
+            "status",
+            "status_display",
+            "status_words",
+            "owner",
+            "owner_name",
+            "stakeholders",
+            "raised_by",
+            "likelihood",
+            "impact",
+            "score",
+            "trend",
+            "mitigation",
+            "review_on",
+            "last_reviewed_at",
+            "validate_by",
+            "validated_at",
+            "validation",
+            "severity",
+            "due_on",
+            "decided_by",
+            "decided_on",
+            "change_request",
+            "check_in",
+            "became_change_request",
+            "shared_with_client",
+            "closed_at",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+def _optional_date() -> serializers.DateField:
+    return serializers.DateField(
+        required=False, allow_null=True, default=None, validators=[validate_date_in_range]
+    )
+
+
+class RaidItemWriteSerializer(serializers.Serializer[Any]):
+    """What a RAID item says; the columns of other kinds than the item's are ignored."""
+
+    title = serializers.CharField(max_length=300)
+    description = serializers.CharField(max_length=LONG_TEXT_MAX_LENGTH, allow_blank=True, default="")
+    owner = ScopedPrimaryKeyRelatedField(
+        selector=user_list, required=False, allow_null=True, default=None, help_text="A team member."
+    )
+    stakeholders = ScopedPrimaryKeyRelatedField(
+        selector=stakeholder_list, many=True, required=False, default=list
+    )
+    raised_by = ScopedPrimaryKeyRelatedField(
+        selector=stakeholder_list, required=False, allow_null=True, default=None
+    )
+    likelihood = serializers.IntegerField(
+        min_value=1, max_value=5, required=False, allow_null=True, default=None
+    )
+    impact = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True, default=None)
+    trend = serializers.ChoiceField(choices=RaidTrend.choices, allow_blank=True, default="")
+    mitigation = serializers.CharField(max_length=LONG_TEXT_MAX_LENGTH, allow_blank=True, default="")
+    review_on = _optional_date()
+    validate_by = _optional_date()
+    severity = serializers.ChoiceField(choices=RaidSeverity.choices, allow_blank=True, default="")
+    due_on = _optional_date()
+    decided_by = serializers.CharField(max_length=200, allow_blank=True, default="")
+    decided_on = _optional_date()
+    change_request = ScopedPrimaryKeyRelatedField(
+        selector=change_request_list, required=False, allow_null=True, default=None
+    )
+    shared_with_client = serializers.BooleanField(default=False)
+
+
+class RaidItemCreateSerializer(RaidItemWriteSerializer):
+    engagement = ScopedPrimaryKeyRelatedField(selector=engagement_list)
+    kind = serializers.ChoiceField(choices=RaidKind.choices)
+
+
+class RaidItemTransitionSerializer(serializers.Serializer[Any]):
+    to_status = serializers.ChoiceField(choices=RaidItem.Status.choices)

@@ -27,6 +27,7 @@ from communications.models import (
     Sentiment,
 )
 from communications.obligations import obligations_meet_for_check_in
+from communications.raid import decision_lines, raid_decisions_file_from_check_in
 from communications.rollups import weekly_moments, weekly_rollups_refresh
 from communications.scheduling import channel_compute_next_due, occurrence_mark_held
 from communications.selectors import (
@@ -496,6 +497,7 @@ def check_in_log(
     follow_ups: Iterable[FollowUpSpec] = (),
     shared_with_client: bool = False,
     covers: Sequence[Channel] | None = None,
+    file_decisions: bool = False,
     as_of: datetime | None = None,
 ) -> CheckIn:
     """Log an interaction and its follow-ups in one transaction.
@@ -510,8 +512,11 @@ def check_in_log(
     when several match, ``covers`` must say which (an empty list: none, an
     extra conversation), else the error under "covers" names them. Only a
     check-in ``shared_with_client`` is shown to the client's users, and never
-    its sentiment (pmaas/sharing.py). Nothing is written when anything is
-    refused. Not idempotent: each call logs a new check-in.
+    its sentiment (pmaas/sharing.py). With ``file_decisions``, each line of
+    ``decisions`` is filed in the RAID log as a decision from this check-in
+    (``raid.raid_decisions_file_from_check_in``), in the same transaction.
+    Nothing is written when anything is refused. Not idempotent: each call
+    logs a new check-in.
     """
     engagement_check_editable(user=actor, engagement=engagement)
     as_of = as_of or timezone.now()
@@ -535,6 +540,8 @@ def check_in_log(
         problems.add("team_attendees", f"Not on this engagement's team: {', '.join(strangers)}.")
     if channel is not None and channel.engagement_id != engagement.pk:
         problems.add("channel", "This channel belongs to another engagement.")
+    if file_decisions and not decision_lines(decisions):
+        problems.add("decisions", "Write the decisions to file, one per line, or untick filing them.")
     covered = _covered_channels(
         actor=actor,
         engagement=engagement,
@@ -596,6 +603,8 @@ def check_in_log(
         touched += weekly_moments(since=spec.due_at, until=as_of)
     for planned in covered:
         _advance_channel(channel=planned, occurred_at=occurred_at, check_in=check_in)
+    if file_decisions:
+        raid_decisions_file_from_check_in(actor=actor, check_in=check_in, as_of=as_of)
     engagement_health_refresh(engagement_ids=[engagement.pk], as_of=as_of)
     weekly_rollups_refresh(engagement_ids=[engagement.pk], moments=touched, as_of=as_of)
     return check_in

@@ -11,7 +11,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from communications import escalation, health, rollups, scheduling, silence
+from communications import escalation, health, raid, rollups, scheduling, silence
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,12 @@ def dispatch_occurrences() -> dict[str, int]:
 def flag_silent_stakeholders() -> int:
     """Periodic: flag sponsors and PMO lead gone quiet for longer than their plan allows."""
     return silence.silences_flag(as_of=timezone.now())
+
+
+@shared_task(name="communications.flag_raid_reviews", acks_late=True)
+def flag_raid_reviews() -> int:
+    """Periodic: tell owners, once a day, of risks past review and assumptions past validation."""
+    return raid.raid_reviews_flag(as_of=timezone.now())
 
 
 @shared_task(name="communications.recompute_engagement_health", acks_late=True)

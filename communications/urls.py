@@ -6,6 +6,7 @@ from communications.views import (
     follow_ups,
     obligations,
     plan,
+    raid,
     timeline,
 )
 
@@ -15,5 +16,6 @@ urlpatterns = [
     *timeline.urlpatterns,
     *follow_ups.urlpatterns,
     *obligations.urlpatterns,
+    *raid.urlpatterns,
     *calendar_views.urlpatterns,
 ]

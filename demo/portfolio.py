@@ -46,6 +46,14 @@ from communications.models import (
     FollowUp,
     SponsorSubscription,
 )
+from communications.raid import (
+    RaidFields,
+    raid_assumption_validate,
+    raid_decisions_file_from_check_in,
+    raid_item_create,
+    raid_item_transition,
+    raid_reviews_flag,
+)
 from communications.rollups import weekly_rollups_deferred, weekly_rollups_refresh, weeks_ending
 from communications.scheduling import occurrences_dispatch, occurrences_mark_due, occurrences_mark_missed
 from communications.services import (
@@ -470,6 +478,205 @@ _OPEN_OUTCOMES = (
 _SETTLED_OUTCOMES = (ChangeRequest.Status.APPROVED, ChangeRequest.Status.WITHDRAWN)
 
 
+@dataclass(frozen=True)
+class _Raid:
+    """One item of a demo RAID log; ``days`` dates it (review, validation, due or decision) from the load."""
+
+    code: str
+    kind: str
+    title: str
+    owner: str | None
+    people: tuple[str, ...]
+    days: int
+    rating: tuple[int, int] | None = None
+    trend: str = ""
+    severity: str = ""
+    raised_by: str | None = None
+    description: str = ""
+    mitigation: str = ""
+    decided_by: str = ""
+    shared: bool = False
+    # "closed", or for an assumption "held" / "failed"; empty: open.
+    outcome: str = ""
+
+
+RAID_LOG = (
+    _Raid(
+        "EHR-2026",
+        "risk",
+        "Nurses cannot be released for super-user training",
+        "consultant",
+        ("rk-nursing",),
+        -3,
+        (4, 4),
+        "rising",
+        raised_by="rk-nursing",
+        description="Winter bed pressure leaves the wards short; training is cancelled at short notice.",
+        mitigation="Backfill from the agency pool agreed for two weeks; training moved to night shifts.",
+        shared=True,
+    ),
+    _Raid(
+        "EHR-2026",
+        "risk",
+        "Pharmacy interface vendor misses the integration test window",
+        "lead",
+        ("rk-cio",),
+        5,
+        (3, 5),
+        "steady",
+        mitigation="Weekly call with the vendor's delivery lead; fallback to manual orders for two weeks.",
+        shared=True,
+    ),
+    _Raid(
+        "EHR-2026",
+        "risk",
+        "Medical board withholds sign-off on order sets",
+        "lead",
+        ("rk-cmo",),
+        12,
+        (2, 4),
+        "falling",
+        description="Two specialties still disagree on the sepsis bundle.",
+    ),
+    _Raid(
+        "EHR-2026",
+        "assumption",
+        "Legacy lab system stays available read-only for 12 months",
+        "lead",
+        ("rk-cio",),
+        -6,
+        description="The archive plan depends on it; IT has not confirmed the licence.",
+    ),
+    _Raid(
+        "EHR-2026",
+        "assumption",
+        "Each ward supplies two super-users",
+        "consultant",
+        ("rk-nursing",),
+        -40,
+        shared=True,
+        outcome="held",
+    ),
+    _Raid(
+        "EHR-2026",
+        "issue",
+        "Downtime procedures not approved by the quality board",
+        "consultant",
+        ("rk-coo",),
+        7,
+        severity="high",
+        raised_by="rk-coo",
+        mitigation="Draft reworked with the night-shift leads; resubmitted to the next board.",
+    ),
+    _Raid(
+        "EHR-2026",
+        "decision",
+        "Go-live runs ward by ward, surgery first",
+        None,
+        ("rk-cmo", "rk-nursing"),
+        -60,
+        decided_by="Steering committee",
+        shared=True,
+    ),
+    _Raid(
+        "ERP-S4",
+        "risk",
+        "Data migration trial loads fail reconciliation",
+        "raj",
+        ("hp-cio",),
+        -9,
+        (4, 5),
+        "rising",
+        description="Open purchase orders do not reconcile after the second trial load.",
+        mitigation="Cleansing sprint with the buyers; third trial load before cut-over planning.",
+    ),
+    _Raid(
+        "ERP-S4",
+        "risk",
+        "Finance cut-over clashes with the year-end close",
+        "daniel",
+        ("hp-cfo",),
+        -2,
+        (3, 4),
+        "steady",
+        shared=True,
+    ),
+    _Raid(
+        "ERP-S4",
+        "risk",
+        "Pune plant key users leave during the rollout",
+        "daniel",
+        ("hp-pune",),
+        20,
+        (2, 3),
+        "falling",
+    ),
+    _Raid(
+        "ERP-S4", "assumption", "Custom code can be remediated offshore within budget", "raj", ("hp-cio",), 10
+    ),
+    _Raid(
+        "ERP-S4",
+        "issue",
+        "Sponsor has missed three steering meetings",
+        "daniel",
+        ("hp-coo",),
+        3,
+        severity="critical",
+        description="Decisions on the cut-over date are waiting for him.",
+    ),
+    _Raid(
+        "ERP-S4",
+        "decision",
+        "Cut-over moves to the Easter weekend",
+        None,
+        ("hp-cfo",),
+        -25,
+        decided_by="Robert Chen, CFO",
+        shared=True,
+    ),
+    _Raid(
+        "CRM-2026",
+        "risk",
+        "Loyalty data cannot be migrated before the peak season",
+        None,
+        ("tr-customer",),
+        4,
+        (3, 3),
+        "steady",
+        shared=True,
+    ),
+    _Raid(
+        "CRM-2026",
+        "issue",
+        "Store tablets run an unsupported browser",
+        None,
+        ("tr-cto",),
+        -5,
+        severity="medium",
+        outcome="closed",
+    ),
+    _Raid(
+        "CMS-2026",
+        "risk",
+        "Procurement appeal delays the integration partner",
+        None,
+        ("ct-cio",),
+        9,
+        (2, 5),
+        "steady",
+    ),
+    _Raid(
+        "CMS-2026",
+        "assumption",
+        "Case data may be hosted in the state cloud region",
+        None,
+        ("ct-cio",),
+        15,
+        shared=True,
+    ),
+)
+
+
 def demo_codes() -> list[str]:
     return [plan.code for plan in ENGAGEMENTS]
 
@@ -661,6 +868,7 @@ class _Builder:
         self._acknowledge()
         self._yesterdays_news()
         self._comment_on_overdue()
+        self._raid_log()
         self._notify()
         # Every colour follows from the rows above, through the same function as the sweep's.
         engagements_recompute_health(as_of=self.now)
@@ -1109,6 +1317,63 @@ class _Builder:
         follow_ups_flag_overdue(as_of=self.midnight)
         follow_ups_notify_overdue(as_of=self.midnight)
 
+    def _raid_log(self) -> None:
+        """The RAID logs, written through their services as the team would, dated from the load's day.
+
+        Risks and assumptions whose date has passed are left for the review
+        sweep, which ``_notify`` runs; the last check-in with decisions of each
+        engagement with a log has them filed, as its form offers.
+        """
+        codes = {spec.code for spec in RAID_LOG}
+        engagements = {e.code: e for e in Engagement.objects.filter(code__in=codes)}
+        leads = {plan.code: self.users[plan.lead] for plan in ENGAGEMENTS}
+        dated = {
+            "risk": "review_on",
+            "assumption": "validate_by",
+            "issue": "due_on",
+            "decision": "decided_on",
+        }
+        for spec in RAID_LOG:
+            actor = leads[spec.code]
+            day: dict[str, Any] = {dated[spec.kind]: self.today + timedelta(days=spec.days)}
+            values = RaidFields(
+                title=spec.title,
+                description=spec.description,
+                owner=self.users[spec.owner] if spec.owner else None,
+                stakeholders=[self.people[key] for key in spec.people],
+                raised_by=self.people[spec.raised_by] if spec.raised_by else None,
+                likelihood=spec.rating[0] if spec.rating else None,
+                impact=spec.rating[1] if spec.rating else None,
+                trend=spec.trend,
+                mitigation=spec.mitigation,
+                severity=spec.severity,
+                decided_by=spec.decided_by,
+                shared_with_client=spec.shared,
+                **day,
+            )
+            item = raid_item_create(
+                actor=actor,
+                engagement=engagements[spec.code],
+                kind=spec.kind,
+                values=values,
+                as_of=self.midnight,
+            )
+            if spec.outcome == "closed":
+                raid_item_transition(actor=actor, item=item, to_status="closed", as_of=self.midnight)
+            elif spec.outcome:
+                raid_assumption_validate(
+                    actor=actor, item=item, holds=spec.outcome == "held", as_of=self.midnight
+                )
+        for code, engagement in engagements.items():
+            check_in = (
+                CheckIn.objects.filter(engagement=engagement, occurred_at__lt=self.midnight)
+                .exclude(decisions="")
+                .order_by("-occurred_at")
+                .first()
+            )
+            if check_in is not None:
+                raid_decisions_file_from_check_in(actor=leads[code], check_in=check_in, as_of=self.midnight)
+
     def _notify(self) -> None:
         """What the sweeps would have raised by today: silent sponsors; older notifications read.
 
@@ -1120,6 +1385,7 @@ class _Builder:
             created_at=self.midnight - timedelta(days=HISTORY_DAYS)
         )
         silences_flag(as_of=self.midnight)
+        raid_reviews_flag(as_of=self.midnight)
         Notification.objects.filter(
             engagement__code__in=demo_codes(),
             created_at__lt=self.midnight - timedelta(days=3),

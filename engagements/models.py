@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from engagements.working_days import validate_holiday_subdivision
@@ -117,6 +117,14 @@ class EngagementQuerySet(models.QuerySet["Engagement"]):
 
     def active(self) -> Self:
         return self.filter(status=Engagement.Status.ACTIVE)
+
+    def with_effective_health(self, *, as_of: datetime) -> Self:
+        """Each row with ``health_now``: the override while in force at ``as_of``, else the computed
+        health (``Engagement.effective_health`` in the query, so dashboards filter and sort on it)."""
+        in_force = ~Q(health_override="") & (
+            Q(health_override_until__isnull=True) | Q(health_override_until__gt=as_of)
+        )
+        return self.annotate(health_now=Case(When(in_force, then=F("health_override")), default=F("health")))
 
 
 class EngagementScopedQuerySet(models.QuerySet[_M]):

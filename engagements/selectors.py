@@ -6,7 +6,19 @@ from datetime import date, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from django.db.models import Case, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 
 from accounts.models import User
 from engagements.models import (
@@ -145,3 +157,62 @@ def health_override_last_day(engagement: Engagement) -> date | None:
         return None
     zone = ZoneInfo(engagement.client.time_zone)
     return (engagement.health_override_until.astimezone(zone) - timedelta(days=1)).date()
+
+
+# What the portfolio dashboards read of each engagement, as subqueries over an outer engagement
+# query (its primary key), so one query holds every row whatever the portfolio's size.
+
+RUNNING = (Engagement.Status.ACTIVE, Engagement.Status.ON_HOLD)
+
+
+def engagement_lead_columns() -> dict[str, Subquery]:
+    """The engagement's first lead (by membership): ``lead_id``, and ``lead_name`` as ``str(user)`` reads."""
+    leads = Membership.objects.leads().filter(engagement_id=OuterRef("pk")).order_by("pk")
+    full = Trim(Concat("user__first_name", Value(" "), "user__last_name", output_field=CharField()))
+    name = Coalesce(NullIf(full, Value("")), "user__username", output_field=CharField())
+    return {
+        "lead_id": Subquery(leads.values("user_id")[:1]),
+        "lead_name": Subquery(leads.annotate(full=name).values("full")[:1], output_field=CharField()),
+    }
+
+
+def engagement_next_milestone_columns() -> dict[str, Subquery]:
+    """The earliest open milestone: ``next_milestone_name`` and ``next_milestone_due``."""
+    milestones = Milestone.objects.open().filter(engagement_id=OuterRef("pk")).order_by("due_on", "pk")
+    return {
+        "next_milestone_name": Subquery(milestones.values("name")[:1]),
+        "next_milestone_due": Subquery(milestones.values("due_on")[:1]),
+    }
+
+
+def engagement_undecided_changes() -> Coalesce:
+    """How many of the engagement's change requests await a decision."""
+    rows = (
+        ChangeRequest.objects.undecided()
+        .filter(engagement_id=OuterRef("pk"))
+        .order_by()
+        .values("engagement_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
+
+
+def engagement_lead_choices(*, user: Any) -> QuerySet[User]:
+    """The people who lead an engagement the user may see, by name: a dashboard's lead filter."""
+    visible = Engagement.objects.visible_to(user).values("pk")
+    return User.objects.filter(
+        Exists(Membership.objects.leads().filter(user=OuterRef("pk"), engagement__in=visible))
+    ).order_by("first_name", "last_name", "username", "pk")
+
+
+def user_running_engagements() -> Coalesce:
+    """How many running engagements (active or on hold) the outer user is on the team of."""
+    rows = (
+        Membership.objects.filter(user_id=OuterRef("pk"), engagement__status__in=RUNNING)
+        .order_by()
+        .values("user_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))

@@ -64,6 +64,7 @@ EVENT_ABOUT = {
     NotificationEvent.UPDATE_ACKNOWLEDGED: "communications.SponsorSubscription",
     NotificationEvent.UPDATE_FAILED: "communications.SponsorSubscription",
     NotificationEvent.UPDATE_APPROVAL_NEEDED: "communications.SponsorSubscription",
+    NotificationEvent.RAID_REVIEW_DUE: "communications.RaidItem",
 }
 
 

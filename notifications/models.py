@@ -32,6 +32,7 @@ class NotificationEvent(models.TextChoices):
     UPDATE_ACKNOWLEDGED = "update_acknowledged", "A sponsor acknowledged a status update of mine"
     UPDATE_FAILED = "update_failed", "A status update to a sponsor could not be delivered"
     UPDATE_APPROVAL_NEEDED = "update_approval_needed", "A status update waits for my approval"
+    RAID_REVIEW_DUE = "raid_review_due", "Risks or assumptions I own are past their review date"
 
 
 # The events whose mail comes in the daily digest unless the user chose to get them at once
@@ -45,7 +46,12 @@ DIGESTIBLE_EVENTS = (
 
 
 # Told in the app only: no digest or at-once mail reports them, so they offer no email switch.
-IN_APP_ONLY_EVENTS = (NotificationEvent.UPDATE_ACKNOWLEDGED, NotificationEvent.UPDATE_FAILED)
+# A RAID review notice is itself a digest (one a day per owner, every item in it), so it is not mailed.
+IN_APP_ONLY_EVENTS = (
+    NotificationEvent.UPDATE_ACKNOWLEDGED,
+    NotificationEvent.UPDATE_FAILED,
+    NotificationEvent.RAID_REVIEW_DUE,
+)
 
 # Mailed on its own the moment it happens, never in a digest: what it reports is already late.
 MAILED_AT_ONCE_EVENTS = (NotificationEvent.UPDATE_APPROVAL_NEEDED,)
@@ -98,6 +104,7 @@ class NotificationPreference(models.Model):
     update_failed_in_app = models.BooleanField(default=True)
     update_approval_needed_in_app = models.BooleanField(default=True)
     update_approval_needed_email = models.BooleanField(default=True)
+    raid_review_due_in_app = models.BooleanField(default=True)
     # Mail of these events comes in the daily digest unless the user wants it at once.
     check_in_missed_at_once = models.BooleanField(default=False, help_text=_AT_ONCE_HELP)
     follow_up_overdue_at_once = models.BooleanField(default=False, help_text=_AT_ONCE_HELP)

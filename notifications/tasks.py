@@ -35,6 +35,30 @@ def send_outbox_message(key: str) -> bool:
     return outbox.outbox_send(key=key)
 
 
+@shared_task(name=outbox.SEND_BATCH_TASK, acks_late=True)
+def send_outbox_messages(keys: list[str]) -> int:
+    """Send several outbound messages on one mail connection, each locked, sent and recorded on its own.
+
+    The first one the mail server fails goes on to ``send_outbox_message``
+    after the first backoff, whose retries take it from there; the messages
+    not yet tried go on at once in a task of their own. A task delivered
+    again (its worker died) skips what it had sent. Returns how many were
+    sent here.
+    """
+    sent = 0
+    for position, key in enumerate(keys):
+        try:
+            sent += outbox.outbox_send(key=key)
+        except OSError:
+            # Counted and recorded on the row by the outbox; the retries are the single task's.
+            send_outbox_message.apply_async((key,), countdown=MAIL_BACKOFF_SECONDS)
+            rest = keys[position + 1 :]
+            if rest:
+                send_outbox_messages.delay(rest)
+            break
+    return sent
+
+
 @shared_task(name="notifications.reconcile_outbox", acks_late=True)
 def reconcile_outbox() -> int:
     """Periodic: enqueue every pending message whose send task is missing or whose quiet hours ended.

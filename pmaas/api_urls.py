@@ -13,6 +13,7 @@ from communications import api as communications_api
 from engagements import api as engagements_api
 from notifications import api as notifications_api
 from pmaas.api import Router
+from sponsor_updates import api as sponsor_updates_api
 from stakeholders import api as stakeholders_api
 
 router = Router()
@@ -32,7 +33,8 @@ router.register(
     communications_api.SponsorSubscriptionViewSet,
     basename="sponsor-subscription",
 )
-router.register("deliveries", communications_api.DeliveryViewSet, basename="delivery")
+router.register("deliveries", sponsor_updates_api.SponsorUpdateDeliveryViewSet, basename="delivery")
+router.register("raid-items", communications_api.RaidItemViewSet, basename="raid-item")
 router.register("silence-flags", communications_api.SilenceFlagViewSet, basename="silence-flag")
 router.register("compliance", communications_api.ComplianceViewSet, basename="compliance")
 router.register("notifications", notifications_api.NotificationViewSet, basename="notification")

@@ -417,6 +417,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": SILENCE_SCAN_SECONDS,
         "options": {"expires": SILENCE_SCAN_SECONDS * 0.9},
     },
+    # Tells owners of risks past review and assumptions past validation, once a day each;
+    # date-based like the silence sweep, so it runs at the same pace.
+    "flag-raid-reviews": {
+        "task": "communications.flag_raid_reviews",
+        "schedule": SILENCE_SCAN_SECONDS,
+        "options": {"expires": SILENCE_SCAN_SECONDS * 0.9},
+    },
     # Recomputes every engagement's health: what time alone changes (overdue, slipped, window moved).
     "recompute-engagement-health": {
         "task": "communications.recompute_engagement_health",

@@ -29,7 +29,7 @@ class ScheduleForm(forms.Form):
     local_time = forms.TimeField(
         label="Local time",
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-        help_text="24-hour HH:MM, in the time zone below.",
+        help_text="In the time zone below.",
     )
     time_zone = forms.ChoiceField(label="Time zone")
     paused_until = forms.DateField(
@@ -106,9 +106,12 @@ class SubscriptionEditForm(ScheduleForm):
 
 
 class TeamSubscriptionEditForm(SubscriptionEditForm):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    """The team's edit; with ``approval`` (those who approve updates) it also sets whether they need it."""
+
+    def __init__(self, *args: Any, approval: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["needs_approval"] = _approval_field()
+        if approval:
+            self.fields["needs_approval"] = _approval_field()
 
 
 class SubscriptionAddForm(ScheduleForm):
@@ -120,9 +123,12 @@ class SubscriptionAddForm(ScheduleForm):
 
     field_order = ["stakeholder"]
 
-    def __init__(self, *args: Any, stakeholders: Sequence[Stakeholder], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, stakeholders: Sequence[Stakeholder], approval: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["needs_approval"] = _approval_field()
+        if approval:
+            self.fields["needs_approval"] = _approval_field()
         self._stakeholders = {stakeholder.pk: stakeholder for stakeholder in stakeholders}
         self.fields["stakeholder"].choices = [  # type: ignore[attr-defined]
             ("", "Choose a stakeholder"),

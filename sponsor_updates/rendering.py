@@ -22,7 +22,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from communications.models import SponsorSubscription
+from communications.models import Delivery, SponsorSubscription
 from sponsor_updates import schedule
 from sponsor_updates.links import LinkTarget, Purpose, link_token, link_url
 from sponsor_updates.schedule import Period
@@ -95,7 +95,7 @@ def update_render(
     online" line.
     """
     unsubscribe_token = link_token(Purpose.UNSUBSCRIBE, target)
-    unsubscribe_url = link_url(Purpose.UNSUBSCRIBE, target)
+    unsubscribe_url = link_url(Purpose.UNSUBSCRIBE, target, unsubscribe_token)
     links = {
         "online": link_url(Purpose.VIEW, target) if target.delivery_id is not None else "",
         "acknowledge": link_url(Purpose.ACKNOWLEDGE, target) if target.delivery_id is not None else "",
@@ -130,12 +130,34 @@ class PreviewedUpdate:
     summary: str
 
 
+def lead_summary(subscription: SponsorSubscription) -> str:
+    """The summary a lead wrote for the subscription's next update not yet sent; "" when none did.
+
+    "Send now" opens with it rather than a draft: it is what the lead wants
+    this sponsor to read first.
+    """
+    written = (
+        Delivery.objects.filter(
+            subscription=subscription, ad_hoc_key="", outbox_message__isnull=True, summary_by__isnull=False
+        )
+        .exclude(summary="")
+        .order_by("-scheduled_for", "-pk")
+        .values_list("summary", flat=True)
+        .first()
+    )
+    return written or ""
+
+
 def update_preview(*, subscription: SponsorSubscription, as_of: datetime) -> PreviewedUpdate:
-    """The update "send now" would mail at ``as_of``: one cadence up to today; a read, it writes nothing."""
+    """The update "send now" would mail at ``as_of``: one cadence up to today; a read, it writes nothing.
+
+    It opens with the lead's summary of the next update when they wrote one
+    (``lead_summary``), else with a draft of this period.
+    """
     period = schedule.period_up_to(subscription, as_of=as_of)
     contents = update_contents(subscriptions=[subscription], periods={subscription.pk: period}, as_of=as_of)
     content = contents[subscription.pk]
-    summary = summary_draft(content)
+    summary = lead_summary(subscription) or summary_draft(content)
     return PreviewedUpdate(
         content=content,
         rendered=update_render(

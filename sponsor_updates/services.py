@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -31,12 +32,13 @@ from notifications.rendering import email_to
 from notifications.selectors import Recipient, recipients_for
 from notifications.services import NotificationDraft, notifications_record
 from notifications.timing import email_allowed_from, email_is_held
+from pmaas.bulk import rows_rewrite
 from pmaas.errors import RuleViolation
 from pmaas.locking import claim_in_batches
 from pmaas.validation import LONG_TEXT_MAX_LENGTH, clean_instance
 from sponsor_updates import schedule
 from sponsor_updates.links import LinkTarget, Purpose, link_url
-from sponsor_updates.rendering import one_line, period_label, recipient_address, update_render
+from sponsor_updates.rendering import lead_summary, one_line, period_label, recipient_address, update_render
 from sponsor_updates.selectors import UpdateContent, update_contents
 from sponsor_updates.summary import summary_draft
 from stakeholders.models import Stakeholder, StakeholderRole
@@ -93,10 +95,14 @@ def subscription_add(
     """Subscribe one of the engagement's stakeholders at the team's request; the team only.
 
     The first update goes at the first local send time after ``as_of``; a
-    pause ending before today in the recipient's zone is refused.
+    pause ending before today in the recipient's zone is refused. Only
+    those who approve updates (``Action.APPROVE_SPONSOR_UPDATE``) may ask
+    for approval; without it the updates go without.
     Not idempotent: a second subscription for the same person is refused.
     """
     engagement_check_editable(user=actor, engagement=engagement)
+    if spec.needs_approval:
+        _check_may_approve(actor, engagement)
     if not StakeholderRole.objects.filter(engagement=engagement, stakeholder=stakeholder).exists():
         raise RuleViolation("Only a stakeholder of this engagement can receive its updates.")
     subscription = SponsorSubscription(
@@ -133,10 +139,14 @@ def subscription_update(
     one already stored may stay, so an old pause does not block other
     changes. Turning it off
     records who did, so the default subscription of a sponsor is not written
-    again; turning back on clears that. Idempotent.
+    again; turning back on clears that. Whether updates need approval is
+    changed only by those who approve them (``Action.APPROVE_SPONSOR_UPDATE``):
+    a team member could otherwise send past the lead. Idempotent.
     """
     if actor is not None:
         engagement_check_editable(user=actor, engagement=subscription.engagement)
+        if spec.needs_approval is not None and spec.needs_approval != subscription.needs_approval:
+            _check_may_approve(actor, subscription.engagement)
     subscription = (
         SponsorSubscription.objects.select_for_update()
         .select_related("engagement", "stakeholder")
@@ -174,7 +184,9 @@ def _drafts_follow_schedule(subscription: SponsorSubscription, *, as_of: datetim
     """Move the draft of the next update (written ahead by the lead) to the next send time, or drop it.
 
     A moved draft keeps its summary but loses its approval: it now covers
-    other days, so the lead approves it again.
+    other days, so the lead approves it again, and the engagement's leads
+    are told so at once (an update that needs approval would otherwise
+    wait at its new time with nobody expecting it).
     """
     drafts = list(
         Delivery.objects.filter(
@@ -205,6 +217,21 @@ def _drafts_follow_schedule(subscription: SponsorSubscription, *, as_of: datetim
         approved_at=None,
         approved_by=None,
     )
+    if keep.approved_at is not None and subscription.needs_approval:
+        local = timezone.localtime(send_at, ZoneInfo(subscription.time_zone))
+        _tell_leads(
+            engagement_id=subscription.engagement_id,
+            event=NotificationEvent.UPDATE_APPROVAL_NEEDED,
+            key=f"delivery:{keep.pk}:moved:{send_at.isoformat()}",
+            message=(
+                f"The status update to {one_line(subscription.stakeholder.name)} on "
+                f"{subscription.engagement.code} moved to {local:%a} {local.day} {local:%b %Y %H:%M} "
+                f"({subscription.time_zone}) and now covers {period_label(period)}: "
+                "approve its summary again, or it waits"
+            ),
+            url=reverse("delivery_review", args=[subscription.engagement_id, keep.pk]),
+            as_of=as_of,
+        )
 
 
 def subscription_unsubscribe(*, subscription_id: int, as_of: datetime) -> bool:
@@ -344,7 +371,7 @@ def _hand_over(
     for _, row, _, key in items:
         row.outbox_message_id = messages[key]
     rows = [row for _, row, _, _ in items]
-    Delivery.objects.bulk_update(rows, ["outbox_message", "summary", "health"], batch_size=500)
+    rows_rewrite(rows, fields=["outbox_message", "summary", "health"])
     return rows
 
 
@@ -436,7 +463,7 @@ def updates_sweep(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SIZE) -> int
                 to_send.append((subscription, row, content, key))
         written = _hand_over(to_send, as_of=as_of) if to_send else []
         _hold(to_hold, as_of=as_of)
-        SponsorSubscription.objects.bulk_update(batch, ["next_send_at"], batch_size=500)
+        rows_rewrite(batch, fields=["next_send_at"])
         return len(written)
 
     return claim_in_batches(
@@ -450,7 +477,9 @@ def update_send_now(
     """Send the update to this one recipient now, outside its schedule; the team only.
 
     Covers one cadence up to and including today in the recipient's zone
-    (``schedule.period_up_to``), exactly what the team's preview shows. ``request_key`` names the
+    (``schedule.period_up_to``), exactly what the team's preview shows, and
+    opens with the lead's summary of the next update when they wrote one
+    (``rendering.lead_summary``). ``request_key`` names the
     request (the form carries it), so submitting it twice writes one update.
     The schedule is left as it is. Idempotent per ``request_key``.
     """
@@ -471,7 +500,7 @@ def update_send_now(
             period_end=period.end,
             ad_hoc_key=request_key,
             health=content.health,
-            summary=summary_draft(content),
+            summary=lead_summary(subscription) or summary_draft(content),
             scheduled_for=as_of,
         )
         _write(
@@ -693,7 +722,7 @@ def _hold(held: list[tuple[SponsorSubscription, Delivery]], *, as_of: datetime) 
     fresh = [(subscription, row) for subscription, row in held if row.held_at is None]
     for _, row in fresh:
         row.held_at = as_of
-    Delivery.objects.bulk_update([row for _, row in held], ["held_at", "summary", "health"], batch_size=500)
+    rows_rewrite([row for _, row in held], fields=["held_at", "summary", "health"])
     if not fresh:
         return
     leads: dict[int, list[int]] = {}

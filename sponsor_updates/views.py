@@ -69,6 +69,10 @@ def _add_form_initial(engagement: Engagement) -> dict[str, Any]:
     }
 
 
+def _may_approve(user: Any, engagement: Engagement) -> bool:
+    return engagement_can(user=user, engagement=engagement, action=Action.APPROVE_SPONSOR_UPDATE)
+
+
 def _list_page(
     request: HttpRequest,
     engagement: Engagement,
@@ -96,6 +100,7 @@ def _list_page(
         }
         for delivery in selectors.delivery_troubles(user=user, engagement=engagement)
     ]
+    can_approve = _may_approve(user, engagement)
     context = {
         "engagement": engagement,
         "tab": "updates",
@@ -103,7 +108,10 @@ def _list_page(
         "rows": rows,
         "add_form": add_form
         or SubscriptionAddForm(
-            stakeholders=candidates, initial=_add_form_initial(engagement), auto_id="add-%s"
+            stakeholders=candidates,
+            approval=can_approve,
+            initial=_add_form_initial(engagement),
+            auto_id="add-%s",
         ),
         "has_candidates": bool(candidates),
         "troubles": troubles,
@@ -116,7 +124,7 @@ def _list_page(
             }
             for delivery in selectors.delivery_waiting_list(user=user, engagement=engagement)
         ],
-        "can_approve": engagement_can(user=user, engagement=engagement, action=Action.APPROVE_SPONSOR_UPDATE),
+        "can_approve": can_approve,
     }
     return render(request, "sponsor_updates/engagement_updates.html", context, status=status)
 
@@ -208,7 +216,8 @@ def subscription_add(request: HttpRequest, pk: int) -> HttpResponse:
     engagement = _engagement(request, pk)
     engagement_selectors.engagement_check_editable(user=request.user, engagement=engagement)
     candidates = list(selectors.subscription_candidates(user=request.user, engagement=engagement))
-    form = SubscriptionAddForm(request.POST, stakeholders=candidates, auto_id="add-%s")
+    can_approve = _may_approve(request.user, engagement)
+    form = SubscriptionAddForm(request.POST, stakeholders=candidates, approval=can_approve, auto_id="add-%s")
     if form.is_valid():
         try:
             subscription = services.subscription_add(
@@ -237,9 +246,10 @@ def subscription_edit(request: HttpRequest, pk: int, subscription_pk: int) -> Ht
     subscription = _subscription(request, pk, subscription_pk)
     engagement = subscription.engagement
     engagement_selectors.engagement_check_editable(user=request.user, engagement=engagement)
+    can_approve = _may_approve(request.user, engagement)
     status = 200
     if request.method == "POST":
-        form = TeamSubscriptionEditForm(request.POST)
+        form = TeamSubscriptionEditForm(request.POST, approval=can_approve)
         if form.is_valid():
             try:
                 services.subscription_update(
@@ -257,9 +267,16 @@ def subscription_edit(request: HttpRequest, pk: int, subscription_pk: int) -> Ht
         status = 400
     else:
         form = TeamSubscriptionEditForm(
-            initial=TeamSubscriptionEditForm.initial_for(subscription, as_of=timezone.now())
+            initial=TeamSubscriptionEditForm.initial_for(subscription, as_of=timezone.now()),
+            approval=can_approve,
         )
-    context = {"engagement": engagement, "tab": "updates", "subscription": subscription, "form": form}
+    context = {
+        "engagement": engagement,
+        "tab": "updates",
+        "subscription": subscription,
+        "form": form,
+        "can_approve": can_approve,
+    }
     return render(request, "sponsor_updates/subscription_edit.html", context, status=status)
 
 

@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case, Exists, OuterRef, Q, Value, When
 from django.db.models.functions import Lower
 
 from engagements.models import Client, Engagement, EngagementScopedQuerySet
@@ -134,6 +134,17 @@ class StakeholderRoleQuerySet(EngagementScopedQuerySet["StakeholderRole"]):
             Q(kind__in=[StakeholderRole.Kind.SPONSOR, StakeholderRole.Kind.PMO_LEAD])
             | Q(influence__gte=HIGH_FROM)
         )
+
+    def with_level_gap(self) -> Self:
+        """Each row with ``level_gap``: ``engagement_gap`` in the query, to filter and sort on."""
+
+        def rank(field: str) -> Case:
+            return Case(
+                *(When(**{field: value}, then=Value(order)) for value, order in LEVEL_ORDER.items()),
+                output_field=models.IntegerField(),
+            )
+
+        return self.annotate(level_gap=rank("desired_level") - rank("current_level"))
 
 
 class StakeholderRole(models.Model):

@@ -150,6 +150,25 @@ def make_check_in(
     )
 
 
+def make_raid_item(
+    *, engagement: Engagement, kind: str = "risk", actor: User | None = None, **kwargs: Any
+) -> Any:
+    """A RAID item through the service; a risk rated 3 × 4 unless told otherwise."""
+    from communications import raid
+
+    values: dict[str, Any] = {"title": "Nurses not released for training"}
+    if kind == "risk":
+        values |= {"likelihood": 3, "impact": 4, "review_on": dt.date(2026, 4, 1)}
+    elif kind == "assumption":
+        values |= {"validate_by": dt.date(2026, 4, 1)}
+    elif kind == "decision":
+        values |= {"decided_on": dt.date(2026, 3, 2), "decided_by": "Steering committee"}
+    values.update(kwargs)
+    return raid.raid_item_create(
+        actor=actor or _system(), engagement=engagement, kind=kind, values=raid.RaidFields(**values)
+    )
+
+
 def make_follow_up(*, engagement: Engagement, owner_user: User | None = None, **kwargs: Any) -> FollowUp:
     spec_values: dict[str, Any] = {
         "title": "Send the revised cut-over plan",
@@ -181,6 +200,7 @@ class Scope:
     obligation: Any
     occurrence: Any
     silence_flag: Any
+    raid_item: Any
 
 
 @dataclasses.dataclass
@@ -281,6 +301,10 @@ def make_scope(*, engagement: Engagement, owner: User, stakeholder_user: User | 
             raised_at=timezone.now(),
             last_contact_at=check_in.occurred_at - dt.timedelta(days=30),
             allowed_silence=dt.timedelta(days=10, hours=12),
+        ),
+        # Shared with the client, so the matrices also prove client users reach shared items.
+        raid_item=make_raid_item(
+            engagement=engagement, stakeholders=[role.stakeholder], owner=owner, shared_with_client=True
         ),
     )
 

@@ -31,6 +31,12 @@ class LoggedIn:
 
 
 @dataclasses.dataclass(frozen=True)
+class FirmWide:
+    """A page about the whole firm (per-consultant figures): those who see every engagement reach it,
+    everyone else gets 404 and anonymous visitors are refused."""
+
+
+@dataclasses.dataclass(frozen=True)
 class ObjectRoute:
     """Acts on one object: outside the user's scope it answers 404, inside it does not."""
 
@@ -95,6 +101,7 @@ class RecipientLinkRoute:
 Entry = (
     Public
     | LoggedIn
+    | FirmWide
     | ObjectRoute
     | ListRoute
     | TokenRoute

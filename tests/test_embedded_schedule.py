@@ -48,6 +48,7 @@ ENTRIES = {
     "send-daily-digests": "communications.send_daily_digests",
     "dispatch-occurrences": "communications.dispatch_occurrences",
     "flag-silent-stakeholders": "communications.flag_silent_stakeholders",
+    "flag-raid-reviews": "communications.flag_raid_reviews",
     "reconcile-outbox": "notifications.reconcile_outbox",
     "send-sponsor-updates": "sponsor_updates.send_sponsor_updates",
     "recompute-engagement-health": "communications.recompute_engagement_health",

@@ -30,7 +30,7 @@ from communications.tasks import dispatch_occurrences
 from notifications import outbox
 from notifications.models import OutboxMessage
 from notifications.services import notification_preference_save
-from notifications.tasks import reconcile_outbox, send_outbox_message
+from notifications.tasks import reconcile_outbox, send_outbox_messages
 from pmaas.celery import app as celery_app
 from tests import factories, smtp_fixtures
 from tests.celery_fixtures import RunningWorker, forget_queue, queued_messages, wait_until
@@ -77,15 +77,15 @@ def mail_to(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
     """Send the outbox messages enqueued in this process to a given queue instead of the shared default one.
 
     The outbox looks its send task up by name in the current app, the very
-    object ``send_outbox_message`` stands for, so reminders, digests and
+    object ``send_outbox_messages`` stands for, so reminders, digests and
     escalations all follow.
     """
 
     def route(queue: str) -> None:
         monkeypatch.setattr(
-            send_outbox_message,
+            send_outbox_messages,
             "delay",
-            lambda *args: send_outbox_message.apply_async(args, queue=queue),
+            lambda *args: send_outbox_messages.apply_async(args, queue=queue),
         )
 
     return route
@@ -283,7 +283,8 @@ def test_reminders_lost_with_the_broker_are_each_sent_once_after_the_requeue_del
     mail_to(idle_queue)
     assert scheduling.occurrences_dispatch(as_of=now) == 3
     assert scheduling.occurrences_send_reminders(as_of=now) == 3
-    assert queued_messages(idle_queue) == 3
+    # (one send task carries a sweep's messages, up to outbox.SEND_BATCH_SIZE)
+    assert queued_messages(idle_queue) == 1
 
     # When the broker loses them
     _lose_the_broker_contents(idle_queue)
@@ -343,7 +344,7 @@ def test_notices_lost_with_the_broker_are_each_sent_once_after_the_reconciler_ru
     mail_to(idle_queue)
     assert escalation.follow_ups_escalate(as_of=escalated_at) == 3
     assert escalation.events_mail_at_once(as_of=escalated_at) == 3
-    assert queued_messages(idle_queue) == 3
+    assert queued_messages(idle_queue) == 1
     leads = sorted(
         OutboxMessage.objects.filter(kind=OutboxMessage.Kind.AT_ONCE).values_list(
             "recipient__email", flat=True

@@ -189,6 +189,12 @@ def _approve_page(client: WebClient, cast: Cast) -> list[int]:
     return [client.post(url, {"summary": "The data migration is on track.", "action": "approve"}).status_code]
 
 
+def _approve_api(client: WebClient, cast: Cast) -> list[int]:
+    delivery = _held_delivery(cast)
+    url = reverse("v1:delivery-approve", args=[delivery.pk])
+    return [_api(client, "post", url, {"summary": "The data migration is on track."})]
+
+
 def _approve_happened(cast: Cast) -> bool:
     delivery = Delivery.objects.get(pk=cast.world.mine.delivery.pk)
     assert (delivery.approved_at is None) is (delivery.outbox_message_id is None)
@@ -235,7 +241,7 @@ def _team_happened(cast: Cast) -> bool:
 PROBES: dict[Action, Probe] = {
     Action.APPROVE_SPONSOR_UPDATE: Probe(
         page=_approve_page,
-        api=None,
+        api=_approve_api,
         happened=_approve_happened,
         control=lambda cast: (
             reverse("delivery_review", args=[cast.engagement.pk, _held_delivery(cast).pk]),
@@ -351,7 +357,13 @@ def test_the_api_allows_exactly_what_the_policy_allows(
         pytest.skip(f"the API does not offer {action} yet")
     statuses = probe.api(client, cast)
 
-    # Then those allowed get it done, everyone else 403 and nothing changes
+    # Then those allowed get it done, everyone else 403 (404 where the row is not theirs to see)
+    # and nothing changes
+    if role == "client_pmo_lead" and not probe.client_sees_pages:
+        assert not allowed
+        assert set(statuses) == {404}, statuses
+        assert probe.happened(cast) is False
+        return
     if allowed:
         assert set(statuses) <= API_DONE, statuses
     else:

@@ -20,6 +20,7 @@ from tests import factories, routes
 from tests.factories import Scope, World
 from tests.route_kinds import (
     Entry,
+    FirmWide,
     ListRoute,
     LoggedIn,
     ObjectRoute,
@@ -156,6 +157,18 @@ def test_logged_in_routes_refuse_anonymous_and_serve_every_role(client, world, n
         firm_only = entry.section is not None and client_share(entry.section) is NOTHING
         expected = 404 if role == "client_pmo_lead" and firm_only else 200
         assert response.status_code == expected, (role, response.status_code)
+
+
+@pytest.mark.parametrize("name", _entries(FirmWide))
+def test_firm_wide_routes_serve_only_those_who_see_every_engagement(client, world, name):
+    # Given an anonymous visitor, then the route does not serve them
+    assert client.get(reverse(name)).status_code in (302, 401, 403)
+
+    # Given each role logged in, then administrators and practice leads are served, the others get 404
+    for role, user in world.users().items():
+        client.force_login(user)
+        expected = 200 if role in ("administrator", "practice_lead") else 404
+        assert client.get(reverse(name)).status_code == expected, role
 
 
 @pytest.mark.parametrize("name", _entries(ObjectRoute))

@@ -35,6 +35,7 @@ from communications.models import (
     FollowUpComment,
     FollowUpOverdue,
     Occurrence,
+    RaidItem,
     SilenceFlag,
     SponsorSubscription,
     WeeklyRollup,
@@ -89,6 +90,7 @@ MATRIX: dict[type[models.Model], Entry] = {
     CommunicationObligation: Entry(lambda s: s.obligation, "engagement"),
     Occurrence: Entry(lambda s: s.occurrence, "channel__engagement"),
     SilenceFlag: Entry(lambda s: s.silence_flag, "engagement"),
+    RaidItem: Entry(lambda s: s.raid_item, "engagement"),
     WeeklyRollup: Entry(lambda s: _rollup(s.engagement), "engagement"),
 }
 

@@ -19,8 +19,15 @@ from django.apps import apps
 from django.db import models
 from django.utils import timezone
 
-from communications import obligations, scheduling, services, silence
-from communications.models import Channel, CommunicationObligation, FollowUp, Occurrence, SilenceFlag
+from communications import obligations, raid, scheduling, services, silence
+from communications.models import (
+    Channel,
+    CommunicationObligation,
+    FollowUp,
+    Occurrence,
+    RaidItem,
+    SilenceFlag,
+)
 from engagements import services as engagement_services
 from engagements.models import ChangeRequest
 from notifications.models import OutboxMessage
@@ -123,6 +130,8 @@ def _put(model: type[models.Model], row: Any, status: str) -> None:
         }
     elif model is OutboxMessage:
         fields |= {"sent_at": now if status == OutboxMessage.Status.SENT else None, "enqueued_at": None}
+    elif model is RaidItem:
+        fields |= {"closed_at": now if status == RaidItem.Status.CLOSED else None}
     model._default_manager.filter(pk=row.pk).update(**fields)
     row.refresh_from_db()
 
@@ -219,6 +228,7 @@ ROWS: dict[type[models.Model], Callable[[Cast], Any]] = {
     CommunicationObligation: _obligation,
     Channel: lambda cast: cast.channel,
     OutboxMessage: _outbox_message,
+    RaidItem: lambda cast: factories.make_raid_item(engagement=cast.engagement, kind="assumption"),
 }
 # Every service and sweep that moves a status, by the status it moves rows to.
 MOVERS: dict[type[models.Model], dict[str, list[Mover]]] = {
@@ -267,6 +277,13 @@ MOVERS: dict[type[models.Model], dict[str, list[Mover]]] = {
     Channel: {
         "paused": [Mover(lambda c, r: services.channel_pause(actor=c.lead, channel=r), True)],
         "active": [Mover(lambda c, r: services.channel_resume(actor=c.lead, channel=r), True)],
+    },
+    RaidItem: {
+        "closed": [
+            Mover(lambda c, r: raid.raid_item_transition(actor=c.lead, item=r, to_status="closed"), True),
+            Mover(lambda c, r: raid.raid_assumption_validate(actor=c.lead, item=r, holds=True), True),
+        ],
+        "open": [Mover(lambda c, r: raid.raid_item_transition(actor=c.lead, item=r, to_status="open"), True)],
     },
     OutboxMessage: {
         "sent": [Mover(lambda c, r: outbox_send(key=r.idempotency_key), False)],

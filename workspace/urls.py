@@ -1,6 +1,16 @@
 """Each views module of the workspace lists its own routes; this joins them."""
 
-from workspace.views import clients, compliance, engagements, search, stakeholders, team, trends, week
+from workspace.views import (
+    clients,
+    compliance,
+    dashboards,
+    engagements,
+    search,
+    stakeholders,
+    team,
+    trends,
+    week,
+)
 
 urlpatterns = [
     *week.urlpatterns,
@@ -10,5 +20,6 @@ urlpatterns = [
     *stakeholders.urlpatterns,
     *compliance.urlpatterns,
     *clients.urlpatterns,
+    *dashboards.urlpatterns,
     *trends.urlpatterns,
 ]

@@ -74,6 +74,14 @@ class CheckInForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    file_decisions = forms.BooleanField(
+        label="File them in the RAID log",
+        required=False,
+        help_text=(
+            "One decision per line, decided on the check-in’s day by its attendees; "
+            "shared if the check-in is."
+        ),
+    )
     shared_with_client = forms.BooleanField(
         label="Share with the client",
         required=False,
@@ -207,6 +215,7 @@ def initial_from(data: QueryDict) -> tuple[dict[str, Any], list[dict[str, Any]]]
         "summary",
         "sentiment",
         "decisions",
+        "file_decisions",
         "shared_with_client",
     ):
         if name in data:

@@ -31,7 +31,7 @@ class RedateForm(forms.Form):
         label="Time (optional)",
         required=False,
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-        help_text="24-hour HH:MM; left empty, the current time of day is kept.",
+        help_text="Left empty, the current time of day is kept.",
     )
     seen_updated_at = forms.CharField(
         widget=forms.HiddenInput, error_messages={"required": SEEN_MISSING_MESSAGE}

@@ -100,7 +100,7 @@ class ChannelForm(forms.Form):
     local_time = forms.TimeField(
         label="Local time",
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-        help_text="In the stakeholder's time zone, 24-hour HH:MM.",
+        help_text="In the stakeholder's time zone.",
     )
     duration_minutes = forms.IntegerField(
         label="Duration (minutes)",

@@ -30,6 +30,15 @@ from communications.models.plan import (
     ChannelKind,
     ChannelQuerySet,
 )
+from communications.models.raid import (
+    STATUS_WORDS,
+    RaidItem,
+    RaidItemQuerySet,
+    RaidKind,
+    RaidSeverity,
+    RaidTrend,
+    RaidValidation,
+)
 from communications.models.rollups import (
     WeeklyRollup,
     WeeklyRollupQuerySet,
@@ -67,6 +76,13 @@ __all__ = [
     "Occurrence",
     "OccurrenceQuerySet",
     "SHORTEST_DURATION",
+    "RaidItem",
+    "RaidItemQuerySet",
+    "RaidKind",
+    "RaidSeverity",
+    "RaidTrend",
+    "RaidValidation",
+    "STATUS_WORDS",
     "Sentiment",
     "SilenceFlag",
     "SilenceFlagQuerySet",

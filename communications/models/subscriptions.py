@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Self
 
 from django.conf import settings
@@ -136,6 +136,17 @@ class Delivery(models.Model):
     attempts and outcome are the outbox's.
     """
 
+    class State(models.TextChoices):
+        """Where an update stands: before it has a message, its own; after, its message's (the outbox's)."""
+
+        DRAFT = "draft", "Draft, written ahead of its time"
+        WAITING_FOR_APPROVAL = "waiting_for_approval", "Waiting for approval"
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Expired"
+
     subscription = models.ForeignKey(SponsorSubscription, on_delete=models.CASCADE, related_name="deliveries")
     period_start = models.DateField(help_text="First local date the update covers.")
     period_end = models.DateField(
@@ -208,6 +219,13 @@ class Delivery(models.Model):
         return f"{self.subscription} for {due:%Y-%m-%d} ({state})"
 
     @property
+    def last_day(self) -> date:
+        """The last local date the update covers (``period_end`` is the day it was due, not covered)."""
+        if self.period_end is None or self.period_end <= self.period_start:
+            return self.period_start
+        return self.period_end - timedelta(days=1)
+
+    @property
     def is_waiting(self) -> bool:
         """Held for approval at its send time, and not sent since."""
         return self.held_at is not None and self.outbox_message_id is None
@@ -221,3 +239,10 @@ class Delivery(models.Model):
     def status(self) -> str:
         """The outcome as the outbox records it; pending until its message is written."""
         return self.outbox_message.status if self.outbox_message is not None else OutboxMessage.Status.PENDING
+
+    @property
+    def state(self) -> str:
+        """A ``State``: a draft written ahead, an update waiting for approval, or its message's status."""
+        if self.outbox_message is not None:
+            return self.outbox_message.status
+        return self.State.WAITING_FOR_APPROVAL if self.held_at is not None else self.State.DRAFT

@@ -66,6 +66,9 @@ def _saved_message(check_in: CheckIn) -> str:
     """What the user is told after saving: the engagement, and the planned meetings it covered."""
     covered = list(check_in.occurrences.select_related("channel").order_by("due_at"))
     text = f"Check-in logged on {check_in.engagement.code}"
+    filed = check_in.raid_decisions.count()
+    if filed:
+        text += f", {filed} decision{'s' if filed != 1 else ''} filed in the RAID log"
     if not covered:
         return text + "."
     labels = [f"{o.channel.title}, due {services.due_in_words(o.due_at)}" for o in covered]
@@ -129,6 +132,7 @@ def check_in_create(request: HttpRequest) -> HttpResponse:
                     shared_with_client=form.cleaned_data["shared_with_client"],
                     covers=form.covers_answer(),
                     follow_ups=[formset.forms[i].spec() for i in spec_rows],
+                    file_decisions=form.cleaned_data["file_decisions"],
                 )
             except ValidationError as exc:
                 apply_service_errors(exc, form=form, formset=formset, spec_rows=spec_rows)

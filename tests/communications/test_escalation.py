@@ -188,7 +188,7 @@ def test_a_long_digest_lists_the_first_items_and_links_to_my_week_for_the_rest(
     body = mail.outbox[0].body
     assert body.count("Item number") == DIGEST_ITEM_LIMIT
     assert "and 3 more" in body
-    assert reverse("home") in body
+    assert reverse("my_week") in body
     assert mail.outbox[0].subject == "Daily digest: 23 follow-ups overdue"
 
 

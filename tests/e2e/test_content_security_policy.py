@@ -53,6 +53,7 @@ def test_no_page_of_the_journey_trips_the_content_security_policy(
         reverse("account_settings"),
         reverse("calendar_feeds"),
         reverse("stakeholder_detail", args=[team.sponsor.stakeholder.pk]),
+        f"{reverse('raid_item_create', args=[team.engagement.pk])}?kind=risk",
     ]
     page.goto(f"{site}{reverse('engagement_detail', args=[pk])}")
     sections = page.get_by_role("navigation", name="Engagement sections").get_by_role("link").all()

@@ -25,6 +25,7 @@ from notifications.tasks import (
     MAIL_MAX_RETRIES,
     reconcile_outbox,
     send_outbox_message,
+    send_outbox_messages,
 )
 from pmaas.celery import app as celery_app
 from tests import factories
@@ -132,6 +133,61 @@ def test_a_sent_message_is_not_sent_again_by_a_redelivered_task(flaky_mail: type
     assert len(mail.outbox) == 1
     message.refresh_from_db()
     assert message.attempts == 1
+
+
+def test_one_task_sends_several_messages_each_once_and_a_redelivered_task_sends_none_again(
+    flaky_mail: type[FlakyBackend],
+):
+    # Given three pending reminders
+    messages = [_pending() for _ in range(3)]
+    keys = [m.idempotency_key for m in messages]
+
+    # When one batch task sends them, and the broker hands the same task out again
+    first = send_outbox_messages.apply(args=(keys,))
+    again = send_outbox_messages.apply(args=(keys,))
+
+    # Then each reached the mail server once, recorded sent at the first attempt
+    assert (first.get(), again.get()) == (3, 0)
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(m.to_address for m in messages)
+    rows = OutboxMessage.objects.filter(idempotency_key__in=keys)
+    assert {(m.status, m.attempts) for m in rows} == {(Status.SENT, 1)}
+
+
+def test_a_message_the_mail_server_refuses_in_a_batch_is_retried_alone_and_the_rest_still_go(
+    flaky_mail: type[FlakyBackend], eager_tasks: None
+):
+    # Given three pending reminders and a mail server that refuses the next attempt
+    messages = [_pending() for _ in range(3)]
+    keys = [m.idempotency_key for m in messages]
+    flaky_mail.fail_next(1)
+
+    # When one batch task sends them
+    send_outbox_messages.apply(args=(keys,))
+
+    # Then the refused one went at its retry and the others at their first attempt, each exactly once
+    assert flaky_mail.refused == 1
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(m.to_address for m in messages)
+    rows = {m.idempotency_key: m for m in OutboxMessage.objects.filter(idempotency_key__in=keys)}
+    assert [rows[key].attempts for key in keys] == [2, 1, 1]
+    assert {rows[key].status for key in keys} == {Status.SENT}
+
+
+def test_the_outbox_enqueues_one_send_task_per_twenty_messages(django_capture_on_commit_callbacks: Any):
+    # Given a sweep's batch of 45 messages
+    recipient = factories.consultant()
+    emails = [
+        OutboundEmail(kind=Kind.CHECK_IN_REMINDER, key=f"b:{n}", to=recipient.email, subject="Due", text="-")
+        for n in range(45)
+    ]
+
+    # When the outbox writes them
+    with django_capture_on_commit_callbacks() as callbacks:
+        outbox_add(emails=emails, as_of=AS_OF)
+
+    # Then three send tasks go to the broker on commit, carrying every message once
+    carried = [callback.args[0] for callback in callbacks]
+    assert [len(keys) for keys in carried] == [20, 20, 5]
+    assert sorted(key for keys in carried for key in keys) == sorted(e.key for e in emails)
 
 
 def test_send_retries_never_wait_longer_than_a_quarter_of_the_visibility_timeout():

@@ -46,4 +46,5 @@ ROUTES: dict[str, Entry] = {
     "v1:sponsor-subscription-detail": ObjectRoute("subscription"),
     "v1:delivery-list": ListRoute("delivery"),
     "v1:delivery-detail": ObjectRoute("delivery"),
+    "v1:delivery-approve": ObjectRoute("delivery", method="post", data=(("summary", "On track."),)),
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -10,6 +11,7 @@ from communications.models import Delivery, SponsorSubscription
 from notifications.models import Notification, NotificationEvent, OutboxMessage
 from pmaas.errors import NotAllowed, NotFound
 from sponsor_updates import services
+from sponsor_updates.rendering import update_preview
 from tests import factories
 from tests.sponsor_updates.conftest import AS_OF, BEFORE, DUE, INTERNAL, LATER, UTC
 
@@ -70,7 +72,7 @@ def test_approving_a_waiting_update_sends_it_once_marked_late(due):
     assert delivery.outbox_message == message and delivery.is_late and not delivery.is_waiting
     assert (delivery.approved_at, delivery.approved_by) == (LATER, due.lead)
     assert DELAYED in message.body_text and DELAYED in message.body_html
-    assert "SUMMARY\nWe held one meeting in this period (4 Mar)" in message.body_text
+    assert "SUMMARY\nWe met once this week, on 4 Mar" in message.body_text
     assert INTERNAL not in message.body_text
 
 
@@ -122,7 +124,7 @@ def test_without_approval_the_update_carries_the_leads_summary_if_written_else_t
     # Then each opens with its summary: the lead's words, or the draft of the week
     texts = {m.to_address.split("<")[-1].rstrip(">"): m.body_text for m in _updates()}
     assert "Written by the lead." in texts["ana@client.test"]
-    assert "We held one meeting in this period" in texts[other.stakeholder.email]
+    assert "We met once this week" in texts[other.stakeholder.email]
 
 
 def test_changing_the_text_after_approval_takes_the_approval_back(due):
@@ -186,7 +188,7 @@ def test_a_consultant_who_is_not_lead_a_client_user_and_an_outsider_cannot_appro
     assert _updates() == [] and Delivery.objects.get().approved_at is None
 
 
-def test_moving_the_schedule_moves_the_draft_and_takes_its_approval_back(due):
+def test_moving_the_schedule_moves_the_draft_takes_its_approval_back_and_tells_the_lead(due):
     subscription = due.subscription
     services.update_next_summary_save(
         actor=due.lead, subscription=subscription, summary="Kept words.", approve=True, as_of=BEFORE
@@ -201,6 +203,21 @@ def test_moving_the_schedule_moves_the_draft_and_takes_its_approval_back(due):
     # Then the draft follows it, keeps its words, and needs approving again
     draft = Delivery.objects.get()
     assert (draft.period_end, draft.summary, draft.approved_at) == (dt.date(2026, 3, 10), "Kept words.", None)
+    # And the lead is told at once, with a link to approve it again
+    [told] = Notification.objects.filter(recipient=due.lead, event=NotificationEvent.UPDATE_APPROVAL_NEEDED)
+    assert "moved to Tue 10 Mar 2026 08:00 (Europe/Berlin)" in told.message
+    assert "approve its summary again" in told.message
+    assert told.url.endswith(f"/updates/deliveries/{draft.pk}/")
+
+    # And moving it back to Monday tells the lead nothing more: it was not approved again
+    services.subscription_update(
+        actor=due.lead,
+        subscription=subscription,
+        spec=dataclasses.replace(spec, weekday=0),
+        is_active=True,
+        as_of=BEFORE,
+    )
+    assert Notification.objects.filter(event=NotificationEvent.UPDATE_APPROVAL_NEEDED).count() == 1
 
 
 def test_a_draft_moved_onto_a_day_whose_update_went_already_is_dropped_not_sent_twice(due):
@@ -221,3 +238,28 @@ def test_a_draft_moved_onto_a_day_whose_update_went_already_is_dropped_not_sent_
 
     # Then that day keeps its one update, and the draft is gone rather than clashing with it
     assert Delivery.objects.count() == 1 and len(_updates()) == 1
+
+
+def test_send_now_opens_with_the_summary_the_lead_wrote_for_the_next_update(due):
+    # Given the lead wrote the summary of the next update, not yet approved
+    services.update_next_summary_save(
+        actor=due.lead,
+        subscription=due.subscription,
+        summary="From the lead: go-live holds.",
+        approve=False,
+        as_of=BEFORE,
+    )
+
+    # When the team previews and sends the update now
+    preview = update_preview(subscription=due.subscription, as_of=BEFORE)
+    sent = services.update_send_now(
+        actor=due.lead, subscription=due.subscription, request_key="now-1", as_of=BEFORE
+    )
+
+    # Then both open with the lead's words, not a draft
+    [message] = _updates()
+    assert preview.summary == sent.summary == "From the lead: go-live holds."
+    assert "From the lead: go-live holds." in message.body_text
+    assert "We met once this week" not in message.body_text
+    # And the scheduled draft is still there for its own time
+    assert Delivery.objects.filter(ad_hoc_key="", summary="From the lead: go-live holds.").exists()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 import time_machine
 from django.test import Client
 from django.urls import reverse
 
 from communications.models import Delivery, SponsorSubscription
 from notifications.models import OutboxMessage
+from pmaas.errors import NotAllowed
 from sponsor_updates import services
 from sponsor_updates.links import LinkTarget, Purpose, link_url
 from tests import factories
@@ -66,7 +68,7 @@ def test_the_lead_edits_and_approves_the_next_summary_on_the_preview_keeping_inp
     with time_machine.travel(BEFORE, tick=False):
         page = client.get(preview_url).content.decode()
     assert "Summary of the update due Mon 9 Mar 2026 08:00" in page
-    assert "We held one meeting in this period (4 Mar), with Ana Ruiz" in page
+    assert "We met once this week, on 4 Mar, with Ana Ruiz" in page
     assert INTERNAL not in page.split('id="next-summary-title"')[1].split("</section>")[0]
 
     # A summary too long is refused beside the field, and the text typed stays
@@ -114,7 +116,7 @@ def test_a_waiting_update_is_listed_for_the_lead_approved_from_its_page_and_show
     with time_machine.travel(LATER, tick=False):
         review = client.get(review_url).content.decode()
     assert "Waiting for approval since Mon 9 Mar 2026 08:00" in review
-    assert "Approve and send now" in review and "We held one meeting" in review
+    assert "Approve and send now" in review and "We met once this week" in review
 
     # When the lead approves it from there, twice
     approve_url = reverse("delivery_approve", args=[engagement.pk, delivery.pk])
@@ -163,3 +165,39 @@ def test_a_consultant_sees_a_waiting_update_but_cannot_approve_it_and_a_client_u
 
     # And nothing went
     assert not OutboxMessage.objects.filter(kind=OutboxMessage.Kind.SPONSOR_UPDATE).exists()
+
+
+def test_only_the_lead_decides_whether_updates_need_approval(due, client: Client):
+    # Given updates that need approval, and a team member who is not the lead
+    SponsorSubscription.objects.update(needs_approval=True)
+    subscription = due.subscription
+    member = factories.consultant(username="member-approval")
+    factories.engagement_services.membership_add(
+        actor=factories._system(), engagement=due.engagement, user=member
+    )
+    client.force_login(member)
+    url = reverse("subscription_edit", args=[due.engagement.pk, subscription.pk])
+
+    # The member's form offers no approval choice, and says who decides
+    page = client.get(url).content.decode()
+    assert 'name="needs_approval"' not in page
+    assert "each update needs the engagement lead's approval. The engagement lead decides this." in page
+
+    # When the member moves the update to Tuesday and slips "not needed" into the request
+    response = client.post(url, _edit_form(weekday="1", needs_approval="not_needed"))
+
+    # Then the day changes and the approval stays
+    assert response.status_code == 302
+    subscription.refresh_from_db()
+    assert (subscription.weekday, subscription.needs_approval) == (1, True)
+    # And the service itself refuses the change from anyone but those who approve
+    spec = services.SubscriptionSchedule("weekly", 1, dt.time(8), "Europe/Berlin", needs_approval=False)
+    with pytest.raises(NotAllowed):
+        services.subscription_update(
+            actor=member, subscription=subscription, spec=spec, is_active=True, as_of=LATER
+        )
+    services.subscription_update(
+        actor=due.lead, subscription=subscription, spec=spec, is_active=True, as_of=LATER
+    )
+    subscription.refresh_from_db()
+    assert not subscription.needs_approval

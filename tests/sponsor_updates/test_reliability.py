@@ -29,7 +29,7 @@ from kombu import Exchange, Queue
 from communications.models import Delivery, SponsorSubscription
 from notifications import outbox
 from notifications.models import OutboxMessage
-from notifications.tasks import send_outbox_message
+from notifications.tasks import send_outbox_messages
 from pmaas.celery import app as celery_app
 from sponsor_updates import services
 from sponsor_updates.tasks import send_sponsor_updates
@@ -140,7 +140,7 @@ def mail_to(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
 
     def route(queue: str) -> None:
         monkeypatch.setattr(
-            send_outbox_message, "delay", lambda *args: send_outbox_message.apply_async(args, queue=queue)
+            send_outbox_messages, "delay", lambda *args: send_outbox_messages.apply_async(args, queue=queue)
         )
 
     return route

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from engagements.models import Milestone
@@ -36,9 +37,9 @@ def test_the_draft_names_the_periods_meetings_decisions_milestones_and_scope_cha
     text = summary_draft(content[subscription.pk])
 
     # Then it says, in sentences, who met when, what was decided, done and changed
-    assert "We held one meeting in this period (4 Mar), with Ana Ruiz" in text
+    assert "We met once this week, on 4 Mar, with Ana Ruiz." in text
     assert "Decided: Cut over on 14 March." in text
-    assert "Completed: Go-live (6 Mar)." in text
+    assert "We completed Go-live (6 Mar)." in text
     assert "Scope change: Add the pharmacy module (proposed)." in text
 
 
@@ -51,13 +52,13 @@ def test_the_draft_never_carries_an_internal_check_in_or_follow_up(sponsored):
     text = summary_draft(content[subscription.pk])
 
     # Then only the shared meeting is counted, and nothing internal is named
-    assert "one meeting" in text
+    assert "We met once this week" in text
     assert INTERNAL not in text
 
 
 def test_a_quiet_period_says_so_in_one_sentence():
-    assert summary_draft(_content()) == (
-        "No meeting, decision, milestone or scope change was recorded in this period."
+    assert (
+        summary_draft(_content()) == "We recorded no meeting, decision, milestone or scope change this week."
     )
 
 
@@ -88,10 +89,30 @@ def test_many_items_are_named_a_few_at_a_time_and_counted():
     # When the summary is drafted
     text = summary_draft(_content(meetings=meetings, scope_changes=[change], milestones_coming=[coming]))
 
-    # Then each person is named once, the days a few at a time, and every decision is counted
+    # Then each person and day is named once, the month once, and every decision is counted
+    assert "We met five times this week, on 2, 3, 4, 5 and 6 Mar, with Ana Ruiz and Lena Lead." in text
     assert (
-        "We held 5 meetings in this period (2 Mar, 3 Mar, 4 Mar and 2 more), with Ana Ruiz and Lena Lead."
+        "We decided five things, among them: Decision 2; Decision 3; Decision 5. All are listed below."
         in text
     )
-    assert "5 decisions were recorded: Decision 2; Decision 3; Decision 5. (2 more below.)" in text
     assert text.endswith("Next milestone: Go-live, due 1 Apr.")
+
+
+def test_a_fortnight_and_a_month_are_named_as_people_name_them():
+    meeting = MeetingLine(
+        occurred_at=dt.datetime(2026, 2, 27, 9, tzinfo=UTC),
+        kind="Meeting",
+        attendees=[],
+        summary="",
+        decisions="",
+    )
+    later = dataclasses.replace(meeting, occurred_at=dt.datetime(2026, 3, 3, 9, tzinfo=UTC))
+    fortnight = Period(start=dt.date(2026, 2, 23), end=dt.date(2026, 3, 9))
+    month = Period(start=dt.date(2026, 2, 2), end=dt.date(2026, 3, 2))
+
+    assert summary_draft(dataclasses.replace(_content(meetings=[meeting, later]), period=fortnight)) == (
+        "We met twice these two weeks, on 27 Feb and 3 Mar."
+    )
+    assert summary_draft(dataclasses.replace(_content(), period=month)) == (
+        "We recorded no meeting, decision, milestone or scope change this month."
+    )

@@ -15,7 +15,7 @@ from django.urls import reverse
 from communications.models import Delivery, SponsorSubscription
 from notifications.models import OutboxMessage
 from sponsor_updates import services
-from sponsor_updates.links import LinkTarget, Purpose, link_url
+from sponsor_updates.links import LinkTarget, Purpose, link_read, link_url
 from tests import smtp_fixtures
 from tests.smtp_fixtures import SmtpServer
 from tests.sponsor_updates.conftest import AS_OF, INTERNAL
@@ -528,6 +528,7 @@ def test_a_sent_update_and_its_acknowledgement_are_contact_on_the_timeline_not_m
     client.force_login(due_monday.lead)
     page = client.get(reverse("engagement_timeline", args=[engagement.pk])).content.decode()
     assert "Status update sent to Ana Ruiz" in page and "Outbound contact by email, not a meeting" in page
+    assert "covering 2 Mar – 8 Mar 2026" in page
     assert "Ana Ruiz acknowledged a status update" in page and "Thanks, all clear." in page
     assert page.index(f"update-acknowledged-{delivery.pk}") < page.index(f"update-sent-{delivery.pk}")
     # And a filter by meeting kind leaves them out; a filter by the sponsor keeps them
@@ -726,3 +727,39 @@ def test_the_online_page_lets_the_sponsor_acknowledge_and_open_preferences(due_m
     links = [link for link, _ in found]
     for link in links:
         assert client.get(_path(link)).status_code == 200
+
+
+@pytest.mark.parametrize("purpose", list(Purpose))
+def test_a_signed_link_is_its_purposes_route_on_the_site_url(purpose: Purpose):
+    # Given a link for a delivery of a subscription
+    target = LinkTarget(subscription_id=7, delivery_id=11)
+
+    # When it is built for mail
+    url = link_url(purpose, target)
+
+    # Then it is the purpose's route with the signed token, on SITE_URL, and it opens that target
+    token = _path(url).rstrip("/").rpartition("/")[2]
+    route = {
+        Purpose.VIEW: "sponsor_update_online",
+        Purpose.PREFERENCES: "sponsor_update_preferences",
+        Purpose.UNSUBSCRIBE: "sponsor_update_unsubscribe",
+        Purpose.ACKNOWLEDGE: "sponsor_update_acknowledge",
+    }[purpose]
+    assert url == django_settings.SITE_URL + reverse(route, kwargs={"token": token})
+    assert link_read(purpose, token) == target
+
+
+def test_the_timeline_names_the_days_a_sent_now_update_covered(sponsored, client):
+    # Given the team sent the update now on Monday 9 March (covering the week up to that day)
+    services.update_send_now(
+        actor=sponsored.lead, subscription=sponsored.subscription, request_key="k", as_of=AS_OF
+    )
+    OutboxMessage.objects.update(status=OutboxMessage.Status.SENT, sent_at=AS_OF)
+
+    # When the lead opens the timeline
+    client.force_login(sponsored.lead)
+    page = client.get(reverse("engagement_timeline", args=[sponsored.engagement.pk])).content.decode()
+
+    # Then it says the update was sent on request and covered 3–9 March, not "due" a day later
+    assert "sent on request, covering 3 Mar – 9 Mar 2026" in page
+    assert "10 Mar" not in page

@@ -190,7 +190,7 @@ def test_a_practice_lead_is_told_of_silent_sponsors_owned_by_others(client, db):
     client.force_login(practice_lead)
 
     # When the practice lead opens My week
-    body = client.get(reverse("home")).content.decode()
+    body = client.get(reverse("my_week")).content.decode()
 
     # Then it does not claim everything is on cadence, says how many are silent,
     # and lists the engagement as needing attention with the silence as its main reason

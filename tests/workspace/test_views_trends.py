@@ -16,7 +16,7 @@ from communications.models import Occurrence, Sentiment, WeeklyRollup
 from communications.rollups import weekly_rollups_refresh
 from engagements.models import Client
 from tests import factories
-from workspace.csv_export import neutralised
+from workspace.exports import neutralised
 
 pytestmark = pytest.mark.django_db
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from communications import health, obligations, silence
+from communications import selectors as communication_selectors
 from engagements import selectors, services
 from engagements.models import ChangeRequest, Engagement, Milestone
 from engagements.policy import Action, engagement_check_can, engagement_permissions
@@ -138,6 +139,7 @@ def _overview(request: HttpRequest, engagement: Engagement, health_form: HealthO
         "obligation_summary": obligations.obligation_summary_for_engagement(
             user=user, engagement=engagement, as_of=timezone.now()
         ),
+        "top_risks": communication_selectors.raid_top_risks(user=user, engagement=engagement),
     }
     return render(request, "workspace/engagement_detail.html", context)
 

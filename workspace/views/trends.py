@@ -30,7 +30,7 @@ from communications.trends import (
     trend_weeks,
 )
 from pmaas.scoping import require_shared_section
-from workspace.csv_export import csv_response
+from workspace.exports import table_response
 from workspace.forms.trends import HeatMapForm, TrendSubjectForm
 from workspace.selectors import TrendSubject, trend_subject, trend_subject_choices
 
@@ -88,15 +88,16 @@ def trends_export(request: HttpRequest) -> HttpResponse:
             week.occurrences_planned,
             week.occurrences_due,
             week.occurrences_held_on_time,
-            "" if week.compliance_percent is None else week.compliance_percent,
+            week.compliance_percent,
             week.occurrences_missed,
             week.overdue_follow_ups,
-            "" if week.sentiment_average is None else week.sentiment_average,
+            week.sentiment_average,
         )
         for week in context["trend"]
     )
-    return csv_response(
-        filename=f"trends-{subject.kind}-{context['weeks'][-1].isoformat()}.csv",
+    return table_response(
+        format="csv",
+        filename=f"trends-{subject.kind}-{context['weeks'][-1].isoformat()}",
         header=(
             "subject",
             "week_start",
@@ -158,8 +159,9 @@ def cadence_heat_map_export(request: HttpRequest) -> HttpResponse:
         for row in context["rows"]
         for cell in row.cells
     )
-    return csv_response(
-        filename=f"cadence-{context['subject'].kind}-{context['weeks'][-1].isoformat()}.csv",
+    return table_response(
+        format="csv",
+        filename=f"cadence-{context['subject'].kind}-{context['weeks'][-1].isoformat()}",
         header=(context["row_noun"], "week_start", "planned", "held", "missed", "state"),
         rows=rows,
     )

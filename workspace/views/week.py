@@ -1,4 +1,8 @@
-"""My week, the home page: what is due, what is owed, who must be told, who has gone quiet, what is new."""
+"""My week: what is due, what is owed, who must be told, who has gone quiet, what is new.
+
+The home page of everyone but practice leads, whose home is the portfolio
+(they review the firm's engagements more than they run their own week).
+"""
 
 from datetime import datetime
 from typing import Any
@@ -9,9 +13,18 @@ from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 
+from accounts.models import User
 from communications import obligations, selectors, silence
 from engagements.models import Engagement, Health
 from engagements.selectors import engagement_list
+from workspace.views import dashboards
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    if getattr(request.user, "role", None) == User.Role.PRACTICE_LEAD:
+        return dashboards.portfolio(request)
+    return my_week(request)
 
 
 @login_required
@@ -69,5 +82,6 @@ def _needing_attention(*, user: Any) -> list[Engagement]:
 
 
 urlpatterns = [
-    path("", my_week, name="home"),
+    path("", home, name="home"),
+    path("week/", my_week, name="my_week"),
 ]

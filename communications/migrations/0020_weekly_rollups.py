@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('communications', '0018_delivery_summary_and_approval'),
+        ('communications', '0019_raid_log'),
         ('engagements', '0006_health_factors_and_override_expiry'),
     ]
 

@@ -1,0 +1,307 @@
+"""The RAID tab, its CSV, an item's pages, the overview's top risks and filing decisions from a check-in."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from communications import raid
+from communications.models import RaidItem
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def _tab(engagement, **query):
+    return reverse("engagement_raid", args=[engagement.pk]), query
+
+
+def _get_tab(client, engagement, **query):
+    url, params = _tab(engagement, **query)
+    return client.get(url, params)
+
+
+def _csv(client, engagement, **query):
+    response = client.get(reverse("engagement_raid_csv", args=[engagement.pk]), query)
+    assert response.status_code == 200
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+# The tab
+
+
+def test_the_tab_lists_the_log_with_its_risk_matrix(client, world):
+    # Given a second risk, rated 5 × 5, and an issue
+    factories.make_raid_item(
+        engagement=world.mine.engagement, title="Data migration overruns", likelihood=5, impact=5
+    )
+    factories.make_raid_item(engagement=world.mine.engagement, kind="issue", title="Lab feed rejected")
+    client.force_login(world.consultant)
+
+    response = _get_tab(client, world.mine.engagement)
+
+    # Then every item is listed, and the matrix counts each open risk in its cell, as text and in a table
+    body = response.content.decode()
+    assert response.status_code == 200
+    for title in ("Nurses not released for training", "Data migration overruns", "Lab feed rejected"):
+        assert title in body
+    assert 'role="img"' in body and '<title id="risk-matrix-title">' in body
+    assert "Likelihood 3, impact 4: 1." in body and "Likelihood 5, impact 5: 1." in body
+    assert "<caption>Open risks by impact (rows) and likelihood (columns)</caption>" in body
+    assert "style=" not in body
+    assert 'aria-current="page">RAID log<' in body
+
+
+def test_filters_by_kind_status_owner_and_stakeholder(client, world):
+    engagement = world.mine.engagement
+    factories.make_raid_item(
+        engagement=engagement, kind="decision", title="Freeze scope", owner=world.consultant
+    )
+    closed = factories.make_raid_item(engagement=engagement, kind="issue", title="Printer drivers")
+    raid.raid_item_transition(actor=world.lead, item=closed, to_status="closed")
+    client.force_login(world.lead)
+
+    def titles(**query):
+        body = _get_tab(client, engagement, **query).content.decode()
+        return {t for t in ("Nurses not released", "Freeze scope", "Printer drivers") if t in body}
+
+    assert titles(kind="decision") == {"Freeze scope"}
+    assert titles(status="closed") == {"Printer drivers"}
+    assert titles(owner=str(world.consultant.pk)) == {"Freeze scope"}
+    assert titles(stakeholder=str(world.mine.stakeholder.pk)) == {"Nurses not released"}
+    # A filter value that is no choice is no filter
+    assert titles(kind="rumour") == {"Nurses not released", "Freeze scope", "Printer drivers"}
+
+
+def test_the_log_pages_by_id_without_repeating_or_skipping(client, world):
+    for n in range(30):
+        factories.make_raid_item(
+            engagement=world.mine.engagement, kind="issue", title=f"Issue number {n:02d}"
+        )
+    client.force_login(world.lead)
+
+    first = _get_tab(client, world.mine.engagement).content.decode()
+    after = re.search(r'href="\?after=(\d+)">Next page', first)
+    assert after is not None
+    second = _get_tab(client, world.mine.engagement, after=after.group(1)).content.decode()
+
+    shown = re.findall(r"Issue number (\d\d)|(Nurses not released)", first + second)
+    assert len(shown) == 31
+    assert "Next page" not in second
+
+
+@pytest.mark.parametrize("extra", [2, 20])
+def test_the_tab_and_the_csv_read_a_fixed_number_of_queries(client, world, django_assert_num_queries, extra):
+    for n in range(extra):
+        factories.make_raid_item(
+            engagement=world.mine.engagement,
+            title=f"Risk {n}",
+            owner=world.consultant,
+            stakeholders=[world.mine.stakeholder],
+            raised_by=world.mine.stakeholder,
+        )
+    client.force_login(world.consultant)
+    _get_tab(client, world.mine.engagement)
+
+    # The same count whatever the number of items: the page's stakeholders come in one prefetch,
+    # the matrix in one grouped query, the CSV's rows and their stakeholders in two.
+    with django_assert_num_queries(TAB_QUERIES):
+        assert _get_tab(client, world.mine.engagement).status_code == 200
+    with django_assert_num_queries(CSV_QUERIES):
+        _csv(client, world.mine.engagement)
+
+
+TAB_QUERIES = 11
+CSV_QUERIES = 8
+
+
+def test_another_teams_log_and_items_answer_404(client, world):
+    client.force_login(world.consultant)
+    assert _get_tab(client, world.other.engagement).status_code == 404
+    assert client.get(reverse("raid_item_detail", args=[world.other.raid_item.pk])).status_code == 404
+    assert client.get(reverse("engagement_raid_csv", args=[world.other.engagement.pk])).status_code == 404
+
+
+def test_a_client_user_sees_only_shared_items_and_none_of_the_firms_bookkeeping(client, world):
+    # Given an internal risk beside the world's shared one, reviewed by the team
+    internal = factories.make_raid_item(engagement=world.mine.engagement, title="Sponsor may leave")
+    raid.raid_risk_review(
+        actor=world.lead,
+        item=world.mine.raid_item,
+        likelihood=3,
+        impact=4,
+        trend="rising",
+        next_review_on=timezone.localdate() + dt.timedelta(days=7),
+    )
+    client.force_login(world.client_user)
+
+    # When the client's PMO lead opens the log, the shared item and the internal one
+    tab = _get_tab(client, world.mine.engagement).content.decode()
+    shared = client.get(reverse("raid_item_detail", args=[world.mine.raid_item.pk])).content.decode()
+
+    # Then only the shared item shows; the internal one is 404; no edit control nor review stamp shows
+    assert "Nurses not released for training" in tab and "Sponsor may leave" not in tab
+    assert "1 open risk," in tab
+    assert client.get(reverse("raid_item_detail", args=[internal.pk])).status_code == 404
+    assert "Last reviewed" not in shared and "Client sees it" not in shared
+    assert "Review this risk" not in shared and ">Edit<" not in shared
+    assert "Sponsor may leave" not in "".join(",".join(row) for row in _csv(client, world.mine.engagement))
+    assert client.get(reverse("raid_item_create", args=[world.mine.engagement.pk])).status_code == 403
+
+
+# CSV
+
+
+def test_the_csv_has_the_tabs_filters_and_neutralises_formulas(client, world):
+    factories.make_raid_item(
+        engagement=world.mine.engagement, kind="issue", title='=HYPERLINK("http://x","y")'
+    )
+    factories.make_raid_item(
+        engagement=world.mine.engagement, kind="issue", title="@SUM(A1)", description="-2+3"
+    )
+    client.force_login(world.lead)
+
+    rows = _csv(client, world.mine.engagement, kind="issue")
+
+    assert rows[0][:3] == ["id", "kind", "title"]
+    titles = [row[2] for row in rows[1:]]
+    assert titles == ["'@SUM(A1)", '\'=HYPERLINK("http://x","y")']
+    assert rows[1][rows[0].index("description")] == "'-2+3"
+
+
+# Forms
+
+
+def test_adding_a_risk_without_javascript_keeps_what_was_typed_when_refused(client, world):
+    client.force_login(world.consultant)
+    url = reverse("raid_item_create", args=[world.mine.engagement.pk])
+
+    # When the form is sent without an impact
+    refused = client.post(url, {"kind": "risk", "title": "Go-live clashes with audit", "likelihood": "4"})
+
+    # Then the error shows beside the impact and the title is kept
+    body = refused.content.decode()
+    assert refused.status_code == 200
+    assert "Rate its impact, 1 to 5." in body and 'value="Go-live clashes with audit"' in body
+
+    # When sent complete, the risk is recorded and its page opens
+    saved = client.post(
+        url,
+        {
+            "kind": "risk",
+            "title": "Go-live clashes with audit",
+            "likelihood": "4",
+            "impact": "3",
+            "trend": "rising",
+            "review_on": "2026-04-01",
+            "owner": str(world.consultant.pk),
+            "stakeholders": [str(world.mine.stakeholder.pk)],
+        },
+    )
+    item = RaidItem.objects.get(title="Go-live clashes with audit")
+    assert saved.status_code == 302 and saved["Location"] == reverse("raid_item_detail", args=[item.pk])
+    assert (item.score, item.owner, item.created_by) == (12, world.consultant, world.consultant)
+
+
+def test_the_form_of_a_kind_asks_only_for_that_kinds_fields(client, world):
+    client.force_login(world.consultant)
+    body = client.get(reverse("raid_item_create", args=[world.mine.engagement.pk]), {"kind": "decision"})
+    html = body.content.decode()
+    assert (
+        'name="decided_on"' in html and 'name="likelihood"' not in html and 'name="validate_by"' not in html
+    )
+
+
+def test_editing_refuses_a_stale_copy(client, world):
+    client.force_login(world.lead)
+    item = world.mine.raid_item
+    url = reverse("raid_item_edit", args=[item.pk])
+    stale = item.updated_at.isoformat()
+    # Someone else changes the item first
+    raid.raid_item_transition(actor=world.lead, item=item, to_status="closed")
+
+    response = client.post(
+        url, {"title": "Renamed", "likelihood": "3", "impact": "4", "seen_updated_at": stale}
+    )
+
+    assert "Someone else changed this" in response.content.decode()
+    item.refresh_from_db()
+    assert item.title == "Nurses not released for training"
+
+
+def test_reviewing_a_risk_from_its_page(client, world):
+    client.force_login(world.consultant)
+    next_review = (timezone.localdate() + dt.timedelta(days=14)).isoformat()
+    response = client.post(
+        reverse("raid_risk_review", args=[world.mine.raid_item.pk]),
+        {"likelihood": "2", "impact": "4", "trend": "falling", "next_review_on": next_review},
+    )
+    assert response.status_code == 302
+    item = RaidItem.objects.get(pk=world.mine.raid_item.pk)
+    assert (item.score, item.trend, str(item.review_on)) == (8, "falling", next_review)
+
+
+def test_an_issue_turned_into_a_change_request_lands_on_the_changes_page(client, world):
+    issue = factories.make_raid_item(
+        engagement=world.mine.engagement, kind="issue", title="Lab feed rejected"
+    )
+    client.force_login(world.lead)
+    response = client.post(
+        reverse("raid_issue_to_change_request", args=[issue.pk]),
+        {"kind": "scope", "budget_impact": "5000", "schedule_impact_days": "10"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("engagement_changes", args=[world.mine.engagement.pk])
+    issue.refresh_from_db()
+    assert issue.became_change_request.schedule_impact_days == 10
+
+
+# The overview and the check-in form
+
+
+def test_the_overview_shows_the_top_open_risks_by_score(client, world):
+    factories.make_raid_item(
+        engagement=world.mine.engagement, title="Data migration overruns", likelihood=5, impact=5
+    )
+    low = factories.make_raid_item(
+        engagement=world.mine.engagement, title="Parking at the hospital", likelihood=1, impact=1
+    )
+    raid.raid_item_transition(actor=world.lead, item=low, to_status="closed")
+    client.force_login(world.consultant)
+
+    body = client.get(reverse("engagement_detail", args=[world.mine.engagement.pk])).content.decode()
+
+    section = body.split('id="top-risks-title"')[1].split("</section>")[0]
+    assert section.index("Data migration overruns") < section.index("Nurses not released for training")
+    assert "Parking at the hospital" not in section
+
+
+def test_decisions_typed_in_a_check_in_are_filed_in_the_log_in_one_step(client, world):
+    client.force_login(world.consultant)
+    response = client.post(
+        reverse("check_in_create"),
+        {
+            "engagement": str(world.mine.engagement.pk),
+            "attendees": [str(world.mine.stakeholder.pk)],
+            "kind": "call",
+            "occurred_at": (timezone.now() - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+            "summary": "Steering call.",
+            "sentiment": "0",
+            "decisions": "- Go-live moves to 4 May\n- Pharmacy joins wave 2",
+            "file_decisions": "on",
+            "follow_ups-TOTAL_FORMS": "0",
+            "follow_ups-INITIAL_FORMS": "0",
+        },
+        follow=True,
+    )
+    assert "2 decisions filed in the RAID log" in response.content.decode()
+    assert set(RaidItem.objects.filter(kind="decision").values_list("title", flat=True)) >= {
+        "Go-live moves to 4 May",
+        "Pharmacy joins wave 2",
+    }

@@ -1,0 +1,630 @@
+"""Reads of the firm's dashboards: the portfolio, who needs attention, and the consultants.
+
+Each starts from the scoped selectors of the apps it combines and takes its
+figures from their subqueries (communications.compliance, communications.selectors,
+engagements.selectors), so a page is a fixed number of queries whatever the
+portfolio holds, and sorts and pages inside the database on an order that
+ends with the primary key. A page reads one row beyond its size to know
+whether another page follows, so no list is ever counted whole.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    FloatField,
+    OrderBy,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast
+from django.urls import reverse
+
+from accounts.models import User
+from communications.compliance import ComplianceWindow, compliance_columns
+from communications.health import HealthThresholds, health_thresholds, relationship_health
+from communications.models import SilenceFlag
+from communications.obligations import obligation_list
+from communications.scheduling import Compliance
+from communications.selectors import (
+    engagement_mean_sentiment,
+    engagement_overdue_follow_ups,
+    owner_overdue_follow_ups,
+    relationship_last_contact,
+    relationship_latest_sentiment,
+    relationship_next_due,
+    relationship_overdue_follow_ups,
+)
+from communications.silence import silence_flag_list, silence_in_words
+from engagements.models import Engagement, Health, Membership
+from engagements.selectors import (
+    RUNNING,
+    engagement_lead_columns,
+    engagement_list,
+    engagement_next_milestone_columns,
+    engagement_undecided_changes,
+    user_running_engagements,
+)
+from stakeholders.models import HIGH_FROM, Level, StakeholderRole
+
+PAGE_SIZE = 25
+COMPLIANCE_WEEKS = (4, 12)
+# A change of half a point on the five-step sentiment scale (-2 to +2) is a trend; less is noise.
+SENTIMENT_TREND_STEP = 0.5
+
+_HEALTH_RANK = Case(
+    When(health_now=Health.RED, then=Value(0)),
+    When(health_now=Health.AMBER, then=Value(1)),
+    default=Value(2),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    """One page of a list: its rows and whether pages come before and after it."""
+
+    rows: list[Any]
+    number: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+def percent(compliance: Compliance) -> int | None:
+    """Whole percent held on time; None when nothing was due, which is not 0 %."""
+    return None if compliance.ratio is None else round(compliance.ratio * 100)
+
+
+def _page(queryset: Any, *, number: int, size: int) -> Page:
+    start = (number - 1) * size
+    rows = list(queryset[start : start + size + 1])
+    return Page(rows=rows[:size], number=number, has_next=len(rows) > size)
+
+
+def _ordered(expression: Any, *, descending: bool) -> OrderBy:
+    # Rows without a figure (nothing due, never met) go last in either direction.
+    return OrderBy(expression, descending=descending, nulls_last=True)
+
+
+# --- the portfolio --------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class PortfolioFilters:
+    """What the portfolio is narrowed to and sorted by; empty values filter nothing."""
+
+    client: int | None = None
+    lead: int | None = None
+    status: str = ""
+    health: str = ""
+    sort: str = "health"
+    descending: bool = False
+
+
+# The columns a portfolio may be sorted by, each an expression over the annotated engagements.
+PORTFOLIO_SORTS: dict[str, Any] = {
+    "client": F("client__name"),
+    "engagement": F("code"),
+    "lead": F("lead_name"),
+    "status": F("status"),
+    "health": _HEALTH_RANK,
+    "compliance": F("compliance_12_ratio"),
+    "overdue": F("overdue_count"),
+    "changes": F("pending_changes"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class SponsorContact:
+    """A sponsor of the engagement and how long since the team last met them."""
+
+    stakeholder_id: int
+    name: str
+    days_since: int | None
+    # Longer than the cadence planned with them (relationship health's silence rule), or flagged silent.
+    past_cadence: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class PortfolioRow:
+    engagement: Engagement
+    lead_id: int | None
+    lead_name: str
+    compliance_4: Compliance
+    compliance_12: Compliance
+    overdue_count: int
+    oldest_overdue_days: int | None
+    next_milestone_name: str
+    next_milestone_due: date | None
+    milestone_slips: bool
+    pending_changes: int
+    sentiment_recent: float | None
+    sentiment_previous: float | None
+    sponsors: list[SponsorContact]
+
+    @property
+    def health(self) -> str:
+        return self.engagement.effective_health
+
+    @property
+    def percent_4(self) -> int | None:
+        return percent(self.compliance_4)
+
+    @property
+    def percent_12(self) -> int | None:
+        return percent(self.compliance_12)
+
+    @property
+    def sentiment_trend(self) -> str:
+        """ "rising", "falling" or "steady" against the span before; "" without check-ins to tell."""
+        if self.sentiment_recent is None or self.sentiment_previous is None:
+            return ""
+        change = self.sentiment_recent - self.sentiment_previous
+        if change >= SENTIMENT_TREND_STEP:
+            return "rising"
+        if change <= -SENTIMENT_TREND_STEP:
+            return "falling"
+        return "steady"
+
+
+def _ratio(held: str, due: str) -> Case:
+    return Case(
+        When(**{f"{due}__gt": 0}, then=Cast(held, FloatField()) / Cast(due, FloatField())),
+        default=Value(None, output_field=FloatField()),
+        output_field=FloatField(),
+    )
+
+
+def portfolio_queryset(
+    *, user: Any, as_of: datetime, filters: PortfolioFilters, thresholds: HealthThresholds
+) -> QuerySet[Engagement]:
+    """The engagements of the portfolio, filtered, annotated with every figure a row shows, and sorted.
+
+    One query: compliance over 4 and 12 weeks, overdue follow-ups and the
+    oldest, the next milestone, undecided change requests, the lead and the
+    mean sentiment of two spans are subqueries of it.
+    """
+    overdue_count, oldest_overdue = engagement_overdue_follow_ups(as_of=as_of)
+    span = timedelta(days=thresholds.sentiment_window_days)
+    annotations: dict[str, Any] = {
+        **engagement_lead_columns(),
+        **engagement_next_milestone_columns(),
+        "overdue_count": overdue_count,
+        "oldest_overdue_at": oldest_overdue,
+        "pending_changes": engagement_undecided_changes(),
+        "sentiment_recent": engagement_mean_sentiment(start=as_of - span, end=as_of),
+        "sentiment_previous": engagement_mean_sentiment(start=as_of - 2 * span, end=as_of - span),
+    }
+    for weeks in COMPLIANCE_WEEKS:
+        window = ComplianceWindow.last_days(days=7 * weeks, as_of=as_of)
+        columns = compliance_columns(user=user, by="engagement", window=window)
+        annotations[f"compliance_{weeks}_due"] = columns.due
+        annotations[f"compliance_{weeks}_held"] = columns.held_on_time
+    engagements = (
+        engagement_list(user=user).with_effective_health(as_of=as_of).annotate(**annotations)  # type: ignore[attr-defined]
+    )
+    engagements = engagements.annotate(compliance_12_ratio=_ratio("compliance_12_held", "compliance_12_due"))
+    if filters.client is not None:
+        engagements = engagements.filter(client_id=filters.client)
+    if filters.lead is not None:
+        leads = Membership.objects.leads().filter(engagement_id=OuterRef("pk"), user_id=filters.lead)
+        engagements = engagements.filter(Exists(leads))
+    if filters.status:
+        engagements = engagements.filter(status=filters.status)
+    if filters.health:
+        engagements = engagements.filter(health_now=filters.health)
+    key = PORTFOLIO_SORTS.get(filters.sort, PORTFOLIO_SORTS["health"])
+    return engagements.order_by(_ordered(key, descending=filters.descending), "code", "pk")
+
+
+def _sponsor_contacts(
+    *, user: Any, engagement_ids: Sequence[int], as_of: datetime, thresholds: HealthThresholds
+) -> dict[int, list[SponsorContact]]:
+    """The sponsors of these engagements with their last meeting: one query however many."""
+    open_flag = SilenceFlag.objects.open().filter(
+        engagement_id=OuterRef("engagement_id"), stakeholder_id=OuterRef("stakeholder_id")
+    )
+    roles = (
+        StakeholderRole.objects.visible_to(user)
+        .sponsors()
+        .filter(engagement_id__in=list(engagement_ids))
+        .annotate(
+            last_contact_at=relationship_last_contact(
+                engagement="engagement_id", stakeholder="stakeholder_id"
+            ),
+            next_due_at=relationship_next_due(engagement="engagement_id", stakeholder="stakeholder_id"),
+            silent=Exists(open_flag),
+        )
+        .values_list(
+            "engagement_id", "stakeholder_id", "stakeholder__name", "last_contact_at", "next_due_at", "silent"
+        )
+        .order_by("stakeholder__name", "pk")
+    )
+    contacts: dict[int, list[SponsorContact]] = {}
+    for engagement_id, stakeholder_id, name, last_contact_at, next_due_at, silent in roles:
+        cadence = relationship_health(
+            as_of=as_of,
+            last_contact_at=last_contact_at,
+            next_due_at=next_due_at,
+            overdue_follow_ups=0,
+            latest_sentiment=None,
+            level_gap=0,
+            thresholds=thresholds,
+        )
+        contacts.setdefault(engagement_id, []).append(
+            SponsorContact(
+                stakeholder_id=stakeholder_id,
+                name=name,
+                days_since=None if last_contact_at is None else max((as_of - last_contact_at).days, 0),
+                past_cadence=silent or any(f.code == "silence" for f in cadence.factors),
+            )
+        )
+    return contacts
+
+
+def _portfolio_rows(
+    engagements: list[Engagement], *, user: Any, as_of: datetime, thresholds: HealthThresholds
+) -> list[PortfolioRow]:
+    sponsors = _sponsor_contacts(
+        user=user, engagement_ids=[e.pk for e in engagements], as_of=as_of, thresholds=thresholds
+    )
+    rows = []
+    for engagement in engagements:
+        figures: dict[str, Any] = vars(engagement)
+        due_on = figures["next_milestone_due"]
+        local_today = as_of.astimezone(ZoneInfo(engagement.client.time_zone)).date()
+        oldest = figures["oldest_overdue_at"]
+        rows.append(
+            PortfolioRow(
+                engagement=engagement,
+                lead_id=figures["lead_id"],
+                lead_name=figures["lead_name"] or "",
+                compliance_4=Compliance.of(
+                    due=figures["compliance_4_due"], held_on_time=figures["compliance_4_held"]
+                ),
+                compliance_12=Compliance.of(
+                    due=figures["compliance_12_due"], held_on_time=figures["compliance_12_held"]
+                ),
+                overdue_count=figures["overdue_count"],
+                oldest_overdue_days=None if oldest is None else max((as_of - oldest).days, 0),
+                next_milestone_name=figures["next_milestone_name"] or "",
+                next_milestone_due=due_on,
+                milestone_slips=due_on is not None and due_on < local_today,
+                pending_changes=figures["pending_changes"],
+                sentiment_recent=figures["sentiment_recent"],
+                sentiment_previous=figures["sentiment_previous"],
+                sponsors=sponsors.get(engagement.pk, []),
+            )
+        )
+    return rows
+
+
+def portfolio_page(
+    *, user: Any, as_of: datetime, filters: PortfolioFilters, number: int, size: int = PAGE_SIZE
+) -> Page:
+    """One page of the portfolio: two queries (the engagements, their sponsors)."""
+    thresholds = health_thresholds()
+    page = _page(
+        portfolio_queryset(user=user, as_of=as_of, filters=filters, thresholds=thresholds),
+        number=number,
+        size=size,
+    )
+    return dataclasses.replace(
+        page, rows=_portfolio_rows(page.rows, user=user, as_of=as_of, thresholds=thresholds)
+    )
+
+
+def portfolio_all(*, user: Any, as_of: datetime, filters: PortfolioFilters) -> list[PortfolioRow]:
+    """Every row of the filtered portfolio, for an export: two queries."""
+    thresholds = health_thresholds()
+    engagements = list(portfolio_queryset(user=user, as_of=as_of, filters=filters, thresholds=thresholds))
+    return _portfolio_rows(engagements, user=user, as_of=as_of, thresholds=thresholds)
+
+
+# --- who needs attention ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class AttentionItem:
+    """One person or promise that needs the team, why, and the action to take with its link."""
+
+    engagement_id: int
+    engagement_code: str
+    person: str
+    why: str
+    action: str
+    url: str
+    severity: str = Health.AMBER
+
+
+@dataclasses.dataclass(frozen=True)
+class AttentionSection:
+    key: str
+    title: str
+    items: list[AttentionItem]
+    # How many more the section holds beyond those shown.
+    more: int
+
+
+ATTENTION_SECTIONS = {
+    "relationships": "Relationships in poor health",
+    "silent": "Silent sponsors and PMO leads",
+    "gaps": "High-influence people below their desired engagement",
+    "obligations": "People not yet told of a change",
+}
+ATTENTION_CAP = 10
+
+
+def _check_in_url(engagement_id: int, stakeholder_id: int) -> str:
+    return f"{reverse('check_in_create')}?engagement={engagement_id}&stakeholder={stakeholder_id}"
+
+
+def _relationship_items(*, user: Any, as_of: datetime, thresholds: HealthThresholds) -> list[AttentionItem]:
+    """Roles on running engagements whose relationship health is amber or red, red first; one query.
+
+    The database keeps only the roles where a factor can apply (never met,
+    past the planned or unplanned interval, overdue follow-ups, a negative
+    latest check-in, short of the desired level); relationship_health then
+    judges each exactly as the person's page does.
+    """
+    unplanned_since = as_of - timedelta(days=thresholds.relationship_unplanned_amber_days)
+    roles = (
+        StakeholderRole.objects.visible_to(user)
+        .with_level_gap()
+        .filter(engagement__status__in=RUNNING)
+        .select_related("stakeholder", "engagement")
+        .annotate(
+            last_contact_at=relationship_last_contact(
+                engagement="engagement_id", stakeholder="stakeholder_id"
+            ),
+            next_due_at=relationship_next_due(engagement="engagement_id", stakeholder="stakeholder_id"),
+            overdue=relationship_overdue_follow_ups(
+                engagement="engagement_id", stakeholder="stakeholder_id", as_of=as_of
+            ),
+            latest_sentiment=relationship_latest_sentiment(
+                engagement="engagement_id", stakeholder="stakeholder_id"
+            ),
+        )
+        .filter(
+            Q(last_contact_at__isnull=True)
+            | Q(next_due_at__lt=as_of)
+            | Q(last_contact_at__lt=unplanned_since)
+            | Q(overdue__gt=0)
+            | Q(latest_sentiment__lt=0)
+            | Q(level_gap__gte=thresholds.gap_amber_steps)
+        )
+        .order_by("engagement__code", "stakeholder__name", "pk")
+    )
+    items = []
+    for role in roles:
+        figures: dict[str, Any] = vars(role)
+        health = relationship_health(
+            as_of=as_of,
+            last_contact_at=figures["last_contact_at"],
+            next_due_at=figures["next_due_at"],
+            overdue_follow_ups=figures["overdue"],
+            latest_sentiment=figures["latest_sentiment"],
+            level_gap=figures["level_gap"],
+            engagement_id=role.engagement_id,
+            thresholds=thresholds,
+        )
+        if health.status == Health.GREEN:
+            continue
+        items.append(
+            AttentionItem(
+                engagement_id=role.engagement_id,
+                engagement_code=role.engagement.code,
+                person=role.stakeholder.name,
+                why="; ".join(health.reasons),
+                action=f"Log a check-in with {role.stakeholder.name}",
+                url=_check_in_url(role.engagement_id, role.stakeholder_id),
+                severity=health.status,
+            )
+        )
+    # Stable: red before amber, and within each the engagement and name order of the query.
+    return sorted(items, key=lambda item: item.severity != Health.RED)
+
+
+def _silent_items(*, user: Any, as_of: datetime) -> Any:
+    flags = (
+        silence_flag_list(user=user)
+        .open()
+        .filter(engagement__status__in=RUNNING)
+        .order_by("last_contact_at", "raised_at", "pk")
+    )
+
+    def item(flag: SilenceFlag) -> AttentionItem:
+        days = max((as_of - flag.last_contact_at).days, 0) if flag.last_contact_at else None
+        silent_for = f"no check-in for {days} days" if days is not None else "never met"
+        return AttentionItem(
+            engagement_id=flag.engagement_id,
+            engagement_code=flag.engagement.code,
+            person=flag.stakeholder.name,
+            why=f"Gone quiet: {silent_for}, more than {silence_in_words(flag.allowed_silence)} allowed",
+            action=f"Get back in touch: log a check-in with {flag.stakeholder.name}",
+            url=_check_in_url(flag.engagement_id, flag.stakeholder_id),
+            severity=Health.RED,
+        )
+
+    return flags, item
+
+
+_LEVELS = dict(Level.choices)
+
+
+def _gap_items(*, user: Any) -> Any:
+    roles = (
+        StakeholderRole.objects.visible_to(user)
+        .with_level_gap()
+        .filter(Q(level_gap__gt=0), engagement__status__in=RUNNING, influence__gte=HIGH_FROM)
+        .select_related("stakeholder", "engagement")
+        .order_by("-level_gap", "engagement__code", "stakeholder__name", "pk")
+    )
+
+    def item(role: StakeholderRole) -> AttentionItem:
+        current, desired = _LEVELS[role.current_level].lower(), _LEVELS[role.desired_level].lower()
+        return AttentionItem(
+            engagement_id=role.engagement_id,
+            engagement_code=role.engagement.code,
+            person=role.stakeholder.name,
+            why=f"Influence {role.influence} of 5; {current}, needed {desired}",
+            action=f"Plan how to bring {role.stakeholder.name} to {desired}",
+            url=reverse("stakeholder_detail", args=[role.stakeholder_id]),
+            severity=Health.RED if vars(role)["level_gap"] >= 2 else Health.AMBER,
+        )
+
+    return roles, item
+
+
+def _obligation_items(*, user: Any, as_of: datetime) -> Any:
+    obligations = (
+        obligation_list(user=user)
+        .overdue(as_of=as_of)  # type: ignore[attr-defined]
+        .filter(engagement__status__in=RUNNING)
+        .order_by("deadline", "pk")
+    )
+
+    def item(obligation: Any) -> AttentionItem:
+        late = max((as_of - obligation.deadline).days, 0)
+        url = reverse("engagement_obligations", args=[obligation.engagement_id])
+        return AttentionItem(
+            engagement_id=obligation.engagement_id,
+            engagement_code=obligation.engagement.code,
+            person=obligation.stakeholder.name,
+            why=f"Not yet told of “{obligation.change_request.title}”, due {late} days ago",
+            action=f"Open the obligation and tell {obligation.stakeholder.name}",
+            url=f"{url}#change-{obligation.change_request_id}",
+            severity=Health.RED,
+        )
+
+    return obligations, item
+
+
+def attention_sections(
+    *, user: Any, as_of: datetime, only: str = "", number: int = 1, size: int = ATTENTION_CAP
+) -> list[AttentionSection]:
+    """Each section's first ``size`` items (or page ``number`` of the one section ``only``), with how
+    many more it holds; seven queries at most, whatever the portfolio holds."""
+    thresholds = health_thresholds()
+    start = (number - 1) * size
+    sections = []
+    for key, title in ATTENTION_SECTIONS.items():
+        if only and key != only:
+            continue
+        if key == "relationships":
+            everything = _relationship_items(user=user, as_of=as_of, thresholds=thresholds)
+            items, total = everything[start : start + size], len(everything)
+        else:
+            queryset, item = {
+                "silent": lambda: _silent_items(user=user, as_of=as_of),
+                "gaps": lambda: _gap_items(user=user),
+                "obligations": lambda: _obligation_items(user=user, as_of=as_of),
+            }[key]()
+            total = queryset.count()
+            items = [item(row) for row in queryset[start : start + size]] if total > start else []
+        sections.append(
+            AttentionSection(key=key, title=title, items=items, more=max(total - start - len(items), 0))
+        )
+    return sections
+
+
+def attention_all(*, user: Any, as_of: datetime) -> list[tuple[str, AttentionItem]]:
+    """Every item of every section, for an export: four queries."""
+    thresholds = health_thresholds()
+    rows = [
+        (ATTENTION_SECTIONS["relationships"], item)
+        for item in _relationship_items(user=user, as_of=as_of, thresholds=thresholds)
+    ]
+    for key, (queryset, item) in (
+        ("silent", _silent_items(user=user, as_of=as_of)),
+        ("gaps", _gap_items(user=user)),
+        ("obligations", _obligation_items(user=user, as_of=as_of)),
+    ):
+        rows.extend((ATTENTION_SECTIONS[key], item(row)) for row in queryset)
+    return rows
+
+
+# --- consultants -----------------------------------------------------------------------------------
+
+CONSULTANT_SORTS: dict[str, Any] = {
+    "name": F("first_name"),
+    "engagements": F("engagement_count"),
+    "compliance": F("compliance_ratio"),
+    "overdue": F("overdue_count"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ConsultantRow:
+    user: User
+    engagements: int
+    compliance: Compliance
+    overdue: int
+
+    @property
+    def percent(self) -> int | None:
+        return percent(self.compliance)
+
+
+def consultants_queryset(
+    *, user: Any, as_of: datetime, sort: str = "name", descending: bool = False
+) -> QuerySet[User]:
+    """Active people of the firm on some engagement's team, with running engagements, compliance of
+    the channels they own over 12 weeks and the follow-ups they owe overdue; one query."""
+    window = ComplianceWindow.last_days(days=7 * COMPLIANCE_WEEKS[-1], as_of=as_of)
+    columns = compliance_columns(user=user, by="owner", window=window)
+    people = (
+        User.objects.filter(is_active=True)
+        .exclude(role=User.Role.CLIENT)
+        .filter(Exists(Membership.objects.visible_to(user).filter(user=OuterRef("pk"))))
+        .annotate(
+            engagement_count=user_running_engagements(),
+            compliance_due=columns.due,
+            compliance_held=columns.held_on_time,
+            overdue_count=owner_overdue_follow_ups(user=user, as_of=as_of),
+        )
+        .annotate(compliance_ratio=_ratio("compliance_held", "compliance_due"))
+    )
+    key = CONSULTANT_SORTS.get(sort, CONSULTANT_SORTS["name"])
+    return people.order_by(_ordered(key, descending=descending), "first_name", "last_name", "username", "pk")
+
+
+def consultant_rows(people: Sequence[User]) -> list[ConsultantRow]:
+    rows = []
+    for person in people:
+        figures: dict[str, Any] = vars(person)
+        rows.append(
+            ConsultantRow(
+                user=person,
+                engagements=figures["engagement_count"],
+                compliance=Compliance.of(
+                    due=figures["compliance_due"], held_on_time=figures["compliance_held"]
+                ),
+                overdue=figures["overdue_count"],
+            )
+        )
+    return rows
+
+
+def consultants_page(
+    *, user: Any, as_of: datetime, sort: str, descending: bool, number: int, size: int = PAGE_SIZE
+) -> Page:
+    page = _page(
+        consultants_queryset(user=user, as_of=as_of, sort=sort, descending=descending),
+        number=number,
+        size=size,
+    )
+    return dataclasses.replace(page, rows=consultant_rows(page.rows))

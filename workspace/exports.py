@@ -1,0 +1,62 @@
+"""A dashboard's table as a download: CSV, or an XLSX workbook.
+
+Every text cell that a spreadsheet would read as a formula (it starts with
+``=``, ``+``, ``-`` or ``@``, or a tab or carriage return that some programs
+skip before one) is neutralised with a leading apostrophe, so a stakeholder's
+name or a change request's title typed as ``=HYPERLINK(...)`` stays text in
+the reader's spreadsheet. Numbers stay numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from django.http import HttpResponse
+from openpyxl import Workbook
+
+FORMATS = ("csv", "xlsx")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def neutralised(value: Any) -> Any:
+    """The cell as written: None empty, dates as ISO text, formula-like text behind an apostrophe."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="minutes")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return value
+    text = str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def table_response(
+    *, format: str, filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> HttpResponse:
+    """The table as an attachment named ``filename`` plus the format's extension."""
+    cells = [[neutralised(value) for value in row] for row in rows]
+    if format == "xlsx":
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet(title=filename[:31])
+        sheet.append([neutralised(name) for name in header])
+        for row in cells:
+            sheet.append(row)
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        response = HttpResponse(buffer.getvalue(), content_type=XLSX_TYPE)
+    else:
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        writer = csv.writer(response)
+        writer.writerow(header)
+        writer.writerows(cells)
+    response["Content-Disposition"] = f'attachment; filename="{filename}.{format}"'
+    return response
