@@ -24,6 +24,7 @@ from communications.models import (
     RaidItem,
     SilenceFlag,
     SponsorSubscription,
+    WeeklyRollup,
 )
 from communications.scheduling import channel_compute_next_due
 
@@ -299,4 +300,30 @@ class SilenceFlagAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # A flag stands for a silence the sweep measured; one typed in would measure nothing.
+        return False
+
+
+@admin.register(WeeklyRollup)
+class WeeklyRollupAdmin(admin.ModelAdmin):
+    """Written by communications.rollups from the rows it sums; read here, never edited."""
+
+    list_display = (
+        "engagement",
+        "week_start",
+        "meetings",
+        "occurrences_due",
+        "occurrences_held_on_time",
+        "occurrences_missed",
+        "overdue_follow_ups",
+        "computed_at",
+    )
+    list_filter = ("engagement__client", "week_start")
+    search_fields = ("engagement__code", "engagement__name")
+    list_select_related = ("engagement",)
+    date_hierarchy = "week_start"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

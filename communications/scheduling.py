@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -35,6 +35,7 @@ from django.utils import timezone
 from communications import recurrence
 from communications.briefs import MeetingBrief, meeting_briefs
 from communications.models import Channel, CheckIn, Occurrence
+from communications.rollups import ZONE_REACH, week_start_of, weekly_rollups_refresh
 from engagements.working_days import engagement_calendar, engagement_skip_rule
 from notifications.models import Notification, NotificationEvent, OutboxMessage
 from notifications.outbox import OutboundEmail, outbox_add, outbox_cancel
@@ -202,6 +203,7 @@ def occurrences_mark_missed(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SI
     )
     if missed:
         _notify_missed(as_of=as_of)
+        _refresh_missed_weeks(as_of=as_of)
     stuck = (
         Channel.objects.active()
         .filter(next_due_at__lt=as_of)
@@ -231,6 +233,26 @@ def occurrences_mark_missed(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SI
 
     claim_in_batches(stuck, batch_size=batch_size, claim=move_on)
     return missed
+
+
+def _refresh_missed_weeks(*, as_of: datetime) -> None:
+    """Rewrite the roll-ups of the weeks whose occurrences the missed sweep stamped at ``as_of``.
+
+    Every zone lies within 14 hours of UTC, so the UTC weeks of each due time
+    14 hours either side hold its local week in any zone: a handful of weeks,
+    however many rows were stamped. Two queries and the refresh.
+    """
+    stamped = (
+        Occurrence.objects.filter(status=Occurrence.Status.MISSED, missed_at=as_of)
+        .order_by()
+        .values_list("channel__engagement_id", "due_at")
+    )
+    engagement_ids: set[int] = set()
+    weeks: set[date] = set()
+    for engagement_id, due_at in stamped:
+        engagement_ids.add(engagement_id)
+        weeks.update(week_start_of(due_at + shift, UTC) for shift in (-ZONE_REACH, ZONE_REACH))
+    weekly_rollups_refresh(engagement_ids=engagement_ids, weeks=weeks, as_of=as_of)
 
 
 def occurrence_mark_held(*, channel: Channel, due_at: datetime, check_in: CheckIn) -> bool:

@@ -42,6 +42,7 @@ from communications.models import (
     RaidItem,
     RaidKind,
     SponsorSubscription,
+    WeeklyRollup,
 )
 from engagements.models import Engagement, Membership
 from engagements.selectors import membership_list
@@ -110,6 +111,15 @@ def follow_up_list(*, user: Any) -> QuerySet[FollowUp]:
 
 def follow_up_get_for_user(*, user: Any, id: int) -> FollowUp:
     return get_or_404(follow_up_list(user=user), id=id)
+
+
+def weekly_rollup_list(*, user: Any) -> QuerySet[WeeklyRollup]:
+    """The roll-ups of the engagements ``user`` sees; none for client users (pmaas/sharing.py)."""
+    return WeeklyRollup.objects.visible_to(user).select_related("engagement")
+
+
+def weekly_rollup_get_for_user(*, user: Any, id: int) -> WeeklyRollup:
+    return get_or_404(weekly_rollup_list(user=user), id=id)
 
 
 def follow_up_overdue_get_for_user(*, user: Any, id: int) -> FollowUpOverdue:

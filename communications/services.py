@@ -34,6 +34,7 @@ from communications.models import (
 )
 from communications.obligations import obligations_meet_for_check_in
 from communications.raid import decision_lines, raid_decisions_file_from_check_in
+from communications.rollups import weekly_moments, weekly_rollups_refresh
 from communications.scheduling import channel_compute_next_due, occurrence_mark_held
 from communications.selectors import (
     check_in_cover_candidates,
@@ -634,11 +635,17 @@ def check_in_log(
     )
     search_documents_refresh(kind="check_in", ids=[check_in.pk])
     search_documents_refresh(kind="follow_up", ids=[f.pk for f in created])
+    # The weeks this changes: the check-in's own, those of the occurrences it may hold, and
+    # every week a back-dated follow-up has already been overdue at the end of.
+    touched = [occurred_at, *(planned.next_due_at for planned in covered if planned.next_due_at)]
+    for spec in specs:
+        touched += weekly_moments(since=spec.due_at, until=as_of)
     for planned in covered:
         _advance_channel(channel=planned, occurred_at=occurred_at, check_in=check_in)
     if file_decisions:
         raid_decisions_file_from_check_in(actor=actor, check_in=check_in, as_of=as_of)
     engagement_health_refresh(engagement_ids=[engagement.pk], as_of=as_of)
+    weekly_rollups_refresh(engagement_ids=[engagement.pk], moments=touched, as_of=as_of)
     return check_in
 
 
@@ -730,7 +737,11 @@ def follow_up_create(
     clean_instance(follow_up, problems.fields)
     follow_up.save()
     search_documents_refresh(kind="follow_up", ids=[follow_up.pk])
-    engagement_health_refresh(engagement_ids=[engagement.pk], as_of=as_of or timezone.now())
+    now = as_of or timezone.now()
+    engagement_health_refresh(engagement_ids=[engagement.pk], as_of=now)
+    weekly_rollups_refresh(
+        engagement_ids=[engagement.pk], moments=weekly_moments(since=follow_up.due_at, until=now), as_of=now
+    )
     return follow_up
 
 
@@ -747,7 +758,10 @@ def _follow_up_move(*, follow_up: FollowUp, to: str, **fields: Any) -> FollowUp:
     locked = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
     if FollowUp.TRANSITIONS.check(locked.status, to):
         FollowUp.objects.filter(pk=locked.pk).update(status=to, **fields)
-        engagement_health_refresh(engagement_ids=[locked.engagement_id], as_of=timezone.now())
+        now = timezone.now()
+        engagement_health_refresh(engagement_ids=[locked.engagement_id], as_of=now)
+        # Only this week's count moves: past weeks already count it by when it was completed.
+        weekly_rollups_refresh(engagement_ids=[locked.engagement_id], moments=[now], as_of=now)
     follow_up.refresh_from_db()
     return follow_up
 
@@ -828,6 +842,7 @@ def follow_up_redate(
     # The due time is the moment a search result shows for the item.
     search_documents_refresh(kind="follow_up", ids=[locked.pk])
     engagement_health_refresh(engagement_ids=[locked.engagement_id], as_of=as_of)
+    weekly_rollups_refresh(engagement_ids=[locked.engagement_id], moments=[as_of], as_of=as_of)
     return locked
 
 
@@ -873,6 +888,7 @@ def follow_ups_complete_bulk(
         ).update(status=done, completed_at=as_of, completed_by=actor, updated_at=as_of)
         if completed:
             engagement_health_refresh(engagement_ids=[engagement.pk], as_of=as_of)
+            weekly_rollups_refresh(engagement_ids=[engagement.pk], moments=[as_of], as_of=as_of)
     return BulkCompletion(completed=completed, ignored_ids=tuple(sorted(requested - claimed)))
 
 
@@ -1139,6 +1155,8 @@ def check_in_edit(
     )
     moved = occurred_at != locked.occurred_at or {s.pk for s in attendees} != {s.pk for s in before_attendees}
     former_channel_id = locked.channel_id
+    # The weeks whose figures the edit may change: the one it was in and the one it is in now.
+    touched = [locked.occurred_at, occurred_at]
     locked.occurred_at = occurred_at
     locked.summary = summary.strip()
     locked.decisions = decisions.strip()
@@ -1168,6 +1186,7 @@ def check_in_edit(
         _credit_other_check_ins(engagement=engagement, stakeholder_ids=reopened, actor=actor, as_of=as_of)
     engagement_health_refresh(engagement_ids=[engagement.pk], as_of=as_of)
     search_documents_refresh(kind="check_in", ids=[locked.pk])
+    weekly_rollups_refresh(engagement_ids=[engagement.pk], moments=touched, as_of=as_of)
     locked.refresh_from_db()
     return locked
 
@@ -1210,10 +1229,11 @@ def check_in_delete(
     deletion.save()
     _release_occurrences(check_in=locked, as_of=as_of)
     reopened = _reopen_obligations(check_in=locked) | _reopen_silences(check_in=locked)
-    deleted_pk = locked.pk
+    deleted_pk, deleted_at = locked.pk, locked.occurred_at
     locked.delete()
     _credit_other_check_ins(engagement=engagement, stakeholder_ids=reopened, actor=actor, as_of=as_of)
     engagement_health_refresh(engagement_ids=[engagement.pk], as_of=as_of)
-    # A deleted check-in is found no more.
+    # A deleted check-in is found no more, nor counted in its week.
     search_documents_refresh(kind="check_in", ids=[deleted_pk])
+    weekly_rollups_refresh(engagement_ids=[engagement.pk], moments=[deleted_at], as_of=as_of)
     return deletion

@@ -11,7 +11,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from communications import escalation, health, raid, scheduling, silence
+from communications import escalation, health, raid, rollups, scheduling, silence
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,12 @@ def flag_raid_reviews() -> int:
 def recompute_engagement_health() -> int:
     """Periodic: recompute every engagement's health and its factors."""
     return health.engagements_recompute_health(as_of=timezone.now())
+
+
+@shared_task(name="communications.refresh_weekly_rollups", acks_late=True)
+def refresh_weekly_rollups() -> int:
+    """Periodic: recompute this week's and last week's roll-ups of every engagement."""
+    return rollups.weekly_rollups_sweep(as_of=timezone.now())
 
 
 # The name the previous release's beat sent, which ran the overdue sweep and the

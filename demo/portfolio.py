@@ -54,6 +54,7 @@ from communications.raid import (
     raid_item_transition,
     raid_reviews_flag,
 )
+from communications.rollups import weekly_rollups_deferred, weekly_rollups_refresh, weeks_ending
 from communications.scheduling import occurrences_dispatch, occurrences_mark_due, occurrences_mark_missed
 from communications.services import (
     FollowUpSpec,
@@ -66,6 +67,7 @@ from communications.services import (
     follow_ups_flag_overdue,
 )
 from communications.silence import silences_flag
+from communications.trends import TREND_WEEKS
 from engagements.models import ChangeRequest, Client, Engagement, Membership, Milestone
 from engagements.services import (
     client_create,
@@ -862,7 +864,7 @@ class _Builder:
         self._subscribe()
         # Each service would refresh the health of what it changed; the history is replayed faster
         # with that done once, and the sweep below recomputes every engagement at the demo's now.
-        with health_refresh_deferred():
+        with health_refresh_deferred(), weekly_rollups_deferred():
             self._replay()
         self._acknowledge()
         self._yesterdays_news()
@@ -871,6 +873,19 @@ class _Builder:
         self._notify()
         # Every colour follows from the rows above, through the same function as the sweep's.
         engagements_recompute_health(as_of=self.now)
+        self._roll_up()
+
+    def _roll_up(self) -> None:
+        """Fill the weekly roll-ups the trend pages read: every week of the history, and the trends' 26."""
+        first = min(self.history_start, self.today - timedelta(weeks=TREND_WEEKS))
+        weeks = weeks_ending(
+            self.today - timedelta(days=self.today.weekday()), (self.today - first).days // 7 + 2
+        )
+        weekly_rollups_refresh(
+            engagement_ids=Engagement.objects.filter(code__in=demo_codes()).values_list("pk", flat=True),
+            weeks=weeks,
+            as_of=self.now,
+        )
 
     def _stakeholder(self, spec: _Client, contact: _Contact) -> Stakeholder:
         stakeholder = stakeholder_create(

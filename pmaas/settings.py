@@ -382,6 +382,9 @@ def _health_thresholds() -> dict[str, float]:
 # (communications/health.py lists the names and their defaults).
 HEALTH_THRESHOLDS = _health_thresholds()
 HEALTH_SCAN_SECONDS = env_int("HEALTH_SCAN_SECONDS", default=900, minimum=10)
+# How often beat recomputes this week's and last week's roll-ups of every
+# engagement (communications/rollups.py): what time alone changes.
+ROLLUP_SCAN_SECONDS = env_int("ROLLUP_SCAN_SECONDS", default=900, minimum=10)
 
 # The end of a client's working day (engagements/working_days.py): a deadline
 # "N working days after" falls then, in the client's time zone.
@@ -427,6 +430,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "communications.recompute_engagement_health",
         "schedule": HEALTH_SCAN_SECONDS,
         "options": {"expires": HEALTH_SCAN_SECONDS * 0.9},
+    },
+    # Recomputes this week's and last week's roll-ups, which the trend pages read.
+    "refresh-weekly-rollups": {
+        "task": "communications.refresh_weekly_rollups",
+        "schedule": ROLLUP_SCAN_SECONDS,
+        "options": {"expires": ROLLUP_SCAN_SECONDS * 0.9},
     },
     # Writes each sponsor update whose local send time has passed and hands it to the outbox.
     "send-sponsor-updates": {

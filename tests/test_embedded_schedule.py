@@ -39,6 +39,7 @@ FAST_SCHEDULE = {
     "OUTBOX_RECONCILE_SECONDS": "10",
     "SPONSOR_UPDATE_SCAN_SECONDS": "10",
     "HEALTH_SCAN_SECONDS": "10",
+    "ROLLUP_SCAN_SECONDS": "10",
 }
 # Beat sends each entry one interval after it starts; the worker then needs a few seconds more.
 BEAT_DEADLINE = 60.0
@@ -51,6 +52,7 @@ ENTRIES = {
     "reconcile-outbox": "notifications.reconcile_outbox",
     "send-sponsor-updates": "sponsor_updates.send_sponsor_updates",
     "recompute-engagement-health": "communications.recompute_engagement_health",
+    "refresh-weekly-rollups": "communications.refresh_weekly_rollups",
 }
 
 _PRINT_SCHEDULE = """

@@ -41,6 +41,7 @@ from communications.models import (
     RaidItem,
     SilenceFlag,
     SponsorSubscription,
+    WeeklyRollup,
 )
 from engagements import selectors as engagement_selectors
 from engagements.models import (
@@ -96,6 +97,7 @@ MATRIX: dict[type[models.Model], Entry] = {
     CheckInRevision: Entry(lambda s: _revision(s.check_in), "check_in__engagement"),
     CheckInDeletion: Entry(lambda s: _deletion(s.check_in), "engagement"),
     FollowUpRedate: Entry(lambda s: _redate(s.follow_up), "follow_up__engagement"),
+    WeeklyRollup: Entry(lambda s: _rollup(s.engagement), "engagement"),
 }
 
 
@@ -140,6 +142,11 @@ def _redate(follow_up: FollowUp) -> FollowUpRedate:
         },
     )
     return redate
+
+
+def _rollup(engagement: Engagement) -> WeeklyRollup:
+    """The week of the world's check-in, rolled up when it was logged."""
+    return WeeklyRollup.objects.filter(engagement=engagement).earliest("week_start")
 
 
 def _overdue_stamp(follow_up: FollowUp) -> FollowUpOverdue:

@@ -1,4 +1,4 @@
-"""Reads of the workspace pages that combine apps: the stakeholder register and person page, search.
+"""Reads of the workspace pages that combine apps: the stakeholder register and person page, search, trends.
 
 Each starts from the scoped selectors of the apps it combines, so visibility is
 decided where it always is; the communication figures come from
@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 
 from communications.selectors import (
     relationship_last_contact,
@@ -20,6 +21,13 @@ from communications.selectors import (
     relationship_overdue_follow_ups,
 )
 from engagements.models import Engagement
+from engagements.selectors import (
+    client_get_for_user,
+    client_list,
+    engagement_get_for_user,
+    engagement_list,
+    membership_list,
+)
 from pmaas.scoping import get_or_404
 from search.registry import DocumentKind, kind_list
 from search.selectors import SearchHit, search_document_list
@@ -117,3 +125,80 @@ def search_results(*, user: Any, query: str, kind: str | None = None, page: int 
         for hit in found.hits
     ]
     return SearchResults(rows=rows, page=found.page, has_next=found.has_next)
+
+
+@dataclass(frozen=True)
+class TrendSubject:
+    """What a trend or heat map is about: the portfolio in scope, a client, a consultant or an engagement.
+
+    ``engagements`` is already scoped to the user who asked; ``engagement`` is
+    set only when the subject is one engagement (its heat map is by stakeholder).
+    """
+
+    kind: str
+    id: int | None
+    label: str
+    engagements: QuerySet[Engagement]
+    engagement: Engagement | None = None
+
+    @property
+    def query(self) -> dict[str, int]:
+        """The query-string pair that names this subject again (links, the export)."""
+        return {self.kind: self.id} if self.id is not None else {}
+
+
+def trend_subject(
+    *,
+    user: Any,
+    client_id: int | None = None,
+    consultant_id: int | None = None,
+    engagement_id: int | None = None,
+) -> TrendSubject:
+    """The engagements a trend sums for ``user``, narrowed to one subject; 404 for one outside scope.
+
+    A consultant's are the engagements in scope they are on the team of; their
+    name is read through those memberships, so nobody outside scope is named.
+    At most one query.
+    """
+    engagements = engagement_list(user=user)
+    if engagement_id is not None:
+        engagement = engagement_get_for_user(user=user, id=engagement_id)
+        return TrendSubject(
+            kind="engagement",
+            id=engagement.pk,
+            label=f"{engagement.code} · {engagement.name}",
+            engagements=engagements.filter(pk=engagement.pk),
+            engagement=engagement,
+        )
+    if client_id is not None:
+        client = client_get_for_user(user=user, id=client_id)
+        return TrendSubject(
+            kind="client", id=client.pk, label=client.name, engagements=engagements.filter(client=client)
+        )
+    if consultant_id is not None:
+        membership = membership_list(user=user).filter(user_id=consultant_id).order_by("pk").first()
+        if membership is None:
+            raise Http404("No such consultant.")
+        return TrendSubject(
+            kind="consultant",
+            id=consultant_id,
+            label=str(membership.user),
+            engagements=engagements.filter(memberships__user_id=consultant_id),
+        )
+    return TrendSubject(kind="portfolio", id=None, label="All engagements you see", engagements=engagements)
+
+
+def trend_subject_choices(*, user: Any) -> dict[str, list[tuple[int, str]]]:
+    """The clients and consultants a trend may be narrowed to, within scope: two queries."""
+    consultants = (
+        membership_list(user=user)
+        .order_by("user__first_name", "user__last_name", "user__username", "user_id")
+        .values_list("user_id", "user__first_name", "user__last_name", "user__username")
+        .distinct()
+    )
+    return {
+        "client": list(client_list(user=user).values_list("pk", "name")),
+        "consultant": [
+            (pk, f"{first} {last}".strip() or username) for pk, first, last, username in consultants
+        ],
+    }

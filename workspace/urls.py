@@ -8,6 +8,7 @@ from workspace.views import (
     search,
     stakeholders,
     team,
+    trends,
     week,
 )
 
@@ -20,4 +21,5 @@ urlpatterns = [
     *compliance.urlpatterns,
     *clients.urlpatterns,
     *dashboards.urlpatterns,
+    *trends.urlpatterns,
 ]

@@ -45,6 +45,10 @@ from communications.models.raid import (
     RaidTrend,
     RaidValidation,
 )
+from communications.models.rollups import (
+    WeeklyRollup,
+    WeeklyRollupQuerySet,
+)
 from communications.models.silence import (
     SilenceFlag,
     SilenceFlagQuerySet,
@@ -96,4 +100,6 @@ __all__ = [
     "SilenceFlagQuerySet",
     "SponsorSubscription",
     "SponsorSubscriptionQuerySet",
+    "WeeklyRollup",
+    "WeeklyRollupQuerySet",
 ]

@@ -44,6 +44,8 @@ def test_no_page_of_the_journey_trips_the_content_security_policy(
         reverse("home"),
         reverse("engagement_list"),
         reverse("compliance_portfolio"),
+        reverse("trends"),
+        f"{reverse('cadence_heat_map')}?engagement={team.engagement.pk}",
         f"{reverse('search')}?q=Anna",
         reverse("check_in_create"),
         reverse("notification_list"),

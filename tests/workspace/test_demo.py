@@ -4,6 +4,7 @@ import datetime as dt
 import io
 from collections.abc import Iterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.apps import apps
@@ -13,9 +14,12 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from communications.health import engagement_health, engagement_signals, health_thresholds
-from communications.models import Channel, CheckIn, FollowUp, Occurrence, SilenceFlag
+from communications.models import Channel, CheckIn, FollowUp, Occurrence, SilenceFlag, WeeklyRollup
+from communications.rollups import week_bounds
 from communications.scheduling import channel_due_times
+from communications.trends import TREND_WEEKS
 from demo.portfolio import DEMO_PASSWORD, demo_codes
 from engagements.models import Client, Engagement
 from notifications.models import Notification
@@ -207,3 +211,26 @@ def test_demo_colours_follow_from_its_data(demo_output: str) -> None:
     assert by_code["ERP-S4"].health == "red"
     assert "silent_stakeholders" in {factor["code"] for factor in by_code["ERP-S4"].health_factors}
     assert {e.health for e in engagements} == {"green", "amber", "red"}
+
+
+def test_demo_ends_with_the_roll_ups_of_every_week_of_its_history(demo_output: str) -> None:
+    # Given the loaded demo, then every engagement has a roll-up for at least the trends' 26 weeks
+    engagements = Engagement.objects.filter(code__in=demo_codes()).select_related("client")
+    for engagement in engagements:
+        weeks = WeeklyRollup.objects.filter(engagement=engagement).count()
+        assert weeks >= TREND_WEEKS, (engagement.code, weeks)
+
+    # And each week's meetings are the check-ins logged in it, in the engagement's zone
+    busiest = WeeklyRollup.objects.order_by("-meetings", "pk").select_related("engagement__client").first()
+    assert busiest is not None and busiest.meetings > 0
+    start, end = week_bounds(busiest.week_start, ZoneInfo(busiest.engagement.client.time_zone))
+    logged = CheckIn.objects.filter(
+        engagement=busiest.engagement, occurred_at__gte=start, occurred_at__lt=end
+    )
+    assert busiest.meetings == logged.count()
+    # And the trend page of the practice lead reads them
+    http = HttpClient()
+    http.force_login(User.objects.get(username="practice"))
+    trend = http.get(reverse("trends")).context["trend"]
+    assert sum(week.meetings for week in trend) > 0
+    assert any(week.compliance_percent is not None for week in trend)

@@ -1,0 +1,64 @@
+"""Weekly roll-ups: per engagement and week, the figures the trend pages and heat maps read."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from engagements.models import Engagement, EngagementScopedQuerySet
+
+
+class WeeklyRollupQuerySet(EngagementScopedQuerySet["WeeklyRollup"]):
+    pass
+
+
+class WeeklyRollup(models.Model):
+    """One engagement's week (Monday to Monday in its client's time zone), summed.
+
+    Written only by ``communications.rollups`` (the services that change an
+    input, and the periodic sweep), always whole: every figure of the row is
+    recomputed from the rows it sums. Reading 26 of these per engagement
+    replaces grouping millions of check-ins on every page view.
+    """
+
+    engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="weekly_rollups")
+    # The Monday the week starts on, in the engagement's client's zone.
+    week_start = models.DateField()
+    meetings = models.PositiveIntegerField(default=0, help_text="Check-ins logged in the week.")
+    occurrences_planned = models.PositiveIntegerField(
+        default=0, help_text="Planned check-ins due in the week, cancelled ones aside."
+    )
+    occurrences_due = models.PositiveIntegerField(
+        default=0,
+        help_text="Of those, the ones whose time has come (due, held or missed): compliance's base.",
+    )
+    occurrences_held = models.PositiveIntegerField(default=0)
+    occurrences_held_on_time = models.PositiveIntegerField(default=0)
+    occurrences_missed = models.PositiveIntegerField(default=0)
+    overdue_follow_ups = models.PositiveIntegerField(
+        default=0, help_text="Follow-ups overdue at the end of the week (or when computed, for this week)."
+    )
+    sentiment_sum = models.IntegerField(default=0)
+    sentiment_count = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField()
+
+    objects = WeeklyRollupQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["engagement", "week_start"]
+        constraints = [
+            # The refresh upserts on this key: a rerun, or two at once, rewrite one row.
+            models.UniqueConstraint(fields=["engagement", "week_start"], name="weekly_rollup_once_per_week"),
+            models.CheckConstraint(
+                condition=Q(occurrences_due__lte=models.F("occurrences_planned"))
+                & Q(occurrences_held_on_time__lte=models.F("occurrences_held")),
+                name="weekly_rollup_counts_nest",
+            ),
+        ]
+        indexes = [
+            # The portfolio's trend reads a range of weeks across every engagement in scope.
+            models.Index(fields=["week_start", "engagement"], name="weekly_rollup_week"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Week of {self.week_start:%Y-%m-%d} for engagement {self.engagement_id}"
