@@ -54,7 +54,7 @@ CHANGELIST_QUERIES: dict[str, Callable[[World], str]] = {
     "communications.Occurrence": lambda w: "q=Weekly&status__exact=held",
     "notifications.OutboxMessage": lambda w: "q=digest&kind__exact=overdue_digest&failing=no",
     "communications.SilenceFlag": lambda w: "q=EHR-A&cleared_at__isempty=1",
-    "communications.RaidItem": lambda w: "q=Nurses&kind__exact=risk&status__exact=open",
+    "communications.RaidItem": lambda w: "q=Interface&kind__exact=risk&status__exact=open",
     "communications.WeeklyRollup": lambda w: f"q=EHR-A&engagement__client__id__exact={w.client_a.pk}",
     "communications.FollowUpOverdue": lambda w: "q=EHR-A&follow_up__status__exact=open",
     "notifications.Notification": lambda w: "q=lead&event__exact=follow_up_overdue&in_app__exact=1",
