@@ -96,6 +96,26 @@ def test_running_the_demo_twice_changes_nothing(demo_output: str) -> None:
     assert "username" not in output
 
 
+def test_a_demo_loaded_before_search_gets_its_index_when_run_again(demo_output: str) -> None:
+    from search.models import SearchDocument
+    from search.selectors import search_document_list
+
+    # given a loaded demo whose search index was never written (it predates search)
+    SearchDocument.objects.all().delete()
+
+    # when running the demo again
+    output = _demo("--quiet")
+
+    # then the index is written from the rows, and the practice lead finds a demo check-in by its words
+    assert "Search index written" in output
+    check_in = CheckIn.objects.order_by("pk").first()
+    assert check_in is not None
+    word = max(("".join(ch for ch in w if ch.isalpha()) for w in check_in.summary.split()), key=len)
+    found = search_document_list(user=User.objects.get(username="practice"), query=word, kind="check_in")
+    assert found is not None and found.hits
+    assert SearchDocument.objects.filter(kind="check_in", object_id=check_in.pk).exists()
+
+
 def test_every_printed_login_signs_in_and_sees_its_engagements(demo_output: str) -> None:
     # given a loaded demo and the logins it printed
     logins = _printed_logins(demo_output)

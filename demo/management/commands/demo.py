@@ -5,6 +5,8 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from demo.portfolio import demo_load
 from pmaas.celery import app as celery_app
+from search.models import SearchDocument
+from search.services import search_index_rebuild
 
 
 class Command(BaseCommand):
@@ -44,6 +46,9 @@ class Command(BaseCommand):
             self.stdout.write(
                 "The demo portfolio is already loaded; left it as it is and checked the logins."
             )
+            if not SearchDocument.objects.exists():
+                # A demo loaded before search had its index: written once from the rows.
+                self.stdout.write(f"Search index written: {search_index_rebuild()} documents.")
         if quiet:
             return
         rows = [
