@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import django_filters.rest_framework as filters
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -21,7 +21,6 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -60,7 +59,7 @@ from communications.serializers import (
 )
 from engagements.api import MembershipViewSet
 from engagements.selectors import engagement_list, membership_get_for_user, user_list
-from pmaas.api import FIELD_ERRORS, FORBIDDEN, NOT_FOUND, IdChoiceFilter, Pagination
+from pmaas.api import FIELD_ERRORS, FORBIDDEN, NOT_FOUND, IdChoiceFilter, NumberedPagination
 from pmaas.scoping import require_shared_section
 from stakeholders.selectors import stakeholder_list
 
@@ -174,6 +173,7 @@ class ChannelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     """Planned lines of communication with stakeholders, with their next due time."""
 
     serializer_class = ChannelSerializer
+    ordering = ("id",)
     filterset_class = ChannelFilter
 
     def get_queryset(self) -> QuerySet[Channel]:
@@ -198,6 +198,7 @@ class CheckInViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     """Logged interactions with stakeholders, newest first."""
 
     serializer_class = CheckInSerializer
+    ordering = ("-occurred_at", "-id")
     filterset_class = CheckInFilter
 
     def get_queryset(self) -> QuerySet[CheckIn]:
@@ -231,6 +232,7 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     """Action items owed by the team or by stakeholders."""
 
     serializer_class = FollowUpSerializer
+    ordering = ("due_at", "id")
     filterset_class = FollowUpFilter
 
     def get_queryset(self) -> QuerySet[FollowUp]:
@@ -306,6 +308,7 @@ class FollowUpCommentViewSet(
     """Comments on the follow-ups the caller may see."""
 
     serializer_class = FollowUpCommentSerializer
+    ordering = ("id",)
     filterset_class = FollowUpCommentFilter
 
     def get_queryset(self) -> QuerySet[FollowUpComment]:
@@ -319,6 +322,7 @@ class SponsorSubscriptionViewSet(
     """Sponsors' standing requests for status updates."""
 
     serializer_class = SponsorSubscriptionSerializer
+    ordering = ("id",)
 
     def get_queryset(self) -> QuerySet[SponsorSubscription]:
         return selectors.sponsor_subscription_list(user=self.request.user)
@@ -329,6 +333,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     """Sponsor updates written to the outbox, one per subscription and period."""
 
     serializer_class = DeliverySerializer
+    ordering = ("-scheduled_for", "-id")
 
     def get_queryset(self) -> QuerySet[Delivery]:
         return selectors.delivery_list(user=self.request.user)
@@ -352,6 +357,8 @@ class ComplianceViewSet(viewsets.GenericViewSet[Any]):
     """Cadence compliance of the occurrences the caller may see."""
 
     serializer_class = ComplianceRowSerializer
+    # Groups summed in memory, worst first: numbered pages, counted without a query.
+    pagination_class = NumberedPagination
     # The query string is read by ComplianceQuerySerializer, not by filter backends.
     filter_backends: list[Any] = []
 
@@ -396,10 +403,11 @@ class SilenceFlagViewSet(
     """Sponsors and PMO leads with no check-in for longer than their cadence allows, newest first."""
 
     serializer_class = SilenceFlagSerializer
+    ordering = ("-raised_at", "-id")
     filterset_class = SilenceFlagFilter
 
     def get_queryset(self) -> QuerySet[SilenceFlag]:
-        return silence.silence_flag_list(user=self.request.user).order_by("-raised_at", "-pk")
+        return silence.silence_flag_list(user=self.request.user)
 
 
 class TeamMembershipViewSet(mixins.DestroyModelMixin, MembershipViewSet):
@@ -447,21 +455,6 @@ class RaidItemFilter(filters.FilterSet):
         return queryset.filter(Q(pk__in=concerned) | Q(raised_by=value))
 
 
-class RaidCursorPagination(CursorPagination):
-    """Keyset pages over the id, newest first: a page is as cheap at the end of a long log as at its start.
-
-    ``page_size`` from 1 to 200, refused with 400 otherwise, as on every other list.
-    """
-
-    ordering = "-id"
-    page_size = Pagination.page_size
-    page_size_query_param = Pagination.page_size_query_param
-    max_page_size = Pagination.max_page_size
-
-    def get_page_size(self, request: Request) -> int:
-        return Pagination.get_page_size(cast(Any, self), request)
-
-
 @extend_schema_view(retrieve=_retrieve_schema(RaidItemSerializer))
 class RaidItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[RaidItem]):
     """The RAID logs the caller may see: risks, assumptions, issues and decisions, newest first.
@@ -471,7 +464,7 @@ class RaidItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     serializer_class = RaidItemSerializer
     filterset_class = RaidItemFilter
-    pagination_class = RaidCursorPagination
+    ordering = ("-id",)
 
     def get_queryset(self) -> QuerySet[RaidItem]:
         return selectors.raid_item_list(user=self.request.user)

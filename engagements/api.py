@@ -55,6 +55,7 @@ class ClientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     """Client organisations whose engagements the caller may see."""
 
     serializer_class = ClientSerializer
+    ordering = ("id",)
 
     def get_queryset(self) -> QuerySet[Client]:
         return selectors.client_list(user=self.request.user)
@@ -67,6 +68,7 @@ class EngagementViewSet(
     """Engagements the caller may see, with their effective health."""
 
     serializer_class = EngagementSerializer
+    ordering = ("id",)
     filterset_class = EngagementFilter
 
     def get_queryset(self) -> QuerySet[Engagement]:
@@ -112,6 +114,7 @@ class MembershipViewSet(
     """
 
     serializer_class = MembershipSerializer
+    ordering = ("id",)
 
     def get_queryset(self) -> QuerySet[Membership]:
         return selectors.membership_list(user=self.request.user)
@@ -159,6 +162,7 @@ class MilestoneViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     """Milestones of the engagements the caller may see."""
 
     serializer_class = MilestoneSerializer
+    ordering = ("id",)
 
     def get_queryset(self) -> QuerySet[Milestone]:
         return selectors.milestone_list(user=self.request.user)
@@ -171,6 +175,7 @@ class ChangeRequestViewSet(
     """Change requests of the engagements the caller may see."""
 
     serializer_class = ChangeRequestSerializer
+    ordering = ("id",)
 
     def get_queryset(self) -> QuerySet[ChangeRequest]:
         return selectors.change_request_list(user=self.request.user)

@@ -48,6 +48,7 @@ class NotificationViewSet(
     """The caller's own in-app notifications: nobody else's, administrators included."""
 
     serializer_class = NotificationSerializer
+    ordering = ("-created_at", "-id")
     filterset_class = NotificationFilter
 
     def get_queryset(self) -> QuerySet[Notification]:

@@ -190,8 +190,8 @@ class Notification(models.Model):
             models.UniqueConstraint(fields=["recipient", "event", "key"], name="notification_once_per_event"),
         ]
         indexes = [
-            # The bell's count and the list page: a user's notifications, newest first.
-            models.Index(fields=["recipient", "-created_at"], name="notification_recipient_time"),
+            # The bell's count, the list page and the API's pages: a user's notifications, newest first.
+            models.Index(fields=["recipient", "-created_at", "-id"], name="notification_recipient_recent"),
             models.Index(fields=["recipient"], name="notification_unread", condition=Q(read_at__isnull=True)),
             # The mail sweeps' scan: events still to be mailed, by when they happened.
             models.Index(

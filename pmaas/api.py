@@ -6,20 +6,26 @@ caller's scope (and refuse ids that name no row), and the model serializer
 that shows a client user only the fields shared with clients.
 """
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from __future__ import annotations
+
+from base64 import b64decode, b64encode
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple, TypeVar, cast
+from urllib import parse
 
 import django_filters.fields
 import django_filters.rest_framework
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Model, QuerySet
+from django.db.models import Field, Model, Q, QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, routers, serializers
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from pmaas.errors import NotAllowed, NotFound, RuleViolation
@@ -45,26 +51,179 @@ class Router(routers.DefaultRouter):
         return f"(?P<{lookup_prefix}{name}>[0-9]{{1,18}})"
 
 
-class Pagination(PageNumberPagination):
-    """Pages of 50 by default; ``page_size`` from 1 to 200, anything else is refused with 400.
+def _page_size(request: Request, *, param: str, default: int, maximum: int) -> int:
+    raw = request.query_params.get(param)
+    if raw is None:
+        return default
+    # Digits only: int() would also take " 5", "+5" and "٥".
+    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= maximum):
+        raise exceptions.ValidationError({param: [f"A whole number from 1 to {maximum}."]})
+    return int(raw)
 
-    A page past the last answers 404, as REST framework does.
+
+# A key value past what a 64-bit column holds would make SQLite raise rather than find nothing.
+_LARGEST_KEY = 2**63 - 1
+
+
+def _key_value(field: Field[Any, Any], raw: str) -> Any:
+    value = field.to_python(raw)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise ValueError("A time in a cursor carries its offset.")
+    if isinstance(value, int) and abs(value) > _LARGEST_KEY:
+        raise ValueError("No row has such a key.")
+    return value
+
+
+def _reversed(name: str) -> str:
+    return name[1:] if name.startswith("-") else f"-{name}"
+
+
+def _rows_after(ordering: Sequence[str], key: Sequence[Any]) -> Q:
+    """The rows after ``key`` in ``ordering``: beyond it on the first column, or level and beyond on the next.
+
+    The first column's range is stated once more on its own, so that an index
+    led by the ordering's columns is entered at the key instead of scanned.
+    """
+    following = Q()
+    equal_so_far = Q()
+    for name, value in zip(ordering, key, strict=True):
+        column = name.lstrip("-")
+        beyond = "lt" if name.startswith("-") else "gt"
+        following |= equal_so_far & Q(**{f"{column}__{beyond}": value})
+        equal_so_far &= Q(**{column: value})
+    if len(ordering) > 1:
+        first = ordering[0]
+        following &= Q(**{f"{first.lstrip('-')}__{'lte' if first.startswith('-') else 'gte'}": key[0]})
+    return following
+
+
+class _At(NamedTuple):
+    """Where a page starts: after ``key`` going forwards, or before it going backwards."""
+
+    backwards: bool
+    key: list[Any]
+
+
+class Pagination(CursorPagination):
+    """Keyset pages in the order each list declares, without a COUNT: page 1,000 costs what page 1 does.
+
+    A list view declares ``ordering``: columns of its model that are never
+    null, ending with the id, so rows with equal times neither repeat nor
+    vanish between pages, whatever is added or removed meanwhile. The cursor
+    carries the whole key of the row at the page's edge; the next page is the
+    rows after that key, read from an index over the ordering's columns.
+    Pages of 50 by default; ``page_size`` from 1 to 200, anything else is
+    refused with 400. A cursor that was not handed out answers 404.
     """
 
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+    cursor_query_description = "Where the page starts: the `next` or `previous` link of the page before."
 
     def get_page_size(self, request: Request) -> int:
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
-            return self.page_size
-        # Digits only: int() would also take " 5", "+5" and "٥".
-        if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
-            raise exceptions.ValidationError(
-                {self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size}."]}
-            )
-        return int(raw)
+        return _page_size(
+            request, param=self.page_size_query_param, default=self.page_size, maximum=self.max_page_size
+        )
+
+    def get_ordering(self, request: Request, queryset: QuerySet[Any], view: Any) -> tuple[str, ...]:
+        ordering = tuple(getattr(view, "ordering", None) or ())
+        if not ordering or ordering[-1].lstrip("-") not in ("id", "pk"):
+            raise ImproperlyConfigured(f"{type(view).__name__}.ordering must end with the id.")
+        return ordering
+
+    def _fields(self, model: type[Model]) -> list[Field[Any, Any]]:
+        meta = model._meta
+        return [
+            cast("Field[Any, Any]", meta.pk if name.lstrip("-") == "pk" else meta.get_field(name.lstrip("-")))
+            for name in self.ordering
+        ]
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any]:
+        self.request = request
+        self.page_size = self.get_page_size(request)
+        self.base_url = request.build_absolute_uri()
+        self.ordering = self.get_ordering(request, queryset, view)
+        self.key_fields = self._fields(queryset.model)
+        self.at = self._read_cursor(request)
+        backwards = self.at is not None and self.at.backwards
+        order = tuple(_reversed(name) for name in self.ordering) if backwards else self.ordering
+        rows = queryset.order_by(*order)
+        if self.at is not None:
+            rows = rows.filter(_rows_after(order, self.at.key))
+        # One row more than the page tells whether another page follows, with no COUNT.
+        found = list(rows[: self.page_size + 1])
+        further = len(found) > self.page_size
+        self.page = found[: self.page_size]
+        if backwards:
+            self.page.reverse()
+            self.has_previous, self.has_next = further, True
+        else:
+            self.has_previous, self.has_next = self.at is not None, further
+        self.display_page_controls = self.has_previous or self.has_next
+        return self.page
+
+    def _edge(self, row: Model | None) -> list[Any]:
+        if row is None:
+            # An empty page beyond either end: the way back starts where this one was asked for.
+            return self.at.key if self.at is not None else []
+        return [field.value_to_string(row) for field in self.key_fields]
+
+    def _link(self, *, backwards: bool, key: list[Any]) -> str:
+        tokens: dict[str, Any] = {"p": [str(value) for value in key]}
+        if backwards:
+            tokens["r"] = "1"
+        encoded = b64encode(parse.urlencode(tokens, doseq=True).encode("ascii")).decode("ascii")
+        return replace_query_param(str(self.base_url), self.cursor_query_param, encoded)
+
+    def get_next_link(self) -> str | None:
+        if not self.has_next:
+            return None
+        return self._link(backwards=False, key=self._edge(self.page[-1] if self.page else None))
+
+    def get_previous_link(self) -> str | None:
+        if not self.has_previous:
+            return None
+        return self._link(backwards=True, key=self._edge(self.page[0] if self.page else None))
+
+    def _read_cursor(self, request: Request) -> _At | None:
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded is None:
+            return None
+        try:
+            text = b64decode(encoded.encode("ascii"), validate=True).decode("ascii")
+            tokens = parse.parse_qs(text, keep_blank_values=True, strict_parsing=True)
+            raw = tokens.pop("p")
+            backwards = tokens.pop("r", ["0"])
+            if tokens or backwards not in (["0"], ["1"]) or len(raw) != len(self.key_fields):
+                raise ValueError("Not a cursor of this list.")
+            key = [_key_value(field, value) for field, value in zip(self.key_fields, raw, strict=True)]
+        except (KeyError, ValueError, DjangoValidationError) as exc:
+            raise exceptions.NotFound(self.invalid_cursor_message) from exc
+        return _At(backwards=backwards == ["1"], key=key)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size, default=self.page_size)
+        return parameters
+
+
+class NumberedPagination(PageNumberPagination):
+    """Numbered pages over a summary computed in memory (compliance groups), where a count costs nothing.
+
+    ``page_size`` from 1 to 200 as on every list; a page past the last answers 404.
+    """
+
+    page_size = Pagination.page_size
+    page_size_query_param = Pagination.page_size_query_param
+    max_page_size = Pagination.max_page_size
+
+    def get_page_size(self, request: Request) -> int:
+        return _page_size(
+            request, param=self.page_size_query_param, default=self.page_size, maximum=self.max_page_size
+        )
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)
@@ -135,7 +294,8 @@ NOT_FOUND = OpenApiResponse(
     description="No such object, or it lies outside the caller's scope (the two are not told apart).",
 )
 PAGE_NOT_FOUND = OpenApiResponse(
-    response=ErrorDetailSerializer, description="No such page: past the last one."
+    response=ErrorDetailSerializer,
+    description="No such page: a cursor this list did not hand out, or a page number past the last.",
 )
 THROTTLED = OpenApiResponse(
     response=ErrorDetailSerializer,

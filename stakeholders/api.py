@@ -41,6 +41,7 @@ class StakeholderViewSet(
     """People at clients with a role on an engagement the caller may see."""
 
     serializer_class = StakeholderSerializer
+    ordering = ("id",)
 
     def get_queryset(self) -> QuerySet[Stakeholder]:
         return selectors.stakeholder_list(user=self.request.user)
@@ -53,6 +54,7 @@ class StakeholderRoleViewSet(
     """Stakeholders' roles on the engagements the caller may see."""
 
     serializer_class = StakeholderRoleSerializer
+    ordering = ("id",)
     filterset_class = StakeholderRoleFilter
 
     def get_queryset(self) -> QuerySet[StakeholderRole]:

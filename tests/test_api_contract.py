@@ -39,6 +39,19 @@ def _schema(client: Client) -> dict[str, Any]:
     return schema
 
 
+def test_lists_are_documented_as_cursor_pages_without_a_count(consultant_client: Client) -> None:
+    schema = _schema(consultant_client)
+    operation = schema["paths"]["/api/v1/check-ins/"]["get"]
+    page = schema["components"]["schemas"]["PaginatedCheckInList"]
+
+    # The page says where its neighbours are, and nothing about how many rows there are
+    assert set(page["properties"]) == {"next", "previous", "results"}
+    parameters = {parameter["name"]: parameter for parameter in operation["parameters"]}
+    assert "page" not in parameters and "cursor" in parameters
+    assert parameters["page_size"]["schema"].items() >= {"minimum": 1, "maximum": 200, "default": 50}.items()
+    assert "404" in operation["responses"]
+
+
 def test_every_operation_documents_refusal_and_throttling(consultant_client: Client) -> None:
     operations = [
         (path, method, operation)

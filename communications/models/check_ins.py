@@ -68,8 +68,10 @@ class CheckIn(models.Model):
             ),
         ]
         indexes = [
-            # The engagement timeline, newest first.
-            models.Index(fields=["engagement", "-occurred_at"], name="check_in_engagement_time"),
+            # The engagement timeline and the API's check-ins of one engagement: newest first, then by id.
+            models.Index(fields=["engagement", "-occurred_at", "-id"], name="check_in_engagement_recent"),
+            # The API's check-ins for whoever sees the whole firm: newest first without sorting them all.
+            models.Index(fields=["-occurred_at", "-id"], name="check_in_recent"),
             # Last contact per channel, for cadence and silence.
             models.Index(fields=["channel", "-occurred_at"], name="check_in_channel_time"),
         ]

@@ -155,7 +155,15 @@ class FollowUp(models.Model):
             models.Index(
                 fields=["due_at"], include=["id"], name="follow_up_open_due", condition=Q(status="open")
             ),
-            models.Index(fields=["owner_user", "status", "due_at"], name="follow_up_owner_status_due"),
+            # What a person owes (owner and status), soonest first, in the API's order.
+            models.Index(
+                fields=["owner_user", "status", "due_at", "id"], name="follow_up_owner_status_order"
+            ),
+            # The API's follow-ups for whoever sees the whole firm, all or by status, in due order.
+            models.Index(fields=["due_at", "id"], name="follow_up_due_order"),
+            models.Index(fields=["status", "due_at", "id"], name="follow_up_status_due_order"),
+            # The API's follow-ups of one engagement, in due order.
+            models.Index(fields=["engagement", "due_at", "id"], name="follow_up_engagement_order"),
             models.Index(fields=["engagement", "status", "due_at"], name="follow_up_engagement_status"),
             models.Index(fields=["owner_stakeholder", "status"], name="follow_up_stakeholder_status"),
         ]

@@ -80,7 +80,7 @@ def test_api_list_query_count_does_not_grow_with_flags(client, django_assert_num
         silent_sponsor(lead=lead, engagement=role.engagement, name=f"Sponsor {n}")
     client.force_login(lead)
 
-    # When the list is read, then it costs the same queries: session, user, count, page
-    with django_assert_num_queries(4):
+    # When the list is read, then it costs the same queries: session, user, page (no count)
+    with django_assert_num_queries(3):
         response = client.get(reverse("v1:silence-flag-list"))
-    assert response.json()["count"] == size
+    assert len(response.json()["results"]) == size

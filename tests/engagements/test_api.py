@@ -336,7 +336,7 @@ def test_engagement_list_query_count_does_not_grow_with_rows(
     # Then the list costs the same number of queries
     with django_assert_num_queries(len(with_five)):
         response = client.get(url)
-    assert response.json()["count"] == 36
+    assert len(response.json()["results"]) == 36
 
 
 def test_schema_generates_and_validates_without_warnings(tmp_path: Path) -> None:

@@ -74,10 +74,10 @@ def test_list_costs_the_same_queries_at_any_size(
         factories.make_notification(recipient=world.consultant, engagement=world.mine.engagement)
     client.force_login(world.consultant)
 
-    # Then session, user, count and one page of rows with their engagements
-    with django_assert_num_queries(4):
+    # Then session, user and one page of rows with their engagements: no count
+    with django_assert_num_queries(3):
         response = client.get(LIST)
-    assert response.json()["count"] == size
+    assert len(response.json()["results"]) == min(size, 50)
 
 
 @time_machine.travel(NOW, tick=False)
@@ -113,7 +113,7 @@ def test_read_all_marks_the_callers_unread_and_says_how_many(client: Client, wor
 
     assert client.post(READ_ALL).json() == {"marked_read": 3}
     assert client.post(READ_ALL).json() == {"marked_read": 0}
-    assert client.get(LIST, {"unread": "true"}).json()["count"] == 0
+    assert client.get(LIST, {"unread": "true"}).json()["results"] == []
     lead.refresh_from_db()
     assert lead.read_at is None
 

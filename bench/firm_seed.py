@@ -1,0 +1,316 @@
+"""Seed a firm-scale portfolio into a throw-away PostgreSQL database, in minutes.
+
+Not a test: the starting point for measuring pages and API lists at the size
+of the whole firm (docs/benchmarks.md, "How to seed a firm").
+
+    createdb -h 127.0.0.1 -U postgres firm
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/firm .venv/bin/python bench/firm_seed.py
+    DATABASE_URL=... .venv/bin/python bench/firm_seed.py --scale 0.1   # a tenth of every size
+
+At ``--scale 1``: 2,000 engagements of 200 clients, 40,000 stakeholders (each
+with a role on one engagement of their client), 400 consultants on teams of
+four, 2,000,000 check-ins (each with one attendee) and 1,000,000 follow-ups
+spread over the two years before ``--as-of``. Every row is written by one
+set-based ``INSERT … SELECT generate_series`` per table, not through the
+services: nothing is notified, no search document is written, no health is
+computed. The practice lead ``firm-practice-lead`` and the lead of the first
+engagement, ``firm-consultant-1``, sign in with ``--password``.
+
+The script migrates the database first. It refuses the database named
+``test`` (the test suite's), any database that is not PostgreSQL, and one that
+already holds users or engagements.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Sizes at --scale 1, from issue 12: the whole firm at once.
+ENGAGEMENTS = 2_000
+STAKEHOLDERS = 40_000
+CHECK_INS = 2_000_000
+FOLLOW_UPS = 1_000_000
+ENGAGEMENTS_PER_CLIENT = 10
+TEAM_SIZE = 4
+# Each consultant serves on about 20 engagements: a team of four per engagement.
+ENGAGEMENTS_PER_CONSULTANT = 20
+HISTORY_DAYS = 730
+# A row seeded as done or cancelled, out of ten; the rest are open.
+DONE_IN_TEN = 6
+
+
+class Refused(Exception):
+    """The database is not one this script may fill."""
+
+
+def _configure(database_url: str) -> None:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "pmaas.settings"
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["DEBUG"] = "false"
+    os.environ.setdefault("SECRET_KEY", "bench-only-key-" + "x" * 50)
+    os.environ["SECURE_SSL_REDIRECT"] = "false"
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    sys.path.insert(0, str(BASE_DIR))
+    import django
+
+    django.setup()
+
+
+def _check_target() -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        raise Refused(f"PostgreSQL only, not {connection.vendor}.")
+    name = connection.settings_dict["NAME"]
+    if name == "test":
+        raise Refused("The database named test is the test suite's.")
+
+
+def _check_empty() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT count(*) FROM accounts_user) + (SELECT count(*) FROM engagements_engagement)"
+        )
+        (rows,) = cursor.fetchone()
+    if rows:
+        raise Refused(f"{connection.settings_dict['NAME']} already holds users or engagements.")
+
+
+def _sizes(scale: float) -> dict[str, int]:
+    engagements = max(ENGAGEMENTS_PER_CLIENT, round(ENGAGEMENTS * scale))
+    return {
+        "clients": max(1, engagements // ENGAGEMENTS_PER_CLIENT),
+        "engagements": engagements,
+        "consultants": max(TEAM_SIZE, engagements * TEAM_SIZE // ENGAGEMENTS_PER_CONSULTANT),
+        "stakeholders": max(engagements, round(STAKEHOLDERS * scale)),
+        "check_ins": max(1, round(CHECK_INS * scale)),
+        "follow_ups": max(1, round(FOLLOW_UPS * scale)),
+    }
+
+
+# Row n of check-ins and follow-ups is on engagement (n - 1) % engagements; what else
+# varies (kind, status, owner) turns with n / engagements, so that every engagement gets
+# a mix rather than one value each.
+#
+# One statement per table. Ids are assigned by the database in generate_series
+# order, so each statement can name the rows of the ones before by arithmetic
+# over the first id (%(first_…)s) instead of joining them.
+STEPS: list[tuple[str, str]] = [
+    (
+        "clients",
+        """
+        INSERT INTO engagements_client (name, time_zone, country, holiday_subdivision, created_at, updated_at)
+        SELECT 'Firm client ' || n, 'Europe/London', 'GB', '', %(as_of)s, %(as_of)s
+        FROM generate_series(1, %(clients)s) AS n ORDER BY n
+        """,
+    ),
+    (
+        "users",
+        """
+        INSERT INTO accounts_user (password, is_superuser, username, first_name, last_name, email,
+            is_staff, is_active, date_joined, role, time_zone, page_filters)
+        SELECT %(password)s, false,
+            CASE WHEN n = 0 THEN 'firm-practice-lead' ELSE 'firm-consultant-' || n END,
+            'Consultant', 'No. ' || n, 'firm-user-' || n || '@example.com', false, true, %(as_of)s,
+            CASE WHEN n = 0 THEN 'practice_lead' ELSE 'consultant' END, 'Europe/London', '{}'::jsonb
+        FROM generate_series(0, %(consultants)s) AS n ORDER BY n
+        """,
+    ),
+    (
+        "engagements",
+        """
+        INSERT INTO engagements_engagement (name, code, kind, description, budget, currency, start_date,
+            status, country, skip_non_working_days, health, health_override, health_override_reason,
+            created_at, updated_at, client_id, health_shared_with_client, holiday_subdivision, health_factors)
+        SELECT 'Firm engagement ' || n, 'FIRM-' || n,
+            (ARRAY['implementation', 'upgrade', 'launch', 'transformation', 'integration'])[1 + n %% 5],
+            '', 100000 + (n %% 50) * 10000, 'GBP', (%(as_of)s::timestamptz - interval '730 days')::date,
+            CASE WHEN n %% 10 = 0 THEN 'closed' ELSE 'active' END, 'GB', false,
+            (ARRAY['green', 'green', 'amber', 'red'])[1 + n %% 4], '', '',
+            %(as_of)s, %(as_of)s, %(first_client)s + (n - 1) / %(per_client)s, false, '', '[]'::jsonb
+        FROM generate_series(1, %(engagements)s) AS n ORDER BY n
+        """,
+    ),
+    (
+        "memberships",
+        """
+        INSERT INTO engagements_membership (role, joined_at, engagement_id, user_id)
+        SELECT CASE WHEN seat = 0 THEN 'lead' ELSE 'consultant' END, %(as_of)s,
+            %(first_engagement)s + e - 1,
+            %(first_user)s + 1 + ((e - 1) * %(team)s + seat) %% %(consultants)s
+        FROM generate_series(1, %(engagements)s) AS e, generate_series(0, %(team)s - 1) AS seat
+        ORDER BY e, seat
+        """,
+    ),
+    (
+        "stakeholders",
+        """
+        INSERT INTO stakeholders_stakeholder (name, email, title, department, phone, time_zone, notes,
+            created_at, updated_at, client_id)
+        SELECT 'Stakeholder ' || n, 'stakeholder-' || n || '@example.com', 'Director', 'Operations', '',
+            'Europe/London', '', %(as_of)s, %(as_of)s, %(first_client)s + (n - 1) %% %(clients)s
+        FROM generate_series(1, %(stakeholders)s) AS n ORDER BY n
+        """,
+    ),
+    (
+        "stakeholder roles",
+        # Stakeholder n belongs to client (n - 1) % clients, and takes a role on
+        # one of that client's engagements, turn by turn.
+        """
+        INSERT INTO stakeholders_stakeholderrole (kind, influence, interest, current_level, desired_level,
+            notes, created_at, updated_at, engagement_id, stakeholder_id)
+        SELECT CASE WHEN (n - 1) / %(clients)s = 0 THEN 'sponsor' ELSE 'team_member' END,
+            1 + n %% 5, 1 + (n / 5) %% 5, 'neutral', 'supportive', '', %(as_of)s, %(as_of)s,
+            %(first_engagement)s + ((n - 1) %% %(clients)s) * %(per_client)s
+                + ((n - 1) / %(clients)s) %% %(per_client)s,
+            %(first_stakeholder)s + n - 1
+        FROM generate_series(1, %(stakeholders)s) AS n ORDER BY n
+        """,
+    ),
+    (
+        "check-ins",
+        """
+        INSERT INTO communications_checkin (kind, occurred_at, summary, sentiment, decisions, created_at,
+            updated_at, engagement_id, logged_by_id, shared_with_client)
+        SELECT (ARRAY['meeting', 'call', 'email', 'video', 'workshop'])[1 + (n / %(engagements)s) %% 5],
+            %(as_of)s::timestamptz
+                - make_interval(mins => ((n::bigint * 7919) %% (%(history_days)s * 1440))::int),
+            'Check-in ' || n, ((n / %(engagements)s + n) %% 5) - 2, '', %(as_of)s, %(as_of)s,
+            %(first_engagement)s + (n - 1) %% %(engagements)s,
+            %(first_user)s + 1 + (((n - 1) %% %(engagements)s) * %(team)s) %% %(consultants)s,
+            (n / %(engagements)s) %% 3 = 0
+        FROM generate_series(1, %(check_ins)s) AS n ORDER BY n
+        """,
+    ),
+    (
+        "check-in attendees",
+        # Check-in n is on engagement (n - 1) % engagements; its attendee is one
+        # of the stakeholders with a role there (see stakeholder roles).
+        """
+        INSERT INTO communications_checkin_attendees (checkin_id, stakeholder_id)
+        SELECT c.id, first_role.stakeholder_id
+        FROM communications_checkin AS c JOIN (%(first_role)s) AS first_role USING (engagement_id)
+        ORDER BY c.id
+        """,
+    ),
+    (
+        "follow-ups",
+        """
+        INSERT INTO communications_followup (title, details, due_at, status, completed_at, escalation_level,
+            created_at, updated_at, engagement_id, owner_user_id, owner_stakeholder_id, shared_with_client)
+        SELECT 'Follow-up ' || n, '',
+            %(as_of)s::timestamptz + interval '30 days'
+                - make_interval(mins => ((n::bigint * 104729) %% (%(history_days)s * 1440))::int),
+            CASE WHEN (n / %(engagements)s) %% 10 < %(done_in_ten)s THEN 'done' ELSE 'open' END,
+            CASE WHEN (n / %(engagements)s) %% 10 < %(done_in_ten)s THEN %(as_of)s::timestamptz END,
+            0, %(as_of)s, %(as_of)s, %(first_engagement)s + (n - 1) %% %(engagements)s,
+            CASE WHEN (n / %(engagements)s) %% 4 <> 0
+                THEN %(first_user)s + 1
+                    + (((n - 1) %% %(engagements)s) * %(team)s + (n / %(engagements)s) %% %(team)s)
+                    %% %(consultants)s
+            END,
+            CASE WHEN (n / %(engagements)s) %% 4 = 0 THEN first_role.stakeholder_id END,
+            (n / %(engagements)s) %% 2 = 0
+        FROM generate_series(1, %(follow_ups)s) AS n
+        JOIN (%(first_role)s) AS first_role
+            ON first_role.engagement_id = %(first_engagement)s + (n - 1) %% %(engagements)s
+        ORDER BY n
+        """,
+    ),
+]
+
+# The first stakeholder with a role on each engagement: its check-ins' attendee, and the owner of
+# the follow-ups a stakeholder owes.
+FIRST_ROLE = """
+    SELECT DISTINCT ON (engagement_id) engagement_id, stakeholder_id
+    FROM stakeholders_stakeholderrole ORDER BY engagement_id, id
+"""
+
+FIRST_IDS = {
+    "first_client": "engagements_client",
+    "first_user": "accounts_user",
+    "first_engagement": "engagements_engagement",
+    "first_stakeholder": "stakeholders_stakeholder",
+}
+
+
+def _first_id(cursor: Any, table: str) -> int:
+    cursor.execute(f"SELECT coalesce(min(id), 0) FROM {table}")  # noqa: S608 - a fixed table name
+    return int(cursor.fetchone()[0])
+
+
+def seed(*, scale: float, as_of: datetime, password: str) -> dict[str, int]:
+    """Fill the empty, migrated database; one transaction, so a failure leaves it empty."""
+    from django.contrib.auth.hashers import make_password
+    from django.db import connection, transaction
+
+    sizes = _sizes(scale)
+    params: dict[str, Any] = {
+        **sizes,
+        "as_of": as_of,
+        "password": make_password(password),
+        "per_client": ENGAGEMENTS_PER_CLIENT,
+        "team": TEAM_SIZE,
+        "history_days": HISTORY_DAYS,
+        "done_in_ten": DONE_IN_TEN,
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        for label, sql in STEPS:
+            for name, table in FIRST_IDS.items():
+                params[name] = _first_id(cursor, table)
+            started = time.perf_counter()
+            cursor.execute(sql.replace("%(first_role)s", FIRST_ROLE), params)
+            print(f"{label:>20}: {cursor.rowcount:>10,} rows in {time.perf_counter() - started:6.1f} s")
+    with connection.cursor() as cursor:
+        # Fresh statistics, so the first measurement does not run on a planner's guesses.
+        cursor.execute("ANALYZE")
+    return sizes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the firm-scale sizes, 1 = all")
+    parser.add_argument(
+        "--as-of",
+        type=lambda text: datetime.fromisoformat(text).astimezone(UTC),
+        default=datetime(2026, 3, 2, 9, tzinfo=UTC),
+        help="the moment the portfolio is seeded up to (ISO 8601); history lies before it",
+    )
+    parser.add_argument("--password", default="firm-scale", help="password of the seeded users")
+    args = parser.parse_args(argv)
+    database_url = os.environ.get("DATABASE_URL", "")
+    if not database_url.startswith(("postgres://", "postgresql://")):
+        print("Set DATABASE_URL to a throw-away PostgreSQL database.", file=sys.stderr)
+        return 2
+    if not 0 < args.scale <= 1:
+        print("--scale is a fraction above 0, at most 1.", file=sys.stderr)
+        return 2
+    _configure(database_url)
+    from django.core.management import call_command
+
+    try:
+        _check_target()
+        call_command("migrate", verbosity=0)
+        _check_empty()
+    except Refused as refusal:
+        print(f"Refused: {refusal}", file=sys.stderr)
+        return 1
+    started = time.perf_counter()
+    sizes = seed(scale=args.scale, as_of=args.as_of, password=args.password)
+    print(f"Seeded {sizes} in {time.perf_counter() - started:.0f} s.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
