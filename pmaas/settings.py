@@ -531,6 +531,9 @@ SPECTACULAR_SETTINGS = {
         "ChannelStatusEnum": "communications.models.Channel.Status",
         "FollowUpStatusEnum": "communications.models.FollowUp.Status",
         "OutboxStatusEnum": "notifications.models.OutboxMessage.Status",
+        "RaidKindEnum": "communications.models.RaidKind",
+        "RaidStatusEnum": "communications.models.RaidItem.Status",
+        "DeliveryStateEnum": "communications.models.Delivery.State",
     },
 }
 
