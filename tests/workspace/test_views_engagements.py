@@ -330,8 +330,9 @@ def test_overview_query_count_does_not_grow_with_rows(client, db, django_assert_
     client.force_login(lead)
 
     # When the overview renders, then it costs the same queries at any size: session, user, engagement,
-    # may-edit, team, milestones, change requests, obligations, obligation summary, open silence flags
-    with django_assert_num_queries(11):
+    # may-edit, team, milestones, change requests, obligations, obligation summary, open silence flags,
+    # the top open risks and the bell's unread count
+    with django_assert_num_queries(12):
         response = client.get(reverse("engagement_detail", args=[engagement.pk]))
     assert response.status_code == 200
 
