@@ -12,12 +12,20 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Sequence
+from email.header import decode_header, make_header
 from typing import Any, TextIO
 
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 
 RULE = "=" * 72
+
+
+def _readable(address: str) -> str:
+    """An address as a person reads it: a name encoded for mail ("=?utf-8?q?...?=") decoded."""
+    return str(make_header(decode_header(address)))
+
+
 # The headers that say who, what and how to stop it; the rest is transport detail.
 SHOWN_HEADERS = ("List-Unsubscribe", "Reply-To")
 
@@ -44,7 +52,11 @@ class ConsoleEmailBackend(BaseEmailBackend):
 
 def message_block(message: EmailMessage) -> str:
     """One message as a readable block: From, To, Subject and a few headers, then the text."""
-    lines = [RULE, f"From: {message.from_email}", f"To: {', '.join(message.to)}"]
+    lines = [
+        RULE,
+        f"From: {message.from_email}",
+        f"To: {', '.join(_readable(address) for address in message.to)}",
+    ]
     if message.cc:
         lines.append(f"Cc: {', '.join(message.cc)}")
     lines.append(f"Subject: {message.subject}")

@@ -112,10 +112,10 @@ def _postgresql_rows(terms: list[str], scope: Q, offset: int, limit: int) -> lis
                 config=SEARCH_CONFIG,
                 start_sel=MARK_START,
                 stop_sel=MARK_STOP,
+                # One passage around the best match: in fragment mode PostgreSQL ends a
+                # passage at the first token that is not a word, so "ward <b>7</b>" lost its tail.
                 max_words=SNIPPET_WORDS,
                 min_words=SNIPPET_WORDS // 2,
-                max_fragments=2,
-                fragment_delimiter=" … ",
             ),
         )
         .order_by("-rank", "pk")

@@ -130,22 +130,25 @@ class PreviewedUpdate:
     summary: str
 
 
-def lead_summary(subscription: SponsorSubscription) -> str:
-    """The summary a lead wrote for the subscription's next update not yet sent; "" when none did.
+def lead_draft(subscription: SponsorSubscription) -> Delivery | None:
+    """The subscription's next update not yet sent whose summary a lead wrote; None when none did.
 
-    "Send now" opens with it rather than a draft: it is what the lead wants
-    this sponsor to read first.
+    "Send now" opens with that summary rather than a draft: it is what the
+    lead wants this sponsor to read first.
     """
-    written = (
+    return (
         Delivery.objects.filter(
             subscription=subscription, ad_hoc_key="", outbox_message__isnull=True, summary_by__isnull=False
         )
         .exclude(summary="")
         .order_by("-scheduled_for", "-pk")
-        .values_list("summary", flat=True)
         .first()
     )
-    return written or ""
+
+
+def lead_summary(subscription: SponsorSubscription) -> str:
+    draft = lead_draft(subscription)
+    return draft.summary if draft is not None else ""
 
 
 def update_preview(*, subscription: SponsorSubscription, as_of: datetime) -> PreviewedUpdate:

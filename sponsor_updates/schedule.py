@@ -9,7 +9,7 @@ of the month.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
@@ -65,8 +65,30 @@ def next_send_at(
     )
 
 
-def period_for(subscription: SponsorSubscription, *, send_at: datetime) -> Period:
-    """The days the update due at ``send_at`` covers: since the cadence's previous send."""
+def after_last_send(subscription: SponsorSubscription, *, last: datetime, as_of: datetime) -> datetime:
+    """The moment a changed schedule may send from: not in the week (month, for a monthly one) of ``last``.
+
+    The update of that week was sent; a new day in the same week would send
+    it again a day or two later.
+    """
+    day = local_date(last, subscription.time_zone)
+    if subscription.cadence == SponsorSubscription.Cadence.MONTHLY:
+        boundary = (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+    else:
+        boundary = day + timedelta(days=7 - day.weekday())
+    start = datetime.combine(boundary, time.min, tzinfo=ZoneInfo(subscription.time_zone))
+    return max(as_of, start)
+
+
+def period_for(subscription: SponsorSubscription, *, send_at: datetime, since: date | None = None) -> Period:
+    """The days the update due at ``send_at`` covers: since the cadence's previous send.
+
+    ``since`` is where the last update sent on schedule stopped (its
+    ``period_end``). When the schedule changed in between, the update starts
+    there instead, so no day falls between two updates and none is told
+    twice; after a gap of more than two cadences (a long pause) it covers
+    only its own cadence.
+    """
     end = local_date(send_at, subscription.time_zone)
     previous = recurrence.previous_occurrence(
         rule=subscription_rule(subscription),
@@ -76,6 +98,8 @@ def period_for(subscription: SponsorSubscription, *, send_at: datetime) -> Perio
         before=send_at,
     )
     start = local_date(previous, subscription.time_zone) if previous is not None else end - timedelta(days=7)
+    if since is not None and since < end and (since > start or end - since <= 2 * (end - start)):
+        start = since
     return Period(start=start, end=end)
 
 

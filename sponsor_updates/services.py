@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, Max, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
@@ -38,7 +38,14 @@ from pmaas.locking import claim_in_batches
 from pmaas.validation import LONG_TEXT_MAX_LENGTH, clean_instance
 from sponsor_updates import schedule
 from sponsor_updates.links import LinkTarget, Purpose, link_url
-from sponsor_updates.rendering import lead_summary, one_line, period_label, recipient_address, update_render
+from sponsor_updates.rendering import (
+    lead_draft,
+    lead_summary,
+    one_line,
+    period_label,
+    recipient_address,
+    update_render,
+)
 from sponsor_updates.selectors import UpdateContent, update_contents
 from sponsor_updates.summary import summary_draft
 from stakeholders.models import Stakeholder, StakeholderRole
@@ -65,9 +72,31 @@ class SubscriptionSchedule:
     needs_approval: bool | None = None
 
 
-def _scheduled(subscription: SponsorSubscription, *, as_of: datetime) -> None:
+def _scheduled(subscription: SponsorSubscription, *, as_of: datetime, anchor: datetime | None = None) -> None:
     subscription.next_send_at = (
-        schedule.next_send_at(subscription, after=as_of) if subscription.is_active else None
+        schedule.next_send_at(subscription, after=as_of, anchor=anchor) if subscription.is_active else None
+    )
+
+
+def last_period_ends(subscription_ids: Iterable[int]) -> dict[int, date]:
+    """Where each subscription's last update sent on schedule stopped (its ``period_end``); one query."""
+    return {
+        row["subscription_id"]: row["end"]
+        for row in Delivery.objects.filter(
+            subscription_id__in=list(subscription_ids), ad_hoc_key="", outbox_message__isnull=False
+        )
+        .values("subscription_id")
+        .annotate(end=Max("period_end"))
+        .order_by()
+    }
+
+
+def _last_scheduled_send(subscription: SponsorSubscription) -> datetime | None:
+    return (
+        Delivery.objects.filter(subscription=subscription, ad_hoc_key="", outbox_message__isnull=False)
+        .order_by("-scheduled_for")
+        .values_list("scheduled_for", flat=True)
+        .first()
     )
 
 
@@ -174,7 +203,11 @@ def subscription_update(
     if not (same_schedule and was_active and is_active and was_due is not None and was_due > as_of):
         # Worked out afresh only when the day, time, zone or cadence changed, or it was off: a
         # fortnightly update must not skip a week because its approval setting or pause changed.
-        _scheduled(subscription, as_of=as_of)
+        # Its weeks count from the last update sent, so a new day neither skips a week nor
+        # sends again in the week of that update.
+        last = _last_scheduled_send(subscription)
+        after = as_of if last is None else schedule.after_last_send(subscription, last=last, as_of=as_of)
+        _scheduled(subscription, as_of=after, anchor=last)
     subscription.save()
     _drafts_follow_schedule(subscription, as_of=as_of)
     return subscription
@@ -204,7 +237,9 @@ def _drafts_follow_schedule(subscription: SponsorSubscription, *, as_of: datetim
     Delivery.objects.filter(pk__in=[d.pk for d in drafts if d is not keep]).delete()
     if keep is None or send_at is None or keep.scheduled_for == send_at:
         return
-    period = schedule.period_for(subscription, send_at=send_at)
+    period = schedule.period_for(
+        subscription, send_at=send_at, since=last_period_ends([subscription.pk]).get(subscription.pk)
+    )
     taken = Delivery.objects.filter(subscription=subscription, ad_hoc_key="", period_end=period.end)
     if taken.exclude(pk=keep.pk).exists():
         # That local day's update was written already (moved to later the same day): it stays the one.
@@ -424,13 +459,14 @@ def updates_sweep(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SIZE) -> int
 
     def claim(batch: list[SponsorSubscription]) -> int:
         items: list[tuple[SponsorSubscription, Delivery, schedule.Period, str]] = []
+        ends = last_period_ends(s.pk for s in batch)
         for subscription in batch:
             send_at = subscription.next_send_at
             if send_at is None:  # Not due after all: the queryset only names rows with a send time.
                 continue
             following = schedule.next_send_at(subscription, after=max(send_at, as_of), anchor=send_at)
             if not schedule.is_paused(subscription, send_at=send_at):
-                period = schedule.period_for(subscription, send_at=send_at)
+                period = schedule.period_for(subscription, send_at=send_at, since=ends.get(subscription.pk))
                 delivery = Delivery(
                     subscription=subscription,
                     period_start=period.start,
@@ -479,7 +515,9 @@ def update_send_now(
     Covers one cadence up to and including today in the recipient's zone
     (``schedule.period_up_to``), exactly what the team's preview shows, and
     opens with the lead's summary of the next update when they wrote one
-    (``rendering.lead_summary``). ``request_key`` names the
+    (``rendering.lead_draft``); that draft is then used up, so the scheduled
+    update drafts its own rather than saying the same again (one already
+    waiting for approval stays). ``request_key`` names the
     request (the form carries it), so submitting it twice writes one update.
     The schedule is left as it is. Idempotent per ``request_key``.
     """
@@ -503,10 +541,13 @@ def update_send_now(
             summary=lead_summary(subscription) or summary_draft(content),
             scheduled_for=as_of,
         )
-        _write(
+        used = lead_draft(subscription)
+        written = _write(
             [(subscription, delivery, content, delivery_key(subscription.pk, f"now-{request_key}"))],
             as_of=as_of,
         )
+        if written and used is not None:
+            Delivery.objects.filter(pk=used.pk, outbox_message__isnull=True, held_at__isnull=True).delete()
     return Delivery.objects.get(subscription=subscription, ad_hoc_key=request_key)
 
 
@@ -810,7 +851,9 @@ def update_next_draft(*, actor: Any, subscription: SponsorSubscription, as_of: d
         raise RuleViolation("These updates are off: no update is scheduled.")
     if schedule.is_paused(subscription, send_at=send_at):
         raise RuleViolation("The next update falls in the pause: nothing will be sent then.")
-    period = schedule.period_for(subscription, send_at=send_at)
+    period = schedule.period_for(
+        subscription, send_at=send_at, since=last_period_ends([subscription.pk]).get(subscription.pk)
+    )
     with transaction.atomic():
         existing = Delivery.objects.filter(
             subscription=subscription, ad_hoc_key="", period_end=period.end

@@ -295,7 +295,9 @@ def _next_update(subscription: SponsorSubscription, *, as_of: datetime) -> NextU
     send_at = subscription.next_send_at
     if not subscription.is_active or send_at is None:
         return None
-    period = schedule.period_for(subscription, send_at=send_at)
+    period = schedule.period_for(
+        subscription, send_at=send_at, since=services.last_period_ends([subscription.pk]).get(subscription.pk)
+    )
     draft = selectors.delivery_of_period(subscription=subscription, period=period)
     if draft is not None and (draft.summary_by_id is not None or draft.approved_at is not None):
         summary = draft.summary

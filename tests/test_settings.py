@@ -138,7 +138,7 @@ message = EmailMultiAlternatives(
     "Status update: Rollout, week of 30 Nov",
     "Dear Ms Okafor,\\nThe pilot ward went live on Tuesday.\\n",
     "tracker@localhost",
-    ["Ada Okafor <ada@client.test>"],
+    ["Ada Okafor <ada@client.test>", "=?utf-8?q?Prof=2E_Dr=2E_Annette_Kr=C3=BCger?= <ak@client.test>"],
     headers={"List-Unsubscribe": "<https://tracker.test/u/x/>"},
 )
 message.attach_alternative("<p>The pilot ward went live on Tuesday.</p>", "text/html")
@@ -153,7 +153,7 @@ def test_the_embedded_default_prints_each_mail_as_a_readable_block_not_as_log_wa
     # Then the console shows who, what and the text, as a person reads them
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "To: Ada Okafor <ada@client.test>" in out
+    assert "To: Ada Okafor <ada@client.test>, Prof. Dr. Annette Krüger <ak@client.test>" in out
     assert "Subject: Status update: Rollout, week of 30 Nov" in out
     assert "List-Unsubscribe: <https://tracker.test/u/x/>" in out
     assert "Dear Ms Okafor,\nThe pilot ward went live on Tuesday." in out

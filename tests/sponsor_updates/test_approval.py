@@ -220,7 +220,7 @@ def test_moving_the_schedule_moves_the_draft_takes_its_approval_back_and_tells_t
     assert Notification.objects.filter(event=NotificationEvent.UPDATE_APPROVAL_NEEDED).count() == 1
 
 
-def test_a_draft_moved_onto_a_day_whose_update_went_already_is_dropped_not_sent_twice(due):
+def test_a_new_time_on_the_day_an_update_went_sends_nothing_more_that_day(due):
     # Given Monday's update went at 08:00 Berlin, and the lead drafted the next Monday's
     services.updates_sweep(as_of=AS_OF)
     due.subscription.refresh_from_db()
@@ -236,8 +236,16 @@ def test_a_draft_moved_onto_a_day_whose_update_went_already_is_dropped_not_sent_
     )
     services.updates_sweep(as_of=AS_OF + dt.timedelta(hours=1))
 
-    # Then that day keeps its one update, and the draft is gone rather than clashing with it
-    assert Delivery.objects.count() == 1 and len(_updates()) == 1
+    # Then that day keeps its one update, and the next goes next Monday at 09:00 with the lead's draft
+    assert len(_updates()) == 1
+    due.subscription.refresh_from_db()
+    assert due.subscription.next_send_at == dt.datetime(2026, 3, 16, 8, tzinfo=UTC)
+    moved = Delivery.objects.get(outbox_message__isnull=True)
+    assert (moved.period_end, moved.scheduled_for, moved.summary) == (
+        dt.date(2026, 3, 16),
+        dt.datetime(2026, 3, 16, 8, tzinfo=UTC),
+        "Next week.",
+    )
 
 
 def test_send_now_opens_with_the_summary_the_lead_wrote_for_the_next_update(due):
@@ -261,5 +269,5 @@ def test_send_now_opens_with_the_summary_the_lead_wrote_for_the_next_update(due)
     assert preview.summary == sent.summary == "From the lead: go-live holds."
     assert "From the lead: go-live holds." in message.body_text
     assert "We met once this week" not in message.body_text
-    # And the scheduled draft is still there for its own time
-    assert Delivery.objects.filter(ad_hoc_key="", summary="From the lead: go-live holds.").exists()
+    # And the lead's draft is used up: the scheduled update will not say the same again
+    assert not Delivery.objects.filter(ad_hoc_key="", summary="From the lead: go-live holds.").exists()

@@ -319,3 +319,33 @@ def test_changing_only_the_approval_or_pause_keeps_a_fortnightly_updates_next_da
 
         # Then the next update stays on its day: no week is skipped
         assert subscription.next_send_at == next_day
+
+
+def test_a_new_day_for_a_fortnightly_update_keeps_its_weeks_and_leaves_no_day_uncovered(sponsored):
+    # Given fortnightly Monday updates, the last one sent on Monday 9 March (covering 23 Feb – 8 Mar)
+    subscription = sponsored.subscription
+    SponsorSubscription.objects.filter(pk=subscription.pk).update(
+        cadence="fortnightly", next_send_at=dt.datetime(2026, 3, 9, 7, tzinfo=UTC)
+    )
+    subscription.refresh_from_db()
+    assert services.updates_sweep(as_of=AS_OF) == 1
+    subscription.refresh_from_db()
+
+    # When the team moves them to Tuesday on Thursday 12 March
+    spec = services.SubscriptionSchedule("fortnightly", 1, dt.time(8), "Europe/Berlin")
+    services.subscription_update(
+        actor=sponsored.lead,
+        subscription=subscription,
+        spec=spec,
+        is_active=True,
+        as_of=AS_OF + dt.timedelta(days=3),
+    )
+    subscription.refresh_from_db()
+
+    # Then the next goes on Tuesday 24 March, two weeks on, not the week after or three weeks on
+    assert subscription.next_send_at == dt.datetime(2026, 3, 24, 7, tzinfo=UTC)
+    # And it covers every day since the last one: 9 to 23 March
+    assert services.updates_sweep(as_of=dt.datetime(2026, 3, 24, 8, tzinfo=UTC)) == 1
+    latest = Delivery.objects.order_by("-scheduled_for").first()
+    assert latest is not None
+    assert (latest.period_start, latest.period_end) == (dt.date(2026, 3, 9), dt.date(2026, 3, 24))

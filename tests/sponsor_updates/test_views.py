@@ -528,7 +528,7 @@ def test_a_sent_update_and_its_acknowledgement_are_contact_on_the_timeline_not_m
     client.force_login(due_monday.lead)
     page = client.get(reverse("engagement_timeline", args=[engagement.pk])).content.decode()
     assert "Status update sent to Ana Ruiz" in page and "Outbound contact by email, not a meeting" in page
-    assert "covering 2 Mar – 8 Mar 2026" in page
+    assert "the update covering 2–8 Mar 2026" in page
     assert "Ana Ruiz acknowledged a status update" in page and "Thanks, all clear." in page
     assert page.index(f"update-acknowledged-{delivery.pk}") < page.index(f"update-sent-{delivery.pk}")
     # And a filter by meeting kind leaves them out; a filter by the sponsor keeps them
@@ -761,5 +761,5 @@ def test_the_timeline_names_the_days_a_sent_now_update_covered(sponsored, client
     page = client.get(reverse("engagement_timeline", args=[sponsored.engagement.pk])).content.decode()
 
     # Then it says the update was sent on request and covered 3–9 March, not "due" a day later
-    assert "sent on request, covering 3 Mar – 9 Mar 2026" in page
+    assert "the update covering 3–9 Mar 2026, sent on request" in page
     assert "10 Mar" not in page
