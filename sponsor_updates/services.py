@@ -40,7 +40,6 @@ from sponsor_updates import schedule
 from sponsor_updates.links import LinkTarget, Purpose, link_url
 from sponsor_updates.rendering import (
     lead_draft,
-    lead_summary,
     one_line,
     period_label,
     recipient_address,
@@ -532,16 +531,16 @@ def update_send_now(
         content = update_contents(
             subscriptions=[subscription], periods={subscription.pk: period}, as_of=as_of
         )[subscription.pk]
+        used = lead_draft(subscription)
         delivery = Delivery(
             subscription=subscription,
             period_start=period.start,
             period_end=period.end,
             ad_hoc_key=request_key,
             health=content.health,
-            summary=lead_summary(subscription) or summary_draft(content),
+            summary=used.summary if used is not None else summary_draft(content),
             scheduled_for=as_of,
         )
-        used = lead_draft(subscription)
         written = _write(
             [(subscription, delivery, content, delivery_key(subscription.pk, f"now-{request_key}"))],
             as_of=as_of,
