@@ -29,7 +29,25 @@ _SERVICE_ROW_KEY = re.compile(r"^follow_ups\[(\d+)\]\.(\w+)$")
 _SERVICE_TO_ROW_FIELD = {"title": "title", "due_at": "due", "owner": "owner"}
 
 
-class CheckInForm(forms.Form):
+class _AttendeesForm(forms.Form):
+    """Who took part in a check-in, the client's people and the team's: the same when logged or edited."""
+
+    attendees = IdMultipleChoiceField(
+        queryset=Stakeholder.objects.none(),
+        label="Attendees",
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Name at least one stakeholder who took part."},
+    )
+    team_attendees = IdMultipleChoiceField(
+        queryset=User.objects.none(),
+        label="Team attendees",
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+
+class CheckInForm(_AttendeesForm):
+    field_order = ["engagement", "channel", "covers", "covers_asked", "attendees", "team_attendees"]
     engagement = IdChoiceField(
         queryset=Engagement.objects.none(), label="Engagement", empty_label="Choose an engagement"
     )
@@ -43,18 +61,6 @@ class CheckInForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     covers_asked = forms.BooleanField(required=False, widget=forms.HiddenInput)
-    attendees = IdMultipleChoiceField(
-        queryset=Stakeholder.objects.none(),
-        label="Attendees",
-        widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Name at least one stakeholder who took part."},
-    )
-    team_attendees = IdMultipleChoiceField(
-        queryset=User.objects.none(),
-        label="Team attendees",
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-    )
     kind = forms.ChoiceField(choices=ChannelKind.choices, label="How you talked", initial=ChannelKind.MEETING)
     occurred_at = forms.DateTimeField(
         label="When",
@@ -263,8 +269,10 @@ def apply_service_errors(
             form_add_service_errors(form, ValidationError({key: errors}))
 
 
-class CheckInEditForm(forms.Form):
+class CheckInEditForm(_AttendeesForm):
     """A correction of a logged check-in: when, who, what was said and decided."""
+
+    field_order = ["occurred_at", "attendees", "team_attendees"]
 
     occurred_at = forms.DateTimeField(
         label="When",
@@ -273,18 +281,6 @@ class CheckInEditForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL_FORMAT),
         help_text="Format: YYYY-MM-DD HH:MM, in your time zone.",
         error_messages={"invalid": "Give the date and time as YYYY-MM-DD HH:MM."},
-    )
-    attendees = IdMultipleChoiceField(
-        queryset=Stakeholder.objects.none(),
-        label="Attendees",
-        widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Name at least one stakeholder who took part."},
-    )
-    team_attendees = IdMultipleChoiceField(
-        queryset=User.objects.none(),
-        label="Team attendees",
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
     )
     summary = LongTextField(label="Summary", widget=forms.Textarea(attrs={"rows": 4}))
     decisions = LongTextField(label="Decisions", required=False, widget=forms.Textarea(attrs={"rows": 3}))
