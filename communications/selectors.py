@@ -720,38 +720,80 @@ def update_contacts(
 # How far back the follow-ups page lists completed items.
 FOLLOW_UPS_DONE_RECENTLY = timedelta(days=30)
 FOLLOW_UPS_DONE_LIMIT = 100
+# Rows per page of each list on an engagement's follow-ups page.
+FOLLOW_UPS_PAGE_SIZE = 50
+FOLLOW_UP_BOARD_SECTIONS = ("overdue", "open", "done", "client")
+
+
+@dataclass(frozen=True)
+class BoardSection:
+    """One page of one list of the board, and how many the whole list holds."""
+
+    rows: list[FollowUp]
+    number: int
+    has_next: bool
+    total: int
+
+    @property
+    def first(self) -> int:
+        return (self.number - 1) * FOLLOW_UPS_PAGE_SIZE + 1
 
 
 @dataclass(frozen=True)
 class FollowUpBoard:
     """An engagement's follow-ups as its page lists them: the team's by state, the client's apart."""
 
-    overdue: list[FollowUp]
-    open: list[FollowUp]
-    done: list[FollowUp]
-    client_owed: list[FollowUp]
+    overdue: BoardSection
+    open: BoardSection
+    done: BoardSection
+    client_owed: BoardSection
 
 
-def follow_up_board(*, user: Any, engagement: Engagement, as_of: datetime) -> FollowUpBoard:
-    """Four queries whatever the number of follow-ups; each row carries may_change and is_overdue."""
+def follow_up_board(
+    *, user: Any, engagement: Engagement, as_of: datetime, pages: dict[str, int] | None = None
+) -> FollowUpBoard:
+    """Five queries whatever the number of follow-ups; each row carries may_change and is_overdue.
+
+    Each list is paged on its own (``pages`` maps a section of
+    FOLLOW_UP_BOARD_SECTIONS to its page number, default 1), in an order that
+    ends with the primary key; one aggregate counts every list of the one
+    engagement.
+    """
     rows = follow_up_list_with_rights(user=user, as_of=as_of).filter(engagement=engagement)
-    team = rows.filter(owner_user__isnull=False)
     done_since = as_of - FOLLOW_UPS_DONE_RECENTLY
+    team = Q(owner_user__isnull=False)
+    conditions = {
+        "overdue": team & FollowUp.overdue_condition(as_of=as_of),
+        "open": team & Q(status=FollowUp.Status.OPEN, due_at__gte=as_of),
+        "done": team & Q(status=FollowUp.Status.DONE, completed_at__gte=done_since),
+        "client": Q(owner_stakeholder__isnull=False)
+        & (Q(status=FollowUp.Status.OPEN) | Q(status=FollowUp.Status.DONE, completed_at__gte=done_since)),
+    }
+    orders: dict[str, tuple[Any, ...]] = {
+        "overdue": ("due_at", "pk"),
+        "open": ("due_at", "pk"),
+        "done": ("-completed_at", "-pk"),
+        "client": ("-status", "due_at", "pk"),
+    }
+    # Counted over the rows the user may see, so a client never learns how many internal ones there are.
+    totals = (
+        follow_up_list(user=user)
+        .filter(engagement=engagement)
+        .aggregate(**{key: Count("pk", filter=condition) for key, condition in conditions.items()})
+    )
+    totals["done"] = min(totals["done"], FOLLOW_UPS_DONE_LIMIT)
+    wanted = pages or {}
+
+    def section(key: str) -> BoardSection:
+        last = max(1, -(-totals[key] // FOLLOW_UPS_PAGE_SIZE))
+        number = min(max(1, wanted.get(key, 1)), last)
+        start = (number - 1) * FOLLOW_UPS_PAGE_SIZE
+        end = min(start + FOLLOW_UPS_PAGE_SIZE, totals[key])
+        found = list(rows.filter(conditions[key]).order_by(*orders[key])[start:end]) if end > start else []
+        return BoardSection(rows=found, number=number, has_next=end < totals[key], total=totals[key])
+
     return FollowUpBoard(
-        overdue=list(team.filter(FollowUp.overdue_condition(as_of=as_of)).order_by("due_at", "pk")),
-        open=list(team.filter(status=FollowUp.Status.OPEN, due_at__gte=as_of).order_by("due_at", "pk")),
-        done=list(
-            team.filter(status=FollowUp.Status.DONE, completed_at__gte=done_since).order_by(
-                "-completed_at", "-pk"
-            )[:FOLLOW_UPS_DONE_LIMIT]
-        ),
-        client_owed=list(
-            rows.filter(owner_stakeholder__isnull=False)
-            .filter(
-                Q(status=FollowUp.Status.OPEN) | Q(status=FollowUp.Status.DONE, completed_at__gte=done_since)
-            )
-            .order_by("-status", "due_at", "pk")
-        ),
+        overdue=section("overdue"), open=section("open"), done=section("done"), client_owed=section("client")
     )
 
 

@@ -67,16 +67,41 @@ def _shows_engagement(request: HttpRequest) -> bool:
 @require_GET
 def engagement_follow_ups(request: HttpRequest, pk: int) -> HttpResponse:
     engagement = engagement_get_for_user(user=request.user, id=pk)
-    board = selectors.follow_up_board(user=request.user, engagement=engagement, as_of=timezone.now())
+    pages = {key: parse_id(request.GET.get(key)) or 1 for key in selectors.FOLLOW_UP_BOARD_SECTIONS}
+    board = selectors.follow_up_board(
+        user=request.user, engagement=engagement, as_of=timezone.now(), pages=pages
+    )
+    sections = {
+        "overdue": board.overdue,
+        "open": board.open,
+        "done": board.done,
+        "client": board.client_owed,
+    }
     context = {
         "engagement": engagement,
         "tab": "follow_ups",
         "board": board,
+        "pager": {key: _pager(request, key, section) for key, section in sections.items()},
         "can_edit": engagement_can_edit(user=request.user, engagement=engagement),
         "next": request.get_full_path(),
         "bulk": True,
     }
     return render(request, "communications/follow_ups.html", context)
+
+
+def _pager(request: HttpRequest, key: str, section: selectors.BoardSection) -> dict[str, str]:
+    """The query strings of the section's previous and next pages, the other sections' pages kept."""
+
+    def query(number: int) -> str:
+        params = request.GET.copy()
+        params[key] = str(number)
+        return params.urlencode()
+
+    return {
+        "previous": query(section.number - 1) if section.number > 1 else "",
+        "next": query(section.number + 1) if section.has_next else "",
+        "last_shown": str(section.first + len(section.rows) - 1),
+    }
 
 
 @login_required

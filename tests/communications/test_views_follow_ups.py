@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from communications import services
+from communications import selectors, services
 from communications.models import FollowUp
 from pmaas.concurrency import STALE_MESSAGE
 from tests import factories
@@ -67,10 +67,10 @@ def test_team_items_are_split_into_overdue_open_and_done(client, world) -> None:
     board = client.get(_page(world.mine.engagement)).context["board"]
 
     # Then each sits in its own list
-    assert [f.title for f in board.overdue] == ["Late item"]
-    assert [f.title for f in board.open] == ["Upcoming item"]
-    assert [f.title for f in board.done] == ["Finished item"]
-    assert board.overdue[0].is_overdue and board.overdue[0].pk == late.pk
+    assert [f.title for f in board.overdue.rows] == ["Late item"]
+    assert [f.title for f in board.open.rows] == ["Upcoming item"]
+    assert [f.title for f in board.done.rows] == ["Finished item"]
+    assert board.overdue.rows[0].is_overdue and board.overdue.rows[0].pk == late.pk
 
 
 def test_what_the_client_owes_is_listed_apart_with_the_stakeholders_name(client, world) -> None:
@@ -83,8 +83,8 @@ def test_what_the_client_owes_is_listed_apart_with_the_stakeholders_name(client,
 
     # Then the client's item is only in the client's list, under the stakeholder's name
     board = response.context["board"]
-    assert [f.title for f in board.client_owed] == ["Approve the data migration plan"]
-    assert all(f.owner_user_id for f in board.overdue + board.open + board.done)
+    assert [f.title for f in board.client_owed.rows] == ["Approve the data migration plan"]
+    assert all(f.owner_user_id for f in board.overdue.rows + board.open.rows + board.done.rows)
     page = response.content.decode()
     client_section = page[page.index('id="client-follow-ups"') :]
     assert "Approve the data migration plan" in client_section
@@ -134,6 +134,49 @@ def test_follow_ups_query_count_does_not_grow_with_items(client, world, django_a
         with django_assert_num_queries(9):
             response = client.get(url)
         assert response.status_code == 200
+
+
+def test_a_long_list_is_paged_oldest_first_with_its_total(client, world) -> None:
+    # Given more overdue items than a page holds, each a day older than the next
+    size = selectors.FOLLOW_UPS_PAGE_SIZE
+    for n in range(size + 3):
+        _team_item(world, title=f"Late {n:03d}", days=-(n + 1))
+    client.force_login(world.lead)
+
+    # When the lead opens the page
+    response = client.get(_page(world.mine.engagement))
+
+    # Then the oldest page shows with the total and a link to the next page
+    board = response.context["board"]
+    oldest_first = [f"Late {n:03d}" for n in range(size + 2, -1, -1)]
+    assert [f.title for f in board.overdue.rows] == oldest_first[:size]
+    body = response.content.decode()
+    assert f'Overdue <span class="muted">({size + 3})</span>' in body
+    assert f"1–{size} of {size + 3}" in body
+    assert 'href="?overdue=2#follow-ups-overdue"' in body
+
+    # And the next page holds the rest, and keeps the other lists' pages
+    response = client.get(_page(world.mine.engagement) + "?overdue=2&open=1")
+    assert [f.title for f in response.context["board"].overdue.rows] == oldest_first[size:]
+    assert 'href="?overdue=1&amp;open=1#follow-ups-overdue"' in response.content.decode()
+
+    # And a page past the end shows the last one rather than nothing
+    response = client.get(_page(world.mine.engagement) + "?overdue=99")
+    assert [f.title for f in response.context["board"].overdue.rows] == oldest_first[size:]
+
+
+def test_a_client_user_counts_only_the_items_shared_with_the_client(client, world) -> None:
+    # Given two overdue items the team owes, one shared with the client and one not
+    _team_item(world, title="Shared late", days=-1, shared=True)
+    _team_item(world, title="Internal late", days=-2)
+    client.force_login(world.client_user)
+
+    # When the client user opens the page
+    response = client.get(_page(world.mine.engagement))
+
+    # Then the list and its count know only the shared one
+    assert [f.title for f in response.context["board"].overdue.rows] == ["Shared late"]
+    assert response.context["board"].overdue.total == 1
 
 
 # Completing one
