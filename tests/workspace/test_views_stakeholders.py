@@ -7,12 +7,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from communications.models import FollowUp
+from communications.models import CheckIn, FollowUp
 from communications.services import FollowUpSpec
 from pmaas.concurrency import STALE_MESSAGE
 from stakeholders.models import Stakeholder, StakeholderRole
 from tests import factories
 from workspace.forms.stakeholders import seen_version
+from workspace.views.stakeholders import STAKEHOLDER_CHECK_INS_SHOWN, STAKEHOLDER_FOLLOW_UPS_SHOWN
 
 HX = {"HTTP_HX_REQUEST": "true"}
 
@@ -650,8 +651,27 @@ def test_stakeholder_page_query_count_does_not_grow_with_interactions(
     # (one of them: which of the person's engagements the user may add a follow-up to)
     with django_assert_num_queries(9):
         response = client.get(reverse("stakeholder_detail", args=[person.pk]))
-    assert len(response.context["check_ins"]) == count
-    assert len(response.context["follow_ups"]) == count
+
+    # And the page shows the latest check-ins and the first follow-ups, with the way to the rest
+    body = response.content.decode()
+    shown_check_ins = min(count, STAKEHOLDER_CHECK_INS_SHOWN)
+    assert len(response.context["check_ins"]) == shown_check_ins
+    assert len(response.context["follow_ups"]) == min(count, STAKEHOLDER_FOLLOW_UPS_SHOWN)
+    timeline_links = [
+        f"{reverse('engagement_timeline', args=[engagement.pk])}?stakeholder={person.pk}"
+        for engagement in engagements
+    ]
+    if count > STAKEHOLDER_CHECK_INS_SHOWN:
+        assert f"The latest {shown_check_ins} are shown" in body
+        assert all(link in body for link in timeline_links)
+        newest = response.context["check_ins"][0]
+        assert (
+            newest.summary
+            == max(CheckIn.objects.filter(attendees=person), key=lambda c: (c.occurred_at, c.pk)).summary
+        )
+    else:
+        assert "are shown" not in body
+        assert not any(link in body for link in timeline_links)
 
 
 # Editing a person

@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -38,6 +39,10 @@ from workspace.forms.stakeholders import (
     stakeholder_initial,
 )
 from workspace.selectors import stakeholder_register, stakeholder_register_row, stakeholder_roles_of_person
+
+# A person's page shows their latest check-ins and most pressing follow-ups; the rest are a link away.
+STAKEHOLDER_CHECK_INS_SHOWN = 10
+STAKEHOLDER_FOLLOW_UPS_SHOWN = 25
 
 
 def _register_url(role: StakeholderRole) -> str:
@@ -184,6 +189,12 @@ def stakeholder_role_remove(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "workspace/role_remove.html", context, status=409 if refusal else 200)
 
 
+def _shown_and_more(name: str, rows: QuerySet[Any], shown: int) -> dict[str, Any]:
+    """The first ``shown`` rows under ``name``, and ``more_<name>``: whether the list goes on."""
+    first = list(rows[: shown + 1])
+    return {name: first[:shown], f"more_{name}": len(first) > shown}
+
+
 @login_required
 @require_http_methods(["GET"])
 def stakeholder_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -215,10 +226,17 @@ def stakeholder_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "stakeholder": stakeholder,
         "role_health": role_health,
-        "check_ins": list(check_in_list_attended_by(user=request.user, stakeholder=stakeholder)),
-        "follow_ups": list(
-            follow_up_list_owed_by_stakeholder(user=request.user, stakeholder=stakeholder, as_of=as_of)
+        **_shown_and_more(
+            "check_ins",
+            check_in_list_attended_by(user=request.user, stakeholder=stakeholder),
+            STAKEHOLDER_CHECK_INS_SHOWN,
         ),
+        **_shown_and_more(
+            "follow_ups",
+            follow_up_list_owed_by_stakeholder(user=request.user, stakeholder=stakeholder, as_of=as_of),
+            STAKEHOLDER_FOLLOW_UPS_SHOWN,
+        ),
+        "engagements": list({role.engagement_id: role.engagement for role in roles}.values()),
         "can_edit": selectors.stakeholder_can_edit(user=request.user, stakeholder=stakeholder),
         # Where the user may record a follow-up about this person: their engagements the user may change.
         "follow_up_engagements": [role.engagement for role in roles if role.engagement_id in editable],
