@@ -57,6 +57,7 @@ from engagements.selectors import (
     user_running_engagements,
 )
 from stakeholders.models import HIGH_FROM, Level, StakeholderRole
+from workspace.paging import Page, page_of
 
 PAGE_SIZE = 25
 COMPLIANCE_WEEKS = (4, 12)
@@ -70,28 +71,9 @@ _HEALTH_RANK = Case(
 )
 
 
-@dataclasses.dataclass(frozen=True)
-class Page:
-    """One page of a list: its rows and whether pages come before and after it."""
-
-    rows: list[Any]
-    number: int
-    has_next: bool
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-
 def percent(compliance: Compliance) -> int | None:
     """Whole percent held on time; None when nothing was due, which is not 0 %."""
     return None if compliance.ratio is None else round(compliance.ratio * 100)
-
-
-def _page(queryset: Any, *, number: int, size: int) -> Page:
-    start = (number - 1) * size
-    rows = list(queryset[start : start + size + 1])
-    return Page(rows=rows[:size], number=number, has_next=len(rows) > size)
 
 
 def _ordered(expression: Any, *, descending: bool) -> OrderBy:
@@ -317,7 +299,7 @@ def portfolio_page(
 ) -> Page:
     """One page of the portfolio: two queries (the engagements, their sponsors)."""
     thresholds = health_thresholds()
-    page = _page(
+    page = page_of(
         portfolio_queryset(user=user, as_of=as_of, filters=filters, thresholds=thresholds),
         number=number,
         size=size,
@@ -622,7 +604,7 @@ def consultant_rows(people: Sequence[User]) -> list[ConsultantRow]:
 def consultants_page(
     *, user: Any, as_of: datetime, sort: str, descending: bool, number: int, size: int = PAGE_SIZE
 ) -> Page:
-    page = _page(
+    page = page_of(
         consultants_queryset(user=user, as_of=as_of, sort=sort, descending=descending),
         number=number,
         size=size,

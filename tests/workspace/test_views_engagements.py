@@ -16,6 +16,7 @@ from engagements.models import ChangeRequest, Engagement, Milestone
 from pmaas.errors import TransitionRefused
 from stakeholders.models import Scale, StakeholderRole
 from tests import factories
+from workspace.views.engagements import ENGAGEMENT_LIST_PAGE_SIZE
 
 
 def _next_week() -> dt.date:
@@ -124,6 +125,33 @@ def test_engagement_list_filters_by_status_and_client_and_links_each_row(client,
     assert {e.code for e in by_client.context["engagements"]} == {"EHR-A", "DATA-A"}
     assert {e.code for e in by_both.context["engagements"]} == {"EHR-A"}
     assert reverse("engagement_detail", args=[world.mine.engagement.pk]) in by_both.content.decode()
+
+
+def test_engagement_list_is_paged_in_a_stable_order_with_filters_kept(client, world):
+    # Given more engagements of one client than a page holds, two of them with the same name
+    size = ENGAGEMENT_LIST_PAGE_SIZE
+    lead = factories.consultant()
+    crowded = factories.make_client(name="Aaa Crowded Client")
+    made = [
+        factories.make_engagement(client=crowded, lead=lead, name=f"Rollout {n:03d}") for n in range(size + 1)
+    ]
+    made.append(factories.make_engagement(client=crowded, lead=lead, name="Rollout 000"))
+    client.force_login(world.practice_lead)
+
+    # When the practice lead reads the client's engagements page by page
+    first = client.get(reverse("engagement_list"), {"client": crowded.pk})
+    second = client.get(reverse("engagement_list"), {"client": crowded.pk, "page": 2})
+
+    # Then each engagement shows exactly once, in name order, the same name ordered by creation
+    shown = [e.pk for e in first.context["engagements"]] + [e.pk for e in second.context["engagements"]]
+    expected = sorted(made, key=lambda e: (e.name, e.pk))
+    assert shown == [e.pk for e in expected]
+    assert len(first.context["engagements"]) == size
+
+    # And the links between the pages keep the filter
+    assert f'href="?client={crowded.pk}&amp;page=2"' in first.content.decode()
+    assert f'href="?client={crowded.pk}&amp;page=1"' in second.content.decode()
+    assert 'rel="next"' not in second.content.decode()
 
 
 def test_engagement_list_offers_only_clients_in_scope(client, world):

@@ -40,6 +40,7 @@ from workspace.forms.engagements import (
     MilestoneCreateForm,
     MilestoneForm,
 )
+from workspace.paging import page_number, page_of, page_query
 
 # How many upcoming milestones the overview shows; the changes page shows them all.
 OVERVIEW_MILESTONES = 5
@@ -78,6 +79,9 @@ def refresh_health(engagement_id: int) -> None:
     health.engagement_health_refresh(engagement_ids=[engagement_id], as_of=timezone.now())
 
 
+ENGAGEMENT_LIST_PAGE_SIZE = 50
+
+
 @login_required
 def engagement_list(request: HttpRequest) -> HttpResponse:
     form = EngagementFilterForm(request.GET or None, clients=selectors.client_list(user=request.user))
@@ -87,7 +91,19 @@ def engagement_list(request: HttpRequest) -> HttpResponse:
     engagements = selectors.engagement_list_filtered(user=request.user, status=status, client=client)
     if getattr(request.user, "is_firm_member", False):
         engagements = engagements.annotate(open_silence_flags=silence.open_silence_count())
-    context = {"engagements": engagements, "form": form, "filtered": bool(status or client)}
+    page = page_of(
+        engagements.order_by("client__name", "name", "pk"),
+        number=page_number(request.GET),
+        size=ENGAGEMENT_LIST_PAGE_SIZE,
+    )
+    context = {
+        "engagements": page.rows,
+        "page": page,
+        "previous_query": page_query(request.GET, page.number - 1),
+        "next_query": page_query(request.GET, page.number + 1),
+        "form": form,
+        "filtered": bool(status or client),
+    }
     return render(request, "workspace/engagement_list.html", context)
 
 
