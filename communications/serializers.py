@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -705,7 +706,7 @@ class RaidAssumptionValidateSerializer(serializers.Serializer[Any]):
 class RaidIssueToChangeRequestSerializer(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=ChangeRequest.Kind.choices)
     budget_impact = serializers.DecimalField(
-        max_digits=14, decimal_places=2, default=0, help_text="Positive adds cost."
+        max_digits=14, decimal_places=2, default=Decimal(0), help_text="Positive adds cost."
     )
     schedule_impact_days = serializers.IntegerField(
         min_value=-3650, max_value=3650, default=0, help_text="Positive delays."
