@@ -366,3 +366,23 @@ def test_moving_a_check_in_out_of_its_meetings_window_makes_compliance_drop(clie
         # Then the meeting is owed again, not held
         assert response.status_code == 200
         assert _compliance(client, engagement) == (1, 0)
+
+
+REVISION_LIST_QUERIES = 4
+
+
+@pytest.mark.parametrize("corrections", [2, 12])
+def test_the_list_of_earlier_versions_reads_a_fixed_number_of_queries(
+    client, world, django_assert_num_queries, corrections
+):
+    # Given the world's check-in corrected a few times or many, by different people
+    check_in = world.mine.check_in
+    for n in range(corrections):
+        client.force_login(world.lead if n % 2 else world.administrator)
+        _patch(client, check_in, {"summary": f"Correction {n}", "seen_updated_at": _seen(client, check_in)})
+    client.force_login(world.lead)
+
+    # When the lead lists them, then the query count does not grow with them
+    with django_assert_num_queries(REVISION_LIST_QUERIES):
+        response = client.get(REVISIONS, {"check_in": check_in.pk})
+    assert len(response.json()["results"]) == corrections
