@@ -314,7 +314,10 @@ class CheckInEditSerializer(serializers.Serializer[Any]):
         selector=user_list, many=True, default=list, help_text="Members of the engagement's team."
     )
     seen_updated_at = serializers.DateTimeField(
-        help_text="The check-in's updated_at as last read: a change since then refuses the correction.",
+        help_text=(
+            "The check-in's updated_at as last read: a change since then refuses the correction. "
+            "Required, PATCH included."
+        ),
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
