@@ -29,6 +29,7 @@ from communications import compliance, raid, selectors, services, silence
 from communications.models import (
     Channel,
     CheckIn,
+    CheckInRevision,
     Delivery,
     FollowUp,
     FollowUpComment,
@@ -41,6 +42,9 @@ from communications.serializers import (
     ChannelCreateSerializer,
     ChannelSerializer,
     CheckInCreateSerializer,
+    CheckInDeleteSerializer,
+    CheckInEditSerializer,
+    CheckInRevisionSerializer,
     CheckInSerializer,
     ComplianceQuerySerializer,
     ComplianceRowSerializer,
@@ -50,15 +54,25 @@ from communications.serializers import (
     FollowUpCreateSerializer,
     FollowUpSerializer,
     MembershipRemoveQuerySerializer,
+    RaidAssumptionValidateSerializer,
+    RaidIssueToChangeRequestSerializer,
     RaidItemCreateSerializer,
     RaidItemSerializer,
     RaidItemTransitionSerializer,
     RaidItemWriteSerializer,
+    RaidRiskReviewSerializer,
     SilenceFlagSerializer,
     SponsorSubscriptionSerializer,
 )
 from engagements.api import MembershipViewSet
-from engagements.selectors import engagement_list, membership_get_for_user, user_list
+from engagements.policy import Action, engagement_check_can
+from engagements.selectors import (
+    change_request_get_for_user,
+    engagement_list,
+    membership_get_for_user,
+    user_list,
+)
+from engagements.serializers import ChangeRequestSerializer
 from pmaas.api import FIELD_ERRORS, FORBIDDEN, NOT_FOUND, IdChoiceFilter, NumberedPagination
 from pmaas.scoping import require_shared_section
 from stakeholders.selectors import stakeholder_list
@@ -225,6 +239,117 @@ class CheckInViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         check_in = services.check_in_log(actor=request.user, follow_ups=specs, **data)
         created = selectors.check_in_get_for_user(user=request.user, id=check_in.pk)
         return Response(self.get_serializer(created).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Correct a check-in: when, who, what was said and decided",
+        description=(
+            "Whoever logged it (while on the team), the engagement's lead, practice leads and "
+            "administrators. The version it replaces is kept (see check-in-revisions) and the check-in "
+            "is marked edited (edited_at). When the time or the attendees change, the planned meeting, "
+            "obligations and silence flags it counted for are worked out again, and the engagement's "
+            "health and figures follow. seen_updated_at is the check-in's updated_at as last read: a "
+            "change since then is refused (400). Nothing is written when anything is refused."
+        ),
+        request=CheckInEditSerializer,
+        responses={200: CheckInSerializer, 400: FIELD_ERRORS, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        check_in = self.get_object()
+        # Refused before the body is read, as the page refuses before showing the form.
+        engagement_check_can(
+            user=request.user,
+            engagement=check_in.engagement,
+            action=Action.EDIT_CHECK_IN,
+            author_id=check_in.logged_by_id,
+        )
+        partial = bool(kwargs.get("partial"))
+        body = CheckInEditSerializer(
+            data=request.data, partial=partial, context=self.get_serializer_context()
+        )
+        if not body.is_valid():
+            raise ValidationError(flatten_errors(body.errors))
+        values: dict[str, Any] = dict(body.validated_data)
+        if partial:
+            current = {
+                "occurred_at": check_in.occurred_at,
+                "summary": check_in.summary,
+                "decisions": check_in.decisions,
+                "attendees": list(check_in.attendees.all()),
+                "team_attendees": list(check_in.team_attendees.all()),
+            }
+            values = current | values
+        services.check_in_edit(actor=request.user, check_in=check_in, **values)
+        current_check_in = selectors.check_in_get_for_user(user=request.user, id=check_in.pk)
+        return Response(self.get_serializer(current_check_in).data)
+
+    @extend_schema(
+        summary="Correct some of a check-in",
+        description="As PUT, changing only the fields given; seen_updated_at is always required.",
+        request=CheckInEditSerializer,
+        responses={200: CheckInSerializer, 400: FIELD_ERRORS, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.update(request, *args, partial=True, **kwargs)
+
+    @extend_schema(
+        summary="Delete a check-in that should never have been logged (the engagement's lead)",
+        description=(
+            "The engagement's lead, practice leads and administrators, with a reason. The reason, who "
+            "deleted it and its last version are kept with the engagement; the check-in leaves lists, "
+            "timelines and compliance as if never logged: the planned meeting it held is owed again "
+            "(missed once its grace has run out), the obligations it met and silences it ended open "
+            "again unless another check-in meets them, and health is refreshed. Its follow-ups stay. "
+            "A POST, so the reason travels in the body rather than the URL."
+        ),
+        request=CheckInDeleteSerializer,
+        responses={204: None, 400: FIELD_ERRORS, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"], url_path="delete", url_name="delete")
+    def remove(self, request: Request, pk: str | None = None) -> Response:
+        check_in = self.get_object()
+        engagement_check_can(user=request.user, engagement=check_in.engagement, action=Action.DELETE_CHECK_IN)
+        body = CheckInDeleteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.check_in_delete(actor=request.user, check_in=check_in, reason=body.validated_data["reason"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _check_ins_to_filter_on(request: Request) -> QuerySet[CheckIn]:
+    # Only the id is checked: the attendees the list prefetches would cost two queries for nothing.
+    return selectors.check_in_list(user=request.user).prefetch_related(None)
+
+
+class CheckInRevisionFilter(filters.FilterSet):
+    check_in = IdChoiceFilter(queryset=_check_ins_to_filter_on)
+
+    class Meta:
+        model = CheckInRevision
+        fields = ["check_in"]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        description=(
+            "Each correction of a check-in keeps the version it replaced: its time, attendees' names "
+            "(as they were then), summary and decisions, who corrected it and when. The team's record: "
+            "a client user gets 404."
+        ),
+        responses={200: CheckInRevisionSerializer(many=True), 404: NOT_FOUND},
+    )
+)
+class CheckInRevisionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[CheckInRevision]):
+    """Earlier versions of corrected check-ins, newest correction first."""
+
+    serializer_class = CheckInRevisionSerializer
+    ordering = ("-edited_at", "-id")
+    filterset_class = CheckInRevisionFilter
+
+    def get_queryset(self) -> QuerySet[CheckInRevision]:
+        return selectors.check_in_revision_list_all(user=self.request.user)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        require_shared_section(request.user, "communications.CheckInRevision")
+        return super().list(request, *args, **kwargs)
 
 
 @extend_schema_view(retrieve=_retrieve_schema(FollowUpSerializer))
@@ -539,3 +664,63 @@ class RaidItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             actor=request.user, item=item, to_status=body.validated_data["to_status"]
         )
         return self._fresh(item)
+
+    @extend_schema(
+        summary="Review a risk: its rating and trend now, and when to look again",
+        description=(
+            "An open risk only (400 otherwise). The next review may not lie before today (UTC). "
+            "Records the review (last_reviewed_at); mitigation, when given, replaces the one it had."
+        ),
+        request=RaidRiskReviewSerializer,
+        responses={200: RaidItemSerializer, 400: FIELD_ERRORS, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"])
+    def review(self, request: Request, pk: str | None = None) -> Response:
+        item = self.get_object()
+        body = RaidRiskReviewSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        item = raid.raid_risk_review(actor=request.user, item=item, **body.validated_data)
+        return self._fresh(item)
+
+    @extend_schema(
+        summary="Validate an assumption: it held, or it proved wrong",
+        description=(
+            "An open assumption only (400 otherwise). Either answer closes it; what follows from one "
+            "that proved wrong is a new risk or issue. Reopening it (transition) clears the answer."
+        ),
+        request=RaidAssumptionValidateSerializer,
+        responses={200: RaidItemSerializer, 400: FIELD_ERRORS, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"])
+    def validate(self, request: Request, pk: str | None = None) -> Response:
+        item = self.get_object()
+        body = RaidAssumptionValidateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        item = raid.raid_assumption_validate(
+            actor=request.user, item=item, holds=body.validated_data["holds"]
+        )
+        return self._fresh(item)
+
+    @extend_schema(
+        summary="Turn an issue into a proposed change request",
+        description=(
+            "An open issue not turned into one before (400 otherwise). The change request takes the "
+            "issue's title and description (and action plan), is linked both ways "
+            "(became_change_request) and lists who must be told of it; the issue stays open."
+        ),
+        request=RaidIssueToChangeRequestSerializer,
+        responses={201: ChangeRequestSerializer, 400: FIELD_ERRORS, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"], url_path="change-request", url_name="change-request")
+    def change_request(self, request: Request, pk: str | None = None) -> Response:
+        item = self.get_object()
+        body = RaidIssueToChangeRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        change_request = raid.raid_issue_to_change_request(
+            actor=request.user, item=item, **body.validated_data
+        )
+        current = change_request_get_for_user(user=request.user, id=change_request.pk)
+        context = self.get_serializer_context()
+        return Response(
+            ChangeRequestSerializer(current, context=context).data, status=status.HTTP_201_CREATED
+        )

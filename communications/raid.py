@@ -209,7 +209,8 @@ def raid_item_transition(
 
 def _require(item: RaidItem, kind: str, verb: str, *, open_only: bool = True) -> None:
     if item.kind != kind:
-        raise RuleViolation(f"Only a {RaidKind(kind).label.lower()} can be {verb}.")
+        noun = RaidKind(kind).label.lower()
+        raise RuleViolation(f"Only {'an' if noun[0] in 'aeiou' else 'a'} {noun} can be {verb}.")
     if open_only and item.status != RaidItem.Status.OPEN:
         raise RuleViolation(f"This {item.get_kind_display().lower()} is closed: reopen it first.")
 

@@ -171,6 +171,11 @@ def check_in_revision_list(*, user: Any, check_in: CheckIn) -> list[CheckInRevis
     )
 
 
+def check_in_revision_list_all(*, user: Any) -> QuerySet[CheckInRevision]:
+    """Every earlier version of the check-ins the user may see (none for client users), for the API."""
+    return CheckInRevision.objects.visible_to(user).select_related("edited_by")
+
+
 def check_in_revision_get_for_user(*, user: Any, id: Any) -> CheckInRevision:
     return get_or_404(CheckInRevision.objects.visible_to(user).select_related("check_in", "edited_by"), id=id)
 

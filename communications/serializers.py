@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -24,6 +25,7 @@ from communications.models import (
     Channel,
     ChannelKind,
     CheckIn,
+    CheckInRevision,
     Delivery,
     FollowUp,
     FollowUpComment,
@@ -40,6 +42,7 @@ from communications.models import (
 from communications.recurrence import describe_rule
 from communications.selectors import channel_list
 from communications.services import EARLIEST_CADENCE_START, LATEST_CADENCE_START, LONGEST_GRACE_PERIOD
+from engagements.models import ChangeRequest
 from engagements.selectors import change_request_list, engagement_list, user_list
 from engagements.serializers import UserSummarySerializer
 from notifications.models import OutboxMessage
@@ -248,10 +251,12 @@ class CheckInSerializer(SharedModelSerializer[CheckIn]):
             "decisions",
             "shared_with_client",
             "follow_ups",
+            "edited_at",
             "created_at",
             "updated_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {"edited_at": {"help_text": "When it was last corrected; null if never."}}
 
 
 class CheckInCreateSerializer(serializers.Serializer[Any]):
@@ -291,6 +296,68 @@ class CheckInCreateSerializer(serializers.Serializer[Any]):
     follow_ups = serializers.ListSerializer[Any](
         child=FollowUpSpecSerializer(), required=False, max_length=MOST_FOLLOW_UPS_PER_CHECK_IN
     )
+
+
+class CheckInEditSerializer(serializers.Serializer[Any]):
+    """A correction of a logged check-in: when, who, what was said and decided.
+
+    PATCH gives only what changes; seen_updated_at is required either way.
+    """
+
+    occurred_at = serializers.DateTimeField(validators=[validate_date_in_range])
+    summary = serializers.CharField(max_length=LONG_TEXT_MAX_LENGTH)
+    decisions = serializers.CharField(max_length=LONG_TEXT_MAX_LENGTH, allow_blank=True, default="")
+    attendees = ScopedPrimaryKeyRelatedField(
+        selector=stakeholder_list, many=True, help_text="Stakeholders of the engagement who took part."
+    )
+    team_attendees = ScopedPrimaryKeyRelatedField(
+        selector=user_list, many=True, default=list, help_text="Members of the engagement's team."
+    )
+    seen_updated_at = serializers.DateTimeField(
+        help_text=(
+            "The check-in's updated_at as last read: a change since then refuses the correction. "
+            "Required, PATCH included."
+        ),
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A partial update leaves every field optional; the version it was based on never is.
+        if "seen_updated_at" not in attrs:
+            raise serializers.ValidationError({"seen_updated_at": [self.error_messages["required"]]})
+        return attrs
+
+
+class CheckInDeleteSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH,
+        error_messages={
+            "required": "Say why the check-in is deleted.",
+            "blank": "Say why the check-in is deleted.",
+        },
+        help_text="Why it should never have been logged; kept with the record of its deletion.",
+    )
+
+
+class CheckInRevisionSerializer(SharedModelSerializer[CheckInRevision]):
+    """A check-in as it stood before one correction; attendees as the names they had then."""
+
+    edited_by_name = serializers.CharField(source="edited_by.__str__", read_only=True)
+
+    class Meta:
+        model = CheckInRevision
+        fields = [
+            "id",
+            "check_in",
+            "occurred_at",
+            "summary",
+            "decisions",
+            "attendee_names",
+            "team_attendee_names",
+            "edited_by",
+            "edited_by_name",
+            "edited_at",
+        ]
+        read_only_fields = fields
 
 
 class FollowUpCommentSerializer(SharedModelSerializer[FollowUpComment]):
@@ -618,3 +685,32 @@ class RaidItemCreateSerializer(RaidItemWriteSerializer):
 
 class RaidItemTransitionSerializer(serializers.Serializer[Any]):
     to_status = serializers.ChoiceField(choices=RaidItem.Status.choices)
+
+
+class RaidRiskReviewSerializer(serializers.Serializer[Any]):
+    likelihood = serializers.IntegerField(min_value=1, max_value=5, help_text="1 rare … 5 almost certain.")
+    impact = serializers.IntegerField(min_value=1, max_value=5, help_text="1 minor … 5 severe.")
+    trend = serializers.ChoiceField(choices=RaidTrend.choices)
+    next_review_on = serializers.DateField(
+        validators=[validate_date_in_range], help_text="When to look again; today or later (UTC)."
+    )
+    mitigation = serializers.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH,
+        allow_blank=True,
+        required=False,
+        help_text="The mitigation as it stands now; left out, it stays as it is.",
+    )
+
+
+class RaidAssumptionValidateSerializer(serializers.Serializer[Any]):
+    holds = serializers.BooleanField(help_text="true: it held; false: it proved wrong. Either way it closes.")
+
+
+class RaidIssueToChangeRequestSerializer(serializers.Serializer[Any]):
+    kind = serializers.ChoiceField(choices=ChangeRequest.Kind.choices)
+    budget_impact = serializers.DecimalField(
+        max_digits=14, decimal_places=2, default=Decimal(0), help_text="Positive adds cost."
+    )
+    schedule_impact_days = serializers.IntegerField(
+        min_value=-3650, max_value=3650, default=0, help_text="Positive delays."
+    )

@@ -26,6 +26,7 @@ router.register("stakeholders", stakeholders_api.StakeholderViewSet, basename="s
 router.register("stakeholder-roles", stakeholders_api.StakeholderRoleViewSet, basename="stakeholder-role")
 router.register("channels", communications_api.ChannelViewSet, basename="channel")
 router.register("check-ins", communications_api.CheckInViewSet, basename="check-in")
+router.register("check-in-revisions", communications_api.CheckInRevisionViewSet, basename="check-in-revision")
 router.register("follow-ups", communications_api.FollowUpViewSet, basename="follow-up")
 router.register("follow-up-comments", communications_api.FollowUpCommentViewSet, basename="follow-up-comment")
 router.register(

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from communications.models import CheckIn, Delivery
+from communications.models import CheckIn, Delivery, RaidItem
 from engagements.models import ChangeRequest, Engagement, Membership, Milestone
 from engagements.policy import POLICY, Action, Standing, engagement_standing
 from engagements.services import membership_add
@@ -57,11 +57,17 @@ API_DONE = {200, 201, 204}
 
 @dataclasses.dataclass
 class Cast:
-    """The world, plus a spare member who owns nothing and a newcomer of the firm not yet on the team."""
+    """The world, plus a spare member who owns nothing and a newcomer of the firm not yet on the team.
+
+    And an open assumption and an open issue on engagement "mine" beside the world's risk, all shared
+    with the client, so a client user sees each RAID action refused rather than the item missing.
+    """
 
     world: World
     spare: Membership
     newcomer: User
+    assumption: RaidItem
+    issue: RaidItem
 
     @property
     def engagement(self) -> Engagement:
@@ -85,8 +91,7 @@ class Probe:
     """
 
     page: Callable[[WebClient, Cast], list[int]]
-    # None for an action the API does not offer yet (approving a sponsor update): the API test skips it.
-    api: Callable[[WebClient, Cast], list[int]] | None
+    api: Callable[[WebClient, Cast], list[int]]
     happened: Callable[[Cast], bool]
     control: Callable[[Cast], tuple[str, str]]
     # False when the pages are about what pmaas/sharing.py never shares with a client (sponsor
@@ -103,29 +108,72 @@ def _api(client: WebClient, method: str, url: str, body: dict[str, Any] | None =
     return getattr(client, method)(url, body or {}, content_type="application/json").status_code
 
 
-# --- edit records: the team's everyday work ---------------------------------------------------------------
+# --- edit records: the team's everyday work, the RAID log's actions among it ------------------------------
+
+RECORDED = "Cut-over rehearsal"
+
+
+def _review(cast: Cast) -> dict[str, Any]:
+    next_review = timezone.now().date() + dt.timedelta(days=14)
+    return {"likelihood": 4, "impact": 5, "trend": "rising", "next_review_on": next_review.isoformat()}
+
+
+def _to_change_request() -> dict[str, Any]:
+    return {"kind": "scope", "budget_impact": "1500.00", "schedule_impact_days": 5}
 
 
 def _records_page(client: WebClient, cast: Cast) -> list[int]:
-    url = reverse("milestone_create", args=[cast.engagement.pk])
-    return [client.post(url, {"name": "Cut-over rehearsal", "due_on": "2026-08-03"}).status_code]
+    risk = cast.world.mine.raid_item
+    return [
+        client.post(
+            reverse("milestone_create", args=[cast.engagement.pk]), {"name": RECORDED, "due_on": "2026-08-03"}
+        ).status_code,
+        client.post(reverse("raid_risk_review", args=[risk.pk]), _review(cast)).status_code,
+        client.post(
+            reverse("raid_assumption_validate", args=[cast.assumption.pk]), {"holds": "no"}
+        ).status_code,
+        client.post(
+            reverse("raid_issue_to_change_request", args=[cast.issue.pk]), _to_change_request()
+        ).status_code,
+        client.post(reverse("raid_item_transition", args=[risk.pk]), {"to_status": "closed"}).status_code,
+    ]
 
 
 def _records_api(client: WebClient, cast: Cast) -> list[int]:
-    body = {
+    risk = cast.world.mine.raid_item
+    follow_up = {
         "engagement": cast.engagement.pk,
-        "title": "Cut-over rehearsal",
+        "title": RECORDED,
         "due_at": (timezone.now() + dt.timedelta(days=3)).isoformat(),
         "owner_user": cast.world.lead.pk,
     }
-    return [_api(client, "post", reverse("v1:follow-up-list"), body)]
+    return [
+        _api(client, "post", reverse("v1:follow-up-list"), follow_up),
+        _api(client, "post", reverse("v1:raid-item-review", args=[risk.pk]), _review(cast)),
+        _api(client, "post", reverse("v1:raid-item-validate", args=[cast.assumption.pk]), {"holds": False}),
+        _api(
+            client, "post", reverse("v1:raid-item-change-request", args=[cast.issue.pk]), _to_change_request()
+        ),
+        _api(client, "post", reverse("v1:raid-item-transition", args=[risk.pk]), {"to_status": "closed"}),
+    ]
 
 
 def _records_happened(cast: Cast) -> bool:
-    return (
-        Milestone.objects.filter(name="Cut-over rehearsal").exists()
-        or cast.engagement.follow_ups.filter(title="Cut-over rehearsal").exists()
+    risk = RaidItem.objects.get(pk=cast.world.mine.raid_item.pk)
+    assumption = RaidItem.objects.get(pk=cast.assumption.pk)
+    issue = RaidItem.objects.get(pk=cast.issue.pk)
+    changes = (
+        Milestone.objects.filter(name=RECORDED).exists()
+        or cast.engagement.follow_ups.filter(title=RECORDED).exists(),
+        (risk.likelihood, risk.impact, risk.trend) == (4, 5, "rising") and risk.last_reviewed_at is not None,
+        risk.status == RaidItem.Status.CLOSED,
+        (assumption.status, assumption.validation) == (RaidItem.Status.CLOSED, "failed"),
+        issue.became_change_request is not None
+        and issue.became_change_request.title == issue.title
+        and issue.became_change_request.schedule_impact_days == 5,
     )
+    assert len(set(changes)) == 1, f"only some of the records changed: {changes}"
+    return changes[0]
 
 
 # --- health override ------------------------------------------------------------------------------------
@@ -263,9 +311,20 @@ def _edit_check_in_happened(cast: Cast) -> bool:
     return check_in.summary == "Corrected: the sponsor agreed the plan."
 
 
+def _edit_check_in_api(client: WebClient, cast: Cast) -> list[int]:
+    check_in = cast.world.mine.check_in
+    body = {"summary": "Corrected: the sponsor agreed the plan.", "seen_updated_at": _seen(check_in)}
+    return [_api(client, "patch", reverse("v1:check-in-detail", args=[check_in.pk]), body)]
+
+
 def _delete_check_in_page(client: WebClient, cast: Cast) -> list[int]:
     url = reverse("check_in_delete", args=[cast.world.mine.check_in.pk])
     return [client.post(url, {"reason": "Logged twice"}).status_code]
+
+
+def _delete_check_in_api(client: WebClient, cast: Cast) -> list[int]:
+    url = reverse("v1:check-in-delete", args=[cast.world.mine.check_in.pk])
+    return [_api(client, "post", url, {"reason": "Logged twice"})]
 
 
 def _delete_check_in_happened(cast: Cast) -> bool:
@@ -275,7 +334,7 @@ def _delete_check_in_happened(cast: Cast) -> bool:
 PROBES: dict[Action, Probe] = {
     Action.EDIT_CHECK_IN: Probe(
         page=_edit_check_in_page,
-        api=None,
+        api=_edit_check_in_api,
         happened=_edit_check_in_happened,
         control=lambda cast: (
             reverse("engagement_timeline", args=[cast.engagement.pk]),
@@ -284,7 +343,7 @@ PROBES: dict[Action, Probe] = {
     ),
     Action.DELETE_CHECK_IN: Probe(
         page=_delete_check_in_page,
-        api=None,
+        api=_delete_check_in_api,
         happened=_delete_check_in_happened,
         control=lambda cast: (
             reverse("engagement_timeline", args=[cast.engagement.pk]),
@@ -344,7 +403,18 @@ PROBES: dict[Action, Probe] = {
 def cast(world: World) -> Cast:
     spare = factories.consultant(username="spare")
     membership = membership_add(actor=world.administrator, engagement=world.mine.engagement, user=spare)
-    return Cast(world=world, spare=membership, newcomer=factories.consultant(username="newcomer"))
+    engagement = world.mine.engagement
+    return Cast(
+        world=world,
+        spare=membership,
+        newcomer=factories.consultant(username="newcomer"),
+        assumption=factories.make_raid_item(
+            engagement=engagement, kind="assumption", title="Wards release nurses", shared_with_client=True
+        ),
+        issue=factories.make_raid_item(
+            engagement=engagement, kind="issue", title="Pharmacy feed missing", shared_with_client=True
+        ),
+    )
 
 
 def _allowed(action: Action, role: str) -> bool:
@@ -406,8 +476,6 @@ def test_the_api_allows_exactly_what_the_policy_allows(
     allowed = _allowed(action, role)
 
     # When it attempts the action through the API
-    if probe.api is None:
-        pytest.skip(f"the API does not offer {action} yet")
     statuses = probe.api(client, cast)
 
     # Then those allowed get it done, everyone else 403 (404 where the row is not theirs to see)

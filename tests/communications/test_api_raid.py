@@ -1,9 +1,13 @@
-"""API v1 for RAID items: scoped reads, keyset pages, filters, writes through the services, 400s."""
+"""API v1 for RAID items: scoped reads, keyset pages, filters, writes and the log's actions, 400s."""
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from communications.models import RaidItem
 from tests import factories
@@ -119,3 +123,203 @@ def test_patch_changes_only_what_is_given_and_transition_closes(client, world):
     again = client.post(url, {"to_status": "closed"}, content_type="application/json")
     assert again.status_code == 400
     assert RaidItem.objects.get(pk=item.pk).status == "closed"
+
+
+# --- the log's actions: review a risk, validate an assumption, turn an issue into a change request ----------
+
+
+def _post(client, name: str, item, body: dict) -> Any:
+    return client.post(reverse(f"v1:raid-item-{name}", args=[item.pk]), body, content_type="application/json")
+
+
+def _in_days(days: int) -> str:
+    return (timezone.now().date() + dt.timedelta(days=days)).isoformat()
+
+
+def test_a_review_records_the_rating_trend_and_next_review_as_the_detail_shows(client, world):
+    # Given the world's risk, rated 3 × 4
+    risk = world.mine.raid_item
+    client.force_login(world.consultant)
+
+    # When the consultant reviews it through the API
+    response = _post(
+        client,
+        "review",
+        risk,
+        {
+            "likelihood": 4,
+            "impact": 5,
+            "trend": "rising",
+            "next_review_on": _in_days(14),
+            "mitigation": "Dual vendor",
+        },
+    )
+
+    # Then the item reads the new rating, trend, mitigation and next review, and when it was reviewed
+    assert response.status_code == 200, response.json()
+    body = client.get(_detail(risk)).json()
+    assert (body["likelihood"], body["impact"], body["score"], body["trend"]) == (4, 5, 20, "rising")
+    assert (body["review_on"], body["mitigation"]) == (_in_days(14), "Dual vendor")
+    assert body["last_reviewed_at"] is not None
+    # And a client user sees the shared review, without its bookkeeping
+    client.force_login(world.client_user)
+    shared = client.get(_detail(risk)).json()
+    assert (shared["score"], shared["review_on"]) == (20, _in_days(14))
+    assert "last_reviewed_at" not in shared
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"next_review_on": "yesterday"}, "next_review_on"),
+        ({"next_review_on": None}, "next_review_on"),
+        ({"likelihood": 7}, "likelihood"),
+        ({"impact": "high"}, "impact"),
+        ({"trend": "sideways"}, "trend"),
+    ],
+)
+def test_a_malformed_review_is_400_under_its_field(client, world, change, field):
+    client.force_login(world.lead)
+    body = {"likelihood": 2, "impact": 2, "trend": "falling", "next_review_on": _in_days(7)} | change
+
+    response = _post(client, "review", world.mine.raid_item, body)
+
+    assert response.status_code == 400 and field in response.json(), response.json()
+    assert RaidItem.objects.get(pk=world.mine.raid_item.pk).last_reviewed_at is None
+
+
+def test_a_review_due_in_the_past_or_of_anything_but_an_open_risk_is_refused(client, world):
+    # Given the lead, the world's risk, an assumption, and a closed risk
+    client.force_login(world.lead)
+    body = {"likelihood": 2, "impact": 2, "trend": "falling", "next_review_on": _in_days(7)}
+    assumption = factories.make_raid_item(engagement=world.mine.engagement, kind="assumption")
+    closed = factories.make_raid_item(engagement=world.mine.engagement, title="Closed risk")
+    _post(client, "transition", closed, {"to_status": "closed"})
+
+    # When they review with a next review before today, review the assumption, and the closed risk
+    past = _post(client, "review", world.mine.raid_item, body | {"next_review_on": _in_days(-1)})
+    not_a_risk = _post(client, "review", assumption, body)
+    not_open = _post(client, "review", closed, body)
+
+    # Then each is refused with the page's reason
+    assert past.status_code == 400
+    assert past.json() == {"next_review_on": ["The next review cannot lie in the past."]}
+    assert not_a_risk.status_code == 400 and "Only a risk can be reviewed." in str(not_a_risk.json())
+    assert not_open.status_code == 400 and "reopen it first" in str(not_open.json())
+
+
+def test_validating_an_assumption_closes_it_held_or_proved_wrong_and_reopening_clears_it(client, world):
+    # Given two open assumptions
+    held = factories.make_raid_item(engagement=world.mine.engagement, kind="assumption", title="Wards free")
+    wrong = factories.make_raid_item(engagement=world.mine.engagement, kind="assumption", title="Feed ready")
+    client.force_login(world.consultant)
+
+    # When one is found to hold and the other to be wrong
+    first = _post(client, "validate", held, {"holds": True})
+    second = _post(client, "validate", wrong, {"holds": False})
+
+    # Then both are closed, each with its outcome in the words of the log
+    assert (first.status_code, second.status_code) == (200, 200)
+    shown = {row["id"]: row for row in client.get(LIST, {"kind": "assumption"}).json()["results"]}
+    assert (shown[held.pk]["status"], shown[held.pk]["validation"]) == ("closed", "held")
+    assert shown[held.pk]["status_words"] == "Validated"
+    assert (shown[wrong.pk]["validation"], shown[wrong.pk]["status_words"]) == ("failed", "Proved wrong")
+    assert shown[held.pk]["validated_at"] is not None
+
+    # And validating a closed one again is refused, until it is reopened, which clears the outcome
+    assert _post(client, "validate", held, {"holds": False}).status_code == 400
+    reopened = _post(client, "transition", held, {"to_status": "open"}).json()
+    assert (reopened["status"], reopened["validation"], reopened["validated_at"]) == ("open", "", None)
+
+
+def test_validation_needs_an_answer_and_an_assumption(client, world):
+    client.force_login(world.lead)
+    assumption = factories.make_raid_item(engagement=world.mine.engagement, kind="assumption")
+
+    missing = _post(client, "validate", assumption, {})
+    garbled = _post(client, "validate", assumption, {"holds": "perhaps"})
+    a_risk = _post(client, "validate", world.mine.raid_item, {"holds": True})
+
+    assert missing.status_code == 400 and "holds" in missing.json()
+    assert garbled.status_code == 400 and "holds" in garbled.json()
+    assert a_risk.status_code == 400 and "Only an assumption can be validated." in str(a_risk.json())
+    assert RaidItem.objects.get(pk=assumption.pk).status == "open"
+
+
+def test_an_issue_becomes_a_proposed_change_request_once(client, world):
+    # Given an open issue with an action plan
+    issue = factories.make_raid_item(
+        engagement=world.mine.engagement,
+        kind="issue",
+        title="Pharmacy feed missing",
+        description="The interface spec left it out.",
+        mitigation="Add it to the interface scope.",
+    )
+    client.force_login(world.consultant)
+
+    # When the consultant turns it into a change request
+    response = _post(
+        client,
+        "change-request",
+        issue,
+        {"kind": "scope", "budget_impact": "12000.50", "schedule_impact_days": 10},
+    )
+
+    # Then the change request is proposed with the issue's words, and the issue points at it, still open
+    assert response.status_code == 201, response.json()
+    change = response.json()
+    assert (change["title"], change["status"], change["schedule_impact_days"]) == (
+        "Pharmacy feed missing",
+        "proposed",
+        10,
+    )
+    assert "Add it to the interface scope." in change["description"]
+    item = client.get(_detail(issue)).json()
+    assert (item["became_change_request"], item["status"]) == (change["id"], "open")
+    listed = client.get(reverse("v1:change-request-list")).json()["results"]
+    assert change["id"] in {row["id"] for row in listed}
+
+    # And a second time is refused
+    again = _post(client, "change-request", issue, {"kind": "scope"})
+    assert again.status_code == 400 and "already turned into a change request" in str(again.json())
+
+
+def test_a_change_request_needs_a_kind_sane_impacts_and_an_issue(client, world):
+    client.force_login(world.lead)
+    issue = factories.make_raid_item(engagement=world.mine.engagement, kind="issue")
+
+    no_kind = _post(client, "change-request", issue, {})
+    huge = _post(client, "change-request", issue, {"kind": "scope", "schedule_impact_days": 10**6})
+    a_risk = _post(client, "change-request", world.mine.raid_item, {"kind": "scope"})
+
+    assert no_kind.status_code == 400 and "kind" in no_kind.json()
+    assert huge.status_code == 400 and "schedule_impact_days" in huge.json()
+    assert a_risk.status_code == 400
+    assert RaidItem.objects.get(pk=issue.pk).became_change_request is None
+
+
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [
+        ("review", {"likelihood": 1, "impact": 1, "trend": "falling", "next_review_on": "2099-01-01"}),
+        ("validate", {"holds": True}),
+        ("change-request", {"kind": "scope"}),
+    ],
+)
+def test_each_action_is_403_to_a_client_user_and_404_outside_the_scope(client, world, action, body):
+    # Given an item of the right kind on "mine", shared with the client, and the world's risk elsewhere
+    kind = {"review": "risk", "validate": "assumption", "change-request": "issue"}[action]
+    item = factories.make_raid_item(engagement=world.mine.engagement, kind=kind, shared_with_client=True)
+    internal = factories.make_raid_item(engagement=world.mine.engagement, kind=kind)
+
+    # When the client's user and an outsider attempt the action
+    client.force_login(world.client_user)
+    by_client = _post(client, action, item, body)
+    on_internal = _post(client, action, internal, body)
+    client.force_login(world.outsider_consultant)
+    by_outsider = _post(client, action, item, body)
+
+    # Then the client is refused the shared item and does not find the internal one; the outsider finds none
+    assert (by_client.status_code, on_internal.status_code, by_outsider.status_code) == (403, 404, 404)
+    item.refresh_from_db()
+    assert (item.status, item.last_reviewed_at, item.became_change_request_id) == ("open", None, None)

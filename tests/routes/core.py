@@ -35,6 +35,10 @@ ROUTES: dict[str, Entry] = {
     "v1:channel-detail": ObjectRoute("channel"),
     "v1:check-in-list": ListRoute("check_in"),
     "v1:check-in-detail": ObjectRoute("check_in"),
+    # Without a reason nothing is deleted; the writes are the role matrix's concern.
+    "v1:check-in-delete": ObjectRoute("check_in", method="post"),
+    # Earlier versions are the team's record: a client user never reaches them.
+    "v1:check-in-revision-list": LoggedIn(section="communications.CheckInRevision"),
     "v1:follow-up-list": ListRoute("follow_up"),
     "v1:follow-up-detail": ObjectRoute("follow_up"),
     "v1:follow-up-complete": ObjectRoute("follow_up", method="post"),

@@ -16,4 +16,8 @@ ROUTES: dict[str, Entry] = {
     "v1:raid-item-list": ListRoute("raid_item"),
     "v1:raid-item-detail": ObjectRoute("raid_item"),
     "v1:raid-item-transition": ObjectRoute("raid_item", method="post", data=(("to_status", "closed"),)),
+    # Without a body each is refused (400) inside the scope; the writes are the role matrix's concern.
+    "v1:raid-item-review": ObjectRoute("raid_item", method="post"),
+    "v1:raid-item-validate": ObjectRoute("raid_item", method="post"),
+    "v1:raid-item-change-request": ObjectRoute("raid_item", method="post"),
 }
