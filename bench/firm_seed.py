@@ -27,7 +27,7 @@ import argparse
 import os
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +43,11 @@ TEAM_SIZE = 4
 # Each consultant serves on about 20 engagements: a team of four per engagement.
 ENGAGEMENTS_PER_CONSULTANT = 20
 HISTORY_DAYS = 730
-# A row seeded as done or cancelled, out of ten; the rest are open.
-DONE_IN_TEN = 6
+MILESTONES_PER_ENGAGEMENT = 14
+PASSWORD = "firm-scale"  # noqa: S105 - the seeded users' sign-in, printed in the docs
+# Follow-ups are open when due in the 44 days up to 30 days after --as-of (the last fortnight's
+# overdue), and one in fifty older ones was never done; the rest are done.
+OPEN_RECENT_DAYS = 44
 
 
 class Refused(Exception):
@@ -87,6 +90,15 @@ def _check_empty() -> None:
         raise Refused(f"{connection.settings_dict['NAME']} already holds users or engagements.")
 
 
+def check_seedable() -> None:
+    """Refuse a database that is not PostgreSQL, the test suite's, or not empty; migrate the rest."""
+    from django.core.management import call_command
+
+    _check_target()
+    call_command("migrate", verbosity=0, interactive=False)
+    _check_empty()
+
+
 def _sizes(scale: float) -> dict[str, int]:
     engagements = max(ENGAGEMENTS_PER_CLIENT, round(ENGAGEMENTS * scale))
     return {
@@ -96,10 +108,12 @@ def _sizes(scale: float) -> dict[str, int]:
         "stakeholders": max(engagements, round(STAKEHOLDERS * scale)),
         "check_ins": max(1, round(CHECK_INS * scale)),
         "follow_ups": max(1, round(FOLLOW_UPS * scale)),
+        "milestones": MILESTONES_PER_ENGAGEMENT,
     }
 
 
-# Row n of check-ins and follow-ups is on engagement (n - 1) % engagements; what else
+# Row n of check-ins and follow-ups is on engagement (n - 1) % engagements, and the rows of one
+# engagement are spread evenly over the two years, newest first; what else
 # varies (kind, status, owner) turns with n / engagements, so that every engagement gets
 # a mix rather than one value each.
 #
@@ -166,11 +180,13 @@ STEPS: list[tuple[str, str]] = [
     (
         "stakeholder roles",
         # Stakeholder n belongs to client (n - 1) % clients, and takes a role on
-        # one of that client's engagements, turn by turn.
+        # one of that client's engagements, turn by turn: the first on each
+        # engagement is its sponsor, the second its PMO lead.
         """
         INSERT INTO stakeholders_stakeholderrole (kind, influence, interest, current_level, desired_level,
             notes, created_at, updated_at, engagement_id, stakeholder_id)
-        SELECT CASE WHEN (n - 1) / %(clients)s = 0 THEN 'sponsor' ELSE 'team_member' END,
+        SELECT CASE (n - 1) / %(engagements)s WHEN 0 THEN 'sponsor' WHEN 1 THEN 'pmo_lead'
+            ELSE 'team_member' END,
             1 + n %% 5, 1 + (n / 5) %% 5, 'neutral', 'supportive', '', %(as_of)s, %(as_of)s,
             %(first_engagement)s + ((n - 1) %% %(clients)s) * %(per_client)s
                 + ((n - 1) / %(clients)s) %% %(per_client)s,
@@ -184,8 +200,8 @@ STEPS: list[tuple[str, str]] = [
         INSERT INTO communications_checkin (kind, occurred_at, summary, sentiment, decisions, created_at,
             updated_at, engagement_id, logged_by_id, shared_with_client)
         SELECT (ARRAY['meeting', 'call', 'email', 'video', 'workshop'])[1 + (n / %(engagements)s) %% 5],
-            %(as_of)s::timestamptz
-                - make_interval(mins => ((n::bigint * 7919) %% (%(history_days)s * 1440))::int),
+            %(as_of)s::timestamptz - make_interval(mins => (
+                ((n - 1) / %(engagements)s)::bigint * %(check_in_step)s + (n * 37) %% 600)::int),
             'Check-in ' || n, ((n / %(engagements)s + n) %% 5) - 2, '', %(as_of)s, %(as_of)s,
             %(first_engagement)s + (n - 1) %% %(engagements)s,
             %(first_user)s + 1 + (((n - 1) %% %(engagements)s) * %(team)s) %% %(consultants)s,
@@ -210,10 +226,12 @@ STEPS: list[tuple[str, str]] = [
         INSERT INTO communications_followup (title, details, due_at, status, completed_at, escalation_level,
             created_at, updated_at, engagement_id, owner_user_id, owner_stakeholder_id, shared_with_client)
         SELECT 'Follow-up ' || n, '',
-            %(as_of)s::timestamptz + interval '30 days'
-                - make_interval(mins => ((n::bigint * 104729) %% (%(history_days)s * 1440))::int),
-            CASE WHEN (n / %(engagements)s) %% 10 < %(done_in_ten)s THEN 'done' ELSE 'open' END,
-            CASE WHEN (n / %(engagements)s) %% 10 < %(done_in_ten)s THEN %(as_of)s::timestamptz END,
+            %(as_of)s::timestamptz + interval '30 days' - make_interval(mins => (
+                ((n - 1) / %(engagements)s)::bigint * %(follow_up_step)s + (n * 53) %% 900)::int),
+            CASE WHEN (n - 1) / %(engagements)s < %(open_recent)s OR (n - 1) / %(engagements)s %% 50 = 0
+                THEN 'open' ELSE 'done' END,
+            CASE WHEN NOT ((n - 1) / %(engagements)s < %(open_recent)s OR (n - 1) / %(engagements)s %% 50 = 0)
+                THEN %(as_of)s::timestamptz END,
             0, %(as_of)s, %(as_of)s, %(first_engagement)s + (n - 1) %% %(engagements)s,
             CASE WHEN (n / %(engagements)s) %% 4 <> 0
                 THEN %(first_user)s + 1
@@ -226,6 +244,63 @@ STEPS: list[tuple[str, str]] = [
         JOIN (%(first_role)s) AS first_role
             ON first_role.engagement_id = %(first_engagement)s + (n - 1) %% %(engagements)s
         ORDER BY n
+        """,
+    ),
+    (
+        "milestones",
+        # Six a year per engagement; those before --as-of done, save every fifth, which slips.
+        """
+        INSERT INTO engagements_milestone (name, description, due_on, completed_on, created_at, updated_at,
+            engagement_id)
+        SELECT 'Milestone ' || m, '', due_on,
+            CASE WHEN due_on < %(as_of)s::date AND (e + m) %% 5 <> 0 THEN due_on END,
+            %(as_of)s, %(as_of)s, %(first_engagement)s + e - 1
+        FROM generate_series(1, %(engagements)s) AS e, generate_series(1, %(milestones)s) AS m,
+            LATERAL (SELECT %(plan_start)s::date + m * 61 + e %% 30 AS due_on) AS d
+        ORDER BY e, m
+        """,
+    ),
+    (
+        "channels",
+        # Each sponsor met weekly and each PMO lead fortnightly, on Tuesdays at
+        # 10:00 London time, by the engagement's lead; the dispatcher sets the next due time.
+        """
+        INSERT INTO communications_channel (kind, title, details, recurrence, starts_on, local_time,
+            grace_period, duration, status, next_due_at, created_at, updated_at, engagement_id,
+            stakeholder_id, owner_id)
+        SELECT 'meeting', CASE WHEN r.kind = 'sponsor' THEN 'Weekly sponsor one-to-one'
+                ELSE 'Fortnightly PMO review' END, '',
+            CASE WHEN r.kind = 'sponsor' THEN 'FREQ=WEEKLY;BYDAY=TU'
+                ELSE 'FREQ=WEEKLY;INTERVAL=2;BYDAY=TU' END,
+            %(plan_start)s, '10:00', interval '2 days', interval '30 minutes', 'active', NULL,
+            %(as_of)s, %(as_of)s, r.engagement_id, r.stakeholder_id,
+            %(first_user)s + 1 + ((r.engagement_id - %(first_engagement)s) * %(team)s) %% %(consultants)s
+        FROM stakeholders_stakeholderrole AS r WHERE r.kind IN ('sponsor', 'pmo_lead')
+        ORDER BY r.engagement_id, r.kind DESC
+        """,
+    ),
+    (
+        "occurrences",
+        # Every due time of the two years before --as-of: held on time, held late
+        # (one in eight) or missed (one in six, more on every seventh engagement).
+        """
+        INSERT INTO communications_occurrence (channel_id, due_at, status, held_at, held_on_time,
+            check_in_id, missed_at, created_at)
+        SELECT c.id, due.at,
+            CASE WHEN outcome.missed THEN 'missed' ELSE 'held' END,
+            CASE WHEN NOT outcome.missed THEN due.at + CASE WHEN w %% 8 = 0 THEN interval '3 days'
+                ELSE interval '0' END END,
+            CASE WHEN NOT outcome.missed THEN w %% 8 <> 0 END,
+            NULL, CASE WHEN outcome.missed THEN due.at + interval '2 days' END, %(as_of)s
+        FROM communications_channel AS c,
+            generate_series(0, %(history_days)s / 7) AS w,
+            LATERAL (SELECT (c.starts_on + (9 - extract(isodow FROM c.starts_on)::int) %% 7 + w * 7
+                + c.local_time) AT TIME ZONE 'Europe/London' AS at) AS due,
+            LATERAL (SELECT (w + c.id) %% CASE WHEN c.engagement_id %% 7 = 0 THEN 3 ELSE 6 END = 0
+                AS missed) AS outcome
+        WHERE (c.recurrence NOT LIKE '%%INTERVAL=2%%' OR w %% 2 = 0)
+            AND due.at + c.grace_period < %(as_of)s
+        ORDER BY c.id, w
         """,
     ),
 ]
@@ -263,7 +338,11 @@ def seed(*, scale: float, as_of: datetime, password: str) -> dict[str, int]:
         "per_client": ENGAGEMENTS_PER_CLIENT,
         "team": TEAM_SIZE,
         "history_days": HISTORY_DAYS,
-        "done_in_ten": DONE_IN_TEN,
+        # Minutes between one engagement's rows, so that they span the history evenly.
+        "check_in_step": HISTORY_DAYS * 1440 * sizes["engagements"] // sizes["check_ins"],
+        "follow_up_step": HISTORY_DAYS * 1440 * sizes["engagements"] // sizes["follow_ups"],
+        "open_recent": OPEN_RECENT_DAYS * sizes["follow_ups"] // (HISTORY_DAYS * sizes["engagements"]),
+        "plan_start": (as_of - timedelta(days=HISTORY_DAYS)).date(),
     }
     with transaction.atomic(), connection.cursor() as cursor:
         for label, sql in STEPS:
@@ -287,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         default=datetime(2026, 3, 2, 9, tzinfo=UTC),
         help="the moment the portfolio is seeded up to (ISO 8601); history lies before it",
     )
-    parser.add_argument("--password", default="firm-scale", help="password of the seeded users")
+    parser.add_argument("--password", default=PASSWORD, help="password of the seeded users")
     args = parser.parse_args(argv)
     database_url = os.environ.get("DATABASE_URL", "")
     if not database_url.startswith(("postgres://", "postgresql://")):
@@ -297,12 +376,8 @@ def main(argv: list[str] | None = None) -> int:
         print("--scale is a fraction above 0, at most 1.", file=sys.stderr)
         return 2
     _configure(database_url)
-    from django.core.management import call_command
-
     try:
-        _check_target()
-        call_command("migrate", verbosity=0)
-        _check_empty()
+        check_seedable()
     except Refused as refusal:
         print(f"Refused: {refusal}", file=sys.stderr)
         return 1

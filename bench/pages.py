@@ -249,11 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if slow or failed else 0
 
 
-def _print_table(results: list[Result]) -> None:
+def _print_table(results: list[Result], slow_ms: float = SLOW_MS) -> None:
     header = ("user", "page", "url", "status", "median ms", "p95 ms", "queries", "")
     rows = [header]
     for r in results:
-        flag = "ERROR" if r.status >= 400 else "SLOW" if r.median_ms > SLOW_MS else ""
+        flag = "ERROR" if r.status >= 400 else "SLOW" if r.median_ms > slow_ms else ""
         rows.append(
             (
                 r.user,
