@@ -203,20 +203,31 @@ def compliance_rows(
     )
 
 
-def engagement_compliance_rows(*, user: Any, window: ComplianceWindow) -> list[ComplianceRow]:
-    """Every engagement in scope, those with nothing due included (and last): two queries."""
+def engagement_compliance_rows(
+    *, user: Any, window: ComplianceWindow, start: int = 0, stop: int | None = None
+) -> list[ComplianceRow]:
+    """Engagements in scope worst first, those with nothing due included (and last); rows [start:stop].
+
+    Three queries: the grouped figures, the ids and codes of every engagement
+    in scope (to order them), and the engagements of the rows asked for.
+    """
     grouped = compliance_by(by="engagement", user=user, window=window)
-    return worst_first(
-        ComplianceRow(
-            id=engagement.pk,
-            label=engagement.code,
+    codes = dict(engagement_list(user=user).values_list("pk", "code"))
+    ordered = worst_first(
+        ComplianceRow(id=pk, label=code, compliance=grouped.get(pk, NOTHING_DUE))
+        for pk, code in codes.items()
+    )[start:stop]
+    engagements = engagement_list(user=user).in_bulk([row.id for row in ordered])
+    return [
+        dataclasses.replace(
+            row,
             detail=engagement.name,
-            compliance=grouped.get(engagement.pk, NOTHING_DUE),
             health=engagement.effective_health,
             health_factor=None if engagement.health_is_overridden else engagement.top_health_factor,
         )
-        for engagement in engagement_list(user=user)
-    )
+        for row in ordered
+        if (engagement := engagements.get(row.id)) is not None
+    ]
 
 
 def summed(compliances: Iterable[Compliance]) -> Compliance:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
+from urllib.parse import urlencode
 
 import pytest
 import time_machine
@@ -10,6 +12,7 @@ from django.urls import reverse
 
 from tests import factories
 from tests.compliance_history import MARCH, UTC, history, march, row_of
+from workspace.views import compliance as compliance_views
 
 pytestmark = pytest.mark.django_db
 
@@ -153,10 +156,36 @@ def test_portfolio_query_count_does_not_grow_with_engagements_or_occurrences(
             history(channel, ["on_time", "late", "missed"])
 
         # Then the page is served with the same number of queries
-        # Session, user, the bell; total, per engagement, engagements, per owner, owner names.
-        with django_assert_num_queries(8):
+        # Session, user, the bell; total, per engagement, engagement codes, the page's engagements,
+        # per owner, owner names.
+        with django_assert_num_queries(9):
             response = client.get(url, MARCH)
         assert response.status_code == 200
+
+
+def test_each_table_is_paged_worst_first_with_the_window_kept(client, march_history, monkeypatch):
+    # Given pages of two rows, and the practice lead's three engagements and two owners
+    monkeypatch.setattr(compliance_views, "COMPLIANCE_PAGE_SIZE", 2)
+    client.force_login(march_history.practice_lead)
+
+    # When they read March's figures page by page
+    first = client.get(reverse("compliance_portfolio"), MARCH)
+    second = client.get(reverse("compliance_portfolio"), {**MARCH, "page": 2})
+
+    # Then the engagements run on from one page to the next, worst first, each once
+    def codes(response):
+        return [row.label for row in response.context["engagement_rows"]]
+
+    assert codes(first) == ["EHR-A", "ERP-B"] and codes(second) == ["DATA-A"]
+    # And the link to the next page keeps the window
+    assert first.context["engagement_pages"]["next"] == urlencode({**MARCH, "page": 2})
+    assert f'href="?{html.escape(urlencode({**MARCH, "page": 2}))}"' in first.content.decode()
+    # And the consultants' table pages on its own
+    assert not first.context["owner_pages"]["next"]
+    assert [row.id for row in first.context["owner_rows"]] == [
+        march_history.lead.pk,
+        march_history.outsider_consultant.pk,
+    ]
 
 
 def test_main_navigation_links_to_the_portfolio(client, world):

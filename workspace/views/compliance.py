@@ -11,6 +11,18 @@ from django.views.decorators.http import require_GET
 from communications import compliance
 from communications.forms.compliance import window_context, window_form
 from pmaas.scoping import require_shared_section
+from workspace.paging import Page, page_number, page_query
+
+# Rows per page of each table: the worst come first, so the first page is the one to act on.
+COMPLIANCE_PAGE_SIZE = 50
+
+
+def _pager(request: HttpRequest, page: Page, key: str) -> dict[str, str]:
+    return {
+        "previous": page_query(request.GET, page.number - 1, key) if page.has_previous else "",
+        "next": page_query(request.GET, page.number + 1, key) if page.has_next else "",
+        "number": str(page.number),
+    }
 
 
 @login_required
@@ -22,10 +34,30 @@ def compliance_portfolio(request: HttpRequest) -> HttpResponse:
     window = context["window"]
     if window is not None:
         user = request.user
+        number = page_number(request.GET)
+        start = (number - 1) * COMPLIANCE_PAGE_SIZE
+        engagement_rows = compliance.engagement_compliance_rows(
+            user=user, window=window, start=start, stop=start + COMPLIANCE_PAGE_SIZE + 1
+        )
+        engagements = Page(
+            rows=engagement_rows[:COMPLIANCE_PAGE_SIZE],
+            number=number,
+            has_next=len(engagement_rows) > COMPLIANCE_PAGE_SIZE,
+        )
+        owners_number = page_number(request.GET, "owners_page")
+        owner_rows = compliance.compliance_rows(by="owner", user=user, window=window)
+        owners_start = (owners_number - 1) * COMPLIANCE_PAGE_SIZE
+        owners = Page(
+            rows=owner_rows[owners_start : owners_start + COMPLIANCE_PAGE_SIZE],
+            number=owners_number,
+            has_next=len(owner_rows) > owners_start + COMPLIANCE_PAGE_SIZE,
+        )
         context |= {
             "total": compliance.compliance_total(user=user, window=window),
-            "engagement_rows": compliance.engagement_compliance_rows(user=user, window=window),
-            "owner_rows": compliance.compliance_rows(by="owner", user=user, window=window),
+            "engagement_rows": engagements.rows,
+            "engagement_pages": _pager(request, engagements, "page"),
+            "owner_rows": owners.rows,
+            "owner_pages": _pager(request, owners, "owners_page"),
         }
     htmx = request.htmx  # type: ignore[attr-defined]
     # A history restore asks for the whole page, though htmx sends it.

@@ -99,8 +99,11 @@ def engagement_list(request: HttpRequest) -> HttpResponse:
     context = {
         "engagements": page.rows,
         "page": page,
-        "previous_query": page_query(request.GET, page.number - 1),
-        "next_query": page_query(request.GET, page.number + 1),
+        "pages": {
+            "previous": page_query(request.GET, page.number - 1) if page.has_previous else "",
+            "next": page_query(request.GET, page.number + 1) if page.has_next else "",
+            "number": str(page.number),
+        },
         "form": form,
         "filtered": bool(status or client),
     }
