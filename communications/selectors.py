@@ -579,10 +579,21 @@ def membership_open_work(*, membership: Membership) -> MemberWork:
 
 
 def check_in_list_attended_by(*, user: Any, stakeholder: Stakeholder) -> QuerySet[CheckIn]:
-    """Check-ins the person attended, on engagements the user may see, newest first."""
+    """Check-ins the person attended, on engagements the user may see, newest first.
+
+    The person's attendances are read first (one query on their index), and
+    the check-ins then by primary key: asked for the newest few, a planner
+    that joined the two would walk the whole firm's check-ins newest first
+    looking for this person's (1.3 s at two million check-ins).
+    """
+    attended = list(
+        CheckIn.attendees.through.objects.filter(stakeholder_id=stakeholder.pk).values_list(
+            "checkin_id", flat=True
+        )
+    )
     return (
         CheckIn.objects.visible_to(user)
-        .with_stakeholder(stakeholder)
+        .filter(pk__in=attended)
         .select_related("engagement")
         .order_by("-occurred_at", "-pk")
     )

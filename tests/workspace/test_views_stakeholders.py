@@ -648,8 +648,9 @@ def test_stakeholder_page_query_count_does_not_grow_with_interactions(
     client.force_login(lead)
 
     # When the page is opened, then the number of queries does not depend on how much there is
-    # (one of them: which of the person's engagements the user may add a follow-up to)
-    with django_assert_num_queries(9):
+    # (two of them: which of the person's engagements the user may add a follow-up to, and which
+    # check-ins they attended)
+    with django_assert_num_queries(10):
         response = client.get(reverse("stakeholder_detail", args=[person.pk]))
 
     # And the page shows the latest check-ins and the first follow-ups, with the way to the rest
