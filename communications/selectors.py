@@ -15,6 +15,7 @@ from django.db.models import (
     F,
     FloatField,
     IntegerField,
+    Max,
     Min,
     OuterRef,
     Prefetch,
@@ -481,20 +482,38 @@ def check_in_still_open(
 # sweep candidates gets them in its one query however many rows it has.
 
 
+def _attended_on(*, engagement: Any, stakeholder: Any) -> QuerySet[CheckIn]:
+    return CheckIn.objects.filter(engagement_id=engagement, attendees=stakeholder)
+
+
+def _last_attended(*, engagement: Any, stakeholder: Any) -> Subquery:
+    # The latest as an aggregate, not the first row of an order: "the first row" let the planner walk
+    # the engagement's check-ins newest first, through all of them for someone never met (a register
+    # of twenty took seconds at firm scale); the aggregate starts from the person's attendances.
+    return Subquery(
+        _attended_on(engagement=engagement, stakeholder=stakeholder)
+        .order_by()
+        .values("engagement_id")
+        .annotate(last=Max("occurred_at"))
+        .values("last"),
+        output_field=DateTimeField(),
+    )
+
+
 def relationship_last_contact(*, engagement: str, stakeholder: str) -> Subquery:
     """When the person was last met on the engagement: the latest check-in there they attended, or None."""
-    return Subquery(
-        CheckIn.objects.filter(engagement_id=OuterRef(engagement), attendees=OuterRef(stakeholder))
-        .order_by("-occurred_at")
-        .values("occurred_at")[:1]
-    )
+    return _last_attended(engagement=OuterRef(engagement), stakeholder=OuterRef(stakeholder))
 
 
 def relationship_latest_sentiment(*, engagement: str, stakeholder: str) -> Subquery:
     """The sentiment of the latest check-in on the engagement the person attended (None: never met)."""
+    last = _last_attended(
+        engagement=OuterRef(OuterRef(engagement)), stakeholder=OuterRef(OuterRef(stakeholder))
+    )
     return Subquery(
-        CheckIn.objects.filter(engagement_id=OuterRef(engagement), attendees=OuterRef(stakeholder))
-        .order_by("-occurred_at", "-pk")
+        _attended_on(engagement=OuterRef(engagement), stakeholder=OuterRef(stakeholder))
+        .filter(occurred_at=last)
+        .order_by("-pk")
         .values("sentiment")[:1]
     )
 
