@@ -10,6 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.forms import BaseForm
 from django.forms.renderers import TemplatesSetting
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from pmaas.errors import RuleViolation
 from pmaas.scoping import parse_id
@@ -52,12 +55,47 @@ def form_add_service_errors(
         form.add_error(field if field in form.fields else None, errors)
 
 
+class FastSelect(forms.Select):
+    """A single select whose options are written in Python rather than through one template each.
+
+    The same markup as Django's Select; a practice lead's choice of 2,000
+    engagements renders in milliseconds instead of over half a second.
+    Option groups are written as ``<optgroup>``.
+    """
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        final = self.build_attrs(self.attrs, {**(attrs or {}), "name": name})
+        chosen = {str(v) for v in self.format_value(value)}
+
+        def options(choices: Iterable[Any]) -> SafeString:
+            return format_html_join(
+                "",
+                '<option value="{}"{}>{}</option>',
+                (
+                    (option, mark_safe(" selected") if str(option) in chosen else "", label)
+                    for option, label in choices
+                ),
+            )
+
+        parts = []
+        for group, label in self.choices:
+            if isinstance(label, list | tuple):
+                parts.append(format_html('<optgroup label="{}">{}</optgroup>', group, options(label)))
+            else:
+                parts.append(options([(group, label)]))
+        return format_html("<select{}>{}</select>", flatatt(final), mark_safe("".join(parts)))  # noqa: S308
+
+
 class IdChoiceField(forms.ModelChoiceField):
     """A row chosen by id among the queryset's; an id that names no row ("1.5", 2**64) is not a choice.
 
     Django's own field hands such values to the database, which rounds a
     decimal onto a row and, on SQLite, fails on a number past 64 bits.
     """
+
+    widget = FastSelect
 
     def to_python(self, value: Any) -> Any:
         if value in self.empty_values or isinstance(value, Model):
