@@ -347,7 +347,7 @@ def test_a_grace_period_reaching_the_next_meeting_is_refused_beside_the_grace_fi
     # Then the grace field says why, and nothing is planned
     assert response.status_code == 200
     assert _errors_of(response, "grace_hours") == [
-        "Keep the grace period shorter than 1 day, the closest two meetings of this cadence, "
+        "Keep the grace period shorter than 1 day (24 hours), the closest two meetings of this cadence, "
         "so each meeting is held or missed before the next one falls due."
     ]
     assert not Channel.objects.filter(title="Daily stand-up").exists()
