@@ -40,7 +40,7 @@ def test_overview_lists_who_has_gone_quiet_with_last_contact_in_my_time_zone(cli
     assert "Dr Anna Weber" in body
     assert '<th scope="col">Last heard from</th><th scope="col">Expected</th>' in body
     assert (
-        '<td data-label="Last heard from">over 4 weeks ago <span class="muted">Wed 7 Jan 2026</span></td>'
+        '<td data-label="Last heard from">over 4 weeks ago<br><span class="muted">Wed 7 Jan 2026</span></td>'
         in body
     )
     assert '<td data-label="Expected">weekly <span class="muted">flagged 6 Feb 2026</span></td>' in body
