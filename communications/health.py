@@ -67,6 +67,7 @@ from django.db.models import Count, Min, Q, Sum
 from communications.models import CheckIn, CommunicationObligation, FollowUp, Occurrence, SilenceFlag
 from communications.scheduling import Compliance, cadence_compliance_by_engagement
 from engagements.models import Engagement, Health, Milestone
+from pmaas.durations import duration_in_words
 from stakeholders.models import LEVEL_ORDER, StakeholderRole
 
 GREEN = Health.GREEN.value
@@ -225,7 +226,7 @@ def _overdue_factor(s: EngagementSignals, t: HealthThresholds) -> Factor | None:
         label="Overdue follow-ups",
         detail=(
             f"{_plural(s.overdue_follow_ups, 'follow-up')} overdue, "
-            f"the oldest by {_plural(s.oldest_overdue_days, 'day')}"
+            f"the oldest by {duration_in_words(timedelta(days=s.oldest_overdue_days))}"
         ),
         severity=RED if red else AMBER,
         evidence=_evidence("engagement_follow_ups", s.engagement_id, fragment="follow-ups-overdue"),
@@ -259,7 +260,7 @@ def _milestone_factor(s: EngagementSignals, t: HealthThresholds) -> Factor | Non
         label="Milestones slipping",
         detail=(
             f"{_plural(s.late_milestones, 'open milestone')} past due, "
-            f"the latest by {_plural(s.longest_milestone_slip_days, 'day')}"
+            f"the latest by {duration_in_words(timedelta(days=s.longest_milestone_slip_days))}"
         ),
         severity=RED if s.longest_milestone_slip_days >= t.milestone_red_days else AMBER,
         evidence=_evidence("engagement_changes", s.engagement_id, fragment="milestones"),
@@ -343,7 +344,7 @@ def engagement_health(*, signals: EngagementSignals, thresholds: HealthThreshold
 
 
 def _unplanned(silent_for: timedelta) -> str:
-    return f"No contact for {silent_for.days} days and no planned channel"
+    return f"No contact for {duration_in_words(silent_for)} and no planned channel"
 
 
 def relationship_health(
@@ -376,11 +377,11 @@ def relationship_health(
         red_after = timedelta(days=t.relationship_unplanned_red_days)
         amber_after = timedelta(days=t.relationship_unplanned_amber_days)
         if planned is not None and planned > timedelta(0):
-            basis = f"the planned interval of {planned.days} days"
+            silent, basis = duration_in_words(silent_for), duration_in_words(planned)
             if silent_for > 2 * planned:
-                silence(RED, f"No contact for {silent_for.days} days, more than twice {basis}")
+                silence(RED, f"No contact for {silent}, more than twice as long as planned ({basis})")
             elif silent_for > planned:
-                silence(AMBER, f"No contact for {silent_for.days} days, longer than {basis}")
+                silence(AMBER, f"No contact for {silent}, longer than planned ({basis})")
         elif silent_for > red_after:
             silence(RED, f"{_unplanned(silent_for)} (limit {red_after.days} days)")
         elif silent_for > amber_after:

@@ -43,6 +43,7 @@ from notifications.rendering import email_to
 from notifications.selectors import Recipient, recipients_for
 from notifications.services import NotificationDraft, notifications_record
 from notifications.timing import LONGEST_REMINDER_LEAD, reminder_time
+from pmaas.durations import duration_in_words
 from pmaas.locking import claim_in_batches
 from pmaas.scoping import get_or_404
 
@@ -356,15 +357,6 @@ def reminder_key(occurrence_id: int) -> str:
     return f"check_in_reminder:occurrence:{occurrence_id}"
 
 
-def _duration_in_words(duration: timedelta) -> str:
-    hours = int(duration.total_seconds() // 3600)
-    days, hours = divmod(hours, 24)
-    parts = [f"{days} day{'s' * (days != 1)}"] if days else []
-    if hours or not parts:
-        parts.append(f"{hours} hour{'s' * (hours != 1)}")
-    return " ".join(parts)
-
-
 def _reminder_email(occurrence: Occurrence, recipient: Recipient, brief: MeetingBrief) -> OutboundEmail:
     channel = occurrence.channel
     owner = channel.owner
@@ -378,7 +370,7 @@ def _reminder_email(occurrence: Occurrence, recipient: Recipient, brief: Meeting
         "engagement": channel.engagement,
         "stakeholder": channel.stakeholder,
         "owner_time_zone": owner.time_zone,
-        "grace_text": _duration_in_words(channel.grace_period),
+        "grace_text": duration_in_words(channel.grace_period),
         "plan_url": settings.SITE_URL + reverse("engagement_plan", kwargs={"pk": channel.engagement_id}),
     }
     return email_to(

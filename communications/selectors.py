@@ -49,6 +49,7 @@ from engagements.models import Engagement, Membership
 from engagements.selectors import membership_list
 from engagements.working_days import engagement_skip_rule
 from notifications.models import OutboxMessage
+from pmaas.durations import duration_in_words
 from pmaas.scoping import get_or_404
 from stakeholders.models import Stakeholder, StakeholderRole
 from stakeholders.selectors import stakeholder_list
@@ -332,6 +333,11 @@ class QuietRelationship:
     def quiet_after_days(self) -> int:
         """How many days without contact make a relationship without a planned channel quiet."""
         return QUIET_WITHOUT_CHANNEL.days
+
+    @property
+    def quiet_after_in_words(self) -> str:
+        """ "over 6 weeks": the days that make it quiet, said as a person would."""
+        return duration_in_words(QUIET_WITHOUT_CHANNEL)
 
 
 def _missed_occurrence(

@@ -106,7 +106,11 @@ class ChannelCreateSerializer(serializers.Serializer[Any]):
         selector=stakeholder_list, help_text="A person with a role on the engagement."
     )
     title = serializers.CharField(max_length=200)
-    kind = serializers.ChoiceField(choices=ChannelKind.choices, default=ChannelKind.MEETING)
+    kind = serializers.ChoiceField(
+        choices=ChannelKind.choices,
+        default=ChannelKind.MEETING,
+        help_text="How you meet: in person, a call, a workshop, by email.",
+    )
     details = serializers.CharField(max_length=LONG_TEXT_MAX_LENGTH, allow_blank=True, default="")
     recurrence = serializers.CharField(
         max_length=500,
@@ -269,7 +273,11 @@ class CheckInCreateSerializer(serializers.Serializer[Any]):
     team_attendees = ScopedPrimaryKeyRelatedField(
         selector=user_list, many=True, required=False, help_text="Members of the engagement's team."
     )
-    kind = serializers.ChoiceField(choices=ChannelKind.choices, default=ChannelKind.MEETING)
+    kind = serializers.ChoiceField(
+        choices=ChannelKind.choices,
+        default=ChannelKind.MEETING,
+        help_text="How you talked: in person, a call, a workshop, by email.",
+    )
     channel = ScopedPrimaryKeyRelatedField(
         selector=channel_list,
         required=False,

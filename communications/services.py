@@ -50,6 +50,7 @@ from engagements.selectors import engagement_check_editable
 from engagements.services import membership_lock_for_change
 from engagements.working_days import engagement_skip_rule
 from pmaas.concurrency import check_unchanged
+from pmaas.durations import duration_in_words
 from pmaas.errors import NotAllowed, NotFound, RuleViolation
 from pmaas.sharing import is_client_user
 from pmaas.validation import EARLIEST_DATE, LATEST_DATE, clean_instance
@@ -144,17 +145,11 @@ def _check_grace_period(channel: Channel, errors: dict[str, str]) -> None:
     )
     if gap is not None and grace >= gap:
         errors["grace_period"] = (
-            f"Keep the grace period shorter than {_gap_in_words(gap)}, the closest two meetings of this "
-            "cadence, so each meeting is held or missed before the next one falls due."
+            f"Keep the grace period shorter than {duration_in_words(gap)} "
+            f"({gap // timedelta(hours=1)} hours), "
+            "the closest two meetings of this cadence, so each meeting is held or missed before the next "
+            "one falls due."
         )
-
-
-def _gap_in_words(gap: timedelta) -> str:
-    hours = gap.seconds // 3600
-    parts = [f"{gap.days} day{'s' * (gap.days != 1)}"] if gap.days else []
-    if hours or not parts:
-        parts.append(f"{hours} hour{'s' * (hours != 1)}")
-    return " ".join(parts)
 
 
 def channel_create(

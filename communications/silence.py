@@ -40,6 +40,7 @@ from engagements.models import Engagement, Membership
 from engagements.working_days import EngagementCalendar, effective_holiday_subdivision, end_of_working_day
 from notifications.models import NotificationEvent
 from notifications.services import NotificationDraft, notifications_record
+from pmaas.durations import cadence_in_words, duration_ago_in_words, duration_in_words
 from pmaas.locking import skip_locked
 from pmaas.scoping import get_or_404
 from search.services import search_documents_refresh
@@ -89,18 +90,9 @@ def _interval(rule: str, starts_on: date, local_time: time) -> timedelta | None:
     return max(gaps) if gaps else None
 
 
-def silence_in_words(allowed: timedelta) -> str:
-    """ "21 days", "10 days 12 hours": how long a silence is, to the hour."""
-    days, seconds = allowed.days, allowed.seconds
-    hours = round(seconds / 3600)
-    if hours == 24:
-        days, hours = days + 1, 0
-    parts = []
-    if days:
-        parts.append(f"{days} day{'s' if days != 1 else ''}")
-    if hours or not days:
-        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
-    return " ".join(parts)
+def planned_interval(flag: SilenceFlag) -> timedelta:
+    """The cadence behind a flag: its allowance is this interval times SPONSOR_SILENCE_FACTOR."""
+    return flag.allowed_silence / settings.SPONSOR_SILENCE_FACTOR
 
 
 @dataclass(frozen=True)
@@ -111,6 +103,7 @@ class _Silent:
     kind_label: str
     last_contact_at: datetime | None
     measured_from: datetime
+    interval: timedelta
     allowed: timedelta
     owner_id: int | None
     calendar: EngagementCalendar
@@ -199,7 +192,8 @@ def _silent_pairs(*, as_of: datetime, factor: float) -> list[_Silent]:
         ]
         if not intervals:
             continue
-        allowed = min(intervals) * factor
+        interval = min(intervals)
+        allowed = interval * factor
         zone = ZoneInfo(role["stakeholder__time_zone"])
         plan_start = min(datetime.combine(c["starts_on"], c["local_time"], tzinfo=zone) for c in planned)
         # A new sponsor, or a plan that has only just begun, gets its full allowance first.
@@ -220,6 +214,7 @@ def _silent_pairs(*, as_of: datetime, factor: float) -> list[_Silent]:
                 kind_label=str(kind_labels[role["kind"]]),
                 last_contact_at=role["last_contact_at"],
                 measured_from=measured_from,
+                interval=interval,
                 allowed=allowed,
                 owner_id=owner_id,
                 calendar=EngagementCalendar(
@@ -237,15 +232,11 @@ def _silent_pairs(*, as_of: datetime, factor: float) -> list[_Silent]:
     return silent
 
 
-def silence_follow_up_title(*, name: str, kind_label: str, silent_for: timedelta, allowed: timedelta) -> str:
-    """ "Get back in touch with Dr Anna Weber (sponsor): no check-in for 23 days, the plan allows 21 days"."""
-    # Whole days read best, unless rounding down would make the silence look no longer than allowed.
-    whole_days = timedelta(days=silent_for.days)
-    shown = whole_days if whole_days > allowed else silent_for
+def silence_follow_up_title(*, name: str, kind_label: str, silent_for: timedelta, interval: timedelta) -> str:
+    """ "Get back in touch with Dr Anna Weber (sponsor): no check-in for almost 8 weeks, expected monthly"."""
     return (
         f"Get back in touch with {name[:150]} ({kind_label.lower()}): "
-        f"no check-in for {silence_in_words(shown)}, "
-        f"the plan allows {silence_in_words(allowed)}"
+        f"no check-in for {duration_in_words(silent_for)}, expected {cadence_in_words(interval)}"
     )
 
 
@@ -293,7 +284,7 @@ def _raise(batch: Sequence[_Silent], *, as_of: datetime) -> int:
                     name=silent.name,
                     kind_label=silent.kind_label,
                     silent_for=as_of - silent.measured_from,
-                    allowed=silent.allowed,
+                    interval=silent.interval,
                 ),
                 details="Raised because the communication plan's cadence was not kept.",
                 owner_user_id=silent.owner_id,
@@ -440,16 +431,18 @@ def _with_role_kind(flags: QuerySet[SilenceFlag]) -> QuerySet[SilenceFlag]:
     return flags.annotate(role_kind=Subquery(role.values("kind")[:1]))
 
 
-def silence_flags_open_for_engagement(*, user: Any, engagement: Engagement) -> list[SilenceFlag]:
-    """The engagement's open flags, longest silent first, each with ``role_label``; one query."""
+def silence_flags_open_for_engagement(
+    *, user: Any, engagement: Engagement, as_of: datetime
+) -> list[SilenceFlag]:
+    """The engagement's open flags, longest silent first, each in words (``_labelled``); one query."""
     flags = _with_role_kind(silence_flag_list(user=user).open().filter(engagement=engagement)).order_by(
         "last_contact_at", "raised_at", "pk"
     )
-    return _labelled(flags)
+    return _labelled(flags, as_of=as_of)
 
 
-def silence_flags_open_for_owner(*, user: Any) -> list[SilenceFlag]:
-    """Open flags of relationships the user owns or whose follow-up they hold; one query."""
+def silence_flags_open_for_owner(*, user: Any, as_of: datetime) -> list[SilenceFlag]:
+    """Open flags of relationships the user owns or whose follow-up they hold, in words; one query."""
     owned = StakeholderRole.objects.filter(
         engagement_id=OuterRef("engagement_id"),
         stakeholder_id=OuterRef("stakeholder_id"),
@@ -461,15 +454,20 @@ def silence_flags_open_for_owner(*, user: Any) -> list[SilenceFlag]:
         .filter(Q(Exists(owned)) | Q(follow_up__owner_user=user))
         .order_by("raised_at", "pk")
     )
-    return _labelled(_with_role_kind(flags))
+    return _labelled(_with_role_kind(flags), as_of=as_of)
 
 
-def _labelled(flags: QuerySet[SilenceFlag]) -> list[SilenceFlag]:
+def _labelled(flags: QuerySet[SilenceFlag], *, as_of: datetime) -> list[SilenceFlag]:
+    """Each flag with ``role_label``, ``cadence_in_words`` ("every 5 weeks") and ``last_heard_in_words``
+    ("over 7 weeks ago"; empty when the person was never heard from)."""
     labels = dict(StakeholderRole.Kind.choices)
     rows = list(flags)
     for flag in rows:
         flag.role_label = str(labels.get(getattr(flag, "role_kind", ""), "Stakeholder"))  # type: ignore[attr-defined]
-        flag.allowed_in_words = silence_in_words(flag.allowed_silence)  # type: ignore[attr-defined]
+        flag.cadence_in_words = cadence_in_words(planned_interval(flag))  # type: ignore[attr-defined]
+        flag.last_heard_in_words = (  # type: ignore[attr-defined]
+            duration_ago_in_words(as_of - flag.last_contact_at) if flag.last_contact_at else ""
+        )
     return rows
 
 

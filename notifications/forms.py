@@ -14,6 +14,7 @@ from notifications.models import (
     NotificationPreference,
 )
 from notifications.services import PREFERENCE_FIELDS
+from pmaas.forms import TimePicker
 from pmaas.sharing import NOTHING, client_share, is_client_user
 
 
@@ -40,9 +41,6 @@ class NotificationActionForm(forms.Form):
         if not cleaned.get("all") and cleaned.get("notification") is None:
             raise forms.ValidationError("Say which notification to mark read, or all of them.")
         return cleaned
-
-
-_TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 
 
 @dataclass(frozen=True)
@@ -80,13 +78,15 @@ class NotificationPreferenceForm(forms.Form):
         choices=NotificationPreference.ReminderLead.choices,
     )
     digest_time = forms.TimeField(
-        label="Daily digest at", widget=_TIME, help_text="The digest of the day's notifications arrives then."
+        label="Daily digest at",
+        widget=TimePicker(),
+        help_text="The digest of the day's notifications arrives then.",
     )
-    quiet_hours_start = forms.TimeField(label="Quiet hours from", required=False, widget=_TIME)
+    quiet_hours_start = forms.TimeField(label="Quiet hours from", required=False, widget=TimePicker())
     quiet_hours_end = forms.TimeField(
         label="Quiet hours until",
         required=False,
-        widget=_TIME,
+        widget=TimePicker(),
         help_text="No email in between; a reminder comes before they begin. Leave both empty for none.",
     )
     email_on_weekends = forms.BooleanField(

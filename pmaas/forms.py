@@ -133,3 +133,37 @@ class LongTextField(forms.CharField):
         attrs = super().widget_attrs(widget)
         attrs.pop("maxlength", None)
         return attrs
+
+
+# What a browser's date, time and date-and-time inputs read and write, whatever the locale
+# they show the value in: so labels and help texts never promise a format of their own.
+DATE_FORMAT = "%Y-%m-%d"
+TIME_FORMAT = "%H:%M"
+DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+class DatePicker(forms.DateInput):
+    """Every date field's widget: the browser's date picker, in the browser's own format."""
+
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs, format=DATE_FORMAT)
+
+
+class TimePicker(forms.TimeInput):
+    """Every time field's widget: the browser's time picker."""
+
+    input_type = "time"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs, format=TIME_FORMAT)
+
+
+class DateTimePicker(forms.DateTimeInput):
+    """Every date-and-time field's widget: the browser's date-and-time picker, local time, no zone."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs, format=DATETIME_LOCAL_FORMAT)

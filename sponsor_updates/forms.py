@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 
 from communications.models import SponsorSubscription
+from pmaas.forms import DatePicker, TimePicker
 from pmaas.timezones import time_zone_choices
 from pmaas.validation import validate_date_in_range
 from sponsor_updates.schedule import pause_in_force
@@ -28,7 +29,7 @@ class ScheduleForm(forms.Form):
     )
     local_time = forms.TimeField(
         label="Local time",
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        widget=TimePicker(),
         help_text="In the time zone below.",
     )
     time_zone = forms.ChoiceField(label="Time zone")
@@ -36,7 +37,7 @@ class ScheduleForm(forms.Form):
         required=False,
         label="Paused until",
         validators=[validate_date_in_range],
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=DatePicker(),
         help_text="No update goes out up to and including this day. Leave empty for none.",
     )
 

@@ -46,7 +46,7 @@ from communications.selectors import (
     relationship_next_due,
     relationship_overdue_follow_ups,
 )
-from communications.silence import silence_flag_list, silence_in_words
+from communications.silence import planned_interval, silence_flag_list
 from engagements.models import Engagement, Health, Membership
 from engagements.selectors import (
     RUNNING,
@@ -56,6 +56,7 @@ from engagements.selectors import (
     engagement_undecided_changes,
     user_running_engagements,
 )
+from pmaas.durations import cadence_in_words, duration_ago_in_words, duration_in_words
 from stakeholders.models import HIGH_FROM, Level, StakeholderRole
 from workspace.paging import Page, page_of
 
@@ -115,9 +116,15 @@ class SponsorContact:
 
     stakeholder_id: int
     name: str
-    days_since: int | None
+    # How long since the last check-in with them; None when they were never met.
+    since_last_met: timedelta | None
     # Longer than the cadence planned with them (relationship health's silence rule), or flagged silent.
     past_cadence: bool
+
+    @property
+    def last_met_in_words(self) -> str:
+        """ "over 7 weeks ago", "never met"."""
+        return "never met" if self.since_last_met is None else duration_ago_in_words(self.since_last_met)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,7 +135,7 @@ class PortfolioRow:
     compliance_4: Compliance
     compliance_12: Compliance
     overdue_count: int
-    oldest_overdue_days: int | None
+    oldest_overdue_for: timedelta | None
     next_milestone_name: str
     next_milestone_due: date | None
     milestone_slips: bool
@@ -140,6 +147,14 @@ class PortfolioRow:
     @property
     def health(self) -> str:
         return self.engagement.effective_health
+
+    @property
+    def oldest_overdue_days(self) -> int | None:
+        return None if self.oldest_overdue_for is None else self.oldest_overdue_for.days
+
+    @property
+    def oldest_overdue_in_words(self) -> str:
+        return "" if self.oldest_overdue_for is None else duration_in_words(self.oldest_overdue_for)
 
     @property
     def percent_4(self) -> int | None:
@@ -250,7 +265,9 @@ def _sponsor_contacts(
             SponsorContact(
                 stakeholder_id=stakeholder_id,
                 name=name,
-                days_since=None if last_contact_at is None else max((as_of - last_contact_at).days, 0),
+                since_last_met=None
+                if last_contact_at is None
+                else max(as_of - last_contact_at, timedelta(0)),
                 past_cadence=silent or any(f.code == "silence" for f in cadence.factors),
             )
         )
@@ -281,7 +298,7 @@ def _portfolio_rows(
                     due=figures["compliance_12_due"], held_on_time=figures["compliance_12_held"]
                 ),
                 overdue_count=figures["overdue_count"],
-                oldest_overdue_days=None if oldest is None else max((as_of - oldest).days, 0),
+                oldest_overdue_for=None if oldest is None else max(as_of - oldest, timedelta(0)),
                 next_milestone_name=figures["next_milestone_name"] or "",
                 next_milestone_due=due_on,
                 milestone_slips=due_on is not None and due_on < local_today,
@@ -429,13 +446,16 @@ def _silent_items(*, user: Any, as_of: datetime) -> Any:
     )
 
     def item(flag: SilenceFlag) -> AttentionItem:
-        days = max((as_of - flag.last_contact_at).days, 0) if flag.last_contact_at else None
-        silent_for = f"no check-in for {days} days" if days is not None else "never met"
+        heard = (
+            f"last heard {duration_ago_in_words(as_of - flag.last_contact_at)}"
+            if flag.last_contact_at
+            else "never met"
+        )
         return AttentionItem(
             engagement_id=flag.engagement_id,
             engagement_code=flag.engagement.code,
             person=flag.stakeholder.name,
-            why=f"Gone quiet: {silent_for}, more than {silence_in_words(flag.allowed_silence)} allowed",
+            why=f"Gone quiet: {heard}, expected {cadence_in_words(planned_interval(flag))}",
             action=f"Get back in touch: log a check-in with {flag.stakeholder.name}",
             url=_check_in_url(flag.engagement_id, flag.stakeholder_id),
             severity=Health.RED,
@@ -480,13 +500,13 @@ def _obligation_items(*, user: Any, as_of: datetime) -> Any:
     )
 
     def item(obligation: Any) -> AttentionItem:
-        late = max((as_of - obligation.deadline).days, 0)
+        late = duration_ago_in_words(as_of - obligation.deadline)
         url = reverse("engagement_obligations", args=[obligation.engagement_id])
         return AttentionItem(
             engagement_id=obligation.engagement_id,
             engagement_code=obligation.engagement.code,
             person=obligation.stakeholder.name,
-            why=f"Not yet told of “{obligation.change_request.title}”, due {late} days ago",
+            why=f"Not yet told of “{obligation.change_request.title}”, due {late}",
             action=f"Open the obligation and tell {obligation.stakeholder.name}",
             url=f"{url}#change-{obligation.change_request_id}",
             severity=Health.RED,

@@ -18,12 +18,20 @@ from communications.models import Channel, ChannelKind, Sentiment
 from communications.services import FollowUpSpec, follow_up_due_at
 from engagements.models import Engagement
 from pmaas.concurrency import SEEN_MISSING_MESSAGE
-from pmaas.forms import IdChoiceField, IdMultipleChoiceField, LongTextField, form_add_service_errors
+from pmaas.forms import (
+    DATETIME_LOCAL_FORMAT,
+    DatePicker,
+    DateTimePicker,
+    IdChoiceField,
+    IdMultipleChoiceField,
+    LongTextField,
+    form_add_service_errors,
+)
 from pmaas.validation import validate_date_in_range
 from stakeholders.models import Stakeholder
 
 FOLLOW_UP_PREFIX = "follow_ups"
-DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+
 
 _SERVICE_ROW_KEY = re.compile(r"^follow_ups\[(\d+)\]\.(\w+)$")
 _SERVICE_TO_ROW_FIELD = {"title": "title", "due_at": "due", "owner": "owner"}
@@ -66,8 +74,8 @@ class CheckInForm(_AttendeesForm):
         label="When",
         validators=[validate_date_in_range],
         input_formats=[DATETIME_LOCAL_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL_FORMAT),
-        error_messages={"invalid": "Give the date and time as YYYY-MM-DD HH:MM."},
+        widget=DateTimePicker(),
+        error_messages={"invalid": "Give a real date and time."},
     )
     summary = LongTextField(label="Summary", widget=forms.Textarea(attrs={"rows": 4}))
     sentiment = forms.TypedChoiceField(
@@ -140,8 +148,8 @@ class FollowUpForm(forms.Form):
     due = forms.DateField(
         label="Due",
         validators=[validate_date_in_range],
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        error_messages={"required": "Give a due date.", "invalid": "Give the date as YYYY-MM-DD."},
+        widget=DatePicker(),
+        error_messages={"required": "Give a due date.", "invalid": "Give a real date."},
     )
     # What the client's own people owe is always shown to them; a team item only when ticked.
     shared_with_client = forms.BooleanField(label="Client sees it", required=False)
@@ -278,9 +286,9 @@ class CheckInEditForm(_AttendeesForm):
         label="When",
         validators=[validate_date_in_range],
         input_formats=[DATETIME_LOCAL_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL_FORMAT),
-        help_text="Format: YYYY-MM-DD HH:MM, in your time zone.",
-        error_messages={"invalid": "Give the date and time as YYYY-MM-DD HH:MM."},
+        widget=DateTimePicker(),
+        help_text="In your time zone.",
+        error_messages={"invalid": "Give a real date and time."},
     )
     summary = LongTextField(label="Summary", widget=forms.Textarea(attrs={"rows": 4}))
     decisions = LongTextField(label="Decisions", required=False, widget=forms.Textarea(attrs={"rows": 3}))
@@ -321,9 +329,8 @@ class FollowUpCreateForm(forms.Form):
     due = forms.DateField(
         label="Due",
         validators=[validate_date_in_range],
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        help_text="Format: YYYY-MM-DD.",
-        error_messages={"required": "Give a due date.", "invalid": "Give the date as YYYY-MM-DD."},
+        widget=DatePicker(),
+        error_messages={"required": "Give a due date.", "invalid": "Give a real date."},
     )
     stakeholder = IdChoiceField(
         queryset=Stakeholder.objects.none(),

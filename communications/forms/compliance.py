@@ -16,6 +16,7 @@ from communications.compliance import (
     ComplianceWindow,
     window_date_errors,
 )
+from pmaas.forms import DatePicker
 from pmaas.validation import validate_date_in_range
 
 _FIELD_OF = {"first": "start", "last": "end"}
@@ -36,14 +37,13 @@ class ComplianceWindowForm(forms.Form):
         label="From",
         validators=[validate_date_in_range],
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        help_text="Format: YYYY-MM-DD.",
+        widget=DatePicker(),
     )
     end = forms.DateField(
         label="To",
         validators=[validate_date_in_range],
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=DatePicker(),
         help_text="Included.",
     )
 

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from pmaas.concurrency import SEEN_MISSING_MESSAGE
+from pmaas.forms import DatePicker, TimePicker
 from pmaas.scoping import parse_id
 from pmaas.validation import validate_date_in_range
 
@@ -24,13 +25,12 @@ class RedateForm(forms.Form):
     due_on = forms.DateField(
         label="New due date",
         validators=[validate_date_in_range],
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        help_text="Format: YYYY-MM-DD.",
+        widget=DatePicker(),
     )
     due_time = forms.TimeField(
         label="Time (optional)",
         required=False,
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        widget=TimePicker(),
         help_text="Left empty, the current time of day is kept.",
     )
     seen_updated_at = forms.CharField(

@@ -21,7 +21,7 @@ from communications.models import (
 )
 from communications.services import LONGEST_GRACE_PERIOD
 from pmaas.concurrency import SEEN_MISSING_MESSAGE
-from pmaas.forms import IdChoiceField, LongTextField, form_add_service_errors
+from pmaas.forms import DatePicker, IdChoiceField, LongTextField, TimePicker, form_add_service_errors
 from pmaas.validation import validate_date_in_range
 
 WEEKDAYS = [
@@ -76,7 +76,12 @@ class ChannelForm(forms.Form):
     stakeholder: forms.ModelChoiceField[Any] = IdChoiceField(
         queryset=None, help_text="Someone with a role on this engagement."
     )
-    kind = forms.ChoiceField(choices=ChannelKind.choices, initial=ChannelKind.MEETING)
+    kind = forms.ChoiceField(
+        label="How you meet",
+        choices=ChannelKind.choices,
+        initial=ChannelKind.MEETING,
+        help_text="In person, a call, a workshop, by email: how these check-ins usually happen.",
+    )
     title = forms.CharField(max_length=200, help_text="e.g. Weekly sponsor one-to-one.")
     details = LongTextField(
         required=False,
@@ -94,12 +99,11 @@ class ChannelForm(forms.Form):
     starts_on = forms.DateField(
         label="Starts on",
         validators=[validate_date_in_range],
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        help_text="Format: YYYY-MM-DD.",
+        widget=DatePicker(),
     )
     local_time = forms.TimeField(
         label="Local time",
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        widget=TimePicker(),
         help_text="In the stakeholder's time zone.",
     )
     duration_minutes = forms.IntegerField(
@@ -219,7 +223,9 @@ class TimelineFilterForm(forms.Form):
     stakeholder: forms.ModelChoiceField[Any] = IdChoiceField(
         queryset=None, required=False, empty_label="Everyone"
     )
-    kind = forms.ChoiceField(choices=[("", "Any kind"), *ChannelKind.choices], required=False)
+    kind = forms.ChoiceField(
+        label="How you talked", choices=[("", "Any way"), *ChannelKind.choices], required=False
+    )
 
     def __init__(self, *args: Any, stakeholders: QuerySet[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

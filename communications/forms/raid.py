@@ -14,12 +14,11 @@ from communications.models import RaidItem, RaidKind, RaidSeverity, RaidTrend
 from communications.raid import KIND_FIELDS, RaidFields
 from engagements.models import ChangeRequest, Engagement
 from pmaas.concurrency import SEEN_MISSING_MESSAGE
-from pmaas.forms import IdChoiceField, IdMultipleChoiceField, LongTextField
+from pmaas.forms import DatePicker, IdChoiceField, IdMultipleChoiceField, LongTextField
 from pmaas.scoping import parse_id
 from pmaas.validation import validate_date_in_range
 from stakeholders.models import Stakeholder
 
-_DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 _SCALE = [("", "—"), *((str(n), str(n)) for n in range(1, 6))]
 _KIND_SPECIFIC = frozenset().union(*KIND_FIELDS.values())
 
@@ -29,9 +28,9 @@ def _date(label: str, help_text: str = "") -> forms.DateField:
         label=label,
         required=False,
         validators=[validate_date_in_range],
-        widget=_DATE,
-        help_text=help_text or "Format: YYYY-MM-DD.",
-        error_messages={"invalid": "Give the date as YYYY-MM-DD."},
+        widget=DatePicker(),
+        help_text=help_text,
+        error_messages={"invalid": "Give a real date."},
     )
 
 
@@ -189,9 +188,8 @@ class RiskReviewForm(forms.Form):
     next_review_on = forms.DateField(
         label="Next review",
         validators=[validate_date_in_range],
-        widget=_DATE,
-        help_text="Format: YYYY-MM-DD.",
-        error_messages={"invalid": "Give the date as YYYY-MM-DD.", "required": "Say when to look again."},
+        widget=DatePicker(),
+        error_messages={"invalid": "Give a real date.", "required": "Say when to look again."},
     )
     mitigation = LongTextField(label="Mitigation", required=False, widget=forms.Textarea(attrs={"rows": 3}))
 

@@ -12,9 +12,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from communications import selectors, services
-from communications.forms.check_ins import DATETIME_LOCAL_FORMAT, CheckInDeleteForm, CheckInEditForm
+from communications.forms.check_ins import CheckInDeleteForm, CheckInEditForm
 from engagements.policy import Action, engagement_check_can
-from pmaas.forms import form_add_service_errors
+from pmaas.forms import DATETIME_LOCAL_FORMAT, form_add_service_errors
 from pmaas.scoping import require_shared_section
 
 

@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from communications import selectors, services
 from communications.forms.check_ins import (
-    DATETIME_LOCAL_FORMAT,
     FOLLOW_UP_PREFIX,
     CheckInForm,
     apply_service_errors,
@@ -24,6 +23,7 @@ from communications.forms.check_ins import (
 from communications.models import Channel, CheckIn
 from engagements.models import Engagement
 from engagements.selectors import engagement_get_for_user
+from pmaas.forms import DATETIME_LOCAL_FORMAT
 from pmaas.scoping import parse_id
 
 

@@ -36,7 +36,7 @@ def test_silence_longer_than_the_planned_interval_is_amber():
 
     # Then it is amber, saying how long and against what
     assert health.status == AMBER
-    assert health.reasons == ("No contact for 10 days, longer than the planned interval of 7 days",)
+    assert health.reasons == ("No contact for 10 days, longer than planned (7 days)",)
 
 
 def test_silence_longer_than_twice_the_planned_interval_is_red():
@@ -45,19 +45,19 @@ def test_silence_longer_than_twice_the_planned_interval_is_red():
 
     # Then it is red
     assert health.status == RED
-    assert health.reasons == ("No contact for 15 days, more than twice the planned interval of 7 days",)
+    assert health.reasons == ("No contact for over 2 weeks, more than twice as long as planned (7 days)",)
 
 
 def test_without_a_channel_red_comes_after_45_days_and_amber_after_21():
     # Given no planned channel, then 21 days is still green, 22 amber, 45 amber and 46 red
     amber = _health(last_contact_at=NOW - dt.timedelta(days=22), next_due_at=None)
-    assert amber.reasons == ("No contact for 22 days and no planned channel (limit 21 days)",)
+    assert amber.reasons == ("No contact for over 3 weeks and no planned channel (limit 21 days)",)
     assert _health(last_contact_at=NOW - dt.timedelta(days=21), next_due_at=None).status == GREEN
     assert _health(last_contact_at=NOW - dt.timedelta(days=22), next_due_at=None).status == AMBER
     assert _health(last_contact_at=NOW - dt.timedelta(days=45), next_due_at=None).status == AMBER
     red = _health(last_contact_at=NOW - dt.timedelta(days=46), next_due_at=None)
     assert red.status == RED
-    assert red.reasons == ("No contact for 46 days and no planned channel (limit 45 days)",)
+    assert red.reasons == ("No contact for almost 7 weeks and no planned channel (limit 45 days)",)
 
 
 def test_one_overdue_follow_up_is_amber_and_two_are_red():

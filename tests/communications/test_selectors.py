@@ -183,3 +183,4 @@ def test_a_quiet_relationship_without_a_plan_says_how_long_the_rule_allows(
     (item,) = [q for q in quiet if q.role.pk == role.pk]
     assert item.channel is None
     assert item.quiet_after_days == 45
+    assert item.quiet_after_in_words == "over 6 weeks"

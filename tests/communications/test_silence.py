@@ -136,8 +136,7 @@ def test_flag_comes_with_a_follow_up_for_the_relationship_owner_due_next_working
     assert follow_up.created_by is None
     assert follow_up.status == FollowUp.Status.OPEN
     assert follow_up.title == (
-        "Get back in touch with Dr Anna Weber (sponsor): no check-in for 17 days, "
-        "the plan allows 10 days 12 hours"
+        "Get back in touch with Dr Anna Weber (sponsor): no check-in for over 2 weeks, expected weekly"
     )
     assert follow_up.due_at == dt.datetime(2026, 1, 26, 16, 0, tzinfo=UTC)  # 17:00 in Berlin
 
@@ -223,7 +222,7 @@ def test_never_contacted_sponsor_is_measured_from_the_start_of_the_plan():
     flag = SilenceFlag.objects.get()
     assert flag.last_contact_at is None
     assert flag.follow_up is not None
-    assert "no check-in for 10 days" in flag.follow_up.title
+    assert "no check-in for 11 days" in flag.follow_up.title
 
 
 def test_a_sponsor_added_after_the_plan_began_is_measured_from_when_they_joined():
@@ -541,14 +540,17 @@ def test_two_sweeps_at_once_raise_one_flag_one_follow_up_and_one_notification():
     assert Notification.objects.count() == 2
 
 
-def test_a_silence_just_past_its_allowance_reads_longer_than_the_allowance():
-    # Given a silence of 21 days and 21 hours against an allowance of 21 days
+def test_the_follow_up_says_how_long_in_words_and_how_often_the_plan_expects_contact():
+    # Given a silence of 21 days and 21 hours with a sponsor met every other week
     title = silence_follow_up_title(
         name="Andrew Campbell",
         kind_label="Sponsor",
         silent_for=dt.timedelta(days=21, hours=21),
-        allowed=dt.timedelta(days=21),
+        interval=dt.timedelta(days=14),
     )
 
-    # Then the follow-up does not say "21 days, the plan allows 21 days"
-    assert title.endswith("no check-in for 21 days 21 hours, the plan allows 21 days")
+    # Then the follow-up says both as a person would, not "21 days 21 hours, the plan allows 21 days"
+    assert title == (
+        "Get back in touch with Andrew Campbell (sponsor): "
+        "no check-in for over 3 weeks, expected every 2 weeks"
+    )

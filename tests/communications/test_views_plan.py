@@ -162,6 +162,20 @@ def test_plan_lists_each_channel_with_cadence_owner_and_edit_controls(client, wo
     assert reverse("channel_create", args=[world.mine.engagement.pk]) in page
 
 
+def test_the_plan_and_its_form_ask_how_you_meet_not_for_a_kind(client, world) -> None:
+    # Given the lead of the engagement
+    client.force_login(world.lead)
+
+    # When they open the plan and the form to add a channel
+    plan = client.get(_plan(world.mine.engagement)).content.decode()
+    form = client.get(reverse("channel_create", args=[world.mine.engagement.pk])).content.decode()
+
+    # Then both speak of how you meet
+    assert '<th scope="col">How</th>' in plan and '<td data-label="How">Meeting</td>' in plan
+    assert '<label for="id_kind">How you meet</label>' in form
+    assert ">Kind<" not in plan and ">Kind<" not in form
+
+
 def test_the_plan_is_not_shown_to_the_client_pmo_lead(client, world) -> None:
     # Given the client's PMO lead
     client.force_login(world.client_user)
@@ -347,7 +361,7 @@ def test_a_grace_period_reaching_the_next_meeting_is_refused_beside_the_grace_fi
     # Then the grace field says why, and nothing is planned
     assert response.status_code == 200
     assert _errors_of(response, "grace_hours") == [
-        "Keep the grace period shorter than 1 day, the closest two meetings of this cadence, "
+        "Keep the grace period shorter than 1 day (24 hours), the closest two meetings of this cadence, "
         "so each meeting is held or missed before the next one falls due."
     ]
     assert not Channel.objects.filter(title="Daily stand-up").exists()

@@ -49,7 +49,7 @@ def test_a_practice_lead_filters_to_red_opens_one_and_follows_a_factor_to_its_ev
     table.get_by_role("link", name="EHR-26").click()
     header = page.locator("#header-health")
     expect(header).to_contain_text("Red")
-    expect(header).to_contain_text("1 follow-up overdue, the oldest by 130 days")
+    expect(header).to_contain_text("1 follow-up overdue, the oldest by about 4 months")
 
     # And following the factor's link lands on the overdue follow-up itself
     header.get_by_role("link", name="Overdue follow-ups").click()

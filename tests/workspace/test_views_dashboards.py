@@ -157,8 +157,8 @@ def test_a_row_shows_health_compliance_overdue_sponsors_milestone_changes_and_se
     assert f"rag-{engagement.health}" in row and "(computed)" in row
     assert engagement.health_factors[0]["label"] in row
     assert "50% / 60%" in row
-    assert '>2</a> <span class="muted">oldest 40 days' in row
-    assert f"{sponsor.name}</a>: 29 days" in row and "past cadence" in row
+    assert '>2</a> <span class="muted">oldest almost 6 weeks' in row
+    assert f"{sponsor.name}</a>: over 4 weeks ago" in row and "past cadence" in row
     assert "Go-live" in row and "slipping" in row
     assert reverse("engagement_changes", args=[engagement.pk]) in row
     assert "-1.0" in row and "falling" in row
@@ -334,7 +334,7 @@ def test_the_csv_export_holds_the_filtered_rows_with_formulas_neutralised(client
     assert [row[0] for row in body] == ["DATA-A", "EHR-A"]
     ehr = dict(zip(header, body[1], strict=True))
     assert ehr["Engagement"] == '\'=HYPERLINK("http://evil.test","x")'
-    assert ehr["Sponsors (days since last meeting)"].startswith("'@Anna (")
+    assert ehr["Sponsors (last met)"].startswith("'@Anna (")
     assert ehr["Client"] == "Northwind Health" and ehr["Lead"] == str(world.lead)
     assert ehr["Health"] == "green" and ehr["Pending scope changes"] == "1"
 

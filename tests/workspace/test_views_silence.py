@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import time_machine
 from django.db import connection
@@ -11,9 +13,10 @@ from django.utils import timezone
 
 from communications import selectors
 from communications.models import SilenceFlag
+from communications.silence import silences_flag
 from tests import factories
 from tests.factories import World
-from tests.silence_fixtures import SET_UP, SWEPT, silent_sponsor
+from tests.silence_fixtures import MET, SET_UP, SWEPT, silent_sponsor
 
 pytestmark = pytest.mark.django_db
 
@@ -24,17 +27,24 @@ def test_overview_lists_who_has_gone_quiet_with_last_contact_in_my_time_zone(cli
     role = silent_sponsor(lead=lead)
     flag = SilenceFlag.objects.get()
 
-    # When the lead opens the engagement overview
+    # When the lead opens the engagement overview on the day the flag was raised
     client.force_login(lead)
-    response = client.get(reverse("engagement_detail", args=[role.engagement_id]))
+    with time_machine.travel(SWEPT, tick=False):
+        response = client.get(reverse("engagement_detail", args=[role.engagement_id]))
 
-    # Then "Gone quiet" names the sponsor, when they were last seen (Berlin time), what the plan allows,
-    # the follow-up and a way to log a check-in with them; the header counts them
+    # Then "Gone quiet" names the sponsor, how long ago they were last heard from and on which day
+    # (Berlin time), how often the plan expects contact, the follow-up and a way to log a check-in
+    # with them; the header counts them
     body = response.content.decode()
     assert 'id="gone-quiet"' in body
     assert "Dr Anna Weber" in body
-    assert "Wed 7 Jan 2026, 00:30" in body
-    assert "10 days 12 hours" in body
+    assert '<th scope="col">Last heard from</th><th scope="col">Expected</th>' in body
+    assert (
+        '<td data-label="Last heard from">over 4 weeks ago<br><span class="muted">Wed 7 Jan 2026</span></td>'
+        in body
+    )
+    assert '<td data-label="Expected">weekly <span class="muted">flagged 6 Feb 2026</span></td>' in body
+    assert "Plan allows" not in body and "10 days 12 hours" not in body
     assert f"#follow-up-{flag.follow_up_id}" in body
     assert (
         f"{reverse('check_in_create')}?engagement={role.engagement_id}&amp;stakeholder={role.stakeholder_id}"
@@ -54,7 +64,7 @@ def test_overview_says_never_for_a_sponsor_never_met(client):
 
     # Then the last contact reads "Never"
     assert response.context["silence_flags"][0].last_contact_at is None
-    assert '<td data-label="Last contact">Never</td>' in response.content.decode()
+    assert '<td data-label="Last heard from">Never</td>' in response.content.decode()
 
 
 def test_overview_without_open_flags_shows_no_section_and_no_badge(client):
@@ -145,6 +155,37 @@ def test_my_week_shows_flags_of_relationships_i_own_only(client):
     body = response.content.decode()
     assert "Someone Else" not in body
     assert f"{reverse('engagement_detail', args=[mine.engagement_id])}#gone-quiet" in body
+
+
+def test_my_week_says_how_long_since_a_monthly_sponsor_was_heard_from_and_how_often_they_should_be(client):
+    # Given a sponsor met on the first Tuesday of each month (up to five weeks apart), last met on
+    # 6 January and flagged on Tuesday 3 March, almost eight weeks later
+    lead = factories.consultant(time_zone="Europe/Berlin")
+    with time_machine.travel(SET_UP, tick=False):
+        engagement = factories.make_engagement(lead=lead)
+        stakeholder = factories.make_stakeholder(client=engagement.client, name="Dr Anna Weber")
+        role = factories.make_role(
+            engagement=engagement, stakeholder=stakeholder, kind="sponsor", relationship_owner=lead
+        )
+        factories.make_channel(role=role, owner=lead, recurrence_rule="FREQ=MONTHLY;BYDAY=1TU")
+    factories.make_check_in(
+        engagement=engagement, attendees=[stakeholder], actor=lead, occurred_at=MET, as_of=MET
+    )
+    flagged = dt.datetime(2026, 3, 3, 9, 0, tzinfo=dt.UTC)
+    assert silences_flag(as_of=flagged) == 1
+
+    # When the lead opens My week that day
+    client.force_login(lead)
+    with time_machine.travel(flagged, tick=False):
+        body = client.get(reverse("home")).content.decode()
+
+    # Then the row says it as a person would, not "Plan allows 52 days 12 hours"
+    row = body[body.index('id="silence-flags"') :]
+    row = row[: row.index("</table>")]
+    assert '<th scope="col">Last heard from</th><th scope="col">Expected</th>' in row
+    assert "almost 8 weeks ago" in row and "Wed 7 Jan 2026" in row
+    assert '<td data-label="Expected">every 5 weeks</td>' in row
+    assert "52 days" not in row and "Plan allows" not in row
 
 
 def test_my_week_names_a_flagged_sponsor_once_not_again_among_those_behind_cadence(client):

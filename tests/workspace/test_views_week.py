@@ -191,6 +191,7 @@ def test_quiet_stakeholders_are_only_those_i_own(client, world):
     assert theirs.pk not in listed
     body = response.content.decode()
     assert f"stakeholder={mine.stakeholder_id}" in body
+    assert "No channel planned, quiet for over 4 weeks" in body
 
 
 def test_recent_activity_shows_check_ins_of_my_engagements_only(client, world):

@@ -9,12 +9,9 @@ from django.db.models import QuerySet
 
 from engagements.models import ChangeRequest, Client, Engagement, Health
 from pmaas.concurrency import SEEN_MISSING_MESSAGE
-from pmaas.forms import IdChoiceField, IdMultipleChoiceField, LongTextField
+from pmaas.forms import DatePicker, IdChoiceField, IdMultipleChoiceField, LongTextField
 from pmaas.validation import validate_date_in_range
 from stakeholders.models import Stakeholder
-
-# A native date picker reads and writes ISO dates, whatever the locale.
-DATE_WIDGET = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
 
 
 class EngagementFilterForm(forms.Form):
@@ -56,7 +53,7 @@ class HealthOverrideForm(_SeenMixin):
     until = forms.DateField(
         required=False,
         label="Until",
-        widget=DATE_WIDGET,
+        widget=DatePicker(),
         validators=[validate_date_in_range],
         help_text="Required when overriding: its last day; the computed health returns after it.",
     )
@@ -77,7 +74,7 @@ class HealthOverrideForm(_SeenMixin):
 
 class MilestoneForm(_SeenMixin):
     name = forms.CharField(max_length=200, label="Name")
-    due_on = forms.DateField(label="Due on", widget=DATE_WIDGET, validators=[validate_date_in_range])
+    due_on = forms.DateField(label="Due on", widget=DatePicker(), validators=[validate_date_in_range])
     description = LongTextField(
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
@@ -92,7 +89,7 @@ class MilestoneCreateForm(MilestoneForm):
 class ChangeRequestForm(_SeenMixin):
     title = forms.CharField(max_length=200, label="Title")
     kind = forms.ChoiceField(choices=ChangeRequest.Kind.choices, label="Kind")
-    raised_on = forms.DateField(label="Raised on", widget=DATE_WIDGET, validators=[validate_date_in_range])
+    raised_on = forms.DateField(label="Raised on", widget=DatePicker(), validators=[validate_date_in_range])
     budget_impact = forms.DecimalField(
         max_digits=14,
         decimal_places=2,

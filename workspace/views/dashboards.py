@@ -92,8 +92,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
 
 
 def _sponsor_in_words(sponsor: dashboards.SponsorContact) -> str:
-    met = "never met" if sponsor.days_since is None else f"{sponsor.days_since} days"
-    return f"{sponsor.name} ({met}{', past cadence' if sponsor.past_cadence else ''})"
+    return f"{sponsor.name} ({sponsor.last_met_in_words}{', past cadence' if sponsor.past_cadence else ''})"
 
 
 def _portfolio_export(export: str, rows: list[dashboards.PortfolioRow], as_of: datetime) -> HttpResponse:
@@ -109,7 +108,7 @@ def _portfolio_export(export: str, rows: list[dashboards.PortfolioRow], as_of: d
         "Compliance 12 weeks (%)",
         "Overdue follow-ups",
         "Oldest overdue (days)",
-        "Sponsors (days since last meeting)",
+        "Sponsors (last met)",
         "Next milestone",
         "Milestone due",
         "Milestone slips",

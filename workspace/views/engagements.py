@@ -134,7 +134,9 @@ def _health_form(engagement: Engagement) -> HealthOverrideForm:
 def _overview(request: HttpRequest, engagement: Engagement, health_form: HealthOverrideForm) -> HttpResponse:
     user = request.user
     # Empty for client users: who at the client has gone quiet is the firm's concern (SilenceFlag.visible_to).
-    silence_flags = silence.silence_flags_open_for_engagement(user=user, engagement=engagement)
+    silence_flags = silence.silence_flags_open_for_engagement(
+        user=user, engagement=engagement, as_of=timezone.now()
+    )
     context = {
         "engagement": engagement,
         "tab": "overview",

@@ -54,7 +54,7 @@ def my_week(request: HttpRequest) -> HttpResponse:
 
 def _gone_quiet(*, user: Any, as_of: datetime) -> dict[str, Any]:
     """Flagged sponsors and PMO leads first; the other relationships behind cadence without repeating them."""
-    flags = silence.silence_flags_open_for_owner(user=user)
+    flags = silence.silence_flags_open_for_owner(user=user, as_of=as_of)
     flagged = {(flag.engagement_id, flag.stakeholder_id) for flag in flags}
     quiet = [
         item
