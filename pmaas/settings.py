@@ -179,6 +179,7 @@ TEMPLATES = [
                 "notifications.context_processors.notification_bell",
                 "pmaas.context_processors.sharing",
             ],
+            "builtins": ["pmaas.time_elements"],
         },
     },
 ]
