@@ -220,7 +220,7 @@ def test_register_query_count_does_not_grow_with_stakeholders(client, db, django
     client.force_login(lead)
 
     # When the register is opened, then it costs the same number of queries at any size
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         response = client.get(_register(engagement))
     assert len(response.context["roles"]) == count
 
@@ -648,7 +648,7 @@ def test_stakeholder_page_query_count_does_not_grow_with_interactions(
 
     # When the page is opened, then the number of queries does not depend on how much there is
     # (one of them: which of the person's engagements the user may add a follow-up to)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         response = client.get(reverse("stakeholder_detail", args=[person.pk]))
     assert len(response.context["check_ins"]) == count
     assert len(response.context["follow_ups"]) == count
