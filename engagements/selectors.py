@@ -139,6 +139,16 @@ def user_list(*, user: Any) -> QuerySet[User]:
     return User.objects.filter(is_active=True, pk__in=membership_list(user=user).values("user_id"))
 
 
+def user_role_label(*, user: Any) -> str:
+    """The role as the user would name it: a consultant who leads an engagement is its "Engagement lead".
+
+    One query, for consultants only; the other roles are their account's role.
+    """
+    if user.role == User.Role.CONSULTANT and Membership.objects.filter(user=user).leads().exists():
+        return Membership.Role.LEAD.label
+    return str(user.get_role_display())
+
+
 def firm_user_list(*, user: Any) -> QuerySet[User]:
     """Users of the firm a request body may name, e.g. as an engagement's lead."""
     return user_list(user=user).exclude(role=User.Role.CLIENT)

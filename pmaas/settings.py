@@ -177,8 +177,10 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "notifications.context_processors.notification_bell",
+                "engagements.context_processors.header_role",
                 "pmaas.context_processors.sharing",
             ],
+            "builtins": ["pmaas.time_elements"],
         },
     },
 ]

@@ -533,7 +533,8 @@ def test_obligations_page_query_count_does_not_grow_with_rows(client, db, django
     client.force_login(lead)
 
     # When the page renders, then it costs the same queries at any size: session, user, engagement,
-    # stakeholders for the add forms, obligations, change requests, may-edit check, summary, the bell's count
-    with django_assert_num_queries(9):
+    # stakeholders for the add forms, obligations, change requests, may-edit check, summary, the bell's count,
+    # the header's role
+    with django_assert_num_queries(10):
         response = client.get(reverse("engagement_obligations", args=[engagement.pk]))
     assert response.status_code == 200

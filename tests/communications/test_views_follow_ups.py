@@ -131,7 +131,7 @@ def test_follow_ups_query_count_does_not_grow_with_items(client, world, django_a
             )
 
         # Then it costs the same number of queries
-        with django_assert_num_queries(9):
+        with django_assert_num_queries(10):
             response = client.get(url)
         assert response.status_code == 200
 

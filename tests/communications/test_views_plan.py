@@ -216,7 +216,7 @@ def test_plan_query_count_does_not_grow_with_channels(client, world, django_asse
             factories.make_channel(role=world.mine.role, owner=world.lead, title="Another line")
 
         # Then the page is served with the same number of queries (compliance: one grouped query)
-        with django_assert_num_queries(7):
+        with django_assert_num_queries(8):
             response = client.get(url)
         assert response.content.decode().count('data-label="Cadence"') == size
 

@@ -117,7 +117,7 @@ def test_the_tab_and_the_csv_read_a_fixed_number_of_queries(client, world, djang
         _csv(client, world.mine.engagement)
 
 
-TAB_QUERIES = 11
+TAB_QUERIES = 12
 CSV_QUERIES = 8
 
 

@@ -182,6 +182,6 @@ def test_timeline_query_count_does_not_grow_with_check_ins(client, world, django
         # Then one page costs the same number of queries (two of them for status updates: the next
         # page's first check-in, which bounds them, and the updates themselves; one for the user's
         # standing, which decides each entry's edit and delete links; one for deleted check-ins)
-        with django_assert_num_queries(13):
+        with django_assert_num_queries(14):
             response = client.get(url, {"page": 2} if size == 50 else {})
         assert response.status_code == 200

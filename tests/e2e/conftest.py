@@ -65,7 +65,8 @@ def log_in(site: str) -> LogIn:
         page.get_by_label("Username").fill(user.username)
         page.get_by_label("Password").fill(factories.PASSWORD)
         page.get_by_role("button", name="Log in").click()
-        expect(page.get_by_role("button", name="Log out")).to_be_visible()
+        # Log out sits in the account menu, closed until asked for: logged in, it is on the page.
+        expect(page.get_by_role("button", name="Log out", include_hidden=True)).to_be_attached()
         return page
 
     return do
@@ -79,9 +80,22 @@ def no_js_context(browser: Browser, browser_context_args: dict[str, Any]) -> Ite
     context.close()
 
 
+PHONE_SCREEN = {"width": 375, "height": 667}
+
+
 @pytest.fixture
 def phone_context(browser: Browser, browser_context_args: dict[str, Any]) -> Iterator[BrowserContext]:
-    """A 375 px wide viewport, the narrowest phone the pages are laid out for."""
-    context = browser.new_context(**{**browser_context_args, "viewport": {"width": 375, "height": 812}})
+    """A 375 × 667 viewport, the narrowest phone the pages are laid out for."""
+    context = browser.new_context(**{**browser_context_args, "viewport": PHONE_SCREEN})
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def no_js_phone_context(browser: Browser, browser_context_args: dict[str, Any]) -> Iterator[BrowserContext]:
+    """The same phone with JavaScript switched off."""
+    context = browser.new_context(
+        **{**browser_context_args, "viewport": PHONE_SCREEN}, java_script_enabled=False
+    )
     yield context
     context.close()

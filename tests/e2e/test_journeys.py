@@ -21,6 +21,7 @@ from tests.e2e.conftest import LogIn
 pytestmark = pytest.mark.e2e
 
 PHONE_WIDTH = 375
+PHONE_HEIGHT = 667
 
 
 @dataclasses.dataclass
@@ -171,7 +172,7 @@ def test_the_same_journey_works_with_javascript_off(no_js_context: BrowserContex
 def test_my_week_and_the_engagement_pages_fit_a_phone(
     phone_context: BrowserContext, site: str, log_in: LogIn, team: Team
 ):
-    # Given the engagement lead on a 375 px wide phone, with a check-in and follow-ups on record
+    # Given the engagement lead on a 375 × 667 phone, with a check-in and follow-ups on record
     factories.make_check_in(
         engagement=team.engagement,
         attendees=[team.sponsor.stakeholder],
@@ -183,23 +184,78 @@ def test_my_week_and_the_engagement_pages_fit_a_phone(
     page = phone_context.new_page()
     log_in(page, team.lead)
     pk = team.engagement.pk
-    pages = {"My week": reverse("home"), "Engagement": reverse("engagement_detail", args=[pk])}
+    pages = {
+        "My week": reverse("home"),
+        "Engagements": reverse("engagement_list"),
+        "Log check-in": reverse("check_in_create"),
+        "Attention": reverse("attention"),
+        "Notifications": reverse("notification_list"),
+        "Search": reverse("search") + "?q=training",
+        "Your settings": reverse("account_settings"),
+        "Engagement": reverse("engagement_detail", args=[pk]),
+    }
     page.goto(f"{site}{pages['Engagement']}")
-    for link in page.get_by_role("navigation", name="Engagement sections").get_by_role("link").all():
+    sections = page.get_by_role("navigation", name="Engagement sections")
+    for link in sections.get_by_role("link").all():
         pages[link.inner_text()] = str(link.get_attribute("href"))
 
     # When each page is opened
-    too_wide = {}
+    too_wide, starts_below_the_screen, current_tab_hidden = {}, {}, []
     for name, path in pages.items():
         page.goto(f"{site}{path}")
-        expect(page.locator("main h1")).to_be_visible()
+        heading = page.locator("main h1").first
+        expect(heading).to_be_visible()
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > PHONE_WIDTH:
             too_wide[name] = width
+        top = heading.bounding_box()
+        assert top is not None
+        if top["y"] >= PHONE_HEIGHT:
+            starts_below_the_screen[name] = top["y"]
+        current = sections.locator('[aria-current="page"]')
+        if current.count():
+            # The tabs scroll sideways on one line, opened on the current one.
+            box, strip = current.bounding_box(), sections.bounding_box()
+            assert box is not None and strip is not None
+            if box["x"] < strip["x"] - 1 or box["x"] + box["width"] > strip["x"] + strip["width"] + 1:
+                current_tab_hidden.append(name)
 
-    # Then none of them scrolls sideways
-    assert len(pages) >= 5, pages
+    # Then none of them scrolls sideways, each page's own content starts on the first screen,
+    # and the current tab is in view
+    assert len(pages) >= 12, pages
     assert too_wide == {}
+    assert starts_below_the_screen == {}
+    assert current_tab_hidden == []
+    page.goto(f"{site}{pages['Engagement']}")
+    assert sections.locator("li").count() >= 7
+    tab_tops = {round(box["y"]) for box in (li.bounding_box() for li in sections.locator("li").all()) if box}
+    assert len(tab_tops) == 1, "the tabs wrapped onto more than one line"
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["with JavaScript", "without JavaScript"])
+def test_the_phone_menu_opens_from_one_control_with_and_without_javascript(
+    request: pytest.FixtureRequest, site: str, log_in: LogIn, team: Team, javascript: bool
+):
+    # Given the lead on a phone, where the header shows the brand and one Menu control
+    context = request.getfixturevalue("phone_context" if javascript else "no_js_phone_context")
+    page = context.new_page()
+    log_in(page, team.lead)
+    header = page.locator("header.site-header").bounding_box()
+    assert header is not None and header["height"] < 80
+    main_menu = page.get_by_role("navigation", name="Main")
+    expect(main_menu.get_by_role("link", name="Engagements")).to_be_hidden()
+
+    # When they open it from the keyboard
+    page.locator("summary", has_text="Menu").focus()
+    page.keyboard.press("Enter")
+
+    # Then the navigation, search and their account show, and a link there leads on
+    expect(main_menu.get_by_role("link", name="Engagements")).to_be_visible()
+    expect(page.get_by_role("searchbox", name="Search")).to_be_visible()
+    page.locator("summary", has_text="Lukas Meyer · Engagement lead").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    main_menu.get_by_role("link", name="Engagements").click()
+    expect(page.get_by_role("heading", name="Engagements", level=1)).to_be_visible()
 
 
 def test_a_user_logs_in_and_chooses_their_time_zone(page: Page, site: str, log_in: LogIn):
@@ -208,7 +264,8 @@ def test_a_user_logs_in_and_chooses_their_time_zone(page: Page, site: str, log_i
     log_in(page, user)
 
     # When they open their settings from the header and choose Lisbon
-    page.get_by_role("link", name="Joana Silva · Consultant").click()
+    page.locator("summary", has_text="Joana Silva · Consultant").click()
+    page.get_by_role("link", name="Your settings").click()
     page.get_by_label("Time zone").select_option("Europe/Lisbon")
     page.get_by_role("button", name="Save settings").click()
 

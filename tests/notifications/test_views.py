@@ -147,8 +147,9 @@ def test_list_query_count_does_not_grow_with_notifications(client, world, django
         factories.make_notification(recipient=world.consultant, engagement=world.mine.engagement)
     client.force_login(world.consultant)
 
-    # Then the page costs session, user, the bell's count, the page count and the rows
-    with django_assert_num_queries(5):
+    # Then the page costs session, user, the bell's count, the header's role, the page count
+    # and the rows
+    with django_assert_num_queries(6):
         response = client.get(LIST)
     assert response.content.decode().count('data-label="Engagement"') == min(size, NOTIFICATIONS_PAGE_SIZE)
 

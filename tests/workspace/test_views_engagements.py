@@ -359,8 +359,8 @@ def test_overview_query_count_does_not_grow_with_rows(client, db, django_assert_
 
     # When the overview renders, then it costs the same queries at any size: session, user, engagement,
     # may-edit, team, milestones, change requests, obligations, obligation summary, open silence flags,
-    # the top open risks and the bell's unread count
-    with django_assert_num_queries(12):
+    # the top open risks, the bell's unread count and the header's role
+    with django_assert_num_queries(13):
         response = client.get(reverse("engagement_detail", args=[engagement.pk]))
     assert response.status_code == 200
 
@@ -374,8 +374,8 @@ def test_changes_page_query_count_does_not_grow_with_rows(client, db, django_ass
     client.force_login(lead)
 
     # When the changes page renders, then it costs the same queries at any size: session, user,
-    # engagement, change requests, obligations, may-edit, milestones
-    with django_assert_num_queries(8):
+    # engagement, change requests, obligations, may-edit, milestones, the bell, the header's role
+    with django_assert_num_queries(9):
         response = client.get(reverse("engagement_changes", args=[engagement.pk]))
     assert response.status_code == 200
     assert len(response.context["change_rows"]) == count

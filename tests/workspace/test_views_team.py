@@ -159,8 +159,8 @@ def test_team_page_query_count_does_not_grow_with_the_team(client, db, django_as
     client.force_login(lead)
 
     # When the team page renders, then it costs the same queries at any size: session, user,
-    # engagement, may-do, team, people to add, the notification bell
-    with django_assert_num_queries(7):
+    # engagement, may-do, team, people to add, the notification bell, the header's role
+    with django_assert_num_queries(8):
         response = client.get(reverse("engagement_team", args=[engagement.pk]))
     assert response.status_code == 200
     assert len(response.context["team"]) == count + 1
