@@ -651,7 +651,7 @@ def test_stakeholder_page_query_count_does_not_grow_with_interactions(
     # When the page is opened, then the number of queries does not depend on how much there is
     # (three of them: which of the person's engagements the user may add a follow-up to, which
     # check-ins they attended, and the header's role)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         response = client.get(reverse("stakeholder_detail", args=[person.pk]))
 
     # And the page shows the latest check-ins and the first follow-ups, with the way to the rest
