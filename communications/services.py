@@ -211,6 +211,8 @@ def channel_create(
     clean_instance(channel, errors)
     channel.next_due_at = channel_compute_next_due(channel=channel, after=as_of)
     channel.save()
+    # The person's relationship health reads the planned interval.
+    engagement_health_refresh(engagement_ids=[engagement.pk], as_of=as_of)
     return channel
 
 
@@ -275,6 +277,8 @@ def channel_update(
     if cadence_changed and locked.status == Channel.Status.ACTIVE:
         locked.next_due_at = channel_compute_next_due(channel=locked, after=as_of)
     locked.save()
+    if cadence_changed:
+        engagement_health_refresh(engagement_ids=[locked.engagement_id], as_of=as_of)
     return locked
 
 
@@ -292,6 +296,7 @@ def _channel_move(*, actor: Any, channel: Channel, to: str, as_of: datetime | No
         )
         clean_instance(locked)
         locked.save()
+        engagement_health_refresh(engagement_ids=[locked.engagement_id], as_of=as_of)
     return locked
 
 
