@@ -228,17 +228,17 @@ def _compute(
             sentiment_count=row["meetings"],
         )
     # Who took part: each team attendee, and whoever logged it when not among them (once each).
+    # The auto-created through model is untyped for the checker.
+    team: Any = CheckIn.team_attendees.through
     attended = (
-        CheckIn.team_attendees.through.objects.filter(checkin__in=in_weeks.values("pk"))
+        team.objects.filter(checkin__in=in_weeks.values("pk"))
         .annotate(week=_local_week("checkin__occurred_at", "checkin__engagement_id", by_zone))
         .order_by()
         .values("user_id", "checkin__engagement_id", "week")
         .annotate(meetings=Count("pk"), sentiment_sum=Sum("checkin__sentiment"))
         .values_list("user_id", "checkin__engagement_id", "week", "meetings", "sentiment_sum")
     )
-    attendee = CheckIn.team_attendees.through.objects.filter(
-        checkin_id=OuterRef("pk"), user_id=OuterRef("logged_by_id")
-    )
+    attendee = team.objects.filter(checkin_id=OuterRef("pk"), user_id=OuterRef("logged_by_id"))
     logged = (
         in_weeks.filter(~Exists(attendee))
         .annotate(week=_local_week("occurred_at", "engagement_id", by_zone))
