@@ -582,6 +582,8 @@ def _relationship_roles(*, engagement_ids: Sequence[int], as_of: datetime) -> An
             "relationship_health",
             "relationship_health_factors",
             "relationship_health_computed_at",
+            "relationship_health_since",
+            "relationship_health_previous",
         )
     )
 
@@ -597,7 +599,7 @@ def _recompute_relationships(
     ``relationship_health_since``. The first computation records no previous
     colour: a role never assessed did not drop.
     """
-    changed = []
+    changed: list[StakeholderRole] = []
     for (
         pk,
         engagement_id,
@@ -609,6 +611,8 @@ def _recompute_relationships(
         stored,
         stored_factors,
         computed_at,
+        since,
+        previous,
     ) in _relationship_roles(engagement_ids=engagement_ids, as_of=as_of):
         assessment = relationship_health(
             as_of=as_of,
@@ -621,31 +625,35 @@ def _recompute_relationships(
             thresholds=thresholds,
         )
         factors = [factor.as_json() for factor in assessment.factors]
-        role = StakeholderRole(
-            pk=pk,
-            relationship_health=assessment.status,
-            relationship_health_factors=factors,
-            relationship_health_computed_at=as_of,
-        )
         if computed_at is None:
-            role.relationship_health_since, role.relationship_health_previous = as_of, ""
-            changed.append((role, True))
+            since, previous = as_of, ""
         elif stored != assessment.status:
-            role.relationship_health_since, role.relationship_health_previous = as_of, stored
-            changed.append((role, True))
-        elif stored_factors != factors:
-            changed.append((role, False))
+            since, previous = as_of, stored
+        elif stored_factors == factors:
+            continue
+        changed.append(
+            StakeholderRole(
+                pk=pk,
+                relationship_health=assessment.status,
+                relationship_health_factors=factors,
+                relationship_health_computed_at=as_of,
+                relationship_health_since=since,
+                relationship_health_previous=previous,
+            )
+        )
     # updated_at stays: a recomputation is not an edit, and must not make an open form stale.
     StakeholderRole.objects.filter(engagement_id__in=engagement_ids).update(
         relationship_health_computed_at=as_of
     )
-    fields = ["relationship_health", "relationship_health_factors", "relationship_health_computed_at"]
     StakeholderRole.objects.bulk_update(
-        [role for role, moved in changed if not moved], fields, batch_size=SWEEP_BATCH_SIZE
-    )
-    StakeholderRole.objects.bulk_update(
-        [role for role, moved in changed if moved],
-        [*fields, "relationship_health_since", "relationship_health_previous"],
+        changed,
+        [
+            "relationship_health",
+            "relationship_health_factors",
+            "relationship_health_computed_at",
+            "relationship_health_since",
+            "relationship_health_previous",
+        ],
         batch_size=SWEEP_BATCH_SIZE,
     )
     return len(changed)
@@ -719,7 +727,7 @@ def health_refresh_flush(*, as_of: datetime) -> int:
 def engagement_health_refresh(*, engagement_ids: Iterable[int], as_of: datetime) -> int:
     """Recompute and store the health of these engagements and of every relationship on them now.
 
-    Eleven queries however many, and one or two more per 200 roles whose
+    Eleven queries however many, and one more per 200 roles whose
     relationship health changed colour or reasons.
 
     Called by the services that change an input, inside their transaction, so
@@ -742,7 +750,7 @@ def engagements_recompute_health(*, as_of: datetime, batch_size: int = SWEEP_BAT
     Catches what time alone changes (a follow-up falling overdue, a milestone
     passing its day, compliance's window moving on, a person not met for too
     long), with the relationship health of every role on them. Eleven queries
-    per batch, and one or two per 200 roles whose relationship health changed,
+    per batch, and one per 200 roles whose relationship health changed,
     whatever the portfolio holds; idempotent.
     """
     done, last = 0, 0
