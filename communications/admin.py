@@ -14,6 +14,7 @@ from communications.models import (
     CheckInDeletion,
     CheckInRevision,
     CommunicationObligation,
+    ConsultantWeeklyRollup,
     Delivery,
     FollowUp,
     FollowUpComment,
@@ -320,6 +321,32 @@ class WeeklyRollupAdmin(admin.ModelAdmin):
     list_filter = ("engagement__client", "week_start")
     search_fields = ("engagement__code", "engagement__name")
     list_select_related = ("engagement",)
+    date_hierarchy = "week_start"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ConsultantWeeklyRollup)
+class ConsultantWeeklyRollupAdmin(admin.ModelAdmin):
+    """Written by communications.rollups with the engagement's row; read here, never edited."""
+
+    list_display = (
+        "user",
+        "engagement",
+        "week_start",
+        "meetings",
+        "occurrences_due",
+        "occurrences_held_on_time",
+        "overdue_follow_ups",
+        "computed_at",
+    )
+    list_filter = ("engagement__client", "week_start")
+    search_fields = ("engagement__code", "user__username", "user__first_name", "user__last_name")
+    list_select_related = ("engagement", "user")
     date_hierarchy = "week_start"
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -43,11 +43,19 @@ engagement level ``gap_amber_steps`` short of the desired one (amber).
 Factors are the firm's internal assessment: pmaas/sharing.py shares none of
 them with client users or sponsor updates.
 
-Recomputed by the periodic sweep (``engagements_recompute_health``, all
-engagements in batches) and, for one engagement, by the services that change
-an input (``engagement_health_refresh``): logging a check-in, follow-ups
-created, completed, reopened or re-dated, silence flags raised or cleared,
-obligations met or waived, milestones and engagement levels changed.
+Both are stored: the engagement's on the engagement, each relationship's on
+its stakeholder role, with the factors and when they were computed. A role
+also keeps since when its relationship has been this colour and the colour
+before (``relationship_health_since``, ``relationship_health_previous``), so
+a drop (green to amber or red, amber to red) is a read of stored rows.
+
+Recomputed together, engagement by engagement with all their roles, by the
+periodic sweep (``engagements_recompute_health``, all engagements in
+batches) and by the services that change an input
+(``engagement_health_refresh``): logging, editing or deleting a check-in,
+follow-ups created, completed, reopened or re-dated, silence flags raised or
+cleared, obligations met or waived, channels planned, changed, paused or
+resumed, milestones and engagement levels changed.
 """
 
 from __future__ import annotations
@@ -66,6 +74,12 @@ from django.db.models import Count, Min, Q, Sum
 
 from communications.models import CheckIn, CommunicationObligation, FollowUp, Occurrence, SilenceFlag
 from communications.scheduling import Compliance, cadence_compliance_by_engagement
+from communications.selectors import (
+    relationship_last_contact,
+    relationship_latest_sentiment,
+    relationship_next_due,
+    relationship_overdue_follow_ups,
+)
 from engagements.models import Engagement, Health, Milestone
 from pmaas.durations import duration_in_words
 from stakeholders.models import LEVEL_ORDER, StakeholderRole
@@ -152,6 +166,11 @@ class HealthAssessment:
     @property
     def reasons(self) -> tuple[str, ...]:
         return tuple(factor.detail for factor in self.factors)
+
+
+def stored_health(*, status: str, factors: Iterable[dict[str, Any]]) -> HealthAssessment:
+    """A stored colour and its stored factors (``Factor.as_json``) as an assessment again."""
+    return HealthAssessment(status=status, factors=tuple(Factor(**factor) for factor in factors))
 
 
 def _assess(red: list[Factor], amber: list[Factor], *, amber_for_red: int | None = None) -> HealthAssessment:
@@ -531,10 +550,121 @@ def engagement_signals(
     return signals
 
 
+def _relationship_roles(*, engagement_ids: Sequence[int], as_of: datetime) -> Any:
+    """Every role of these engagements with its signals and what is stored: one query, however many.
+
+    The signals are the same subqueries the pages use, so a stored colour is
+    the one a page computing it then would show.
+    """
+    return (
+        StakeholderRole.objects.filter(engagement_id__in=engagement_ids)
+        .with_level_gap()
+        .annotate(
+            last_contact_at=relationship_last_contact(
+                engagement="engagement_id", stakeholder="stakeholder_id"
+            ),
+            next_due_at=relationship_next_due(engagement="engagement_id", stakeholder="stakeholder_id"),
+            overdue=relationship_overdue_follow_ups(
+                engagement="engagement_id", stakeholder="stakeholder_id", as_of=as_of
+            ),
+            latest_sentiment=relationship_latest_sentiment(
+                engagement="engagement_id", stakeholder="stakeholder_id"
+            ),
+        )
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "engagement_id",
+            "last_contact_at",
+            "next_due_at",
+            "overdue",
+            "latest_sentiment",
+            "level_gap",
+            "relationship_health",
+            "relationship_health_factors",
+            "relationship_health_computed_at",
+            "relationship_health_since",
+            "relationship_health_previous",
+        )
+    )
+
+
+def _recompute_relationships(
+    engagement_ids: Sequence[int], *, as_of: datetime, thresholds: HealthThresholds
+) -> int:
+    """Recompute and store the relationship health of every role of these engagements.
+
+    One read, one UPDATE stamping ``computed_at`` on them all, and a batched
+    UPDATE of only the roles whose colour or factors changed; a changed colour
+    moves the old one to ``relationship_health_previous`` and starts
+    ``relationship_health_since``. The first computation records no previous
+    colour: a role never assessed did not drop.
+    """
+    changed: list[StakeholderRole] = []
+    for (
+        pk,
+        engagement_id,
+        last_contact_at,
+        next_due_at,
+        overdue,
+        latest_sentiment,
+        level_gap,
+        stored,
+        stored_factors,
+        computed_at,
+        since,
+        previous,
+    ) in _relationship_roles(engagement_ids=engagement_ids, as_of=as_of):
+        assessment = relationship_health(
+            as_of=as_of,
+            last_contact_at=last_contact_at,
+            next_due_at=next_due_at,
+            overdue_follow_ups=overdue,
+            latest_sentiment=latest_sentiment,
+            level_gap=level_gap,
+            engagement_id=engagement_id,
+            thresholds=thresholds,
+        )
+        factors = [factor.as_json() for factor in assessment.factors]
+        if computed_at is None:
+            since, previous = as_of, ""
+        elif stored != assessment.status:
+            since, previous = as_of, stored
+        elif stored_factors == factors:
+            continue
+        changed.append(
+            StakeholderRole(
+                pk=pk,
+                relationship_health=assessment.status,
+                relationship_health_factors=factors,
+                relationship_health_computed_at=as_of,
+                relationship_health_since=since,
+                relationship_health_previous=previous,
+            )
+        )
+    # updated_at stays: a recomputation is not an edit, and must not make an open form stale.
+    StakeholderRole.objects.filter(engagement_id__in=engagement_ids).update(
+        relationship_health_computed_at=as_of
+    )
+    StakeholderRole.objects.bulk_update(
+        changed,
+        [
+            "relationship_health",
+            "relationship_health_factors",
+            "relationship_health_computed_at",
+            "relationship_health_since",
+            "relationship_health_previous",
+        ],
+        batch_size=SWEEP_BATCH_SIZE,
+    )
+    return len(changed)
+
+
 def _recompute(engagements: Sequence[tuple[int, str]], *, as_of: datetime) -> int:
     if not engagements:
         return 0
     thresholds = health_thresholds()
+    _recompute_relationships([pk for pk, _ in engagements], as_of=as_of, thresholds=thresholds)
     signals = engagement_signals(engagements=engagements, as_of=as_of, thresholds=thresholds)
     rows = []
     for pk, signal in signals.items():
@@ -596,7 +726,10 @@ def health_refresh_flush(*, as_of: datetime) -> int:
 
 
 def engagement_health_refresh(*, engagement_ids: Iterable[int], as_of: datetime) -> int:
-    """Recompute and store the health of these engagements now; nine queries however many.
+    """Recompute and store the health of these engagements and of every relationship on them now.
+
+    Eleven queries however many, and one more per 200 roles whose
+    relationship health changed colour or reasons.
 
     Called by the services that change an input, inside their transaction, so
     the stored health never lags the page that changed it. Idempotent. Inside
@@ -616,7 +749,9 @@ def engagements_recompute_health(*, as_of: datetime, batch_size: int = SWEEP_BAT
     """Periodic: recompute every engagement's health, ``batch_size`` at a time.
 
     Catches what time alone changes (a follow-up falling overdue, a milestone
-    passing its day, compliance's window moving on). Nine queries per batch,
+    passing its day, compliance's window moving on, a person not met for too
+    long), with the relationship health of every role on them. Eleven queries
+    per batch, and one per 200 roles whose relationship health changed,
     whatever the portfolio holds; idempotent.
     """
     done, last = 0, 0

@@ -4,6 +4,14 @@ A week runs from Monday 00:00 to the next Monday 00:00 in the engagement's
 client's time zone, so a week that holds a daylight-saving change is 167 or
 169 hours long and a Monday-morning meeting always lands in its own week.
 
+Beside each engagement's row, one row per person of the firm with a part in
+that week (``ConsultantWeeklyRollup``): the check-ins they took part in (a
+team attendee, or the one who logged it, once each) and their sentiment,
+the occurrences of the channels they own, the follow-ups they owe overdue.
+The same refresh computes both, from the same grouped reads, and replaces
+the person rows of the weeks it computes, so a person's trend reads rows
+too, never the check-ins.
+
 ``weekly_rollups_refresh`` recomputes whole rows from their inputs: check-ins
 (meetings, sentiment), occurrences (planned, due, held, held on time,
 missed) and follow-ups (overdue when the week ended). The aggregation is
@@ -25,10 +33,10 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Case, Count, DateTimeField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, DateTimeField, Exists, OuterRef, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncWeek
 
-from communications.models import CheckIn, FollowUp, Occurrence, WeeklyRollup
+from communications.models import CheckIn, ConsultantWeeklyRollup, FollowUp, Occurrence, WeeklyRollup
 from engagements.models import Engagement
 
 # Each batch is six statements whatever its size; 500 engagements keep the
@@ -143,8 +151,9 @@ def weekly_rollups_refresh(
     time, an occurrence's due time). A week that has not begun at ``as_of``
     is left alone; the current one counts follow-ups overdue at ``as_of``.
     Rows are written whole (zeros included), so a figure that fell back is
-    written back too. Five queries however many engagements, plus one per
-    distinct week for the overdue follow-ups. Idempotent; skipped inside
+    written back too, and the person rows of those weeks replaced. Eight
+    queries however many engagements, plus one per distinct week for the
+    overdue follow-ups. Idempotent; skipped inside
     ``weekly_rollups_deferred``. Returns the rows written.
     """
     if _deferred.active:
@@ -163,12 +172,17 @@ def weekly_rollups_refresh(
     wanted = {pk: own for pk, own in wanted.items() if own}
     if not wanted:
         return 0
-    return _write(_compute(wanted, zones, as_of=as_of), as_of=as_of)
+    rows, people = _compute(wanted, zones, as_of=as_of)
+    return _write(rows, people, as_of=as_of)
+
+
+Rows = dict[tuple[int, date], dict[str, int]]
+PersonRows = dict[tuple[int, int, date], dict[str, int]]
 
 
 def _compute(
     wanted: dict[int, set[date]], zones: dict[int, ZoneInfo], *, as_of: datetime
-) -> dict[tuple[int, date], dict[str, int]]:
+) -> tuple[Rows, PersonRows]:
     by_zone: dict[str, list[int]] = defaultdict(list)
     for pk in wanted:
         by_zone[zones[pk].key].append(pk)
@@ -184,15 +198,23 @@ def _compute(
         (pk, week): dict.fromkeys(FIGURES, 0) for pk, own in wanted.items() for week in own
     }
 
-    def add(pk: int, week_value: Any, **figures: int | None) -> None:
-        row = rows.get((pk, week_value_date(week_value)))
-        if row is not None:
-            for name, value in figures.items():
-                row[name] += value or 0
+    people: PersonRows = {}
 
+    def add(pk: int, week_value: Any, person: int | None = None, **figures: int | None) -> None:
+        week = week_value_date(week_value)
+        row = rows.get((pk, week))
+        if row is None:
+            return
+        targets = (
+            [row] if person is None else [people.setdefault((person, pk, week), dict.fromkeys(FIGURES, 0))]
+        )
+        for target in targets:
+            for name, value in figures.items():
+                target[name] += value or 0
+
+    in_weeks = CheckIn.objects.filter(engagement_id__in=ids, occurred_at__gte=first, occurred_at__lt=last)
     check_ins = (
-        CheckIn.objects.filter(engagement_id__in=ids, occurred_at__gte=first, occurred_at__lt=last)
-        .annotate(week=_local_week("occurred_at", "engagement_id", by_zone))
+        in_weeks.annotate(week=_local_week("occurred_at", "engagement_id", by_zone))
         .order_by()
         .values("engagement_id", "week")
         .annotate(meetings=Count("pk"), sentiment_sum=Sum("sentiment"))
@@ -205,13 +227,37 @@ def _compute(
             sentiment_sum=row["sentiment_sum"],
             sentiment_count=row["meetings"],
         )
+    # Who took part: each team attendee, and whoever logged it when not among them (once each).
+    # The auto-created through model is untyped for the checker.
+    team: Any = CheckIn.team_attendees.through
+    attended = (
+        team.objects.filter(checkin__in=in_weeks.values("pk"))
+        .annotate(week=_local_week("checkin__occurred_at", "checkin__engagement_id", by_zone))
+        .order_by()
+        .values("user_id", "checkin__engagement_id", "week")
+        .annotate(meetings=Count("pk"), sentiment_sum=Sum("checkin__sentiment"))
+        .values_list("user_id", "checkin__engagement_id", "week", "meetings", "sentiment_sum")
+    )
+    attendee = team.objects.filter(checkin_id=OuterRef("pk"), user_id=OuterRef("logged_by_id"))
+    logged = (
+        in_weeks.filter(~Exists(attendee))
+        .annotate(week=_local_week("occurred_at", "engagement_id", by_zone))
+        .order_by()
+        .values("logged_by_id", "engagement_id", "week")
+        .annotate(meetings=Count("pk"), sentiment_sum=Sum("sentiment"))
+        .values_list("logged_by_id", "engagement_id", "week", "meetings", "sentiment_sum")
+    )
+    for source in (attended, logged):
+        for person, pk, week, meetings, sentiment_sum in source:
+            add(pk, week, person, meetings=meetings, sentiment_sum=sentiment_sum, sentiment_count=meetings)
 
+    # Grouped by owner as well: the engagement's row sums its owners' rows.
     occurrences = (
         Occurrence.objects.filter(channel__engagement_id__in=ids, due_at__gte=first, due_at__lt=last)
         .exclude(status=Occurrence.Status.CANCELLED)
         .annotate(week=_local_week("due_at", "channel__engagement_id", by_zone))
         .order_by()
-        .values("channel__engagement_id", "week")
+        .values("channel__engagement_id", "channel__owner_id", "week")
         .annotate(
             planned=Count("pk"),
             due=Count("pk", filter=Q(status__in=_COUNTED)),
@@ -221,26 +267,29 @@ def _compute(
         )
     )
     for row in occurrences:
-        add(
-            row["channel__engagement_id"],
-            row["week"],
-            occurrences_planned=row["planned"],
-            occurrences_due=row["due"],
-            occurrences_held=row["held"],
-            occurrences_held_on_time=row["held_on_time"],
-            occurrences_missed=row["missed"],
-        )
+        figures = {
+            "occurrences_planned": row["planned"],
+            "occurrences_due": row["due"],
+            "occurrences_held": row["held"],
+            "occurrences_held_on_time": row["held_on_time"],
+            "occurrences_missed": row["missed"],
+        }
+        add(row["channel__engagement_id"], row["week"], **figures)
+        add(row["channel__engagement_id"], row["week"], row["channel__owner_id"], **figures)
 
     for week in sorted({week for own in wanted.values() for week in own}):
-        for pk, count in _overdue_at_week_end(week, wanted, zones, as_of=as_of).items():
-            rows[(pk, week)]["overdue_follow_ups"] = count
-    return rows
+        for (pk, owner), count in _overdue_at_week_end(week, wanted, zones, as_of=as_of).items():
+            rows[(pk, week)]["overdue_follow_ups"] += count
+            if owner is not None:
+                add(pk, week, owner, overdue_follow_ups=count)
+    return rows, people
 
 
 def _overdue_at_week_end(
     week: date, wanted: dict[int, set[date]], zones: dict[int, ZoneInfo], *, as_of: datetime
-) -> dict[int, int]:
-    """Per engagement, follow-ups overdue when ``week`` ended in its zone (at ``as_of`` for this week).
+) -> dict[tuple[int, int | None], int]:
+    """Per engagement and team owner (None: a stakeholder owes it), follow-ups overdue when ``week``
+    ended in its zone (at ``as_of`` for this week).
 
     Overdue then: past due and not yet done at that moment (completed later, or
     still open). A cancelled item never counts: when it was dropped is not
@@ -262,13 +311,38 @@ def _overdue_at_week_end(
         .filter(Q(due_at__lt=cutoff.copy()))
         .filter(Q(completed_at__isnull=True) | Q(completed_at__gte=cutoff.copy()))
         .order_by()
-        .values("engagement_id")
+        .values("engagement_id", "owner_user_id")
         .annotate(count=Count("pk"))
     )
-    return {row["engagement_id"]: row["count"] for row in rows}
+    return {(row["engagement_id"], row["owner_user_id"]): row["count"] for row in rows}
 
 
-def _write(rows: dict[tuple[int, date], dict[str, int]], *, as_of: datetime) -> int:
+def _write(rows: Rows, people: PersonRows, *, as_of: datetime) -> int:
+    """Upsert the engagements' rows; replace the person rows of the same engagement weeks."""
+    weeks_of: dict[int, set[date]] = defaultdict(set)
+    for pk, week in rows:
+        weeks_of[pk].add(week)
+    # Engagements refreshed for the same weeks (the usual case) share one condition.
+    by_weeks: dict[frozenset[date], list[int]] = defaultdict(list)
+    for pk, weeks in weeks_of.items():
+        by_weeks[frozenset(weeks)].append(pk)
+    replaced = Q(pk__in=[])
+    for same_weeks, pks in by_weeks.items():
+        replaced |= Q(engagement_id__in=sorted(pks), week_start__in=sorted(same_weeks))
+    ConsultantWeeklyRollup.objects.filter(replaced).delete()
+    # Two refreshes of the same weeks at once may both insert: the second one's rows win.
+    ConsultantWeeklyRollup.objects.bulk_create(
+        [
+            ConsultantWeeklyRollup(
+                user_id=person, engagement_id=pk, week_start=week, computed_at=as_of, **figures
+            )
+            for (person, pk, week), figures in sorted(people.items())
+        ],
+        update_conflicts=True,
+        unique_fields=["user", "engagement", "week_start"],
+        update_fields=[*FIGURES, "computed_at"],
+        batch_size=SWEEP_BATCH_SIZE * 2,
+    )
     WeeklyRollup.objects.bulk_create(
         [
             WeeklyRollup(engagement_id=pk, week_start=week, computed_at=as_of, **figures)
@@ -287,7 +361,7 @@ def weekly_rollups_sweep(*, as_of: datetime, batch_size: int = SWEEP_BATCH_SIZE)
 
     Catches what time alone changes (a follow-up falling overdue, a missed
     occurrence stamped late) and anything a service did not refresh. Each
-    engagement's weeks are read in its own zone. Eight queries per batch,
+    engagement's weeks are read in its own zone. Eleven queries per batch,
     whatever the portfolio holds; idempotent. Returns the rows written.
     """
     moments = (as_of, as_of - timedelta(weeks=1))
@@ -308,4 +382,16 @@ def rollups_for(engagements: QuerySet[Engagement], *, first: date, last: date) -
     """Roll-up rows of ``engagements`` (already scoped) for the Mondays ``first`` to ``last``."""
     return WeeklyRollup.objects.filter(
         engagement__in=engagements.order_by().values("pk"), week_start__gte=first, week_start__lte=last
+    )
+
+
+def consultant_rollups_for(
+    engagements: QuerySet[Engagement], *, user_id: int, first: date, last: date
+) -> QuerySet[ConsultantWeeklyRollup]:
+    """One person's own rows on ``engagements`` (already scoped) for the Mondays ``first`` to ``last``."""
+    return ConsultantWeeklyRollup.objects.filter(
+        user_id=user_id,
+        engagement__in=engagements.order_by().values("pk"),
+        week_start__gte=first,
+        week_start__lte=last,
     )

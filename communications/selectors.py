@@ -34,6 +34,7 @@ from communications.models import (
     CheckIn,
     CheckInDeletion,
     CheckInRevision,
+    ConsultantWeeklyRollup,
     Delivery,
     FollowUp,
     FollowUpComment,
@@ -122,6 +123,19 @@ def weekly_rollup_list(*, user: Any) -> QuerySet[WeeklyRollup]:
 
 def weekly_rollup_get_for_user(*, user: Any, id: int) -> WeeklyRollup:
     return get_or_404(weekly_rollup_list(user=user), id=id)
+
+
+def consultant_weekly_rollup_list(*, user: Any) -> QuerySet[ConsultantWeeklyRollup]:
+    """Per-person roll-ups of the engagements ``user`` sees; none for client users (pmaas/sharing.py).
+
+    Whose figures a page may show is the trend subject's rule
+    (workspace.selectors.trend_subject): others' only to those who see every engagement.
+    """
+    return ConsultantWeeklyRollup.objects.visible_to(user).select_related("engagement", "user")
+
+
+def consultant_weekly_rollup_get_for_user(*, user: Any, id: int) -> ConsultantWeeklyRollup:
+    return get_or_404(consultant_weekly_rollup_list(user=user), id=id)
 
 
 def follow_up_overdue_get_for_user(*, user: Any, id: int) -> FollowUpOverdue:

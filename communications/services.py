@@ -44,6 +44,7 @@ from communications.selectors import (
     stakeholder_role_open_work,
 )
 from communications.silence import silences_clear_for_check_in
+from communications.trends import TREND_WEEKS
 from engagements.models import Engagement, Membership
 from engagements.policy import Action, engagement_check_can
 from engagements.selectors import engagement_check_editable
@@ -206,6 +207,8 @@ def channel_create(
     clean_instance(channel, errors)
     channel.next_due_at = channel_compute_next_due(channel=channel, after=as_of)
     channel.save()
+    # The person's relationship health reads the planned interval.
+    engagement_health_refresh(engagement_ids=[engagement.pk], as_of=as_of)
     return channel
 
 
@@ -252,6 +255,7 @@ def channel_update(
         local_time=local_time,
     )
     before = tuple(getattr(locked, name) for name in _CADENCE_FIELDS)
+    owner_before = locked.owner_id
     locked.stakeholder = stakeholder
     locked.title = title.strip()
     locked.kind = kind
@@ -267,10 +271,24 @@ def channel_update(
     _check_grace_period(locked, errors)
     clean_instance(locked, errors)
     cadence_changed = before != tuple(getattr(locked, name) for name in _CADENCE_FIELDS)
+    owner_changed = owner_before != locked.owner_id
     if cadence_changed and locked.status == Channel.Status.ACTIVE:
         locked.next_due_at = channel_compute_next_due(channel=locked, after=as_of)
     locked.save()
+    if cadence_changed:
+        engagement_health_refresh(engagement_ids=[locked.engagement_id], as_of=as_of)
+    if owner_changed:
+        _refresh_owned_history(engagement_id=locked.engagement_id, as_of=as_of)
     return locked
+
+
+def _refresh_owned_history(*, engagement_id: int, as_of: datetime) -> None:
+    """The weeks a trend shows of one engagement: its people's own figures follow what they own now."""
+    weekly_rollups_refresh(
+        engagement_ids=[engagement_id],
+        moments=weekly_moments(since=as_of - timedelta(weeks=TREND_WEEKS), until=as_of),
+        as_of=as_of,
+    )
 
 
 def _channel_move(*, actor: Any, channel: Channel, to: str, as_of: datetime | None) -> Channel:
@@ -287,6 +305,7 @@ def _channel_move(*, actor: Any, channel: Channel, to: str, as_of: datetime | No
         )
         clean_instance(locked)
         locked.save()
+        engagement_health_refresh(engagement_ids=[locked.engagement_id], as_of=as_of)
     return locked
 
 
@@ -377,6 +396,7 @@ def membership_remove(*, actor: Any, membership: Membership, reassign_to: User |
         StakeholderRole.objects.filter(relationship_owner=leaving, **mine).update(
             relationship_owner=reassign_to, updated_at=timezone.now()
         )
+        _refresh_owned_history(engagement_id=engagement.pk, as_of=timezone.now())
     locked.delete()
     logger.info(
         "user %s left engagement %s, their work to user %s, removed by user %s",

@@ -3,7 +3,10 @@
 Reads only. Callers pass engagements already scoped to the user
 (``engagement_list(user=…)`` narrowed to a client, a consultant or one
 engagement); every figure here sums roll-up rows of those engagements, one
-grouped query per read whatever the portfolio holds. The stakeholder heat
+grouped query per read whatever the portfolio holds. A consultant's trend
+(``consultant_id``) sums that person's own rows on them instead
+(``ConsultantWeeklyRollup``: the check-ins they took part in, the channels
+they own, the follow-ups they owe), not their engagements' totals. The stakeholder heat
 map of one engagement reads its occurrences directly (one engagement, a
 bounded number of rows), grouped in the database by stakeholder and week.
 """
@@ -13,13 +16,20 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 
 from communications.models import Occurrence
-from communications.rollups import FIGURES, rollups_for, week_bounds, week_value_date
+from communications.rollups import (
+    FIGURES,
+    consultant_rollups_for,
+    rollups_for,
+    week_bounds,
+    week_value_date,
+)
 from engagements.models import Engagement
 
 TREND_WEEKS = 26
@@ -58,19 +68,22 @@ class TrendWeek:
         return round(self.sentiment_sum / self.sentiment_count, 1)
 
 
-def trend_weeks(*, engagements: QuerySet[Engagement], weeks: Sequence[date]) -> list[TrendWeek]:
+def trend_weeks(
+    *, engagements: QuerySet[Engagement], weeks: Sequence[date], consultant_id: int | None = None
+) -> list[TrendWeek]:
     """Each of ``weeks`` (Mondays, oldest first) summed over ``engagements``: one grouped query.
 
+    With ``consultant_id``, that person's own figures on those engagements.
     A week no roll-up row holds yet shows zeros.
     """
     if not weeks:
         return []
-    rows = (
+    source: QuerySet[Any] = (
         rollups_for(engagements, first=weeks[0], last=weeks[-1])
-        .order_by()
-        .values("week_start")
-        .annotate(**{name: Sum(name) for name in FIGURES})
+        if consultant_id is None
+        else consultant_rollups_for(engagements, user_id=consultant_id, first=weeks[0], last=weeks[-1])
     )
+    rows = source.order_by().values("week_start").annotate(**{name: Sum(name) for name in FIGURES})
     by_week = {row.pop("week_start"): row for row in rows}
     return [TrendWeek(week_start=week, **by_week.get(week, {})) for week in weeks]
 
@@ -122,18 +135,23 @@ class HeatRow:
         )
 
 
-def heat_rows_by_engagement(*, engagements: Sequence[Engagement], weeks: Sequence[date]) -> list[HeatRow]:
-    """Engagement × week for ``engagements`` (one page of them, already scoped): one query."""
+def heat_rows_by_engagement(
+    *, engagements: Sequence[Engagement], weeks: Sequence[date], consultant_id: int | None = None
+) -> list[HeatRow]:
+    """Engagement × week for ``engagements`` (one page of them, already scoped): one query.
+
+    With ``consultant_id``, the planned check-ins of the channels that person owns.
+    """
     if not engagements or not weeks:
         return []
-    figures = (
-        rollups_for(
-            Engagement.objects.filter(pk__in=[e.pk for e in engagements]), first=weeks[0], last=weeks[-1]
-        )
-        .order_by()
-        .values_list(
-            "engagement_id", "week_start", "occurrences_planned", "occurrences_held", "occurrences_missed"
-        )
+    shown = Engagement.objects.filter(pk__in=[e.pk for e in engagements])
+    source: QuerySet[Any] = (
+        rollups_for(shown, first=weeks[0], last=weeks[-1])
+        if consultant_id is None
+        else consultant_rollups_for(shown, user_id=consultant_id, first=weeks[0], last=weeks[-1])
+    )
+    figures = source.order_by().values_list(
+        "engagement_id", "week_start", "occurrences_planned", "occurrences_held", "occurrences_missed"
     )
     cells = {
         (pk, week): HeatCell(week_start=week, planned=planned, held=held, missed=missed)

@@ -462,6 +462,13 @@ TEAM_COMMENTS = (
 DUE_AT_LOAD = ("EHR-2026", "rk-cmo")
 # The silent sponsor stopped their updates this many days before the demo's day.
 UNSUBSCRIBED_DAYS_AGO = 20
+# A business leader with no planned channel, won over to neutral at the one meeting held with him
+# this many days before the demo's day and not met since: green until the silence passed
+# relationship_unplanned_amber_days (21), then amber, a drop Who needs attention lists.
+LAPSED_CONTACT = ("EHR-2026", "rk-coo", 30)
+# The replay runs the health sweep at each midnight of these last days, so each relationship's
+# drop is dated the day its data made it, as the periodic sweep would have.
+HEALTH_SWEEP_DAYS = 28
 # Sponsors who answered an update: engagement, sponsor, which of their sent updates (1 = the one
 # before the latest), hours after it was sent, their comment, and whether they asked for a call.
 ACKNOWLEDGEMENTS = (
@@ -976,14 +983,19 @@ class _Builder:
                 relationship_owner=lead,
             )
         for index, key in enumerate(plan.leaders):
+            influence = rng.choice([Scale.MEDIUM, Scale.HIGH])
+            interest = rng.choice([Scale.LOW, Scale.MEDIUM, Scale.HIGH])
+            level = rng.choice([Level.UNAWARE, Level.RESISTANT, Level.NEUTRAL, Level.SUPPORTIVE])
+            if (plan.code, key) == LAPSED_CONTACT[:2]:
+                level = Level.NEUTRAL
             stakeholder_add_to_engagement(
                 actor=self.admin,
                 engagement=engagement,
                 stakeholder=self.people[key],
                 kind=StakeholderRole.Kind.BUSINESS_LEADER,
-                influence=rng.choice([Scale.MEDIUM, Scale.HIGH]),
-                interest=rng.choice([Scale.LOW, Scale.MEDIUM, Scale.HIGH]),
-                current_level=rng.choice([Level.UNAWARE, Level.RESISTANT, Level.NEUTRAL, Level.SUPPORTIVE]),
+                influence=influence,
+                interest=interest,
+                current_level=level,
                 desired_level=Level.SUPPORTIVE,
                 relationship_owner=team[(index + 1) % len(team)],
             )
@@ -1139,15 +1151,22 @@ class _Builder:
             for days in range(HISTORY_DAYS + 1)
         )
         moments.append((self.midnight - timedelta(days=UNSUBSCRIBED_DAYS_AGO), 3, 0, None))
+        moments.append((self._lapsed_contact_at, 4, 0, None))
         moments.sort(key=lambda moment: moment[:3])
+        health_from = self.midnight - timedelta(days=HEALTH_SWEEP_DAYS)
         for at, kind, _, meeting in moments:
             self._catch_up(until=at)
             if kind == 2:
                 follow_ups_flag_overdue(as_of=at)
                 follow_ups_notify_overdue(as_of=at)
+                if at >= health_from:
+                    engagements_recompute_health(as_of=at)
                 continue
             if kind == 3:
                 self._unsubscribe_silent(as_of=at)
+                continue
+            if kind == 4:
+                self._meet_lapsed_contact()
                 continue
             _dispatch(as_of=at)
             if meeting is not None:
@@ -1160,6 +1179,32 @@ class _Builder:
         # What the periodic sweep would flag by now anyway.
         follow_ups_flag_overdue(as_of=self.now)
         follow_ups_notify_overdue(as_of=self.now)
+
+    @property
+    def _lapsed_contact_at(self) -> datetime:
+        return self.midnight - timedelta(days=LAPSED_CONTACT[2]) + timedelta(hours=10)
+
+    def _meet_lapsed_contact(self) -> None:
+        """The one meeting with LAPSED_CONTACT's person: it went well, and nobody met him again."""
+        code, key, _ = LAPSED_CONTACT
+        plan = next(plan for plan in ENGAGEMENTS if plan.code == code)
+        lead = self.users[plan.lead]
+        person = self.people[key]
+        check_in_log(
+            actor=lead,
+            engagement=Engagement.objects.get(code=code),
+            occurred_at=self._lapsed_contact_at,
+            summary=(
+                f"Walked {person.name} through the downtime procedures; "
+                "he will take them to the night-shift leads himself."
+            ),
+            attendees=[person],
+            team_attendees=[lead],
+            kind=ChannelKind.MEETING,
+            covers=[],
+            sentiment=1,
+            as_of=self._lapsed_contact_at,
+        )
 
     def _catch_up(self, *, until: datetime) -> None:
         """Do the follow-ups done and send the updates due before ``until``, earliest first."""

@@ -384,6 +384,8 @@ def _health_thresholds() -> dict[str, float]:
 # (communications/health.py lists the names and their defaults).
 HEALTH_THRESHOLDS = _health_thresholds()
 HEALTH_SCAN_SECONDS = env_int("HEALTH_SCAN_SECONDS", default=900, minimum=10)
+# Who needs attention lists relationships whose health dropped within this many days.
+RELATIONSHIP_DROP_WINDOW_DAYS = env_int("RELATIONSHIP_DROP_WINDOW_DAYS", default=14, minimum=1)
 # How often beat recomputes this week's and last week's roll-ups of every
 # engagement (communications/rollups.py): what time alone changes.
 ROLLUP_SCAN_SECONDS = env_int("ROLLUP_SCAN_SECONDS", default=900, minimum=10)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Self
 
 from django.conf import settings
@@ -7,7 +8,7 @@ from django.db import models
 from django.db.models import Case, Exists, OuterRef, Q, Value, When
 from django.db.models.functions import Lower
 
-from engagements.models import Client, Engagement, EngagementScopedQuerySet
+from engagements.models import Client, Engagement, EngagementScopedQuerySet, Health
 from pmaas.timezones import validate_time_zone
 from pmaas.validation import LONG_TEXT
 
@@ -146,6 +147,15 @@ class StakeholderRoleQuerySet(EngagementScopedQuerySet["StakeholderRole"]):
 
         return self.annotate(level_gap=rank("desired_level") - rank("current_level"))
 
+    def health_dropped(self, *, since: datetime) -> Self:
+        """Roles whose stored relationship health fell (green to amber or red, amber to red) at or
+        after ``since``, and has not changed again."""
+        return self.filter(
+            Q(relationship_health_previous=Health.GREEN, relationship_health__in=[Health.AMBER, Health.RED])
+            | Q(relationship_health_previous=Health.AMBER, relationship_health=Health.RED),
+            relationship_health_since__gte=since,
+        )
+
 
 class StakeholderRole(models.Model):
     """A stakeholder's part in one engagement, and where the relationship stands."""
@@ -172,6 +182,30 @@ class StakeholderRole(models.Model):
         related_name="owned_relationships",
     )
     notes = models.TextField(**LONG_TEXT, blank=True)
+    # Written by communications.health only, like the engagement's health: the colour of the
+    # relationship when last computed, why, since when it is this colour and what it was before,
+    # so "whose relationship dropped lately" is a read of stored rows.
+    relationship_health = models.CharField(
+        max_length=5, choices=Health.choices, default=Health.GREEN, help_text="Computed relationship health."
+    )
+    relationship_health_factors = models.JSONField(
+        default=list,
+        db_default=Value([], output_field=models.JSONField()),
+        blank=True,
+        help_text="The signals behind the relationship health: code, label, detail, severity, evidence.",
+    )
+    relationship_health_computed_at = models.DateTimeField(null=True, blank=True)
+    relationship_health_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the relationship health last changed colour (or was first computed).",
+    )
+    relationship_health_previous = models.CharField(
+        max_length=5,
+        choices=Health.choices,
+        blank=True,
+        help_text="The colour before the last change; blank when it has not changed since first computed.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -197,6 +231,12 @@ class StakeholderRole(models.Model):
             models.Index(fields=["relationship_owner"], name="role_relationship_owner"),
             # Stakeholder page: every role of one person.
             models.Index(fields=["stakeholder", "engagement"], name="role_stakeholder_engagement"),
+            # Who needs attention: relationships whose health changed lately, the few that changed at all.
+            models.Index(
+                fields=["relationship_health_since"],
+                name="role_health_changed",
+                condition=~Q(relationship_health_previous=""),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -56,6 +56,9 @@ CHANGELIST_QUERIES: dict[str, Callable[[World], str]] = {
     "communications.SilenceFlag": lambda w: "q=EHR-A&cleared_at__isempty=1",
     "communications.RaidItem": lambda w: "q=Interface&kind__exact=risk&status__exact=open",
     "communications.WeeklyRollup": lambda w: f"q=EHR-A&engagement__client__id__exact={w.client_a.pk}",
+    "communications.ConsultantWeeklyRollup": lambda w: (
+        f"q=EHR-A&engagement__client__id__exact={w.client_a.pk}"
+    ),
     "communications.FollowUpOverdue": lambda w: "q=EHR-A&follow_up__status__exact=open",
     "notifications.Notification": lambda w: "q=lead&event__exact=follow_up_overdue&in_app__exact=1",
     "communications.CheckInRevision": lambda w: (
@@ -83,6 +86,7 @@ NO_ADD_PAGE = {
     "communications.CheckInDeletion": "a deletion is recorded by the deletion itself",
     "communications.FollowUpRedate": "a re-date is recorded by the move it describes",
     "communications.WeeklyRollup": "a roll-up sums the rows of its week, rewritten whenever they change",
+    "communications.ConsultantWeeklyRollup": "a person's roll-up is rewritten with their engagement's week",
 }
 
 

@@ -32,6 +32,7 @@ from communications.models import (
     CheckInDeletion,
     CheckInRevision,
     CommunicationObligation,
+    ConsultantWeeklyRollup,
     Delivery,
     FollowUp,
     FollowUpComment,
@@ -98,6 +99,7 @@ MATRIX: dict[type[models.Model], Entry] = {
     CheckInDeletion: Entry(lambda s: _deletion(s.check_in), "engagement"),
     FollowUpRedate: Entry(lambda s: _redate(s.follow_up), "follow_up__engagement"),
     WeeklyRollup: Entry(lambda s: _rollup(s.engagement), "engagement"),
+    ConsultantWeeklyRollup: Entry(lambda s: _consultant_rollup(s.engagement), "engagement"),
 }
 
 
@@ -147,6 +149,11 @@ def _redate(follow_up: FollowUp) -> FollowUpRedate:
 def _rollup(engagement: Engagement) -> WeeklyRollup:
     """The week of the world's check-in, rolled up when it was logged."""
     return WeeklyRollup.objects.filter(engagement=engagement).earliest("week_start")
+
+
+def _consultant_rollup(engagement: Engagement) -> ConsultantWeeklyRollup:
+    """The week of the world's check-in for the one who logged it, rolled up when it was logged."""
+    return ConsultantWeeklyRollup.objects.filter(engagement=engagement).earliest("week_start", "pk")
 
 
 def _overdue_stamp(follow_up: FollowUp) -> FollowUpOverdue:

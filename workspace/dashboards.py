@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db.models import (
     Case,
     Exists,
@@ -42,9 +43,7 @@ from communications.selectors import (
     engagement_overdue_follow_ups,
     owner_overdue_follow_ups,
     relationship_last_contact,
-    relationship_latest_sentiment,
     relationship_next_due,
-    relationship_overdue_follow_ups,
 )
 from communications.silence import planned_interval, silence_flag_list
 from engagements.models import Engagement, Health, Membership
@@ -347,6 +346,15 @@ class AttentionItem:
     action: str
     url: str
     severity: str = Health.AMBER
+    # A relationship whose health dropped: the words ("Green to red 3 days ago"), the colour before, when.
+    change: str = ""
+    changed_from: str = ""
+    changed_at: datetime | None = None
+
+    @property
+    def why_in_full(self) -> str:
+        """The change and the reasons in one line, for an export."""
+        return f"{self.change}: {self.why}" if self.change else self.why
 
 
 @dataclasses.dataclass(frozen=True)
@@ -359,82 +367,79 @@ class AttentionSection:
 
 
 ATTENTION_SECTIONS = {
-    "relationships": "Relationships in poor health",
+    "relationships": "Relationships whose health dropped",
     "silent": "Silent sponsors and PMO leads",
     "gaps": "High-influence people below their desired engagement",
     "obligations": "People not yet told of a change",
 }
 ATTENTION_CAP = 10
+_HEALTH_WORDS = dict(Health.choices)
 
 
 def _check_in_url(engagement_id: int, stakeholder_id: int) -> str:
     return f"{reverse('check_in_create')}?engagement={engagement_id}&stakeholder={stakeholder_id}"
 
 
-def _relationship_items(*, user: Any, as_of: datetime, thresholds: HealthThresholds) -> list[AttentionItem]:
-    """Roles on running engagements whose relationship health is amber or red, red first; one query.
+_CHANGE_RANK = Case(
+    When(relationship_health=Health.RED, relationship_health_previous=Health.GREEN, then=Value(0)),
+    When(relationship_health=Health.RED, then=Value(1)),
+    default=Value(2),
+)
 
-    The database keeps only the roles where a factor can apply (never met,
-    past the planned or unplanned interval, overdue follow-ups, a negative
-    latest check-in, short of the desired level); relationship_health then
-    judges each exactly as the person's page does.
-    """
-    unplanned_since = as_of - timedelta(days=thresholds.relationship_unplanned_amber_days)
+
+def _relationship_action(role: StakeholderRole) -> tuple[str, str]:
+    """What to do about a relationship that dropped, from its worst factor, and where to do it."""
+    name = role.stakeholder.name
+    factors = role.relationship_health_factors or [{}]
+    code = factors[0].get("code", "")
+    if code == "overdue_follow_ups":
+        url = reverse("engagement_follow_ups", args=[role.engagement_id])
+        return f"Chase the follow-ups {name} owes", f"{url}#follow-ups-overdue"
+    if code == "engagement_gap":
+        return f"Plan how to win {name} back", reverse("stakeholder_detail", args=[role.stakeholder_id])
+    if code == "sentiment":
+        return f"Talk it through: log a check-in with {name}", _check_in_url(
+            role.engagement_id, role.stakeholder_id
+        )
+    return f"Log a check-in with {name}", _check_in_url(role.engagement_id, role.stakeholder_id)
+
+
+def _days_ago(moment: datetime, as_of: datetime) -> str:
+    days = max((as_of - moment).days, 0)
+    return "today" if days == 0 else "yesterday" if days == 1 else f"{days} days ago"
+
+
+def _relationship_items(*, user: Any, as_of: datetime) -> Any:
+    """Roles on running engagements whose stored relationship health dropped within the window
+    (settings.RELATIONSHIP_DROP_WINDOW_DAYS): to red from green, to red from amber, then to amber;
+    the latest drop first within each."""
+    since = as_of - timedelta(days=settings.RELATIONSHIP_DROP_WINDOW_DAYS)
     roles = (
         StakeholderRole.objects.visible_to(user)
-        .with_level_gap()
+        .health_dropped(since=since)
         .filter(engagement__status__in=RUNNING)
         .select_related("stakeholder", "engagement")
-        .annotate(
-            last_contact_at=relationship_last_contact(
-                engagement="engagement_id", stakeholder="stakeholder_id"
-            ),
-            next_due_at=relationship_next_due(engagement="engagement_id", stakeholder="stakeholder_id"),
-            overdue=relationship_overdue_follow_ups(
-                engagement="engagement_id", stakeholder="stakeholder_id", as_of=as_of
-            ),
-            latest_sentiment=relationship_latest_sentiment(
-                engagement="engagement_id", stakeholder="stakeholder_id"
-            ),
-        )
-        .filter(
-            Q(last_contact_at__isnull=True)
-            | Q(next_due_at__lt=as_of)
-            | Q(last_contact_at__lt=unplanned_since)
-            | Q(overdue__gt=0)
-            | Q(latest_sentiment__lt=0)
-            | Q(level_gap__gte=thresholds.gap_amber_steps)
-        )
-        .order_by("engagement__code", "stakeholder__name", "pk")
+        .order_by(_CHANGE_RANK, "-relationship_health_since", "engagement__code", "stakeholder__name", "pk")
     )
-    items = []
-    for role in roles:
-        figures: dict[str, Any] = vars(role)
-        health = relationship_health(
-            as_of=as_of,
-            last_contact_at=figures["last_contact_at"],
-            next_due_at=figures["next_due_at"],
-            overdue_follow_ups=figures["overdue"],
-            latest_sentiment=figures["latest_sentiment"],
-            level_gap=figures["level_gap"],
+
+    def item(role: StakeholderRole) -> AttentionItem:
+        action, url = _relationship_action(role)
+        was, now = _HEALTH_WORDS[role.relationship_health_previous], _HEALTH_WORDS[role.relationship_health]
+        changed_at = role.relationship_health_since or as_of
+        return AttentionItem(
             engagement_id=role.engagement_id,
-            thresholds=thresholds,
+            engagement_code=role.engagement.code,
+            person=role.stakeholder.name,
+            why="; ".join(factor.get("detail", "") for factor in role.relationship_health_factors),
+            action=action,
+            url=url,
+            severity=role.relationship_health,
+            change=f"{was} to {now.lower()} {_days_ago(changed_at, as_of)}",
+            changed_from=role.relationship_health_previous,
+            changed_at=changed_at,
         )
-        if health.status == Health.GREEN:
-            continue
-        items.append(
-            AttentionItem(
-                engagement_id=role.engagement_id,
-                engagement_code=role.engagement.code,
-                person=role.stakeholder.name,
-                why="; ".join(health.reasons),
-                action=f"Log a check-in with {role.stakeholder.name}",
-                url=_check_in_url(role.engagement_id, role.stakeholder_id),
-                severity=health.status,
-            )
-        )
-    # Stable: red before amber, and within each the engagement and name order of the query.
-    return sorted(items, key=lambda item: item.severity != Health.RED)
+
+    return roles, item
 
 
 def _silent_items(*, user: Any, as_of: datetime) -> Any:
@@ -519,24 +524,20 @@ def attention_sections(
     *, user: Any, as_of: datetime, only: str = "", number: int = 1, size: int = ATTENTION_CAP
 ) -> list[AttentionSection]:
     """Each section's first ``size`` items (or page ``number`` of the one section ``only``), with how
-    many more it holds; seven queries at most, whatever the portfolio holds."""
-    thresholds = health_thresholds()
+    many more it holds; eight queries at most, whatever the portfolio holds."""
     start = (number - 1) * size
     sections = []
     for key, title in ATTENTION_SECTIONS.items():
         if only and key != only:
             continue
-        if key == "relationships":
-            everything = _relationship_items(user=user, as_of=as_of, thresholds=thresholds)
-            items, total = everything[start : start + size], len(everything)
-        else:
-            queryset, item = {
-                "silent": lambda: _silent_items(user=user, as_of=as_of),
-                "gaps": lambda: _gap_items(user=user),
-                "obligations": lambda: _obligation_items(user=user, as_of=as_of),
-            }[key]()
-            total = queryset.count()
-            items = [item(row) for row in queryset[start : start + size]] if total > start else []
+        queryset, item = {
+            "relationships": lambda: _relationship_items(user=user, as_of=as_of),
+            "silent": lambda: _silent_items(user=user, as_of=as_of),
+            "gaps": lambda: _gap_items(user=user),
+            "obligations": lambda: _obligation_items(user=user, as_of=as_of),
+        }[key]()
+        total = queryset.count()
+        items = [item(row) for row in queryset[start : start + size]] if total > start else []
         sections.append(
             AttentionSection(key=key, title=title, items=items, more=max(total - start - len(items), 0))
         )
@@ -545,12 +546,9 @@ def attention_sections(
 
 def attention_all(*, user: Any, as_of: datetime) -> list[tuple[str, AttentionItem]]:
     """Every item of every section, for an export: four queries."""
-    thresholds = health_thresholds()
-    rows = [
-        (ATTENTION_SECTIONS["relationships"], item)
-        for item in _relationship_items(user=user, as_of=as_of, thresholds=thresholds)
-    ]
+    rows: list[tuple[str, AttentionItem]] = []
     for key, (queryset, item) in (
+        ("relationships", _relationship_items(user=user, as_of=as_of)),
         ("silent", _silent_items(user=user, as_of=as_of)),
         ("gaps", _gap_items(user=user)),
         ("obligations", _obligation_items(user=user, as_of=as_of)),

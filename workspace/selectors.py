@@ -158,7 +158,9 @@ def trend_subject(
 
     A consultant's are the engagements in scope they are on the team of; their
     name is read through those memberships, so nobody outside scope is named.
-    At most one query.
+    A consultant's own figures are for those who see every engagement, and
+    for the consultant themselves: anyone else gets 404, as on the
+    consultants page. At most one query.
     """
     engagements = engagement_list(user=user)
     if engagement_id is not None:
@@ -176,6 +178,8 @@ def trend_subject(
             kind="client", id=client.pk, label=client.name, engagements=engagements.filter(client=client)
         )
     if consultant_id is not None:
+        if not (getattr(user, "sees_all_engagements", False) or consultant_id == user.pk):
+            raise Http404("No such consultant.")
         membership = membership_list(user=user).filter(user_id=consultant_id).order_by("pk").first()
         if membership is None:
             raise Http404("No such consultant.")
@@ -189,10 +193,15 @@ def trend_subject(
 
 
 def trend_subject_choices(*, user: Any) -> dict[str, list[tuple[int, str]]]:
-    """The clients and consultants a trend may be narrowed to, within scope: two queries."""
+    """The clients and consultants a trend may be narrowed to, within scope: two queries.
+
+    Consultants are offered to those who see every engagement; anyone else may pick only themselves.
+    """
+    memberships = membership_list(user=user)
+    if not getattr(user, "sees_all_engagements", False):
+        memberships = memberships.filter(user_id=user.pk)
     consultants = (
-        membership_list(user=user)
-        .order_by("user__first_name", "user__last_name", "user__username", "user_id")
+        memberships.order_by("user__first_name", "user__last_name", "user__username", "user_id")
         .values_list("user_id", "user__first_name", "user__last_name", "user__username")
         .distinct()
     )

@@ -46,6 +46,8 @@ from communications.models.raid import (
     RaidValidation,
 )
 from communications.models.rollups import (
+    ConsultantWeeklyRollup,
+    ConsultantWeeklyRollupQuerySet,
     WeeklyRollup,
     WeeklyRollupQuerySet,
 )
@@ -72,6 +74,8 @@ __all__ = [
     "CheckInRevisionQuerySet",
     "CommunicationObligation",
     "CommunicationObligationQuerySet",
+    "ConsultantWeeklyRollup",
+    "ConsultantWeeklyRollupQuerySet",
     "DEFAULT_DURATION",
     "DEFAULT_GRACE_PERIOD",
     "Delivery",

@@ -9,10 +9,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from communications.models import FollowUp, Occurrence, Sentiment, WeeklyRollup
+from communications.models import ConsultantWeeklyRollup, FollowUp, Occurrence, Sentiment, WeeklyRollup
 from communications.rollups import week_bounds, week_start_of, weekly_rollups_refresh, weekly_rollups_sweep
 from communications.scheduling import occurrences_mark_missed
 from communications.services import FollowUpSpec, follow_up_complete
+from engagements.models import Membership
+from engagements.services import membership_add
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -148,11 +150,11 @@ def test_the_sweep_writes_this_week_and_last_and_a_second_run_changes_nothing(ti
 
     # When the sweep runs twice
     assert weekly_rollups_sweep(as_of=NOW) == 4
-    before = list(WeeklyRollup.objects.order_by("engagement", "week_start").values())
+    before = list(WeeklyRollup.objects.order_by("engagement_id", "week_start").values())
     assert weekly_rollups_sweep(as_of=NOW) == 4
 
     # Then each engagement has exactly this week and last, unchanged by the rerun
-    after = list(WeeklyRollup.objects.order_by("engagement", "week_start").values())
+    after = list(WeeklyRollup.objects.order_by("engagement_id", "week_start").values())
     assert [(row["engagement_id"], row["week_start"]) for row in after] == [
         (first.pk, dt.date(2026, 3, 2)),
         (first.pk, MONDAY),
@@ -172,11 +174,33 @@ def test_the_sweep_runs_a_fixed_number_of_queries_per_batch(time_machine, engage
         factories.make_check_in(engagement=engagement, attendees=[role.stakeholder], actor=lead, covers=[])
 
     # When the sweep runs in batches of 50, then it costs the same whatever their number:
-    # the batch read, zones, check-ins, occurrences, two overdue counts, the upsert, and the empty read
+    # the batch read, zones, check-ins, who took part (attended, logged), occurrences, two overdue
+    # counts, the person rows replaced (delete, insert) and the upsert
     with CaptureQueriesContext(connection) as queries:
         weekly_rollups_sweep(as_of=NOW, batch_size=50)
-    assert len(queries) == 7
+    assert len(queries) == 11
     assert WeeklyRollup.objects.count() == 2 * engagements
+    assert ConsultantWeeklyRollup.objects.filter(meetings=1).count() == engagements
+
+
+def test_a_persons_row_goes_when_they_no_longer_took_part(time_machine):
+    # Given a meeting the lead logged and a colleague attended, rolled up
+    time_machine.move_to(NOW)
+    engagement, role, _channel, lead = _plan()
+    colleague = factories.consultant()
+    membership_add(actor=lead, engagement=engagement, user=colleague, role=Membership.Role.CONSULTANT)
+    check_in = factories.make_check_in(
+        engagement=engagement, attendees=[role.stakeholder], actor=lead, team_attendees=[colleague], covers=[]
+    )
+    rows = ConsultantWeeklyRollup.objects.filter(engagement=engagement, meetings=1)
+    assert set(rows.values_list("user_id", flat=True)) == {lead.pk, colleague.pk}
+
+    # When the colleague turns out not to have been there, and the week is rolled up again
+    check_in.team_attendees.clear()
+    weekly_rollups_refresh(engagement_ids=[engagement.pk], moments=[NOW], as_of=NOW)
+
+    # Then only the lead, who logged it, has a meeting that week
+    assert set(rows.values_list("user_id", flat=True)) == {lead.pk}
 
 
 def test_a_cancelled_occurrence_is_not_planned(time_machine):

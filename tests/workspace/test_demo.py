@@ -23,6 +23,7 @@ from communications.trends import TREND_WEEKS
 from demo.portfolio import DEMO_PASSWORD, demo_codes
 from engagements.models import Client, Engagement
 from notifications.models import Notification
+from stakeholders.models import StakeholderRole
 
 pytestmark = pytest.mark.django_db
 
@@ -231,6 +232,29 @@ def test_demo_colours_follow_from_its_data(demo_output: str) -> None:
     assert by_code["ERP-S4"].health == "red"
     assert "silent_stakeholders" in {factor["code"] for factor in by_code["ERP-S4"].health_factors}
     assert {e.health for e in engagements} == {"green", "amber", "red"}
+
+
+def test_demo_has_a_relationship_whose_drop_follows_from_its_data(demo_output: str) -> None:
+    # Given the demo as loaded, and the practice lead on Who needs attention
+    http = HttpClient()
+    http.force_login(User.objects.get(username="practice"))
+    html = http.get(reverse("attention")).content.decode()
+    section = html.split('id="attention-relationships"')[1].split("</section>")[0]
+
+    # Then the COO met once a month ago and never since is listed, green to amber for the silence
+    row = section.split("Stefan Wolf</td>")[1].split("</tr>")[0]
+    assert 'rag-green">Green</span> → <span class="rag rag-amber">Amber</span>' in row
+    assert "No contact for 30 days and no planned channel" in row
+    # And the drop is dated the first sweep after his silence passed the 21 days allowed
+    role = StakeholderRole.objects.get(engagement__code="EHR-2026", stakeholder__name="Stefan Wolf")
+    (met_at,) = CheckIn.objects.filter(engagement=role.engagement, attendees=role.stakeholder).values_list(
+        "occurred_at", flat=True
+    )
+    since = role.relationship_health_since
+    assert since is not None
+    limit = dt.timedelta(days=health_thresholds().relationship_unplanned_amber_days)
+    assert met_at + limit < since <= met_at + limit + dt.timedelta(days=1)
+    assert timezone.now() - since < dt.timedelta(days=14)
 
 
 def test_demo_ends_with_the_roll_ups_of_every_week_of_its_history(demo_output: str) -> None:

@@ -14,8 +14,9 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from accounts.models import User
-from communications.health import engagement_health_refresh
+from communications.health import engagement_health_refresh, engagements_recompute_health
 from communications.models import CheckIn, CommunicationObligation, FollowUp
+from communications.services import FollowUpSpec
 from engagements.models import Engagement, Health
 from stakeholders.models import Level, StakeholderRole
 from tests import factories
@@ -387,11 +388,98 @@ def test_attention_lists_each_kind_of_item_with_the_action_and_its_link(client, 
     obligations = html.split('id="attention-obligations"')[1].split("</section>")[0]
     assert "Add the pharmacy module" in obligations and "due 4 days ago" in obligations
     assert reverse("engagement_obligations", args=[engagement.pk]) in obligations
-    relationships = html.split('id="attention-relationships"')[1].split("</section>")[0]
-    assert "Dr. Ines Vogel" in relationships and "No contact recorded yet" in relationships
-    assert f"{check_in}{leader.stakeholder_id}" in relationships
     # And nothing of the engagements outside the consultant's team
     assert "ERP-B" not in html and "DATA-A" not in html
+
+
+def _dropping(
+    engagement: Engagement, name: str, *, met_days_ago: int, owes: int = 0, now: dt.datetime | None = None
+) -> StakeholderRole:
+    """Someone on the level wanted, met ``met_days_ago`` (green then, as computed at the meeting),
+    owing ``owes`` follow-ups due an hour after the meeting: overdue, and so a drop, at the next sweep."""
+    role = factories.make_role(
+        engagement=engagement,
+        stakeholder=factories.make_stakeholder(client=engagement.client, name=name),
+        current_level=Level.SUPPORTIVE,
+        desired_level=Level.SUPPORTIVE,
+    )
+    met_at = (now or timezone.now()) - dt.timedelta(days=met_days_ago)
+    factories.make_check_in(
+        engagement=engagement,
+        attendees=[role.stakeholder],
+        occurred_at=met_at,
+        covers=[],
+        as_of=met_at,
+        follow_ups=[
+            FollowUpSpec(
+                title=f"Sign-off {n}",
+                due_at=met_at + dt.timedelta(hours=1),
+                owner_stakeholder=role.stakeholder,
+            )
+            for n in range(owes)
+        ],
+    )
+    return role
+
+
+def _section(html: str, key: str) -> str:
+    return html.split(f'id="attention-{key}"')[1].split("</section>")[0]
+
+
+def test_attention_lists_relationships_whose_health_dropped_worst_and_latest_first(client, world):
+    # Given on EHR-A, written in time order and each green when first computed: one who owes a
+    # follow-up since 40 days, so dropped too long ago to list; one met 22 days ago, whom time alone
+    # turns amber today; two met 5 days ago who owe follow-ups (two: red; one: amber), swept 3 days ago
+    engagement = world.mine.engagement
+    now = timezone.now()
+    _dropping(engagement, "Olga Old", met_days_ago=40, owes=1, now=now)
+    quiet = _dropping(engagement, "Quentin Quiet", met_days_ago=22, now=now)
+    _dropping(engagement, "Rita Red", met_days_ago=5, owes=2, now=now)
+    _dropping(engagement, "Alma Amber", met_days_ago=5, owes=1, now=now)
+    engagement_health_refresh(engagement_ids=[engagement.pk], as_of=now - dt.timedelta(days=3))
+    # And one never assessed before, amber when first computed by the sweep now
+    factories.make_role(
+        engagement=engagement,
+        stakeholder=factories.make_stakeholder(client=engagement.client, name="Nina New"),
+    )
+    engagements_recompute_health(as_of=now)
+    client.force_login(world.consultant)
+
+    # When the consultant opens Who needs attention
+    section = _section(client.get(reverse("attention")).content.decode(), "relationships")
+
+    # Then the drops of the window are listed, red first, then the latest amber, each from → to and when
+    assert "Relationships whose health dropped" in section
+    people = re.findall(r"(Rita Red|Alma Amber|Quentin Quiet|Olga Old|Nina New)</td>", section)
+    assert people == ["Rita Red", "Quentin Quiet", "Alma Amber"]
+    rita = section.split("Rita Red</td>")[1].split("</tr>")[0]
+    assert 'rag-green">Green</span> → <span class="rag rag-red">Red</span>' in rita
+    assert "Green to red 3 days ago" in rita and "2 overdue follow-ups" in rita
+    # And the action fits the reason: chase what Rita owes, get back in touch with Quentin
+    owed = reverse("engagement_follow_ups", args=[engagement.pk]) + "#follow-ups-overdue"
+    assert f'href="{owed}">Chase the follow-ups Rita Red owes</a>' in rita
+    quentin = section.split("Quentin Quiet</td>")[1].split("</tr>")[0]
+    assert "Green to amber today" in quentin and "No contact for 22 days" in quentin
+    check_in = (
+        f"{reverse('check_in_create')}?engagement={engagement.pk}&amp;stakeholder={quiet.stakeholder_id}"
+    )
+    assert f'href="{check_in}">Log a check-in with Quentin Quiet</a>' in quentin
+    # And a user outside EHR-A's team sees none of them
+    client.force_login(world.outsider_consultant)
+    assert "Rita Red" not in client.get(reverse("attention")).content.decode()
+
+
+def test_the_attention_export_says_from_what_and_when_a_relationship_dropped(client, world):
+    engagement = world.mine.engagement
+    _dropping(engagement, "Rita Red", met_days_ago=5, owes=2)
+    engagements_recompute_health(as_of=timezone.now())
+    client.force_login(world.lead)
+
+    rows = list(csv.reader(io.StringIO(client.get(reverse("attention"), {"format": "csv"}).content.decode())))
+
+    (rita,) = [row for row in rows if row[2] == "Rita Red"]
+    assert rita[0] == "Relationships whose health dropped"
+    assert rita[3] == "Green to red today: 2 overdue follow-ups" and rita[5] == "red"
 
 
 def test_attention_caps_each_section_and_pages_the_rest(client, world, monkeypatch):
@@ -477,8 +565,11 @@ def test_consultants_lists_engagements_compliance_and_overdue_owed(client, world
 # --- a fixed number of queries, whatever the portfolio holds ------------------------------------------
 
 
-def _grow(world: World, extra: int) -> None:
-    """``extra`` more engagements, each with a sponsor, a plan, a check-in, follow-ups and a silence flag."""
+def _grow(world: World, extra: int, *, drops: bool) -> None:
+    """``extra`` more engagements, each with a sponsor, a plan, a check-in, follow-ups and a silence flag;
+    with ``drops``, each with a relationship whose health dropped (one on EHR-A too), as swept now."""
+    if drops:
+        _dropping(world.mine.engagement, "Rita Red", met_days_ago=5, owes=1)
     for n in range(extra):
         engagement = factories.make_engagement(
             client=world.client_b, lead=world.outsider_consultant, code=f"MORE-{n}"
@@ -487,6 +578,10 @@ def _grow(world: World, extra: int) -> None:
         factories.make_occurrence(
             channel=engagement.channels.get(), due_at=timezone.now() - dt.timedelta(days=3), outcome="missed"
         )
+        if drops:
+            _dropping(engagement, f"Dropped {n}", met_days_ago=5, owes=1)
+    if drops:
+        engagements_recompute_health(as_of=timezone.now())
 
 
 # Each page: the session and the user, then its own queries; a full page also the notification bell
@@ -498,7 +593,7 @@ def _grow(world: World, extra: int) -> None:
         ("portfolio", {}, 7),
         ("portfolio", {"health": "green", "client": "client_b", "lead": "outsider"}, 9),
         ("portfolio", {"format": "csv"}, 4),
-        ("attention", {}, 8),
+        ("attention", {}, 9),
         ("attention", {"format": "csv"}, 6),
         ("consultants", {}, 4),
         ("consultants", {"format": "csv"}, 3),
@@ -507,7 +602,7 @@ def _grow(world: World, extra: int) -> None:
 def test_dashboards_run_a_fixed_number_of_queries(
     client, world, django_assert_num_queries, extra, name, query, budget
 ):
-    _grow(world, extra)
+    _grow(world, extra, drops=name == "attention")
     ids = {"client_b": str(world.client_b.pk), "outsider": str(world.outsider_consultant.pk)}
     query = {key: ids.get(value, value) for key, value in query.items()}
     client.force_login(world.practice_lead)
@@ -516,6 +611,8 @@ def test_dashboards_run_a_fixed_number_of_queries(
     with django_assert_num_queries(budget):
         response = client.get(reverse(name), query)
     assert response.status_code == 200
+    if name == "attention":
+        assert "Rita Red" in response.content.decode()
 
 
 def test_remembered_filters_gone_out_of_scope_are_refused_with_the_way_to_clear_them(client, world):

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from communications.health import engagements_recompute_health
 from communications.models import CheckIn, FollowUp
 from communications.services import FollowUpSpec
 from pmaas.concurrency import STALE_MESSAGE
@@ -580,16 +582,22 @@ def test_stakeholder_page_gives_relationship_health_with_reasons(client, world):
         ],
     )
     FollowUp.objects.filter(owner_stakeholder=person).update(due_at=timezone.now() - dt.timedelta(days=1))
+    # And the sweep has run since they fell overdue
+    swept = timezone.now()
+    engagements_recompute_health(as_of=swept)
     client.force_login(world.consultant)
 
     # When the consultant opens their page
     response = client.get(reverse("stakeholder_detail", args=[person.pk]))
 
-    # Then the relationship reads red because of them
+    # Then the relationship reads red because of them, as computed by the sweep, and says when
     ((_, health),) = response.context["role_health"]
     assert health.status == "red"
     assert "2 overdue follow-ups" in health.reasons
-    assert "2 overdue follow-ups" in response.content.decode()
+    body = response.content.decode()
+    assert "2 overdue follow-ups" in body
+    shown_at = swept.astimezone(ZoneInfo(world.consultant.time_zone))
+    assert f"computed {shown_at:%-d %b %H:%M}" in body
 
 
 def test_script_in_a_summary_or_notes_renders_as_text(client, world):

@@ -12,7 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from communications.models import Occurrence, Sentiment, WeeklyRollup
+from communications import services as communication_services
+from communications.models import FollowUp, Occurrence, Sentiment, WeeklyRollup
 from communications.rollups import weekly_rollups_refresh
 from engagements.models import Client
 from tests import factories
@@ -77,14 +78,101 @@ def test_a_client_narrows_the_trend_to_its_engagements(client, world):
     assert (_meetings(response), response.context["subject"].label) == (2, "Northwind Health")
 
 
-def test_a_consultant_trend_sums_the_engagements_he_is_on(client, world):
+def _took_part(world, actor, *, team, sentiment, hours_ago):
+    return factories.make_check_in(
+        engagement=world.mine.engagement,
+        attendees=[world.mine.stakeholder],
+        actor=actor,
+        team_attendees=team,
+        sentiment=sentiment,
+        occurred_at=timezone.now() - dt.timedelta(hours=hours_ago),
+        covers=[],
+    )
+
+
+def _figures(response):
+    """Meetings, mean sentiment of this week, compliance's due and held on time, and overdue now."""
+    this_week = response.context["trend"][-1]
+    return (
+        sum(week.meetings for week in response.context["trend"]),
+        this_week.sentiment_average,
+        sum(week.occurrences_due for week in response.context["trend"]),
+        sum(week.occurrences_held_on_time for week in response.context["trend"]),
+        this_week.overdue_follow_ups,
+    )
+
+
+def test_two_consultants_on_one_engagement_each_get_their_own_figures(client, world):
+    # Given on EHR-A: a meeting both attended (+2); one the lead logged alone (-2); one the lead logged
+    # and attended (counted once, 0); one the consultant logged without naming himself (+1)
+    lead, consultant = world.lead, world.consultant
+    _took_part(world, lead, team=[lead, consultant], sentiment=2, hours_ago=1)
+    _took_part(world, lead, team=[], sentiment=-2, hours_ago=2)
+    _took_part(world, lead, team=[lead], sentiment=0, hours_ago=3)
+    _took_part(world, consultant, team=[], sentiment=1, hours_ago=4)
+    # And the consultant owes a follow-up overdue; the lead owns EHR-A's channel, held on time last week
+    follow_up = factories.make_follow_up(engagement=world.mine.engagement, owner_user=consultant)
+    FollowUp.objects.filter(pk=follow_up.pk).update(due_at=timezone.now() - dt.timedelta(hours=5))
+    factories.make_occurrence(channel=world.mine.channel, due_at=timezone.now() - dt.timedelta(weeks=1))
+    weekly_rollups_refresh(
+        engagement_ids=[world.mine.engagement.pk],
+        moments=[timezone.now(), timezone.now() - dt.timedelta(weeks=1)],
+        as_of=timezone.now(),
+    )
     client.force_login(world.practice_lead)
 
-    response = client.get(reverse("trends"), {"consultant": world.outsider_consultant.pk})
+    # When the practice lead opens each one's trend
+    mine = client.get(reverse("trends"), {"consultant": lead.pk})
+    his = client.get(reverse("trends"), {"consultant": consultant.pk})
+    engagement = client.get(reverse("trends"), {"engagement": world.mine.engagement.pk})
 
-    # The outsider leads DATA-A and ERP-B
-    assert _meetings(response) == 2
-    assert response.context["subject"].label == str(world.outsider_consultant)
+    # Then each counts only what they took part in, own and owe; the engagement counts everything
+    assert _figures(mine) == (3, 0.0, 1, 1, 0)
+    assert _figures(his) == (2, 1.5, 0, 0, 1)
+    assert _figures(engagement)[0] == 5  # the four, and the world's own check-in
+    assert "own figures, not their engagements' totals" in his.content.decode()
+    # And his heat map shows no planned check-ins of his own, the lead's the one held
+    heat = client.get(reverse("cadence_heat_map"), {"consultant": consultant.pk})
+    assert sum(row.totals.planned for row in heat.context["rows"]) == 0
+    heat = client.get(reverse("cadence_heat_map"), {"consultant": lead.pk})
+    assert sum(row.totals.held for row in heat.context["rows"]) == 1
+
+
+def test_a_consultant_sees_his_own_figures_but_not_a_colleagues(client, world):
+    client.force_login(world.consultant)
+
+    assert client.get(reverse("trends"), {"consultant": world.consultant.pk}).status_code == 200
+    for route in ROUTES:
+        assert client.get(reverse(route), {"consultant": world.lead.pk}).status_code == 404
+
+
+def test_a_new_owner_of_a_channel_takes_its_history_in_the_owners_figures(client, world):
+    # Given EHR-A's channel, owned by the lead, held on time last week
+    factories.make_occurrence(channel=world.mine.channel, due_at=timezone.now() - dt.timedelta(weeks=1))
+    weekly_rollups_refresh(
+        engagement_ids=[world.mine.engagement.pk],
+        moments=[timezone.now() - dt.timedelta(weeks=1)],
+        as_of=timezone.now(),
+    )
+    channel = world.mine.channel
+
+    # When the lead hands it to the consultant
+    communication_services.channel_update(
+        actor=world.lead,
+        channel=channel,
+        seen_updated_at=None,
+        stakeholder=channel.stakeholder,
+        title=channel.title,
+        recurrence_rule=channel.recurrence,
+        starts_on=channel.starts_on,
+        local_time=channel.local_time,
+        owner=world.consultant,
+    )
+
+    # Then the consultant's figures hold it, and the lead's no longer
+    client.force_login(world.practice_lead)
+    assert _figures(client.get(reverse("trends"), {"consultant": world.consultant.pk}))[2:4] == (1, 1)
+    assert _figures(client.get(reverse("trends"), {"consultant": world.lead.pk}))[2:4] == (0, 0)
 
 
 @pytest.mark.parametrize(
@@ -219,7 +307,12 @@ def _grow(world, count: int) -> None:
         engagement = factories.make_engagement(client=world.client_b, lead=world.outsider_consultant)
         role = factories.make_role(engagement=engagement)
         factories.make_check_in(
-            engagement=engagement, attendees=[role.stakeholder], sentiment=Sentiment.POSITIVE, covers=[]
+            engagement=engagement,
+            attendees=[role.stakeholder],
+            actor=world.outsider_consultant,
+            team_attendees=[world.outsider_consultant],
+            sentiment=Sentiment.POSITIVE,
+            covers=[],
         )
 
 
@@ -239,6 +332,17 @@ def test_each_page_and_export_runs_the_same_queries_whatever_the_portfolio_holds
 
     assert _queries(client, url) == small
     assert _queries(client, url, {"client": world.client_b.pk}) == small + 1
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_a_consultants_figures_cost_the_same_queries_whatever_they_took_part_in(client, world, route):
+    client.force_login(world.practice_lead)
+    url, query = reverse(route), {"consultant": world.outsider_consultant.pk}
+    small = _queries(client, url, query)
+
+    _grow(world, 8)
+
+    assert _queries(client, url, query) == small
 
 
 def test_the_stakeholder_heat_map_runs_the_same_queries_whatever_the_plan_holds(client, world):
@@ -274,14 +378,20 @@ def test_the_sweep_fills_what_the_trend_page_reads(client, world):
     assert Occurrence.objects.count() >= 3
 
 
-def test_the_consultant_choice_names_only_people_on_teams_in_scope(client, world):
-    # Given the consultant, on EHR-A with its lead
+def test_the_consultant_choice_offers_others_only_to_those_who_see_every_engagement(client, world):
+    # Given the consultant, on EHR-A with its lead: he may pick only himself
     client.force_login(world.consultant)
-
     choices = client.get(reverse("trends")).context["form"].fields["consultant"].widget.choices
+    assert {label for value, label in choices if value} == {str(world.consultant)}
 
-    # Then the outsider, on other teams only, is not offered
-    assert {label for value, label in choices if value} == {str(world.lead), str(world.consultant)}
+    # And the practice lead may pick everyone on a team
+    client.force_login(world.practice_lead)
+    choices = client.get(reverse("trends")).context["form"].fields["consultant"].widget.choices
+    assert {label for value, label in choices if value} >= {
+        str(world.lead),
+        str(world.consultant),
+        str(world.outsider_consultant),
+    }
 
 
 def test_the_engagement_tabs_offer_trends_to_the_firm_only(client, world):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -169,7 +170,7 @@ def attention(request: HttpRequest) -> HttpResponse:
                     section,
                     i.engagement_code,
                     i.person,
-                    i.why,
+                    i.why_in_full,
                     i.action,
                     i.severity,
                     request.build_absolute_uri(i.url),
@@ -186,6 +187,7 @@ def attention(request: HttpRequest) -> HttpResponse:
         "sections": sections,
         "only": only,
         "number": number,
+        "drop_window_days": settings.RELATIONSHIP_DROP_WINDOW_DAYS,
     }
     return render(request, "workspace/attention.html", context)
 

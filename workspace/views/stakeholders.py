@@ -19,7 +19,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from communications import services as communication_services
-from communications.health import engagement_health_refresh, health_thresholds, relationship_health
+from communications.health import (
+    engagement_health_refresh,
+    health_thresholds,
+    relationship_health,
+    stored_health,
+)
 from communications.selectors import (
     check_in_list_attended_by,
     follow_up_list_owed_by_stakeholder,
@@ -202,10 +207,14 @@ def stakeholder_detail(request: HttpRequest, pk: int) -> HttpResponse:
     as_of = timezone.now()
     roles = list(stakeholder_roles_of_person(user=request.user, stakeholder=stakeholder, as_of=as_of))
     thresholds = health_thresholds()
+    # The stored health, as the sweep and the services that change its inputs computed it; a role
+    # never computed yet (added through the API moments ago) is judged now from the same signals.
     role_health = [
         (
             role,
-            relationship_health(
+            stored_health(status=role.relationship_health, factors=role.relationship_health_factors)
+            if role.relationship_health_computed_at is not None
+            else relationship_health(
                 as_of=as_of,
                 last_contact_at=role.last_contact_at,  # type: ignore[attr-defined]
                 next_due_at=role.next_due_at,  # type: ignore[attr-defined]

@@ -2,7 +2,9 @@
 
 Firm-only: sentiment and per-consultant figures are internal, and the weekly
 roll-ups they read are shared with no client (pmaas/sharing.py), so a client
-user gets 404. Every figure sums roll-ups of engagements in the user's scope.
+user gets 404. Every figure sums roll-ups of engagements in the user's scope;
+a consultant's are that person's own (communications/trends.py), shown to
+those who see every engagement and to the consultant themselves.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from communications.trends import (
     heat_rows_by_stakeholder,
     trend_weeks,
 )
+from engagements.selectors import engagement_list
 from pmaas.scoping import require_shared_section
 from workspace.exports import table_response
 from workspace.forms.trends import HeatMapForm, TrendSubjectForm
@@ -53,12 +56,14 @@ def _trend_context(request: HttpRequest) -> dict[str, Any]:
     form = TrendSubjectForm(request.GET, choices=trend_subject_choices(user=request.user))
     subject = _subject(request, form)
     weeks = _weeks(request, TREND_WEEKS)
-    return {
-        "form": form,
-        "subject": subject,
-        "weeks": weeks,
-        "trend": trend_weeks(engagements=subject.engagements, weeks=weeks),
-    }
+    if subject.kind == "consultant":
+        # Their own figures, on every engagement the reader sees (also those they have left).
+        trend = trend_weeks(
+            engagements=engagement_list(user=request.user), weeks=weeks, consultant_id=subject.id
+        )
+    else:
+        trend = trend_weeks(engagements=subject.engagements, weeks=weeks)
+    return {"form": form, "subject": subject, "weeks": weeks, "trend": trend}
 
 
 @login_required
@@ -133,7 +138,9 @@ def _heat_context(request: HttpRequest, *, paged: bool) -> dict[str, Any]:
             shown = list(page.object_list)
         else:
             shown = list(engagements)
-        rows = heat_rows_by_engagement(engagements=shown, weeks=weeks)
+        rows = heat_rows_by_engagement(
+            engagements=shown, weeks=weeks, consultant_id=subject.id if subject.kind == "consultant" else None
+        )
     return {
         "form": form,
         "subject": subject,
