@@ -97,7 +97,7 @@ def test_a_later_sweep_in_the_same_colour_keeps_when_it_changed_and_refreshes_th
     assert (stored.relationship_health, stored.relationship_health_previous) == (AMBER, GREEN)
     assert stored.relationship_health_since == dropped_at == NOW + dt.timedelta(days=12)
     assert stored.relationship_health_computed_at == NOW + dt.timedelta(days=14)
-    assert "No contact for 24 days" in stored.relationship_health_factors[0]["detail"]
+    assert "No contact for over 3 weeks" in stored.relationship_health_factors[0]["detail"]
 
 
 def test_a_recovery_is_not_a_drop():

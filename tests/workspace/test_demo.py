@@ -244,7 +244,7 @@ def test_demo_has_a_relationship_whose_drop_follows_from_its_data(demo_output: s
     # Then the COO met once a month ago and never since is listed, green to amber for the silence
     row = section.split("Stefan Wolf</td>")[1].split("</tr>")[0]
     assert 'rag-green">Green</span> → <span class="rag rag-amber">Amber</span>' in row
-    assert "No contact for 30 days and no planned channel" in row
+    assert "No contact for over 4 weeks and no planned channel" in row
     # And the drop is dated the first sweep after his silence passed the 21 days allowed
     role = StakeholderRole.objects.get(engagement__code="EHR-2026", stakeholder__name="Stefan Wolf")
     (met_at,) = CheckIn.objects.filter(engagement=role.engagement, attendees=role.stakeholder).values_list(

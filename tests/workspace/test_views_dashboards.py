@@ -459,7 +459,7 @@ def test_attention_lists_relationships_whose_health_dropped_worst_and_latest_fir
     owed = reverse("engagement_follow_ups", args=[engagement.pk]) + "#follow-ups-overdue"
     assert f'href="{owed}">Chase the follow-ups Rita Red owes</a>' in rita
     quentin = section.split("Quentin Quiet</td>")[1].split("</tr>")[0]
-    assert "Green to amber today" in quentin and "No contact for 22 days" in quentin
+    assert "Green to amber today" in quentin and "No contact for over 3 weeks" in quentin
     check_in = (
         f"{reverse('check_in_create')}?engagement={engagement.pk}&amp;stakeholder={quiet.stakeholder_id}"
     )
