@@ -161,3 +161,27 @@ def test_the_embedded_default_prints_each_mail_as_a_readable_block_not_as_log_wa
     # And neither raw MIME nor a WARNING line per line of the mail
     assert "Content-Transfer-Encoding" not in out
     assert "celery.redirected" not in result.stderr
+
+
+def test_postgresql_never_jit_compiles_the_apps_queries(tmp_path):
+    # Given production settings on a PostgreSQL URL that carries options of its own
+    env = {
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/app?options=-c%20statement_timeout%3D5000",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "example.com",
+    }
+
+    # When the settings load
+    result = _run(
+        [
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.DATABASES['default']['OPTIONS']['options'])",
+        ],
+        env=env,
+        var_dir=tmp_path,
+    )
+
+    # Then JIT is off and the URL's own options are kept
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["-c", "statement_timeout=5000", "-c", "jit=off"]
