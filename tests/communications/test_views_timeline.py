@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from communications.models import ChannelKind, CheckIn, Sentiment
+from communications.models import ChannelKind, CheckIn, FollowUp, Sentiment
 from communications.services import FollowUpSpec
 from communications.views.timeline import TIMELINE_PAGE_SIZE
 from tests import factories
@@ -73,8 +73,11 @@ def test_timeline_lists_newest_first_with_sentiment_decisions_and_follow_ups(cli
     assert "Sentiment: Very positive" in page
     assert 'class="sentiment-meter" data-level="2"' in page
     assert "Go-live moves to <strong>October</strong>." in page
-    assert "Send the revised plan" in page
     assert str(world.lead) in page
+    # and the follow-up is named by its title, which leads to its page (not a second "Open" beside its status)
+    follow_up = FollowUp.objects.get(title="Send the revised plan")
+    assert f'<a href="{reverse("follow_up_detail", args=[follow_up.pk])}">Send the revised plan</a>' in page
+    assert ">Open</a>" not in page
 
 
 def test_a_script_in_a_summary_shows_as_text(client, world) -> None:

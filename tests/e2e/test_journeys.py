@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from accounts.models import User
-from communications.models import CheckIn, FollowUp
+from communications.models import Channel, CheckIn, FollowUp
 from engagements.models import Engagement
 from stakeholders.models import StakeholderRole
 from tests import factories
@@ -181,6 +182,7 @@ def test_my_week_and_the_engagement_pages_fit_a_phone(
         follow_ups=[],
     )
     factories.make_follow_up(engagement=team.engagement, owner_user=team.lead)
+    factories.make_raid_item(engagement=team.engagement, actor=team.lead, review_on=timezone.localdate())
     page = phone_context.new_page()
     log_in(page, team.lead)
     pk = team.engagement.pk
@@ -230,6 +232,85 @@ def test_my_week_and_the_engagement_pages_fit_a_phone(
     assert sections.locator("li").count() >= 7
     tab_tops = {round(box["y"]) for box in (li.bounding_box() for li in sections.locator("li").all()) if box}
     assert len(tab_tops) == 1, "the tabs wrapped onto more than one line"
+
+    # The risk matrix's figures stay a grid on the phone: each impact's five counts on one line
+    page.goto(f"{site}{pages['RAID log']}")
+    matrix = page.get_by_role("table", name="Open risks by impact (rows) and likelihood (columns)")
+    row = matrix.get_by_role("row").filter(has=page.get_by_role("rowheader", name="4"))
+    cells = row.get_by_role("cell").all()
+    cell_tops = {round(box["y"]) for box in (cell.bounding_box() for cell in cells) if box}
+    assert row.get_by_role("cell").count() == 5
+    assert len(cell_tops) == 1, "the matrix's cells were stacked one under another"
+    expect(row).not_to_contain_text(":")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH
+
+
+def test_on_a_wide_screen_every_engagement_tab_shows_without_scrolling(
+    browser: Browser, browser_context_args: dict[str, Any], site: str, log_in: LogIn, team: Team
+):
+    # Given the lead on a 1280 px wide screen, on an engagement with every tab
+    factories.make_check_in(engagement=team.engagement, attendees=[team.sponsor.stakeholder], actor=team.lead)
+    context = browser.new_context(**{**browser_context_args, "viewport": {"width": 1280, "height": 800}})
+    page = context.new_page()
+    log_in(page, team.lead)
+    page.goto(f"{site}{reverse('engagement_detail', args=[team.engagement.pk])}")
+    sections = page.get_by_role("navigation", name="Engagement sections")
+    hrefs = [str(link.get_attribute("href")) for link in sections.get_by_role("link").all()]
+    assert len(hrefs) >= 9, hrefs
+    # The engagement's own pages (Trends leads to a page of its own), and a channel's edit form with the tabs
+    paths = [href for href in hrefs if href.startswith(f"/engagements/{team.engagement.pk}/")]
+    paths.append(reverse("channel_edit", args=[Channel.objects.get(engagement=team.engagement).pk]))
+
+    # When each tab is opened, the Communication plan among them
+    hidden: dict[str, list[str]] = {}
+    for path in paths:
+        page.goto(f"{site}{path}")
+        strip = sections.bounding_box()
+        assert strip is not None
+        for link in sections.get_by_role("link").all():
+            box = link.bounding_box()
+            assert box is not None
+            if box["x"] < strip["x"] - 1 or box["x"] + box["width"] > strip["x"] + strip["width"] + 1:
+                hidden.setdefault(path, []).append(link.inner_text())
+
+    # Then every tab is whole within the strip on every page: nothing scrolled out of view
+    context.close()
+    assert hidden == {}
+
+
+def test_a_checkbox_sits_before_its_words_at_the_left(page: Page, site: str, log_in: LogIn, team: Team):
+    # Given the lead, a follow-up on record
+    follow_up = factories.make_follow_up(engagement=team.engagement, owner_user=team.lead)
+    log_in(page, team.lead)
+    where = """box => {
+        const label = box.labels[0];
+        const walker = document.createTreeWalker(label, NodeFilter.SHOW_TEXT);
+        let node = walker.nextNode();
+        while (node && !node.textContent.trim()) node = walker.nextNode();
+        const range = document.createRange();
+        range.selectNodeContents(node);
+        const words = range.getBoundingClientRect(), tick = box.getBoundingClientRect();
+        const field = box.closest(".field").getBoundingClientRect();
+        return {gap: words.left - tick.right, indent: tick.left - field.left,
+                sameLine: tick.top < words.bottom && words.top < tick.bottom};
+    }"""
+    new_risk = f"/engagements/{team.engagement.pk}/raid/new/?kind=risk"
+    boxes = [
+        (new_risk, "Anna Weber"),
+        (new_risk, "Share with the client"),
+        (reverse("follow_up_detail", args=[follow_up.pk]), "Client sees it"),
+        (reverse("follow_up_create", args=[team.engagement.pk]), "Client sees it"),
+    ]
+    # When a form with a list of stakeholders to tick, or one box to tick, is opened
+    for path, name in boxes:
+        page.goto(f"{site}{path}")
+        checkbox = page.get_by_role("checkbox", name=name, exact=True)
+
+        # Then each box comes first, on the line of its words, at the field's left edge
+        place = checkbox.evaluate(where)
+        assert place["sameLine"], (name, place)
+        assert 0 <= place["gap"] <= 16, (name, place)
+        assert place["indent"] <= 40, (name, place)
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["with JavaScript", "without JavaScript"])
