@@ -4,9 +4,13 @@ One screen per channel's next meeting: the last meeting with the person on
 this engagement (summary and decisions), what is still open both ways (what
 the person owes, and what the team owes from meetings they attended, overdue
 first), the communication obligations waiting on them, the change requests
-that concern them since that meeting, and where their engagement stands
-against where it should be. Firm-internal: it holds engagement levels, so a
-client user never reaches it (Channel shares no rows with clients).
+that concern them since that meeting, the RAID items that concern them
+(open risks, issues and assumptions, and decisions taken since that meeting),
+and where their engagement stands against where it should be. Firm-internal:
+it holds engagement levels, so a client user never reaches it (Channel shares
+no rows with clients); the RAID items are still read through the RAID
+selector for whoever reads the brief, so the client-visibility policy holds
+even if that changes.
 
 ``meeting_briefs`` reads a whole batch of channels in a fixed number of
 queries, so the reminder sweep's cost per batch does not grow with it.
@@ -15,15 +19,17 @@ queries, so the reminder sweep's cost per batch does not grow with it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import BooleanField, ExpressionWrapper, F, OuterRef, Q, Subquery
 from django.urls import reverse
 
-from communications.models import Channel, CheckIn, CommunicationObligation, FollowUp
+from communications.models import Channel, CheckIn, CommunicationObligation, FollowUp, RaidItem, RaidKind
+from communications.selectors import raid_item_list
 from engagements.models import ChangeRequest
 from pmaas.scoping import get_or_404
 from stakeholders.models import StakeholderRole
@@ -31,6 +37,30 @@ from stakeholders.models import StakeholderRole
 # One screen: a longer list is a page of its own (the follow-ups tab), not a brief.
 BRIEF_LIST_LIMIT = 8
 OPEN = CommunicationObligation.Status.OPEN
+
+
+_DATE_LABELS: dict[str, str] = {
+    RaidKind.RISK: "review",
+    RaidKind.ASSUMPTION: "validate by",
+    RaidKind.ISSUE: "due",
+    RaidKind.DECISION: "decided",
+}
+
+
+@dataclass(frozen=True)
+class BriefRaidItem:
+    item: RaidItem
+    # A risk past its review, an assumption past its validation or an issue past its due day.
+    overdue: bool
+
+    @property
+    def url(self) -> str:
+        return reverse("raid_item_detail", kwargs={"pk": self.item.pk})
+
+    @property
+    def date_label(self) -> str:
+        """What the item's date means for its kind, said before the date."""
+        return _DATE_LABELS.get(self.item.kind, "")
 
 
 @dataclass(frozen=True)
@@ -43,6 +73,9 @@ class MeetingBrief:
     team_owes: list[FollowUp]
     obligations: list[CommunicationObligation]
     changes: list[ChangeRequest]
+    # Open items first, overdue first; at most BRIEF_LIST_LIMIT, ``raid_more`` counts the rest.
+    raid_items: list[BriefRaidItem]
+    raid_more: int
     as_of: datetime
 
     @property
@@ -67,10 +100,102 @@ def _overdue_first(items: list[FollowUp], as_of: datetime) -> list[FollowUp]:
     return sorted(items, key=lambda f: (not f.due_at < as_of, f.due_at, f.pk))[:BRIEF_LIST_LIMIT]
 
 
-def meeting_briefs(*, channels: Sequence[Channel], as_of: datetime) -> dict[int, MeetingBrief]:
-    """The brief of each channel's next meeting, by channel id. At most five queries however many channels.
+def _zone(user: Any) -> ZoneInfo:
+    return ZoneInfo(getattr(user, "time_zone", "") or "UTC")
 
-    ``channels`` come with their engagement and stakeholder loaded.
+
+def _raid_items_by_reader(
+    channels: Sequence[Channel], viewers: Mapping[int, Any]
+) -> dict[tuple[int, int], list[tuple[RaidItem, frozenset[int]]]]:
+    """The RAID items concerning each (engagement, stakeholder) pair, with the readers who may see each.
+
+    One query: each reader's scope is the RAID selector's, as a column, so a
+    batch of briefs for different owners still costs one read. Closed risks,
+    issues and assumptions are left out; decisions are kept whatever their
+    status, the caller picks those since the last meeting.
+    """
+    readers = {viewer.pk: viewer for viewer in viewers.values()}
+    seen = {
+        f"seen_by_{pk}": ExpressionWrapper(
+            Q(pk__in=raid_item_list(user=reader).values("pk")), output_field=BooleanField()
+        )
+        for pk, reader in readers.items()
+    }
+    engagement_ids = {c.engagement_id for c in channels}
+    stakeholder_ids = {c.stakeholder_id for c in channels}
+    by_pair: dict[tuple[int, int], dict[int, tuple[RaidItem, frozenset[int]]]] = defaultdict(dict)
+    # One row per item and person concerned; the raiser counts as concerned too.
+    rows = (
+        RaidItem.objects.filter(engagement_id__in=engagement_ids)
+        .filter(Q(status=RaidItem.Status.OPEN) | Q(kind=RaidKind.DECISION))
+        .annotate(concerned_id=F("stakeholders"), **seen)
+        .filter(Q(concerned_id__in=stakeholder_ids) | Q(raised_by_id__in=stakeholder_ids))
+        .filter(_any_of(seen))
+        .order_by()
+    )
+    for item in rows:
+        may_see = frozenset(pk for pk in readers if getattr(item, f"seen_by_{pk}"))
+        for person in {getattr(item, "concerned_id", None), item.raised_by_id}:
+            if person in stakeholder_ids:
+                by_pair[(item.engagement_id, person)].setdefault(item.pk, (item, may_see))
+    return {pair: list(items.values()) for pair, items in by_pair.items()}
+
+
+def _any_of(columns: Mapping[str, Any]) -> Q:
+    rows = Q(pk__in=[])
+    for name in columns:
+        rows |= Q(**{name: True})
+    return rows
+
+
+def _raid_for(
+    items: list[tuple[RaidItem, frozenset[int]]],
+    *,
+    viewer: Any,
+    last: CheckIn | None,
+    as_of: datetime,
+) -> tuple[list[BriefRaidItem], int]:
+    """What this reader may see of one person's items, open ones first and overdue first, capped."""
+    today = as_of.astimezone(_zone(viewer)).date()
+    since = last.occurred_at.astimezone(_zone(viewer)).date() if last is not None else None
+    last_id = last.pk if last is not None else None
+    lines = []
+    for item, may_see in items:
+        if viewer.pk not in may_see:
+            continue
+        # A decision taken before the last meeting, or at it (its decisions already head the brief).
+        if (
+            item.kind == RaidKind.DECISION
+            and since is not None
+            and (item.decided_on is None or item.decided_on < since or item.check_in_id == last_id)
+        ):
+            continue
+        due = item.due_date
+        overdue = item.kind != RaidKind.DECISION and due is not None and due < today
+        lines.append(BriefRaidItem(item=item, overdue=overdue))
+
+    def order(line: BriefRaidItem) -> tuple[bool, bool, bool, date, int]:
+        item = line.item
+        return (
+            item.status != RaidItem.Status.OPEN,
+            not line.overdue,
+            item.kind == RaidKind.DECISION,
+            item.due_date or date.max,
+            -item.pk,
+        )
+
+    lines.sort(key=order)
+    return lines[:BRIEF_LIST_LIMIT], max(0, len(lines) - BRIEF_LIST_LIMIT)
+
+
+def meeting_briefs(
+    *, channels: Sequence[Channel], viewers: Mapping[int, Any], as_of: datetime
+) -> dict[int, MeetingBrief]:
+    """The brief of each channel's next meeting, by channel id. At most six queries however many channels.
+
+    ``channels`` come with their engagement and stakeholder loaded; ``viewers``
+    names, by channel id, who reads each brief (the reminder's recipient, the
+    page's user): the RAID items are those that reader may see.
     """
     if not channels:
         return {}
@@ -123,6 +248,8 @@ def meeting_briefs(*, channels: Sequence[Channel], as_of: datetime) -> dict[int,
     ):
         obligations[(obligation.engagement_id, obligation.stakeholder_id)].append(obligation)
 
+    raid = _raid_items_by_reader(channels, viewers)
+
     briefs = {}
     for channel in channels:
         pair = (channel.engagement_id, channel.stakeholder_id)
@@ -133,6 +260,9 @@ def meeting_briefs(*, channels: Sequence[Channel], as_of: datetime) -> dict[int,
         for obligation in theirs:
             if last is None or obligation.opened_at > last.occurred_at:
                 changes.setdefault(obligation.change_request_id, obligation.change_request)
+        raid_lines, raid_more = _raid_for(
+            raid.get(pair, []), viewer=viewers[channel.pk], last=last, as_of=as_of
+        )
         briefs[channel.pk] = MeetingBrief(
             channel=channel,
             role=person_role,
@@ -141,6 +271,8 @@ def meeting_briefs(*, channels: Sequence[Channel], as_of: datetime) -> dict[int,
             team_owes=_overdue_first(team.get(pair, []), as_of),
             obligations=[o for o in theirs if o.status == OPEN][:BRIEF_LIST_LIMIT],
             changes=list(changes.values())[:BRIEF_LIST_LIMIT],
+            raid_items=raid_lines,
+            raid_more=raid_more,
             as_of=as_of,
         )
     return briefs
@@ -152,4 +284,4 @@ def meeting_brief_get_for_user(*, user: Any, channel_id: Any, as_of: datetime) -
         Channel.objects.visible_to(user).select_related("engagement__client", "stakeholder", "owner"),
         id=channel_id,
     )
-    return meeting_briefs(channels=[channel], as_of=as_of)[channel.pk]
+    return meeting_briefs(channels=[channel], viewers={channel.pk: user}, as_of=as_of)[channel.pk]

@@ -444,7 +444,11 @@ def occurrences_send_reminders(*, as_of: datetime, batch_size: int = SWEEP_BATCH
             drafts=[_reminder_draft(o, r) for o, r in due_now], as_of=as_of, recipients=recipients
         )
         mailed = [(o, r) for o, r in due_now if r.preference.check_in_reminder_email]
-        briefs = meeting_briefs(channels=[o.channel for o, _ in mailed], as_of=as_of)
+        briefs = meeting_briefs(
+            channels=[o.channel for o, _ in mailed],
+            viewers={o.channel_id: r.user for o, r in mailed},
+            as_of=as_of,
+        )
         outbox_add(
             emails=[_reminder_email(o, r, briefs[o.channel_id]) for o, r in mailed],
             as_of=as_of,

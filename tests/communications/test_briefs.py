@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from communications import scheduling
 from communications import services as communication_services
-from communications.briefs import meeting_briefs
-from communications.models import Channel
+from communications.briefs import BRIEF_LIST_LIMIT, meeting_briefs
+from communications.models import Channel, RaidItem
 from communications.obligations import change_request_record
 from engagements.models import ChangeRequest
 from stakeholders.models import Level, StakeholderRole
@@ -79,7 +79,9 @@ def test_the_brief_holds_the_last_meeting_what_is_open_both_ways_changes_and_the
     channel = Channel.objects.select_related("engagement", "stakeholder").get(pk=world.mine.channel.pk)
 
     # When the brief of their next meeting is read
-    brief = meeting_briefs(channels=[channel], as_of=history["now"])[channel.pk]
+    brief = meeting_briefs(channels=[channel], viewers={channel.pk: world.lead}, as_of=history["now"])[
+        channel.pk
+    ]
 
     # Then it shows the last meeting, what each side owes (overdue first, only from meetings they
     # attended), the change still to tell them about, the changes since the last meeting, and
@@ -96,9 +98,134 @@ def test_the_brief_holds_the_last_meeting_what_is_open_both_ways_changes_and_the
     assert brief.log_url == f"{reverse('check_in_create')}?channel={channel.pk}"
 
 
+def _raid_history(world: Any, now: dt.datetime) -> dict[str, RaidItem]:
+    """RAID items around the sponsor of world.mine, whose last meeting was half an hour before ``now``."""
+    mine = world.mine
+    person = [mine.stakeholder]
+    today = now.date()
+    # The world's own shared risk about the sponsor, due for review in ten days.
+    RaidItem.objects.filter(pk=mine.raid_item.pk).update(review_on=today + dt.timedelta(days=10))
+    items = {
+        "late_risk": factories.make_raid_item(
+            engagement=mine.engagement,
+            title="Ward staff may not be released for training",
+            stakeholders=person,
+            review_on=today - dt.timedelta(days=3),
+        ),
+        "issue": factories.make_raid_item(
+            engagement=mine.engagement,
+            kind="issue",
+            title="Lab interface rejects orders",
+            raised_by=mine.stakeholder,
+            severity="high",
+            due_on=today + dt.timedelta(days=2),
+        ),
+        "new_decision": factories.make_raid_item(
+            engagement=mine.engagement,
+            kind="decision",
+            title="Pharmacy goes live with phase two",
+            stakeholders=person,
+            decided_on=today,
+        ),
+        "old_decision": factories.make_raid_item(
+            engagement=mine.engagement,
+            kind="decision",
+            title="Paper charts kept for a month",
+            stakeholders=person,
+            decided_on=today - dt.timedelta(days=5),
+        ),
+        "closed_risk": factories.make_raid_item(
+            engagement=mine.engagement, title="Server room too small", stakeholders=person
+        ),
+        "someone_else": factories.make_raid_item(
+            engagement=mine.engagement,
+            kind="issue",
+            title="Finance report late",
+            stakeholders=[factories.make_role(engagement=mine.engagement).stakeholder],
+        ),
+    }
+    RaidItem.objects.filter(pk=items["closed_risk"].pk).update(status=RaidItem.Status.CLOSED, closed_at=now)
+    return items
+
+
+def test_the_brief_lists_the_raid_items_concerning_the_person_open_and_overdue_first(world):
+    # Given the sponsor's last meeting half an hour ago, and RAID items about them and about others
+    now = _history(world)["now"]
+    _raid_history(world, now)
+    channel = Channel.objects.select_related("engagement", "stakeholder").get(pk=world.mine.channel.pk)
+
+    # When the lead reads the brief of their next meeting
+    brief = meeting_briefs(channels=[channel], viewers={channel.pk: world.lead}, as_of=now)[channel.pk]
+
+    # Then the open items concerning or raised by them are listed, the overdue review first, with
+    # the decision taken since that meeting; not a closed risk, an older decision or another's item
+    assert [
+        (line.item.title, line.item.kind, line.item.status_words, line.overdue) for line in brief.raid_items
+    ] == [
+        ("Ward staff may not be released for training", "risk", "Open", True),
+        ("Lab interface rejects orders", "issue", "Open", False),
+        ("Interface vendor may slip", "risk", "Open", False),
+        ("Pharmacy goes live with phase two", "decision", "In force", False),
+    ]
+    assert brief.raid_more == 0
+
+
+def test_the_brief_shows_each_reader_only_the_raid_items_their_scope_allows(world):
+    # Given internal items and the world's shared risk about the sponsor, and three channels with
+    # the sponsor whose briefs are read in one batch, as the reminder sweep reads them
+    now = _history(world)["now"]
+    _raid_history(world, now)
+    extra = [factories.make_channel(role=world.mine.role, owner=world.consultant) for _ in range(2)]
+    channels = list(
+        Channel.objects.select_related("engagement", "stakeholder").filter(
+            pk__in=[world.mine.channel.pk, *(c.pk for c in extra)]
+        )
+    )
+    readers = dict(
+        zip(
+            sorted(c.pk for c in channels),
+            [world.lead, world.client_user, world.outsider_consultant],
+            strict=True,
+        )
+    )
+
+    # When the lead, the client's own user and a consultant of another team are the readers (only
+    # the lead reaches a brief page, see below; the RAID items are scoped for the reader all the same)
+    briefs = meeting_briefs(channels=channels, viewers=readers, as_of=now)
+
+    # Then the lead sees the internal items, the client's user only the item shared with the
+    # client, the outsider none
+    titles = {readers[pk].username: [line.item.title for line in b.raid_items] for pk, b in briefs.items()}
+    assert "Ward staff may not be released for training" in titles["lead"]
+    assert titles["client-pmo"] == ["Interface vendor may slip"]
+    assert titles["outsider"] == []
+
+
+def test_a_long_raid_list_is_capped_with_a_count_of_the_rest(world):
+    # Given eleven open issues concerning the sponsor besides the world's risk
+    for n in range(11):
+        factories.make_raid_item(
+            engagement=world.mine.engagement,
+            kind="issue",
+            title=f"Issue {n}",
+            stakeholders=[world.mine.stakeholder],
+        )
+    channel = Channel.objects.select_related("engagement", "stakeholder").get(pk=world.mine.channel.pk)
+
+    # When the brief is read
+    brief = meeting_briefs(channels=[channel], viewers={channel.pk: world.lead}, as_of=timezone.now())[
+        channel.pk
+    ]
+
+    # Then one screen of them is listed and the rest counted
+    assert len(brief.raid_items) == BRIEF_LIST_LIMIT
+    assert brief.raid_more == 12 - BRIEF_LIST_LIMIT
+
+
 def test_the_brief_page_is_reached_from_my_week_by_the_team_only(client, world):
     # Given the sponsor's channel due tomorrow, on the lead's My week
     history = _history(world)
+    raid = _raid_history(world, history["now"])
     Channel.objects.filter(pk=world.mine.channel.pk).update(next_due_at=history["now"] + dt.timedelta(days=1))
     url = reverse("channel_brief", kwargs={"pk": world.mine.channel.pk})
     client.force_login(world.lead)
@@ -113,6 +240,9 @@ def test_the_brief_page_is_reached_from_my_week_by_the_team_only(client, world):
     assert "Add the theatre module" in page
     assert "Neutral now; leading wanted (2 steps to go)" in page
     assert f'href="{reverse("check_in_create")}?channel={world.mine.channel.pk}"' in page
+    late_risk_url = reverse("raid_item_detail", kwargs={"pk": raid["late_risk"].pk})
+    assert f'Risk: <a href="{late_risk_url}">Ward staff may not be released for training</a> · Open' in page
+    assert "Paper charts kept for a month" not in page and "Finance report late" not in page
 
     # and nobody outside the team reaches it: another team's consultant, the client's own user
     for outsider in (world.outsider_consultant, world.client_user):
@@ -124,6 +254,7 @@ def test_the_reminder_mail_carries_the_brief(world, eager_tasks, django_capture_
     # Given the sponsor's meeting due in three hours and a history with them
     history = _history(world)
     now = history["now"]
+    raid = _raid_history(world, now)
     Channel.objects.filter(pk=world.mine.channel.pk).update(next_due_at=now + dt.timedelta(hours=3))
     scheduling.occurrences_dispatch(as_of=now)
 
@@ -148,6 +279,11 @@ def test_the_reminder_mail_carries_the_brief(world, eager_tasks, django_capture_
         assert "Approve the data migration plan" in body
         assert "Add the theatre module" in body
         assert log_link in body
+        assert "Lab interface rejects orders" in body
+        assert f"/raid/{raid['issue'].pk}/" in body
+        assert "Finance report late" not in body
     overdue_line = next(line for line in text.splitlines() if "Send the ward rollout plan" in line)
     assert overdue_line.endswith("(OVERDUE)")
+    late_risk_line = next(line for line in text.splitlines() if "Ward staff may not be released" in line)
+    assert late_risk_line.startswith("- Risk: ") and "(OVERDUE)" in late_risk_line
     assert "Someone else's action" not in text

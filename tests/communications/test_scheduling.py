@@ -759,12 +759,13 @@ def test_the_reminder_sweep_runs_a_fixed_number_of_queries(owners: int):
     queries = _sweep_queries(lambda: scheduling.occurrences_send_reminders(as_of=AS_OF))
 
     # Then a savepoint, the locked read, the owners, the notifications (the claim), the briefs
-    # (roles, what each side owes, obligations: no check-in on record), the outbox and the release did it
+    # (roles, what each side owes, obligations, RAID items: no check-in on record), the outbox and the
+    # release did it
     assert (
         OutboxMessage.objects.filter(created_at=AS_OF, kind=OutboxMessage.Kind.CHECK_IN_REMINDER).count()
         == owners
     )
-    assert queries == 10
+    assert queries == 11
 
 
 @pytest.mark.parametrize("owners", [2, 20])
