@@ -44,3 +44,12 @@ def page_query(query: QueryDict, number: int, key: str = "page") -> str:
     params = query.copy()
     params[key] = str(number)
     return params.urlencode()
+
+
+def pager_links(query: QueryDict, page: Page, key: str = "page") -> dict[str, str]:
+    """The links templates/workspace/_pager.html draws: previous and next query strings, the number."""
+    return {
+        "previous": page_query(query, page.number - 1, key) if page.has_previous else "",
+        "next": page_query(query, page.number + 1, key) if page.has_next else "",
+        "number": str(page.number),
+    }

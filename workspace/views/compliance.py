@@ -11,18 +11,10 @@ from django.views.decorators.http import require_GET
 from communications import compliance
 from communications.forms.compliance import window_context, window_form
 from pmaas.scoping import require_shared_section
-from workspace.paging import Page, page_number, page_query
+from workspace.paging import Page, page_number, pager_links
 
 # Rows per page of each table: the worst come first, so the first page is the one to act on.
 COMPLIANCE_PAGE_SIZE = 50
-
-
-def _pager(request: HttpRequest, page: Page, key: str) -> dict[str, str]:
-    return {
-        "previous": page_query(request.GET, page.number - 1, key) if page.has_previous else "",
-        "next": page_query(request.GET, page.number + 1, key) if page.has_next else "",
-        "number": str(page.number),
-    }
 
 
 @login_required
@@ -55,9 +47,9 @@ def compliance_portfolio(request: HttpRequest) -> HttpResponse:
         context |= {
             "total": compliance.compliance_total(user=user, window=window),
             "engagement_rows": engagements.rows,
-            "engagement_pages": _pager(request, engagements, "page"),
+            "engagement_pages": pager_links(request.GET, engagements, "page"),
             "owner_rows": owners.rows,
-            "owner_pages": _pager(request, owners, "owners_page"),
+            "owner_pages": pager_links(request.GET, owners, "owners_page"),
         }
     htmx = request.htmx  # type: ignore[attr-defined]
     # A history restore asks for the whole page, though htmx sends it.

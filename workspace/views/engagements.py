@@ -40,7 +40,7 @@ from workspace.forms.engagements import (
     MilestoneCreateForm,
     MilestoneForm,
 )
-from workspace.paging import page_number, page_of, page_query
+from workspace.paging import page_number, page_of, pager_links
 
 # How many upcoming milestones the overview shows; the changes page shows them all.
 OVERVIEW_MILESTONES = 5
@@ -99,11 +99,7 @@ def engagement_list(request: HttpRequest) -> HttpResponse:
     context = {
         "engagements": page.rows,
         "page": page,
-        "pages": {
-            "previous": page_query(request.GET, page.number - 1) if page.has_previous else "",
-            "next": page_query(request.GET, page.number + 1) if page.has_next else "",
-            "number": str(page.number),
-        },
+        "pages": pager_links(request.GET, page),
         "form": form,
         "filtered": bool(status or client),
     }
