@@ -184,13 +184,14 @@ STEPS: list[tuple[str, str]] = [
         # engagement is its sponsor, the second its PMO lead.
         """
         INSERT INTO stakeholders_stakeholderrole (kind, influence, interest, current_level, desired_level,
-            notes, created_at, updated_at, engagement_id, stakeholder_id)
+            notes, created_at, updated_at, engagement_id, stakeholder_id, relationship_health,
+            relationship_health_previous)
         SELECT CASE (n - 1) / %(engagements)s WHEN 0 THEN 'sponsor' WHEN 1 THEN 'pmo_lead'
             ELSE 'team_member' END,
             1 + n %% 5, 1 + (n / 5) %% 5, 'neutral', 'supportive', '', %(as_of)s, %(as_of)s,
             %(first_engagement)s + ((n - 1) %% %(clients)s) * %(per_client)s
                 + ((n - 1) / %(clients)s) %% %(per_client)s,
-            %(first_stakeholder)s + n - 1
+            %(first_stakeholder)s + n - 1, 'green', ''
         FROM generate_series(1, %(stakeholders)s) AS n ORDER BY n
         """,
     ),

@@ -144,9 +144,20 @@ def user_role_label(*, user: Any) -> str:
 
     One query, for consultants only; the other roles are their account's role.
     """
-    if user.role == User.Role.CONSULTANT and Membership.objects.filter(user=user).leads().exists():
-        return Membership.Role.LEAD.label
+    leads = user.role == User.Role.CONSULTANT and Membership.objects.filter(user=user).leads().exists()
+    return role_label(user=user, leads=leads)
+
+
+def role_label(*, user: Any, leads: bool) -> str:
+    """The role as the user would name it, knowing whether they lead an engagement; no query."""
+    if user.role == User.Role.CONSULTANT and leads:
+        return str(Membership.Role.LEAD.label)
     return str(user.get_role_display())
+
+
+def user_leads_an_engagement() -> Exists:
+    """Whether the outer user leads any engagement: what ``role_label`` needs, for a list of people."""
+    return Exists(Membership.objects.leads().filter(user_id=OuterRef("pk")))
 
 
 def firm_user_list(*, user: Any) -> QuerySet[User]:

@@ -53,6 +53,8 @@ from engagements.selectors import (
     engagement_list,
     engagement_next_milestone_columns,
     engagement_undecided_changes,
+    role_label,
+    user_leads_an_engagement,
     user_running_engagements,
 )
 from pmaas.durations import cadence_in_words, duration_ago_in_words, duration_in_words
@@ -573,6 +575,8 @@ class ConsultantRow:
     engagements: int
     compliance: Compliance
     overdue: int
+    # "Engagement lead" for a consultant who leads one, as the header names them.
+    role_label: str
 
     @property
     def percent(self) -> int | None:
@@ -592,6 +596,7 @@ def consultants_queryset(
         .filter(Exists(Membership.objects.visible_to(user).filter(user=OuterRef("pk"))))
         .annotate(
             engagement_count=user_running_engagements(),
+            leads=user_leads_an_engagement(),
             compliance_due=columns.due,
             compliance_held=columns.held_on_time,
             overdue_count=owner_overdue_follow_ups(user=user, as_of=as_of),
@@ -614,6 +619,7 @@ def consultant_rows(people: Sequence[User]) -> list[ConsultantRow]:
                     due=figures["compliance_due"], held_on_time=figures["compliance_held"]
                 ),
                 overdue=figures["overdue_count"],
+                role_label=role_label(user=person, leads=figures["leads"]),
             )
         )
     return rows

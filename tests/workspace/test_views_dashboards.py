@@ -551,6 +551,10 @@ def test_consultants_lists_engagements_compliance_and_overdue_owed(client, world
     assert "50%" in outsider and "(1 of 2)" in outsider
     assert '<span class="badge badge-overdue">2</span>' in outsider
     assert f"consultant-{world.consultant.pk}" in html
+    # And each is named by the role they play: those who lead an engagement as its lead
+    assert '<span class="muted">Engagement lead</span>' in outsider
+    assert '<span class="muted">Engagement lead</span>' in row_of(html, f"consultant-{world.lead.pk}")
+    assert '<span class="muted">Consultant</span>' in row_of(html, f"consultant-{world.consultant.pk}")
     # And the export holds the same
     rows = list(
         csv.reader(
