@@ -216,8 +216,7 @@ class CheckInViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     filterset_class = CheckInFilter
 
     def get_queryset(self) -> QuerySet[CheckIn]:
-        # The follow-up ids in each row would otherwise cost one query per check-in.
-        return selectors.check_in_list(user=self.request.user).prefetch_related("follow_ups")
+        return selectors.check_in_api_list(user=self.request.user)
 
     @extend_schema(
         summary="Log a check-in with its follow-ups",

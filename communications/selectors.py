@@ -103,6 +103,25 @@ def check_in_get_for_user(*, user: Any, id: int) -> CheckIn:
     return get_or_404(check_in_list(user=user), id=id)
 
 
+def check_in_api_list(*, user: Any) -> QuerySet[CheckIn]:
+    """The check-ins ``check_in_list`` gives, with what the API shows of each and no more: the
+    engagement's code, the people's names and the follow-ups' ids.
+
+    At firm scale these three reads were half of a page's time; a name or an id needs no whole row.
+    """
+    return (
+        CheckIn.objects.visible_to(user)
+        .select_related("engagement", "logged_by")
+        .prefetch_related(
+            Prefetch("attendees", queryset=Stakeholder.objects.only("id", "name")),
+            Prefetch(
+                "team_attendees", queryset=User.objects.only("id", "first_name", "last_name", "username")
+            ),
+            Prefetch("follow_ups", queryset=FollowUp.objects.only("id", "check_in_id")),
+        )
+    )
+
+
 def follow_up_list(*, user: Any) -> QuerySet[FollowUp]:
     """The follow-ups the user may see, each with ``overdue_at`` (when the overdue scan stamped it)."""
     return (

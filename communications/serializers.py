@@ -46,7 +46,7 @@ from engagements.models import ChangeRequest
 from engagements.selectors import change_request_list, engagement_list, user_list
 from engagements.serializers import UserSummarySerializer
 from notifications.models import OutboxMessage
-from pmaas.api import ScopedPrimaryKeyRelatedField, SharedModelSerializer
+from pmaas.api import ChoiceLabelField, ScopedPrimaryKeyRelatedField, SharedModelSerializer
 from pmaas.validation import LONG_TEXT_MAX_LENGTH, validate_date_in_range
 from stakeholders.selectors import stakeholder_list
 from stakeholders.serializers import StakeholderSummarySerializer
@@ -57,8 +57,8 @@ MOST_FOLLOW_UPS_PER_CHECK_IN = 50
 class ChannelSerializer(SharedModelSerializer[Channel]):
     engagement_code = serializers.CharField(source="engagement.code", read_only=True)
     stakeholder_name = serializers.CharField(source="stakeholder.name", read_only=True)
-    owner_name = serializers.CharField(source="owner.__str__", read_only=True)
-    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    owner_name = serializers.CharField(source="owner", read_only=True)
+    kind_display = ChoiceLabelField("kind")
     cadence = serializers.SerializerMethodField(help_text="The cadence in words, for display only.")
 
     class Meta:
@@ -154,7 +154,7 @@ class FollowUpSerializer(SharedModelSerializer[FollowUp]):
     owner_name = serializers.CharField(
         read_only=True, help_text="The team member or stakeholder who owes it."
     )
-    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    status_display = ChoiceLabelField("status")
     overdue_at = serializers.SerializerMethodField(help_text="When the overdue scan flagged it; null if not.")
     is_overdue = serializers.SerializerMethodField(
         help_text="Open and past its due time; a done or cancelled item never is."
@@ -228,9 +228,9 @@ class FollowUpCreateSerializer(FollowUpSpecSerializer):
 
 class CheckInSerializer(SharedModelSerializer[CheckIn]):
     engagement_code = serializers.CharField(source="engagement.code", read_only=True)
-    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
-    sentiment_display = serializers.CharField(source="get_sentiment_display", read_only=True)
-    logged_by_name = serializers.CharField(source="logged_by.__str__", read_only=True)
+    kind_display = ChoiceLabelField("kind")
+    sentiment_display = ChoiceLabelField("sentiment")
+    logged_by_name = serializers.CharField(source="logged_by", read_only=True)
     attendees = StakeholderSummarySerializer(many=True, read_only=True)
     team_attendees = UserSummarySerializer(many=True, read_only=True)
     follow_ups = serializers.PrimaryKeyRelatedField[FollowUp](many=True, read_only=True)
@@ -349,7 +349,7 @@ class CheckInDeleteSerializer(serializers.Serializer[Any]):
 class CheckInRevisionSerializer(SharedModelSerializer[CheckInRevision]):
     """A check-in as it stood before one correction; attendees as the names they had then."""
 
-    edited_by_name = serializers.CharField(source="edited_by.__str__", read_only=True)
+    edited_by_name = serializers.CharField(source="edited_by", read_only=True)
 
     class Meta:
         model = CheckInRevision
@@ -369,7 +369,7 @@ class CheckInRevisionSerializer(SharedModelSerializer[CheckInRevision]):
 
 
 class FollowUpCommentSerializer(SharedModelSerializer[FollowUpComment]):
-    author_name = serializers.CharField(source="author.__str__", read_only=True)
+    author_name = serializers.CharField(source="author", read_only=True)
     engagement = serializers.IntegerField(source="follow_up.engagement_id", read_only=True)
 
     class Meta:
@@ -397,8 +397,8 @@ class FollowUpCommentCreateSerializer(serializers.Serializer[Any]):
 class SponsorSubscriptionSerializer(SharedModelSerializer[SponsorSubscription]):
     engagement_code = serializers.CharField(source="engagement.code", read_only=True)
     stakeholder_name = serializers.CharField(source="stakeholder.name", read_only=True)
-    cadence_display = serializers.CharField(source="get_cadence_display", read_only=True)
-    weekday_display = serializers.CharField(source="get_weekday_display", read_only=True)
+    cadence_display = ChoiceLabelField("cadence")
+    weekday_display = ChoiceLabelField("weekday")
 
     class Meta:
         model = SponsorSubscription
@@ -579,8 +579,8 @@ class MembershipRemoveQuerySerializer(serializers.Serializer[Any]):
 
 class RaidItemSerializer(SharedModelSerializer[RaidItem]):
     engagement_code = serializers.CharField(source="engagement.code", read_only=True)
-    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
-    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    kind_display = ChoiceLabelField("kind")
+    status_display = ChoiceLabelField("status")
     status_words = serializers.CharField(
         read_only=True,
         help_text="The status as this kind says it: an assumption to validate, a decision in force.",

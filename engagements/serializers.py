@@ -10,12 +10,12 @@ from rest_framework import serializers
 from accounts.models import User
 from engagements.models import ChangeRequest, Client, Engagement, Health, Membership, Milestone
 from engagements.selectors import client_list, engagement_list, firm_user_list, team_candidate_list
-from pmaas.api import ScopedPrimaryKeyRelatedField, SharedModelSerializer
+from pmaas.api import ChoiceLabelField, ScopedPrimaryKeyRelatedField, SharedModelSerializer
 from pmaas.validation import LONG_TEXT_MAX_LENGTH, validate_date_in_range
 
 
 class UserSummarySerializer(SharedModelSerializer[User]):
-    name = serializers.CharField(source="__str__", read_only=True)
+    name = serializers.CharField(source="*", read_only=True)
 
     class Meta:
         model = User
@@ -32,8 +32,8 @@ class ClientSerializer(SharedModelSerializer[Client]):
 
 class EngagementSerializer(SharedModelSerializer[Engagement]):
     client_name = serializers.CharField(source="client.name", read_only=True)
-    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
-    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    kind_display = ChoiceLabelField("kind")
+    status_display = ChoiceLabelField("status")
     effective_health = serializers.ChoiceField(
         choices=Health.choices,
         read_only=True,
@@ -131,8 +131,8 @@ class EngagementCreateSerializer(serializers.Serializer[Any]):
 
 class MembershipSerializer(SharedModelSerializer[Membership]):
     engagement_code = serializers.CharField(source="engagement.code", read_only=True)
-    user_name = serializers.CharField(source="user.__str__", read_only=True)
-    role_display = serializers.CharField(source="get_role_display", read_only=True)
+    user_name = serializers.CharField(source="user", read_only=True)
+    role_display = ChoiceLabelField("role")
 
     class Meta:
         model = Membership
@@ -218,8 +218,8 @@ class MilestoneSerializer(SharedModelSerializer[Milestone]):
 
 class ChangeRequestSerializer(SharedModelSerializer[ChangeRequest]):
     engagement_code = serializers.CharField(source="engagement.code", read_only=True)
-    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
-    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    kind_display = ChoiceLabelField("kind")
+    status_display = ChoiceLabelField("status")
 
     class Meta:
         model = ChangeRequest

@@ -6,11 +6,11 @@ from rest_framework import serializers
 
 from notifications.models import Notification, NotificationPreference
 from notifications.services import PREFERENCE_FIELDS
-from pmaas.api import SharedModelSerializer
+from pmaas.api import ChoiceLabelField, SharedModelSerializer
 
 
 class NotificationSerializer(SharedModelSerializer[Notification]):
-    event_display = serializers.CharField(source="get_event_display", read_only=True)
+    event_display = ChoiceLabelField("event")
     engagement_code = serializers.CharField(source="engagement.code", read_only=True, default=None)
 
     class Meta:

@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from engagements.selectors import engagement_list, user_list
-from pmaas.api import ScopedPrimaryKeyRelatedField, SharedModelSerializer
+from pmaas.api import ChoiceLabelField, ScopedPrimaryKeyRelatedField, SharedModelSerializer
 from pmaas.validation import LONG_TEXT_MAX_LENGTH
 from stakeholders.models import Level, Scale, Stakeholder, StakeholderRole
 from stakeholders.selectors import stakeholder_list
@@ -45,7 +45,7 @@ class StakeholderSerializer(SharedModelSerializer[Stakeholder]):
 class StakeholderRoleSerializer(SharedModelSerializer[StakeholderRole]):
     engagement_code = serializers.CharField(source="engagement.code", read_only=True)
     stakeholder_name = serializers.CharField(source="stakeholder.name", read_only=True)
-    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    kind_display = ChoiceLabelField("kind")
     engagement_gap = serializers.IntegerField(
         read_only=True, help_text="Steps from the current to the desired level (positive: behind)."
     )
