@@ -585,6 +585,7 @@ def _relationship_roles(*, engagement_ids: Sequence[int], as_of: datetime) -> An
             "relationship_health_computed_at",
             "relationship_health_since",
             "relationship_health_previous",
+            "last_met_at",
         )
     )
 
@@ -592,10 +593,11 @@ def _relationship_roles(*, engagement_ids: Sequence[int], as_of: datetime) -> An
 def _recompute_relationships(
     engagement_ids: Sequence[int], *, as_of: datetime, thresholds: HealthThresholds
 ) -> int:
-    """Recompute and store the relationship health of every role of these engagements.
+    """Recompute and store the relationship health of every role of these engagements, and when
+    each person was last met (``last_met_at``).
 
     One read, one UPDATE stamping ``computed_at`` on them all, and a batched
-    UPDATE of only the roles whose colour or factors changed; a changed colour
+    UPDATE of only the roles whose colour, factors or last meeting changed; a changed colour
     moves the old one to ``relationship_health_previous`` and starts
     ``relationship_health_since``. The first computation records no previous
     colour: a role never assessed did not drop.
@@ -614,6 +616,7 @@ def _recompute_relationships(
         computed_at,
         since,
         previous,
+        stored_last_met_at,
     ) in _relationship_roles(engagement_ids=engagement_ids, as_of=as_of):
         assessment = relationship_health(
             as_of=as_of,
@@ -630,7 +633,7 @@ def _recompute_relationships(
             since, previous = as_of, ""
         elif stored != assessment.status:
             since, previous = as_of, stored
-        elif stored_factors == factors:
+        elif stored_factors == factors and stored_last_met_at == last_contact_at:
             continue
         changed.append(
             StakeholderRole(
@@ -640,6 +643,7 @@ def _recompute_relationships(
                 relationship_health_computed_at=as_of,
                 relationship_health_since=since,
                 relationship_health_previous=previous,
+                last_met_at=last_contact_at,
             )
         )
     # updated_at stays: a recomputation is not an edit, and must not make an open form stale.
@@ -654,6 +658,7 @@ def _recompute_relationships(
             "relationship_health_computed_at",
             "relationship_health_since",
             "relationship_health_previous",
+            "last_met_at",
         ],
         batch_size=SWEEP_BATCH_SIZE,
     )

@@ -206,6 +206,14 @@ class StakeholderRole(models.Model):
         blank=True,
         help_text="The colour before the last change; blank when it has not changed since first computed.",
     )
+    # Kept with the health, by the same recomputation the services run when a check-in is logged,
+    # corrected or deleted: read from the person's attendances on every row of a list, it cost a
+    # portfolio page a thousand rows per sponsor at firm scale.
+    last_met_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the team last met them on this engagement (the latest check-in they attended).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -10,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 
 from communications.health import AMBER, GREEN, RED, engagement_health_refresh, engagements_recompute_health
 from communications.models import FollowUp
-from communications.services import FollowUpSpec, channel_pause
+from communications.services import FollowUpSpec, channel_pause, check_in_delete, check_in_edit
+from engagements.models import Membership
 from stakeholders.models import Level, StakeholderRole
 from tests import factories
 
@@ -166,3 +167,38 @@ def test_the_sweep_costs_the_same_queries_for_many_roles_as_for_few(django_asser
         engagements_recompute_health(as_of=NOW, batch_size=50)
     assert StakeholderRole.objects.health_dropped(since=NOW).count() == 12
     assert FollowUp.objects.count() == 12
+
+
+def test_the_last_meeting_is_stored_on_the_role_and_follows_corrections_and_deletions():
+    # Given a person met 20 days and 5 days before NOW
+    role = _met(days_ago=20)
+    engagement = role.engagement
+    lead = Membership.objects.leads().get(engagement=engagement).user
+    assert _stored(role).last_met_at == NOW - dt.timedelta(days=20)
+    later = factories.make_check_in(
+        engagement=engagement,
+        attendees=[role.stakeholder],
+        actor=lead,
+        occurred_at=NOW - dt.timedelta(days=5),
+        covers=[],
+        as_of=NOW,
+    )
+    assert _stored(role).last_met_at == NOW - dt.timedelta(days=5)
+
+    # When the later check-in is corrected to two days earlier
+    check_in_edit(
+        actor=lead,
+        check_in=later,
+        occurred_at=NOW - dt.timedelta(days=7),
+        summary=later.summary,
+        attendees=[role.stakeholder],
+        as_of=NOW,
+    )
+
+    # Then the role says so
+    assert _stored(role).last_met_at == NOW - dt.timedelta(days=7)
+
+    # And when it is deleted, the meeting before it is the last again
+    later.refresh_from_db()
+    check_in_delete(actor=lead, check_in=later, reason="Logged on the wrong engagement", as_of=NOW)
+    assert _stored(role).last_met_at == NOW - dt.timedelta(days=20)
