@@ -42,7 +42,6 @@ from communications.selectors import (
     engagement_mean_sentiment,
     engagement_overdue_follow_ups,
     owner_overdue_follow_ups,
-    relationship_last_contact,
     relationship_next_due,
 )
 from communications.silence import planned_interval, silence_flag_list
@@ -228,10 +227,23 @@ def portfolio_queryset(
     return engagements.order_by(_ordered(key, descending=filters.descending), "code", "pk")
 
 
+def engagements_needing_attention(*, user: Any, as_of: datetime) -> QuerySet[Engagement]:
+    """Running engagements in scope whose effective health at ``as_of`` is not green: red first,
+    then by code. Sorted in the database, so a caller reads as many as it shows."""
+    return (
+        engagement_list(user=user)
+        .filter(status__in=RUNNING)
+        .with_effective_health(as_of=as_of)  # type: ignore[attr-defined]
+        .exclude(health_now=Health.GREEN)
+        .order_by(_HEALTH_RANK, "code", "pk")
+    )
+
+
 def _sponsor_contacts(
     *, user: Any, engagement_ids: Sequence[int], as_of: datetime, thresholds: HealthThresholds
 ) -> dict[int, list[SponsorContact]]:
-    """The sponsors of these engagements with their last meeting: one query however many."""
+    """The sponsors of these engagements with their last meeting (as stored with their relationship
+    health, which every check-in change recomputes): one query however many."""
     open_flag = SilenceFlag.objects.open().filter(
         engagement_id=OuterRef("engagement_id"), stakeholder_id=OuterRef("stakeholder_id")
     )
@@ -240,14 +252,11 @@ def _sponsor_contacts(
         .sponsors()
         .filter(engagement_id__in=list(engagement_ids))
         .annotate(
-            last_contact_at=relationship_last_contact(
-                engagement="engagement_id", stakeholder="stakeholder_id"
-            ),
             next_due_at=relationship_next_due(engagement="engagement_id", stakeholder="stakeholder_id"),
             silent=Exists(open_flag),
         )
         .values_list(
-            "engagement_id", "stakeholder_id", "stakeholder__name", "last_contact_at", "next_due_at", "silent"
+            "engagement_id", "stakeholder_id", "stakeholder__name", "last_met_at", "next_due_at", "silent"
         )
         .order_by("stakeholder__name", "pk")
     )
