@@ -296,7 +296,17 @@ def delivery_get_for_user(*, user: Any, id: int) -> Delivery:
 
 def follow_up_list_for_owner(*, user: Any) -> QuerySet[FollowUp]:
     """What a person owes: their own items, or for a client user those of their stakeholder record."""
-    return follow_up_list(user=user).filter(Q(owner_user=user) | Q(owner_stakeholder__user=user))
+    return follow_up_list(user=user).filter(_owes(user))
+
+
+def _owes(user: Any) -> Q:
+    """Items the person owes: as a team member, or through their stakeholder record (a client user).
+
+    The record's id is a scalar subquery, read once, not a join: with the join, "what I owe"
+    scanned every open item of the firm due in the window; this way each side reads its own index.
+    """
+    own_record = Subquery(Stakeholder.objects.filter(user=user).values("pk")[:1])
+    return Q(owner_user=user) | Q(owner_stakeholder_id=own_record)
 
 
 # "My week" looks this far ahead; anything earlier that is still open is overdue.
@@ -326,9 +336,7 @@ def week_channels_due(*, user: Any, as_of: datetime, whole_team: bool = False) -
 
 def _owed_by(*, user: Any, as_of: datetime) -> QuerySet[FollowUp]:
     """What a person owes, with the row rights and overdue mark the shared follow-up row shows."""
-    return follow_up_list_with_rights(user=user, as_of=as_of).filter(
-        Q(owner_user=user) | Q(owner_stakeholder__user=user)
-    )
+    return follow_up_list_with_rights(user=user, as_of=as_of).filter(_owes(user))
 
 
 def week_follow_ups(*, user: Any, as_of: datetime) -> QuerySet[FollowUp]:

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from communications import obligations, selectors
 from communications.models import Channel, CommunicationObligation, FollowUp
+from engagements.models import Engagement, Health
 from stakeholders.models import StakeholderRole
 from tests import factories
 
@@ -362,3 +363,37 @@ def test_my_week_query_count_does_not_grow_with_rows(client, world, django_asser
     assert len(response.context["follow_ups"]) >= 50
     assert len(response.context["quiet"]) >= 50
     assert len(response.context["obligations"]) >= 50
+
+
+def test_engagements_needing_attention_show_the_first_ten_red_first_and_the_rest_on_the_portfolio(
+    client, world
+):
+    # Given eleven amber engagements and one red one on the lead's team, and one red one elsewhere
+    ambers = [
+        factories.make_engagement(client=world.mine.engagement.client, lead=world.lead, code=f"AMB-{n:02}")
+        for n in range(11)
+    ]
+    red = factories.make_engagement(client=world.mine.engagement.client, lead=world.lead, code="ZZZ-RED")
+    elsewhere = factories.make_engagement(client=world.other.engagement.client, code="AAA-RED")
+    Engagement.objects.filter(pk__in=[e.pk for e in ambers]).update(health=Health.AMBER)
+    Engagement.objects.filter(pk__in=[red.pk, elsewhere.pk]).update(health=Health.RED)
+
+    # When the lead opens My week
+    html = _week(client, world.lead).content.decode()
+
+    # Then ten rows show, the red one first, then ambers by code, none from outside the lead's scope
+    table = html.split('id="attention"')[1].split("</table>")[0]
+    codes = [row.split("</a>")[0].rsplit(">", 1)[1] for row in table.split('<tr id="attention-')[1:]]
+    assert codes == ["ZZZ-RED", *[f"AMB-{n:02}" for n in range(9)]]
+    assert "AAA-RED" not in html
+    # And the rest are a link away, on the portfolio sorted by health
+    assert f'href="{reverse("portfolio")}?sort=health"' in html
+
+
+def test_engagements_needing_attention_fit_on_my_week_without_a_link_when_few(client, world):
+    Engagement.objects.filter(pk=world.mine.engagement.pk).update(health=Health.AMBER)
+
+    html = _week(client, world.lead).content.decode()
+
+    assert f'id="attention-{world.mine.engagement.pk}"' in html
+    assert "?sort=health" not in html

@@ -15,8 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from communications import obligations, selectors, silence
-from engagements.models import Engagement, Health
-from engagements.selectors import engagement_list
+from workspace import dashboards as dashboards_reads
 from workspace.client_dashboard import client_dashboard
 from workspace.views import dashboards
 
@@ -46,7 +45,7 @@ def my_week(request: HttpRequest) -> HttpResponse:
         "follow_ups": list(selectors.week_follow_ups(user=user, as_of=as_of)),
         "obligations": list(obligations.obligations_open_for_owner(user=user, as_of=as_of)),
         **_gone_quiet(user=user, as_of=as_of),
-        "attention": _needing_attention(user=user),
+        **_needing_attention(user=user, as_of=as_of),
         "recent": selectors.week_recent_check_ins(user=user),
     }
     return render(request, "workspace/week.html", context)
@@ -68,17 +67,17 @@ def _gone_quiet(*, user: Any, as_of: datetime) -> dict[str, Any]:
     return {"silence_flags": flags, "quiet": quiet, "silent_elsewhere": elsewhere}
 
 
-_RUNNING = (Engagement.Status.ACTIVE, Engagement.Status.ON_HOLD)
+# Enough to act on this week; the rest, in the same order, are the portfolio's (sorted by health).
+ATTENTION_ON_WEEK = 10
 
 
-def _needing_attention(*, user: Any) -> list[Engagement]:
-    """Running engagements in scope whose effective health is not green, red first; one query."""
-    engagements = [
-        engagement
-        for engagement in engagement_list(user=user).filter(status__in=_RUNNING)
-        if engagement.effective_health != Health.GREEN
-    ]
-    return sorted(engagements, key=lambda e: (e.effective_health != Health.RED, e.code))
+def _needing_attention(*, user: Any, as_of: datetime) -> dict[str, Any]:
+    """The first running engagements in scope whose effective health is not green, red first, and
+    whether there are more; one query that reads one row beyond them, however many there are."""
+    rows = list(
+        dashboards_reads.engagements_needing_attention(user=user, as_of=as_of)[: ATTENTION_ON_WEEK + 1]
+    )
+    return {"attention": rows[:ATTENTION_ON_WEEK], "attention_more": len(rows) > ATTENTION_ON_WEEK}
 
 
 urlpatterns = [
