@@ -208,6 +208,7 @@ def test_my_week_and_the_engagement_pages_fit_a_phone(
         "Notifications": reverse("notification_list"),
         "Search": reverse("search") + "?q=training",
         "Your settings": reverse("account_settings"),
+        "Where you are logged in": reverse("account_sessions"),
         "Engagement": reverse("engagement_detail", args=[pk]),
     }
     page.goto(f"{site}{pages['Engagement']}")
@@ -242,7 +243,7 @@ def test_my_week_and_the_engagement_pages_fit_a_phone(
 
     # Then none of them scrolls sideways, each page's own content starts on the first screen,
     # an engagement tab's content in its top part, and the current tab is in view
-    assert len(pages) >= 12, pages
+    assert len(pages) >= 13, pages
     assert too_wide == {}
     assert starts_below_the_screen == {}
     assert tab_content_low == {}
