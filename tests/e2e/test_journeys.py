@@ -371,6 +371,40 @@ def test_the_phone_menu_opens_from_one_control_with_and_without_javascript(
     expect(page.get_by_role("heading", name="Engagements", level=1)).to_be_visible()
 
 
+def test_on_a_phone_escape_closes_the_open_menu_and_gives_the_focus_back_to_its_control(
+    phone_context: BrowserContext, log_in: LogIn, team: Team
+):
+    # Given the lead on a phone, the menu open and in it their account menu
+    page = phone_context.new_page()
+    log_in(page, team.lead)
+    menu = page.locator("summary", has_text="Menu")
+    account = page.locator("summary", has_text="Lukas Meyer · Engagement lead")
+    engagements = page.get_by_role("navigation", name="Main").get_by_role("link", name="Engagements")
+    menu.click()
+    account.click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+    # When they press Escape, the account menu closes and the main menu stays open
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("button", name="Log out")).to_be_hidden()
+    expect(engagements).to_be_visible()
+    expect(account).to_be_focused()
+
+    # And a second Escape closes the menu, the focus back on its control
+    page.keyboard.press("Escape")
+    expect(engagements).to_be_hidden()
+    expect(menu).to_be_focused()
+
+    # When they open it again and tap the page outside it (the page's margin, under the menu's
+    # panel), it closes too, and the page stays where it was
+    menu.click()
+    expect(engagements).to_be_visible()
+    url = page.url
+    page.mouse.click(5, PHONE_HEIGHT - 5)
+    expect(engagements).to_be_hidden()
+    assert page.url == url
+
+
 def test_a_user_logs_in_and_chooses_their_time_zone(page: Page, site: str, log_in: LogIn):
     # Given a consultant on UTC, logged in through the login form
     user = factories.consultant(first_name="Joana", last_name="Silva")
