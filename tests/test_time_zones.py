@@ -70,7 +70,7 @@ def test_the_list_offers_utc_then_places_grouped_by_region_with_readable_names()
         "label": "New York",
     }
     assert by_value["America/Argentina/Buenos_Aires"]["label"] == "Argentina / Buenos Aires"
-    europe = [option["label"] for option in options if option["group"] == "Europe"]
+    europe = [str(option["label"]) for option in options if option["group"] == "Europe"]
     assert europe == sorted(europe) and "Berlin" in europe
 
 
