@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth import password_validation
 
-from pmaas.timezones import time_zone_choices
+from pmaas.forms import TimeZoneField
 
 
 class PreferencesForm(forms.Form):
@@ -16,9 +16,8 @@ class PreferencesForm(forms.Form):
     first_name = forms.CharField(label="First name", max_length=150, required=False)
     last_name = forms.CharField(label="Last name", max_length=150, required=False)
     email = forms.EmailField(label="Email", required=False)
-    time_zone = forms.ChoiceField(
+    time_zone = TimeZoneField(
         label="Time zone",
-        choices=time_zone_choices,
         initial="UTC",
         help_text="Every time in the tracker is shown in this zone.",
     )

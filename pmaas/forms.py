@@ -1,4 +1,4 @@
-"""How every page's form shows and reads ids: the renderer, id choice fields, a service's refusal on it."""
+"""How every page's form shows and reads ids and zones: the renderer, the fields, a service's refusal."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from pmaas.errors import RuleViolation
 from pmaas.scoping import parse_id
+from pmaas.timezones import available_time_zones, time_zone_choices
 from pmaas.validation import LONG_TEXT_MAX_LENGTH
 
 
@@ -63,6 +64,10 @@ class FastSelect(forms.Select):
     Option groups are written as ``<optgroup>``.
     """
 
+    def choices_for(self, chosen: set[str]) -> Iterable[Any]:
+        """The choices drawn for these chosen values: the widget's own."""
+        return self.choices
+
     def render(
         self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
     ) -> SafeString:
@@ -80,12 +85,45 @@ class FastSelect(forms.Select):
             )
 
         parts = []
-        for group, label in self.choices:
+        for group, label in self.choices_for(chosen):
             if isinstance(label, list | tuple):
                 parts.append(format_html('<optgroup label="{}">{}</optgroup>', group, options(label)))
             else:
                 parts.append(options([(group, label)]))
         return format_html("<select{}>{}</select>", flatatt(final), mark_safe("".join(parts)))  # noqa: S308
+
+
+class TimeZoneSelect(FastSelect):
+    """The zones by region; a chosen zone the list leaves out (a saved alias) comes first, selected."""
+
+    def choices_for(self, chosen: set[str]) -> Iterable[Any]:
+        offered: set[str] = set()
+        for value, label in self.choices:
+            if isinstance(label, list | tuple):
+                offered.update(str(zone) for zone, _ in label)
+            else:
+                offered.add(str(value))
+        kept = sorted(zone for zone in chosen - offered if zone in available_time_zones())
+        return [*((zone, zone) for zone in kept), *self.choices]
+
+
+class TimeZoneField(forms.ChoiceField):
+    """An IANA zone name, chosen from UTC and the places of each region.
+
+    The list leaves out aliases ("US/Eastern", "GB") and fixed offsets, yet
+    any name the zone database knows is accepted, as the models accept it:
+    a person whose saved zone is an alias sees it selected and can save the
+    form again without being told to choose anew.
+    """
+
+    widget = TimeZoneSelect
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("choices", time_zone_choices)
+        super().__init__(**kwargs)
+
+    def valid_value(self, value: Any) -> bool:
+        return str(value) in available_time_zones()
 
 
 class IdChoiceField(forms.ModelChoiceField):

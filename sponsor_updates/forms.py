@@ -9,8 +9,7 @@ from typing import Any
 from django import forms
 
 from communications.models import SponsorSubscription
-from pmaas.forms import DatePicker, TimePicker
-from pmaas.timezones import time_zone_choices
+from pmaas.forms import DatePicker, TimePicker, TimeZoneField
 from pmaas.validation import validate_date_in_range
 from sponsor_updates.schedule import pause_in_force
 from sponsor_updates.services import SubscriptionSchedule
@@ -32,7 +31,7 @@ class ScheduleForm(forms.Form):
         widget=TimePicker(),
         help_text="In the time zone below.",
     )
-    time_zone = forms.ChoiceField(label="Time zone")
+    time_zone = TimeZoneField(label="Time zone")
     paused_until = forms.DateField(
         required=False,
         label="Paused until",
@@ -40,10 +39,6 @@ class ScheduleForm(forms.Form):
         widget=DatePicker(),
         help_text="No update goes out up to and including this day. Leave empty for none.",
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["time_zone"].choices = time_zone_choices()  # type: ignore[attr-defined]
 
     def schedule(self) -> SubscriptionSchedule:
         data = self.cleaned_data

@@ -48,6 +48,25 @@ def test_the_sessions_page_lists_each_browser_and_marks_this_one():
 
 
 @pytest.mark.django_db
+def test_the_sessions_are_the_apps_table_each_cell_named_for_a_phone_and_each_button_for_its_browser():
+    # Given a consultant logged in on a phone and on a laptop
+    user = factories.consultant()
+    _browser(user, PHONE)
+    laptop = _browser(user, LAPTOP)
+
+    # When they look from the laptop
+    body = laptop.get(reverse("account_sessions")).content.decode()
+
+    # Then the list is drawn like every other table; on a phone, where each row becomes a block
+    # of lines, every cell says which column it is; the one Log out button names the phone
+    table = body[body.index("<table") : body.index("</table>")]
+    assert table.startswith('<table class="table')
+    for column in ("Browser", "Address", "Logged in", "Action"):
+        assert table.count(f'<td data-label="{column}">') == 2, column
+    assert re.search(r'aria-label="Log out Safari on iPhone, logged in [^"]+">Log out</button>', table)
+
+
+@pytest.mark.django_db
 def test_logging_out_another_session_ends_it_and_keeps_this_one():
     user = factories.consultant()
     phone, laptop = _browser(user, PHONE), _browser(user, LAPTOP)

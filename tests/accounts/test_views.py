@@ -51,6 +51,42 @@ def test_a_new_user_is_offered_utc(client):
 
 
 @pytest.mark.django_db
+def test_the_zone_list_is_grouped_by_region_and_the_users_place_is_selected(client):
+    # Given a consultant in Lisbon
+    client.force_login(factories.consultant(time_zone="Europe/Lisbon"))
+
+    # When they open their settings
+    html = client.get(URL).content.decode()
+
+    # Then the zones are grouped by region, named as places, Lisbon chosen among Europe's
+    found = re.search(r'<select [^>]*name="time_zone"[^>]*>.*?</select>', html, re.S)
+    assert found is not None
+    select = found.group(0)
+    assert 'aria-describedby="id_time_zone_helptext"' in select
+    europe = select[select.index('<optgroup label="Europe">') :]
+    assert '<option value="Europe/Lisbon" selected>Lisbon</option>' in europe[: europe.index("</optgroup>")]
+    assert select.count(" selected") == 1
+    assert 'value="US/Eastern"' not in select and 'value="Etc/GMT+5"' not in select
+
+
+@pytest.mark.django_db
+def test_a_zone_saved_as_an_alias_stays_selected_and_saves_unchanged(client):
+    # Given a consultant whose zone was saved as an alias before the list left aliases out
+    user = factories.consultant(time_zone="US/Eastern")
+    client.force_login(user)
+
+    # When they open their settings, and save them with a new first name
+    html = client.get(URL).content.decode()
+    response = client.post(URL, _form(first_name="Ada", time_zone="US/Eastern"))
+
+    # Then the alias showed selected, and it is kept
+    assert '<option value="US/Eastern" selected>US/Eastern</option>' in html
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert (user.first_name, user.time_zone) == ("Ada", "US/Eastern")
+
+
+@pytest.mark.django_db
 def test_saving_settings_changes_the_account_and_redirects(client):
     # Given a consultant on UTC
     user = factories.consultant()

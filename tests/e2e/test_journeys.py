@@ -13,6 +13,7 @@ from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from accounts.models import User
+from communications.health import engagement_health_refresh
 from communications.models import Channel, CheckIn, FollowUp
 from engagements.models import Engagement
 from stakeholders.models import StakeholderRole
@@ -23,6 +24,15 @@ pytestmark = pytest.mark.e2e
 
 PHONE_WIDTH = 375
 PHONE_HEIGHT = 667
+# An engagement tab's own content starts in the top three eighths of a phone's first screen.
+TAB_CONTENT_STARTS_WITHIN = 250
+
+# The top of the first thing drawn after the engagement's tabs: the tab's own content.
+_TOP_OF_THE_TABS_CONTENT = """() => {
+    let node = document.querySelector('nav[aria-label="Engagement sections"]').nextElementSibling;
+    while (node && !node.getBoundingClientRect().height) node = node.nextElementSibling;
+    return node ? node.getBoundingClientRect().top : Infinity;
+}"""
 
 
 @dataclasses.dataclass
@@ -173,7 +183,8 @@ def test_the_same_journey_works_with_javascript_off(no_js_context: BrowserContex
 def test_my_week_and_the_engagement_pages_fit_a_phone(
     phone_context: BrowserContext, site: str, log_in: LogIn, team: Team
 ):
-    # Given the engagement lead on a 375 × 667 phone, with a check-in and follow-ups on record
+    # Given the engagement lead on a 375 × 667 phone, with a check-in and follow-ups on record,
+    # one of them overdue, so the header carries the health and the reasons for it
     factories.make_check_in(
         engagement=team.engagement,
         attendees=[team.sponsor.stakeholder],
@@ -182,6 +193,9 @@ def test_my_week_and_the_engagement_pages_fit_a_phone(
         follow_ups=[],
     )
     factories.make_follow_up(engagement=team.engagement, owner_user=team.lead)
+    late = factories.make_follow_up(engagement=team.engagement, owner_user=team.lead, title="Sign the DPA")
+    FollowUp.objects.filter(pk=late.pk).update(due_at=timezone.now() - dt.timedelta(days=40))
+    engagement_health_refresh(engagement_ids=[team.engagement.pk], as_of=timezone.now())
     factories.make_raid_item(engagement=team.engagement, actor=team.lead, review_on=timezone.localdate())
     page = phone_context.new_page()
     log_in(page, team.lead)
@@ -194,6 +208,7 @@ def test_my_week_and_the_engagement_pages_fit_a_phone(
         "Notifications": reverse("notification_list"),
         "Search": reverse("search") + "?q=training",
         "Your settings": reverse("account_settings"),
+        "Where you are logged in": reverse("account_sessions"),
         "Engagement": reverse("engagement_detail", args=[pk]),
     }
     page.goto(f"{site}{pages['Engagement']}")
@@ -202,7 +217,7 @@ def test_my_week_and_the_engagement_pages_fit_a_phone(
         pages[link.inner_text()] = str(link.get_attribute("href"))
 
     # When each page is opened
-    too_wide, starts_below_the_screen, current_tab_hidden = {}, {}, []
+    too_wide, starts_below_the_screen, current_tab_hidden, tab_content_low = {}, {}, [], {}
     for name, path in pages.items():
         page.goto(f"{site}{path}")
         heading = page.locator("main h1").first
@@ -221,17 +236,29 @@ def test_my_week_and_the_engagement_pages_fit_a_phone(
             assert box is not None and strip is not None
             if box["x"] < strip["x"] - 1 or box["x"] + box["width"] > strip["x"] + strip["width"] + 1:
                 current_tab_hidden.append(name)
+            # Under the engagement's header and tabs, the tab's own content leaves room to be read.
+            content_top = page.evaluate(_TOP_OF_THE_TABS_CONTENT)
+            if content_top >= TAB_CONTENT_STARTS_WITHIN:
+                tab_content_low[name] = content_top
 
     # Then none of them scrolls sideways, each page's own content starts on the first screen,
-    # and the current tab is in view
-    assert len(pages) >= 12, pages
+    # an engagement tab's content in its top part, and the current tab is in view
+    assert len(pages) >= 13, pages
     assert too_wide == {}
     assert starts_below_the_screen == {}
+    assert tab_content_low == {}
     assert current_tab_hidden == []
     page.goto(f"{site}{pages['Engagement']}")
     assert sections.locator("li").count() >= 7
     tab_tops = {round(box["y"]) for box in (li.bounding_box() for li in sections.locator("li").all()) if box}
     assert len(tab_tops) == 1, "the tabs wrapped onto more than one line"
+
+    # The header's facts are folded, not lost: one tap shows the health's reasons and the dates
+    header = page.locator("header.engagement-header")
+    expect(header.get_by_text("Dates", exact=True)).to_be_hidden()
+    header.get_by_text("Details", exact=True).click()
+    expect(header.get_by_role("link", name="Overdue follow-ups")).to_be_visible()
+    expect(header.get_by_text("Dates", exact=True)).to_be_visible()
 
     # The risk matrix's figures stay a grid on the phone: each impact's five counts on one line
     page.goto(f"{site}{pages['RAID log']}")
@@ -257,6 +284,11 @@ def test_on_a_wide_screen_every_engagement_tab_shows_without_scrolling(
     sections = page.get_by_role("navigation", name="Engagement sections")
     hrefs = [str(link.get_attribute("href")) for link in sections.get_by_role("link").all()]
     assert len(hrefs) >= 9, hrefs
+    # With the room for them, the header's facts show open, without a Details control to tap
+    header = page.locator("header.engagement-header")
+    expect(header.get_by_text("Dates", exact=True)).to_be_visible()
+    expect(header.get_by_text("Budget", exact=True)).to_be_visible()
+    expect(header.get_by_text("Details", exact=True)).to_be_hidden()
     # The engagement's own pages (Trends leads to a page of its own), and a channel's edit form with the tabs
     paths = [href for href in hrefs if href.startswith(f"/engagements/{team.engagement.pk}/")]
     paths.append(reverse("channel_edit", args=[Channel.objects.get(engagement=team.engagement).pk]))
@@ -337,6 +369,40 @@ def test_the_phone_menu_opens_from_one_control_with_and_without_javascript(
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
     main_menu.get_by_role("link", name="Engagements").click()
     expect(page.get_by_role("heading", name="Engagements", level=1)).to_be_visible()
+
+
+def test_on_a_phone_escape_closes_the_open_menu_and_gives_the_focus_back_to_its_control(
+    phone_context: BrowserContext, log_in: LogIn, team: Team
+):
+    # Given the lead on a phone, the menu open and in it their account menu
+    page = phone_context.new_page()
+    log_in(page, team.lead)
+    menu = page.locator("summary", has_text="Menu")
+    account = page.locator("summary", has_text="Lukas Meyer · Engagement lead")
+    engagements = page.get_by_role("navigation", name="Main").get_by_role("link", name="Engagements")
+    menu.click()
+    account.click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+    # When they press Escape, the account menu closes and the main menu stays open
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("button", name="Log out")).to_be_hidden()
+    expect(engagements).to_be_visible()
+    expect(account).to_be_focused()
+
+    # And a second Escape closes the menu, the focus back on its control
+    page.keyboard.press("Escape")
+    expect(engagements).to_be_hidden()
+    expect(menu).to_be_focused()
+
+    # When they open it again and tap the page outside it (the page's margin, under the menu's
+    # panel), it closes too, and the page stays where it was
+    menu.click()
+    expect(engagements).to_be_visible()
+    url = page.url
+    page.mouse.click(5, PHONE_HEIGHT - 5)
+    expect(engagements).to_be_hidden()
+    assert page.url == url
 
 
 def test_a_user_logs_in_and_chooses_their_time_zone(page: Page, site: str, log_in: LogIn):

@@ -306,7 +306,8 @@ def test_health_override_by_htmx_answers_with_the_section_only(client, world):
     )
 
     # Then the answer is the health section alone, showing the new state,
-    # and the header's badge redrawn out of band so the page does not show two colours
+    # and the header's badges (the facts' and the phone's folded line's) redrawn out of band
+    # so the page does not show two colours
     body = response.content.decode()
     assert response.status_code == 200
     assert '<section id="health"' in body
@@ -314,6 +315,7 @@ def test_health_override_by_htmx_answers_with_the_section_only(client, world):
     assert "rag-amber" in body
     header = body[body.index('id="header-health"') :]
     assert 'hx-swap-oob="true"' in header[:60] and "rag-amber" in header and "Budget pressure" in header
+    assert '<span id="header-health-badge" class="rag rag-amber" hx-swap-oob="true">Amber</span>' in body
 
 
 def test_a_client_user_cannot_override_health(client, world):

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 
 from engagements.models import Client, country_validator
 from engagements.working_days import holiday_region_choices
-from pmaas.timezones import time_zone_choices
+from pmaas.forms import TimeZoneField
 from workspace.forms.stakeholders import SeenVersionField, seen_version
 
 # Codes people type for a country that ISO 3166 spells otherwise.
@@ -37,9 +37,8 @@ class CountryCodeField(forms.CharField):
 
 
 class ClientSettingsForm(forms.Form):
-    time_zone = forms.ChoiceField(
+    time_zone = TimeZoneField(
         label="Time zone",
-        choices=time_zone_choices,
         help_text="Where the client works: deadlines counted in working days end in this zone.",
     )
     country = CountryCodeField(

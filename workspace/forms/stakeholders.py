@@ -10,8 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from accounts.models import User
-from pmaas.forms import IdChoiceField, LongTextField
-from pmaas.timezones import time_zone_choices
+from pmaas.forms import IdChoiceField, LongTextField, TimeZoneField
 from stakeholders.models import Level, Scale, Stakeholder, StakeholderRole
 
 
@@ -93,9 +92,8 @@ class StakeholderRoleCreateForm(RoleFieldsForm):
     title = forms.CharField(label="Job title", max_length=200, required=False)
     department = forms.CharField(label="Department", max_length=200, required=False)
     phone = forms.CharField(label="Phone", max_length=50, required=False)
-    time_zone = forms.ChoiceField(
+    time_zone = TimeZoneField(
         label="Time zone",
-        choices=time_zone_choices,
         required=False,
         help_text="Defaults to the client's.",
     )
@@ -142,7 +140,7 @@ class StakeholderForm(forms.Form):
     title = forms.CharField(label="Job title", max_length=200, required=False)
     department = forms.CharField(label="Department", max_length=200, required=False)
     phone = forms.CharField(label="Phone", max_length=50, required=False)
-    time_zone = forms.ChoiceField(label="Time zone", choices=time_zone_choices)
+    time_zone = TimeZoneField(label="Time zone")
     notes = LongTextField(
         label="Notes",
         required=False,
