@@ -489,16 +489,20 @@ def _local_date(as_of: datetime, zone: str) -> date:
         return as_of.date()
 
 
-def raid_reviews_flag(*, as_of: datetime) -> int:
-    """Tell each owner, once a day, of their risks past review and assumptions past validation.
+def raid_reviews_late(*, as_of: datetime, recipient_ids: set[int] | None = None) -> dict[int, list[RaidItem]]:
+    """The open risks past review and assumptions past validation at ``as_of``, by whom they are told to.
 
-    One in-app notice per owner per local day, listing counts per engagement
-    (a digest, never one per item), keyed ``raid:<local date>`` so a second
-    sweep that day tells nobody again and the next day's sweep tells them
-    afresh while anything is still late. An item without an owner is the
-    engagement lead's. "Past" is judged on the owner's own calendar day. A
-    fixed number of queries whatever the number of items.
+    An item is told to its owner, or without one to the engagement's lead;
+    "past" is judged on that person's own calendar day. ``recipient_ids``
+    narrows the answer to those people. At most three queries whatever the
+    number of items.
     """
+    return _late_with_zones(as_of=as_of, recipient_ids=recipient_ids)[0]
+
+
+def _late_with_zones(
+    *, as_of: datetime, recipient_ids: set[int] | None = None
+) -> tuple[dict[int, list[RaidItem]], dict[int, str]]:
     # Every late item lies before tomorrow in UTC, whatever the owner's zone.
     horizon = as_of.date().toordinal() + 2
     candidates = list(
@@ -508,15 +512,17 @@ def raid_reviews_flag(*, as_of: datetime) -> int:
         .order_by("id")
     )
     if not candidates:
-        return 0
+        return {}, {}
     unowned = {item.engagement_id for item in candidates if item.owner_id is None}
     leads = dict(
         Membership.objects.leads()
         .filter(engagement_id__in=unowned, user__is_active=True)
         .values_list("engagement_id", "user_id")
     )
-    recipient_ids = {item.owner_id or leads.get(item.engagement_id) for item in candidates} - {None}
-    zones = dict(User.objects.filter(pk__in=recipient_ids).values_list("pk", "time_zone"))
+    wanted = {item.owner_id or leads.get(item.engagement_id) for item in candidates} - {None}
+    if recipient_ids is not None:
+        wanted &= recipient_ids
+    zones = dict(User.objects.filter(pk__in=wanted).values_list("pk", "time_zone"))
     late: dict[int, list[RaidItem]] = defaultdict(list)
     for item in candidates:
         recipient = item.owner_id or leads.get(item.engagement_id)
@@ -525,6 +531,24 @@ def raid_reviews_flag(*, as_of: datetime) -> int:
         today = _local_date(as_of, zones[recipient])
         if (item.review_on or item.validate_by or today) < today:
             late[recipient].append(item)
+    return dict(late), zones
+
+
+def raid_reviews_flag(*, as_of: datetime) -> int:
+    """Tell each owner, once a day, of their risks past review and assumptions past validation.
+
+    One notice per owner per local day, listing counts per engagement (a
+    digest, never one per item), keyed ``raid:<local date>`` so a second
+    sweep that day tells nobody again and the next day's sweep tells them
+    afresh while anything is still late. It is shown in the app and, as the
+    owner's preferences say, mailed in their daily digest
+    (``escalation.follow_ups_send_overdue_digests``). Who is told and when an
+    item is late: ``raid_reviews_late``. A fixed number of queries whatever
+    the number of items.
+    """
+    late, zones = _late_with_zones(as_of=as_of)
+    if not late:
+        return 0
     drafts = []
     for recipient, items in late.items():
         today = _local_date(as_of, zones[recipient])
