@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 
 from communications import raid, tasks
 from communications.escalation import follow_ups_send_overdue_digests
@@ -161,6 +162,7 @@ def test_an_overdue_review_reaches_the_owners_daily_digest_once_with_its_link(
     assert message.subject == "Daily digest: RAID reviews overdue"
     link = f"/engagements/{world.mine.engagement.pk}/raid/?owner={world.lead.pk}&status=open"
     assert f"- RAID log: 1 risk past review — EHR-A (1). {settings.SITE_URL}{link}" in message.body
+    assert isinstance(message, EmailMultiAlternatives)
     html = str(message.alternatives[0][0])
     assert "RAID log reviews overdue" in html and link.replace("&", "&amp;") in html
     assert Notification.objects.get(recipient=world.lead, event="raid_review_due").mailed_at == DIGEST_DUE
