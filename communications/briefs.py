@@ -39,14 +39,6 @@ BRIEF_LIST_LIMIT = 8
 OPEN = CommunicationObligation.Status.OPEN
 
 
-_DATE_LABELS: dict[str, str] = {
-    RaidKind.RISK: "review",
-    RaidKind.ASSUMPTION: "validate by",
-    RaidKind.ISSUE: "due",
-    RaidKind.DECISION: "decided",
-}
-
-
 @dataclass(frozen=True)
 class BriefRaidItem:
     item: RaidItem
@@ -59,8 +51,8 @@ class BriefRaidItem:
 
     @property
     def date_label(self) -> str:
-        """What the item's date means for its kind, said before the date."""
-        return _DATE_LABELS.get(self.item.kind, "")
+        """What the item's date means for its kind, said before the date, mid-sentence."""
+        return self.item.date_words.lower()
 
 
 @dataclass(frozen=True)
@@ -170,9 +162,7 @@ def _raid_for(
             and (item.decided_on is None or item.decided_on < since or item.check_in_id == last_id)
         ):
             continue
-        due = item.due_date
-        overdue = item.kind != RaidKind.DECISION and due is not None and due < today
-        lines.append(BriefRaidItem(item=item, overdue=overdue))
+        lines.append(BriefRaidItem(item=item, overdue=item.is_overdue(today=today)))
 
     def order(line: BriefRaidItem) -> tuple[bool, bool, bool, date, int]:
         item = line.item

@@ -28,10 +28,17 @@ from django.urls import reverse
 
 from accounts.models import User
 from communications.models import FollowUp, SilenceFlag
+from communications.raid import raid_reviews_late
 from communications.services import follow_ups_flag_overdue
 from engagements.models import Membership
 from engagements.working_days import end_of_working_day, engagement_calendar
-from notifications.models import DIGESTIBLE_EVENTS, Notification, NotificationEvent, OutboxMessage
+from notifications.models import (
+    DAILY_DIGEST_EVENTS,
+    DIGESTIBLE_EVENTS,
+    Notification,
+    NotificationEvent,
+    OutboxMessage,
+)
 from notifications.outbox import OutboundEmail, outbox_add
 from notifications.rendering import email_to
 from notifications.selectors import Recipient, immediate_mail_counts, recipients_for
@@ -59,6 +66,8 @@ _OVERDUE_KEY = "follow_up:"
 # The key of a silence's notification (communications.silence) names its flag.
 _SILENCE_KEY = "silence:"
 ESCALATION_BATCH_SIZE = 500
+# The events a digest lists under a heading of their own, not among "check-ins and stakeholders".
+_OWN_SECTIONS = (NotificationEvent.FOLLOW_UP_ESCALATED, NotificationEvent.RAID_REVIEW_DUE)
 # An event exactly at a digest slot belongs to the next window, not the one being sent.
 _JUST_AFTER = timedelta(microseconds=1)
 
@@ -209,8 +218,11 @@ def follow_ups_send_overdue_digests(*, as_of: datetime) -> int:
     are still open (to follow_up_digest_recipient_id, and only those the
     recipient may still see, so someone who left the team is not told about a
     client's item), plus their in-app notifications of the other
-    DIGESTIBLE_EVENTS (escalations to them, missed check-ins, stakeholders
-    gone quiet) marked for email.
+    DAILY_DIGEST_EVENTS (escalations to them, missed check-ins, stakeholders
+    gone quiet, RAID items past review) marked for email. Of a recipient's
+    RAID review notices (one a day) only the newest is listed, and only while
+    they still have an item past review or validation
+    (``raid.raid_reviews_late``); the older ones are stamped with it.
     An event the recipient got in an at-once mail (its notification stamped
     ``mailed_at``) is not listed again, nor one a concurrent at-once mail
     holds locked, nor one a recent digest listed (its outbox ``about``). Only
@@ -223,8 +235,9 @@ def follow_ups_send_overdue_digests(*, as_of: datetime) -> int:
     recipient still gets one digest, of the latest slot, saying which period
     it covers; the slots missed before it get none. A digest that falls in
     the recipient's quiet hours waits for the reconciler. A fixed number of
-    queries plus one per recipient with follow-ups (the visibility check).
-    Returns the number of digests written.
+    queries plus one per recipient with follow-ups (the visibility check),
+    and three more when RAID review notices wait. Returns the number of
+    digests written.
     """
     start = as_of - timedelta(days=DIGEST_CATCH_UP_DAYS)
     follow_ups = list(
@@ -244,7 +257,7 @@ def follow_ups_send_overdue_digests(*, as_of: datetime) -> int:
     # Locked (SKIP LOCKED on PostgreSQL): an event an at-once mail is deciding on right now is its.
     events = skip_locked(
         Notification.objects.filter(
-            email=True, event__in=DIGESTIBLE_EVENTS, created_at__gte=start, created_at__lt=as_of
+            email=True, event__in=DAILY_DIGEST_EVENTS, created_at__gte=start, created_at__lt=as_of
         ).order_by("created_at", "pk")
     ).values_list("pk", "recipient_id", "event", "created_at", "key", "mailed_at")
     # The overdue notification of each (recipient, follow-up) read here: stamped when the digest lists it.
@@ -252,6 +265,13 @@ def follow_ups_send_overdue_digests(*, as_of: datetime) -> int:
     mailed_overdue: set[tuple[int, int]] = set()
     rows = list(events)
     still_open = _matter_still_open((row[2], row[4]) for row in rows)
+    raid_notices = {row[0] for row in rows if row[2] == NotificationEvent.RAID_REVIEW_DUE}
+    # Whoever put every late item right since their notice has nothing left to be told.
+    still_late = (
+        set(raid_reviews_late(as_of=as_of, recipient_ids={row[1] for row in rows if row[0] in raid_notices}))
+        if raid_notices
+        else set()
+    )
     for pk, recipient_id, event, at, key, mailed_at in rows:
         if not still_open(event, key):
             continue
@@ -261,7 +281,7 @@ def follow_ups_send_overdue_digests(*, as_of: datetime) -> int:
                 overdue_told[(recipient_id, follow_up_id)] = pk
             else:
                 mailed_overdue.add((recipient_id, follow_up_id))
-        elif mailed_at is None:
+        elif mailed_at is None and (pk not in raid_notices or recipient_id in still_late):
             happened.append((recipient_id, at, event, pk))
     if not happened:
         return 0
@@ -314,10 +334,11 @@ def follow_ups_send_overdue_digests(*, as_of: datetime) -> int:
         digest.follow_up_ids = [pk for pk in digest.follow_up_ids if pk not in listed[recipient_id]]
         digest.notification_ids = [pk for pk in digest.notification_ids if pk not in told[recipient_id]]
     _keep_visible(new, recipients)
+    superseded = _newest_raid_notice_only(new, raid_notices)
     new = {key: d for key, d in new.items() if d.follow_up_ids or d.notification_ids}
     if not new:
         return 0
-    stamped = [pk for digest in new.values() for pk in digest.notification_ids]
+    stamped = [pk for digest in new.values() for pk in digest.notification_ids] + superseded
     stamped.extend(
         overdue_told[(recipient_id, f)]
         for (recipient_id, _), digest in new.items()
@@ -358,6 +379,18 @@ def _matter_still_open(events: Iterable[tuple[str, str]]) -> Callable[[str, str]
         return True
 
     return still_open
+
+
+def _newest_raid_notice_only(digests: dict[tuple[int, str], _Digest], raid_notices: set[int]) -> list[int]:
+    """Keep in each digest the newest of its RAID review notices, which says what is late now;
+    return the older ones, which it replaces."""
+    superseded: list[int] = []
+    for digest in digests.values():
+        # Listed in the order they happened: the last is the newest.
+        listed = [pk for pk in digest.notification_ids if pk in raid_notices]
+        superseded.extend(listed[:-1])
+        digest.notification_ids = [pk for pk in digest.notification_ids if pk not in listed[:-1]]
+    return superseded
 
 
 def _keep_visible(digests: dict[tuple[int, str], _Digest], recipients: dict[int, Recipient]) -> None:
@@ -496,6 +529,9 @@ def _digest_summary(follow_ups: int, counts: dict[str, int]) -> str:
     silent = counts.get(NotificationEvent.SPONSOR_SILENT, 0)
     if silent:
         parts.append(f"{silent} stakeholder{'s' * (silent != 1)} gone quiet")
+    # The notice counts the items; the subject only says there are some.
+    if counts.get(NotificationEvent.RAID_REVIEW_DUE, 0):
+        parts.append("RAID reviews overdue")
     return ", ".join(parts) or "nothing new"
 
 
@@ -551,7 +587,8 @@ def _digest_emails(
         shown = [follow_up for pk, follow_up in follow_ups.items() if pk in listed]
         events = [event for pk, event in notifications.items() if pk in told]
         escalated = [e for e in events if e.event == NotificationEvent.FOLLOW_UP_ESCALATED]
-        others = [e for e in events if e.event != NotificationEvent.FOLLOW_UP_ESCALATED]
+        raid_reviews = [e for e in events if e.event == NotificationEvent.RAID_REVIEW_DUE]
+        others = [e for e in events if e.event not in _OWN_SECTIONS]
         counts: dict[str, int] = defaultdict(int)
         for event in events:
             counts[event.event] += 1
@@ -564,6 +601,7 @@ def _digest_emails(
             "more": max(len(shown) - DIGEST_ITEM_LIMIT, 0),
             "events": others[:DIGEST_ITEM_LIMIT],
             "more_events": max(len(others) - DIGEST_ITEM_LIMIT, 0),
+            "raid_reviews": raid_reviews,
             "summary": _digest_summary(len(shown), counts),
             "window_day": date.fromisoformat(window),
             # What it covers: since the slot before, or since its earliest item after an outage.

@@ -9,6 +9,7 @@ errors, so forms and the API show them beside what was typed.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -274,12 +275,38 @@ def raid_assumption_validate(
 
 
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+_TITLE_MAX = 300
+_DECIDED_BY_MAX = 200
 
 
 def decision_lines(text: str) -> list[str]:
     """The decisions typed in a check-in, one per line, without list bullets or numbers."""
     lines = (_BULLET.sub("", line).strip() for line in (text or "").splitlines())
     return [line for line in lines if line]
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def decision_title(line: str) -> str:
+    """The title a decision filed from this line of a check-in carries: the line, cut to fit."""
+    return _cut(line, _TITLE_MAX)
+
+
+def decision_titles(text: str) -> list[str]:
+    """The titles the decisions typed in a check-in are filed under, in order."""
+    return [decision_title(line) for line in decision_lines(text)]
+
+
+def _decided_on(check_in: CheckIn, occurred_at: datetime | None = None) -> date:
+    """A check-in's day in its client's time zone: the day its decisions were taken."""
+    moment = occurred_at or check_in.occurred_at
+    return moment.astimezone(ZoneInfo(check_in.engagement.client.time_zone)).date()
+
+
+def _decided_by(attendees: Sequence[Stakeholder]) -> str:
+    return _cut(", ".join(s.name for s in attendees), _DECIDED_BY_MAX)
 
 
 @transaction.atomic
@@ -297,11 +324,10 @@ def raid_decisions_file_from_check_in(
     engagement_check_editable(user=actor, engagement=engagement)
     already = set(RaidItem.objects.filter(check_in=check_in).values_list("title", flat=True))
     attendees = list(check_in.attendees.all())
-    day = check_in.occurred_at.astimezone(ZoneInfo(engagement.client.time_zone)).date()
-    who = ", ".join(s.name for s in attendees)
+    day = _decided_on(check_in)
     filed = []
     for line in decision_lines(check_in.decisions):
-        title = line if len(line) <= 300 else line[:299] + "…"
+        title = decision_title(line)
         if title in already:
             continue
         already.add(title)
@@ -309,7 +335,7 @@ def raid_decisions_file_from_check_in(
             title=title,
             description=line if title != line else "",
             stakeholders=attendees,
-            decided_by=who if len(who) <= 200 else who[:199] + "…",
+            decided_by=_decided_by(attendees),
             decided_on=day,
             shared_with_client=check_in.shared_with_client,
         )
@@ -324,6 +350,93 @@ def raid_decisions_file_from_check_in(
             )
         )
     return filed
+
+
+def _reworded_lines(before: list[str], after: list[str]) -> list[tuple[str, str]]:
+    """Pairs (old line, new line) of the lines changed in place between two versions of a text.
+
+    Lines are matched in order: within each run of lines replaced by others,
+    the first old line pairs with the first new one, and so on; lines beyond
+    the shorter side were removed or added, not reworded.
+    """
+    pairs: list[tuple[str, str]] = []
+    matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "replace":
+            pairs.extend(zip(before[i1:i2], after[j1:j2], strict=False))
+    return pairs
+
+
+@transaction.atomic
+def raid_decisions_follow_check_in(
+    *,
+    actor: Any,
+    check_in: CheckIn,
+    decisions_before: str,
+    occurred_at_before: datetime,
+    attendees_before: Sequence[Stakeholder],
+) -> list[RaidItem]:
+    """Bring the decisions filed from a corrected check-in in line with what it now says.
+
+    A line changed in place (``_reworded_lines``) rewords the decision filed
+    from it, unless the new wording is filed already, so nothing is filed
+    twice. A line removed leaves its decision on the log as it was: it may
+    still be in force, and only a person can say (the page tells them). A
+    corrected day or attendee list moves the decisions whose day, deciders or
+    stakeholders are still those filed from the check-in; what was changed on
+    the log since is kept. New lines are not filed here
+    (``raid_decisions_file_from_check_in`` does that when asked). Call it
+    with the check-in already saved. Returns the decisions it changed.
+    Idempotent.
+    """
+    engagement = check_in.engagement
+    engagement_check_editable(user=actor, engagement=engagement)
+    filed = {
+        item.title: item
+        for item in RaidItem.objects.select_for_update()
+        .filter(check_in=check_in, kind=RaidKind.DECISION)
+        .prefetch_related("stakeholders")
+        .order_by("pk")
+    }
+    if not filed:
+        return []
+    now_lines = decision_lines(check_in.decisions)
+    now_titles = {decision_title(line) for line in now_lines}
+    rewording: dict[int, tuple[str, str]] = {}
+    for old_line, new_line in _reworded_lines(decision_lines(decisions_before), now_lines):
+        old_title, new_title = decision_title(old_line), decision_title(new_line)
+        item = filed.get(old_title)
+        if item is None or old_title in now_titles or new_title in filed:
+            continue
+        rewording[item.pk] = (old_line, new_line)
+        filed[new_title] = item
+    attendees = list(check_in.attendees.all())
+    day_before, day_now = _decided_on(check_in, occurred_at_before), _decided_on(check_in)
+    by_before, by_now = _decided_by(attendees_before), _decided_by(attendees)
+    people_before = {s.pk for s in attendees_before}
+    changed: dict[int, RaidItem] = {}
+    for item in {item.pk: item for item in filed.values()}.values():
+        if item.pk in rewording:
+            old_line, line = rewording[item.pk]
+            item.title = decision_title(line)
+            # A description that only held the whole of a cut line follows the line; one written since stays.
+            if item.description in ("", old_line):
+                item.description = line if item.title != line else ""
+            changed[item.pk] = item
+        if item.decided_on == day_before and day_before != day_now:
+            item.decided_on = day_now
+            changed[item.pk] = item
+        if item.decided_by == by_before and by_before != by_now:
+            item.decided_by = by_now
+            changed[item.pk] = item
+        if {s.pk for s in item.stakeholders.all()} == people_before != {s.pk for s in attendees}:
+            item.stakeholders.set(attendees)
+            changed[item.pk] = item
+    for item in changed.values():
+        clean_instance(item)
+        item.save(update_fields=["title", "description", "decided_on", "decided_by", "updated_at"])
+    search_documents_refresh(kind="raid_item", ids=list(changed))
+    return list(changed.values())
 
 
 @transaction.atomic
@@ -376,16 +489,20 @@ def _local_date(as_of: datetime, zone: str) -> date:
         return as_of.date()
 
 
-def raid_reviews_flag(*, as_of: datetime) -> int:
-    """Tell each owner, once a day, of their risks past review and assumptions past validation.
+def raid_reviews_late(*, as_of: datetime, recipient_ids: set[int] | None = None) -> dict[int, list[RaidItem]]:
+    """The open risks past review and assumptions past validation at ``as_of``, by whom they are told to.
 
-    One in-app notice per owner per local day, listing counts per engagement
-    (a digest, never one per item), keyed ``raid:<local date>`` so a second
-    sweep that day tells nobody again and the next day's sweep tells them
-    afresh while anything is still late. An item without an owner is the
-    engagement lead's. "Past" is judged on the owner's own calendar day. A
-    fixed number of queries whatever the number of items.
+    An item is told to its owner, or without one to the engagement's lead;
+    "past" is judged on that person's own calendar day. ``recipient_ids``
+    narrows the answer to those people. At most three queries whatever the
+    number of items.
     """
+    return _late_with_zones(as_of=as_of, recipient_ids=recipient_ids)[0]
+
+
+def _late_with_zones(
+    *, as_of: datetime, recipient_ids: set[int] | None = None
+) -> tuple[dict[int, list[RaidItem]], dict[int, str]]:
     # Every late item lies before tomorrow in UTC, whatever the owner's zone.
     horizon = as_of.date().toordinal() + 2
     candidates = list(
@@ -395,15 +512,17 @@ def raid_reviews_flag(*, as_of: datetime) -> int:
         .order_by("id")
     )
     if not candidates:
-        return 0
+        return {}, {}
     unowned = {item.engagement_id for item in candidates if item.owner_id is None}
     leads = dict(
         Membership.objects.leads()
         .filter(engagement_id__in=unowned, user__is_active=True)
         .values_list("engagement_id", "user_id")
     )
-    recipient_ids = {item.owner_id or leads.get(item.engagement_id) for item in candidates} - {None}
-    zones = dict(User.objects.filter(pk__in=recipient_ids).values_list("pk", "time_zone"))
+    wanted = {item.owner_id or leads.get(item.engagement_id) for item in candidates} - {None}
+    if recipient_ids is not None:
+        wanted &= recipient_ids
+    zones = dict(User.objects.filter(pk__in=wanted).values_list("pk", "time_zone"))
     late: dict[int, list[RaidItem]] = defaultdict(list)
     for item in candidates:
         recipient = item.owner_id or leads.get(item.engagement_id)
@@ -412,6 +531,24 @@ def raid_reviews_flag(*, as_of: datetime) -> int:
         today = _local_date(as_of, zones[recipient])
         if (item.review_on or item.validate_by or today) < today:
             late[recipient].append(item)
+    return dict(late), zones
+
+
+def raid_reviews_flag(*, as_of: datetime) -> int:
+    """Tell each owner, once a day, of their risks past review and assumptions past validation.
+
+    One notice per owner per local day, listing counts per engagement (a
+    digest, never one per item), keyed ``raid:<local date>`` so a second
+    sweep that day tells nobody again and the next day's sweep tells them
+    afresh while anything is still late. It is shown in the app and, as the
+    owner's preferences say, mailed in their daily digest
+    (``escalation.follow_ups_send_overdue_digests``). Who is told and when an
+    item is late: ``raid_reviews_late``. A fixed number of queries whatever
+    the number of items.
+    """
+    late, zones = _late_with_zones(as_of=as_of)
+    if not late:
+        return 0
     drafts = []
     for recipient, items in late.items():
         today = _local_date(as_of, zones[recipient])

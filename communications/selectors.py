@@ -940,6 +940,16 @@ def raid_item_get_for_user(*, user: Any, id: Any) -> RaidItem:
     return get_or_404(raid_item_list(user=user), id=id)
 
 
+def raid_decisions_filed_from(*, user: Any, check_in: CheckIn) -> dict[int, str]:
+    """The decisions filed in the RAID log from a check-in that the user may see: title by id, one query."""
+    return dict(
+        RaidItem.objects.visible_to(user)
+        .filter(check_in=check_in, kind=RaidKind.DECISION)
+        .order_by("pk")
+        .values_list("pk", "title")
+    )
+
+
 @dataclass(frozen=True)
 class RaidFilter:
     """The RAID tab's filters, each optional: kind, status, owner (a user id), stakeholder (an id)."""

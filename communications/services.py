@@ -33,7 +33,11 @@ from communications.models import (
     SilenceFlag,
 )
 from communications.obligations import obligations_meet_for_check_in
-from communications.raid import decision_lines, raid_decisions_file_from_check_in
+from communications.raid import (
+    decision_lines,
+    raid_decisions_file_from_check_in,
+    raid_decisions_follow_check_in,
+)
 from communications.rollups import weekly_moments, weekly_rollups_refresh
 from communications.scheduling import channel_compute_next_due, occurrence_mark_held
 from communications.selectors import (
@@ -1118,6 +1122,7 @@ def check_in_edit(
     decisions: str = "",
     team_attendees: Sequence[User] = (),
     seen_updated_at: datetime | None = None,
+    file_decisions: bool = False,
     as_of: datetime | None = None,
 ) -> CheckIn:
     """Correct a check-in's time, attendees, summary or decisions, keeping the version it replaces.
@@ -1130,8 +1135,12 @@ def check_in_edit(
     one it no longer fits is released, and it covers the one it now fits
     (its former channel first, else the only candidate); the obligations it
     met and the silences it cleared are reopened and met or cleared again by
-    it or the engagement's other check-ins, and the engagement's health is refreshed. Nothing is written
-    when anything is refused. Not idempotent: each call records a revision.
+    it or the engagement's other check-ins, and the engagement's health is refreshed. The decisions
+    already filed in the RAID log from it follow the correction
+    (``raid.raid_decisions_follow_check_in``: a line reworded rewords its decision, a line removed
+    leaves its decision as it was); with ``file_decisions``, its lines not filed yet are filed too,
+    as when it was logged. Nothing is written when anything is refused. Not idempotent: each call
+    records a revision.
     """
     as_of = as_of or timezone.now()
     engagement = check_in.engagement
@@ -1153,6 +1162,8 @@ def check_in_edit(
         team_ids=team_ids,
         as_of=as_of,
     )
+    if file_decisions and not decision_lines(decisions):
+        problems.add("decisions", "Write the decisions to file, one per line, or untick filing them.")
     if problems.fields:
         raise ValidationError(problems.fields)
 
@@ -1170,6 +1181,7 @@ def check_in_edit(
     )
     moved = occurred_at != locked.occurred_at or {s.pk for s in attendees} != {s.pk for s in before_attendees}
     former_channel_id = locked.channel_id
+    decisions_before, occurred_at_before = locked.decisions, locked.occurred_at
     # The weeks whose figures the edit may change: the one it was in and the one it is in now.
     touched = [locked.occurred_at, occurred_at]
     locked.occurred_at = occurred_at
@@ -1199,6 +1211,15 @@ def check_in_edit(
         silences_clear_for_check_in(check_in=locked, actor=actor, as_of=as_of)
         obligations_meet_for_check_in(check_in=locked)
         _credit_other_check_ins(engagement=engagement, stakeholder_ids=reopened, actor=actor, as_of=as_of)
+    raid_decisions_follow_check_in(
+        actor=actor,
+        check_in=locked,
+        decisions_before=decisions_before,
+        occurred_at_before=occurred_at_before,
+        attendees_before=before_attendees,
+    )
+    if file_decisions:
+        raid_decisions_file_from_check_in(actor=actor, check_in=locked, as_of=as_of)
     engagement_health_refresh(engagement_ids=[engagement.pk], as_of=as_of)
     search_documents_refresh(kind="check_in", ids=[locked.pk])
     weekly_rollups_refresh(engagement_ids=[engagement.pk], moments=touched, as_of=as_of)

@@ -45,12 +45,17 @@ DIGESTIBLE_EVENTS = (
 )
 
 
+# Mailed in the daily digest only, never at once, so they offer no at-once switch: a RAID review
+# notice already gathers a day's late items (one a day per owner), and is news for the morning.
+DIGEST_ONLY_EVENTS = (NotificationEvent.RAID_REVIEW_DUE,)
+
+# Every event the daily digest reports, when the user takes its mail.
+DAILY_DIGEST_EVENTS = (*DIGESTIBLE_EVENTS, *DIGEST_ONLY_EVENTS)
+
 # Told in the app only: no digest or at-once mail reports them, so they offer no email switch.
-# A RAID review notice is itself a digest (one a day per owner, every item in it), so it is not mailed.
 IN_APP_ONLY_EVENTS = (
     NotificationEvent.UPDATE_ACKNOWLEDGED,
     NotificationEvent.UPDATE_FAILED,
-    NotificationEvent.RAID_REVIEW_DUE,
 )
 
 # Mailed on its own the moment it happens, never in a digest: what it reports is already late.
@@ -105,6 +110,7 @@ class NotificationPreference(models.Model):
     update_approval_needed_in_app = models.BooleanField(default=True)
     update_approval_needed_email = models.BooleanField(default=True)
     raid_review_due_in_app = models.BooleanField(default=True)
+    raid_review_due_email = models.BooleanField(default=True)
     # Mail of these events comes in the daily digest unless the user wants it at once.
     check_in_missed_at_once = models.BooleanField(default=False, help_text=_AT_ONCE_HELP)
     follow_up_overdue_at_once = models.BooleanField(default=False, help_text=_AT_ONCE_HELP)

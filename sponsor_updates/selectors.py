@@ -183,6 +183,8 @@ class MilestoneLine:
     name: str
     due_on: date
     completed_on: date | None
+    # Not done and past its due day on the update's day, in the recipient's zone: "late since <due day>".
+    late: bool = False
 
 
 @dataclass(frozen=True)
@@ -374,8 +376,9 @@ def update_contents(
             for m in sorted(engagement_milestones, key=lambda m: (m.completed_on or m.due_on, m.pk))
             if m.completed_on is not None and period.start <= m.completed_on < period.end
         ]
+        today = as_of.astimezone(ZoneInfo(zone)).date()
         content.milestones_coming = [
-            MilestoneLine(m.name, m.due_on, None)
+            MilestoneLine(m.name, m.due_on, None, late=m.due_on < today)
             for m in sorted(engagement_milestones, key=lambda m: (m.due_on, m.pk))
             if m.completed_on is None
         ][:COMING_MILESTONES]

@@ -125,5 +125,6 @@ def summary_draft(content: UpdateContent) -> str:
         sentences.append(f"{waiting} for you: {titles}.")
     if content.milestones_coming:
         upcoming = content.milestones_coming[0]
-        sentences.append(f"Next milestone: {upcoming.name}, due {_day(upcoming.due_on)}.")
+        when = "late since" if upcoming.late else "due"
+        sentences.append(f"Next milestone: {upcoming.name}, {when} {_day(upcoming.due_on)}.")
     return " ".join(sentence for sentence in sentences if sentence)

@@ -292,6 +292,14 @@ class CheckInEditForm(_AttendeesForm):
     )
     summary = LongTextField(label="Summary", widget=forms.Textarea(attrs={"rows": 4}))
     decisions = LongTextField(label="Decisions", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    file_decisions = forms.BooleanField(
+        label="File them in the RAID log",
+        required=False,
+        help_text=(
+            "Lines not filed yet become decisions, as when a check-in is logged. "
+            "Decisions already filed from this check-in follow your corrections either way."
+        ),
+    )
     seen_updated_at = forms.CharField(
         widget=forms.HiddenInput, error_messages={"required": SEEN_MISSING_MESSAGE}
     )

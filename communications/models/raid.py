@@ -53,6 +53,22 @@ STATUS_WORDS: dict[str, dict[str, str]] = {
 }
 
 
+# What each kind's date means, said before it: "Review by 4 Dec".
+DATE_WORDS: dict[str, str] = {
+    RaidKind.RISK: "Review by",
+    RaidKind.ASSUMPTION: "Validate by",
+    RaidKind.ISSUE: "Due",
+    RaidKind.DECISION: "Decided",
+}
+
+# What an open item past its date has missed, said before that date; a decision is never late.
+OVERDUE_WORDS: dict[str, str] = {
+    RaidKind.RISK: "Review overdue since",
+    RaidKind.ASSUMPTION: "Validation overdue since",
+    RaidKind.ISSUE: "Overdue since",
+}
+
+
 class RaidItemQuerySet(EngagementScopedQuerySet["RaidItem"]):
     def open(self) -> Self:
         return self.filter(status=RaidItem.Status.OPEN)
@@ -222,6 +238,24 @@ class RaidItem(models.Model):
     @property
     def owner_name(self) -> str:
         return str(self.owner) if self.owner_id else ""
+
+    @property
+    def date_words(self) -> str:
+        """What the item's date means for its kind, said before the date."""
+        return DATE_WORDS.get(self.kind, "")
+
+    @property
+    def overdue_words(self) -> str:
+        """What an overdue item has missed, said before its date; empty for a decision."""
+        return OVERDUE_WORDS.get(self.kind, "")
+
+    def is_overdue(self, *, today: date) -> bool:
+        """Open and past its date on ``today`` (the reader's day): a risk's review, an assumption's
+        validation, an issue's due day. A decision is never overdue."""
+        due = self.due_date
+        if self.status != self.Status.OPEN or self.kind not in OVERDUE_WORDS:
+            return False
+        return due is not None and due < today
 
     @property
     def due_date(self) -> date | None:

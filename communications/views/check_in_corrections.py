@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from communications import selectors, services
 from communications.forms.check_ins import CheckInDeleteForm, CheckInEditForm
+from communications.raid import decision_titles
 from engagements.policy import Action, engagement_check_can
 from pmaas.forms import DATETIME_LOCAL_FORMAT, form_add_service_errors
 from pmaas.scoping import require_shared_section
@@ -24,6 +25,31 @@ def _timeline_entry_url(engagement_id: int, check_in_id: int | None = None) -> s
     return f"{url}?check_in={check_in_id}#check-in-{check_in_id}" if check_in_id else url
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' if count != 1 else ''}"
+
+
+def _decisions_told(
+    *, filed_before: dict[int, str], filed_after: dict[int, str], decisions_before: str, decisions_after: str
+) -> tuple[str, list[str]]:
+    """What the correction did to the RAID log, in words: what was filed or reworded, and the
+    decisions left there whose line the correction removed (each to be told on its own)."""
+    added = [pk for pk in filed_after if pk not in filed_before]
+    reworded = [pk for pk, title in filed_before.items() if filed_after.get(pk, title) != title]
+    lines_before, lines_after = set(decision_titles(decisions_before)), set(decision_titles(decisions_after))
+    left = [
+        title
+        for pk, title in filed_after.items()
+        if filed_before.get(pk) == title and title in lines_before and title not in lines_after
+    ]
+    done = []
+    if added:
+        done.append(f"{_plural(len(added), 'decision')} filed in the RAID log")
+    if reworded:
+        done.append(f"{_plural(len(reworded), 'decision')} reworded there to match")
+    return "; ".join(done), left
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def check_in_edit(request: HttpRequest, pk: int) -> HttpResponse:
@@ -33,12 +59,15 @@ def check_in_edit(request: HttpRequest, pk: int) -> HttpResponse:
     engagement_check_can(
         user=request.user, engagement=engagement, action=Action.EDIT_CHECK_IN, author_id=check_in.logged_by_id
     )
+    filed = selectors.raid_decisions_filed_from(user=request.user, check_in=check_in)
     initial = {
         "occurred_at": timezone.localtime(check_in.occurred_at).strftime(DATETIME_LOCAL_FORMAT),
         "attendees": [s.pk for s in check_in.attendees.all()],
         "team_attendees": [u.pk for u in check_in.team_attendees.all()],
         "summary": check_in.summary,
         "decisions": check_in.decisions,
+        # Whoever filed this check-in's decisions once most likely wants a line added now filed too.
+        "file_decisions": bool(filed),
         "seen_updated_at": check_in.updated_at.isoformat(),
     }
     form = CheckInEditForm(
@@ -59,13 +88,36 @@ def check_in_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 attendees=list(data["attendees"]),
                 team_attendees=list(data["team_attendees"]),
                 seen_updated_at=data["seen_updated_at"],
+                file_decisions=data["file_decisions"],
             )
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:
-            messages.success(request, "Check-in corrected; its earlier version is kept in its history.")
+            done, left = _decisions_told(
+                filed_before=filed,
+                filed_after=selectors.raid_decisions_filed_from(user=request.user, check_in=check_in),
+                decisions_before=check_in.decisions,
+                decisions_after=data["decisions"],
+            )
+            messages.success(
+                request,
+                "Check-in corrected; its earlier version is kept in its history"
+                + (f"; {done}." if done else "."),
+            )
+            for title in left:
+                messages.warning(
+                    request,
+                    f"The decision “{title}” is no longer in this check-in but stays in the RAID log: "
+                    "close it there if it no longer holds.",
+                )
             return redirect(_timeline_entry_url(engagement.pk, check_in.pk))
-    context = {"check_in": check_in, "engagement": engagement, "form": form}
+    context = {
+        "check_in": check_in,
+        "engagement": engagement,
+        "form": form,
+        "filed_count": len(filed),
+        "raid_url": reverse("engagement_raid", kwargs={"pk": engagement.pk}) + "?kind=decision",
+    }
     return render(request, "communications/check_in_edit.html", context)
 
 

@@ -60,11 +60,14 @@ def engagement_raid(request: HttpRequest, pk: int) -> HttpResponse:
     page = selectors.raid_log_page(
         user=request.user, engagement=engagement, filters=filters, after=parse_id(request.GET.get("after"))
     )
+    # The reader's own day (their zone is active), as the meeting brief judges RAID items.
+    today = timezone.localdate(timezone.now())
     context = {
         "engagement": engagement,
         "tab": "raid",
         "form": form,
         "page": page,
+        "overdue": {item.pk for item in page.items if item.is_overdue(today=today)},
         "matrix": selectors.raid_risk_matrix(user=request.user, engagement=engagement),
         "can_edit": engagement_can_edit(user=request.user, engagement=engagement),
         "kinds": RaidKind.choices,
@@ -196,7 +199,7 @@ def raid_item_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _detail_context(request: HttpRequest, item: RaidItem, **forms: Any) -> dict[str, Any]:
     can_edit = engagement_can_edit(user=request.user, engagement=item.engagement)
-    today = timezone.localdate()
+    today = timezone.localdate(timezone.now())
     review = forms.get("review_form") or RiskReviewForm(
         initial={
             "likelihood": item.likelihood,
@@ -210,6 +213,7 @@ def _detail_context(request: HttpRequest, item: RaidItem, **forms: Any) -> dict[
         "engagement": item.engagement,
         "tab": "raid",
         "item": item,
+        "overdue": item.is_overdue(today=today),
         "can_edit": can_edit,
         "is_open": item.status == RaidItem.Status.OPEN,
         "targets": [(s, item.TRANSITIONS.label(s)) for s in item.TRANSITIONS.targets(item.status)],

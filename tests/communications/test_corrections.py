@@ -23,6 +23,7 @@ from communications.models import (
     CommunicationObligation,
     FollowUpRedate,
     Occurrence,
+    RaidItem,
     SilenceFlag,
 )
 from communications.obligations import obligation_add
@@ -332,3 +333,94 @@ def test_an_edit_that_drops_the_sponsor_reopens_their_silence_and_one_that_keeps
     flag.refresh_from_db()
     assert flag.cleared_at is None
     assert Occurrence.objects.get(channel=channel, due_at=DUE).status == Occurrence.Status.DUE
+
+
+def _filed(check_in: CheckIn) -> dict[int, str]:
+    return dict(RaidItem.objects.filter(check_in=check_in).order_by("pk").values_list("pk", "title"))
+
+
+def test_a_reworded_decision_is_reworded_in_the_raid_log_and_not_filed_again():
+    # Given a check-in whose two decisions were filed in the RAID log
+    engagement, lead, _, channel = _setup()
+    check_in = _log(
+        engagement, lead, channel, DUE, decisions="Go-live 1 June\nPharmacy joins wave 2", file_decisions=True
+    )
+    (go_live, pharmacy) = _filed(check_in)
+
+    # When its author corrects the first line, asking again to file the decisions
+    _edit(check_in, lead, decisions="Go-live 8 June\nPharmacy joins wave 2", file_decisions=True)
+
+    # Then the log holds the same two decisions, the first in its new words, and the old text is history
+    assert _filed(check_in) == {go_live: "Go-live 8 June", pharmacy: "Pharmacy joins wave 2"}
+    assert CheckInRevision.objects.get(check_in=check_in).decisions == "Go-live 1 June\nPharmacy joins wave 2"
+
+
+def test_a_removed_line_leaves_its_decision_and_a_new_line_is_filed_only_when_asked():
+    # Given a check-in whose two decisions were filed
+    engagement, lead, _, channel = _setup()
+    check_in = _log(
+        engagement, lead, channel, DUE, decisions="Go-live 1 June\nPharmacy joins wave 2", file_decisions=True
+    )
+    before = _filed(check_in)
+
+    # When the second line is removed and another added before the first, without asking to file
+    edited = _edit(check_in, lead, decisions="- Freeze scope until go-live\n\nGo-live 1 June")
+
+    # Then both decisions stay as they were and the new line is not filed
+    assert _filed(check_in) == before
+
+    # When it is corrected again (nothing changed) asking to file, twice
+    _edit(edited, lead, decisions=edited.decisions, file_decisions=True)
+    _edit(edited, lead, decisions=edited.decisions, file_decisions=True)
+
+    # Then the new line is filed once, beside the two kept
+    assert sorted(_filed(check_in).values()) == [
+        "Freeze scope until go-live",
+        "Go-live 1 June",
+        "Pharmacy joins wave 2",
+    ]
+
+
+def test_filed_decisions_follow_a_corrected_day_and_attendees_but_keep_what_was_changed_on_the_log():
+    # Given a check-in on 7 April (Berlin) with the sponsor, whose two decisions were filed, one of
+    # them since re-dated on the log by hand
+    engagement, lead, _, channel = _setup()
+    colleague = factories.make_role(engagement=engagement).stakeholder
+    check_in = _log(
+        engagement, lead, channel, DUE, decisions="Go-live 1 June\nScope frozen", file_decisions=True
+    )
+    RaidItem.objects.filter(check_in=check_in, title="Scope frozen").update(decided_on=dt.date(2026, 3, 31))
+
+    # When it is corrected to the day before, with a colleague there too
+    _edit(check_in, lead, occurred_at=DUE - dt.timedelta(days=1), attendees=[channel.stakeholder, colleague])
+
+    # Then the first decision moves to 6 April, decided by both, about both; the re-dated one keeps its day
+    go_live = RaidItem.objects.get(check_in=check_in, title="Go-live 1 June")
+    assert go_live.decided_on == dt.date(2026, 4, 6)
+    assert go_live.decided_by == f"{channel.stakeholder.name}, {colleague.name}"
+    assert set(go_live.stakeholders.all()) == {channel.stakeholder, colleague}
+    assert RaidItem.objects.get(check_in=check_in, title="Scope frozen").decided_on == dt.date(2026, 3, 31)
+
+
+def test_a_decision_retitled_on_the_log_is_not_reworded_by_a_correction():
+    # Given a filed decision whose title was since edited on the log
+    engagement, lead, _, channel = _setup()
+    check_in = _log(engagement, lead, channel, DUE, decisions="Go-live 1 June", file_decisions=True)
+    RaidItem.objects.filter(check_in=check_in).update(title="Go-live 1 June (board to confirm)")
+
+    # When the check-in's line is reworded
+    _edit(check_in, lead, decisions="Go-live 2 June")
+
+    # Then the log keeps the title given there
+    assert list(_filed(check_in).values()) == ["Go-live 1 June (board to confirm)"]
+
+
+def test_filing_decisions_on_an_edit_without_any_written_is_refused_and_writes_nothing():
+    engagement, lead, _, channel = _setup()
+    check_in = _log(engagement, lead, channel, DUE, summary="Agreed the go-live.")
+
+    with pytest.raises(ValidationError) as refused:
+        _edit(check_in, lead, summary="Agreed the go-live date.", file_decisions=True)
+
+    assert "decisions" in refused.value.message_dict
+    assert not CheckInRevision.objects.filter(check_in=check_in).exists()

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from communications import services
-from communications.models import CheckIn, CheckInDeletion, FollowUp, FollowUpComment
+from communications.models import CheckIn, CheckInDeletion, FollowUp, FollowUpComment, RaidItem
 from tests import factories
 from tests.factories import World
 
@@ -99,6 +99,70 @@ def test_an_edit_refused_keeps_what_was_typed(client, world):
     assert "Pharmacy module deferred to phase two" in page
     check_in.refresh_from_db()
     assert check_in.edited_at is None
+
+
+def test_the_edit_page_offers_to_file_decisions_ticked_once_some_were_filed(client, world):
+    # Given a check-in without filed decisions, and one whose decisions were filed
+    plain = _consultants_check_in(world)
+    filed = factories.make_check_in(
+        engagement=world.mine.engagement,
+        attendees=[world.mine.stakeholder],
+        actor=world.consultant,
+        decisions="Go-live 1 June\nPharmacy joins wave 2",
+        file_decisions=True,
+    )
+    client.force_login(world.consultant)
+
+    # When the author opens both edit pages
+    plain_page = client.get(reverse("check_in_edit", args=[plain.pk])).content.decode()
+    filed_page = client.get(reverse("check_in_edit", args=[filed.pk])).content.decode()
+
+    # Then both offer filing, unticked for the first; the second is ticked and says two are in the log
+    assert "File them in the RAID log" in plain_page and "File them in the RAID log" in filed_page
+    assert 'id="id_file_decisions">' in plain_page
+    assert 'id="id_file_decisions" checked>' in filed_page
+    assert "2 decisions of this check-in are in the" in filed_page
+    assert "decisions of this check-in" not in plain_page
+
+
+def test_an_edit_rewords_filed_decisions_files_new_lines_and_says_which_stay_behind(client, world):
+    # Given a check-in whose three decisions were filed
+    check_in = factories.make_check_in(
+        engagement=world.mine.engagement,
+        attendees=[world.mine.stakeholder],
+        actor=world.consultant,
+        decisions="Go-live 1 June\nPharmacy joins wave 2\nTraining in May",
+        file_decisions=True,
+    )
+    client.force_login(world.consultant)
+
+    # When the author rewords the first line, removes the second and adds one at the end, filing them
+    response = client.post(
+        reverse("check_in_edit", args=[check_in.pk]),
+        _edit_body(
+            check_in,
+            decisions="Go-live 8 June\nTraining in May\nFreeze scope until go-live",
+            file_decisions="on",
+        ),
+        follow=True,
+    )
+
+    # Then the log holds each decision once, the first reworded, the removed one kept
+    titles = sorted(RaidItem.objects.filter(check_in=check_in).values_list("title", flat=True))
+    assert titles == [
+        "Freeze scope until go-live",
+        "Go-live 8 June",
+        "Pharmacy joins wave 2",
+        "Training in May",
+    ]
+    # And the author is told what changed there, and which decision stays behind
+    told = [str(m) for m in response.context["messages"]]
+    assert told[0] == (
+        "Check-in corrected; its earlier version is kept in its history; 1 decision filed in the RAID log; "
+        "1 decision reworded there to match."
+    )
+    assert "“Pharmacy joins wave 2” is no longer in this check-in but stays in the RAID log" in told[1]
+    assert len(told) == 2
 
 
 def test_only_the_lead_deletes_and_only_with_a_reason(client, world):

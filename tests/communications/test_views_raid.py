@@ -121,6 +121,85 @@ TAB_QUERIES = 12
 CSV_QUERIES = 8
 
 
+# Thursday 3 December 2026, 20:00 UTC: already Friday 4 December in Auckland.
+EVENING_UTC = dt.datetime(2026, 12, 3, 20, 0, tzinfo=dt.UTC)
+
+
+def _row(body: str, item: RaidItem) -> str:
+    return body.split(f'id="raid-{item.pk}"')[1].split("</tr>")[0]
+
+
+def test_the_tab_says_what_each_date_is_and_marks_what_is_overdue_on_the_readers_day(
+    client, world, time_machine
+):
+    # Given a risk due for review on 3 December, an issue due on 1 December, an assumption to
+    # validate by 10 December, a closed risk whose review day has passed, and a decision
+    engagement = world.mine.engagement
+    risk = factories.make_raid_item(
+        engagement=engagement, title="Wards short-staffed", review_on=dt.date(2026, 12, 3)
+    )
+    issue = factories.make_raid_item(
+        engagement=engagement, kind="issue", title="Lab feed", due_on=dt.date(2026, 12, 1)
+    )
+    assumption = factories.make_raid_item(
+        engagement=engagement, kind="assumption", title="Vendor on site", validate_by=dt.date(2026, 12, 10)
+    )
+    closed = factories.make_raid_item(engagement=engagement, title="Parking", review_on=dt.date(2026, 12, 1))
+    raid.raid_item_transition(actor=world.lead, item=closed, to_status="closed")
+    decision = factories.make_raid_item(
+        engagement=engagement, kind="decision", title="Freeze scope", decided_on=dt.date(2026, 12, 2)
+    )
+    undecided_by = factories.make_raid_item(
+        engagement=engagement, kind="decision", title="Pharmacy later", decided_by=""
+    )
+    time_machine.move_to(EVENING_UTC, tick=False)
+
+    # When a consultant in Auckland (already 4 December) and the lead in UTC (still 3 December) read the tab
+    world.consultant.time_zone = "Pacific/Auckland"
+    world.consultant.save()
+    client.force_login(world.consultant)
+    auckland = _get_tab(client, engagement).content.decode()
+    client.force_login(world.lead)
+    utc = _get_tab(client, engagement).content.decode()
+
+    # Then the column says it holds the date's meaning, and each row says what its date is
+    assert '<th scope="col">When</th>' in auckland
+    assert '<th scope="col">Owner or decider</th>' in auckland
+    assert "Validate by <time" in _row(auckland, assumption)
+    assert "Decided <time" in _row(auckland, decision) and "2 Dec 2026" in _row(auckland, decision)
+    assert "Review by <time" in _row(auckland, closed)
+    # And in Auckland the risk's review is overdue, in words and colour, as is the issue
+    assert 'class="overdue">Review overdue since <time datetime="2026-12-03">3 Dec 2026</time>' in _row(
+        auckland, risk
+    )
+    assert 'class="overdue">Overdue since <time datetime="2026-12-01">' in _row(auckland, issue)
+    assert "overdue" not in _row(auckland, closed) and "overdue" not in _row(auckland, assumption)
+    # While in UTC the risk's review day is today, not past
+    assert "Review by <time" in _row(utc, risk) and "overdue" not in _row(utc, risk)
+    assert "Overdue since" in _row(utc, issue)
+    # And a decision names who decided, or nobody; an item without an owner says the lead answers
+    assert "decided by</span> Steering committee" in _row(auckland, decision)
+    assert "the lead" not in _row(auckland, decision)
+    assert '<span class="muted">—</span>' in _row(auckland, undecided_by)
+    assert "none named: the lead answers" in _row(auckland, risk)
+
+
+def test_the_overview_marks_a_top_risk_whose_review_is_overdue(client, world, time_machine):
+    factories.make_raid_item(
+        engagement=world.mine.engagement, title="Data migration overruns", review_on=dt.date(2026, 12, 10)
+    )
+    time_machine.move_to(EVENING_UTC, tick=False)
+    client.force_login(world.consultant)
+
+    body = client.get(reverse("engagement_detail", args=[world.mine.engagement.pk])).content.decode()
+
+    section = body.split('id="top-risks-title"')[1].split("</section>")[0]
+    # The world's risk was due for review on 1 April; the new one is not due yet
+    assert 'class="overdue">Review overdue since <time datetime="2026-04-01">1 Apr 2026</time>' in section
+    assert 'Review by <time datetime="2026-12-10">10 Dec 2026</time>' in section
+    assert section.count("overdue since") == 1
+
+
 def test_another_teams_log_and_items_answer_404(client, world):
     client.force_login(world.consultant)
     assert _get_tab(client, world.other.engagement).status_code == 404

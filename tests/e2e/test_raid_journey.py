@@ -1,4 +1,4 @@
-"""The RAID log in the browser: add a risk, review it, file a check-in's decisions; JavaScript on and off."""
+"""The RAID log in the browser: add and review a risk, file and correct decisions; JavaScript on and off."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import BrowserContext, Page, expect
 
-from communications.models import RaidItem
+from communications.models import CheckIn, RaidItem
 from tests.e2e import test_journeys
 from tests.e2e.conftest import LogIn
 from tests.e2e.test_journeys import Team
@@ -77,6 +77,16 @@ def raid_journey(page: Page, site: str, team: Team) -> None:
     page.goto(f"{site}/engagements/{team.engagement.pk}/raid/?kind=decision")
     expect(page.get_by_role("link", name="Go-live moves to 4 May")).to_be_visible()
     expect(page.get_by_role("link", name="Pharmacy joins wave 2")).to_be_visible()
+
+    # Correct a decision on the check-in: the log follows the new wording, nothing is filed twice
+    page.goto(f"{site}/check-ins/{CheckIn.objects.latest('pk').pk}/edit/")
+    expect(page.get_by_label("File them in the RAID log")).to_be_checked()
+    page.get_by_label("Decisions", exact=True).fill("Go-live moves to 11 May\nPharmacy joins wave 2")
+    page.get_by_role("button", name="Save correction").click()
+    expect(page.get_by_text("1 decision reworded there to match")).to_be_visible()
+    page.goto(f"{site}/engagements/{team.engagement.pk}/raid/?kind=decision")
+    expect(page.get_by_role("link", name="Go-live moves to 11 May")).to_be_visible()
+    expect(page.get_by_role("link", name="Go-live moves to 4 May")).to_have_count(0)
 
 
 def test_a_consultant_adds_and_reviews_a_risk_and_files_decisions(

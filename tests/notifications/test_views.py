@@ -294,11 +294,12 @@ def test_the_preferences_page_shows_each_event_with_in_app_and_email_and_names_t
     # unticked by default (the digest); an event told in the app only has no email box; the lead
     # is one working day, and the zone is named
     assert "A follow-up I answer for went overdue" in html
-    assert html.count('type="checkbox"') == 20
+    assert html.count('type="checkbox"') == 21
     assert 'name="update_acknowledged_email"' not in html and 'name="update_failed_email"' not in html
-    # The RAID review notice is itself a daily digest, told in the app only
+    # The RAID review notice gathers a day's late items: mailed in the digest, never at once
     assert 'name="raid_review_due_in_app" id="id_raid_review_due_in_app" checked' in html
-    assert 'name="raid_review_due_email"' not in html
+    assert 'name="raid_review_due_email" id="id_raid_review_due_email" checked' in html
+    assert 'name="raid_review_due_at_once"' not in html
     assert 'name="update_failed_in_app" id="id_update_failed_in_app" checked' in html
     # An update waiting for approval is mailed at once, always on its own: no at-once box
     assert 'name="update_approval_needed_email" id="id_update_approval_needed_email" checked' in html

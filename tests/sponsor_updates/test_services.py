@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from communications.models import Delivery, SponsorSubscription
+from engagements.services import milestone_create
 from notifications.models import OutboxMessage
 from sponsor_updates import schedule, services
 from sponsor_updates.rendering import update_preview
@@ -157,6 +158,27 @@ def test_the_update_shows_only_what_is_shared_with_the_client(sponsored):
     assert rendered.subject == "EHR <&> rollout — status update 3–9 Mar 2026 — health red"
     assert "EHR &lt;&amp;&gt; rollout" in rendered.html
     assert "EHR <&> rollout" in rendered.text
+
+
+def test_a_milestone_past_its_day_and_not_done_is_said_to_be_late_in_both_parts(sponsored):
+    # Given, beside Go-live (1 April), a milestone due on Friday 6 March and one due on the update's day
+    for name, day in (("Data migration", dt.date(2026, 3, 6)), ("Training", dt.date(2026, 3, 9))):
+        milestone_create(actor=sponsored.lead, engagement=sponsored.engagement, name=name, due_on=day)
+
+    # When the update of Monday 9 March (Berlin) is previewed
+    preview = update_preview(subscription=sponsored.subscription, as_of=AS_OF)
+    html, text = preview.rendered.html, preview.rendered.text
+
+    # Then the first is late, in words (and colour in HTML), as the next milestone too; the others are due
+    late = '<strong class="update-overdue" style="color: #b42318;">late since Fri 6 Mar 2026</strong>'
+    assert f"<li>Data migration {late}</li>" in html
+    assert f"Next milestone: Data migration, {late}</li>" in html
+    assert "- Data migration (late since Fri 6 Mar 2026)" in text
+    assert "- Next milestone: Data migration, late since Fri 6 Mar 2026" in text
+    assert "- Training (due Mon 9 Mar 2026)" in text and "- Go-live (due Wed 1 Apr 2026)" in text
+    assert "late since Mon 9 Mar" not in text
+    # And the drafted summary says it too
+    assert "Next milestone: Data migration, late since 6 Mar." in preview.summary
 
 
 def test_health_is_left_out_where_the_firm_does_not_share_it(sponsored):

@@ -133,6 +133,8 @@ def _overview(request: HttpRequest, engagement: Engagement, health_form: HealthO
     silence_flags = silence.silence_flags_open_for_engagement(
         user=user, engagement=engagement, as_of=timezone.now()
     )
+    now = timezone.now()
+    top_risks = communication_selectors.raid_top_risks(user=user, engagement=engagement)
     context = {
         "engagement": engagement,
         "tab": "overview",
@@ -156,7 +158,9 @@ def _overview(request: HttpRequest, engagement: Engagement, health_form: HealthO
         "obligation_summary": obligations.obligation_summary_for_engagement(
             user=user, engagement=engagement, as_of=timezone.now()
         ),
-        "top_risks": communication_selectors.raid_top_risks(user=user, engagement=engagement),
+        "top_risks": top_risks,
+        # Judged on the reader's own day (their zone is active), as the RAID tab does.
+        "overdue_risks": {risk.pk for risk in top_risks if risk.is_overdue(today=timezone.localdate(now))},
     }
     return render(request, "workspace/engagement_detail.html", context)
 
