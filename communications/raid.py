@@ -565,7 +565,11 @@ def raid_reviews_flag(*, as_of: datetime) -> int:
             engagements[item.engagement_id] = (code, count + 1)
         where = ", ".join(f"{code} ({count})" for code, count in engagements.values())
         first = next(iter(engagements))
-        url = reverse("engagement_raid", kwargs={"pk": first}) + f"?owner={recipient}&status=open"
+        # Narrowed to the recipient's items only when all of them there are theirs: a lead told
+        # of items nobody owns would find them hidden by that filter.
+        theirs = all(item.owner_id == recipient for item in items if item.engagement_id == first)
+        query = f"owner={recipient}&status=open" if theirs else "status=open"
+        url = reverse("engagement_raid", kwargs={"pk": first}) + f"?{query}"
         drafts.append(
             NotificationDraft(
                 recipient_id=recipient,

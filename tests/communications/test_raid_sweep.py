@@ -106,6 +106,8 @@ def test_an_item_without_an_owner_is_the_engagement_leads(world):
 
     [notice] = _notices(world.outsider_consultant)
     assert "ERP-B (1)" in notice.message
+    # And its link shows the open items, not only the lead's own, which would hide this one
+    assert notice.url.endswith(f"/engagements/{world.other.engagement.pk}/raid/?status=open")
 
 
 def test_one_notice_names_every_engagement_of_the_owner(world):
