@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, FloatField, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, NullIf
 
 from communications import scheduling
 from communications.models import Occurrence
@@ -246,10 +246,12 @@ _OUTER_LOOKUP = {"engagement": "channel__engagement_id", "owner": "channel__owne
 
 @dataclasses.dataclass(frozen=True)
 class ComplianceColumns:
-    """Due and held-on-time counts of one window, as expressions to annotate an outer query with."""
+    """Due and held-on-time counts of one window, as expressions to annotate an outer query with, and
+    their ratio (None when nothing was due) in one subquery, to sort on."""
 
     due: Coalesce
     held_on_time: Coalesce
+    ratio: Subquery
 
 
 def compliance_columns(
@@ -273,4 +275,14 @@ def compliance_columns(
         rows = occurrences.annotate(n=Count("pk", filter=condition)).values("n")
         return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
 
-    return ComplianceColumns(due=counted(scheduling.COUNTED), held_on_time=counted(scheduling.ON_TIME))
+    # One pass over the occurrences, not the two the counts take (and three when a CASE guards the
+    # division): sorting by compliance evaluates it for every row of the portfolio, not just a page.
+    ratio = occurrences.annotate(
+        r=Cast(Count("pk", filter=scheduling.ON_TIME), FloatField())
+        / NullIf(Cast(Count("pk", filter=scheduling.COUNTED), FloatField()), Value(0.0))
+    ).values("r")
+    return ComplianceColumns(
+        due=counted(scheduling.COUNTED),
+        held_on_time=counted(scheduling.ON_TIME),
+        ratio=Subquery(ratio, output_field=FloatField()),
+    )

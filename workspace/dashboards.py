@@ -21,7 +21,6 @@ from django.db.models import (
     Case,
     Exists,
     F,
-    FloatField,
     OrderBy,
     OuterRef,
     Q,
@@ -29,7 +28,6 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast
 from django.urls import reverse
 
 from accounts.models import User
@@ -177,14 +175,6 @@ class PortfolioRow:
         return "steady"
 
 
-def _ratio(held: str, due: str) -> Case:
-    return Case(
-        When(**{f"{due}__gt": 0}, then=Cast(held, FloatField()) / Cast(due, FloatField())),
-        default=Value(None, output_field=FloatField()),
-        output_field=FloatField(),
-    )
-
-
 def portfolio_queryset(
     *, user: Any, as_of: datetime, filters: PortfolioFilters, thresholds: HealthThresholds
 ) -> QuerySet[Engagement]:
@@ -210,10 +200,10 @@ def portfolio_queryset(
         columns = compliance_columns(user=user, by="engagement", window=window)
         annotations[f"compliance_{weeks}_due"] = columns.due
         annotations[f"compliance_{weeks}_held"] = columns.held_on_time
+        annotations[f"compliance_{weeks}_ratio"] = columns.ratio
     engagements = (
         engagement_list(user=user).with_effective_health(as_of=as_of).annotate(**annotations)  # type: ignore[attr-defined]
     )
-    engagements = engagements.annotate(compliance_12_ratio=_ratio("compliance_12_held", "compliance_12_due"))
     if filters.client is not None:
         engagements = engagements.filter(client_id=filters.client)
     if filters.lead is not None:
@@ -608,9 +598,9 @@ def consultants_queryset(
             leads=user_leads_an_engagement(),
             compliance_due=columns.due,
             compliance_held=columns.held_on_time,
+            compliance_ratio=columns.ratio,
             overdue_count=owner_overdue_follow_ups(user=user, as_of=as_of),
         )
-        .annotate(compliance_ratio=_ratio("compliance_held", "compliance_due"))
     )
     key = CONSULTANT_SORTS.get(sort, CONSULTANT_SORTS["name"])
     return people.order_by(_ordered(key, descending=descending), "first_name", "last_name", "username", "pk")
