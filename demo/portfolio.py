@@ -1266,12 +1266,14 @@ class _Builder:
         specs = []
         for _ in range(rng.choices([0, 1, 2], weights=[4, 5, 1])[0] + (audience == "steering")):
             topic = rng.choice(plan.topics)
-            due_at = _agreed_due(occurred_at, days=rng.randint(3, 14), recorder=meeting.team_attendees[0])
+            recorder = meeting.team_attendees[0]
+            due_at = _agreed_due(occurred_at, days=rng.randint(3, 14), recorder=recorder)
             if rng.random() < 0.5:
                 specs.append(
                     FollowUpSpec(
                         title=rng.choice(TEAM_ACTIONS).format(topic=topic),
                         due_at=due_at,
+                        due_zone=recorder.time_zone,
                         owner_user=rng.choice(team),
                         shared_with_client=shared,
                     )
@@ -1281,6 +1283,7 @@ class _Builder:
                     FollowUpSpec(
                         title=rng.choice(CLIENT_ACTIONS).format(topic=topic),
                         due_at=due_at,
+                        due_zone=recorder.time_zone,
                         owner_stakeholder=rng.choice(attendees),
                     )
                 )

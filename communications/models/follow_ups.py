@@ -12,6 +12,7 @@ from django.db.models import F, Q
 from communications.models.check_ins import CheckIn
 from communications.models.conditions import condition_flag
 from engagements.models import Engagement, EngagementScopedQuerySet
+from pmaas.timezones import validate_time_zone
 from pmaas.transitions import Transitions
 from pmaas.validation import LONG_TEXT
 from stakeholders.models import Stakeholder
@@ -104,6 +105,18 @@ class FollowUp(models.Model):
         verbose_name="stakeholder concerned",
     )
     due_at = models.DateTimeField()
+    # A deadline agreed as a day is that day everywhere (pmaas/deadlines.py), however far a reader is.
+    due_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",
+        validators=[validate_time_zone],
+        help_text=(
+            "For an item agreed for a day: the time zone of that day, at whose end it is due. "
+            "Empty for an item due at a time."
+        ),
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     completed_at = models.DateTimeField(null=True, blank=True)
     completed_by = models.ForeignKey(
@@ -264,7 +277,14 @@ class FollowUpRedate(models.Model):
 
     follow_up = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="redates")
     previous_due_at = models.DateTimeField()
+    # The items' due_zone before and after the move, so each reads as the day it was.
+    previous_due_zone = models.CharField(
+        max_length=64, blank=True, default="", db_default="", validators=[validate_time_zone]
+    )
     due_at = models.DateTimeField()
+    due_zone = models.CharField(
+        max_length=64, blank=True, default="", db_default="", validators=[validate_time_zone]
+    )
     redated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
