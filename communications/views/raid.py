@@ -287,7 +287,8 @@ def raid_risk_review(request: HttpRequest, pk: int) -> HttpResponse:
         except (ValidationError, RuleViolation) as exc:
             form_add_service_errors(form, exc)
         else:
-            messages.success(request, f"Reviewed “{item.title}”; next review {item.review_on:%d %b %Y}.")
+            next_review = f"{item.review_on.day} {item.review_on:%b %Y}"
+            messages.success(request, f"Reviewed “{item.title}”; next review {next_review}.")
             return redirect("raid_item_detail", pk=pk)
     item = selectors.raid_item_get_for_user(user=request.user, id=pk)
     return render(
