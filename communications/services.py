@@ -924,16 +924,28 @@ def follow_ups_complete_bulk(
 
 
 def follow_up_comment_add(
-    *, actor: Any, follow_up: FollowUp, body: str, shared_with_client: bool = False
+    *,
+    actor: Any,
+    follow_up: FollowUp,
+    body: str,
+    shared_with_client: bool = False,
+    as_of: datetime | None = None,
 ) -> FollowUpComment:
-    """Comment on a follow-up; allowed to whoever may change its status.
+    """Comment on a follow-up at ``as_of`` (now unless told); allowed to whoever may change its status.
 
     A team member's comment is internal unless ``shared_with_client``; a client
-    user's comment is always shared, since its author is the client.
+    user's comment is always shared, since its author is the client. Not
+    idempotent: each call adds a comment.
     """
     _require_status_rights(actor, follow_up)
     shared = shared_with_client or is_client_user(actor)
-    comment = FollowUpComment(follow_up=follow_up, author=actor, body=body.strip(), shared_with_client=shared)
+    comment = FollowUpComment(
+        follow_up=follow_up,
+        author=actor,
+        body=body.strip(),
+        shared_with_client=shared,
+        created_at=as_of or timezone.now(),
+    )
     clean_instance(comment)
     comment.save()
     return comment

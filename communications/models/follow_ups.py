@@ -8,6 +8,7 @@ from typing import ClassVar, Self
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from communications.models.check_ins import CheckIn
 from communications.models.conditions import condition_flag
@@ -257,7 +258,8 @@ class FollowUpComment(models.Model):
     body = models.TextField(**LONG_TEXT)
     # A comment by a client user is always shared; the team chooses for its own.
     shared_with_client = models.BooleanField(default=False, db_default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # When it was written: the page shows it; follow_up_comment_add sets it from its ``as_of``.
+    created_at = models.DateTimeField(default=timezone.now)
 
     objects = FollowUpCommentQuerySet.as_manager()
 
