@@ -287,8 +287,9 @@ def raid_risk_review(request: HttpRequest, pk: int) -> HttpResponse:
         except (ValidationError, RuleViolation) as exc:
             form_add_service_errors(form, exc)
         else:
-            next_review = f"{item.review_on.day} {item.review_on:%b %Y}"
-            messages.success(request, f"Reviewed “{item.title}”; next review {next_review}.")
+            review_on = item.review_on
+            next_review = f"; next review {review_on.day} {review_on:%b %Y}" if review_on else ""
+            messages.success(request, f"Reviewed “{item.title}”{next_review}.")
             return redirect("raid_item_detail", pk=pk)
     item = selectors.raid_item_get_for_user(user=request.user, id=pk)
     return render(
