@@ -80,10 +80,8 @@ def _event(channel: Channel, due: datetime, stamp: datetime) -> Event:
         # DURATION would be exact by RFC 5545, but parsers add it to the wall
         # clock and end an hour late; UTC names the instant for everyone.
         event.add("dtend", end.astimezone(UTC))
-    event.add(
-        "summary",
-        f"{channel.get_kind_display()}: {channel.title} — {channel.stakeholder} ({channel.engagement.code})",
-    )
+    named = channel.title if channel.title_names_kind else f"{channel.get_kind_display()}: {channel.title}"
+    event.add("summary", f"{named} — {channel.stakeholder} ({channel.engagement.code})")
     link = _check_in_url(channel)
     event.add("description", f"Log the check-in: {link}")
     event.add("url", link)

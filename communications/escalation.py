@@ -49,6 +49,7 @@ from notifications.timing import (
     email_allowed_from,
     email_is_held,
 )
+from pmaas.deadlines import deadline_in_words
 from pmaas.locking import claim_in_batches, skip_locked
 from stakeholders.models import StakeholderRole
 
@@ -171,7 +172,9 @@ def follow_ups_notify_overdue(*, as_of: datetime) -> int:
         FollowUp.objects.open()
         .filter(overdue_stamp__overdue_at=as_of)
         .select_related("engagement")
-        .only("pk", "title", "due_at", "engagement__code", "owner_user_id", "owner_stakeholder_id")
+        .only(
+            "pk", "title", "due_at", "due_zone", "engagement__code", "owner_user_id", "owner_stakeholder_id"
+        )
     )
     owners = _relationship_owners(follow_ups)
     pairs = [(f, follow_up_digest_recipient_id(f, owners)) for f in follow_ups]
@@ -181,16 +184,13 @@ def follow_ups_notify_overdue(*, as_of: datetime) -> int:
         recipient = recipients.get(recipient_id) if recipient_id is not None else None
         if recipient is None:
             continue
-        due = follow_up.due_at.astimezone(recipient.zone)
+        due = deadline_in_words(follow_up.due_at, agreed_in=follow_up.due_zone, zone=recipient.zone)
         drafts.append(
             NotificationDraft(
                 recipient_id=recipient.user_id,
                 event=NotificationEvent.FOLLOW_UP_OVERDUE,
                 key=f"follow_up:{follow_up.pk}",
-                message=(
-                    f'"{follow_up.title}" on {follow_up.engagement.code} went overdue '
-                    f"(due {due:%a %d %b, %H:%M})."
-                ),
+                message=(f'"{follow_up.title}" on {follow_up.engagement.code} went overdue (due {due}).'),
                 url=_follow_up_url(follow_up),
                 engagement_id=follow_up.engagement_id,
             )
@@ -447,14 +447,14 @@ def _escalation_recipients(follow_ups: list[FollowUp]) -> tuple[dict[int, list[i
 
 
 def _escalation_draft(follow_up: FollowUp, rung: int, recipient: Recipient) -> NotificationDraft:
-    due = follow_up.due_at.astimezone(recipient.zone)
+    due = deadline_in_words(follow_up.due_at, agreed_in=follow_up.due_zone, zone=recipient.zone)
     as_whom = "engagement lead" if rung == 1 else "practice lead"
     return NotificationDraft(
         recipient_id=recipient.user_id,
         event=NotificationEvent.FOLLOW_UP_ESCALATED,
         key=f"{follow_up.pk}:{rung}",
         message=(
-            f'"{follow_up.title}" on {follow_up.engagement.code}, due {due:%a %d %b, %H:%M}, '
+            f'"{follow_up.title}" on {follow_up.engagement.code}, due {due}, '
             f"is still open and escalated to you as {as_whom}."
         ),
         url=_follow_up_url(follow_up),

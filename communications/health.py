@@ -363,6 +363,7 @@ def engagement_health(*, signals: EngagementSignals, thresholds: HealthThreshold
 
 
 def _unplanned(silent_for: timedelta) -> str:
+    # The limit after it is in words too: "over 4 weeks (limit: 3 weeks)", never "(limit 21 days)".
     return f"No contact for {duration_in_words(silent_for)} and no planned channel"
 
 
@@ -402,9 +403,9 @@ def relationship_health(
             elif silent_for > planned:
                 silence(AMBER, f"No contact for {silent}, longer than planned ({basis})")
         elif silent_for > red_after:
-            silence(RED, f"{_unplanned(silent_for)} (limit {red_after.days} days)")
+            silence(RED, f"{_unplanned(silent_for)} (limit: {duration_in_words(red_after)})")
         elif silent_for > amber_after:
-            silence(AMBER, f"{_unplanned(silent_for)} (limit {amber_after.days} days)")
+            silence(AMBER, f"{_unplanned(silent_for)} (limit: {duration_in_words(amber_after)})")
 
     if overdue_follow_ups:
         severity = RED if overdue_follow_ups >= t.relationship_overdue_red_count else AMBER

@@ -291,7 +291,7 @@ def occurrence_mark_held(*, channel: Channel, due_at: datetime, check_in: CheckI
 
 def _local_due_text(occurrence: Occurrence, recipient: Recipient) -> str:
     local = occurrence.due_at.astimezone(recipient.zone)
-    return f"{local:%a %d %b %Y, %H:%M} ({recipient.zone.key})"
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} ({recipient.zone.key})"
 
 
 def _check_in_url(occurrence: Occurrence) -> str:
@@ -306,16 +306,21 @@ def _occurrence_draft(
     outcome: str,
     url: str | None = None,
 ) -> NotificationDraft:
-    """ "Meeting with Anna Weber (Weekly one-to-one) is due Mon 30 Mar, 09:00." and its missed twin."""
+    """ "Meeting with Anna Weber (Weekly one-to-one) is due Mon 30 Mar 2026, 09:00 (Europe/Berlin)."
+
+    and its missed twin; a title that says the kind ("Steering committee") stands for both.
+    """
     channel = occurrence.channel
+    named = (
+        f"{channel.title} with {channel.stakeholder}"
+        if channel.title_names_kind
+        else f"{channel.get_kind_display()} with {channel.stakeholder} ({channel.title})"
+    )
     return NotificationDraft(
         recipient_id=recipient.user_id,
         event=event,
         key=f"occurrence:{occurrence.pk}",
-        message=(
-            f"{channel.get_kind_display()} with {channel.stakeholder} ({channel.title}) "
-            + outcome.format(due=_local_due_text(occurrence, recipient))
-        ),
+        message=f"{named} " + outcome.format(due=_local_due_text(occurrence, recipient)),
         url=url or _check_in_url(occurrence),
         engagement_id=channel.engagement_id,
     )

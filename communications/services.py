@@ -55,9 +55,11 @@ from engagements.selectors import engagement_check_editable
 from engagements.services import membership_lock_for_change
 from engagements.working_days import engagement_skip_rule
 from pmaas.concurrency import check_unchanged
+from pmaas.deadlines import END_OF_DAY
 from pmaas.durations import duration_in_words
 from pmaas.errors import NotAllowed, NotFound, RuleViolation
 from pmaas.sharing import is_client_user
+from pmaas.timezones import available_time_zones
 from pmaas.validation import EARLIEST_DATE, LATEST_DATE, clean_instance
 from search.services import search_documents_refresh
 from stakeholders.models import Stakeholder, StakeholderRole
@@ -73,7 +75,7 @@ LATEST_CADENCE_START = LATEST_DATE
 # Beyond this a check-in "on time" could be months late, and the cadence would mean nothing.
 LONGEST_GRACE_PERIOD = timedelta(days=90)
 # A follow-up given only a date is due by the end of that day where it was agreed.
-FOLLOW_UP_DUE_TIME = time(23, 59)
+FOLLOW_UP_DUE_TIME = END_OF_DAY
 
 
 def _team_user_ids(engagement: Engagement) -> set[int]:
@@ -449,7 +451,8 @@ def follow_up_due_at(*, due_on: date, time_zone: tzinfo) -> datetime:
 
     ``time_zone`` is where it was agreed (the zone of whoever recorded it), so
     an item "for Friday" goes overdue once Friday is over there, not at
-    midnight UTC.
+    midnight UTC. Its spec names that zone too (``FollowUpSpec.due_zone``),
+    so every page reads it as Friday (pmaas/deadlines.py).
     """
     return timezone.make_aware(datetime.combine(due_on, FOLLOW_UP_DUE_TIME), time_zone)
 
@@ -461,6 +464,8 @@ class FollowUpSpec:
     title: str
     due_at: datetime
     owner_user: User | None = None
+    # For an item agreed for a day: the zone of that day, whose end ``due_at`` is (follow_up_due_at).
+    due_zone: str = ""
     owner_stakeholder: Stakeholder | None = None
     details: str = ""
     # A team-owned item shown to the client's users too (what the client owes is always shown).
@@ -501,6 +506,9 @@ def _check_follow_up(
         problems.add(name("due_at"), "Give a due date.")
     elif occurred_at is not None and spec.due_at < occurred_at:
         problems.add(name("due_at"), "A follow-up cannot be due before the check-in it came from.")
+    if spec.due_zone and spec.due_zone not in available_time_zones():
+        # check_in_log bulk-creates without full_clean(): the field's validator would not run.
+        problems.add(name("due_at"), f"{spec.due_zone} is not a known time zone.")
     owners = [o for o in (spec.owner_user, spec.owner_stakeholder) if o is not None]
     if len(owners) != 1:
         problems.add(name("owner"), "Give exactly one owner: a team member or a stakeholder.")
@@ -642,6 +650,7 @@ def check_in_log(
                 title=spec.title.strip(),
                 details=spec.details,
                 due_at=spec.due_at,
+                due_zone=spec.due_zone,
                 owner_user=spec.owner_user,
                 owner_stakeholder=spec.owner_stakeholder,
                 shared_with_client=spec.shared_with_client,
@@ -747,6 +756,7 @@ def follow_up_create(
         title=spec.title.strip(),
         details=spec.details,
         due_at=spec.due_at,
+        due_zone=spec.due_zone,
         owner_user=spec.owner_user,
         owner_stakeholder=spec.owner_stakeholder,
         shared_with_client=spec.shared_with_client,
@@ -817,10 +827,14 @@ def follow_up_redate(
     actor: Any,
     follow_up: FollowUp,
     due_at: datetime,
+    due_zone: str = "",
     seen_updated_at: datetime | None = None,
     as_of: datetime | None = None,
 ) -> FollowUp:
     """Move an open follow-up's due time; whoever may change its status may re-date it.
+
+    ``due_zone`` names the zone of the day it is now due by the end of, for a
+    date agreed as a day (follow_up_due_at); empty for a time.
 
     The new due time must lie ahead of ``as_of``: re-dating is how an item
     gets more time, and a date already past would make it overdue the moment
@@ -845,15 +859,17 @@ def follow_up_redate(
                 )
             }
         )
-    previous_due_at = locked.due_at
-    locked.due_at = due_at
+    previous_due_at, previous_due_zone = locked.due_at, locked.due_zone
+    locked.due_at, locked.due_zone = due_at, due_zone
     clean_instance(locked)
-    locked.save(update_fields=["due_at", "updated_at"])
-    if previous_due_at != due_at:
+    locked.save(update_fields=["due_at", "due_zone", "updated_at"])
+    if (previous_due_at, previous_due_zone) != (due_at, due_zone):
         FollowUpRedate.objects.create(
             follow_up=locked,
             previous_due_at=previous_due_at,
+            previous_due_zone=previous_due_zone,
             due_at=due_at,
+            due_zone=due_zone,
             redated_by=actor,
             redated_at=as_of,
         )
@@ -912,16 +928,28 @@ def follow_ups_complete_bulk(
 
 
 def follow_up_comment_add(
-    *, actor: Any, follow_up: FollowUp, body: str, shared_with_client: bool = False
+    *,
+    actor: Any,
+    follow_up: FollowUp,
+    body: str,
+    shared_with_client: bool = False,
+    as_of: datetime | None = None,
 ) -> FollowUpComment:
-    """Comment on a follow-up; allowed to whoever may change its status.
+    """Comment on a follow-up at ``as_of`` (now unless told); allowed to whoever may change its status.
 
     A team member's comment is internal unless ``shared_with_client``; a client
-    user's comment is always shared, since its author is the client.
+    user's comment is always shared, since its author is the client. Not
+    idempotent: each call adds a comment.
     """
     _require_status_rights(actor, follow_up)
     shared = shared_with_client or is_client_user(actor)
-    comment = FollowUpComment(follow_up=follow_up, author=actor, body=body.strip(), shared_with_client=shared)
+    comment = FollowUpComment(
+        follow_up=follow_up,
+        author=actor,
+        body=body.strip(),
+        shared_with_client=shared,
+        created_at=as_of or timezone.now(),
+    )
     clean_instance(comment)
     comment.save()
     return comment

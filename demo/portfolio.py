@@ -1266,12 +1266,14 @@ class _Builder:
         specs = []
         for _ in range(rng.choices([0, 1, 2], weights=[4, 5, 1])[0] + (audience == "steering")):
             topic = rng.choice(plan.topics)
-            due_at = _agreed_due(occurred_at, days=rng.randint(3, 14), recorder=meeting.team_attendees[0])
+            recorder = meeting.team_attendees[0]
+            due_at = _agreed_due(occurred_at, days=rng.randint(3, 14), recorder=recorder)
             if rng.random() < 0.5:
                 specs.append(
                     FollowUpSpec(
                         title=rng.choice(TEAM_ACTIONS).format(topic=topic),
                         due_at=due_at,
+                        due_zone=recorder.time_zone,
                         owner_user=rng.choice(team),
                         shared_with_client=shared,
                     )
@@ -1281,6 +1283,7 @@ class _Builder:
                     FollowUpSpec(
                         title=rng.choice(CLIENT_ACTIONS).format(topic=topic),
                         due_at=due_at,
+                        due_zone=recorder.time_zone,
                         owner_stakeholder=rng.choice(attendees),
                     )
                 )
@@ -1440,6 +1443,11 @@ class _Builder:
         ).update(read_at=F("created_at") + timedelta(hours=20))
 
     def _comment_on_overdue(self) -> None:
+        """The owners' notes on the first overdue items, dated in the history as everything else is.
+
+        Each is written a day after its item fell due, or halfway from then to
+        the demo's day when that is sooner: never at the moment of loading.
+        """
         overdue = (
             FollowUp.objects.overdue(as_of=self.midnight)
             .filter(engagement__code__in=demo_codes())
@@ -1448,13 +1456,15 @@ class _Builder:
             .order_by("due_at", "pk")
         )
         for index, follow_up in enumerate(overdue[:8]):
+            written = follow_up.due_at + min(timedelta(days=1), (self.midnight - follow_up.due_at) / 2)
             stakeholder = follow_up.owner_stakeholder
             if stakeholder is not None and stakeholder.user is not None:
-                body = CLIENT_COMMENTS[index % len(CLIENT_COMMENTS)]
-                follow_up_comment_add(actor=stakeholder.user, follow_up=follow_up, body=body)
+                actor, body = stakeholder.user, CLIENT_COMMENTS[index % len(CLIENT_COMMENTS)]
             elif follow_up.owner_user is not None:
-                body = TEAM_COMMENTS[index % len(TEAM_COMMENTS)]
-                follow_up_comment_add(actor=follow_up.owner_user, follow_up=follow_up, body=body)
+                actor, body = follow_up.owner_user, TEAM_COMMENTS[index % len(TEAM_COMMENTS)]
+            else:
+                continue
+            follow_up_comment_add(actor=actor, follow_up=follow_up, body=body, as_of=written)
 
     def _subscribe(self) -> None:
         """Every sponsor's default subscription, as the sweep writes it, then the schedule each chose.

@@ -180,7 +180,7 @@ TEMPLATES = [
                 "engagements.context_processors.header_role",
                 "pmaas.context_processors.sharing",
             ],
-            "builtins": ["pmaas.time_elements"],
+            "builtins": ["pmaas.time_elements", "pmaas.deadlines"],
         },
     },
 ]

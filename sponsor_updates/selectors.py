@@ -205,6 +205,8 @@ class FollowUpLine:
     owner: str
     due_at: datetime
     overdue: bool
+    # The zone of the day it is due by the end of, if agreed as a day (pmaas/deadlines.py).
+    due_zone: str = ""
 
 
 @dataclass(frozen=True)
@@ -395,6 +397,7 @@ def update_contents(
                 owner=f.owner_stakeholder.name if f.owner_stakeholder else "",
                 due_at=f.due_at,
                 overdue=f.due_at <= as_of,
+                due_zone=f.due_zone,
             )
             for f in follow_ups[engagement.pk]
         ]

@@ -167,6 +167,7 @@ class FollowUpForm(forms.Form):
             due_at=follow_up_due_at(
                 due_on=self.cleaned_data["due"], time_zone=timezone.get_current_timezone()
             ),
+            due_zone=timezone.get_current_timezone_name(),
             owner_user=owner if isinstance(owner, User) else None,
             owner_stakeholder=owner if isinstance(owner, Stakeholder) else None,
             shared_with_client=self.cleaned_data["shared_with_client"],
@@ -367,6 +368,7 @@ class FollowUpCreateForm(forms.Form):
             due_at=follow_up_due_at(
                 due_on=self.cleaned_data["due"], time_zone=timezone.get_current_timezone()
             ),
+            due_zone=timezone.get_current_timezone_name(),
             owner_user=owner if isinstance(owner, User) else None,
             owner_stakeholder=owner if isinstance(owner, Stakeholder) else None,
             stakeholder=self.cleaned_data["stakeholder"],

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from pmaas.concurrency import SEEN_MISSING_MESSAGE
+from pmaas.deadlines import deadline_day, end_of_day
 from pmaas.forms import DatePicker, TimePicker
 from pmaas.scoping import parse_id
 from pmaas.validation import validate_date_in_range
@@ -20,7 +21,11 @@ REDATE_FIELD_NAMES = {"due_at": "due_on"}
 
 
 class RedateForm(forms.Form):
-    """A new due date, and optionally a time, in the user's time zone."""
+    """A new due date, and optionally a time, in the user's time zone.
+
+    An item due by the end of a day (pmaas/deadlines.py) stays one: its new
+    date, left without a time, is a day in the same zone as before.
+    """
 
     due_on = forms.DateField(
         label="New due date",
@@ -31,15 +36,25 @@ class RedateForm(forms.Form):
         label="Time (optional)",
         required=False,
         widget=TimePicker(),
-        help_text="Left empty, the current time of day is kept.",
+        help_text="Left empty, it stays due at the same time of day, or by the end of the day.",
     )
     seen_updated_at = forms.CharField(
         widget=forms.HiddenInput, error_messages={"required": SEEN_MISSING_MESSAGE}
     )
 
-    def __init__(self, *args: Any, current_due_at: datetime, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, current_due_at: datetime, current_due_zone: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.current_due_at = current_due_at
+        self.current_due_zone = current_due_zone
+
+    @classmethod
+    def initial_for(cls, *, due_at: datetime, due_zone: str) -> dict[str, Any]:
+        """The current due date and time as the form shows them; a day alone for an item due by its end."""
+        day = deadline_day(due_at, due_zone)
+        if day is not None:
+            return {"due_on": day, "due_time": None}
+        local_due = timezone.localtime(due_at)
+        return {"due_on": local_due.date(), "due_time": local_due.time().replace(second=0, microsecond=0)}
 
     def clean_seen_updated_at(self) -> datetime:
         value = self.cleaned_data["seen_updated_at"]
@@ -48,12 +63,14 @@ class RedateForm(forms.Form):
         except ValueError:
             raise ValidationError("Damaged form; open the follow-up again.", code="bad_version") from None
 
-    def due_at(self) -> datetime:
-        """The chosen moment in UTC terms, read in the active (the user's) time zone."""
-        local_due = timezone.localtime(self.current_due_at)
-        chosen_time = self.cleaned_data.get("due_time") or local_due.time().replace(tzinfo=None)
-        naive = datetime.combine(self.cleaned_data["due_on"], chosen_time)
-        return timezone.make_aware(naive, timezone.get_current_timezone())
+    def due(self) -> tuple[datetime, str]:
+        """The chosen moment, and the zone of its day when it is due by the end of one (else "")."""
+        chosen_time = self.cleaned_data.get("due_time")
+        if chosen_time is None and deadline_day(self.current_due_at, self.current_due_zone) is not None:
+            return end_of_day(self.cleaned_data["due_on"], self.current_due_zone), self.current_due_zone
+        kept_time = timezone.localtime(self.current_due_at).time().replace(tzinfo=None)
+        naive = datetime.combine(self.cleaned_data["due_on"], chosen_time or kept_time)
+        return timezone.make_aware(naive, timezone.get_current_timezone()), ""
 
 
 class IntegerListField(forms.Field):

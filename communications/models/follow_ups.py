@@ -8,10 +8,12 @@ from typing import ClassVar, Self
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from communications.models.check_ins import CheckIn
 from communications.models.conditions import condition_flag
 from engagements.models import Engagement, EngagementScopedQuerySet
+from pmaas.timezones import validate_time_zone
 from pmaas.transitions import Transitions
 from pmaas.validation import LONG_TEXT
 from stakeholders.models import Stakeholder
@@ -104,6 +106,18 @@ class FollowUp(models.Model):
         verbose_name="stakeholder concerned",
     )
     due_at = models.DateTimeField()
+    # A deadline agreed as a day is that day everywhere (pmaas/deadlines.py), however far a reader is.
+    due_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",
+        validators=[validate_time_zone],
+        help_text=(
+            "For an item agreed for a day: the time zone of that day, at whose end it is due. "
+            "Empty for an item due at a time."
+        ),
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     completed_at = models.DateTimeField(null=True, blank=True)
     completed_by = models.ForeignKey(
@@ -244,7 +258,8 @@ class FollowUpComment(models.Model):
     body = models.TextField(**LONG_TEXT)
     # A comment by a client user is always shared; the team chooses for its own.
     shared_with_client = models.BooleanField(default=False, db_default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # When it was written: the page shows it; follow_up_comment_add sets it from its ``as_of``.
+    created_at = models.DateTimeField(default=timezone.now)
 
     objects = FollowUpCommentQuerySet.as_manager()
 
@@ -264,7 +279,14 @@ class FollowUpRedate(models.Model):
 
     follow_up = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="redates")
     previous_due_at = models.DateTimeField()
+    # The items' due_zone before and after the move, so each reads as the day it was.
+    previous_due_zone = models.CharField(
+        max_length=64, blank=True, default="", db_default="", validators=[validate_time_zone]
+    )
     due_at = models.DateTimeField()
+    due_zone = models.CharField(
+        max_length=64, blank=True, default="", db_default="", validators=[validate_time_zone]
+    )
     redated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import ClassVar, Self
 
@@ -110,3 +111,9 @@ class Channel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} with {self.stakeholder}"
+
+    @property
+    def title_names_kind(self) -> bool:
+        """Whether the title already says the kind ("Monthly steering committee"): say it once, then."""
+        kind = re.escape(str(self.get_kind_display()))
+        return re.search(rf"\b{kind}\b", self.title, flags=re.IGNORECASE) is not None

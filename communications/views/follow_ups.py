@@ -153,22 +153,23 @@ def follow_up_redate(request: HttpRequest, pk: int) -> HttpResponse:
     follow_up = selectors.follow_up_get_for_user(user=request.user, id=pk)
     if not selectors.follow_up_can_update_status(user=request.user, follow_up=follow_up):
         raise PermissionDenied("You may view this follow-up but not change it.")
-    local_due = timezone.localtime(follow_up.due_at)
     form = RedateForm(
         request.POST if request.method == "POST" else None,
         current_due_at=follow_up.due_at,
+        current_due_zone=follow_up.due_zone,
         initial={
-            "due_on": local_due.date(),
-            "due_time": local_due.time().replace(second=0, microsecond=0),
+            **RedateForm.initial_for(due_at=follow_up.due_at, due_zone=follow_up.due_zone),
             "seen_updated_at": follow_up.updated_at.isoformat(),
         },
     )
     if request.method == "POST" and form.is_valid():
+        due_at, due_zone = form.due()
         try:
             follow_up = services.follow_up_redate(
                 actor=request.user,
                 follow_up=follow_up,
-                due_at=form.due_at(),
+                due_at=due_at,
+                due_zone=due_zone,
                 seen_updated_at=form.cleaned_data["seen_updated_at"],
             )
         except ValidationError as exc:

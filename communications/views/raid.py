@@ -291,7 +291,9 @@ def raid_risk_review(request: HttpRequest, pk: int) -> HttpResponse:
         except (ValidationError, RuleViolation) as exc:
             form_add_service_errors(form, exc)
         else:
-            messages.success(request, f"Reviewed “{item.title}”; next review {item.review_on:%d %b %Y}.")
+            review_on = item.review_on
+            next_review = f"; next review {review_on.day} {review_on:%b %Y}" if review_on else ""
+            messages.success(request, f"Reviewed “{item.title}”{next_review}.")
             return redirect("raid_item_detail", pk=pk)
     item = selectors.raid_item_get_for_user(user=request.user, id=pk)
     return render(

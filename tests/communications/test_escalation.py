@@ -30,6 +30,7 @@ from engagements.models import Engagement, Membership
 from notifications.models import Notification, NotificationEvent, OutboxMessage
 from notifications.services import notification_preference_save
 from notifications.tasks import MAIL_MAX_RETRIES, send_outbox_message
+from pmaas.deadlines import end_of_day
 from tests import factories
 from tests.flaky_mail import FlakyBackend
 
@@ -795,3 +796,35 @@ def test_an_item_already_digested_is_not_listed_again_after_the_digest_time_chan
     # Then no second digest repeats it
     assert again == 0
     assert len(mail.outbox) == 1
+
+
+def test_the_digest_names_an_item_agreed_for_a_day_elsewhere_by_that_day_unpadded(
+    eager_tasks: None, django_capture_on_commit_callbacks: Any
+):
+    # Given an owner in Berlin with an item agreed in New York for Monday 2 March
+    # (whose end is 05:59 on Tuesday in Berlin)
+    owner = factories.consultant()
+    owner.time_zone = "Europe/Berlin"
+    owner.save(update_fields=["time_zone"])
+    engagement = _engagement(lead=owner)
+    factories.make_follow_up(
+        engagement=engagement,
+        owner_user=owner,
+        title="Book the venue",
+        due_at=end_of_day(dt.date(2026, 3, 2), "America/New_York"),
+        due_zone="America/New_York",
+    )
+
+    # When it goes overdue, its owner is told, and the digest is due
+    follow_ups_flag_overdue(as_of=FLAGGED_AT)
+    follow_ups_notify_overdue(as_of=FLAGGED_AT)
+    _sweep(NEXT_DAY, django_capture_on_commit_callbacks)
+
+    # Then the notice and both parts of the mail say the New York day, never Berlin's clock or a padded day
+    told = Notification.objects.get(recipient=owner, event=NotificationEvent.FOLLOW_UP_OVERDUE)
+    message = mail.outbox[0]
+    assert isinstance(message, EmailMultiAlternatives)
+    words = "due Mon 2 Mar 2026, end of day in New York"
+    for text in (told.message, message.body, str(message.alternatives[0][0])):
+        assert words in text
+        assert "05:59" not in text and "02 Mar" not in text

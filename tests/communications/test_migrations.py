@@ -10,8 +10,12 @@ import pytest
 from django.apps import apps
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 
-from communications.models import Channel
+from accounts.models import User
+from communications import services
+from communications.models import Channel, FollowUp, FollowUpRedate
+from pmaas.deadlines import end_of_day
 from tests import factories
 
 BEFORE = [("communications", "0005_notifications_silence_lean_follow_up_indexes")]
@@ -80,3 +84,36 @@ def test_stored_grace_periods_that_reach_the_next_meeting_are_shortened() -> Non
     assert grace[daily.pk] == dt.timedelta(hours=12)
     assert grace[weekly.pk] == dt.timedelta(days=2)
     assert grace[kept.pk] == dt.timedelta(days=1)
+
+
+@pytest.mark.django_db
+def test_items_recorded_for_a_day_before_due_zones_read_as_that_day_after_the_upgrade() -> None:
+    # Given, recorded before due zones: an item a Berlin user gave a date (23:59 Berlin), one given
+    # a time, and one a New York colleague re-dated to a day of theirs
+    migration = import_module("communications.migrations.0025_follow_up_due_zone")
+    berlin, new_york = factories.consultant(), factories.consultant()
+    User.objects.filter(pk=berlin.pk).update(time_zone="Europe/Berlin")
+    User.objects.filter(pk=new_york.pk).update(time_zone="America/New_York")
+    engagement = factories.make_engagement(lead=berlin, members=(new_york,))
+    berlin_zone = "Europe/Berlin"
+    agreed_on = (timezone.now() + dt.timedelta(days=30)).date()
+    day, timed, redated = (
+        factories.make_follow_up(
+            engagement=engagement, owner_user=berlin, title=title, due_at=end_of_day(agreed_on, berlin_zone)
+        )
+        for title in ("For a day", "For a time", "Re-dated")
+    )
+    FollowUp.objects.filter(pk=timed.pk).update(due_at=dt.datetime.combine(agreed_on, dt.time(9), tzinfo=UTC))
+    FollowUp.objects.filter(pk__in=[day.pk, timed.pk, redated.pk]).update(created_by=berlin)
+    redated.refresh_from_db()
+    next_day_in_new_york = end_of_day(agreed_on + dt.timedelta(days=1), "America/New_York")
+    services.follow_up_redate(actor=new_york, follow_up=redated, due_at=next_day_in_new_york)
+
+    # When the data migration runs
+    migration.backfill(apps, None)
+
+    # Then each day item has the zone of its day, the timed one none, and the move reads day to day
+    zones = dict(FollowUp.objects.values_list("title", "due_zone"))
+    assert zones == {"For a day": "Europe/Berlin", "For a time": "", "Re-dated": "America/New_York"}
+    move = FollowUpRedate.objects.get(follow_up=redated)
+    assert (move.previous_due_zone, move.due_zone) == ("Europe/Berlin", "America/New_York")

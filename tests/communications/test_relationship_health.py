@@ -51,13 +51,13 @@ def test_silence_longer_than_twice_the_planned_interval_is_red():
 def test_without_a_channel_red_comes_after_45_days_and_amber_after_21():
     # Given no planned channel, then 21 days is still green, 22 amber, 45 amber and 46 red
     amber = _health(last_contact_at=NOW - dt.timedelta(days=22), next_due_at=None)
-    assert amber.reasons == ("No contact for over 3 weeks and no planned channel (limit 21 days)",)
+    assert amber.reasons == ("No contact for over 3 weeks and no planned channel (limit: 3 weeks)",)
     assert _health(last_contact_at=NOW - dt.timedelta(days=21), next_due_at=None).status == GREEN
     assert _health(last_contact_at=NOW - dt.timedelta(days=22), next_due_at=None).status == AMBER
     assert _health(last_contact_at=NOW - dt.timedelta(days=45), next_due_at=None).status == AMBER
     red = _health(last_contact_at=NOW - dt.timedelta(days=46), next_due_at=None)
     assert red.status == RED
-    assert red.reasons == ("No contact for almost 7 weeks and no planned channel (limit 45 days)",)
+    assert red.reasons == ("No contact for almost 7 weeks and no planned channel (limit: over 6 weeks)",)
 
 
 def test_one_overdue_follow_up_is_amber_and_two_are_red():

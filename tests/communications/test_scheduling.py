@@ -742,6 +742,38 @@ def test_a_missed_check_in_is_told_to_its_owner_once():
     assert notification.created_at == AS_OF
 
 
+@pytest.mark.parametrize(
+    ("kind", "title", "named"),
+    [
+        ("steering_committee", "Steering committee", "Steering committee with {person} due"),
+        ("steering_committee", "Monthly steering committee", "Monthly steering committee with {person} due"),
+        ("call", "Monthly check-in call", "Monthly check-in call with {person} due"),
+        ("meeting", "Sponsor one-to-one", "Meeting with {person} (Sponsor one-to-one) due"),
+        ("call", "Recall readiness review", "Call with {person} (Recall readiness review) due"),
+    ],
+    ids=[
+        "title is the kind",
+        "title ends in the kind",
+        "title names the kind",
+        "title apart",
+        "kind inside a word",
+    ],
+)
+def test_a_missed_check_in_names_its_kind_once_and_its_day_unpadded(kind: str, title: str, named: str):
+    # Given a channel whose meeting on Tuesday 3 March was not held within its grace period
+    due_at = dt.datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+    channel = _channel(next_due_at=due_at, grace_period=dt.timedelta(days=2), kind=kind, title=title)
+    scheduling.occurrences_dispatch(as_of=due_at)
+
+    # When the missed sweep tells its owner
+    scheduling.occurrences_mark_missed(as_of=AS_OF)
+
+    # Then the notice says the kind once, whether in the title or before the person, and "3 Mar"
+    [notification] = Notification.objects.filter(event=NotificationEvent.CHECK_IN_MISSED)
+    person = channel.stakeholder
+    assert notification.message == f"{named.format(person=person)} Tue 3 Mar 2026, 09:00 (UTC) was missed."
+
+
 def _sweep_queries(sweep: Any) -> int:
     with CaptureQueriesContext(connection) as queries:
         sweep()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import UTC
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -457,3 +458,93 @@ def test_client_pmo_lead_may_not_redate_the_teams_item(client, world) -> None:
 
     assert client.get(reverse("follow_up_redate", args=[item.pk])).status_code == 403
     assert client.get(reverse("follow_up_redate", args=[world.mine.follow_up.pk])).status_code == 200
+
+
+# Items agreed for a day
+
+
+def _agreed_in_new_york_for(client, world, day: dt.date) -> FollowUp:
+    """An item the lead, working from New York, records through the form "for" ``day``."""
+    world.lead.time_zone = "America/New_York"
+    world.lead.save(update_fields=["time_zone"])
+    client.force_login(world.lead)
+    client.post(
+        reverse("follow_up_create", args=[world.mine.engagement.pk]),
+        {"title": "Send the cut-over checklist", "owner": f"user:{world.lead.pk}", "due": day.isoformat()},
+    )
+    return FollowUp.objects.get(title="Send the cut-over checklist")
+
+
+def _from_tokyo(client, world) -> None:
+    world.consultant.time_zone = "Asia/Tokyo"
+    world.consultant.save(update_fields=["time_zone"])
+    client.force_login(world.consultant)
+
+
+def test_an_item_agreed_for_a_day_reads_as_that_day_to_a_reader_in_tokyo(client, world) -> None:
+    # Given an item agreed in New York for a day ten days ahead (whose end is the next morning in Tokyo)
+    day = (timezone.now() + dt.timedelta(days=10)).date()
+    item = _agreed_in_new_york_for(client, world, day)
+    tokyo_clock = f"{timezone.localtime(item.due_at, dt.timezone(dt.timedelta(hours=9))):%H:%M}"
+
+    # When a consultant in Tokyo opens its page and the engagement's follow-ups
+    _from_tokyo(client, world)
+    pages = [
+        client.get(reverse("follow_up_detail", args=[item.pk])).content.decode(),
+        client.get(_page(world.mine.engagement)).content.decode(),
+    ]
+
+    # Then both say the New York day, and neither the Tokyo clock time of its end
+    words = f"{day:%a} {day.day} {day:%b %Y}, end of day in New York"
+    for page in pages:
+        assert f">{words}</time>" in page
+        assert f", {tokyo_clock}</time>" not in page
+
+
+def test_redating_an_item_agreed_for_a_day_without_a_time_keeps_it_due_by_the_end_of_the_new_day(
+    client, world
+) -> None:
+    # Given an item agreed in New York for a day, opened for re-dating by a consultant in Tokyo
+    day = (timezone.now() + dt.timedelta(days=10)).date()
+    item = _agreed_in_new_york_for(client, world, day)
+    _from_tokyo(client, world)
+    url = reverse("follow_up_redate", args=[item.pk])
+    form = client.get(url).context["form"]
+
+    # When the form offers the agreed day with no time, and a day a week later is chosen without one
+    assert (form["due_on"].value(), form["due_time"].value()) == (day, None)
+    later = day + dt.timedelta(days=7)
+    response = client.post(
+        url, {"due_on": later.isoformat(), "next": "/", "seen_updated_at": item.updated_at.isoformat()}
+    )
+
+    # Then it is due by the end of that day in New York, and its history reads day to day
+    assert response.status_code == 302
+    item.refresh_from_db()
+    assert item.due_at == dt.datetime.combine(later, dt.time(23, 59), tzinfo=ZoneInfo("America/New_York"))
+    history = client.get(reverse("follow_up_detail", args=[item.pk])).content.decode()
+    assert f">{day:%a} {day.day} {day:%b %Y}, end of day in New York</time> to" in history
+    assert f">{later:%a} {later.day} {later:%b %Y}, end of day in New York</time>" in history
+
+
+def test_giving_a_time_when_redating_makes_an_item_due_at_that_time(client, world) -> None:
+    # Given an item agreed in New York for a day
+    day = (timezone.now() + dt.timedelta(days=10)).date()
+    item = _agreed_in_new_york_for(client, world, day)
+
+    # When the lead moves it to 10:00 on the same day
+    client.post(
+        reverse("follow_up_redate", args=[item.pk]),
+        {
+            "due_on": day.isoformat(),
+            "due_time": "10:00",
+            "next": "/",
+            "seen_updated_at": item.updated_at.isoformat(),
+        },
+    )
+
+    # Then it is no longer a day's end: it reads as that time on the lead's clock
+    item.refresh_from_db()
+    assert item.due_zone == ""
+    page = client.get(reverse("follow_up_detail", args=[item.pk])).content.decode()
+    assert f">{day:%a} {day.day} {day:%b %Y}, 10:00</time>" in page

@@ -316,7 +316,9 @@ def test_editing_refuses_a_stale_copy(client, world):
 
 def test_reviewing_a_risk_from_its_page(client, world):
     client.force_login(world.consultant)
-    next_review = (timezone.localdate() + dt.timedelta(days=14)).isoformat()
+    # The 5th of next month: a day of one digit, written without a leading zero.
+    fifth = (timezone.localdate().replace(day=1) + dt.timedelta(days=32)).replace(day=5)
+    next_review = fifth.isoformat()
     response = client.post(
         reverse("raid_risk_review", args=[world.mine.raid_item.pk]),
         {"likelihood": "2", "impact": "4", "trend": "falling", "next_review_on": next_review},
@@ -324,6 +326,7 @@ def test_reviewing_a_risk_from_its_page(client, world):
     assert response.status_code == 302
     item = RaidItem.objects.get(pk=world.mine.raid_item.pk)
     assert (item.score, item.trend, str(item.review_on)) == (8, "falling", next_review)
+    assert f"next review 5 {fifth:%b %Y}." in client.get(response["Location"]).content.decode()
 
 
 def test_an_issue_turned_into_a_change_request_lands_on_the_changes_page(client, world):

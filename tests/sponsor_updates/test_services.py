@@ -149,7 +149,7 @@ def test_the_update_shows_only_what_is_shared_with_the_client(sponsored):
         assert "Go-live" in part
         # with their dates in words, the meeting and the follow-up at the sponsor's local time (Berlin)
         assert "on Wed 4 Mar 2026 11:00" in part
-        assert "due Fri 6 Mar 2026 11:00" in part
+        assert "due Fri 6 Mar 2026, 11:00" in part
         assert "due Wed 1 Apr 2026" in part
         assert "raised 3 Mar 2026" in part
         # And nothing internal: the internal check-in, the team's follow-up, the override's reason, sentiment

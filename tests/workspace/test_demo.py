@@ -16,7 +16,15 @@ from django.utils import timezone
 
 from accounts.models import User
 from communications.health import engagement_health, engagement_signals, health_thresholds
-from communications.models import Channel, CheckIn, FollowUp, Occurrence, SilenceFlag, WeeklyRollup
+from communications.models import (
+    Channel,
+    CheckIn,
+    FollowUp,
+    FollowUpComment,
+    Occurrence,
+    SilenceFlag,
+    WeeklyRollup,
+)
 from communications.rollups import week_bounds
 from communications.scheduling import channel_due_times
 from communications.trends import TREND_WEEKS
@@ -160,6 +168,28 @@ def test_demo_history_spans_months_with_done_open_and_overdue_follow_ups(demo_ou
     assert not overdue.filter(overdue_stamp__isnull=True).exists()
     # and the client PMO lead owes some of them
     assert follow_ups.filter(owner_stakeholder__user__username="client").exists()
+
+
+def test_demo_comments_are_dated_in_their_items_history_not_at_load_time(demo_output: str) -> None:
+    # given a loaded demo, whose history ends at the start of today
+    history_end = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+
+    # when reading the comments on its follow-ups
+    comments = list(
+        FollowUpComment.objects.filter(follow_up__engagement__code__in=demo_codes()).select_related(
+            "follow_up__check_in"
+        )
+    )
+
+    # then each was written after its item came out of its meeting and fell due, before today,
+    # and not all at one moment
+    assert comments
+    for comment in comments:
+        follow_up = comment.follow_up
+        assert follow_up.due_at < comment.created_at < history_end
+        if follow_up.check_in is not None:
+            assert follow_up.check_in.occurred_at < comment.created_at
+    assert len({comment.created_at for comment in comments}) > 1
 
 
 def test_demo_compliance_follows_from_every_planned_meeting_held_or_missed(demo_output: str) -> None:

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from communications.models import CheckIn, FollowUp
+from communications.models import CheckIn, FollowUp, FollowUpComment
 from demo.portfolio import demo_load
 from tests import factories
 from tests.workspace.test_demo import _counts
@@ -36,7 +36,10 @@ def _fingerprint() -> list[Any]:
         "status",
         "completed_at",
     ).values_list("engagement__code", "title", "due_at", "status", "completed_at", "owner_user__username")
-    return [*check_ins, *follow_ups]
+    comments = FollowUpComment.objects.order_by("created_at", "follow_up__title", "body").values_list(
+        "follow_up__title", "body", "created_at"
+    )
+    return [*check_ins, *follow_ups, *comments]
 
 
 def test_demo_builds_the_same_portfolio_at_any_time_of_the_same_day() -> None:

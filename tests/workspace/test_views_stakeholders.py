@@ -600,6 +600,40 @@ def test_stakeholder_page_gives_relationship_health_with_reasons(client, world):
     assert f"computed {shown_at:%-d %b %H:%M}" in body
 
 
+def test_stakeholder_page_says_since_when_a_relationship_has_its_colour_and_its_limits_in_words(
+    client, world
+):
+    # Given a business leader with no planned channel, last met 30 days ago, found amber by a sweep
+    # two days ago, then met again today
+    role = factories.make_role(engagement=world.mine.engagement, kind=StakeholderRole.Kind.BUSINESS_LEADER)
+    person = role.stakeholder
+    factories.make_check_in(
+        engagement=world.mine.engagement,
+        attendees=[person],
+        occurred_at=timezone.now() - dt.timedelta(days=30),
+    )
+    found_amber = timezone.now() - dt.timedelta(days=2)
+    engagements_recompute_health(as_of=found_amber)
+    amber = StakeholderRole.objects.get(pk=role.pk)
+    factories.make_check_in(engagement=world.mine.engagement, attendees=[person])
+    met_again = timezone.now()
+    engagements_recompute_health(as_of=met_again)
+    client.force_login(world.consultant)
+
+    # When the consultant opens their page
+    body = client.get(reverse("stakeholder_detail", args=[person.pk])).content.decode()
+
+    # Then the amber reason said how long and the limit in one unit; the page says green since today,
+    # amber before, and gives the limits without a channel in the same words
+    assert amber.relationship_health_factors[0]["detail"] == (
+        "No contact for 4 weeks and no planned channel (limit: 3 weeks)"
+    )
+    today = met_again.astimezone(ZoneInfo(world.consultant.time_zone))
+    assert f"green since {today.day} {today:%b}, amber before" in body
+    assert " until " not in body
+    assert "(over 6 weeks without a channel)" in body and "(3 weeks without a channel)" in body
+
+
 def test_script_in_a_summary_or_notes_renders_as_text(client, world):
     # Given a check-in summary and a person's notes that carry a script
     person = world.mine.stakeholder

@@ -6,6 +6,7 @@ follow-ups) beside their role, so they live here rather than in stakeholders/.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -32,6 +33,7 @@ from communications.selectors import (
 )
 from engagements.models import Engagement
 from engagements.selectors import engagement_can_edit, engagement_check_editable, engagement_get_for_user
+from pmaas.durations import duration_in_words
 from pmaas.errors import RuleViolation
 from pmaas.forms import form_add_service_errors
 from stakeholders import selectors, services
@@ -249,9 +251,10 @@ def stakeholder_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_edit": selectors.stakeholder_can_edit(user=request.user, stakeholder=stakeholder),
         # Where the user may record a follow-up about this person: their engagements the user may change.
         "follow_up_engagements": [role.engagement for role in roles if role.engagement_id in editable],
+        # In the words of the reasons above the table, which say how long in the same way.
         "unplanned_limits": {
-            "amber": thresholds.relationship_unplanned_amber_days,
-            "red": thresholds.relationship_unplanned_red_days,
+            "amber": duration_in_words(timedelta(days=thresholds.relationship_unplanned_amber_days)),
+            "red": duration_in_words(timedelta(days=thresholds.relationship_unplanned_red_days)),
         },
     }
     return render(request, "workspace/stakeholder_detail.html", context)
