@@ -31,7 +31,7 @@ def backfill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("communications", "0024_consultant_weekly_rollups"),
+        ("communications", "0026_follow_up_comment_written_at"),
         ("stakeholders", "0004_role_last_met"),
     ]
 
