@@ -69,6 +69,8 @@ PORTFOLIO_VARIANTS = (
     "health=red",
     "page=20",
 )
+# Pages a role may not open, which answer it 404 by design: not measured for it.
+NOT_FOR_ROLE = {CONSULTANT: {"consultants"}}
 # API lists that need a parameter to answer.
 API_QUERY_STRINGS = {"compliance": "by=engagement"}
 # Lists whose rows are not objects with a detail route of their own.
@@ -144,6 +146,9 @@ def measure_pages(usernames: list[str], runs: int) -> list[pages.Result]:
         for page in found:
             if page.url is None:
                 print(f"skipped {username}: {page.name} ({page.note})")
+                continue
+            if page.name in NOT_FOR_ROLE.get(username, set()):
+                print(f"skipped {username}: {page.name} (not for this role: 404 by design)")
                 continue
             result = pages.measure(user, page, runs)
             if result is not None:

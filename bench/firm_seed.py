@@ -12,8 +12,9 @@ with a role on one engagement of their client), 400 consultants on teams of
 four, 2,000,000 check-ins (each with one attendee) and 1,000,000 follow-ups
 spread over the two years before ``--as-of``. Every row is written by one
 set-based ``INSERT … SELECT generate_series`` per table, not through the
-services: nothing is notified, no search document is written, no health is
-computed. The practice lead ``firm-practice-lead`` and the lead of the first
+services: nothing is notified and no health is computed; the search
+documents of check-ins and follow-ups are written in SQL as the search service
+would. The practice lead ``firm-practice-lead`` and the lead of the first
 engagement, ``firm-consultant-1``, sign in with ``--password``.
 
 The script migrates the database first. It refuses the database named
@@ -48,6 +49,44 @@ PASSWORD = "firm-scale"  # noqa: S105 - the seeded users' sign-in, printed in th
 # Follow-ups are open when due in the 44 days up to 30 days after --as-of (the last fortnight's
 # overdue), and one in fifty older ones was never done; the rest are done.
 OPEN_RECENT_DAYS = 44
+# What the check-ins and follow-ups say, in turn, so that a search finds what a firm's would: a
+# word of one of them matches a sixteenth of the rows, as "plan" or "training" would.
+CHECK_IN_TEXTS = (
+    "Walked through the cutover plan and the go-live checklist",
+    "Reviewed the nurse super-user training schedule",
+    "Budget variance on the interface work; change request to follow",
+    "Sponsor asked for a weekly status report before the steering committee",
+    "Data migration dry run: two defects, both with the vendor",
+    "Agreed the scope of the pilot ward and its success measures",
+    "Risk review: key-user availability in the summer",
+    "Testing plan signed off by the quality lead",
+    "Integration with the laboratory system delayed by a week",
+    "Procurement of the scanners approved by finance",
+    "Communication plan for the departments reviewed",
+    "Security assessment findings walked through with IT",
+    "Resourcing for the next phase discussed with operations",
+    "Lessons learned from the first site rollout",
+    "Hypercare staffing and the support rota agreed",
+    "Benefits tracking: first figures shared with the sponsor",
+)
+FOLLOW_UP_TEXTS = (
+    "Send the revised cutover plan",
+    "Book the training rooms for the super-users",
+    "Draft the change request for the interface work",
+    "Prepare the steering committee status report",
+    "Chase the vendor on the migration defects",
+    "Confirm the pilot ward's success measures",
+    "Ask operations for key-user availability",
+    "Circulate the signed testing plan",
+    "Update the schedule for the laboratory interface",
+    "Send the scanner order to procurement",
+    "Publish the departmental communication plan",
+    "Share the security findings with the client's IT",
+    "Propose the resourcing for the next phase",
+    "Write up the lessons learned",
+    "Publish the hypercare rota",
+    "Send the first benefits figures",
+)
 
 
 class Refused(Exception):
@@ -203,7 +242,8 @@ STEPS: list[tuple[str, str]] = [
         SELECT (ARRAY['meeting', 'call', 'email', 'video', 'workshop'])[1 + (n / %(engagements)s) %% 5],
             %(as_of)s::timestamptz - make_interval(mins => (
                 ((n - 1) / %(engagements)s)::bigint * %(check_in_step)s + (n * 37) %% 600)::int),
-            'Check-in ' || n, ((n / %(engagements)s + n) %% 5) - 2, '', %(as_of)s, %(as_of)s,
+            (%(check_in_texts)s::text[])[1 + (n / 7) %% 16] || ' (' || n || ')',
+            ((n / %(engagements)s + n) %% 5) - 2, '', %(as_of)s, %(as_of)s,
             %(first_engagement)s + (n - 1) %% %(engagements)s,
             %(first_user)s + 1 + (((n - 1) %% %(engagements)s) * %(team)s) %% %(consultants)s,
             (n / %(engagements)s) %% 3 = 0
@@ -226,7 +266,7 @@ STEPS: list[tuple[str, str]] = [
         """
         INSERT INTO communications_followup (title, details, due_at, status, completed_at, escalation_level,
             created_at, updated_at, engagement_id, owner_user_id, owner_stakeholder_id, shared_with_client)
-        SELECT 'Follow-up ' || n, '',
+        SELECT (%(follow_up_texts)s::text[])[1 + (n / 7) %% 16] || ' (' || n || ')', '',
             %(as_of)s::timestamptz + interval '30 days' - make_interval(mins => (
                 ((n - 1) / %(engagements)s)::bigint * %(follow_up_step)s + (n * 53) %% 900)::int),
             CASE WHEN (n - 1) / %(engagements)s < %(open_recent)s OR (n - 1) / %(engagements)s %% 50 = 0
@@ -304,6 +344,25 @@ STEPS: list[tuple[str, str]] = [
         ORDER BY c.id, w
         """,
     ),
+    (
+        "search documents",
+        # What search.services.search_documents_refresh writes for each check-in and follow-up:
+        # one document for the firm and one for client users, the title weighted above the body.
+        """
+        INSERT INTO search_searchdocument (kind, object_id, audience, engagement_id, title, body, happened_at,
+            vector)
+        SELECT d.kind, d.id, a.audience, d.engagement_id, d.title, d.body, d.at,
+            setweight(to_tsvector('english', d.title), 'A') || setweight(to_tsvector('english', d.body), 'B')
+        FROM (
+            SELECT 'check_in' AS kind, id, engagement_id,
+                CASE kind WHEN 'video' THEN 'Video call' ELSE initcap(kind) END AS title, summary AS body,
+                occurred_at AS at
+            FROM communications_checkin
+            UNION ALL
+            SELECT 'follow_up', id, engagement_id, title, '', due_at FROM communications_followup
+        ) AS d, (VALUES ('firm'), ('client')) AS a (audience)
+        """,
+    ),
 ]
 
 # The first stakeholder with a role on each engagement: its check-ins' attendee, and the owner of
@@ -344,6 +403,8 @@ def seed(*, scale: float, as_of: datetime, password: str) -> dict[str, int]:
         "follow_up_step": HISTORY_DAYS * 1440 * sizes["engagements"] // sizes["follow_ups"],
         "open_recent": OPEN_RECENT_DAYS * sizes["follow_ups"] // (HISTORY_DAYS * sizes["engagements"]),
         "plan_start": (as_of - timedelta(days=HISTORY_DAYS)).date(),
+        "check_in_texts": list(CHECK_IN_TEXTS),
+        "follow_up_texts": list(FOLLOW_UP_TEXTS),
     }
     with transaction.atomic(), connection.cursor() as cursor:
         for label, sql in STEPS:
