@@ -763,3 +763,21 @@ def test_the_timeline_names_the_days_a_sent_now_update_covered(sponsored, client
     # Then it says the update was sent on request and covered 3–9 March, not "due" a day later
     assert "the update covering 3–9 Mar 2026, sent on request" in page
     assert "10 Mar" not in page
+
+
+def test_the_preview_shows_times_as_the_sponsor_reads_them_not_in_the_viewers_zone(sponsored, client):
+    # Given a sponsor who reads their updates in Auckland, and a lead who works in Berlin
+    SponsorSubscription.objects.filter(pk=sponsored.subscription.pk).update(time_zone="Pacific/Auckland")
+    type(sponsored.lead).objects.filter(pk=sponsored.lead.pk).update(time_zone="Europe/Berlin")
+    client.force_login(sponsored.lead)
+
+    # When the lead previews the update
+    with time_machine.travel(AS_OF, tick=False):
+        preview = client.get(
+            reverse("subscription_preview", args=[sponsored.engagement.pk, sponsored.subscription.pk])
+        )
+
+    # Then the meeting of 4 March, 10:00 UTC reads at Auckland's 23:00, as the mail will say
+    body = preview.content.decode().split('class="update-preview"')[1].split("</section>")[0]
+    assert "Wed 4 Mar 2026 23:00" in body
+    assert "Wed 4 Mar 2026 11:00" not in body
