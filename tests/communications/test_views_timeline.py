@@ -188,3 +188,27 @@ def test_timeline_query_count_does_not_grow_with_check_ins(client, world, django
         with django_assert_num_queries(14):
             response = client.get(url, {"page": 2} if size == 50 else {})
         assert response.status_code == 200
+
+
+def test_a_check_in_of_a_channel_whose_title_says_its_kind_names_the_kind_once(client, world) -> None:
+    # Given a steering committee channel titled so, and a check-in held as one on it
+    role = factories.make_role(engagement=world.mine.engagement)
+    channel = factories.make_channel(
+        role=role, owner=world.lead, title="Steering committee", kind=ChannelKind.STEERING_COMMITTEE
+    )
+    check_in = _log(
+        world,
+        summary="Budget approved.",
+        hours_ago=2,
+        attendees=[role.stakeholder],
+        channel=channel,
+        kind=ChannelKind.STEERING_COMMITTEE,
+    )
+    client.force_login(world.lead)
+
+    # When the lead opens the timeline
+    html = client.get(_timeline(world.mine.engagement)).content.decode()
+
+    # Then its heading says "Steering committee" once, not "Steering committee · Steering committee"
+    heading = html.split(f'id="check-in-{check_in.pk}-heading"')[1].split("</h3>")[0]
+    assert heading.count("Steering committee") == 1
