@@ -46,7 +46,7 @@ def _decisions_told(
     if added:
         done.append(f"{_plural(len(added), 'decision')} filed in the RAID log")
     if reworded:
-        done.append(f"{_plural(len(reworded), 'decision')} reworded there to match")
+        done.append(f"{_plural(len(reworded), 'decision')} reworded in the RAID log to match")
     return "; ".join(done), left
 
 

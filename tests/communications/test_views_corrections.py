@@ -159,7 +159,7 @@ def test_an_edit_rewords_filed_decisions_files_new_lines_and_says_which_stay_beh
     told = [str(m) for m in response.context["messages"]]
     assert told[0] == (
         "Check-in corrected; its earlier version is kept in its history; 1 decision filed in the RAID log; "
-        "1 decision reworded there to match."
+        "1 decision reworded in the RAID log to match."
     )
     assert "“Pharmacy joins wave 2” is no longer in this check-in but stays in the RAID log" in told[1]
     assert len(told) == 2

@@ -83,7 +83,7 @@ def raid_journey(page: Page, site: str, team: Team) -> None:
     expect(page.get_by_label("File them in the RAID log")).to_be_checked()
     page.get_by_label("Decisions", exact=True).fill("Go-live moves to 11 May\nPharmacy joins wave 2")
     page.get_by_role("button", name="Save correction").click()
-    expect(page.get_by_text("1 decision reworded there to match")).to_be_visible()
+    expect(page.get_by_text("1 decision reworded in the RAID log to match")).to_be_visible()
     page.goto(f"{site}/engagements/{team.engagement.pk}/raid/?kind=decision")
     expect(page.get_by_role("link", name="Go-live moves to 11 May")).to_be_visible()
     expect(page.get_by_role("link", name="Go-live moves to 4 May")).to_have_count(0)
