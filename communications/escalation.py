@@ -465,8 +465,9 @@ def _escalation_draft(follow_up: FollowUp, rung: int, recipient: Recipient) -> N
 def follow_ups_escalate(*, as_of: datetime, batch_size: int = ESCALATION_BATCH_SIZE) -> int:
     """Escalate open overdue follow-ups up the ladder and tell each new rung once.
 
-    Level 1 tells the engagement lead(s), level 2 the practice leads; a sweep
-    that finds an item past both writes both rungs. Each batch is locked
+    Level 1 tells the engagement lead(s), level 2 the practice leads, never
+    the item's own owner among them; a sweep that finds an item past both
+    writes both rungs. Each batch is locked
     (SKIP LOCKED where the database has it); every rung recipient gets an
     in-app FOLLOW_UP_ESCALATED notification (key "<follow-up>:<rung>"), also
     marked for email if they want escalations by email: its mail comes in
@@ -496,7 +497,12 @@ def follow_ups_escalate(*, as_of: datetime, batch_size: int = ESCALATION_BATCH_S
         for follow_up, level in rising:
             for rung in range(follow_up.escalation_level + 1, level + 1):
                 told = leads[follow_up.engagement_id] if rung == 1 else practice_leads
-                rungs.extend((follow_up, rung, recipient_id) for recipient_id in told)
+                # The owner has been told as its owner; a rung is for someone above them.
+                rungs.extend(
+                    (follow_up, rung, recipient_id)
+                    for recipient_id in told
+                    if recipient_id != follow_up.owner_user_id
+                )
             follow_up.escalation_level = level
             follow_up.escalated_at = as_of
         recipients = recipients_for(user_ids={r for _, _, r in rungs})

@@ -359,6 +359,28 @@ def test_an_item_found_past_both_rungs_tells_the_lead_and_the_practice_leads(
     assert follow_up.escalation_level == 2
 
 
+def test_the_leads_own_item_goes_past_them_to_the_practice_leads(
+    ladder: None, django_capture_on_commit_callbacks: Any
+):
+    # Given an item the engagement lead owns, first seen by the ladder ten working days late
+    lead = factories.consultant()
+    practice_lead = factories.practice_lead()
+    follow_up = _due_before_easter(_engagement(lead=lead), lead)
+
+    # When the ladder runs
+    _escalate(dt.datetime(2026, 4, 20, 12, 0, tzinfo=UTC), django_capture_on_commit_callbacks)
+
+    # Then the lead is not told of their own item "as engagement lead"; the practice lead is
+    rungs = set(
+        Notification.objects.filter(event=NotificationEvent.FOLLOW_UP_ESCALATED).values_list(
+            "recipient_id", "key"
+        )
+    )
+    assert rungs == {(practice_lead.pk, f"{follow_up.pk}:2")}
+    follow_up.refresh_from_db()
+    assert follow_up.escalation_level == 2
+
+
 def test_a_done_item_never_escalates(ladder: None, django_capture_on_commit_callbacks: Any):
     # Given an overdue item that was then done
     owner, lead = factories.consultant(), factories.consultant()
@@ -741,10 +763,10 @@ def test_the_escalation_sweep_runs_a_fixed_number_of_queries(
 ):
     # Given items ten working days late on two engagements, and a practice lead
     factories.practice_lead()
-    engagements = [_engagement(), _engagement()]
+    owners = [factories.consultant(), factories.consultant()]
+    engagements = [_engagement(members=(owner,)) for owner in owners]
     for n in range(items):
-        owner = engagements[n % 2].memberships.first().user  # type: ignore[union-attr]
-        _due_before_easter(engagements[n % 2], owner)
+        _due_before_easter(engagements[n % 2], owners[n % 2])
 
     # When the ladder runs (the send tasks are not run here)
     with CaptureQueriesContext(connection) as queries:
