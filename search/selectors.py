@@ -36,6 +36,10 @@ FTS_TABLE = "search_document_fts"
 # Title against body in SQLite's bm25, in proportion to PostgreSQL's A and B weights.
 FTS_WEIGHTS = (2.5, 1.0)
 SNIPPET_WORDS = 30
+# On PostgreSQL, a query matching more of the documents a person may see than this is ranked
+# among the newest this many of them: ranking every match of a word like "plan" (half a million
+# documents at firm scale) took most of a second, and among so many the recent ones are sought.
+RANKED_AT_MOST = 500
 
 
 @dataclass(frozen=True)
@@ -99,11 +103,21 @@ def _without_angles(field: str) -> Func:
     )
 
 
-def _postgresql_rows(terms: list[str], scope: Q, offset: int, limit: int) -> list[tuple[int, str, str]]:
+def _postgresql_rows(
+    terms: list[str], scope: Q, offset: int, limit: int, *, narrowed: bool
+) -> list[tuple[int, str, str]]:
     query = SearchQuery(" & ".join(f"{t}:*" for t in terms), search_type="raw", config=SEARCH_CONFIG)
+    matching = SearchDocument.objects.filter(scope, vector=query)
+    # The newest RANKED_AT_MOST matches are all of them for most queries. Read newest first, they
+    # cost little for a common word; for a rare one PostgreSQL could walk every document waiting
+    # for matches that never come. So, unless the search is narrowed to a few engagements (where
+    # it takes their documents first), first ask whether there are more: one row read past that
+    # many, through the GIN index for a rare word and among the first rows for a common one.
+    if narrowed or matching.order_by().values_list("pk", flat=True)[RANKED_AT_MOST : RANKED_AT_MOST + 1]:
+        newest = matching.order_by(F("happened_at").desc(nulls_last=True), "-pk").values("pk")
+        matching = SearchDocument.objects.filter(pk__in=newest[:RANKED_AT_MOST])
     rows = (
-        SearchDocument.objects.filter(scope, vector=query)
-        .annotate(
+        matching.annotate(
             rank=SearchRank(F("vector"), query),
             title_marked=SearchHeadline(
                 _without_angles("title"),
@@ -166,6 +180,7 @@ def search_document_list(
     kind: str | None = None,
     page: int = 1,
     per_page: int = SEARCH_PAGE_SIZE,
+    within_engagements: Sequence[int] | None = None,
 ) -> SearchPage | None:
     """One page of the documents the user may see that hold every word of ``query``, best first.
 
@@ -173,7 +188,13 @@ def search_document_list(
     user searches only the client documents (the fields pmaas/sharing.py
     shares). ``kind`` narrows to one registered kind (an unknown one finds
     nothing). None when the query is shorter than two characters or holds no
-    word. Two queries whatever the number of matches.
+    word. ``within_engagements``, the ids of the engagements the user sees
+    when not all, narrows the matches by the documents' engagement before
+    each kind's scope is checked (every kind with an engagement is seen only
+    on engagements the user sees), so a common word costs what the user's own
+    matches cost. On PostgreSQL a query with more than ``RANKED_AT_MOST``
+    matches is ranked among the newest that many. At most three queries,
+    whatever the number of matches.
     """
     terms = search_terms(query)
     if len(query.strip()) < SEARCH_MIN_LENGTH or not terms:
@@ -186,8 +207,12 @@ def search_document_list(
     page = max(page, 1)
     offset = (page - 1) * per_page
     scope = _scope(user, kinds)
-    read = _postgresql_rows if connection.vendor == "postgresql" else _sqlite_rows
-    rows = read(terms, scope, offset, per_page + 1)
+    if within_engagements is not None:
+        scope &= Q(engagement_id__in=list(within_engagements)) | Q(engagement_id__isnull=True)
+    if connection.vendor == "postgresql":
+        rows = _postgresql_rows(terms, scope, offset, per_page + 1, narrowed=within_engagements is not None)
+    else:
+        rows = _sqlite_rows(terms, scope, offset, per_page + 1)
     documents = SearchDocument.objects.in_bulk([pk for pk, _, _ in rows[:per_page]])
     hits = []
     for pk, title, body in rows[:per_page]:

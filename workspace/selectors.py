@@ -112,10 +112,18 @@ def search_kinds() -> list[DocumentKind]:
 def search_results(*, user: Any, query: str, kind: str | None = None, page: int = 1) -> SearchResults | None:
     """One page of ranked, highlighted hits the user may see (search.selectors), with their engagements.
 
-    None for a query too short to search. Three queries whatever the number of
-    hits: the page of hits, their documents, and their engagements.
+    None for a query too short to search. A fixed number of queries whatever the
+    number of hits: the user's engagements (unless they see all), the hits
+    (search.selectors), and their engagements.
     """
-    found = search_document_list(user=user, query=query, kind=kind, page=page)
+    # Someone who sees some engagements searches among theirs from the start (search.selectors):
+    # their ids as a list, from which the planner sees how few documents they hold.
+    within = (
+        None
+        if getattr(user, "sees_all_engagements", False)
+        else list(engagement_list(user=user).order_by().values_list("pk", flat=True))
+    )
+    found = search_document_list(user=user, query=query, kind=kind, page=page, within_engagements=within)
     if found is None:
         return None
     ids = {hit.engagement_id for hit in found.hits if hit.engagement_id is not None}

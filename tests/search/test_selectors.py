@@ -9,11 +9,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from communications import services as communication_services
 from engagements import services as engagement_services
 from engagements.models import ChangeRequest
+from engagements.selectors import engagement_list
+from search import selectors as search_selectors
 from search.models import SearchDocument
 from search.selectors import search_document_list
 from search.services import search_index_rebuild
@@ -278,3 +281,50 @@ def test_raid_items_are_found_in_scope_and_a_client_finds_only_the_shared_ones(w
     ]
     # And the client finds only the shared issue
     assert _titles(world.client_user, "pharmacy", kind="raid_item") == ["Pharmacy test data missing"]
+
+
+def test_narrowed_to_the_users_engagements_a_search_finds_what_it_finds_unnarrowed(world):
+    # Given the same word in rows of every engagement and in a person's name (no engagement)
+    for scope in (world.mine, world.sibling, world.other):
+        factories.make_check_in(
+            engagement=scope.engagement, attendees=[scope.stakeholder], summary="Quokka census"
+        )
+    factories.make_role(
+        engagement=world.mine.engagement,
+        stakeholder=factories.make_stakeholder(client=world.mine.engagement.client, name="Quinn Quokka"),
+    )
+    search_index_rebuild()
+    theirs = list(engagement_list(user=world.consultant).values_list("pk", flat=True))
+
+    # When the consultant searches with and without the narrowing to their engagements
+    narrowed = search_document_list(user=world.consultant, query="quokka", within_engagements=theirs)
+    plain = search_document_list(user=world.consultant, query="quokka")
+
+    # Then both find the same documents, the person included
+    assert narrowed is not None and plain is not None
+    assert [h.object_id for h in narrowed.hits] == [h.object_id for h in plain.hits]
+    assert any(h.kind.name == "stakeholder" for h in narrowed.hits)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the cap is PostgreSQL's (search.selectors)")
+def test_a_query_with_more_matches_than_are_ranked_is_ranked_among_the_newest(world, monkeypatch):
+    # Given three check-ins about okapis, a day apart, and room to rank two
+    monkeypatch.setattr(search_selectors, "RANKED_AT_MOST", 2)
+    now = timezone.now()
+    newest_first = [
+        factories.make_check_in(
+            engagement=world.mine.engagement,
+            attendees=[world.mine.stakeholder],
+            summary=f"Okapi review {days}",
+            occurred_at=now - dt.timedelta(days=days),
+        )
+        for days in (1, 2, 3)
+    ]
+
+    # When the lead searches for it, across the firm and narrowed to their engagements
+    for within in (None, [world.mine.engagement.pk]):
+        found = search_document_list(user=world.lead, query="okapi", within_engagements=within)
+
+        # Then the two newest are found, the oldest not
+        assert found is not None
+        assert {h.object_id for h in found.hits} == {c.pk for c in newest_first[:2]}
