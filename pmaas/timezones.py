@@ -59,9 +59,25 @@ def chosen_time_zones() -> tuple[str, ...]:
     return ("UTC", *sorted(places))
 
 
+# Names the database spells without the marks a reader expects.
+_PLACE_NAMES = {
+    "DumontDUrville": "Dumont d'Urville",
+    "Lower_Princes": "Lower Prince's Quarter",
+    "St_Johns": "St John's",
+}
+# Regions named by one word where a person says two.
+_REGION_NAMES = {"Indian": "Indian Ocean", "Atlantic": "Atlantic Ocean", "Pacific": "Pacific Ocean"}
+
+
 def time_zone_label(name: str) -> str:
     """How a zone reads within its region: "America/Argentina/Buenos_Aires" is "Argentina / Buenos Aires"."""
-    return name.partition("/")[2].replace("_", " ").replace("/", " / ") or name
+    parts = name.split("/")[1:]
+    return " / ".join(_PLACE_NAMES.get(part, part.replace("_", " ")) for part in parts) or name
+
+
+def time_zone_region_label(region: str) -> str:
+    """ "Indian" reads "Indian Ocean"; other regions as they are."""
+    return _REGION_NAMES.get(region, region)
 
 
 TimeZoneChoices = tuple[tuple[str, str] | tuple[str, tuple[tuple[str, str], ...]], ...]
@@ -74,5 +90,8 @@ def time_zone_choices() -> TimeZoneChoices:
     for name in chosen_time_zones():
         if "/" in name:
             groups.setdefault(name.split("/", 1)[0], []).append((name, time_zone_label(name)))
-    by_name = {region: tuple(sorted(places, key=lambda place: place[1])) for region, places in groups.items()}
+    by_name = {
+        time_zone_region_label(region): tuple(sorted(places, key=lambda place: place[1]))
+        for region, places in groups.items()
+    }
     return (("UTC", "UTC"), *sorted(by_name.items()))
