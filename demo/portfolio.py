@@ -1445,18 +1445,27 @@ class _Builder:
     def _comment_on_overdue(self) -> None:
         """The owners' notes on the first overdue items, dated in the history as everything else is.
 
-        Each is written a day after its item fell due, or halfway from then to
-        the demo's day when that is sooner: never at the moment of loading.
+        Each is written the morning after its item fell due, in the zone it was
+        agreed in, or halfway from then to the demo's day when that is sooner:
+        never at the moment of loading.
         """
         overdue = (
             FollowUp.objects.overdue(as_of=self.midnight)
             .filter(engagement__code__in=demo_codes())
             .filter(Q(owner_user__isnull=False) | Q(owner_stakeholder__user__isnull=False))
-            .select_related("owner_user", "owner_stakeholder__user")
+            .select_related("owner_user", "owner_stakeholder__user", "engagement__client")
             .order_by("due_at", "pk")
         )
         for index, follow_up in enumerate(overdue[:8]):
-            written = follow_up.due_at + min(timedelta(days=1), (self.midnight - follow_up.due_at) / 2)
+            # The morning after it fell due, where it was agreed, as a person would write; never
+            # later than halfway to the demo's day.
+            zone = ZoneInfo(follow_up.due_zone or follow_up.engagement.client.time_zone)
+            morning = datetime.combine(
+                follow_up.due_at.astimezone(zone).date() + timedelta(days=1),
+                time(9, 10 + 6 * index),
+                tzinfo=zone,
+            )
+            written = min(morning, follow_up.due_at + (self.midnight - follow_up.due_at) / 2)
             stakeholder = follow_up.owner_stakeholder
             if stakeholder is not None and stakeholder.user is not None:
                 actor, body = stakeholder.user, CLIENT_COMMENTS[index % len(CLIENT_COMMENTS)]
