@@ -81,7 +81,7 @@ from communications.selectors import (
     relationship_overdue_follow_ups,
 )
 from engagements.models import Engagement, Health, Milestone
-from pmaas.durations import duration_in_words
+from pmaas.durations import duration_in_words, limit_in_words
 from stakeholders.models import LEVEL_ORDER, StakeholderRole
 
 GREEN = Health.GREEN.value
@@ -363,7 +363,8 @@ def engagement_health(*, signals: EngagementSignals, thresholds: HealthThreshold
 
 
 def _unplanned(silent_for: timedelta) -> str:
-    # The limit after it is in words too: "over 4 weeks (limit: 3 weeks)", never "(limit 21 days)".
+    # The limit after it is said exactly, in weeks where it is whole weeks: "over 4 weeks (limit:
+    # 3 weeks)", never "(limit 21 days)" nor a rounded "(limit: over 6 weeks)" for 45 days.
     return f"No contact for {duration_in_words(silent_for)} and no planned channel"
 
 
@@ -403,9 +404,9 @@ def relationship_health(
             elif silent_for > planned:
                 silence(AMBER, f"No contact for {silent}, longer than planned ({basis})")
         elif silent_for > red_after:
-            silence(RED, f"{_unplanned(silent_for)} (limit: {duration_in_words(red_after)})")
+            silence(RED, f"{_unplanned(silent_for)} (limit: {limit_in_words(red_after)})")
         elif silent_for > amber_after:
-            silence(AMBER, f"{_unplanned(silent_for)} (limit: {duration_in_words(amber_after)})")
+            silence(AMBER, f"{_unplanned(silent_for)} (limit: {limit_in_words(amber_after)})")
 
     if overdue_follow_ups:
         severity = RED if overdue_follow_ups >= t.relationship_overdue_red_count else AMBER

@@ -85,6 +85,18 @@ def duration_in_words(duration: timedelta) -> str:
     return f"about {_count(_nearest(seconds / _DAY / _YEAR_DAYS), 'year')}"
 
 
+def limit_in_words(limit: timedelta) -> str:
+    """A configured limit, said exactly: "3 weeks" when it is whole weeks, else "45 days".
+
+    Not rounded as ``duration_in_words`` rounds what happened: "over 6 weeks"
+    reads as a measurement, where a limit is a number someone chose.
+    """
+    days = _nearest(max(limit.total_seconds(), 0) / _DAY)
+    if days and days % 7 == 0:
+        return _count(days // 7, "week")
+    return _count(days, "day")
+
+
 def duration_ago_in_words(duration: timedelta) -> str:
     """How long ago, as a person says it: "5 days ago", "over 7 weeks ago", "just now"."""
     words = duration_in_words(duration)

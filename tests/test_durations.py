@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from pmaas.durations import cadence_in_words, duration_ago_in_words, duration_in_words
+from pmaas.durations import cadence_in_words, duration_ago_in_words, duration_in_words, limit_in_words
 
 
 @pytest.mark.parametrize(
@@ -105,3 +105,10 @@ def test_how_long_ago(duration: timedelta, words: str) -> None:
 )
 def test_a_cadence_reads_as_how_often(interval: timedelta, words: str) -> None:
     assert cadence_in_words(interval) == words
+
+
+@pytest.mark.parametrize(
+    ("days", "words"), [(21, "3 weeks"), (7, "1 week"), (45, "45 days"), (10, "10 days"), (1, "1 day")]
+)
+def test_a_limit_is_said_exactly_in_weeks_when_whole_weeks_else_in_days(days, words):
+    assert limit_in_words(timedelta(days=days)) == words

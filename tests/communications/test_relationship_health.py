@@ -57,7 +57,7 @@ def test_without_a_channel_red_comes_after_45_days_and_amber_after_21():
     assert _health(last_contact_at=NOW - dt.timedelta(days=45), next_due_at=None).status == AMBER
     red = _health(last_contact_at=NOW - dt.timedelta(days=46), next_due_at=None)
     assert red.status == RED
-    assert red.reasons == ("No contact for almost 7 weeks and no planned channel (limit: over 6 weeks)",)
+    assert red.reasons == ("No contact for almost 7 weeks and no planned channel (limit: 45 days)",)
 
 
 def test_one_overdue_follow_up_is_amber_and_two_are_red():
