@@ -725,3 +725,25 @@ def test_the_edit_form_as_rendered_saves_without_a_stale_refusal(client, world):
     assert response.status_code == 302
     world.mine.milestone.refresh_from_db()
     assert world.mine.milestone.name == "Go-live weekend"
+
+
+def test_a_change_without_a_stated_impact_reads_none_stated_not_zero(client, world):
+    # Given a change request raised without a budget or schedule impact
+    engagement = world.mine.engagement
+    services.change_request_create(
+        actor=world.administrator,
+        engagement=engagement,
+        title="Extra report for finance",
+        kind=ChangeRequest.Kind.SCOPE,
+        raised_on=dt.date(2026, 3, 2),
+    )
+    client.force_login(world.lead)
+
+    # When the lead reads the overview and the changes page
+    for name in ("engagement_detail", "engagement_changes"):
+        body = client.get(reverse(name, args=[engagement.pk])).content.decode()
+
+        # Then its impact reads as not stated, never as "0 EUR" or "0 days"
+        row = body.split("Extra report for finance")[1].split("</tr>")[0]
+        assert "none stated" in row, name
+        assert f"0 {engagement.currency}" not in row and "0 days" not in row, name
