@@ -878,6 +878,11 @@ class _Builder:
         self._comment_on_overdue()
         self._raid_log()
         self._notify()
+        # A silence raised as of midnight falls due at the end of its client's working day, which
+        # in New York is 22:00 UTC: a demo loaded later that evening has it overdue already, and
+        # flagged as the sweep would flag it (idempotent: what the replay flagged stays as it was).
+        follow_ups_flag_overdue(as_of=self.now)
+        follow_ups_notify_overdue(as_of=self.now)
         # Every colour follows from the rows above, through the same function as the sweep's.
         engagements_recompute_health(as_of=self.now)
         self._roll_up()
