@@ -81,7 +81,7 @@ from communications.selectors import (
     relationship_overdue_follow_ups,
 )
 from engagements.models import Engagement, Health, Milestone
-from pmaas.durations import duration_in_words, limit_in_words
+from pmaas.durations import count_in_words, duration_in_words, limit_in_words
 from stakeholders.models import LEVEL_ORDER, StakeholderRole
 
 GREEN = Health.GREEN.value
@@ -210,10 +210,6 @@ class EngagementSignals:
     level_gaps: tuple[tuple[int, str, int], ...] = ()
 
 
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (plural or word + 's')}"
-
-
 def _compliance_factor(s: EngagementSignals, t: HealthThresholds) -> Factor | None:
     c = s.compliance
     if c is None or c.ratio is None or c.due < t.compliance_min_due:
@@ -244,7 +240,7 @@ def _overdue_factor(s: EngagementSignals, t: HealthThresholds) -> Factor | None:
         code="overdue_follow_ups",
         label="Overdue follow-ups",
         detail=(
-            f"{_plural(s.overdue_follow_ups, 'follow-up')} overdue, "
+            f"{count_in_words(s.overdue_follow_ups, 'follow-up')} overdue, "
             f"the oldest by {duration_in_words(timedelta(days=s.oldest_overdue_days))}"
         ),
         severity=RED if red else AMBER,
@@ -265,7 +261,7 @@ def _silence_factor(s: EngagementSignals, t: HealthThresholds) -> Factor | None:
     return Factor(
         code="silent_stakeholders",
         label="Silent sponsors and PMO leads",
-        detail=f"{_plural(count, 'sponsor or PMO lead', 'sponsors or PMO leads')} silent: {names}",
+        detail=f"{count_in_words(count, 'sponsor or PMO lead', 'sponsors or PMO leads')} silent: {names}",
         severity=RED if count >= t.silent_red_count else AMBER,
         evidence=evidence,
     )
@@ -278,7 +274,7 @@ def _milestone_factor(s: EngagementSignals, t: HealthThresholds) -> Factor | Non
         code="milestone_slippage",
         label="Milestones slipping",
         detail=(
-            f"{_plural(s.late_milestones, 'open milestone')} past due, "
+            f"{count_in_words(s.late_milestones, 'open milestone')} past due, "
             f"the latest by {duration_in_words(timedelta(days=s.longest_milestone_slip_days))}"
         ),
         severity=RED if s.longest_milestone_slip_days >= t.milestone_red_days else AMBER,
@@ -311,7 +307,7 @@ def _obligation_factor(s: EngagementSignals, t: HealthThresholds) -> Factor | No
     return Factor(
         code="overdue_obligations",
         label="People not told of a change",
-        detail=f"{_plural(s.overdue_obligations, 'communication obligation')} past the deadline",
+        detail=f"{count_in_words(s.overdue_obligations, 'communication obligation')} past the deadline",
         severity=RED if s.overdue_obligations >= t.obligation_red_count else AMBER,
         evidence=_evidence("engagement_obligations", s.engagement_id),
     )
@@ -414,7 +410,7 @@ def relationship_health(
             Factor(
                 code="overdue_follow_ups",
                 label="Overdue follow-ups",
-                detail=f"{_plural(overdue_follow_ups, 'overdue follow-up')}",
+                detail=f"{count_in_words(overdue_follow_ups, 'overdue follow-up')}",
                 severity=severity,
                 evidence=(
                     _evidence("engagement_follow_ups", engagement_id, fragment="follow-ups-overdue")

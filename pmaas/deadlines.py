@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from django import template
 from django.utils import timezone
 
-from pmaas.timezones import available_time_zones
+from pmaas.timezones import available_time_zones, time_zone_place
 
 register = template.Library()
 
@@ -61,11 +61,6 @@ def _day_words(day: date) -> str:
     return f"{day:%a} {day.day} {day:%b %Y}"
 
 
-def _place(zone_name: str) -> str:
-    """ "Europe/Berlin" → "Berlin", "America/Argentina/Buenos_Aires" → "Buenos Aires"."""
-    return zone_name.rsplit("/", 1)[-1].replace("_", " ")
-
-
 def deadline_in_words(moment: datetime, *, agreed_in: str = "", zone: tzinfo | None = None) -> str:
     """``moment`` as a deadline reads to someone in ``zone`` (the active zone when None); the rule is above.
 
@@ -79,7 +74,7 @@ def deadline_in_words(moment: datetime, *, agreed_in: str = "", zone: tzinfo | N
         return f"{_day_words(here.date())}, {here:%H:%M}"
     if _is_end_of_day(here):
         return _day_words(day)
-    return f"{_day_words(day)}, end of day in {_place(agreed_in)}"
+    return f"{_day_words(day)}, end of day in {time_zone_place(agreed_in)}"
 
 
 @register.filter(name="deadline")

@@ -44,8 +44,13 @@ _CALENDAR_CADENCES = (
 )
 
 
+def count_in_words(number: int, word: str, plural: str | None = None) -> str:
+    """ "1 decision", "3 decisions"; ``plural`` for a word that does not take an s ("2 people")."""
+    return f"{number} {word if number == 1 else (plural or word + 's')}"
+
+
 def _count(number: int, unit: str) -> str:
-    return f"{number} {unit}{'' if number == 1 else 's'}"
+    return count_in_words(number, unit)
 
 
 def _nearest(value: float) -> int:

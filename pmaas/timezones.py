@@ -69,10 +69,18 @@ _PLACE_NAMES = {
 _REGION_NAMES = {"Indian": "Indian Ocean", "Atlantic": "Atlantic Ocean", "Pacific": "Pacific Ocean"}
 
 
+def _place_name(part: str) -> str:
+    return _PLACE_NAMES.get(part, part.replace("_", " "))
+
+
 def time_zone_label(name: str) -> str:
     """How a zone reads within its region: "America/Argentina/Buenos_Aires" is "Argentina / Buenos Aires"."""
-    parts = name.split("/")[1:]
-    return " / ".join(_PLACE_NAMES.get(part, part.replace("_", " ")) for part in parts) or name
+    return " / ".join(_place_name(part) for part in name.split("/")[1:]) or name
+
+
+def time_zone_place(name: str) -> str:
+    """The place a zone is named after: "Europe/Berlin" is "Berlin", "America/St_Johns" "St John's"."""
+    return _place_name(name.rsplit("/", 1)[-1])
 
 
 def time_zone_region_label(region: str) -> str:

@@ -135,3 +135,9 @@ def test_without_the_zone_table_the_names_are_filtered_to_places(without_the_zon
 
     assert {"UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"} <= offered
     assert not offered & {"US/Eastern", "Etc/GMT+5", "GB", "Japan", "Canada/Pacific", "Factory"}
+
+
+def test_a_zones_place_is_spelled_as_in_the_list():
+    assert timezones.time_zone_place("Europe/Berlin") == "Berlin"
+    assert timezones.time_zone_place("America/Argentina/Buenos_Aires") == "Buenos Aires"
+    assert timezones.time_zone_place("America/St_Johns") == "St John's"

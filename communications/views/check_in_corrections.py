@@ -15,6 +15,7 @@ from communications import selectors, services
 from communications.forms.check_ins import CheckInDeleteForm, CheckInEditForm
 from communications.raid import decision_titles
 from engagements.policy import Action, engagement_check_can
+from pmaas.durations import count_in_words
 from pmaas.forms import DATETIME_LOCAL_FORMAT, form_add_service_errors
 from pmaas.scoping import require_shared_section
 
@@ -23,10 +24,6 @@ def _timeline_entry_url(engagement_id: int, check_in_id: int | None = None) -> s
     url = reverse("engagement_timeline", kwargs={"pk": engagement_id})
     # ?check_in= opens the timeline page holding it, wherever it now falls; the anchor scrolls to it.
     return f"{url}?check_in={check_in_id}#check-in-{check_in_id}" if check_in_id else url
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
 def _decisions_told(
@@ -44,9 +41,9 @@ def _decisions_told(
     ]
     done = []
     if added:
-        done.append(f"{_plural(len(added), 'decision')} filed in the RAID log")
+        done.append(f"{count_in_words(len(added), 'decision')} filed in the RAID log")
     if reworded:
-        done.append(f"{_plural(len(reworded), 'decision')} reworded in the RAID log to match")
+        done.append(f"{count_in_words(len(reworded), 'decision')} reworded in the RAID log to match")
     return "; ".join(done), left
 
 
