@@ -50,6 +50,7 @@ from notifications.timing import (
     email_is_held,
 )
 from pmaas.deadlines import deadline_in_words
+from pmaas.durations import count_in_words
 from pmaas.locking import claim_in_batches, skip_locked
 from stakeholders.models import StakeholderRole
 
@@ -525,16 +526,16 @@ def _digest_summary(follow_ups: int, counts: dict[str, int]) -> str:
     parts = []
     escalated = counts.get(NotificationEvent.FOLLOW_UP_ESCALATED, 0)
     if escalated:
-        parts.append(f"{escalated} follow-up{'s' * (escalated != 1)} escalated to you")
+        parts.append(f"{count_in_words(escalated, 'follow-up')} escalated to you")
     follow_ups += counts.get(NotificationEvent.FOLLOW_UP_OVERDUE, 0)
     if follow_ups:
-        parts.append(f"{follow_ups} follow-up{'s' * (follow_ups != 1)} overdue")
+        parts.append(f"{count_in_words(follow_ups, 'follow-up')} overdue")
     missed = counts.get(NotificationEvent.CHECK_IN_MISSED, 0)
     if missed:
-        parts.append(f"{missed} check-in{'s' * (missed != 1)} missed")
+        parts.append(f"{count_in_words(missed, 'check-in')} missed")
     silent = counts.get(NotificationEvent.SPONSOR_SILENT, 0)
     if silent:
-        parts.append(f"{silent} stakeholder{'s' * (silent != 1)} gone quiet")
+        parts.append(f"{count_in_words(silent, 'stakeholder')} gone quiet")
     # The notice counts the items; the subject only says there are some.
     if counts.get(NotificationEvent.RAID_REVIEW_DUE, 0):
         parts.append("RAID reviews overdue")

@@ -31,6 +31,7 @@ from engagements.selectors import engagement_check_editable
 from notifications.models import NotificationEvent
 from notifications.services import NotificationDraft, notifications_record
 from pmaas.concurrency import check_unchanged
+from pmaas.durations import count_in_words
 from pmaas.errors import RuleViolation
 from pmaas.validation import clean_instance
 from search.services import search_documents_refresh
@@ -556,9 +557,9 @@ def raid_reviews_flag(*, as_of: datetime) -> int:
         assumptions = len(items) - risks
         parts = []
         if risks:
-            parts.append(f"{risks} risk{'s' if risks != 1 else ''} past review")
+            parts.append(f"{count_in_words(risks, 'risk')} past review")
         if assumptions:
-            parts.append(f"{assumptions} assumption{'s' if assumptions != 1 else ''} past validation")
+            parts.append(f"{count_in_words(assumptions, 'assumption')} past validation")
         engagements: dict[int, tuple[str, int]] = {}
         for item in items:
             code, count = engagements.get(item.engagement_id, (item.engagement.code, 0))
