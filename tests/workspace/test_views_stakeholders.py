@@ -631,7 +631,7 @@ def test_stakeholder_page_says_since_when_a_relationship_has_its_colour_and_its_
     today = met_again.astimezone(ZoneInfo(world.consultant.time_zone))
     assert f"green since {today.day} {today:%b}, amber before" in body
     assert " until " not in body
-    assert "(over 6 weeks without a channel)" in body and "(3 weeks without a channel)" in body
+    assert "(45 days without a channel)" in body and "(3 weeks without a channel)" in body
 
 
 def test_script_in_a_summary_or_notes_renders_as_text(client, world):

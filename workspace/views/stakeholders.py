@@ -33,7 +33,7 @@ from communications.selectors import (
 )
 from engagements.models import Engagement
 from engagements.selectors import engagement_can_edit, engagement_check_editable, engagement_get_for_user
-from pmaas.durations import duration_in_words
+from pmaas.durations import limit_in_words
 from pmaas.errors import RuleViolation
 from pmaas.forms import form_add_service_errors
 from stakeholders import selectors, services
@@ -253,8 +253,8 @@ def stakeholder_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "follow_up_engagements": [role.engagement for role in roles if role.engagement_id in editable],
         # In the words of the reasons above the table, which say how long in the same way.
         "unplanned_limits": {
-            "amber": duration_in_words(timedelta(days=thresholds.relationship_unplanned_amber_days)),
-            "red": duration_in_words(timedelta(days=thresholds.relationship_unplanned_red_days)),
+            "amber": limit_in_words(timedelta(days=thresholds.relationship_unplanned_amber_days)),
+            "red": limit_in_words(timedelta(days=thresholds.relationship_unplanned_red_days)),
         },
     }
     return render(request, "workspace/stakeholder_detail.html", context)
