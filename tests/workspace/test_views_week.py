@@ -311,9 +311,13 @@ def test_a_check_in_with_the_person_takes_the_obligation_off_my_week(client, wor
     # Given the lead's open obligation towards the sponsor of "mine"
     obligation = world.mine.obligation
 
-    # When a check-in with the sponsor is logged now
+    # When a check-in with the sponsor is logged now (not the factory's hour ago, which in the
+    # client's first hour of the day is yesterday there, before the obligation was opened)
     factories.make_check_in(
-        engagement=obligation.engagement, attendees=[world.mine.stakeholder], actor=world.lead
+        engagement=obligation.engagement,
+        attendees=[world.mine.stakeholder],
+        actor=world.lead,
+        occurred_at=timezone.now(),
     )
 
     # Then it is no longer on the lead's week
