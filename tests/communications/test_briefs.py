@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from email import message_from_bytes
 from typing import Any
 
@@ -35,10 +36,15 @@ def _history(world: Any) -> dict[str, Any]:
             )
         ],
     )
+    # The last meeting is half an hour before the world's pharmacy change was recorded, on the same
+    # day where the sponsor is (a meeting that day tells them), so never before their local midnight.
+    recorded = mine.obligation.opened_at
+    local = recorded.astimezone(zoneinfo.ZoneInfo(mine.stakeholder.time_zone))
+    local_midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
     factories.make_check_in(
         engagement=mine.engagement,
         attendees=[mine.stakeholder],
-        occurred_at=now - dt.timedelta(minutes=30),
+        occurred_at=max(recorded - dt.timedelta(minutes=30), local_midnight),
         summary="Budget walk-through for phase two.",
         decisions="Go-live moves to May.",
         follow_ups=[
