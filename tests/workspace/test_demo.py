@@ -33,7 +33,8 @@ from engagements.models import Client, Engagement
 from notifications.models import Notification
 from stakeholders.models import StakeholderRole
 
-pytestmark = pytest.mark.django_db
+# One worker loads the module's demo once: split over two, each loaded it.
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("demo")]
 
 OUR_APPS = ("accounts", "engagements", "stakeholders", "communications")
 HOSPITAL_CODES = {"EHR-2026", "CDW-2026", "QRR-2027"}

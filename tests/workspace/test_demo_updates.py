@@ -17,7 +17,8 @@ from demo.portfolio import UNSUBSCRIBED_DAYS_AGO, demo_load
 from notifications.models import Notification, NotificationEvent, OutboxMessage
 from pmaas.sharing import client_share
 
-pytestmark = pytest.mark.django_db
+# One worker loads the module's demo once: split over two, each loaded it.
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("demo_updates")]
 
 UTC = dt.UTC
 # A Thursday morning; nothing below depends on the day the suite runs.
