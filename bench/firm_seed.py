@@ -325,9 +325,9 @@ STEPS: list[tuple[str, str]] = [
         # Every due time of the two years before --as-of: held on time, held late
         # (one in eight) or missed (one in six, more on every seventh engagement).
         """
-        INSERT INTO communications_occurrence (channel_id, due_at, status, held_at, held_on_time,
-            check_in_id, missed_at, created_at)
-        SELECT c.id, due.at,
+        INSERT INTO communications_occurrence (channel_id, engagement_id, due_at, status, held_at,
+            held_on_time, check_in_id, missed_at, created_at)
+        SELECT c.id, c.engagement_id, due.at,
             CASE WHEN outcome.missed THEN 'missed' ELSE 'held' END,
             CASE WHEN NOT outcome.missed THEN due.at + CASE WHEN w %% 8 = 0 THEN interval '3 days'
                 ELSE interval '0' END END,

@@ -130,7 +130,7 @@ def occurrences_for(*, user: Any, engagement: Engagement | None = None) -> Query
     """The occurrences compliance counts for ``user``, narrowed to one engagement when given."""
     occurrences = scheduling.occurrence_list(user=user)
     if engagement is not None:
-        occurrences = occurrences.filter(channel__engagement=engagement)
+        occurrences = occurrences.filter(engagement=engagement)
     return occurrences
 
 
@@ -178,15 +178,18 @@ def _owner_labels(*, user: Any, ids: Iterable[int]) -> dict[int, str]:
 def group_labels(*, by: str, user: Any, ids: Iterable[int]) -> dict[int, str]:
     """A readable label per group id, in one scoped query."""
     wanted = list(ids)
+    # Values, not rows: a page of labels is a few names, and whole rows cost more than the figures.
     if by == "engagement":
-        return {
-            e.pk: f"{e.code} · {e.name}" for e in engagement_list(user=user).filter(pk__in=wanted).order_by()
-        }
+        rows = engagement_list(user=user).filter(pk__in=wanted).order_by().values_list("pk", "code", "name")
+        return {pk: f"{code} · {name}" for pk, code, name in rows}
     if by == "stakeholder":
-        return {s.pk: s.name for s in stakeholder_list(user=user).filter(pk__in=wanted).order_by()}
+        return dict(stakeholder_list(user=user).filter(pk__in=wanted).order_by().values_list("pk", "name"))
     if by == "channel":
-        channels = channel_list(user=user).filter(pk__in=wanted).select_related("stakeholder").order_by()
-        return {c.pk: f"{c.title} · {c.stakeholder.name}" for c in channels}
+        channels = channel_list(user=user).filter(pk__in=wanted).order_by()
+        return {
+            pk: f"{title} · {name}"
+            for pk, title, name in channels.values_list("pk", "title", "stakeholder__name")
+        }
     return _owner_labels(user=user, ids=wanted)
 
 
@@ -241,7 +244,7 @@ def summed(compliances: Iterable[Compliance]) -> Compliance:
 
 # --- compliance as subqueries of an outer list ------------------------------------------------------
 
-_OUTER_LOOKUP = {"engagement": "channel__engagement_id", "owner": "channel__owner_id"}
+_OUTER_LOOKUP = {"engagement": "engagement_id", "owner": "channel__owner_id"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -272,14 +275,14 @@ def compliance_columns(
     )
 
     def counted(condition: Q) -> Coalesce:
-        rows = occurrences.annotate(n=Count("pk", filter=condition)).values("n")
+        rows = occurrences.annotate(n=Count(scheduling.COUNTED_COLUMN, filter=condition)).values("n")
         return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
 
     # One pass over the occurrences, not the two the counts take (and three when a CASE guards the
     # division): sorting by compliance evaluates it for every row of the portfolio, not just a page.
     ratio = occurrences.annotate(
-        r=Cast(Count("pk", filter=scheduling.ON_TIME), FloatField())
-        / NullIf(Cast(Count("pk", filter=scheduling.COUNTED), FloatField()), Value(0.0))
+        r=Cast(Count(scheduling.COUNTED_COLUMN, filter=scheduling.ON_TIME), FloatField())
+        / NullIf(Cast(Count(scheduling.COUNTED_COLUMN, filter=scheduling.COUNTED), FloatField()), Value(0.0))
     ).values("r")
     return ComplianceColumns(
         due=counted(scheduling.COUNTED),

@@ -461,7 +461,7 @@ def engagement_signals(
     t = thresholds
 
     compliance = cadence_compliance_by_engagement(
-        occurrences_queryset=Occurrence.objects.filter(channel__engagement_id__in=ids),
+        occurrences_queryset=Occurrence.objects.filter(engagement_id__in=ids),
         window_start=as_of - timedelta(days=t.compliance_window_days),
         window_end=as_of,
     )

@@ -251,7 +251,8 @@ def _compute(
         for person, pk, week, meetings, sentiment_sum in source:
             add(pk, week, person, meetings=meetings, sentiment_sum=sentiment_sum, sentiment_count=meetings)
 
-    # Grouped by owner as well: the engagement's row sums its owners' rows.
+    # Grouped by owner as well: the engagement's row sums its owners' rows. Through the channel, not
+    # the occurrence's own engagement column: migration 0024 runs this refresh before 0028 adds it.
     occurrences = (
         Occurrence.objects.filter(channel__engagement_id__in=ids, due_at__gte=first, due_at__lt=last)
         .exclude(status=Occurrence.Status.CANCELLED)

@@ -121,20 +121,23 @@ def occurrences_dispatch(
         .exclude(Exists(Occurrence.objects.filter(channel=OuterRef("pk"), due_at=OuterRef("next_due_at"))))
     )
 
-    def create(batch: list[tuple[int, datetime]]) -> int:
+    def create(batch: list[tuple[int, datetime, int]]) -> int:
         rows = [
             Occurrence(
                 channel_id=pk,
+                engagement_id=engagement_id,
                 due_at=due_at,
                 status=Occurrence.Status.DUE if due_at <= as_of else Occurrence.Status.UPCOMING,
             )
-            for pk, due_at in batch
+            for pk, due_at, engagement_id in batch
         ]
         Occurrence.objects.bulk_create(rows, ignore_conflicts=True, batch_size=batch_size)
         return len(rows)
 
     # next_due_at__lte leaves no channel without a due time.
-    return claim_in_batches(candidates.values_list("pk", "next_due_at"), batch_size=batch_size, claim=create)
+    return claim_in_batches(
+        candidates.values_list("pk", "next_due_at", "engagement_id"), batch_size=batch_size, claim=create
+    )
 
 
 def occurrences_follow_the_plan() -> int:
@@ -246,7 +249,7 @@ def _refresh_missed_weeks(*, as_of: datetime) -> None:
     stamped = (
         Occurrence.objects.filter(status=Occurrence.Status.MISSED, missed_at=as_of)
         .order_by()
-        .values_list("channel__engagement_id", "due_at")
+        .values_list("engagement_id", "due_at")
     )
     engagement_ids: set[int] = set()
     weeks: set[date] = set()
@@ -267,7 +270,14 @@ def occurrence_mark_held(*, channel: Channel, due_at: datetime, check_in: CheckI
     inside the caller's transaction. Returns whether a row changed.
     """
     Occurrence.objects.bulk_create(
-        [Occurrence(channel=channel, due_at=due_at, status=Occurrence.Status.UPCOMING)],
+        [
+            Occurrence(
+                channel=channel,
+                engagement_id=channel.engagement_id,
+                due_at=due_at,
+                status=Occurrence.Status.UPCOMING,
+            )
+        ],
         ignore_conflicts=True,
     )
     on_time = check_in.occurred_at <= due_at + channel.grace_period
@@ -479,6 +489,9 @@ class Compliance:
 # An occurrence counts as due once its time has come: due, held or missed. Upcoming and cancelled do not.
 COUNTED = Q(status__in=[Occurrence.Status.DUE, Occurrence.Status.HELD, Occurrence.Status.MISSED])
 ON_TIME = COUNTED & Q(status=Occurrence.Status.HELD, held_on_time=True)
+# What the counts count: the status, never empty, so that every column the count reads is in the
+# covering indexes of models.Occurrence (counting the id would visit each row).
+COUNTED_COLUMN = "status"
 
 
 def _in_window(
@@ -495,7 +508,7 @@ def cadence_compliance(
     Pass a queryset already scoped to the user (``occurrence_list``).
     """
     totals = _in_window(occurrences_queryset, window_start, window_end).aggregate(
-        due=Count("pk", filter=COUNTED), held_on_time=Count("pk", filter=ON_TIME)
+        due=Count(COUNTED_COLUMN, filter=COUNTED), held_on_time=Count(COUNTED_COLUMN, filter=ON_TIME)
     )
     return Compliance.of(due=totals["due"], held_on_time=totals["held_on_time"])
 
@@ -507,7 +520,9 @@ def _compliance_by(
         _in_window(occurrences_queryset, window_start, window_end)
         .order_by()
         .values(key)
-        .annotate(due=Count("pk", filter=COUNTED), held_on_time=Count("pk", filter=ON_TIME))
+        .annotate(
+            due=Count(COUNTED_COLUMN, filter=COUNTED), held_on_time=Count(COUNTED_COLUMN, filter=ON_TIME)
+        )
     )
     return {row[key]: Compliance.of(due=row["due"], held_on_time=row["held_on_time"]) for row in rows}
 
@@ -530,7 +545,7 @@ def cadence_compliance_by_engagement(
     *, occurrences_queryset: QuerySet[Occurrence], window_start: datetime, window_end: datetime
 ) -> dict[int, Compliance]:
     """Compliance per engagement id, one grouped query."""
-    return _compliance_by("channel__engagement_id", occurrences_queryset, window_start, window_end)
+    return _compliance_by("engagement_id", occurrences_queryset, window_start, window_end)
 
 
 def cadence_compliance_by_owner(

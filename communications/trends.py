@@ -180,7 +180,7 @@ def heat_rows_by_stakeholder(
     first, _ = week_bounds(weeks[0], zone)
     _, last = week_bounds(weeks[-1], zone)
     rows = (
-        occurrences.filter(channel__engagement=engagement, due_at__gte=first, due_at__lt=last)
+        occurrences.filter(engagement=engagement, due_at__gte=first, due_at__lt=last)
         .exclude(status=Occurrence.Status.CANCELLED)
         .annotate(week=TruncWeek("due_at", tzinfo=zone))
         .order_by()

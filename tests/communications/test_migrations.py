@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from communications import services
-from communications.models import Channel, FollowUp, FollowUpRedate
+from communications.models import Channel, FollowUp, FollowUpRedate, Occurrence
 from pmaas.deadlines import end_of_day
 from tests import factories
 
@@ -117,3 +117,32 @@ def test_items_recorded_for_a_day_before_due_zones_read_as_that_day_after_the_up
     assert zones == {"For a day": "Europe/Berlin", "For a time": "", "Re-dated": "America/New_York"}
     move = FollowUpRedate.objects.get(follow_up=redated)
     assert (move.previous_due_zone, move.due_zone) == ("Europe/Berlin", "America/New_York")
+
+
+@pytest.mark.django_db
+def test_each_occurrence_gets_its_channels_engagement_on_the_upgrade() -> None:
+    # Given occurrences of channels on two engagements, stored before the row kept its engagement
+    # (here: each pointing at the wrong one, as an empty column would point at none)
+    migration = import_module("communications.migrations.0028_occurrence_engagement")
+    lead = factories.consultant()
+    first, second = (factories.make_engagement(lead=lead) for _ in range(2))
+    channels = [
+        factories.make_channel(role=factories.make_role(engagement=engagement), owner=lead)
+        for engagement in (first, second)
+    ]
+    due = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)
+    occurrences = [
+        Occurrence.objects.create(channel=channel, due_at=due + dt.timedelta(days=7 * week))
+        for channel in channels
+        for week in range(3)
+    ]
+    Occurrence.objects.filter(engagement=first).update(engagement=second)
+    Occurrence.objects.filter(channel=channels[1]).update(engagement=first)
+
+    # When the data migration runs
+    migration.backfill(apps, None)
+
+    # Then every occurrence is on its channel's engagement again
+    stored = dict(Occurrence.objects.values_list("pk", "engagement_id"))
+    assert stored == {o.pk: o.channel.engagement_id for o in occurrences}
+    assert Occurrence.objects.filter(engagement=first).count() == 3
