@@ -360,7 +360,7 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     filterset_class = FollowUpFilter
 
     def get_queryset(self) -> QuerySet[FollowUp]:
-        return selectors.follow_up_list(user=self.request.user)
+        return selectors.follow_up_api_list(user=self.request.user)
 
     def _fresh(self, follow_up: FollowUp) -> Response:
         current = selectors.follow_up_get_for_user(user=self.request.user, id=follow_up.pk)

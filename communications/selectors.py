@@ -131,6 +131,20 @@ def follow_up_list(*, user: Any) -> QuerySet[FollowUp]:
     )
 
 
+def follow_up_api_list(*, user: Any) -> QuerySet[FollowUp]:
+    """The follow-ups ``follow_up_list`` gives, joined only to what the API shows of them.
+
+    The API names the engagement and the owner but gives the check-in as an id:
+    joining the check-ins' table cost PostgreSQL 1.3 ms more to plan on every
+    request, more than reading the page took.
+    """
+    return (
+        follow_up_list(user=user)
+        .select_related(None)
+        .select_related("engagement", "owner_user", "owner_stakeholder")
+    )
+
+
 def follow_up_get_for_user(*, user: Any, id: int) -> FollowUp:
     return get_or_404(follow_up_list(user=user), id=id)
 
