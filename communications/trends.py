@@ -136,15 +136,22 @@ class HeatRow:
 
 
 def heat_rows_by_engagement(
-    *, engagements: Sequence[Engagement], weeks: Sequence[date], consultant_id: int | None = None
+    *,
+    engagements: Sequence[Engagement],
+    weeks: Sequence[date],
+    consultant_id: int | None = None,
+    all_of: QuerySet[Engagement] | None = None,
 ) -> list[HeatRow]:
     """Engagement × week for ``engagements`` (one page of them, already scoped): one query.
 
     With ``consultant_id``, the planned check-ins of the channels that person owns.
+    When ``engagements`` are every row of the scoped query ``all_of`` (an export),
+    the roll-ups are read through that query rather than a list of thousands of ids.
+    Only each engagement's id, code and name are read.
     """
     if not engagements or not weeks:
         return []
-    shown = Engagement.objects.filter(pk__in=[e.pk for e in engagements])
+    shown = all_of if all_of is not None else Engagement.objects.filter(pk__in=[e.pk for e in engagements])
     source: QuerySet[Any] = (
         rollups_for(shown, first=weeks[0], last=weeks[-1])
         if consultant_id is None
