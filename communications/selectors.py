@@ -104,22 +104,47 @@ def check_in_get_for_user(*, user: Any, id: int) -> CheckIn:
 
 
 def check_in_api_list(*, user: Any) -> QuerySet[CheckIn]:
-    """The check-ins ``check_in_list`` gives, with what the API shows of each and no more: the
-    engagement's code, the people's names and the follow-ups' ids.
+    """The check-ins ``check_in_list`` gives, with the engagement's code and who logged them; who
+    took part and the follow-ups' ids are read for a page by ``check_in_people_attach``."""
+    return CheckIn.objects.visible_to(user).select_related("engagement", "logged_by")
 
-    At firm scale these three reads were half of a page's time; a name or an id needs no whole row.
+
+def check_in_people_attach(check_ins: Sequence[CheckIn]) -> None:
+    """Give each check-in what the API lists of it, read as values in three queries.
+
+    ``attendee_summaries`` and ``team_attendee_summaries``: ``{"id", "name"}``
+    of each person, in the order of their names (as the pages list them);
+    ``follow_up_ids``: its follow-ups by due time. At firm scale, reading these
+    as model rows through three prefetches was a third of a page of check-ins.
     """
-    return (
-        CheckIn.objects.visible_to(user)
-        .select_related("engagement", "logged_by")
-        .prefetch_related(
-            Prefetch("attendees", queryset=Stakeholder.objects.only("id", "name")),
-            Prefetch(
-                "team_attendees", queryset=User.objects.only("id", "first_name", "last_name", "username")
-            ),
-            Prefetch("follow_ups", queryset=FollowUp.objects.only("id", "check_in_id")),
-        )
-    )
+    ids = [check_in.pk for check_in in check_ins]
+    attendees: dict[int, list[dict[str, Any]]] = {pk: [] for pk in ids}
+    team: dict[int, list[dict[str, Any]]] = {pk: [] for pk in ids}
+    follow_ups: dict[int, list[int]] = {pk: [] for pk in ids}
+    if ids:
+        for check_in_id, pk, name in (
+            CheckIn.attendees.through.objects.filter(checkin_id__in=ids)
+            .order_by("stakeholder__name", "stakeholder_id")
+            .values_list("checkin_id", "stakeholder_id", "stakeholder__name")
+        ):
+            attendees[check_in_id].append({"id": pk, "name": name})
+        for check_in_id, pk, first, last, username in (
+            CheckIn.team_attendees.through.objects.filter(checkin_id__in=ids)
+            .order_by("user__last_name", "user__first_name", "user__username", "user_id")
+            .values_list("checkin_id", "user_id", "user__first_name", "user__last_name", "user__username")
+        ):
+            # As User.__str__ names a person: the full name, or the username without one.
+            team[check_in_id].append({"id": pk, "name": f"{first} {last}".strip() or username})
+        for check_in_id, pk in (
+            FollowUp.objects.filter(check_in_id__in=ids)
+            .order_by("due_at", "pk")
+            .values_list("check_in_id", "pk")
+        ):
+            follow_ups[check_in_id].append(pk)
+    for check_in in check_ins:
+        check_in.attendee_summaries = attendees[check_in.pk]  # type: ignore[attr-defined]
+        check_in.team_attendee_summaries = team[check_in.pk]  # type: ignore[attr-defined]
+        check_in.follow_up_ids = follow_ups[check_in.pk]  # type: ignore[attr-defined]
 
 
 def follow_up_list(*, user: Any) -> QuerySet[FollowUp]:

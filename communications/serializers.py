@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from communications.compliance import (
@@ -40,13 +41,14 @@ from communications.models import (
     SponsorSubscription,
 )
 from communications.recurrence import describe_rule
-from communications.selectors import channel_list
+from communications.selectors import channel_list, check_in_people_attach
 from communications.services import EARLIEST_CADENCE_START, LATEST_CADENCE_START, LONGEST_GRACE_PERIOD
 from engagements.models import ChangeRequest
 from engagements.selectors import change_request_list, engagement_list, user_list
 from engagements.serializers import UserSummarySerializer
 from notifications.models import OutboxMessage
 from pmaas.api import ChoiceLabelField, ScopedPrimaryKeyRelatedField, SharedModelSerializer
+from pmaas.sharing import client_sees_field, is_client_user
 from pmaas.validation import LONG_TEXT_MAX_LENGTH, validate_date_in_range
 from stakeholders.selectors import stakeholder_list
 from stakeholders.serializers import StakeholderSummarySerializer
@@ -226,14 +228,57 @@ class FollowUpCreateSerializer(FollowUpSpecSerializer):
     engagement = ScopedPrimaryKeyRelatedField(selector=engagement_list)
 
 
+class _CheckInPeopleField(serializers.Field):
+    """One of the lists ``check_in_people_attach`` gives a check-in, written as read.
+
+    Summaries of people are dicts of the summary serializer's fields, so a
+    client user gets only those the client policy shares of ``model_label``.
+    A check-in read without them (one just written) has them read first.
+    """
+
+    model_label = ""
+    attribute = ""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        if not hasattr(value, self.attribute):
+            check_in_people_attach([value])
+        items = getattr(value, self.attribute)
+        request = self.context.get("request")
+        if not self.model_label or not is_client_user(getattr(request, "user", None)):
+            return items
+        return [
+            {key: v for key, v in item.items() if client_sees_field(self.model_label, key)} for item in items
+        ]
+
+
+@extend_schema_field(StakeholderSummarySerializer(many=True, read_only=True))
+class _AttendeesField(_CheckInPeopleField):
+    model_label = "stakeholders.Stakeholder"
+    attribute = "attendee_summaries"
+
+
+@extend_schema_field(UserSummarySerializer(many=True, read_only=True))
+class _TeamAttendeesField(_CheckInPeopleField):
+    model_label = "accounts.User"
+    attribute = "team_attendee_summaries"
+
+
+@extend_schema_field({"type": "array", "items": {"type": "integer"}, "readOnly": True})
+class _FollowUpIdsField(_CheckInPeopleField):
+    attribute = "follow_up_ids"
+
+
 class CheckInSerializer(SharedModelSerializer[CheckIn]):
     engagement_code = serializers.CharField(source="engagement.code", read_only=True)
     kind_display = ChoiceLabelField("kind")
     sentiment_display = ChoiceLabelField("sentiment")
     logged_by_name = serializers.CharField(source="logged_by", read_only=True)
-    attendees = StakeholderSummarySerializer(many=True, read_only=True)
-    team_attendees = UserSummarySerializer(many=True, read_only=True)
-    follow_ups = serializers.PrimaryKeyRelatedField[FollowUp](many=True, read_only=True)
+    attendees = _AttendeesField()
+    team_attendees = _TeamAttendeesField()
+    follow_ups = _FollowUpIdsField()
 
     class Meta:
         model = CheckIn
