@@ -82,15 +82,10 @@ def _world_shared_within_the_module(request: pytest.FixtureRequest) -> None:
     soon as a test that does not ask for it comes (so that test sees none of
     its rows), at the end of the module, or before a test that commits (a
     transactional test cannot run inside it). Each test runs in a savepoint
-    inside it, so what a test writes is undone after it. A module marked
-    ``fresh_world`` builds a world for each test, at that test's moment.
-    Autouse, so it runs before ``db`` opens the test's own transaction.
+    inside it, so what a test writes is undone after it. Autouse, so it runs
+    before ``db`` opens the test's own transaction.
     """
-    wanted = (
-        "world" in request.fixturenames
-        and not _outside_a_test_transaction(request.node)
-        and not request.node.get_closest_marker("fresh_world")
-    )
+    wanted = "world" in request.fixturenames and not _outside_a_test_transaction(request.node)
     if _shared.atomic is not None and (not wanted or _shared.module is not request.module):
         _shared_world_close(request.getfixturevalue("django_db_blocker"))
     if wanted and _shared.atomic is None and not connection.in_atomic_block:
