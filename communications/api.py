@@ -38,6 +38,7 @@ from communications.models import (
     SilenceFlag,
     SponsorSubscription,
 )
+from communications.scheduling import Compliance
 from communications.serializers import (
     ChannelCreateSerializer,
     ChannelSerializer,
@@ -499,14 +500,17 @@ class ComplianceViewSet(viewsets.GenericViewSet[Any]):
         by = query.validated_data["by"]
         window = query.window(as_of=timezone.now())
         engagement = query.validated_data.get("engagement")
-        grouped = compliance.compliance_worst_first(
-            compliance.compliance_by(by=by, user=request.user, window=window, engagement=engagement)
-        )
-        page = self.paginate_queryset(grouped)  # type: ignore[arg-type]
-        shown = page if page is not None else grouped
-        labels = compliance.group_labels(by=by, user=request.user, ids=[pk for pk, _ in shown])
+        ranked = compliance.compliance_ranked(by=by, user=request.user, window=window, engagement=engagement)
+        page = self.paginate_queryset(ranked)  # type: ignore[arg-type]
+        shown = page if page is not None else ranked
+        labels = compliance.group_labels(by=by, user=request.user, ids=[pk for pk, _, _ in shown])
         rows = [
-            {"id": pk, "label": labels.get(pk, ""), **dataclasses.asdict(figures)} for pk, figures in shown
+            {
+                "id": pk,
+                "label": labels.get(pk, ""),
+                **dataclasses.asdict(Compliance.of(due=due, held_on_time=held_on_time)),
+            }
+            for pk, due, held_on_time in shown
         ]
         if page is not None:
             return self.get_paginated_response(self.get_serializer(rows, many=True).data)

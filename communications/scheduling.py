@@ -513,9 +513,14 @@ def cadence_compliance(
     return Compliance.of(due=totals["due"], held_on_time=totals["held_on_time"])
 
 
-def _compliance_by(
+def compliance_counts_by(
     key: str, occurrences_queryset: QuerySet[Occurrence], window_start: datetime, window_end: datetime
-) -> dict[int, Compliance]:
+) -> list[tuple[int, int, int]]:
+    """(group id, due, held on time) per value of ``key``, as the one grouped query returns them.
+
+    No objects: a caller that sorts a firm's thousands of groups to show one
+    page of them makes figures for that page only.
+    """
     rows = (
         _in_window(occurrences_queryset, window_start, window_end)
         .order_by()
@@ -523,8 +528,16 @@ def _compliance_by(
         .annotate(
             due=Count(COUNTED_COLUMN, filter=COUNTED), held_on_time=Count(COUNTED_COLUMN, filter=ON_TIME)
         )
+        .values_list(key, "due", "held_on_time")
     )
-    return {row[key]: Compliance.of(due=row["due"], held_on_time=row["held_on_time"]) for row in rows}
+    return list(rows)
+
+
+def _compliance_by(
+    key: str, occurrences_queryset: QuerySet[Occurrence], window_start: datetime, window_end: datetime
+) -> dict[int, Compliance]:
+    counts = compliance_counts_by(key, occurrences_queryset, window_start, window_end)
+    return {pk: Compliance.of(due=due, held_on_time=held_on_time) for pk, due, held_on_time in counts}
 
 
 def cadence_compliance_by_channel(
