@@ -34,6 +34,19 @@ def march_history(world):
     return world
 
 
+def test_the_api_page_in_a_browser_shows_the_rows(client, march_history):
+    # Given a practice lead in a browser, which asks for HTML
+    client.force_login(march_history.practice_lead)
+
+    # When opening compliance in the API's HTML view
+    response = client.get(URL, {"by": "engagement", **MARCH}, HTTP_ACCEPT="text/html")
+
+    # Then the page shows the rows, as every other list's does (it answered 500 building a filter form)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert "EHR-A · EHR rollout" in response.content.decode()
+
+
 def test_the_route_is_the_documented_one():
     assert reverse("v1:compliance-list") == URL
 
