@@ -398,7 +398,10 @@ def relationship_health(
             if silent_for > 2 * planned:
                 silence(RED, f"No contact for {silent}, more than twice as long as planned ({basis})")
             elif silent_for > planned:
-                silence(AMBER, f"No contact for {silent}, longer than planned ({basis})")
+                # Said against the meeting that is late, not the gap to it: a call two days before a
+                # fortnightly meeting made "longer than planned (2 days)" of a plan of two weeks.
+                late = duration_in_words(silent_for - planned)
+                silence(AMBER, f"No contact for {silent}; the planned meeting was due {late} ago")
         elif silent_for > red_after:
             silence(RED, f"{_unplanned(silent_for)} (limit: {limit_in_words(red_after)})")
         elif silent_for > amber_after:

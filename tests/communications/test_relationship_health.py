@@ -34,9 +34,9 @@ def test_silence_longer_than_the_planned_interval_is_amber():
     # Given a weekly channel (last contact to next due: 7 days) and 10 days of silence
     health = _health(last_contact_at=NOW - dt.timedelta(days=10), next_due_at=NOW - dt.timedelta(days=3))
 
-    # Then it is amber, saying how long and against what
+    # Then it is amber, saying how long and since when the planned meeting is late
     assert health.status == AMBER
-    assert health.reasons == ("No contact for 10 days, longer than planned (7 days)",)
+    assert health.reasons == ("No contact for 10 days; the planned meeting was due 3 days ago",)
 
 
 def test_silence_longer_than_twice_the_planned_interval_is_red():
