@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import django_filters
 from drf_spectacular import openapi
 from drf_spectacular.utils import OpenApiResponse
 
@@ -62,9 +63,36 @@ def _rewrite(node: Any) -> None:
             _rewrite(value)
 
 
+def _choice_filters(view: Any) -> set[str]:
+    filterset = getattr(getattr(view, "cls", None), "filterset_class", None)
+    if filterset is None:
+        return set()
+    return {
+        name
+        for name, field in filterset.base_filters.items()
+        if isinstance(field, django_filters.ChoiceFilter)
+    }
+
+
+def _empty_choice_documented(result: dict[str, Any], generator: Any) -> None:
+    # A list's choice filter left empty (``?kind=``, as a form sends an unchosen select) filters
+    # nothing, as an absent one; the schema listed only the choices, so the answer broke it.
+    for path, _, method, view in getattr(generator, "endpoints", None) or []:
+        names = _choice_filters(view)
+        operation = result.get("paths", {}).get(path, {}).get(method.lower(), {})
+        for parameter in operation.get("parameters", []):
+            schema = parameter.get("schema", {})
+            if parameter.get("in") == "query" and parameter.get("name") in names and "enum" in schema:
+                if "" not in schema["enum"]:
+                    schema["enum"].append("")
+                parameter["description"] = (parameter.get("description", "") + "\n\nEmpty: every value.").strip()
+
+
 def postprocess_schema(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
-    """Times of day as a pattern (HH:MM[:SS[.ffffff]]), and Retry-After on every 429."""
+    """Times of day as a pattern (HH:MM[:SS[.ffffff]]), Retry-After on every 429, and the empty value
+    of a list's choice filter."""
     _rewrite(result)
+    _empty_choice_documented(result, generator)
     for path in result.get("paths", {}).values():
         for operation in path.values():
             throttled = operation.get("responses", {}).get("429")

@@ -76,3 +76,21 @@ def test_local_times_are_stated_as_a_pattern_without_an_offset(consultant_client
     # JSON Schema's "time" format requires an offset, which a time of day in the stakeholder's zone has not.
     assert "format" not in local_time
     assert local_time["pattern"].startswith("^([01][0-9]|2[0-3])")
+
+
+def test_a_choice_filter_left_empty_is_documented_and_filters_nothing(
+    consultant_client: Client, world: World
+) -> None:
+    # Given the schema's stakeholder-roles list and its kind filter
+    operation = _schema(consultant_client)["paths"]["/api/v1/stakeholder-roles/"]["get"]
+    kind = next(parameter for parameter in operation["parameters"] if parameter["name"] == "kind")
+
+    # When the filter is sent empty, as a form sends a select left unchosen
+    every = consultant_client.get(reverse("v1:stakeholder-role-list")).json()["results"]
+    empty = consultant_client.get(reverse("v1:stakeholder-role-list"), {"kind": ""})
+
+    # Then the schema allows it, and the answer is the unfiltered list (a choice outside the enum is refused)
+    assert "" in kind["schema"]["enum"] and "sponsor" in kind["schema"]["enum"]
+    assert empty.status_code == 200
+    assert empty.json()["results"] == every
+    assert consultant_client.get(reverse("v1:stakeholder-role-list"), {"kind": "chair"}).status_code == 400
