@@ -85,7 +85,9 @@ def _empty_choice_documented(result: dict[str, Any], generator: Any) -> None:
             if parameter.get("in") == "query" and parameter.get("name") in names and "enum" in schema:
                 if "" not in schema["enum"]:
                     schema["enum"].append("")
-                parameter["description"] = (parameter.get("description", "") + "\n\nEmpty: every value.").strip()
+                parameter["description"] = (
+                    parameter.get("description", "") + "\n\nEmpty: every value."
+                ).strip()
 
 
 def postprocess_schema(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
