@@ -118,15 +118,6 @@ def worst_first(rows: Iterable[ComplianceRow]) -> list[ComplianceRow]:
     )
 
 
-# The grouped query's key per grouping (``scheduling.cadence_compliance_by_*`` count the same way).
-_GROUP_KEYS = {
-    "engagement": "engagement_id",
-    "stakeholder": "channel__stakeholder_id",
-    "channel": "channel_id",
-    "owner": "channel__owner_id",
-}
-
-
 def compliance_ranked(
     *, by: str, user: Any, window: ComplianceWindow, engagement: Engagement | None = None
 ) -> list[tuple[int, int, int]]:
@@ -134,7 +125,10 @@ def compliance_ranked(
     orders rows (ties by id), before any label is read: the API pages first and makes figures for
     the page only, which at firm scale was a quarter of the request. One query."""
     counts = scheduling.compliance_counts_by(
-        _GROUP_KEYS[by], occurrences_for(user=user, engagement=engagement), window.start, window.end
+        scheduling.COMPLIANCE_GROUP_KEYS[by],
+        occurrences_for(user=user, engagement=engagement),
+        window.start,
+        window.end,
     )
     return sorted(counts, key=lambda row: (row[1] == 0, row[2] / row[1] if row[1] else 0.0, -row[1], row[0]))
 

@@ -536,6 +536,15 @@ def compliance_counts_by(
     return list(rows)
 
 
+# What each grouping of compliance groups occurrences by: the functions below, and the API's ranking.
+COMPLIANCE_GROUP_KEYS = {
+    "engagement": "engagement_id",
+    "stakeholder": "channel__stakeholder_id",
+    "channel": "channel_id",
+    "owner": "channel__owner_id",
+}
+
+
 def _compliance_by(
     key: str, occurrences_queryset: QuerySet[Occurrence], window_start: datetime, window_end: datetime
 ) -> dict[int, Compliance]:
@@ -547,28 +556,30 @@ def cadence_compliance_by_channel(
     *, occurrences_queryset: QuerySet[Occurrence], window_start: datetime, window_end: datetime
 ) -> dict[int, Compliance]:
     """Compliance per channel id, one grouped query."""
-    return _compliance_by("channel_id", occurrences_queryset, window_start, window_end)
+    return _compliance_by(COMPLIANCE_GROUP_KEYS["channel"], occurrences_queryset, window_start, window_end)
 
 
 def cadence_compliance_by_stakeholder(
     *, occurrences_queryset: QuerySet[Occurrence], window_start: datetime, window_end: datetime
 ) -> dict[int, Compliance]:
     """Compliance per stakeholder id, over all their channels, one grouped query."""
-    return _compliance_by("channel__stakeholder_id", occurrences_queryset, window_start, window_end)
+    return _compliance_by(
+        COMPLIANCE_GROUP_KEYS["stakeholder"], occurrences_queryset, window_start, window_end
+    )
 
 
 def cadence_compliance_by_engagement(
     *, occurrences_queryset: QuerySet[Occurrence], window_start: datetime, window_end: datetime
 ) -> dict[int, Compliance]:
     """Compliance per engagement id, one grouped query."""
-    return _compliance_by("engagement_id", occurrences_queryset, window_start, window_end)
+    return _compliance_by(COMPLIANCE_GROUP_KEYS["engagement"], occurrences_queryset, window_start, window_end)
 
 
 def cadence_compliance_by_owner(
     *, occurrences_queryset: QuerySet[Occurrence], window_start: datetime, window_end: datetime
 ) -> dict[int, Compliance]:
     """Compliance per channel owner (the consultant) id, one grouped query."""
-    return _compliance_by("channel__owner_id", occurrences_queryset, window_start, window_end)
+    return _compliance_by(COMPLIANCE_GROUP_KEYS["owner"], occurrences_queryset, window_start, window_end)
 
 
 def occurrence_list(*, user: Any) -> QuerySet[Occurrence]:
