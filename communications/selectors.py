@@ -868,6 +868,8 @@ class FollowUpBoard:
     open: BoardSection
     done: BoardSection
     client_owed: BoardSection
+    # The client's overdue items, so the page accounts for every follow-up health counts as overdue.
+    client_overdue: int = 0
 
 
 def follow_up_board(
@@ -900,7 +902,12 @@ def follow_up_board(
     totals = (
         follow_up_list(user=user)
         .filter(engagement=engagement)
-        .aggregate(**{key: Count("pk", filter=condition) for key, condition in conditions.items()})
+        .aggregate(
+            **{key: Count("pk", filter=condition) for key, condition in conditions.items()},
+            client_overdue=Count(
+                "pk", filter=Q(owner_stakeholder__isnull=False) & FollowUp.overdue_condition(as_of=as_of)
+            ),
+        )
     )
     totals["done"] = min(totals["done"], FOLLOW_UPS_DONE_LIMIT)
     wanted = pages or {}
@@ -914,7 +921,11 @@ def follow_up_board(
         return BoardSection(rows=found, number=number, has_next=end < totals[key], total=totals[key])
 
     return FollowUpBoard(
-        overdue=section("overdue"), open=section("open"), done=section("done"), client_owed=section("client")
+        overdue=section("overdue"),
+        open=section("open"),
+        done=section("done"),
+        client_owed=section("client"),
+        client_overdue=totals["client_overdue"],
     )
 
 

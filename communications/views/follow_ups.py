@@ -77,12 +77,19 @@ def engagement_follow_ups(request: HttpRequest, pk: int) -> HttpResponse:
         "done": board.done,
         "client": board.client_owed,
     }
+    can_edit = engagement_can_edit(user=request.user, engagement=engagement)
     context = {
         "engagement": engagement,
         "tab": "follow_ups",
         "board": board,
+        # "Complete selected" is offered only where the page holds a row the reader may tick.
+        "selectable": any(
+            follow_up.may_change and follow_up.status == FollowUp.Status.OPEN
+            for section in sections.values()
+            for follow_up in section.rows
+        ),
         "pager": {key: _pager(request, key, section) for key, section in sections.items()},
-        "can_edit": engagement_can_edit(user=request.user, engagement=engagement),
+        "can_edit": can_edit,
         "next": request.get_full_path(),
         "bulk": True,
     }

@@ -93,6 +93,26 @@ def test_what_the_client_owes_is_listed_apart_with_the_stakeholders_name(client,
     assert "Send the revised plan" not in client_section
 
 
+def test_what_stakeholders_owe_overdue_is_counted_in_its_heading(client, world) -> None:
+    # Given an item the client's stakeholder owed yesterday, beside the world's open one
+    factories.make_follow_up(
+        engagement=world.mine.engagement,
+        owner_stakeholder=world.mine.stakeholder,
+        title="Sign the test plan",
+        due_at=timezone.now() - dt.timedelta(days=1),
+    )
+    client.force_login(world.lead)
+
+    # When the lead opens the follow-ups
+    page = client.get(_page(world.mine.engagement)).content.decode()
+
+    # Then the stakeholders' heading says how many of theirs are overdue, as health counts them
+    heading = page[page.index('id="follow-ups-client"') :]
+    heading = heading[: heading.index("</h3>")]
+    assert "(2, " in heading
+    assert "1 overdue" in heading
+
+
 def test_rows_carry_complete_and_redate_controls_named_after_the_item(client, world) -> None:
     item = _team_item(world)
     client.force_login(world.lead)
@@ -114,6 +134,23 @@ def test_client_pmo_lead_gets_controls_only_for_what_they_own(client, world) -> 
 
     assert 'aria-label="Complete: Approve the data migration plan"' in page
     assert 'aria-label="Complete: Send the revised plan"' not in page
+
+
+def test_complete_selected_is_offered_only_while_a_row_can_be_ticked(client, world) -> None:
+    # Given a shared team item the client user may read but not complete
+    _team_item(world, shared=True)
+    client.force_login(world.client_user)
+    assert "Complete selected" in client.get(_page(world.mine.engagement)).content.decode()
+
+    # When her people's only item is done
+    owed = FollowUp.objects.get(engagement=world.mine.engagement, title="Approve the data migration plan")
+    services.follow_up_complete(actor=world.client_user, follow_up=owed)
+
+    # Then the page offers no bulk button for rows she cannot tick
+    page = client.get(_page(world.mine.engagement)).content.decode()
+    assert "Send the revised plan" in page
+    assert 'name="follow_up_ids"' not in page
+    assert "Complete selected" not in page
 
 
 def test_follow_ups_query_count_does_not_grow_with_items(client, world, django_assert_num_queries) -> None:
