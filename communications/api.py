@@ -53,6 +53,7 @@ from communications.serializers import (
     FollowUpCommentCreateSerializer,
     FollowUpCommentSerializer,
     FollowUpCreateSerializer,
+    FollowUpRedateSerializer,
     FollowUpSerializer,
     MembershipRemoveQuerySerializer,
     RaidAssumptionValidateSerializer,
@@ -413,6 +414,23 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def reopen(self, request: Request, pk: str | None = None) -> Response:
         follow_up = services.follow_up_reopen(actor=request.user, follow_up=self.get_object())
         return self._fresh(follow_up)
+
+    @extend_schema(
+        summary="Give an open follow-up a new due time",
+        description=(
+            "Allowed to whoever may complete it. The new time must lie ahead; the item is no longer "
+            "overdue, and the move is kept in its history. Idempotent: the same time twice moves nothing."
+        ),
+        request=FollowUpRedateSerializer,
+        responses={200: FollowUpSerializer, 400: FIELD_ERRORS, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"])
+    def redate(self, request: Request, pk: str | None = None) -> Response:
+        follow_up = self.get_object()
+        body = FollowUpRedateSerializer(data=request.data, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        moved = services.follow_up_redate(actor=request.user, follow_up=follow_up, **body.validated_data)
+        return self._fresh(moved)
 
     @extend_schema(
         summary="Comment on a follow-up",

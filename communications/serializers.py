@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
@@ -42,13 +43,20 @@ from communications.models import (
 )
 from communications.recurrence import describe_rule
 from communications.selectors import channel_list, check_in_people_attach
-from communications.services import EARLIEST_CADENCE_START, LATEST_CADENCE_START, LONGEST_GRACE_PERIOD
+from communications.services import (
+    EARLIEST_CADENCE_START,
+    LATEST_CADENCE_START,
+    LONGEST_GRACE_PERIOD,
+    follow_up_due_at,
+)
 from engagements.models import ChangeRequest
 from engagements.selectors import change_request_list, engagement_list, user_list
 from engagements.serializers import UserSummarySerializer
 from notifications.models import OutboxMessage
 from pmaas.api import ChoiceLabelField, ScopedPrimaryKeyRelatedField, SharedModelSerializer
+from pmaas.deadlines import deadline_day
 from pmaas.sharing import client_sees_field, is_client_user
+from pmaas.timezones import available_time_zones
 from pmaas.validation import LONG_TEXT_MAX_LENGTH, validate_date_in_range
 from stakeholders.selectors import stakeholder_list
 from stakeholders.serializers import StakeholderSummarySerializer
@@ -161,6 +169,9 @@ class FollowUpSerializer(SharedModelSerializer[FollowUp]):
     is_overdue = serializers.SerializerMethodField(
         help_text="Open and past its due time; a done or cancelled item never is."
     )
+    due_on = serializers.SerializerMethodField(
+        help_text="For an item agreed for a day, that day (due by its end in due_zone); null for a time."
+    )
 
     class Meta:
         model = FollowUp
@@ -175,6 +186,8 @@ class FollowUpSerializer(SharedModelSerializer[FollowUp]):
             "owner_stakeholder",
             "owner_name",
             "due_at",
+            "due_on",
+            "due_zone",
             "status",
             "status_display",
             "completed_at",
@@ -190,6 +203,9 @@ class FollowUpSerializer(SharedModelSerializer[FollowUp]):
         ]
         read_only_fields = fields
 
+    def get_due_on(self, follow_up: FollowUp) -> date | None:
+        return deadline_day(follow_up.due_at, follow_up.due_zone)
+
     def get_overdue_at(self, follow_up: FollowUp) -> datetime | None:
         if hasattr(follow_up, "overdue_at"):
             return cast("datetime | None", follow_up.overdue_at)
@@ -202,11 +218,54 @@ class FollowUpSerializer(SharedModelSerializer[FollowUp]):
         return follow_up.is_overdue_at(timezone.now())
 
 
-class FollowUpSpecSerializer(serializers.Serializer[Any]):
+class FollowUpDueSerializer(serializers.Serializer[Any]):
+    """When an item is due: a moment (due_at), or a day (due_on) that ends in due_zone.
+
+    A day is due by its end where it was agreed, as the pages' date-only
+    deadlines are (pmaas/deadlines.py); the zone defaults to the caller's.
+    Validated data carries ``due_at`` and ``due_zone`` ("" for a moment).
+    """
+
+    due_at = serializers.DateTimeField(
+        validators=[validate_date_in_range], required=False, help_text="A moment; or give due_on instead."
+    )
+    due_on = serializers.DateField(
+        validators=[validate_date_in_range],
+        required=False,
+        write_only=True,
+        help_text="A day, due by its end in due_zone; instead of due_at.",
+    )
+    due_zone = serializers.CharField(
+        max_length=64,
+        required=False,
+        write_only=True,
+        help_text="With due_on: the IANA time zone of that day. Defaults to the caller's time zone.",
+    )
+
+    def validate_due_zone(self, value: str) -> str:
+        if value not in available_time_zones():
+            raise serializers.ValidationError(f"{value} is not a known time zone; use an IANA name.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        due_on, zone = attrs.pop("due_on", None), attrs.pop("due_zone", None)
+        if due_on is not None and "due_at" in attrs:
+            raise serializers.ValidationError({"due_on": ["Give due_at or due_on, not both."]})
+        if due_on is None:
+            if zone is not None:
+                raise serializers.ValidationError({"due_zone": ["Give due_zone only with due_on."]})
+            if "due_at" not in attrs:
+                raise serializers.ValidationError({"due_at": ["Give due_at, or due_on for a day."]})
+            return attrs | {"due_zone": ""}
+        zone = zone or timezone.get_current_timezone_name()
+        return attrs | {"due_at": follow_up_due_at(due_on=due_on, time_zone=ZoneInfo(zone)), "due_zone": zone}
+
+
+class FollowUpSpecSerializer(FollowUpDueSerializer):
     """One action item: give exactly one of owner_user and owner_stakeholder."""
 
     title = serializers.CharField(max_length=300)
-    due_at = serializers.DateTimeField(validators=[validate_date_in_range])
     owner_user = ScopedPrimaryKeyRelatedField(
         selector=user_list, required=False, allow_null=True, default=None, help_text="A team member."
     )
@@ -226,6 +285,13 @@ class FollowUpSpecSerializer(serializers.Serializer[Any]):
 
 class FollowUpCreateSerializer(FollowUpSpecSerializer):
     engagement = ScopedPrimaryKeyRelatedField(selector=engagement_list)
+
+
+class FollowUpRedateSerializer(FollowUpDueSerializer):
+    seen_updated_at = serializers.DateTimeField(
+        required=False,
+        help_text="The follow-up's updated_at as last read: a change since then refuses the move.",
+    )
 
 
 class _CheckInPeopleField(serializers.Field):
@@ -349,6 +415,13 @@ class CheckInCreateSerializer(serializers.Serializer[Any]):
     follow_ups = serializers.ListSerializer[Any](
         child=FollowUpSpecSerializer(), required=False, max_length=MOST_FOLLOW_UPS_PER_CHECK_IN
     )
+    file_decisions = serializers.BooleanField(
+        default=False,
+        help_text=(
+            "File each line of decisions in the RAID log as a decision of this check-in, decided on "
+            "its day by its attendees and shared if it is."
+        ),
+    )
 
 
 class CheckInEditSerializer(serializers.Serializer[Any]):
@@ -365,6 +438,14 @@ class CheckInEditSerializer(serializers.Serializer[Any]):
     )
     team_attendees = ScopedPrimaryKeyRelatedField(
         selector=user_list, many=True, default=list, help_text="Members of the engagement's team."
+    )
+    file_decisions = serializers.BooleanField(
+        default=False,
+        help_text=(
+            "File each line of decisions in the RAID log as a decision of this check-in, decided on "
+            "its day by its attendees and shared if it is. "
+            "Lines filed before follow their correction either way; this files the lines not filed yet."
+        ),
     )
     seen_updated_at = serializers.DateTimeField(
         help_text=(

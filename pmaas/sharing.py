@@ -154,6 +154,8 @@ CLIENT_POLICY: Mapping[str, ClientShare] = {
         "owner_stakeholder",
         "owner_name",
         "due_at",
+        "due_on",
+        "due_zone",
         "status",
         "status_display",
         "completed_at",

@@ -84,7 +84,7 @@ def engagement_follow_ups(request: HttpRequest, pk: int) -> HttpResponse:
         "board": board,
         # "Complete selected" is offered only where the page holds a row the reader may tick.
         "selectable": any(
-            follow_up.may_change and follow_up.status == FollowUp.Status.OPEN
+            getattr(follow_up, "may_change", False) and follow_up.status == FollowUp.Status.OPEN
             for section in sections.values()
             for follow_up in section.rows
         ),

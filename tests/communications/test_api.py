@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -213,6 +214,40 @@ def test_check_in_with_attendees_and_follow_ups_is_logged(client: Client, world:
     assert {f.title for f in check_in.follow_ups.all()} == {"Send the minutes", "Approve the test plan"}
     assert written()["check_ins"] == before["check_ins"] + 1
     assert written()["follow_ups"] == before["follow_ups"] + 2
+
+
+def test_check_in_files_its_decisions_in_the_raid_log_when_asked(client: Client, world: World) -> None:
+    # Given the consultant logging two decisions and asking to file them
+    client.force_login(world.consultant)
+    body = check_in_body(
+        world, decisions="Go-live stays on 1 September.\nTrain super-users first.", file_decisions=True
+    )
+
+    # When they post it
+    response = post(client, reverse("v1:check-in-list"), body)
+
+    # Then each line is a decision of that check-in in the engagement's RAID log
+    assert response.status_code == 201, response.json()
+    filed = client.get(
+        reverse("v1:raid-item-list"), {"engagement": world.mine.engagement.pk, "kind": "decision"}
+    ).json()["results"]
+    mine = sorted(item["title"] for item in filed if item["check_in"] == response.json()["id"])
+    assert mine == ["Go-live stays on 1 September.", "Train super-users first."]
+
+
+def test_filing_decisions_without_any_is_400_under_decisions_and_logs_nothing(
+    client: Client, world: World
+) -> None:
+    client.force_login(world.consultant)
+    before = written()
+
+    response = post(
+        client, reverse("v1:check-in-list"), check_in_body(world, decisions="", file_decisions=True)
+    )
+
+    assert response.status_code == 400
+    assert "decisions" in response.json()
+    assert written() == before
 
 
 def test_check_in_with_an_attendee_outside_the_callers_scope_is_refused_as_unknown(
@@ -470,6 +505,98 @@ def test_follow_up_is_recorded_outside_a_check_in(client: Client, world: World) 
     assert data["is_overdue"] is False
 
 
+def test_follow_up_agreed_for_a_day_is_due_by_its_end_in_the_zone_given(client: Client, world: World) -> None:
+    # Given the consultant recording an item agreed for a day in Tokyo
+    client.force_login(world.consultant)
+    day = (timezone.now() + timedelta(days=5)).date()
+    body = follow_up_body(world, due_on=day.isoformat(), due_zone="Asia/Tokyo")
+    del body["due_at"]
+
+    # When they post it
+    response = post(client, reverse("v1:follow-up-list"), body)
+
+    # Then it is due at the end of that day in Tokyo, and reads back as that day
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    assert data["due_on"] == day.isoformat()
+    assert data["due_zone"] == "Asia/Tokyo"
+    due = FollowUp.objects.get(pk=data["id"]).due_at.astimezone(ZoneInfo("Asia/Tokyo"))
+    assert (due.date(), due.hour, due.minute) == (day, 23, 59)
+
+
+def test_follow_up_due_at_a_moment_has_no_day(client: Client, world: World) -> None:
+    client.force_login(world.consultant)
+
+    data = post(client, reverse("v1:follow-up-list"), follow_up_body(world)).json()
+
+    assert (data["due_on"], data["due_zone"]) == (None, "")
+
+
+def test_a_follow_up_is_redated_through_the_api_and_its_overdue_mark_goes(
+    client: Client, world: World
+) -> None:
+    # Given the lead's item that fell overdue yesterday
+    item = factories.make_follow_up(engagement=world.mine.engagement, owner_user=world.lead)
+    FollowUp.objects.filter(pk=item.pk).update(due_at=timezone.now() - timedelta(days=1))
+    follow_ups_flag_overdue(as_of=timezone.now())
+    client.force_login(world.consultant)
+    seen = client.get(reverse("v1:follow-up-detail", args=[item.pk])).json()
+    assert seen["is_overdue"] is True
+
+    # When the consultant gives it until a day next week
+    day = (timezone.now() + timedelta(days=7)).date()
+    response = post(
+        client,
+        reverse("v1:follow-up-redate", args=[item.pk]),
+        {"due_on": day.isoformat(), "due_zone": "Europe/Berlin", "seen_updated_at": seen["updated_at"]},
+    )
+
+    # Then it is due that day, no longer overdue, and the move is in its history
+    assert response.status_code == 200, response.json()
+    data = response.json()
+    assert (data["due_on"], data["is_overdue"], data["overdue_at"]) == (day.isoformat(), False, None)
+    assert item.redates.get().redated_by == world.consultant
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"due_at": "2020-01-01T09:00:00Z"}, "due_at"),
+        ({}, "due_at"),
+        ({"due_on": "not a day"}, "due_on"),
+        ({"due_at": "2031-01-01T09:00:00Z", "seen_updated_at": "2020-01-01T00:00:00Z"}, "non_field_errors"),
+    ],
+)
+def test_a_redate_refused_is_400_under_its_field_and_moves_nothing(
+    client: Client, world: World, body: dict[str, Any], field: str
+) -> None:
+    item = factories.make_follow_up(engagement=world.mine.engagement, owner_user=world.lead)
+    client.force_login(world.lead)
+
+    response = post(client, reverse("v1:follow-up-redate", args=[item.pk]), body)
+
+    assert response.status_code == 400, response.content
+    assert field in response.json(), response.json()
+    assert FollowUp.objects.get(pk=item.pk).due_at == item.due_at
+    assert not item.redates.exists()
+
+
+def test_a_client_user_cannot_redate_what_the_team_owes(client: Client, world: World) -> None:
+    item = factories.make_follow_up(
+        engagement=world.mine.engagement, owner_user=world.lead, shared_with_client=True
+    )
+    client.force_login(world.client_user)
+
+    response = post(
+        client,
+        reverse("v1:follow-up-redate", args=[item.pk]),
+        {"due_at": iso(timezone.now() + timedelta(days=9))},
+    )
+
+    assert response.status_code == 403
+    assert not item.redates.exists()
+
+
 @pytest.mark.parametrize(
     ("login", "overrides", "field"),
     [
@@ -478,6 +605,11 @@ def test_follow_up_is_recorded_outside_a_check_in(client: Client, world: World) 
         ("practice_lead", {"owner_user": "outsider"}, "owner"),
         ("consultant", {"engagement": "other engagement"}, "engagement"),
         ("consultant", {"due_at": "tomorrow"}, "due_at"),
+        ("consultant", {"due_at": None}, "due_at"),
+        ("consultant", {"due_on": "2031-02-30"}, "due_on"),
+        ("consultant", {"due_on": "2031-02-03"}, "due_on"),
+        ("consultant", {"due_zone": "Europe/Berlin"}, "due_zone"),
+        ("consultant", {"due_at": None, "due_on": "2031-02-03", "due_zone": "Mars/Olympus"}, "due_zone"),
         ("consultant", {"owner_stakeholder": "mine"}, "owner"),
     ],
 )
@@ -494,6 +626,7 @@ def test_follow_up_refused_is_answered_400_and_not_written(
         "other engagement": world.other.engagement.pk,
     }
     body = follow_up_body(world, **{key: ids.get(value, value) for key, value in overrides.items()})
+    body = {key: value for key, value in body.items() if value is not None or key != "due_at"}
     before = written()
 
     # When they post it

@@ -121,6 +121,31 @@ def test_put_replaces_time_attendees_summary_and_decisions(client, world):
     assert (body["summary"], body["decisions"]) == ("Steering committee.", "")
 
 
+def test_a_correction_files_the_decisions_not_filed_yet_when_asked(client, world):
+    # Given the consultant's check-in, its decision never filed
+    check_in = _consultants_check_in(world)
+    client.force_login(world.consultant)
+
+    # When they add a decision and ask to file them
+    response = _patch(
+        client,
+        check_in,
+        {
+            "decisions": "Train super-users first\nPilot on ward 3",
+            "file_decisions": True,
+            "seen_updated_at": _seen(client, check_in),
+        },
+    )
+
+    # Then both lines are decisions of that check-in in the RAID log
+    assert response.status_code == 200, response.json()
+    filed = client.get(reverse("v1:raid-item-list"), {"kind": "decision"}).json()["results"]
+    assert sorted(item["title"] for item in filed if item["check_in"] == check_in.pk) == [
+        "Pilot on ward 3",
+        "Train super-users first",
+    ]
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [

@@ -43,6 +43,8 @@ ROUTES: dict[str, Entry] = {
     "v1:follow-up-detail": ObjectRoute("follow_up"),
     "v1:follow-up-complete": ObjectRoute("follow_up", method="post"),
     "v1:follow-up-reopen": ObjectRoute("follow_up", method="post"),
+    # Without a due time nothing moves; the writes are test_api's concern.
+    "v1:follow-up-redate": ObjectRoute("follow_up", method="post"),
     "v1:follow-up-comments": ObjectRoute("follow_up", method="post", data=(("body", "Noted."),)),
     "v1:follow-up-comment-list": ListRoute("comment"),
     "v1:follow-up-comment-detail": ObjectRoute("comment"),
