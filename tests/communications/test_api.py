@@ -228,9 +228,8 @@ def test_check_in_files_its_decisions_in_the_raid_log_when_asked(client: Client,
 
     # Then each line is a decision of that check-in in the engagement's RAID log
     assert response.status_code == 201, response.json()
-    filed = client.get(
-        reverse("v1:raid-item-list"), {"engagement": world.mine.engagement.pk, "kind": "decision"}
-    ).json()["results"]
+    query: dict[str, str | int] = {"engagement": world.mine.engagement.pk, "kind": "decision"}
+    filed = client.get(reverse("v1:raid-item-list"), query).json()["results"]
     mine = sorted(item["title"] for item in filed if item["check_in"] == response.json()["id"])
     assert mine == ["Go-live stays on 1 September.", "Train super-users first."]
 
