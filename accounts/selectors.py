@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import F, QuerySet
+from django.utils import timezone
 
 from accounts.models import CalendarFeed, UserSession
 from pmaas.scoping import get_or_404
@@ -48,7 +49,16 @@ def session_list_for_user(*, user: Any) -> list[UserSession]:
     expired, ended from another browser) is left out.
     """
     rows = list(UserSession.objects.visible_to(user).filter(user=user)[:SESSIONS_SHOWN])
-    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store_class = import_module(settings.SESSION_ENGINE).SessionStore
+    if hasattr(store_class, "get_model_class"):
+        # A database-backed store (db, cached_db): the live ones of the page in one query, not one each.
+        live = set(
+            store_class.get_model_class()
+            .objects.filter(session_key__in=[row.session_key for row in rows], expire_date__gt=timezone.now())
+            .values_list("session_key", flat=True)
+        )
+        return [row for row in rows if row.session_key in live]
+    store = store_class()
     return [row for row in rows if store.exists(row.session_key)]
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import UserSession
@@ -175,3 +177,23 @@ def test_the_settings_time_is_a_valid_html_date_time_without_fractions(client):
     assert found is not None
     stamp = found.group(1)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", stamp), stamp
+
+
+@pytest.mark.django_db
+def test_the_sessions_page_reads_a_fixed_number_of_queries(django_assert_num_queries):
+    # Given a consultant on two browsers, then on seven
+    user = factories.consultant()
+    laptop = _browser(user, LAPTOP)
+    _browser(user, PHONE)
+    laptop.get(reverse("account_sessions"))
+    with CaptureQueriesContext(connection) as small:
+        laptop.get(reverse("account_sessions"))
+    # Read now: the next request's start clears the log the capture is a view of.
+    budget = len(small.captured_queries)
+    for _ in range(5):
+        _browser(user, PHONE)
+
+    # When the laptop lists them again, then it reads as many queries as with two
+    with django_assert_num_queries(budget):
+        body = laptop.get(reverse("account_sessions")).content.decode()
+    assert body.count('name="session"') == 6

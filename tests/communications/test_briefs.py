@@ -8,6 +8,8 @@ from email import message_from_bytes
 from typing import Any
 
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -293,3 +295,47 @@ def test_the_reminder_mail_carries_the_brief(world, eager_tasks, django_capture_
     late_risk_line = next(line for line in text.splitlines() if "Ward staff may not be released" in line)
     assert late_risk_line.startswith("- Risk: ") and "(OVERDUE)" in late_risk_line
     assert "Someone else's action" not in text
+
+
+def _more_for_the_brief(world: Any, n: int) -> None:
+    """``n`` more of each list the brief holds about the sponsor: meetings, open items, RAID items."""
+    mine, now = world.mine, timezone.now()
+    for i in range(n):
+        factories.make_check_in(
+            engagement=mine.engagement,
+            attendees=[mine.stakeholder],
+            occurred_at=now - dt.timedelta(days=20 + i),
+            summary=f"Earlier meeting {i}.",
+            follow_ups=[
+                communication_services.FollowUpSpec(
+                    title=f"Action {i}", due_at=now + dt.timedelta(days=2 + i), owner_user=world.lead
+                ),
+                communication_services.FollowUpSpec(
+                    title=f"Their action {i}",
+                    due_at=now + dt.timedelta(days=2 + i),
+                    owner_stakeholder=mine.stakeholder,
+                ),
+            ],
+        )
+        factories.make_raid_item(
+            engagement=mine.engagement, title=f"Risk {i}", stakeholders=[mine.stakeholder]
+        )
+
+
+def test_the_brief_page_reads_a_fixed_number_of_queries(client, world, django_assert_num_queries):
+    # Given the sponsor's brief with one of each list, then with twelve (over the page's cap)
+    url = reverse("channel_brief", kwargs={"pk": world.mine.channel.pk})
+    client.force_login(world.lead)
+    _more_for_the_brief(world, 1)
+    client.get(url)
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(url).status_code == 200
+    # Read now: the next request's start clears the log the capture is a view of.
+    budget = len(small.captured_queries)
+    _more_for_the_brief(world, 11)
+
+    # When the lead opens it again, then it reads as many queries as with one
+    with django_assert_num_queries(budget):
+        page = client.get(url).content.decode()
+    assert "Their action 0" in page
+    assert page.count(">Risk ") == BRIEF_LIST_LIMIT
