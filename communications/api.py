@@ -731,9 +731,10 @@ class RaidItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @extend_schema(
         summary="Turn an issue into a proposed change request",
         description=(
-            "An open issue not turned into one before (400 otherwise). The change request takes the "
-            "issue's title and description (and action plan), is linked both ways "
-            "(became_change_request) and lists who must be told of it; the issue stays open."
+            "An open issue not turned into one before (400 otherwise). The change request is shared "
+            "with the client: it takes the issue's title and description (and action plan) only when "
+            "the issue is shared too, and an internal issue's needs a title of its own. It is linked "
+            "both ways (became_change_request) and lists who must be told of it; the issue stays open."
         ),
         request=RaidIssueToChangeRequestSerializer,
         responses={201: ChangeRequestSerializer, 400: FIELD_ERRORS, 403: FORBIDDEN, 404: NOT_FOUND},

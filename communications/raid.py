@@ -448,11 +448,18 @@ def raid_issue_to_change_request(
     kind: str,
     budget_impact: Any = 0,
     schedule_impact_days: int = 0,
+    title: str = "",
+    description: str | None = None,
     as_of: datetime | None = None,
 ) -> ChangeRequest:
     """Turn an open issue into a proposed change request, linked both ways, with its obligations.
 
-    The change request takes the issue's title and description and is recorded
+    A change request is the client's to decide, so the client's users and the
+    sponsors' updates read it (pmaas/sharing.py). Its ``title`` and
+    ``description`` default to the issue's (its description and action plan)
+    only when the issue is shared with the client too; an internal issue's
+    words are never copied out: its change request needs a title written for
+    the client, and its description is what the caller gives. It is recorded
     through ``obligations.change_request_record``, so the people who must be
     told are on the list at once. The issue stays open until it is resolved.
     Refused for anything but an open issue, and for an issue already turned
@@ -464,13 +471,19 @@ def raid_issue_to_change_request(
     _require(locked, RaidKind.ISSUE, "turned into a change request")
     if locked.became_change_request_id is not None:
         raise RuleViolation("This issue was already turned into a change request.")
-    description = item.description
-    if item.mitigation:
-        description = f"{description}\n\n{item.mitigation}".strip()
+    title = title.strip()
+    if not title and not locked.shared_with_client:
+        raise ValidationError(
+            {"title": "This issue is internal: write the change request's title as the client may read it."}
+        )
+    if description is None:
+        description = ""
+        if locked.shared_with_client:
+            description = f"{locked.description}\n\n{locked.mitigation}".strip()
     change_request = change_request_record(
         actor=actor,
         engagement=item.engagement,
-        title=item.title[:200],
+        title=(title or locked.title)[:200],
         kind=kind,
         raised_on=as_of.astimezone(ZoneInfo(item.engagement.client.time_zone)).date(),
         description=description,

@@ -841,6 +841,23 @@ class RaidAssumptionValidateSerializer(serializers.Serializer[Any]):
 
 
 class RaidIssueToChangeRequestSerializer(serializers.Serializer[Any]):
+    title = serializers.CharField(
+        max_length=200,
+        required=False,
+        help_text=(
+            "As the client's users will read it. Defaults to the issue's title for an issue shared with "
+            "the client; required for an internal one."
+        ),
+    )
+    description = serializers.CharField(
+        max_length=LONG_TEXT_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        help_text=(
+            "Defaults to the issue's description and action plan for an issue shared with the client; "
+            "empty for an internal one."
+        ),
+    )
     kind = serializers.ChoiceField(choices=ChangeRequest.Kind.choices)
     budget_impact = serializers.DecimalField(
         max_digits=14, decimal_places=2, default=Decimal(0), help_text="Positive adds cost."

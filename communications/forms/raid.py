@@ -208,6 +208,13 @@ class TransitionForm(forms.Form):
 
 
 class IssueToChangeRequestForm(forms.Form):
+    title = forms.CharField(label="Title of the change request", max_length=200)
+    description = LongTextField(
+        label="Description",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What changes and why, as the client's people will read it.",
+    )
     kind = forms.ChoiceField(label="Kind of change", choices=ChangeRequest.Kind.choices)
     budget_impact = forms.DecimalField(
         label="Budget impact", max_digits=14, decimal_places=2, initial=0, help_text="Positive adds cost."
@@ -219,3 +226,10 @@ class IssueToChangeRequestForm(forms.Form):
         max_value=3650,
         help_text="Positive delays.",
     )
+
+    @classmethod
+    def initial_for(cls, item: RaidItem) -> dict[str, Any]:
+        """The issue's words, for an issue the client already reads; nothing of an internal one's."""
+        if not item.shared_with_client:
+            return {}
+        return {"title": item.title[:200], "description": f"{item.description}\n\n{item.mitigation}".strip()}

@@ -219,7 +219,8 @@ def _detail_context(request: HttpRequest, item: RaidItem, **forms: Any) -> dict[
         "targets": [(s, item.TRANSITIONS.label(s)) for s in item.TRANSITIONS.targets(item.status)],
         "review_form": review,
         "validate_form": forms.get("validate_form") or AssumptionValidateForm(),
-        "change_form": forms.get("change_form") or IssueToChangeRequestForm(),
+        "change_form": forms.get("change_form")
+        or IssueToChangeRequestForm(initial=IssueToChangeRequestForm.initial_for(item)),
     }
 
 

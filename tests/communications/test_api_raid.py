@@ -254,6 +254,7 @@ def test_an_issue_becomes_a_proposed_change_request_once(client, world):
         title="Pharmacy feed missing",
         description="The interface spec left it out.",
         mitigation="Add it to the interface scope.",
+        shared_with_client=True,
     )
     client.force_login(world.consultant)
 
@@ -284,9 +285,33 @@ def test_an_issue_becomes_a_proposed_change_request_once(client, world):
     assert again.status_code == 400 and "already turned into a change request" in str(again.json())
 
 
+def test_an_internal_issue_needs_a_title_for_the_client_and_lends_none_of_its_words(client, world):
+    # Given an internal issue
+    issue = factories.make_raid_item(
+        engagement=world.mine.engagement,
+        kind="issue",
+        title="Sponsor blocks the pharmacy budget",
+        description="She wants it cut.",
+    )
+    client.force_login(world.lead)
+
+    # When it is turned into a change request without a title, then with one
+    untitled = _post(client, "change-request", issue, {"kind": "scope"})
+    titled = _post(client, "change-request", issue, {"kind": "budget", "title": "Pharmacy budget review"})
+
+    # Then the first is refused under title; the second carries only the words given, and the client reads it
+    assert untitled.status_code == 400 and "title" in untitled.json()
+    assert titled.status_code == 201, titled.json()
+    assert (titled.json()["title"], titled.json()["description"]) == ("Pharmacy budget review", "")
+    client.force_login(world.client_user)
+    shown = client.get(reverse("v1:change-request-detail", args=[titled.json()["id"]])).json()
+    assert shown["title"] == "Pharmacy budget review"
+    assert "Sponsor blocks" not in str(shown) and "cut" not in str(shown)
+
+
 def test_a_change_request_needs_a_kind_sane_impacts_and_an_issue(client, world):
     client.force_login(world.lead)
-    issue = factories.make_raid_item(engagement=world.mine.engagement, kind="issue")
+    issue = factories.make_raid_item(engagement=world.mine.engagement, kind="issue", shared_with_client=True)
 
     no_kind = _post(client, "change-request", issue, {})
     huge = _post(client, "change-request", issue, {"kind": "scope", "schedule_impact_days": 10**6})

@@ -209,6 +209,7 @@ def test_an_issue_becomes_a_proposed_change_request_once(world):
         title="Interface engine cannot take the lab feed",
         description="Vendor needs a new adapter.",
         severity="high",
+        shared_with_client=True,
     )
 
     # When it is turned into a change request

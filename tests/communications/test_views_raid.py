@@ -336,12 +336,59 @@ def test_an_issue_turned_into_a_change_request_lands_on_the_changes_page(client,
     client.force_login(world.lead)
     response = client.post(
         reverse("raid_issue_to_change_request", args=[issue.pk]),
-        {"kind": "scope", "budget_impact": "5000", "schedule_impact_days": "10"},
+        {"title": "Lab feed adapter", "kind": "scope", "budget_impact": "5000", "schedule_impact_days": "10"},
     )
     assert response.status_code == 302
     assert response["Location"] == reverse("engagement_changes", args=[world.mine.engagement.pk])
     issue.refresh_from_db()
     assert issue.became_change_request.schedule_impact_days == 10
+    assert issue.became_change_request.title == "Lab feed adapter"
+
+
+def test_the_change_request_form_warns_it_is_shared_and_copies_only_a_shared_issues_words(client, world):
+    # Given an internal issue and a shared one
+    internal = factories.make_raid_item(
+        engagement=world.mine.engagement,
+        kind="issue",
+        title="Sponsor blocks the budget",
+        description="Cut it.",
+    )
+    shared = factories.make_raid_item(
+        engagement=world.mine.engagement,
+        kind="issue",
+        title="Lab feed rejected",
+        description="Spec gap.",
+        shared_with_client=True,
+    )
+    client.force_login(world.lead)
+
+    # When the lead opens each
+    internal_page = client.get(reverse("raid_item_detail", args=[internal.pk])).content.decode()
+    shared_page = client.get(reverse("raid_item_detail", args=[shared.pk])).content.decode()
+
+    # Then both say the change request is the client's to read; the internal one's form starts empty
+    assert "show on the client's pages and in sponsors' status updates" in internal_page
+    assert "This issue is internal, so none of its words are copied" in internal_page
+    form = internal_page[internal_page.index('id="change-heading"') :]
+    assert 'value="Sponsor blocks the budget"' not in form and "Cut it." not in form
+    form = shared_page[shared_page.index('id="change-heading"') :]
+    assert 'value="Lab feed rejected"' in form and "Spec gap." in form
+
+    # And an internal issue's change request without a title is refused beside the field, writing nothing
+    response = client.post(
+        reverse("raid_issue_to_change_request", args=[internal.pk]),
+        {
+            "title": "",
+            "description": "Budget review",
+            "kind": "budget",
+            "budget_impact": "0",
+            "schedule_impact_days": "0",
+        },
+    )
+    assert response.status_code == 400
+    assert "Budget review" in response.content.decode()
+    internal.refresh_from_db()
+    assert internal.became_change_request is None
 
 
 # The overview and the check-in form
