@@ -36,6 +36,21 @@ class MaskSecretsFilter(logging.Filter):
         return True
 
 
+class RefusalWithoutTracebackFilter(logging.Filter):
+    """Drops the traceback Django attaches to a 4xx it raised (a 403, a 404): the line says it all.
+
+    Refusals are routine (a consultant opening a check-in they may not
+    correct), and fifty lines of stack each buried the log; a 5xx keeps its
+    traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if isinstance(status, int) and status < 500:
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 class GunicornLogger(glogging.Logger):
     """gunicorn's logger, with the access log and the error log masked like Django's."""
 

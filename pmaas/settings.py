@@ -619,6 +619,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "mask_secrets": {"()": "pmaas.access_log.MaskSecretsFilter"},
+        "refusal_without_traceback": {"()": "pmaas.access_log.RefusalWithoutTracebackFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
@@ -629,7 +630,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        "django.request": {"filters": ["mask_secrets"]},
+        "django.request": {"filters": ["mask_secrets", "refusal_without_traceback"]},
         # runserver's access log; Django's default gives it a handler of its own, unmasked.
         "django.server": {"handlers": ["console"], "filters": ["mask_secrets"], "propagate": False},
     },

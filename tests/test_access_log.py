@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -127,3 +128,20 @@ def test_django_request_logs_mask_the_token(
 )
 def test_only_the_feed_token_is_masked(logged: str, kept: str) -> None:
     assert mask_secrets(logged) == kept
+
+
+def test_a_refused_request_is_one_line_in_the_log_without_a_traceback(
+    client: Client, world: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given the world's check-in, which the consultant did not log and may not correct
+    client.force_login(world.consultant)
+    url = reverse("check_in_edit", args=[world.mine.check_in.pk])
+
+    # When they open its correction form
+    with caplog.at_level(logging.INFO):
+        assert client.get(url).status_code == 403
+
+    # Then the refusal is logged once, as a line naming the path, with no traceback to bury the rest
+    refused = [record for record in caplog.records if url in record.getMessage()]
+    assert [record.levelname for record in refused] == ["WARNING"]
+    assert not any(record.exc_info or record.exc_text for record in caplog.records)
