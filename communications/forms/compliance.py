@@ -40,11 +40,11 @@ class ComplianceWindowForm(forms.Form):
         widget=DatePicker(),
     )
     end = forms.DateField(
-        label="To",
+        # Said in the label: a hint under one field of a filter row pushed that field above the others.
+        label="To (included)",
         validators=[validate_date_in_range],
         required=False,
         widget=DatePicker(),
-        help_text="Included.",
     )
 
     def clean(self) -> dict[str, Any]:

@@ -126,6 +126,22 @@ def test_rows_carry_complete_and_redate_controls_named_after_the_item(client, wo
     assert "Complete selected" in page
 
 
+def test_a_done_rows_select_and_action_cells_are_empty_so_a_phone_shows_no_bare_labels(client, world) -> None:
+    # Given a done item
+    item = _team_item(world)
+    services.follow_up_complete(actor=world.lead, follow_up=item)
+    client.force_login(world.lead)
+
+    # When the lead opens the follow-ups
+    page = client.get(_page(world.mine.engagement)).content.decode()
+
+    # Then its row has nothing in its select and actions cells, not even a space (app.css hides :empty cells)
+    row = page[page.index(f'<tr id="follow-up-{item.pk}"') :]
+    row = row[: row.index("</tr>")]
+    assert '<td data-label="Select"></td>' in row
+    assert '<td data-label="Actions" class="follow-up-actions"></td>' in row
+
+
 def test_client_pmo_lead_gets_controls_only_for_what_they_own(client, world) -> None:
     _team_item(world)
     client.force_login(world.client_user)

@@ -345,6 +345,33 @@ def test_a_checkbox_sits_before_its_words_at_the_left(page: Page, site: str, log
         assert place["indent"] <= 40, (name, place)
 
 
+def test_a_client_users_fewer_tabs_open_on_the_current_one_on_a_phone(
+    phone_context: BrowserContext, site: str, log_in: LogIn, team: Team
+):
+    # Given the client's PMO lead, who sees seven of the engagement's tabs, on a phone
+    item = factories.make_raid_item(engagement=team.engagement, actor=team.lead, shared_with_client=True)
+    person = factories.client_user(team.engagement.client)
+    page = phone_context.new_page()
+    log_in(page, person)
+    page.goto(f"{site}{reverse('engagement_detail', args=[team.engagement.pk])}")
+    sections = page.get_by_role("navigation", name="Engagement sections")
+    paths = [str(link.get_attribute("href")) for link in sections.get_by_role("link").all()]
+    paths.append(reverse("raid_item_detail", args=[item.pk]))
+
+    # When each is opened
+    hidden = []
+    for path in paths:
+        page.goto(f"{site}{path}")
+        box, strip = sections.locator('[aria-current="page"]').bounding_box(), sections.bounding_box()
+        assert box is not None and strip is not None
+        if box["x"] < strip["x"] - 1 or box["x"] + box["width"] > strip["x"] + strip["width"] + 1:
+            hidden.append(path)
+
+    # Then the current tab is whole in view on every one (the line once snapped past it to its end)
+    assert len(paths) >= 6
+    assert hidden == []
+
+
 @pytest.mark.parametrize("javascript", [True, False], ids=["with JavaScript", "without JavaScript"])
 def test_the_phone_menu_opens_from_one_control_with_and_without_javascript(
     request: pytest.FixtureRequest, site: str, log_in: LogIn, team: Team, javascript: bool
