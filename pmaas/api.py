@@ -303,6 +303,10 @@ THROTTLED = OpenApiResponse(
     description="Too many requests from this user; the Retry-After header says how many seconds to wait.",
 )
 TOO_LARGE = OpenApiResponse(response=ErrorDetailSerializer, description="The request body is too large.")
+UNSUPPORTED_MEDIA = OpenApiResponse(
+    response=ErrorDetailSerializer,
+    description="The body is not JSON, a form or multipart, or its type cannot be read (a broken multipart body).",
+)
 
 
 class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField[Any]):

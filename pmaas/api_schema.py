@@ -13,7 +13,15 @@ import django_filters
 from drf_spectacular import openapi
 from drf_spectacular.utils import OpenApiResponse
 
-from pmaas.api import FIELD_ERRORS, FORBIDDEN, NOT_FOUND, PAGE_NOT_FOUND, THROTTLED, TOO_LARGE
+from pmaas.api import (
+    FIELD_ERRORS,
+    FORBIDDEN,
+    NOT_FOUND,
+    PAGE_NOT_FOUND,
+    THROTTLED,
+    TOO_LARGE,
+    UNSUPPORTED_MEDIA,
+)
 
 # A time of day as the API writes it (DRF's TimeField: isoformat, no offset).
 # JSON Schema's "time" format demands an offset, which a local time has not.
@@ -41,6 +49,7 @@ class AutoSchema(openapi.AutoSchema):
             errors["400"] = FIELD_ERRORS
         if self.method in ("POST", "PUT", "PATCH"):
             errors["413"] = TOO_LARGE
+            errors["415"] = UNSUPPORTED_MEDIA
         if self.method == "GET" and self._is_list_view():
             # A filter naming a row the caller cannot see, or a bad page size; a page past the last.
             errors["400"] = FIELD_ERRORS
