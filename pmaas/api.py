@@ -305,7 +305,7 @@ THROTTLED = OpenApiResponse(
 TOO_LARGE = OpenApiResponse(response=ErrorDetailSerializer, description="The request body is too large.")
 UNSUPPORTED_MEDIA = OpenApiResponse(
     response=ErrorDetailSerializer,
-    description="The body is not JSON, a form or multipart, or its type cannot be read (a broken multipart body).",
+    description="The body is not JSON, a form or multipart, or its type cannot be read (a broken multipart).",
 )
 
 
