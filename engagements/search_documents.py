@@ -43,6 +43,7 @@ CHANGE_REQUEST = register(
         visible=lambda user: ChangeRequest.objects.visible_to(user),
         url=lambda pk, engagement_id: reverse("engagement_changes", kwargs={"pk": engagement_id}),
         engagement=lambda c: c.engagement_id,
-        happened_at=lambda c: c.decided_at or c.created_at,
+        # Dated as the changes page dates it: the day it was raised, not the day its row was written.
+        happened_on=lambda c: c.raised_on,
     )
 )

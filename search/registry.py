@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from django.db.models import Model, QuerySet
@@ -53,6 +53,27 @@ class DocumentKind:
     url: Callable[[int, int | None], str]
     engagement: Callable[[Any], int | None] = _no_engagement
     happened_at: Callable[[Any], datetime | None] = _no_moment
+    # For a kind dated by a day rather than a moment (a decision's day, a change request's
+    # raised_on), instead of ``happened_at``: a day shown in the reader's time zone could be the
+    # day before or after.
+    happened_on: Callable[[Any], date | None] | None = None
+
+    def moment(self, row: Any) -> datetime | None:
+        """What a document of ``row`` stores as ``happened_at``: its moment, or its day's midnight in UTC.
+
+        A day is stored as a moment so that PostgreSQL's newest-first ranking
+        orders it among the other kinds' moments; ``day`` reads it back.
+        """
+        if self.happened_on is None:
+            return self.happened_at(row)
+        day = self.happened_on(row)
+        return None if day is None else datetime.combine(day, time(), tzinfo=UTC)
+
+    def day(self, moment: datetime | None) -> date | None:
+        """The day a stored ``happened_at`` stands for, for a kind dated by a day; None for the others."""
+        if self.happened_on is None or moment is None:
+            return None
+        return moment.astimezone(UTC).date()
 
 
 KINDS: dict[str, DocumentKind] = {}

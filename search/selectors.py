@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
@@ -40,6 +40,8 @@ SNIPPET_WORDS = 30
 # among the newest this many of them: ranking every match of a word like "plan" (half a million
 # documents at firm scale) took most of a second, and among so many the recent ones are sought.
 RANKED_AT_MOST = 500
+_LINE_BREAKS = re.compile(r"\s*[\r\n]\s*")
+_SENTENCE_ENDS = (".", "!", "?", ":", ";", "…")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,13 @@ class SearchHit:
     snippet: SafeString
     happened_at: datetime | None
     url: str
+    # Set instead of ``happened_at`` for a kind dated by a day (search.registry).
+    happened_on: date | None = None
+
+    @property
+    def dated(self) -> date | datetime | None:
+        """What the hit is dated by: its day, or its moment (shown in the reader's time zone)."""
+        return self.happened_on or self.happened_at
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,21 @@ def marked(text: str) -> SafeString:
         text = text.replace(standin, bracket)
     html = str(escape(text))
     return mark_safe(html.replace(MARK_START, "<mark>").replace(MARK_STOP, "</mark>"))  # noqa: S308
+
+
+def _parts_apart(text: str) -> str:
+    """A document's body with its parts apart: a line break reads as " · " unless a sentence ended there.
+
+    The parts of a body are lines (search.services), which HTML shows run
+    together: a change request's kind read into its description.
+    """
+    text = (text or "").strip()
+
+    def joined(match: re.Match[str]) -> str:
+        before = text[: match.start()].rstrip(MARK_START + MARK_STOP)
+        return " " if before.endswith(_SENTENCE_ENDS) else " · "
+
+    return _LINE_BREAKS.sub(joined, text)
 
 
 def _scope(user: Any, kinds: Sequence[DocumentKind]) -> Q:
@@ -226,8 +250,9 @@ def search_document_list(
                 object_id=document.object_id,
                 engagement_id=document.engagement_id,
                 title=marked(title),
-                snippet=marked(body),
-                happened_at=document.happened_at,
+                snippet=marked(_parts_apart(body)),
+                happened_at=None if document_kind.happened_on is not None else document.happened_at,
+                happened_on=document_kind.day(document.happened_at),
                 url=document_kind.url(document.object_id, document.engagement_id),
             )
         )

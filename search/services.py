@@ -53,7 +53,7 @@ def _document(kind: DocumentKind, row: object, audience: str, parts: Iterable[Pa
         engagement_id=kind.engagement(row),
         title=title or kind.label,
         body=body,
-        happened_at=kind.happened_at(row),
+        happened_at=kind.moment(row),
     )
 
 

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from communications.models import Channel, CheckIn, Delivery, FollowUp, SponsorSubscription
+from communications.raid import decision_lines
 from engagements.models import ChangeRequest, Engagement, Milestone
 from notifications.models import OutboxMessage
 from pmaas.scoping import get_or_404
@@ -215,7 +216,8 @@ class MeetingLine:
     kind: str
     attendees: list[str]
     summary: str
-    decisions: str
+    # One decision per line of the check-in, as the RAID log files them: each is counted and listed alone.
+    decisions: list[str]
 
 
 @dataclass(frozen=True)
@@ -408,7 +410,7 @@ def update_contents(
                 attendees=[p.name for p in c.attendees.all()]
                 + [u.get_full_name() or u.username for u in c.team_attendees.all()],
                 summary=c.summary,
-                decisions=c.decisions,
+                decisions=decision_lines(c.decisions),
             )
             for c in meetings[engagement.pk]
             if start <= c.occurred_at < end

@@ -87,7 +87,9 @@ def _meetings(meetings: list[MeetingLine], time_zone: str, span: str) -> str:
 
 
 def _decisions(meetings: list[MeetingLine], changes: list[ChangeLine]) -> str:
-    decided = [" ".join(m.decisions.split()).rstrip(" .;") for m in meetings if m.decisions.strip()]
+    # Each line of a check-in's decisions is one decision, so it is counted and named on its own.
+    lines = (" ".join(line.split()).rstrip(" .;") for m in meetings for line in m.decisions)
+    decided = [line for line in lines if line]
     decided += [f"{c.title}: {' '.join(c.decision.split()).rstrip(' .;')}" for c in changes if c.decision]
     if not decided:
         return ""

@@ -13,9 +13,10 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from accounts.models import User
-from communications import services
-from communications.models import Channel, FollowUp, FollowUpRedate, Occurrence
+from communications import raid, services
+from communications.models import Channel, FollowUp, FollowUpRedate, Occurrence, RaidItem
 from pmaas.deadlines import end_of_day
+from search.models import SearchDocument
 from tests import factories
 
 BEFORE = [("communications", "0005_notifications_silence_lean_follow_up_indexes")]
@@ -146,3 +147,29 @@ def test_each_occurrence_gets_its_channels_engagement_on_the_upgrade() -> None:
     stored = dict(Occurrence.objects.values_list("pk", "engagement_id"))
     assert stored == {o.pk: o.channel.engagement_id for o in occurrences}
     assert Occurrence.objects.filter(engagement=first).count() == 3
+
+
+@pytest.mark.django_db
+def test_raid_items_found_by_search_are_dated_by_their_day_after_the_upgrade(time_machine) -> None:
+    # Given a decision and a risk recorded in the evening of 10 March UTC (11 March in Berlin),
+    # whose search documents carry, as before, the moment their rows were written
+    migration = import_module("communications.migrations.0029_raid_item_search_documents_dated")
+    time_machine.move_to(dt.datetime(2026, 3, 10, 23, 30, tzinfo=UTC), tick=False)
+    lead = factories.consultant()
+    engagement = factories.make_engagement(lead=lead)
+    decision = raid.RaidFields(title="Go live ward by ward", decided_on=dt.date(2026, 3, 4))
+    risk = raid.RaidFields(title="Vendor slips", likelihood=2, impact=3, review_on=dt.date(2026, 4, 1))
+    for kind, values in (("decision", decision), ("risk", risk)):
+        raid.raid_item_create(actor=lead, engagement=engagement, kind=kind, values=values)
+    documents = SearchDocument.objects.filter(kind="raid_item")
+    documents.update(happened_at=timezone.now())
+
+    # When the data migration runs
+    migration.redate(apps, None)
+
+    # Then each document holds what the index writes now: the decision's day, the day the risk was raised
+    kinds = dict(RaidItem.objects.values_list("pk", "kind"))
+    assert {(kinds[d.object_id], d.happened_at) for d in documents} == {
+        ("decision", dt.datetime(2026, 3, 4, tzinfo=UTC)),
+        ("risk", dt.datetime(2026, 3, 11, tzinfo=UTC)),
+    }

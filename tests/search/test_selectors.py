@@ -32,6 +32,10 @@ def _titles(user, query, **kwargs):
     return [str(hit.title).replace("<mark>", "").replace("</mark>", "") for hit in found.hits]
 
 
+def _plain(text):
+    return str(text).replace("<mark>", "").replace("</mark>", "")
+
+
 def _change(world, scope, title, description=""):
     return engagement_services.change_request_create(
         actor=world.administrator,
@@ -328,3 +332,58 @@ def test_a_query_with_more_matches_than_are_ranked_is_ranked_among_the_newest(wo
         # Then the two newest are found, the oldest not
         assert found is not None
         assert {h.object_id for h in found.hits} == {c.pk for c in newest_first[:2]}
+
+
+def test_each_kind_is_dated_by_its_day_not_by_when_its_row_was_written(world, time_machine):
+    from communications import raid
+
+    # Given, at 23:30 UTC on 10 March (11 March in the client's Berlin), a change request raised
+    # on 2 March, a decision taken on 4 March and a risk raised that evening
+    time_machine.move_to(dt.datetime(2026, 3, 10, 23, 30, tzinfo=dt.UTC), tick=False)
+    _change(world, world.mine, "Gazelle interface scope")
+    decision = raid.RaidFields(title="Gazelle go-live ward by ward", decided_on=dt.date(2026, 3, 4))
+    risk = raid.RaidFields(title="Gazelle vendor slips", likelihood=3, impact=4, review_on=RAISED)
+    for kind, values in (("decision", decision), ("risk", risk)):
+        raid.raid_item_create(
+            actor=world.administrator, engagement=world.mine.engagement, kind=kind, values=values
+        )
+    expected = {
+        "Gazelle interface scope": RAISED,
+        "Gazelle go-live ward by ward": dt.date(2026, 3, 4),
+        "Gazelle vendor slips": dt.date(2026, 3, 11),
+    }
+
+    # When the lead searches for them, as the services indexed them and after a rebuild
+    for rebuilt in (False, True):
+        if rebuilt:
+            search_index_rebuild()
+        found = search_document_list(user=world.lead, query="gazelle")
+
+        # Then each is dated by the day that matters for its kind, a day and not a moment
+        assert found is not None
+        assert {_plain(hit.title): hit.dated for hit in found.hits} == expected
+        assert all(hit.happened_at is None for hit in found.hits)
+
+
+def test_the_parts_of_a_result_text_read_apart(world):
+    # Given a change request, whose kind and description are parts of its text, and a check-in
+    # whose summary ends a sentence before its two decisions
+    _change(world, world.mine, "Ibis interface", description="Raised by the ibis board")
+    factories.make_check_in(
+        engagement=world.mine.engagement,
+        attendees=[world.mine.stakeholder],
+        summary="Ibis plan reviewed.",
+        decisions="Go with the ibis vendor\nKeep the pilot ward",
+    )
+
+    # When the lead searches for it
+    changes = search_document_list(user=world.lead, query="ibis", kind="change_request")
+    check_ins = search_document_list(user=world.lead, query="ibis", kind="check_in")
+
+    # Then the parts are apart: a dot between them, a space after a full stop
+    assert changes is not None and check_ins is not None
+    assert _plain(changes.hits[0].snippet) == "Scope change · Raised by the ibis board"
+    assert (
+        _plain(check_ins.hits[0].snippet)
+        == "Ibis plan reviewed. Go with the ibis vendor · Keep the pilot ward"
+    )

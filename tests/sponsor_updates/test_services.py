@@ -11,7 +11,7 @@ from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from communications.models import Delivery, SponsorSubscription
+from communications.models import CheckIn, Delivery, SponsorSubscription
 from engagements.services import milestone_create
 from notifications.models import OutboxMessage
 from sponsor_updates import schedule, services
@@ -179,6 +179,27 @@ def test_a_milestone_past_its_day_and_not_done_is_said_to_be_late_in_both_parts(
     assert "late since Mon 9 Mar" not in text
     # And the drafted summary says it too
     assert "Next milestone: Data migration, late since 6 Mar." in preview.summary
+
+
+def test_each_decision_of_a_meeting_is_its_own_item_in_both_parts(sponsored):
+    # Given the week's shared check-in recorded two decisions, one per line
+    CheckIn.objects.filter(decisions="Cut over on 14 March.").update(
+        decisions="Cut over on 14 March.\nTrain the night shift first"
+    )
+
+    # When the update of Monday 9 March is previewed
+    rendered = update_preview(subscription=sponsored.subscription, as_of=AS_OF).rendered
+
+    # Then the text lists each decision on its own line, all at the same indent under the meeting
+    assert (
+        "  Agreed the cut-over weekend.\n"
+        "  Decisions:\n"
+        "    - Cut over on 14 March.\n"
+        "    - Train the night shift first\n"
+    ) in rendered.text
+    # And the HTML gives each its own list item
+    assert ">Cut over on 14 March.</li>" in rendered.html
+    assert ">Train the night shift first</li>" in rendered.html
 
 
 def test_health_is_left_out_where_the_firm_does_not_share_it(sponsored):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from communications.models import CheckIn
 from engagements.models import Milestone
 from sponsor_updates.schedule import Period
 from sponsor_updates.selectors import ChangeLine, MeetingLine, MilestoneLine, UpdateContent, update_contents
@@ -43,6 +44,24 @@ def test_the_draft_names_the_periods_meetings_decisions_milestones_and_scope_cha
     assert "Scope change: Add the pharmacy module (proposed)." in text
 
 
+def test_each_line_of_a_check_ins_decisions_is_counted_and_named_as_its_own_decision(sponsored):
+    # Given the week's shared check-in recorded three decisions, one per line
+    CheckIn.objects.filter(decisions="Cut over on 14 March.").update(
+        decisions="Cut over on 14 March.\n- Night-shift and weekend training set\n\nLoan printers ordered"
+    )
+    subscription = sponsored.subscription
+
+    # When the summary of that week is drafted
+    content = update_contents(subscriptions=[subscription], periods={subscription.pk: WEEK}, as_of=AS_OF)
+    text = summary_draft(content[subscription.pk])
+
+    # Then the three lines are three decisions, each named apart
+    assert (
+        "We decided three things: Cut over on 14 March; Night-shift and weekend training set; "
+        "Loan printers ordered." in text
+    )
+
+
 def test_the_draft_never_carries_an_internal_check_in_or_follow_up(sponsored):
     # Given the week holds an internal check-in and an internal follow-up beside the shared ones
     subscription = sponsored.subscription
@@ -70,7 +89,7 @@ def test_many_items_are_named_a_few_at_a_time_and_counted():
             kind="Meeting",
             attendees=["Ana Ruiz", "Lena Lead"],
             summary="",
-            decisions=f"Decision {day}." if day != 4 else "",
+            decisions=[f"Decision {day}."] if day != 4 else [],
         )
         for day in (2, 3, 4, 5, 6)
     ]
@@ -104,7 +123,7 @@ def test_a_fortnight_and_a_month_are_named_as_people_name_them():
         kind="Meeting",
         attendees=[],
         summary="",
-        decisions="",
+        decisions=[],
     )
     later = dataclasses.replace(meeting, occurred_at=dt.datetime(2026, 3, 3, 9, tzinfo=UTC))
     fortnight = Period(start=dt.date(2026, 2, 23), end=dt.date(2026, 3, 9))

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from engagements import services as engagement_services
+from engagements.models import ChangeRequest
 from tests import factories
 
 
@@ -106,6 +110,26 @@ def test_results_of_every_kind_come_ranked_in_one_list_and_can_be_narrowed(clien
     body = everything.content.decode()
     assert "<mark>Radiology</mark>" in body
     assert 'aria-current="page">Everything' in body
+
+
+def test_a_change_request_shows_the_day_it_was_raised_in_any_time_zone_and_its_parts_apart(client, world):
+    # Given a change request raised on 2 March, and a consultant ten hours behind UTC
+    engagement_services.change_request_create(
+        actor=world.administrator,
+        engagement=world.mine.engagement,
+        title="Heron interface",
+        kind=ChangeRequest.Kind.REGULATORY,
+        raised_on=dt.date(2026, 3, 2),
+        description="Raised by the heron board",
+    )
+    type(world.consultant).objects.filter(pk=world.consultant.pk).update(time_zone="Pacific/Honolulu")
+
+    # When the consultant searches for it
+    body = _search(client, world.consultant, "heron").content.decode()
+
+    # Then it is dated 2 March, not the day it was written nor the day before, and its kind reads apart
+    assert '<time datetime="2026-03-02">2 Mar 2026</time>' in body
+    assert "Regulatory change · Raised by the <mark>heron</mark> board" in body
 
 
 def test_results_are_paged_without_counting(client, world):
