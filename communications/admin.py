@@ -23,6 +23,7 @@ from communications.models import (
     FollowUpRedate,
     Occurrence,
     RaidItem,
+    RaidRiskReview,
     SilenceFlag,
     SponsorSubscription,
     WeeklyRollup,
@@ -170,6 +171,14 @@ class FollowUpRedateAdmin(_RecordAdmin):
     list_filter = ("follow_up__engagement", "redated_at")
     search_fields = ("follow_up__title", "follow_up__engagement__code")
     list_select_related = ("follow_up", "redated_by")
+
+
+@admin.register(RaidRiskReview)
+class RaidRiskReviewAdmin(_RecordAdmin):
+    list_display = ("item", "previous_score", "score", "trend", "reviewed_by", "reviewed_at")
+    list_filter = ("item__engagement", "reviewed_at")
+    search_fields = ("item__title", "item__engagement__code")
+    list_select_related = ("item", "reviewed_by")
 
 
 @admin.register(FollowUpComment)

@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from communications.models import CheckIn, RaidItem, RaidKind, RaidValidation
+from communications.models import CheckIn, RaidItem, RaidKind, RaidRiskReview, RaidValidation
 from communications.obligations import change_request_record
 from engagements.models import ChangeRequest, Engagement, Membership
 from engagements.selectors import engagement_check_editable
@@ -232,7 +232,9 @@ def raid_risk_review(
     """Record a review of an open risk: its rating and trend now, and when to look again.
 
     The next review may not lie before today (in UTC), or the sweep would
-    flag it at once. Each call records a review (``last_reviewed_at``).
+    flag it at once. Each call records a review (``last_reviewed_at``) and
+    keeps it, with the rating it replaced, in the risk's history
+    (RaidRiskReview). Not idempotent: each call is a review.
     """
     engagement_check_editable(user=actor, engagement=item.engagement)
     as_of = as_of or timezone.now()
@@ -241,6 +243,7 @@ def raid_risk_review(
     errors: dict[str, list[str]] = {}
     if next_review_on is None or next_review_on < as_of.date():
         errors["next_review_on"] = ["The next review cannot lie in the past."]
+    previous = (item.likelihood, item.impact)
     item.likelihood, item.impact, item.trend = likelihood, impact, trend
     if mitigation is not None:
         item.mitigation = mitigation.strip()
@@ -248,6 +251,17 @@ def raid_risk_review(
     item.last_reviewed_at = as_of
     clean_instance(item, errors)
     item.save()
+    RaidRiskReview.objects.create(
+        item=item,
+        previous_likelihood=previous[0],
+        previous_impact=previous[1],
+        likelihood=likelihood,
+        impact=impact,
+        trend=trend,
+        next_review_on=next_review_on,
+        reviewed_by=actor,
+        reviewed_at=as_of,
+    )
     search_documents_refresh(kind="raid_item", ids=[item.pk])
     return item
 

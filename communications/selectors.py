@@ -43,6 +43,7 @@ from communications.models import (
     FollowUpRedate,
     RaidItem,
     RaidKind,
+    RaidRiskReview,
     SponsorSubscription,
     WeeklyRollup,
 )
@@ -988,6 +989,16 @@ def raid_item_list(*, user: Any) -> QuerySet[RaidItem]:
 
 def raid_item_get_for_user(*, user: Any, id: Any) -> RaidItem:
     return get_or_404(raid_item_list(user=user), id=id)
+
+
+def raid_risk_review_list(*, user: Any, item: RaidItem) -> list[RaidRiskReview]:
+    """How the risk's rating moved, newest review first, capped at HISTORY_LIMIT; one query, none for a client."""
+    return list(
+        RaidRiskReview.objects.visible_to(user)
+        .filter(item=item)
+        .select_related("reviewed_by")
+        .order_by("-reviewed_at", "-id")[:HISTORY_LIMIT]
+    )
 
 
 def raid_decisions_filed_from(*, user: Any, check_in: CheckIn) -> dict[int, str]:

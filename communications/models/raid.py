@@ -267,3 +267,48 @@ class RaidItem(models.Model):
             RaidKind.DECISION: self.decided_on,
         }
         return dates.get(self.kind)
+
+
+class RaidRiskReviewQuerySet(EngagementScopedQuerySet["RaidRiskReview"]):
+    engagement_path = "item__engagement"
+
+
+class RaidRiskReview(models.Model):
+    """One review of a risk, written by raid_risk_review: the rating it found, beside the one before.
+
+    The risk itself holds only its rating now; its page shows how it got there.
+    The team's record: a client user reads the risk, never who rated it when
+    (pmaas/sharing.py declares nothing of it).
+    """
+
+    item = models.ForeignKey(RaidItem, on_delete=models.CASCADE, related_name="reviews")
+    previous_likelihood = models.PositiveSmallIntegerField(validators=ONE_TO_FIVE)
+    previous_impact = models.PositiveSmallIntegerField(validators=ONE_TO_FIVE)
+    likelihood = models.PositiveSmallIntegerField(validators=ONE_TO_FIVE)
+    impact = models.PositiveSmallIntegerField(validators=ONE_TO_FIVE)
+    trend = models.CharField(max_length=10, choices=RaidTrend.choices)
+    next_review_on = models.DateField()
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField()
+
+    objects = RaidRiskReviewQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-reviewed_at", "-id"]
+        indexes = [
+            # A risk's reviews, newest first, with the id as tie-breaker.
+            models.Index(fields=["item", "-reviewed_at", "-id"], name="raid_risk_review_history"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item} reviewed {self.reviewed_at:%Y-%m-%d}: {self.score}"
+
+    @property
+    def score(self) -> int:
+        return self.likelihood * self.impact
+
+    @property
+    def previous_score(self) -> int:
+        return self.previous_likelihood * self.previous_impact

@@ -8,7 +8,7 @@ from datetime import UTC
 import pytest
 from django.core.exceptions import ValidationError
 
-from communications import raid
+from communications import raid, selectors
 from communications.models import RaidItem
 from engagements.models import ChangeRequest
 from pmaas.errors import NotAllowed, RuleViolation, TransitionRefused
@@ -98,6 +98,34 @@ def test_reviewing_a_risk_rerates_it_and_moves_its_next_review(world):
     assert (risk.score, risk.trend, risk.review_on) == (8, "falling", dt.date(2026, 3, 24))
     assert risk.last_reviewed_at == AS_OF
     assert risk.mitigation == "Backfill agreed with the ward managers."
+
+
+def test_each_review_is_kept_with_the_rating_it_replaced_and_only_the_team_reads_them(world):
+    # Given the world's risk, rated 3 x 4, reviewed twice
+    risk = world.mine.raid_item
+    before = (risk.likelihood, risk.impact)
+    for likelihood, days in ((2, 1), (1, 2)):
+        raid.raid_risk_review(
+            actor=world.consultant,
+            item=risk,
+            likelihood=likelihood,
+            impact=4,
+            trend="falling",
+            next_review_on=dt.date(2026, 3, 24),
+            as_of=AS_OF + dt.timedelta(days=days),
+        )
+
+    # When the team and the client read its reviews
+    team = selectors.raid_risk_review_list(user=world.lead, item=risk)
+    client = selectors.raid_risk_review_list(user=world.client_user, item=risk)
+
+    # Then the newest comes first, each beside the rating before it; the client reads none
+    assert [(r.previous_likelihood, r.likelihood, r.score, r.reviewed_by) for r in team] == [
+        (2, 1, 4, world.consultant),
+        (before[0], 2, 8, world.consultant),
+    ]
+    assert team[1].previous_impact == before[1]
+    assert client == []
 
 
 def test_a_review_may_not_set_the_next_one_in_the_past(world):
