@@ -339,3 +339,25 @@ def test_the_brief_page_reads_a_fixed_number_of_queries(client, world, django_as
         page = client.get(url).content.decode()
     assert "Their action 0" in page
     assert page.count(">Risk ") == BRIEF_LIST_LIMIT
+
+
+def test_the_brief_says_the_level_it_gives_is_the_persons_engagement_level(
+    client, world, eager_tasks, django_capture_on_commit_callbacks
+):
+    # Given the sponsor, neutral where leading is wanted, whose meeting is due in three hours
+    now = _history(world)["now"]
+    Channel.objects.filter(pk=world.mine.channel.pk).update(next_due_at=now + dt.timedelta(hours=3))
+    scheduling.occurrences_dispatch(as_of=now)
+
+    # When the reminder mails the brief and the lead opens it as a page
+    with django_capture_on_commit_callbacks(execute=True):
+        scheduling.occurrences_send_reminders(as_of=now)
+    text = mail.outbox[0].body
+    client.force_login(world.lead)
+    page = client.get(reverse("channel_brief", kwargs={"pk": world.mine.channel.pk})).content.decode()
+
+    # Then the level is headed as an engagement level, apart from the mail's line naming the engagement
+    assert "Engagement level: Neutral now; leading wanted (2 steps to go)." in text
+    assert f"Engagement: {world.mine.engagement.code} " in text
+    assert "Engagement: Neutral" not in text
+    assert f'<h2 id="brief-level-{world.mine.channel.pk}">Engagement level</h2>' in page
