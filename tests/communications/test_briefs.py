@@ -380,3 +380,24 @@ def test_a_change_still_to_tell_them_about_is_listed_once_among_the_obligations(
     assert page.count("Add the theatre module") == 1
     assert "Add the theatre module" in to_tell
     assert "Add the pharmacy module" in since and "Add the pharmacy module" not in to_tell
+
+
+def test_the_brief_page_leads_back_to_my_week_the_engagement_and_the_person(client, world):
+    # Given the lead, who reaches the sponsor's brief from My week
+    url = reverse("channel_brief", kwargs={"pk": world.mine.channel.pk})
+    client.force_login(world.lead)
+
+    # When they open it
+    page = client.get(url).content.decode()
+
+    # Then its eyebrow links back to My week, the engagement and the person, each a page they may open
+    eyebrow = page.split('<p class="eyebrow">')[1].split("</p>")[0]
+    back = [
+        reverse("my_week"),
+        reverse("engagement_detail", kwargs={"pk": world.mine.engagement.pk}),
+        reverse("stakeholder_detail", kwargs={"pk": world.mine.stakeholder.pk}),
+    ]
+    for link in back:
+        assert f'href="{link}"' in eyebrow
+        assert client.get(link).status_code == 200
+    assert world.mine.stakeholder.name in eyebrow
