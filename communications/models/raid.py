@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import ClassVar, Self
 
 from django.conf import settings
@@ -243,6 +243,21 @@ class RaidItem(models.Model):
     def date_words(self) -> str:
         """What the item's date means for its kind, said before the date."""
         return DATE_WORDS.get(self.kind, "")
+
+    @property
+    def settled_at(self) -> datetime | None:
+        """When a closed assumption was settled (checked, or closed unchecked); None for anything
+        else, whose own date still matters once closed, and for an open assumption, still to check."""
+        if self.kind != RaidKind.ASSUMPTION or self.status != self.Status.CLOSED:
+            return None
+        return self.validated_at or self.closed_at
+
+    @property
+    def settled_words(self) -> str:
+        """What settled a closed assumption, said before ``settled_at``: "Proved wrong on 3 Dec"."""
+        if self.settled_at is None:
+            return ""
+        return f"{self.get_validation_display() if self.validation else 'Closed'} on"
 
     @property
     def overdue_words(self) -> str:

@@ -184,6 +184,37 @@ def test_the_tab_says_what_each_date_is_and_marks_what_is_overdue_on_the_readers
     assert "none named: the lead answers" in _row(auckland, risk)
 
 
+def test_a_settled_assumption_says_what_settled_it_and_when_not_its_validation_date(
+    client, world, time_machine
+):
+    # Given an assumption proved wrong on 3 December and one that held true that day, both
+    # due for validation by 15 December, and one still to validate by then
+    engagement = world.mine.engagement
+    time_machine.move_to(dt.datetime(2026, 12, 3, 10, 0, tzinfo=dt.UTC), tick=False)
+    wrong, held, pending = (
+        factories.make_raid_item(
+            engagement=engagement, kind="assumption", title=title, validate_by=dt.date(2026, 12, 15)
+        )
+        for title in ("Vendor on site", "Wards keep paper charts", "Lab feed ready")
+    )
+    raid.raid_assumption_validate(actor=world.lead, item=wrong, holds=False)
+    raid.raid_assumption_validate(actor=world.lead, item=held, holds=True)
+    client.force_login(world.lead)
+
+    # When the lead reads the tab and the page of the one proved wrong
+    tab = _get_tab(client, engagement).content.decode()
+    detail = client.get(reverse("raid_item_detail", args=[wrong.pk])).content.decode()
+
+    # Then each settled one says what settled it and on which day, with no date to validate by
+    on_the_3rd = '<time datetime="2026-12-03">3 Dec 2026</time>'
+    assert f"Proved wrong on {on_the_3rd}" in _row(tab, wrong)
+    assert f"Held true on {on_the_3rd}" in _row(tab, held)
+    assert "Validate by" not in _row(tab, wrong) + _row(tab, held)
+    assert "Validate by <time" in _row(tab, pending)
+    assert f"<dt>Outcome</dt><dd>Proved wrong on {on_the_3rd}</dd>" in detail
+    assert "Validate by" not in detail and "15 Dec 2026" not in detail
+
+
 def test_the_overview_marks_a_top_risk_whose_review_is_overdue(client, world, time_machine):
     factories.make_raid_item(
         engagement=world.mine.engagement, title="Data migration overruns", review_on=dt.date(2026, 12, 10)
