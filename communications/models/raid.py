@@ -53,6 +53,10 @@ STATUS_WORDS: dict[str, dict[str, str]] = {
 }
 
 
+# Who answers for an item nobody owns (the lead, see RaidItem.owner), where an item is shown; the
+# forms offer the same choice as "The engagement lead".
+NO_OWNER_WORDS = "Engagement lead (none named)"
+
 # What each kind's date means, said before it: "Review by 4 Dec".
 DATE_WORDS: dict[str, str] = {
     RaidKind.RISK: "Review by",
@@ -238,6 +242,11 @@ class RaidItem(models.Model):
     @property
     def owner_name(self) -> str:
         return str(self.owner) if self.owner_id else ""
+
+    @property
+    def owner_words(self) -> str:
+        """Who answers for it, as a page says it: the owner, or the engagement lead when nobody is named."""
+        return self.owner_name or NO_OWNER_WORDS
 
     @property
     def date_words(self) -> str:

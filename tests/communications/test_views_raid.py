@@ -179,9 +179,29 @@ def test_the_tab_says_what_each_date_is_and_marks_what_is_overdue_on_the_readers
     assert "Overdue since" in _row(utc, issue)
     # And a decision names who decided, or nobody; an item without an owner says the lead answers
     assert "decided by</span> Steering committee" in _row(auckland, decision)
-    assert "the lead" not in _row(auckland, decision)
+    assert "lead" not in _row(auckland, decision)
     assert '<span class="muted">—</span>' in _row(auckland, undecided_by)
-    assert "none named: the lead answers" in _row(auckland, risk)
+    assert "Engagement lead (none named)" in _row(auckland, risk)
+
+
+def test_an_item_nobody_owns_reads_as_the_engagement_leads_wherever_it_is_shown(client, world):
+    # Given the engagement's top risk, which names no owner
+    engagement = world.mine.engagement
+    risk = factories.make_raid_item(engagement=engagement, title="Go-live slips", likelihood=5, impact=5)
+    client.force_login(world.lead)
+
+    # When the lead reads the tab, the item's page, the overview's top risks and the form to add one
+    tab = _get_tab(client, engagement).content.decode()
+    detail = client.get(reverse("raid_item_detail", args=[risk.pk])).content.decode()
+    overview = client.get(reverse("engagement_detail", args=[engagement.pk])).content.decode()
+    form = client.get(reverse("raid_item_create", args=[engagement.pk])).content.decode()
+
+    # Then each says the engagement lead answers, in words a consultant uses, and the form offers them
+    assert '<span class="muted">Engagement lead (none named)</span>' in _row(tab, risk)
+    assert "<dt>Owner</dt><dd>Engagement lead (none named)</dd>" in detail
+    assert "Engagement lead (none named)" in overview.split('id="top-risks-title"')[1].split("</section>")[0]
+    assert '<option value="" selected>The engagement lead</option>' in form
+    assert "none named:" not in tab + detail + overview
 
 
 def test_a_settled_assumption_says_what_settled_it_and_when_not_its_validation_date(
