@@ -305,6 +305,31 @@ def test_the_csv_has_the_tabs_filters_and_neutralises_formulas(client, world):
     assert rows[1][rows[0].index("description")] == "'-2+3"
 
 
+def test_the_csv_separates_the_names_of_several_deciders_as_it_does_the_stakeholders(client, world):
+    # Given a decision filed from a check-in with two people, and one whose decider was typed with a comma
+    engagement = world.mine.engagement
+    other = factories.make_role(engagement=engagement).stakeholder
+    check_in = factories.make_check_in(
+        engagement=engagement, attendees=[world.mine.stakeholder, other], decisions="Go-live moves to May."
+    )
+    raid.raid_decisions_file_from_check_in(actor=world.lead, check_in=check_in)
+    factories.make_raid_item(
+        engagement=engagement, kind="decision", title="Freeze scope", decided_by="Steering board, in session"
+    )
+    client.force_login(world.lead)
+
+    # When the lead downloads the decisions
+    header, *rows = _csv(client, engagement, kind="decision")
+    by_title = {row[header.index("title")]: row for row in rows}
+
+    # Then the deciders of the filed one are apart by "; " as its stakeholders are, and the typed one as typed
+    filed = by_title["Go-live moves to May."]
+    people = {world.mine.stakeholder.name, other.name}
+    assert set(filed[header.index("decided by")].split("; ")) == people
+    assert set(filed[header.index("stakeholders")].split("; ")) == people
+    assert by_title["Freeze scope"][header.index("decided by")] == "Steering board, in session"
+
+
 # Forms
 
 
