@@ -222,7 +222,7 @@ class RaidItem(models.Model):
             ),
         ]
         indexes = [
-            # The RAID tab: an engagement's items by kind and status, newest first (its paging key).
+            # An engagement's items by kind and status (the tab's and the API's filters), newest first.
             models.Index(fields=["engagement", "kind", "status", "-id"], name="raid_item_engagement_kind"),
             # The review sweep: open risks by review date and open assumptions by validation date.
             models.Index(fields=["review_on"], name="raid_item_open_review", condition=Q(status="open")),

@@ -34,7 +34,6 @@ from engagements.models import Engagement
 from engagements.selectors import engagement_can_edit, engagement_get_for_user
 from pmaas.errors import RuleViolation
 from pmaas.forms import form_add_service_errors
-from pmaas.scoping import parse_id
 
 
 def _filter_form(request: HttpRequest, engagement: Engagement) -> RaidFilterForm:
@@ -58,7 +57,10 @@ def engagement_raid(request: HttpRequest, pk: int) -> HttpResponse:
     form = _filter_form(request, engagement)
     filters = form.filters()
     page = selectors.raid_log_page(
-        user=request.user, engagement=engagement, filters=filters, after=parse_id(request.GET.get("after"))
+        user=request.user,
+        engagement=engagement,
+        filters=filters,
+        after=selectors.RaidCursor.parse(request.GET.get("after")),
     )
     # The reader's own day (their zone is active), as the meeting brief judges RAID items.
     today = timezone.localdate(timezone.now())

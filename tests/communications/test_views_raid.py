@@ -79,7 +79,29 @@ def test_filters_by_kind_status_owner_and_stakeholder(client, world):
     assert titles(kind="rumour") == {"Interface vendor", "Freeze scope", "Printer drivers"}
 
 
-def test_the_log_pages_by_id_without_repeating_or_skipping(client, world):
+def test_open_items_come_first_with_the_highest_risk_at_the_top(client, world):
+    # Given, besides the world's open risk scored 12, a risk scored 25 recorded before an issue and
+    # a risk scored 4, and a closed risk scored 20 recorded last
+    engagement = world.mine.engagement
+    severe = factories.make_raid_item(engagement=engagement, title="Go-live slips", likelihood=5, impact=5)
+    issue = factories.make_raid_item(engagement=engagement, kind="issue", title="Lab feed rejected")
+    mild = factories.make_raid_item(engagement=engagement, title="Parking short", likelihood=2, impact=2)
+    closed = factories.make_raid_item(engagement=engagement, title="Server room", likelihood=4, impact=5)
+    raid.raid_item_transition(actor=world.lead, item=closed, to_status="closed")
+    client.force_login(world.lead)
+
+    # When the lead opens the tab, and downloads it
+    body = _get_tab(client, engagement).content.decode()
+    header, *rows = _csv(client, engagement)
+
+    # Then the open risks come first, highest score first, then the other open items newest
+    # first, and the closed ones last; the CSV in the same order
+    expected = [severe.pk, world.mine.raid_item.pk, mild.pk, issue.pk, closed.pk]
+    assert [int(pk) for pk in re.findall(r'<tr id="raid-(\d+)"', body)] == expected
+    assert [int(row[header.index("id")]) for row in rows] == expected
+
+
+def test_the_log_pages_without_repeating_or_skipping(client, world):
     for n in range(30):
         factories.make_raid_item(
             engagement=world.mine.engagement, kind="issue", title=f"Issue number {n:02d}"
@@ -87,7 +109,7 @@ def test_the_log_pages_by_id_without_repeating_or_skipping(client, world):
     client.force_login(world.lead)
 
     first = _get_tab(client, world.mine.engagement).content.decode()
-    after = re.search(r'href="\?after=(\d+)">Next page', first)
+    after = re.search(r'href="\?after=([\d.]+)">Next page', first)
     assert after is not None
     second = _get_tab(client, world.mine.engagement, after=after.group(1)).content.decode()
 
