@@ -3,8 +3,9 @@
 One screen per channel's next meeting: the last meeting with the person on
 this engagement (summary and decisions), what is still open both ways (what
 the person owes, and what the team owes from meetings they attended, overdue
-first), the communication obligations waiting on them, the change requests
-that concern them since that meeting, the RAID items that concern them
+first), the communication obligations waiting on them, the other change
+requests that concern them since that meeting (one still to tell them about is
+listed once, among the obligations), the RAID items that concern them
 (open risks, issues and assumptions, and decisions taken since that meeting),
 and where their engagement stands against where it should be. Firm-internal:
 it holds engagement levels, so a client user never reaches it (Channel shares
@@ -64,6 +65,7 @@ class MeetingBrief:
     they_owe: list[FollowUp]
     team_owes: list[FollowUp]
     obligations: list[CommunicationObligation]
+    # Since the last meeting, leaving out those in ``obligations``.
     changes: list[ChangeRequest]
     # Open items first, overdue first; at most BRIEF_LIST_LIMIT, ``raid_more`` counts the rest.
     raid_items: list[BriefRaidItem]
@@ -246,8 +248,13 @@ def meeting_briefs(
         person_role = roles.get(pair)
         last = last_met(pair)
         theirs = obligations.get(pair, [])
+        to_tell = [o for o in theirs if o.status == OPEN][:BRIEF_LIST_LIMIT]
+        # A change still to tell them about is listed there, where it asks for something, and only there.
+        listed = {o.change_request_id for o in to_tell}
         changes: dict[int, ChangeRequest] = {}
         for obligation in theirs:
+            if obligation.change_request_id in listed:
+                continue
             if last is None or obligation.opened_at > last.occurred_at:
                 changes.setdefault(obligation.change_request_id, obligation.change_request)
         raid_lines, raid_more = _raid_for(
@@ -259,7 +266,7 @@ def meeting_briefs(
             last_check_in=last,
             they_owe=_overdue_first(owed.get(pair, []), as_of),
             team_owes=_overdue_first(team.get(pair, []), as_of),
-            obligations=[o for o in theirs if o.status == OPEN][:BRIEF_LIST_LIMIT],
+            obligations=to_tell,
             changes=list(changes.values())[:BRIEF_LIST_LIMIT],
             raid_items=raid_lines,
             raid_more=raid_more,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -52,7 +53,7 @@ from engagements.selectors import membership_list
 from engagements.working_days import engagement_skip_rule
 from notifications.models import OutboxMessage
 from pmaas.durations import duration_in_words
-from pmaas.scoping import get_or_404
+from pmaas.scoping import get_or_404, parse_id
 from stakeholders.models import Stakeholder, StakeholderRole
 from stakeholders.selectors import stakeholder_list
 
@@ -1022,7 +1023,14 @@ class RaidFilter:
 
 
 def raid_log(*, user: Any, engagement: Engagement, filters: RaidFilter) -> QuerySet[RaidItem]:
-    """One engagement's log as the user may see it, filtered, newest first by id (the paging key)."""
+    """One engagement's log as the user may see it, filtered, in the tab's order.
+
+    Open items first; within each, risks by score, highest first, then the
+    rest (no score); newest first on a tie, ending in the id. The sort key is
+    annotated (``log_open``, ``log_score``) as the paging key of
+    ``raid_log_page``. Sorted after the filters, without an index: an
+    engagement's log is hundreds of rows, not the firm's.
+    """
     rows = raid_item_list(user=user).filter(engagement=engagement)
     if filters.kind:
         rows = rows.filter(kind=filters.kind)
@@ -1034,30 +1042,72 @@ def raid_log(*, user: Any, engagement: Engagement, filters: RaidFilter) -> Query
         # A subquery rather than a join, so an item concerning several people is listed once.
         concerned = RaidItem.stakeholders.through.objects.filter(stakeholder_id=filters.stakeholder)
         rows = rows.filter(Q(pk__in=concerned.values("raiditem_id")) | Q(raised_by=filters.stakeholder))
-    return rows.order_by("-id")
+    return rows.annotate(
+        log_open=Case(When(status=RaidItem.Status.OPEN, then=Value(1)), default=Value(0)),
+        # Scores run 1 to 25; an item of another kind sorts below every risk.
+        log_score=Coalesce("score", Value(0)),
+    ).order_by("-log_open", "-log_score", "-id")
 
 
 RAID_PAGE_SIZE = 25
+
+_RAID_CURSOR = re.compile(r"([01])\.(\d{1,2})\.(\d{1,19})", re.ASCII)
+
+
+@dataclass(frozen=True)
+class RaidCursor:
+    """Where a page of the log ends: its last row's sort key (open, score, id), written ``1.20.345``."""
+
+    open: int
+    score: int
+    id: int
+
+    def __str__(self) -> str:
+        return f"{self.open}.{self.score}.{self.id}"
+
+    @classmethod
+    def parse(cls, text: Any) -> RaidCursor | None:
+        """The cursor ``text`` writes, or None (the first page) for anything else, an old bare id included."""
+        match = _RAID_CURSOR.fullmatch(text) if isinstance(text, str) else None
+        if match is None:
+            return None
+        open_, score, pk = (int(part) for part in match.groups())
+        return cls(open=open_, score=score, id=pk) if parse_id(str(pk)) else None
 
 
 @dataclass(frozen=True)
 class RaidPage:
     items: list[RaidItem]
-    # The id to continue after (keyset paging), or None on the last page.
-    next_after: int | None
+    # Where the next page starts (keyset paging), or None on the last page.
+    next_after: RaidCursor | None
 
 
 def raid_log_page(
-    *, user: Any, engagement: Engagement, filters: RaidFilter, after: int | None, size: int = RAID_PAGE_SIZE
+    *,
+    user: Any,
+    engagement: Engagement,
+    filters: RaidFilter,
+    after: RaidCursor | None,
+    size: int = RAID_PAGE_SIZE,
 ) -> RaidPage:
-    """A page of the log after the id ``after``, read one row beyond the page so no COUNT is needed."""
+    """A page of the log after the row ``after`` ends, read one row beyond the page so no COUNT is needed."""
     rows = raid_log(user=user, engagement=engagement, filters=filters)
     if after is not None:
-        rows = rows.filter(id__lt=after)
+        rows = rows.filter(
+            Q(log_open__lt=after.open)
+            | Q(log_open=after.open, log_score__lt=after.score)
+            | Q(log_open=after.open, log_score=after.score, id__lt=after.id)
+        )
     items = list(rows[: size + 1])
     more = len(items) > size
     items = items[:size]
-    return RaidPage(items=items, next_after=items[-1].pk if more and items else None)
+    if not (more and items):
+        return RaidPage(items=items, next_after=None)
+    last = items[-1]
+    return RaidPage(
+        items=items,
+        next_after=RaidCursor(open=last.log_open, score=last.log_score, id=last.pk),  # type: ignore[attr-defined]
+    )
 
 
 RAID_SCALE = (1, 2, 3, 4, 5)

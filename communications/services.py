@@ -31,6 +31,7 @@ from communications.models import (
     Occurrence,
     Sentiment,
     SilenceFlag,
+    names_as_recorded,
 )
 from communications.obligations import obligations_meet_for_check_in
 from communications.raid import (
@@ -1001,10 +1002,6 @@ def _insert_stamps(ids: QuerySet[Any], *, as_of: datetime, on_conflict: str) -> 
 # --- correcting a check-in ---------------------------------------------------------------------------------
 
 
-def _names(people: Iterable[Any]) -> str:
-    return ", ".join(sorted(str(person) for person in people))
-
-
 def _release_occurrences(*, check_in: CheckIn, as_of: datetime, attendee_ids: set[int] | None = None) -> int:
     """Undo the holds of ``check_in`` that no longer fit it; the number it still holds.
 
@@ -1202,8 +1199,8 @@ def check_in_edit(
         occurred_at=locked.occurred_at,
         summary=locked.summary,
         decisions=locked.decisions,
-        attendee_names=_names(before_attendees),
-        team_attendee_names=_names(before_team),
+        attendee_names=names_as_recorded(before_attendees),
+        team_attendee_names=names_as_recorded(before_team),
         edited_by=actor,
         edited_at=as_of,
     )
@@ -1283,7 +1280,7 @@ def check_in_delete(
         kind=locked.kind,
         summary=locked.summary,
         decisions=locked.decisions,
-        attendee_names=_names(locked.attendees.all()),
+        attendee_names=names_as_recorded(locked.attendees.all()),
         logged_by_id=locked.logged_by_id,
         deleted_by=actor,
         deleted_at=as_of,

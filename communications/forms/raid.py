@@ -49,7 +49,9 @@ class RaidItemForm(forms.Form):
 
     title = forms.CharField(label="Title", max_length=300)
     description = LongTextField(label="Description", required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    owner = IdChoiceField(queryset=User.objects.none(), required=False, label="Owner", empty_label="The lead")
+    owner = IdChoiceField(
+        queryset=User.objects.none(), required=False, label="Owner", empty_label="The engagement lead"
+    )
     stakeholders = IdMultipleChoiceField(
         queryset=Stakeholder.objects.none(),
         required=False,

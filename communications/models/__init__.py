@@ -8,6 +8,7 @@ from communications.models.check_ins import (
     CheckInRevision,
     CheckInRevisionQuerySet,
     Sentiment,
+    names_as_recorded,
 )
 from communications.models.follow_ups import (
     FollowUp,
@@ -110,4 +111,5 @@ __all__ = [
     "SponsorSubscriptionQuerySet",
     "WeeklyRollup",
     "WeeklyRollupQuerySet",
+    "names_as_recorded",
 ]

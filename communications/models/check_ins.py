@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Self
+from collections.abc import Iterable
+from typing import Any, Self
 
 from django.conf import settings
 from django.db import models
@@ -78,6 +79,11 @@ class CheckIn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.occurred_at:%Y-%m-%d %H:%M} ({self.engagement.code})"
+
+
+def names_as_recorded(people: Iterable[Any]) -> str:
+    """People as a revision or a deletion records them, and as a page shows them beside: names, sorted."""
+    return ", ".join(sorted(str(person) for person in people))
 
 
 class CheckInRevisionQuerySet(EngagementScopedQuerySet["CheckInRevision"]):

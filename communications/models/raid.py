@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import ClassVar, Self
 
 from django.conf import settings
@@ -52,6 +52,10 @@ STATUS_WORDS: dict[str, dict[str, str]] = {
     RaidKind.DECISION: {"open": "In force", "closed": "Superseded"},
 }
 
+
+# Who answers for an item nobody owns (the lead, see RaidItem.owner), where an item is shown; the
+# forms offer the same choice as "The engagement lead".
+NO_OWNER_WORDS = "Engagement lead (none named)"
 
 # What each kind's date means, said before it: "Review by 4 Dec".
 DATE_WORDS: dict[str, str] = {
@@ -218,7 +222,7 @@ class RaidItem(models.Model):
             ),
         ]
         indexes = [
-            # The RAID tab: an engagement's items by kind and status, newest first (its paging key).
+            # An engagement's items by kind and status (the tab's and the API's filters), newest first.
             models.Index(fields=["engagement", "kind", "status", "-id"], name="raid_item_engagement_kind"),
             # The review sweep: open risks by review date and open assumptions by validation date.
             models.Index(fields=["review_on"], name="raid_item_open_review", condition=Q(status="open")),
@@ -240,9 +244,29 @@ class RaidItem(models.Model):
         return str(self.owner) if self.owner_id else ""
 
     @property
+    def owner_words(self) -> str:
+        """Who answers for it, as a page says it: the owner, or the engagement lead when nobody is named."""
+        return self.owner_name or NO_OWNER_WORDS
+
+    @property
     def date_words(self) -> str:
         """What the item's date means for its kind, said before the date."""
         return DATE_WORDS.get(self.kind, "")
+
+    @property
+    def settled_at(self) -> datetime | None:
+        """When a closed assumption was settled (checked, or closed unchecked); None for anything
+        else, whose own date still matters once closed, and for an open assumption, still to check."""
+        if self.kind != RaidKind.ASSUMPTION or self.status != self.Status.CLOSED:
+            return None
+        return self.validated_at or self.closed_at
+
+    @property
+    def settled_words(self) -> str:
+        """What settled a closed assumption, said before ``settled_at``: "Proved wrong on 3 Dec"."""
+        if self.settled_at is None:
+            return ""
+        return f"{self.get_validation_display() if self.validation else 'Closed'} on"
 
     @property
     def overdue_words(self) -> str:

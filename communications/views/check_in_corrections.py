@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from communications import selectors, services
 from communications.forms.check_ins import CheckInDeleteForm, CheckInEditForm
+from communications.models import names_as_recorded
 from communications.raid import decision_titles
 from engagements.policy import Action, engagement_check_can
 from pmaas.durations import count_in_words
@@ -148,6 +149,9 @@ def check_in_history(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "check_in": check_in,
         "engagement": check_in.engagement,
+        # Who took part now, in the words and order each earlier version keeps, so they read alike.
+        "attendee_names": names_as_recorded(check_in.attendees.all()),
+        "team_attendee_names": names_as_recorded(check_in.team_attendees.all()),
         "revisions": selectors.check_in_revision_list(user=request.user, check_in=check_in),
         "timeline_url": _timeline_entry_url(check_in.engagement_id, check_in.pk),
     }

@@ -34,7 +34,6 @@ from engagements.models import Engagement
 from engagements.selectors import engagement_can_edit, engagement_get_for_user
 from pmaas.errors import RuleViolation
 from pmaas.forms import form_add_service_errors
-from pmaas.scoping import parse_id
 
 
 def _filter_form(request: HttpRequest, engagement: Engagement) -> RaidFilterForm:
@@ -58,7 +57,10 @@ def engagement_raid(request: HttpRequest, pk: int) -> HttpResponse:
     form = _filter_form(request, engagement)
     filters = form.filters()
     page = selectors.raid_log_page(
-        user=request.user, engagement=engagement, filters=filters, after=parse_id(request.GET.get("after"))
+        user=request.user,
+        engagement=engagement,
+        filters=filters,
+        after=selectors.RaidCursor.parse(request.GET.get("after")),
     )
     # The reader's own day (their zone is active), as the meeting brief judges RAID items.
     today = timezone.localdate(timezone.now())
@@ -111,14 +113,33 @@ CSV_COLUMNS = (
 )
 
 
+# Between the names of a cell that lists several people: a comma is part of many a name or phrase.
+CSV_NAMES_SEPARATOR = "; "
+
+
+def _decided_by_cell(item: RaidItem, names: list[str]) -> str:
+    """Who decided, with the names of several people apart as in the stakeholders' cell.
+
+    "Decided by" is free text ("a person or a board"); a decision filed from a
+    check-in holds its attendees' names joined by commas. It is split only
+    when every part is the name of a person it concerns, so a phrase typed
+    with a comma is written as typed.
+    """
+    parts = item.decided_by.split(", ")
+    if len(parts) > 1 and set(parts) <= set(names):
+        return CSV_NAMES_SEPARATOR.join(parts)
+    return item.decided_by
+
+
 def _csv_row(item: RaidItem) -> list[str]:
+    names = [s.name for s in item.stakeholders.all()]
     values = [
         item.pk,
         item.get_kind_display(),
         item.title,
         item.status_words,
         item.owner_name,
-        "; ".join(s.name for s in item.stakeholders.all()),
+        CSV_NAMES_SEPARATOR.join(names),
         item.raised_by.name if item.raised_by else "",
         item.likelihood,
         item.impact,
@@ -128,7 +149,7 @@ def _csv_row(item: RaidItem) -> list[str]:
         item.validate_by,
         item.get_severity_display() if item.severity else "",
         item.due_on,
-        item.decided_by,
+        _decided_by_cell(item, names),
         item.decided_on,
         "yes" if item.shared_with_client else "no",
         item.description,

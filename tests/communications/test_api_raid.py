@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from communications import raid
 from communications.models import RaidItem
 from tests import factories
 
@@ -51,6 +52,23 @@ def test_pages_follow_a_cursor_over_the_id_and_filters_narrow_them(client, world
     assert client.get(LIST, {"page_size": 0}).status_code == 400
     assert client.get(LIST, {"kind": "rumour"}).status_code == 400
     assert [r["id"] for r in client.get(LIST, {"status": "closed"}).json()["results"]] == []
+
+
+def test_the_list_keeps_its_order_by_id_whatever_the_status_or_score(client, world):
+    # Given a risk scored 25 recorded before a closed issue and a risk scored 2, which the RAID tab
+    # orders open first and by score
+    engagement = world.mine.engagement
+    severe = factories.make_raid_item(engagement=engagement, title="Go-live slips", likelihood=5, impact=5)
+    closed = factories.make_raid_item(engagement=engagement, kind="issue", title="Lab feed rejected")
+    raid.raid_item_transition(actor=world.lead, item=closed, to_status="closed")
+    mild = factories.make_raid_item(engagement=engagement, title="Parking short", likelihood=1, impact=2)
+    client.force_login(world.lead)
+
+    # When the API lists them
+    rows = client.get(LIST, {"engagement": engagement.pk}).json()["results"]
+
+    # Then its cursor's order stands: newest first by id
+    assert [row["id"] for row in rows] == [mild.pk, closed.pk, severe.pk, world.mine.raid_item.pk]
 
 
 @pytest.mark.parametrize("extra", [2, 15])

@@ -92,8 +92,8 @@ def test_the_brief_holds_the_last_meeting_what_is_open_both_ways_changes_and_the
     ]
 
     # Then it shows the last meeting, what each side owes (overdue first, only from meetings they
-    # attended), the change still to tell them about, the changes since the last meeting, and
-    # their level against the wanted one
+    # attended), the change still to tell them about, the other changes since the last meeting,
+    # and their level against the wanted one
     assert brief.last_check_in is not None
     assert brief.last_check_in.summary == "Budget walk-through for phase two."
     assert brief.last_check_in.decisions == "Go-live moves to May."
@@ -101,7 +101,7 @@ def test_the_brief_holds_the_last_meeting_what_is_open_both_ways_changes_and_the
     assert [f.title for f in brief.they_owe] == ["Approve the data migration plan"]
     assert [o.change_request.title for o in brief.obligations] == ["Add the theatre module"]
     # (the world's pharmacy change was recorded after that meeting too, and a meeting that day told them)
-    assert {c.title for c in brief.changes} == {"Add the pharmacy module", "Add the theatre module"}
+    assert [c.title for c in brief.changes] == ["Add the pharmacy module"]
     assert brief.level_gap == 2
     assert brief.log_url == f"{reverse('check_in_create')}?channel={channel.pk}"
 
@@ -339,3 +339,65 @@ def test_the_brief_page_reads_a_fixed_number_of_queries(client, world, django_as
         page = client.get(url).content.decode()
     assert "Their action 0" in page
     assert page.count(">Risk ") == BRIEF_LIST_LIMIT
+
+
+def test_the_brief_says_the_level_it_gives_is_the_persons_engagement_level(
+    client, world, eager_tasks, django_capture_on_commit_callbacks
+):
+    # Given the sponsor, neutral where leading is wanted, whose meeting is due in three hours
+    now = _history(world)["now"]
+    Channel.objects.filter(pk=world.mine.channel.pk).update(next_due_at=now + dt.timedelta(hours=3))
+    scheduling.occurrences_dispatch(as_of=now)
+
+    # When the reminder mails the brief and the lead opens it as a page
+    with django_capture_on_commit_callbacks(execute=True):
+        scheduling.occurrences_send_reminders(as_of=now)
+    text = mail.outbox[0].body
+    client.force_login(world.lead)
+    page = client.get(reverse("channel_brief", kwargs={"pk": world.mine.channel.pk})).content.decode()
+
+    # Then the level is headed as an engagement level, apart from the mail's line naming the engagement
+    assert "Engagement level: Neutral now; leading wanted (2 steps to go)." in text
+    assert f"Engagement: {world.mine.engagement.code} " in text
+    assert "Engagement: Neutral" not in text
+    assert f'<h2 id="brief-level-{world.mine.channel.pk}">Engagement level</h2>' in page
+
+
+def test_a_change_still_to_tell_them_about_is_listed_once_among_the_obligations(client, world):
+    # Given a change recorded since the sponsor's last meeting that they are still to be told of,
+    # and one since then that a meeting that day already told them of
+    _history(world)
+    url = reverse("channel_brief", kwargs={"pk": world.mine.channel.pk})
+    client.force_login(world.lead)
+
+    # When the lead opens the brief of their next meeting
+    page = client.get(url).content.decode()
+
+    # Then the change to tell them about is listed once, as something to do, and the told one
+    # among the changes since the last meeting
+    to_tell = page.split("Changes to tell them about")[1].split("</section>")[0]
+    since = page.split("Change requests concerning them since the last meeting")[1].split("</section>")[0]
+    assert page.count("Add the theatre module") == 1
+    assert "Add the theatre module" in to_tell
+    assert "Add the pharmacy module" in since and "Add the pharmacy module" not in to_tell
+
+
+def test_the_brief_page_leads_back_to_my_week_the_engagement_and_the_person(client, world):
+    # Given the lead, who reaches the sponsor's brief from My week
+    url = reverse("channel_brief", kwargs={"pk": world.mine.channel.pk})
+    client.force_login(world.lead)
+
+    # When they open it
+    page = client.get(url).content.decode()
+
+    # Then its eyebrow links back to My week, the engagement and the person, each a page they may open
+    eyebrow = page.split('<p class="eyebrow">')[1].split("</p>")[0]
+    back = [
+        reverse("my_week"),
+        reverse("engagement_detail", kwargs={"pk": world.mine.engagement.pk}),
+        reverse("stakeholder_detail", kwargs={"pk": world.mine.stakeholder.pk}),
+    ]
+    for link in back:
+        assert f'href="{link}"' in eyebrow
+        assert client.get(link).status_code == 200
+    assert world.mine.stakeholder.name in eyebrow

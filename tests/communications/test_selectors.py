@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
-from communications import selectors
+from communications import raid, selectors
 from communications.models import Delivery, SponsorSubscription
 from communications.selectors import (
     channel_list,
@@ -184,3 +184,39 @@ def test_a_quiet_relationship_without_a_plan_says_how_long_the_rule_allows(
     assert item.channel is None
     assert item.quiet_after_days == 45
     assert item.quiet_after_in_words == "over 6 weeks"
+
+
+def test_pages_of_the_raid_log_follow_its_order_across_open_and_closed_items_and_scores(world: World) -> None:
+    # Given open risks of tied and different scores, open issues and closed items of each kind
+    engagement = world.mine.engagement
+    for n, (likelihood, impact) in enumerate([(5, 5), (3, 4), (4, 3), (1, 2), (5, 5)]):
+        factories.make_raid_item(
+            engagement=engagement, title=f"Risk {n}", likelihood=likelihood, impact=impact
+        )
+    for n in range(3):
+        factories.make_raid_item(engagement=engagement, kind="issue", title=f"Issue {n}")
+    for kind in ("risk", "issue", "assumption"):
+        item = factories.make_raid_item(engagement=engagement, kind=kind, title=f"Closed {kind}")
+        raid.raid_item_transition(actor=world.lead, item=item, to_status="closed")
+    whole = list(selectors.raid_log(user=world.lead, engagement=engagement, filters=selectors.RaidFilter()))
+
+    # When it is read in pages of three, each starting where the last ended, through its written cursor
+    seen: list[int] = []
+    after = None
+    while True:
+        page = selectors.raid_log_page(
+            user=world.lead, engagement=engagement, filters=selectors.RaidFilter(), after=after, size=3
+        )
+        seen += [item.pk for item in page.items]
+        if page.next_after is None:
+            break
+        after = selectors.RaidCursor.parse(str(page.next_after))
+
+    # Then the pages hold the whole log once, in its order
+    assert seen == [item.pk for item in whole] and len(seen) == 12
+
+
+@pytest.mark.parametrize("text", [None, "", "345", "2.1.5", "1.123.5", "1.2.0", "1.2.-5", "1.2.5x", "١.٢.٣"])
+def test_a_raid_cursor_that_is_not_one_reads_as_the_first_page(text: Any) -> None:
+    assert selectors.RaidCursor.parse(text) is None
+    assert selectors.RaidCursor.parse("1.20.345") == selectors.RaidCursor(open=1, score=20, id=345)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from communications import services
 from communications.models import CheckIn, CheckInDeletion, FollowUp, FollowUpComment, RaidItem
@@ -62,6 +64,37 @@ def test_the_author_edits_a_check_in_and_the_timeline_marks_it_with_its_history(
     history = client.get(reverse("check_in_history", args=[check_in.pk])).content.decode()
     assert "Reviewed the training plan." in history
     assert str(world.consultant) in history
+
+
+def test_the_history_shows_the_check_in_now_with_the_same_facts_as_its_earlier_versions(client, world):
+    # Given a check-in with the sponsor and, from the team, the consultant, corrected to name the
+    # lead as well
+    check_in = factories.make_check_in(
+        engagement=world.mine.engagement,
+        attendees=[world.mine.stakeholder],
+        team_attendees=[world.consultant],
+        summary="Reviewed the training plan.",
+    )
+    services.check_in_edit(
+        actor=world.lead,
+        check_in=check_in,
+        occurred_at=check_in.occurred_at,
+        summary="Reviewed the nurse training plan.",
+        attendees=[world.mine.stakeholder],
+        team_attendees=[world.consultant, world.lead],
+    )
+    client.force_login(world.lead)
+
+    # When the lead reads its history
+    page = client.get(reverse("check_in_history", args=[check_in.pk])).content.decode()
+
+    # Then the version now says when it was held and who took part, team included, as the earlier one does
+    now, earlier = page.split("<h2>Now</h2>")[1].split("<h2>Earlier versions</h2>")
+    held = r'<p class="muted">Held <time datetime="[^"]+">\w{3} \d{1,2} \w{3} \d{4}, \d\d:\d\d</time> with '
+    sponsor = escape(world.mine.stakeholder.name)
+    team_now = escape(", ".join(sorted([str(world.consultant), str(world.lead)])))
+    assert re.search(held + re.escape(f"{sponsor}; team: {team_now}</p>"), now)
+    assert re.search(held + re.escape(f"{sponsor}; team: {escape(str(world.consultant))}</p>"), earlier)
 
 
 def test_a_consultant_may_not_edit_someone_elses_check_in_and_an_outsider_finds_none(client, world):

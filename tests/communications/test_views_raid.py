@@ -79,7 +79,29 @@ def test_filters_by_kind_status_owner_and_stakeholder(client, world):
     assert titles(kind="rumour") == {"Interface vendor", "Freeze scope", "Printer drivers"}
 
 
-def test_the_log_pages_by_id_without_repeating_or_skipping(client, world):
+def test_open_items_come_first_with_the_highest_risk_at_the_top(client, world):
+    # Given, besides the world's open risk scored 12, a risk scored 25 recorded before an issue and
+    # a risk scored 4, and a closed risk scored 20 recorded last
+    engagement = world.mine.engagement
+    severe = factories.make_raid_item(engagement=engagement, title="Go-live slips", likelihood=5, impact=5)
+    issue = factories.make_raid_item(engagement=engagement, kind="issue", title="Lab feed rejected")
+    mild = factories.make_raid_item(engagement=engagement, title="Parking short", likelihood=2, impact=2)
+    closed = factories.make_raid_item(engagement=engagement, title="Server room", likelihood=4, impact=5)
+    raid.raid_item_transition(actor=world.lead, item=closed, to_status="closed")
+    client.force_login(world.lead)
+
+    # When the lead opens the tab, and downloads it
+    body = _get_tab(client, engagement).content.decode()
+    header, *rows = _csv(client, engagement)
+
+    # Then the open risks come first, highest score first, then the other open items newest
+    # first, and the closed ones last; the CSV in the same order
+    expected = [severe.pk, world.mine.raid_item.pk, mild.pk, issue.pk, closed.pk]
+    assert [int(pk) for pk in re.findall(r'<tr id="raid-(\d+)"', body)] == expected
+    assert [int(row[header.index("id")]) for row in rows] == expected
+
+
+def test_the_log_pages_without_repeating_or_skipping(client, world):
     for n in range(30):
         factories.make_raid_item(
             engagement=world.mine.engagement, kind="issue", title=f"Issue number {n:02d}"
@@ -87,7 +109,7 @@ def test_the_log_pages_by_id_without_repeating_or_skipping(client, world):
     client.force_login(world.lead)
 
     first = _get_tab(client, world.mine.engagement).content.decode()
-    after = re.search(r'href="\?after=(\d+)">Next page', first)
+    after = re.search(r'href="\?after=([\d.]+)">Next page', first)
     assert after is not None
     second = _get_tab(client, world.mine.engagement, after=after.group(1)).content.decode()
 
@@ -179,9 +201,60 @@ def test_the_tab_says_what_each_date_is_and_marks_what_is_overdue_on_the_readers
     assert "Overdue since" in _row(utc, issue)
     # And a decision names who decided, or nobody; an item without an owner says the lead answers
     assert "decided by</span> Steering committee" in _row(auckland, decision)
-    assert "the lead" not in _row(auckland, decision)
+    assert "lead" not in _row(auckland, decision)
     assert '<span class="muted">—</span>' in _row(auckland, undecided_by)
-    assert "none named: the lead answers" in _row(auckland, risk)
+    assert "Engagement lead (none named)" in _row(auckland, risk)
+
+
+def test_an_item_nobody_owns_reads_as_the_engagement_leads_wherever_it_is_shown(client, world):
+    # Given the engagement's top risk, which names no owner
+    engagement = world.mine.engagement
+    risk = factories.make_raid_item(engagement=engagement, title="Go-live slips", likelihood=5, impact=5)
+    client.force_login(world.lead)
+
+    # When the lead reads the tab, the item's page, the overview's top risks and the form to add one
+    tab = _get_tab(client, engagement).content.decode()
+    detail = client.get(reverse("raid_item_detail", args=[risk.pk])).content.decode()
+    overview = client.get(reverse("engagement_detail", args=[engagement.pk])).content.decode()
+    form = client.get(reverse("raid_item_create", args=[engagement.pk])).content.decode()
+
+    # Then each says the engagement lead answers, in words a consultant uses, and the form offers them
+    assert '<span class="muted">Engagement lead (none named)</span>' in _row(tab, risk)
+    assert "<dt>Owner</dt><dd>Engagement lead (none named)</dd>" in detail
+    assert "Engagement lead (none named)" in overview.split('id="top-risks-title"')[1].split("</section>")[0]
+    assert '<option value="" selected>The engagement lead</option>' in form
+    assert "none named:" not in tab + detail + overview
+
+
+def test_a_settled_assumption_says_what_settled_it_and_when_not_its_validation_date(
+    client, world, time_machine
+):
+    # Given an assumption proved wrong on 3 December and one that held true that day, both
+    # due for validation by 15 December, and one still to validate by then
+    engagement = world.mine.engagement
+    time_machine.move_to(dt.datetime(2026, 12, 3, 10, 0, tzinfo=dt.UTC), tick=False)
+    wrong, held, pending = (
+        factories.make_raid_item(
+            engagement=engagement, kind="assumption", title=title, validate_by=dt.date(2026, 12, 15)
+        )
+        for title in ("Vendor on site", "Wards keep paper charts", "Lab feed ready")
+    )
+    raid.raid_assumption_validate(actor=world.lead, item=wrong, holds=False)
+    raid.raid_assumption_validate(actor=world.lead, item=held, holds=True)
+    client.force_login(world.lead)
+
+    # When the lead reads the tab and the page of the one proved wrong
+    tab = _get_tab(client, engagement).content.decode()
+    detail = client.get(reverse("raid_item_detail", args=[wrong.pk])).content.decode()
+
+    # Then each settled one says what settled it and on which day, with no date to validate by
+    on_the_3rd = '<time datetime="2026-12-03">3 Dec 2026</time>'
+    assert f"Proved wrong on {on_the_3rd}" in _row(tab, wrong)
+    assert f"Held true on {on_the_3rd}" in _row(tab, held)
+    assert "Validate by" not in _row(tab, wrong) + _row(tab, held)
+    assert "Validate by <time" in _row(tab, pending)
+    assert f"<dt>Outcome</dt><dd>Proved wrong on {on_the_3rd}</dd>" in detail
+    assert "Validate by" not in detail and "15 Dec 2026" not in detail
 
 
 def test_the_overview_marks_a_top_risk_whose_review_is_overdue(client, world, time_machine):
@@ -252,6 +325,31 @@ def test_the_csv_has_the_tabs_filters_and_neutralises_formulas(client, world):
     titles = [row[2] for row in rows[1:]]
     assert titles == ["'@SUM(A1)", '\'=HYPERLINK("http://x","y")']
     assert rows[1][rows[0].index("description")] == "'-2+3"
+
+
+def test_the_csv_separates_the_names_of_several_deciders_as_it_does_the_stakeholders(client, world):
+    # Given a decision filed from a check-in with two people, and one whose decider was typed with a comma
+    engagement = world.mine.engagement
+    other = factories.make_role(engagement=engagement).stakeholder
+    check_in = factories.make_check_in(
+        engagement=engagement, attendees=[world.mine.stakeholder, other], decisions="Go-live moves to May."
+    )
+    raid.raid_decisions_file_from_check_in(actor=world.lead, check_in=check_in)
+    factories.make_raid_item(
+        engagement=engagement, kind="decision", title="Freeze scope", decided_by="Steering board, in session"
+    )
+    client.force_login(world.lead)
+
+    # When the lead downloads the decisions
+    header, *rows = _csv(client, engagement, kind="decision")
+    by_title = {row[header.index("title")]: row for row in rows}
+
+    # Then the deciders of the filed one are apart by "; " as its stakeholders are, and the typed one as typed
+    filed = by_title["Go-live moves to May."]
+    people = {world.mine.stakeholder.name, other.name}
+    assert set(filed[header.index("decided by")].split("; ")) == people
+    assert set(filed[header.index("stakeholders")].split("; ")) == people
+    assert by_title["Freeze scope"][header.index("decided by")] == "Steering board, in session"
 
 
 # Forms
