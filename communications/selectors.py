@@ -993,7 +993,7 @@ def raid_item_get_for_user(*, user: Any, id: Any) -> RaidItem:
 
 
 def raid_risk_review_list(*, user: Any, item: RaidItem) -> list[RaidRiskReview]:
-    """How the risk's rating moved, newest review first, capped at HISTORY_LIMIT; one query, none for a client."""
+    """How the risk's rating moved, newest first, capped at HISTORY_LIMIT; one query, none for a client."""
     return list(
         RaidRiskReview.objects.visible_to(user)
         .filter(item=item)
