@@ -239,6 +239,9 @@ def _detail_context(request: HttpRequest, item: RaidItem, **forms: Any) -> dict[
         "is_open": item.status == RaidItem.Status.OPEN,
         "targets": [(s, item.TRANSITIONS.label(s)) for s in item.TRANSITIONS.targets(item.status)],
         "review_form": review,
+        "reviews": selectors.raid_risk_review_list(user=request.user, item=item)
+        if item.kind == RaidKind.RISK
+        else [],
         "validate_form": forms.get("validate_form") or AssumptionValidateForm(),
         "change_form": forms.get("change_form")
         or IssueToChangeRequestForm(initial=IssueToChangeRequestForm.initial_for(item)),

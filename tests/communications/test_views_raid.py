@@ -8,6 +8,8 @@ import io
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -532,3 +534,57 @@ def test_decisions_typed_in_a_check_in_are_filed_in_the_log_in_one_step(client, 
         "Go-live moves to 4 May",
         "Pharmacy joins wave 2",
     }
+
+
+def _review(world, risk, likelihood: int, *, days: int = 0) -> None:
+    raid.raid_risk_review(
+        actor=world.consultant,
+        item=risk,
+        likelihood=likelihood,
+        impact=4,
+        trend="falling",
+        next_review_on=timezone.localdate() + dt.timedelta(days=14),
+        as_of=timezone.now() + dt.timedelta(minutes=days),
+    )
+
+
+def test_a_risks_page_lists_its_reviews_for_the_team_and_none_for_the_client(client, world):
+    # Given the world's shared risk, reviewed down to 2 x 4
+    risk = world.mine.raid_item
+    RaidItem.objects.filter(pk=risk.pk).update(shared_with_client=True)
+    before = f"{risk.likelihood} × {risk.impact} = {risk.likelihood * risk.impact}"
+    _review(world, risk, 2)
+    url = reverse("raid_item_detail", args=[risk.pk])
+
+    # When the lead, then the client's user, opens it
+    client.force_login(world.lead)
+    team_page = client.get(url).content.decode()
+    client.force_login(world.client_user)
+    client_page = client.get(url).content.decode()
+
+    # Then the team reads how its rating moved and who moved it; the client reads the rating alone
+    assert "Reviews" in team_page
+    assert re.search(rf"{re.escape(before)} → 2 × 4 = <strong>8</strong>, falling", team_page)
+    assert str(world.consultant) in team_page[team_page.index('id="reviews-heading"') :]
+    assert 'id="reviews-heading"' not in client_page
+    assert "2 × 4 = <strong>8</strong>" in client_page
+
+
+def test_a_risks_page_reads_a_fixed_number_of_queries_however_many_reviews(
+    client, world, django_assert_num_queries
+):
+    risk = world.mine.raid_item
+    _review(world, risk, 2)
+    url = reverse("raid_item_detail", args=[risk.pk])
+    client.force_login(world.lead)
+    client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    # Read now: the next request's start clears the log the capture is a view of.
+    budget = len(one.captured_queries)
+    for n in range(1, 8):
+        _review(world, risk, 1 + n % 5, days=n)
+
+    with django_assert_num_queries(budget):
+        page = client.get(url).content.decode()
+    assert page.count("; next review") == 8
