@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
@@ -243,7 +243,8 @@ def raid_risk_review(
     errors: dict[str, list[str]] = {}
     if next_review_on is None or next_review_on < as_of.date():
         errors["next_review_on"] = ["The next review cannot lie in the past."]
-    previous = (item.likelihood, item.impact)
+    # A risk is always rated (the raid_item_risk_rated constraint), so neither is None here.
+    previous = (cast(int, item.likelihood), cast(int, item.impact))
     item.likelihood, item.impact, item.trend = likelihood, impact, trend
     if mitigation is not None:
         item.mitigation = mitigation.strip()
