@@ -239,7 +239,7 @@ class FollowUpDueSerializer(serializers.Serializer[Any]):
         max_length=64,
         required=False,
         write_only=True,
-        help_text="With due_on: the IANA time zone of that day. Defaults to the caller's time zone.",
+        help_text="With due_on: the IANA time zone of that day. Defaults to the time zone the caller chose.",
     )
 
     def validate_due_zone(self, value: str) -> str:
@@ -258,7 +258,11 @@ class FollowUpDueSerializer(serializers.Serializer[Any]):
             if "due_at" not in attrs:
                 raise serializers.ValidationError({"due_at": ["Give due_at, or due_on for a day."]})
             return attrs | {"due_zone": ""}
-        zone = zone or timezone.get_current_timezone_name()
+        if zone is None:
+            # The API speaks UTC (accounts.middleware), so "the caller's zone" is the one they chose.
+            request = self.context.get("request")
+            chosen = getattr(getattr(request, "user", None), "time_zone", "")
+            zone = chosen if chosen in available_time_zones() else "UTC"
         return attrs | {"due_at": follow_up_due_at(due_on=due_on, time_zone=ZoneInfo(zone)), "due_zone": zone}
 
 

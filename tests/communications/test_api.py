@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
+from accounts.models import User
 from communications.models import Channel, CheckIn, FollowUp, FollowUpComment
 from communications.services import FollowUpSpec, follow_ups_flag_overdue
 from tests import factories
@@ -521,6 +522,23 @@ def test_follow_up_agreed_for_a_day_is_due_by_its_end_in_the_zone_given(client: 
     assert data["due_zone"] == "Asia/Tokyo"
     due = FollowUp.objects.get(pk=data["id"]).due_at.astimezone(ZoneInfo("Asia/Tokyo"))
     assert (due.date(), due.hour, due.minute) == (day, 23, 59)
+
+
+def test_follow_up_for_a_day_without_a_zone_is_due_by_the_end_of_that_day_where_the_caller_is(
+    client: Client, world: World
+) -> None:
+    # Given a consultant who works in New York (the API itself answers in UTC)
+    User.objects.filter(pk=world.consultant.pk).update(time_zone="America/New_York")
+    client.force_login(world.consultant)
+    day = (timezone.now() + timedelta(days=5)).date()
+    body = follow_up_body(world, due_on=day.isoformat())
+    del body["due_at"]
+
+    # When they record an item for a day without naming a zone
+    data = post(client, reverse("v1:follow-up-list"), body).json()
+
+    # Then it is that day in New York
+    assert (data["due_on"], data["due_zone"]) == (day.isoformat(), "America/New_York")
 
 
 def test_follow_up_due_at_a_moment_has_no_day(client: Client, world: World) -> None:
