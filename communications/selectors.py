@@ -1026,10 +1026,9 @@ def raid_log(*, user: Any, engagement: Engagement, filters: RaidFilter) -> Query
     """One engagement's log as the user may see it, filtered, in the tab's order.
 
     Open items first; within each, risks by score, highest first, then the
-    rest (no score); newest first on a tie, ending in the id. The sort key is
-    annotated (``log_open``, ``log_score``) as the paging key of
-    ``raid_log_page``. Sorted after the filters, without an index: an
-    engagement's log is hundreds of rows, not the firm's.
+    rest (no score); newest first on a tie, ending in the id: the index
+    raid_item_log_order. The score as sorted is annotated (``log_score``) for
+    the paging key of ``raid_log_page``.
     """
     rows = raid_item_list(user=user).filter(engagement=engagement)
     if filters.kind:
@@ -1042,11 +1041,11 @@ def raid_log(*, user: Any, engagement: Engagement, filters: RaidFilter) -> Query
         # A subquery rather than a join, so an item concerning several people is listed once.
         concerned = RaidItem.stakeholders.through.objects.filter(stakeholder_id=filters.stakeholder)
         rows = rows.filter(Q(pk__in=concerned.values("raiditem_id")) | Q(raised_by=filters.stakeholder))
-    return rows.annotate(
-        log_open=Case(When(status=RaidItem.Status.OPEN, then=Value(1)), default=Value(0)),
-        # Scores run 1 to 25; an item of another kind sorts below every risk.
-        log_score=Coalesce("score", Value(0)),
-    ).order_by("-log_open", "-log_score", "-id")
+    # Scores run 1 to 25; an item of another kind sorts below every risk. The expressions are the
+    # index raid_item_log_order's, so the database reads the page from it.
+    return rows.annotate(log_score=Coalesce(F("score"), Value(0))).order_by(
+        F("status").desc(), Coalesce(F("score"), Value(0)).desc(), F("id").desc()
+    )
 
 
 RAID_PAGE_SIZE = 25
@@ -1093,10 +1092,11 @@ def raid_log_page(
     """A page of the log after the row ``after`` ends, read one row beyond the page so no COUNT is needed."""
     rows = raid_log(user=user, engagement=engagement, filters=filters)
     if after is not None:
+        status = RaidItem.Status.OPEN if after.open else RaidItem.Status.CLOSED
         rows = rows.filter(
-            Q(log_open__lt=after.open)
-            | Q(log_open=after.open, log_score__lt=after.score)
-            | Q(log_open=after.open, log_score=after.score, id__lt=after.id)
+            Q(status__lt=status)
+            | Q(status=status, log_score__lt=after.score)
+            | Q(status=status, log_score=after.score, id__lt=after.id)
         )
     items = list(rows[: size + 1])
     more = len(items) > size
@@ -1106,7 +1106,11 @@ def raid_log_page(
     last = items[-1]
     return RaidPage(
         items=items,
-        next_after=RaidCursor(open=last.log_open, score=last.log_score, id=last.pk),  # type: ignore[attr-defined]
+        next_after=RaidCursor(
+            open=int(last.status == RaidItem.Status.OPEN),
+            score=last.log_score,  # type: ignore[attr-defined]
+            id=last.pk,
+        ),
     )
 
 

@@ -8,7 +8,8 @@ from typing import ClassVar, Self
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 
 from communications.models.check_ins import CheckIn
 from engagements.models import ChangeRequest, Engagement, EngagementScopedQuerySet
@@ -227,6 +228,15 @@ class RaidItem(models.Model):
             # The review sweep: open risks by review date and open assumptions by validation date.
             models.Index(fields=["review_on"], name="raid_item_open_review", condition=Q(status="open")),
             models.Index(fields=["validate_by"], name="raid_item_open_validate", condition=Q(status="open")),
+            # The tab's order and paging key (selectors.raid_log): open before closed ("open" > "closed"),
+            # risks by score, highest first (other kinds count 0), newest first, ending in the id.
+            models.Index(
+                F("engagement"),
+                F("status").desc(),
+                Coalesce(F("score"), Value(0)).desc(),
+                F("id").desc(),
+                name="raid_item_log_order",
+            ),
         ]
 
     def __str__(self) -> str:
