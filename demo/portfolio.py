@@ -940,6 +940,14 @@ class _Builder:
                 role=Membership.Role.CONSULTANT,
             )
             team.append(self.users[username])
+        # The team joined on the engagement's first morning (or the planning day, for one not started),
+        # not on the day the demo was loaded.
+        first_morning = datetime.combine(
+            engagement.start_date, time(9), tzinfo=ZoneInfo(self.clients[plan.client].time_zone)
+        )
+        Membership.objects.filter(engagement=engagement).update(
+            joined_at=min(first_morning, self.now - timedelta(days=30))
+        )
         self._roles(plan, engagement, team)
         # The leads of running engagements show the client their health (the colour, never its factors).
         if plan.status == Status.ACTIVE:

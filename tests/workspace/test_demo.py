@@ -29,7 +29,7 @@ from communications.rollups import week_bounds
 from communications.scheduling import channel_due_times
 from communications.trends import TREND_WEEKS
 from demo.portfolio import DEMO_PASSWORD, demo_codes
-from engagements.models import Client, Engagement
+from engagements.models import Client, Engagement, Membership
 from notifications.models import Notification
 from stakeholders.models import StakeholderRole
 
@@ -200,6 +200,21 @@ def test_demo_comments_are_dated_in_their_items_history_not_at_load_time(demo_ou
         if follow_up.check_in is not None:
             assert follow_up.check_in.occurred_at < comment.created_at
     assert len({comment.created_at for comment in comments}) > 1
+
+
+def test_demo_teams_joined_when_their_engagement_began_not_at_load_time(demo_output: str) -> None:
+    # when reading who joined each demo engagement, and when
+    memberships = list(
+        Membership.objects.filter(engagement__code__in=demo_codes()).select_related("engagement")
+    )
+
+    # then nobody joined on the day the demo was loaded; a running engagement's team joined on its first day
+    assert memberships
+    today = timezone.now().date()
+    for membership in memberships:
+        assert membership.joined_at.date() < today
+        if membership.engagement.start_date < today - dt.timedelta(days=30):
+            assert abs((membership.joined_at.date() - membership.engagement.start_date).days) <= 1
 
 
 def test_demo_compliance_follows_from_every_planned_meeting_held_or_missed(demo_output: str) -> None:
