@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User, UserSession
+from communications import raid
 from communications import services as communication_services
 from communications.calendar_feeds import calendar_feed_create
 from communications.models import Channel, FollowUp, FollowUpOverdue
@@ -68,6 +69,9 @@ CHANGELIST_QUERIES: dict[str, Callable[[World], str]] = {
     "communications.FollowUpRedate": lambda w: (
         f"q=migration&follow_up__engagement__id__exact={w.mine.engagement.pk}"
     ),
+    "communications.RaidRiskReview": lambda w: (
+        f"q=Interface&item__engagement__id__exact={w.mine.engagement.pk}"
+    ),
     "notifications.NotificationPreference": lambda w: (
         "q=lead&reminder_lead__exact=1wd&email_on_weekends__exact=1"
     ),
@@ -85,6 +89,7 @@ NO_ADD_PAGE = {
     "communications.CheckInRevision": "a version is kept by the edit that replaces it",
     "communications.CheckInDeletion": "a deletion is recorded by the deletion itself",
     "communications.FollowUpRedate": "a re-date is recorded by the move it describes",
+    "communications.RaidRiskReview": "a review is recorded by the review of the risk",
     "communications.WeeklyRollup": "a roll-up sums the rows of its week, rewritten whenever they change",
     "communications.ConsultantWeeklyRollup": "a person's roll-up is rewritten with their engagement's week",
 }
@@ -107,6 +112,15 @@ def admin_http(world: World) -> HttpClient:
         occurred_at=mine.check_in.occurred_at,
         summary="Walked through the plan again.",
         attendees=[mine.stakeholder],
+    )
+    # Nor a risk's review, which its review service keeps.
+    raid.raid_risk_review(
+        actor=world.lead,
+        item=mine.raid_item,
+        likelihood=2,
+        impact=4,
+        trend="falling",
+        next_review_on=timezone.localdate() + dt.timedelta(days=14),
     )
     # With someone the world's silence flag and obligation do not concern, so both stay open.
     bystander = factories.make_role(engagement=mine.engagement).stakeholder

@@ -118,8 +118,12 @@ def _review(cast: Cast) -> dict[str, Any]:
     return {"likelihood": 4, "impact": 5, "trend": "rising", "next_review_on": next_review.isoformat()}
 
 
+# The cast's issue is internal, so its change request is given a title of its own, for the client.
+CHANGE_TITLE = "Extra interface work"
+
+
 def _to_change_request() -> dict[str, Any]:
-    return {"kind": "scope", "budget_impact": "1500.00", "schedule_impact_days": 5}
+    return {"title": CHANGE_TITLE, "kind": "scope", "budget_impact": "1500.00", "schedule_impact_days": 5}
 
 
 def _records_page(client: WebClient, cast: Cast) -> list[int]:
@@ -169,7 +173,7 @@ def _records_happened(cast: Cast) -> bool:
         risk.status == RaidItem.Status.CLOSED,
         (assumption.status, assumption.validation) == (RaidItem.Status.CLOSED, "failed"),
         issue.became_change_request is not None
-        and issue.became_change_request.title == issue.title
+        and issue.became_change_request.title == CHANGE_TITLE
         and issue.became_change_request.schedule_impact_days == 5,
     )
     assert len(set(changes)) == 1, f"only some of the records changed: {changes}"

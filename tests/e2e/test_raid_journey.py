@@ -56,7 +56,8 @@ def raid_journey(page: Page, site: str, team: Team) -> None:
     review.get_by_label("Next review").fill(_in_days(14))
     review.get_by_role("button", name="Record review").click()
     expect(page.get_by_text("Reviewed “Nurses cannot be released for training”")).to_be_visible()
-    expect(page.get_by_text("2 × 3 = 6")).to_be_visible()
+    expect(page.get_by_text("2 × 3 = 6", exact=True)).to_be_visible()
+    expect(page.get_by_role("region", name="Reviews")).to_contain_text("4 × 3 = 12 → 2 × 3 = 6, falling")
 
     # The matrix counts it where it now sits
     page.get_by_role("link", name="RAID log").first.click()
