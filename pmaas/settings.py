@@ -629,6 +629,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Django's own console handler (for DEBUG) would print each of its records a second time
+        # beside the root's: its records go to the root's handler alone.
+        "django": {"handlers": [], "propagate": True},
         "django.db.backends": {"level": "WARNING"},
         "django.request": {"filters": ["mask_secrets", "refusal_without_traceback"]},
         # runserver's access log; Django's default gives it a handler of its own, unmasked.

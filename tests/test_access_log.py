@@ -145,3 +145,11 @@ def test_a_refused_request_is_one_line_in_the_log_without_a_traceback(
     refused = [record for record in caplog.records if url in record.getMessage()]
     assert [record.levelname for record in refused] == ["WARNING"]
     assert not any(record.exc_info or record.exc_text for record in caplog.records)
+
+
+def test_djangos_records_reach_the_console_once_whatever_debug_says() -> None:
+    # Django's default logging gives its logger a console handler of its own for DEBUG; beside the
+    # root's, every refusal was printed twice when ./run started the app with DEBUG=true.
+    assert logging.getLogger("django").handlers == []
+    assert logging.getLogger("django").propagate
+    assert logging.getLogger().handlers
