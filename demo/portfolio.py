@@ -44,6 +44,7 @@ from communications.models import (
     CheckIn,
     Delivery,
     FollowUp,
+    RaidItem,
     SponsorSubscription,
 )
 from communications.raid import (
@@ -1381,7 +1382,7 @@ class _Builder:
         follow_ups_notify_overdue(as_of=self.midnight)
 
     def _raid_log(self) -> None:
-        """The RAID logs, written through their services as the team would, dated from the load's day.
+        """The RAID logs, written through their services as the team would, dated around the load's day.
 
         Risks and assumptions whose date has passed are left for the review
         sweep, which ``_notify`` runs; the last check-in with decisions of each
@@ -1396,7 +1397,7 @@ class _Builder:
             "issue": "due_on",
             "decision": "decided_on",
         }
-        for spec in RAID_LOG:
+        for n, spec in enumerate(RAID_LOG):
             actor = leads[spec.code]
             day: dict[str, Any] = {dated[spec.kind]: self.today + timedelta(days=spec.days)}
             values = RaidFields(
@@ -1427,6 +1428,14 @@ class _Builder:
                 raid_assumption_validate(
                     actor=actor, item=item, holds=spec.outcome == "held", as_of=self.midnight
                 )
+            # A log is kept over the months of the history, not written the night before the load: each
+            # item was raised weeks ago and, if settled, settled days ago (the services stamp their now).
+            raised = self.midnight - timedelta(days=21 + 9 * (n % 7), hours=14)
+            settled = self.midnight - timedelta(days=3 + n % 5, hours=15)
+            RaidItem.objects.filter(pk=item.pk).update(created_at=raised, updated_at=settled)
+            RaidItem.objects.filter(pk=item.pk, closed_at__isnull=False).update(closed_at=settled)
+            RaidItem.objects.filter(pk=item.pk, validated_at__isnull=False).update(validated_at=settled)
+            search_documents_refresh(kind="raid_item", ids=[item.pk])
         for code, engagement in engagements.items():
             check_in = (
                 CheckIn.objects.filter(engagement=engagement, occurred_at__lt=self.midnight)

@@ -22,6 +22,7 @@ from communications.models import (
     FollowUp,
     FollowUpComment,
     Occurrence,
+    RaidItem,
     SilenceFlag,
     WeeklyRollup,
 )
@@ -31,6 +32,7 @@ from communications.trends import TREND_WEEKS
 from demo.portfolio import DEMO_PASSWORD, demo_codes
 from engagements.models import Client, Engagement, Membership
 from notifications.models import Notification
+from search.models import SearchDocument
 from stakeholders.models import StakeholderRole
 
 # One worker loads the module's demo once: split over two, each loaded it.
@@ -215,6 +217,25 @@ def test_demo_teams_joined_when_their_engagement_began_not_at_load_time(demo_out
         assert membership.joined_at.date() < today
         if membership.engagement.start_date < today - dt.timedelta(days=30):
             assert abs((membership.joined_at.date() - membership.engagement.start_date).days) <= 1
+
+
+def test_demo_raid_items_were_raised_over_the_history_and_search_dates_them_so(demo_output: str) -> None:
+    # when reading the demo's RAID log, other than the decisions a check-in filed at load
+    items = list(RaidItem.objects.filter(engagement__code__in=demo_codes(), check_in__isnull=True))
+    today = timezone.now().date()
+
+    # then each was raised before today, not all on one day, and settled (if it was) after it was raised
+    assert items
+    assert all(item.created_at.date() < today for item in items)
+    assert len({item.created_at.date() for item in items}) > 3
+    for item in items:
+        for settled in (item.closed_at, item.validated_at):
+            assert settled is None or item.created_at < settled < timezone.now()
+
+    # and search shows the day each was raised, not the day the demo was loaded
+    documents = SearchDocument.objects.filter(kind="raid_item", object_id__in=[i.pk for i in items])
+    assert documents.exists()
+    assert all(document.happened_at.date() < today for document in documents)
 
 
 def test_demo_compliance_follows_from_every_planned_meeting_held_or_missed(demo_output: str) -> None:
