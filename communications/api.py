@@ -742,10 +742,15 @@ class RaidItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["post"], url_path="change-request", url_name="change-request")
     def change_request(self, request: Request, pk: str | None = None) -> Response:
         item = self.get_object()
-        body = RaidIssueToChangeRequestSerializer(data=request.data)
+        body = RaidIssueToChangeRequestSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        told = data.pop("notify_stakeholders", None)
         change_request = raid.raid_issue_to_change_request(
-            actor=request.user, item=item, **body.validated_data
+            actor=request.user,
+            item=item,
+            notify_stakeholder_ids=None if told is None else [stakeholder.pk for stakeholder in told],
+            **data,
         )
         current = change_request_get_for_user(user=request.user, id=change_request.pk)
         context = self.get_serializer_context()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any, cast
@@ -465,6 +465,7 @@ def raid_issue_to_change_request(
     schedule_impact_days: int = 0,
     title: str = "",
     description: str | None = None,
+    notify_stakeholder_ids: Iterable[int] | None = None,
     as_of: datetime | None = None,
 ) -> ChangeRequest:
     """Turn an open issue into a proposed change request, linked both ways, with its obligations.
@@ -476,7 +477,8 @@ def raid_issue_to_change_request(
     words are never copied out: its change request needs a title written for
     the client, and its description is what the caller gives. It is recorded
     through ``obligations.change_request_record``, so the people who must be
-    told are on the list at once. The issue stays open until it is resolved.
+    told (``notify_stakeholder_ids``, else its default for the kind) are on
+    the list at once. The issue stays open until it is resolved.
     Refused for anything but an open issue, and for an issue already turned
     into one (not repeatable).
     """
@@ -504,6 +506,7 @@ def raid_issue_to_change_request(
         description=description,
         budget_impact=budget_impact,
         schedule_impact_days=schedule_impact_days,
+        notify_stakeholder_ids=notify_stakeholder_ids,
         as_of=as_of,
     )
     item.became_change_request = change_request

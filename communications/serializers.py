@@ -869,3 +869,12 @@ class RaidIssueToChangeRequestSerializer(serializers.Serializer[Any]):
     schedule_impact_days = serializers.IntegerField(
         min_value=-3650, max_value=3650, default=0, help_text="Positive delays."
     )
+    notify_stakeholders = ScopedPrimaryKeyRelatedField(
+        selector=stakeholder_list,
+        many=True,
+        required=False,
+        help_text=(
+            "Who must be told, each with a role on the engagement. Left out: for a scope, resource or "
+            "regulatory change its sponsors, PMO lead and everyone of high influence; nobody for the others."
+        ),
+    )

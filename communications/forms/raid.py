@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from accounts.models import User
 from communications import selectors
 from communications.models import RaidItem, RaidKind, RaidSeverity, RaidTrend
+from communications.obligations import obligation_default_stakeholder_ids
 from communications.raid import KIND_FIELDS, RaidFields
 from engagements.models import ChangeRequest, Engagement
 from pmaas.concurrency import SEEN_MISSING_MESSAGE
@@ -228,10 +229,28 @@ class IssueToChangeRequestForm(forms.Form):
         max_value=3650,
         help_text="Positive delays.",
     )
+    notify_stakeholders = IdMultipleChoiceField(
+        queryset=Stakeholder.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Who must be told",
+        help_text=(
+            "Ticked at first: sponsors, the PMO lead and everyone of high influence. "
+            "Each gets a deadline from their communication plan."
+        ),
+    )
+
+    def __init__(self, *args: Any, stakeholders: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["notify_stakeholders"].queryset = stakeholders  # type: ignore[attr-defined]
 
     @classmethod
     def initial_for(cls, item: RaidItem) -> dict[str, Any]:
-        """The issue's words, for an issue the client already reads; nothing of an internal one's."""
+        """Who is told by default; the words of an issue the client reads, none of an internal one's."""
+        told = {"notify_stakeholders": obligation_default_stakeholder_ids(engagement=item.engagement)}
         if not item.shared_with_client:
-            return {}
-        return {"title": item.title[:200], "description": f"{item.description}\n\n{item.mitigation}".strip()}
+            return told
+        return told | {
+            "title": item.title[:200],
+            "description": f"{item.description}\n\n{item.mitigation}".strip(),
+        }

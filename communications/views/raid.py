@@ -34,6 +34,7 @@ from engagements.models import Engagement
 from engagements.selectors import engagement_can_edit, engagement_get_for_user
 from pmaas.errors import RuleViolation
 from pmaas.forms import form_add_service_errors
+from stakeholders.selectors import stakeholder_list
 
 
 def _filter_form(request: HttpRequest, engagement: Engagement) -> RaidFilterForm:
@@ -218,6 +219,14 @@ def raid_item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "communications/raid_item.html", _detail_context(request, item))
 
 
+def _stakeholders(request: HttpRequest, item: RaidItem) -> Any:
+    """The people of the item's engagement the user sees, whom a change request may tell."""
+    # One role per stakeholder and engagement, so the join adds no duplicates.
+    return (
+        stakeholder_list(user=request.user).filter(roles__engagement=item.engagement).order_by("name", "pk")
+    )
+
+
 def _detail_context(request: HttpRequest, item: RaidItem, **forms: Any) -> dict[str, Any]:
     can_edit = engagement_can_edit(user=request.user, engagement=item.engagement)
     today = timezone.localdate(timezone.now())
@@ -244,7 +253,9 @@ def _detail_context(request: HttpRequest, item: RaidItem, **forms: Any) -> dict[
         else [],
         "validate_form": forms.get("validate_form") or AssumptionValidateForm(),
         "change_form": forms.get("change_form")
-        or IssueToChangeRequestForm(initial=IssueToChangeRequestForm.initial_for(item)),
+        or IssueToChangeRequestForm(
+            initial=IssueToChangeRequestForm.initial_for(item), stakeholders=_stakeholders(request, item)
+        ),
     }
 
 
@@ -353,11 +364,13 @@ def raid_assumption_validate(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def raid_issue_to_change_request(request: HttpRequest, pk: int) -> HttpResponse:
     item = selectors.raid_item_get_for_user(user=request.user, id=pk)
-    form = IssueToChangeRequestForm(request.POST)
+    form = IssueToChangeRequestForm(request.POST, stakeholders=_stakeholders(request, item))
     if form.is_valid():
+        data = dict(form.cleaned_data)
+        told = [stakeholder.pk for stakeholder in data.pop("notify_stakeholders")]
         try:
             change_request = raid.raid_issue_to_change_request(
-                actor=request.user, item=item, **form.cleaned_data
+                actor=request.user, item=item, notify_stakeholder_ids=told, **data
             )
         except (ValidationError, RuleViolation) as exc:
             form_add_service_errors(form, exc)

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from communications import raid
 from communications.models import RaidItem
+from engagements.models import ChangeRequest
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -325,6 +326,30 @@ def test_an_internal_issue_needs_a_title_for_the_client_and_lends_none_of_its_wo
     shown = client.get(reverse("v1:change-request-detail", args=[titled.json()["id"]])).json()
     assert shown["title"] == "Pharmacy budget review"
     assert "Sponsor blocks" not in str(shown) and "cut" not in str(shown)
+
+
+def test_an_issues_change_request_tells_the_stakeholders_named_and_refuses_unknown_ones(client, world):
+    issue = factories.make_raid_item(engagement=world.mine.engagement, kind="issue", shared_with_client=True)
+    client.force_login(world.lead)
+
+    outsider = _post(
+        client,
+        "change-request",
+        issue,
+        {"kind": "schedule", "notify_stakeholders": [world.other.stakeholder.pk]},
+    )
+    told = _post(
+        client,
+        "change-request",
+        issue,
+        {"kind": "schedule", "notify_stakeholders": [world.mine.stakeholder.pk]},
+    )
+
+    assert outsider.status_code == 400 and "notify_stakeholders" in outsider.json()
+    assert told.status_code == 201, told.json()
+    change = ChangeRequest.objects.get(pk=told.json()["id"])
+    told_ids = change.communication_obligations.values_list("stakeholder_id", flat=True)
+    assert list(told_ids) == [world.mine.stakeholder.pk]
 
 
 def test_a_change_request_needs_a_kind_sane_impacts_and_an_issue(client, world):

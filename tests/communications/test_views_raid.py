@@ -588,3 +588,31 @@ def test_a_risks_page_reads_a_fixed_number_of_queries_however_many_reviews(
     with django_assert_num_queries(budget):
         page = client.get(url).content.decode()
     assert page.count("; next review") == 8
+
+
+def test_a_schedule_change_from_an_issue_tells_whom_the_lead_ticks(client, world):
+    # Given an internal issue, and the engagement's sponsor ticked by default on its change request form
+    issue = factories.make_raid_item(engagement=world.mine.engagement, kind="issue", title="Lab feed late")
+    client.force_login(world.lead)
+    page = client.get(reverse("raid_item_detail", args=[issue.pk])).content.decode()
+    form = page[page.index('id="change-heading"') :]
+    sponsor = world.mine.stakeholder
+    assert re.search(rf'value="{sponsor.pk}"[^>]*checked', form), "the sponsor is not ticked by default"
+
+    # When the lead records a schedule change (a kind that tells nobody unless asked), the sponsor ticked
+    response = client.post(
+        reverse("raid_issue_to_change_request", args=[issue.pk]),
+        {
+            "title": "Two weeks more for the lab feed",
+            "kind": "schedule",
+            "budget_impact": "0",
+            "schedule_impact_days": "10",
+            "notify_stakeholders": [str(sponsor.pk)],
+        },
+    )
+
+    # Then the sponsor must be told of it
+    assert response.status_code == 302
+    issue.refresh_from_db()
+    told = issue.became_change_request.communication_obligations.values_list("stakeholder_id", flat=True)
+    assert list(told) == [sponsor.pk]
