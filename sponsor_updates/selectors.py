@@ -236,6 +236,8 @@ class UpdateContent:
     recipient_name: str
     time_zone: str
     period: Period
+    # The engagement's, for the change requests' budget impact.
+    currency: str = ""
     # "" when the firm does not share the engagement's health with the client.
     health: str = ""
     health_label: str = ""
@@ -371,6 +373,7 @@ def update_contents(
             recipient_name=subscription.stakeholder.name,
             time_zone=zone,
             period=period,
+            currency=engagement.currency,
             health=health,
             health_label=_HEALTH.get(health, ""),
             previous_health=previous_health.get(subscription.pk, "") if health else "",

@@ -152,6 +152,8 @@ def test_the_update_shows_only_what_is_shared_with_the_client(sponsored):
         assert "due Fri 6 Mar 2026, 11:00" in part
         assert "due Wed 1 Apr 2026" in part
         assert "raised 3 Mar 2026" in part
+        # and the change's cost in the engagement's currency, as the pages say it
+        assert f"budget impact 40,000 {sponsored.engagement.currency}" in part
         # And nothing internal: the internal check-in, the team's follow-up, the override's reason, sentiment
         assert INTERNAL not in part
         assert "entiment" not in part
