@@ -992,6 +992,10 @@ def raid_item_get_for_user(*, user: Any, id: Any) -> RaidItem:
     return get_or_404(raid_item_list(user=user), id=id)
 
 
+def raid_risk_review_get_for_user(*, user: Any, id: Any) -> RaidRiskReview:
+    return get_or_404(RaidRiskReview.objects.visible_to(user).select_related("item", "reviewed_by"), id=id)
+
+
 def raid_risk_review_list(*, user: Any, item: RaidItem) -> list[RaidRiskReview]:
     """How the risk's rating moved, newest first, capped at HISTORY_LIMIT; one query, none for a client."""
     return list(

@@ -40,6 +40,7 @@ from communications.models import (
     FollowUpRedate,
     Occurrence,
     RaidItem,
+    RaidRiskReview,
     SilenceFlag,
     SponsorSubscription,
     WeeklyRollup,
@@ -98,6 +99,7 @@ MATRIX: dict[type[models.Model], Entry] = {
     CheckInRevision: Entry(lambda s: _revision(s.check_in), "check_in__engagement"),
     CheckInDeletion: Entry(lambda s: _deletion(s.check_in), "engagement"),
     FollowUpRedate: Entry(lambda s: _redate(s.follow_up), "follow_up__engagement"),
+    RaidRiskReview: Entry(lambda s: _review(s.raid_item), "item__engagement"),
     WeeklyRollup: Entry(lambda s: _rollup(s.engagement), "engagement"),
     ConsultantWeeklyRollup: Entry(lambda s: _consultant_rollup(s.engagement), "engagement"),
 }
@@ -144,6 +146,22 @@ def _redate(follow_up: FollowUp) -> FollowUpRedate:
         },
     )
     return redate
+
+
+def _review(risk: RaidItem) -> RaidRiskReview:
+    review, _ = RaidRiskReview.objects.get_or_create(
+        item=risk,
+        defaults={
+            "previous_likelihood": risk.likelihood,
+            "previous_impact": risk.impact,
+            "likelihood": risk.likelihood,
+            "impact": risk.impact,
+            "trend": "steady",
+            "next_review_on": risk.review_on,
+            "reviewed_at": risk.created_at,
+        },
+    )
+    return review
 
 
 def _rollup(engagement: Engagement) -> WeeklyRollup:
