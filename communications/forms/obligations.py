@@ -7,8 +7,22 @@ from typing import Any
 
 from django import forms
 
-from pmaas.forms import LongTextField
+from pmaas.forms import IdMultipleChoiceField, LongTextField
 from stakeholders.models import Stakeholder
+
+
+def who_must_be_told_field() -> IdMultipleChoiceField:
+    """Whom a new change request tells, asked alike by every form that records one; each sets the queryset."""
+    return IdMultipleChoiceField(
+        queryset=Stakeholder.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Who must be told",
+        help_text=(
+            "Ticked by default: sponsors, the PMO lead and everyone of high influence. "
+            "Each gets a deadline from their communication plan."
+        ),
+    )
 
 
 class ObligationWaiveForm(forms.Form):

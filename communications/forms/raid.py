@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import User
 from communications import selectors
+from communications.forms.obligations import who_must_be_told_field
 from communications.models import RaidItem, RaidKind, RaidSeverity, RaidTrend
 from communications.obligations import obligation_default_stakeholder_ids
 from communications.raid import KIND_FIELDS, RaidFields
@@ -229,16 +230,7 @@ class IssueToChangeRequestForm(forms.Form):
         max_value=3650,
         help_text="Positive delays.",
     )
-    notify_stakeholders = IdMultipleChoiceField(
-        queryset=Stakeholder.objects.none(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        label="Who must be told",
-        help_text=(
-            "Ticked at first: sponsors, the PMO lead and everyone of high influence. "
-            "Each gets a deadline from their communication plan."
-        ),
-    )
+    notify_stakeholders = who_must_be_told_field()
 
     def __init__(self, *args: Any, stakeholders: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

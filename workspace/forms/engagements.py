@@ -7,9 +7,10 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
+from communications.forms.obligations import who_must_be_told_field
 from engagements.models import ChangeRequest, Client, Engagement, Health
 from pmaas.concurrency import SEEN_MISSING_MESSAGE
-from pmaas.forms import DatePicker, IdChoiceField, IdMultipleChoiceField, LongTextField
+from pmaas.forms import DatePicker, IdChoiceField, LongTextField
 from pmaas.validation import validate_date_in_range
 from stakeholders.models import Stakeholder
 
@@ -109,16 +110,7 @@ class ChangeRequestForm(_SeenMixin):
 
 class ChangeRequestCreateForm(ChangeRequestForm):
     creates = True
-    notify_stakeholders = IdMultipleChoiceField(
-        queryset=Stakeholder.objects.none(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        label="Who must be told",
-        help_text=(
-            "Ticked by default: sponsors, the PMO lead and everyone of high influence. "
-            "Each gets a deadline from their communication plan."
-        ),
-    )
+    notify_stakeholders = who_must_be_told_field()
 
     def __init__(self, *args: Any, stakeholders: QuerySet[Stakeholder], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
