@@ -306,17 +306,21 @@ BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any]
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's filesystem transport, with messages written aside and renamed into the queue (pmaas.broker).
+    CELERY_BROKER_TRANSPORT = "pmaas.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
         # Exchange bindings; kombu's default is ./control, relative to wherever a process started.
         "control_folder": str(BROKER_DIR / "control"),
+        # On the queue's filesystem, so the rename into the queue is atomic.
+        "staging_folder": str(BROKER_DIR / "staging"),
         "store_processed": False,
         "polling_interval": 0.1,
     }
     # kombu refuses to start when its folders are missing; a fresh checkout has none.
-    for _folder in ("queue", "processed", "control"):
+    for _folder in ("queue", "processed", "control", "staging"):
         (BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Longer than the longest task, so an acknowledged-late task is not handed
