@@ -248,13 +248,15 @@ class CheckInViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return Response(self.get_serializer(created).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        summary="Correct a check-in: when, who, what was said and decided",
+        summary="Correct a check-in: when, who, what was said and decided, its sentiment and sharing",
         description=(
             "Whoever logged it (while on the team), the engagement's lead, practice leads and "
             "administrators. The version it replaces is kept (see check-in-revisions) and the check-in "
             "is marked edited (edited_at). When the time or the attendees change, the planned meeting, "
             "obligations and silence flags it counted for are worked out again, and the engagement's "
-            "health and figures follow. seen_updated_at is the check-in's updated_at as last read: a "
+            "health and figures follow, as they do a changed sentiment. A check-in taken back from the "
+            "client (shared_with_client false) leaves the client's pages, API and search at once. "
+            "seen_updated_at is the check-in's updated_at as last read: a "
             "change since then is refused (400). Nothing is written when anything is refused."
         ),
         request=CheckInEditSerializer,

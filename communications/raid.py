@@ -391,6 +391,7 @@ def raid_decisions_follow_check_in(
     decisions_before: str,
     occurred_at_before: datetime,
     attendees_before: Sequence[Stakeholder],
+    shared_before: bool | None = None,
 ) -> list[RaidItem]:
     """Bring the decisions filed from a corrected check-in in line with what it now says.
 
@@ -400,7 +401,10 @@ def raid_decisions_follow_check_in(
     still be in force, and only a person can say (the page tells them). A
     corrected day or attendee list moves the decisions whose day, deciders or
     stakeholders are still those filed from the check-in; what was changed on
-    the log since is kept. New lines are not filed here
+    the log since is kept. A check-in taken back from the client
+    (``shared_before`` true, now internal) takes back every decision filed
+    from it; one shared later shares none of them, as a decision kept
+    internal on the log may be so on purpose. New lines are not filed here
     (``raid_decisions_file_from_check_in`` does that when asked). Call it
     with the check-in already saved. Returns the decisions it changed.
     Idempotent.
@@ -448,9 +452,13 @@ def raid_decisions_follow_check_in(
         if {s.pk for s in item.stakeholders.all()} == people_before != {s.pk for s in attendees}:
             item.stakeholders.set(attendees)
             changed[item.pk] = item
+        if shared_before and not check_in.shared_with_client and item.shared_with_client:
+            item.shared_with_client = False
+            changed[item.pk] = item
     for item in changed.values():
         clean_instance(item)
-        item.save(update_fields=["title", "description", "decided_on", "decided_by", "updated_at"])
+        followed = ["title", "description", "decided_on", "decided_by", "shared_with_client", "updated_at"]
+        item.save(update_fields=followed)
     search_documents_refresh(kind="raid_item", ids=list(changed))
     return list(changed.values())
 

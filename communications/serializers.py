@@ -443,6 +443,17 @@ class CheckInEditSerializer(serializers.Serializer[Any]):
     team_attendees = ScopedPrimaryKeyRelatedField(
         selector=user_list, many=True, default=list, help_text="Members of the engagement's team."
     )
+    sentiment = serializers.ChoiceField(
+        choices=Sentiment.choices, required=False, help_text="Left out, it stays as it is (PUT included)."
+    )
+    shared_with_client = serializers.BooleanField(
+        required=False,
+        help_text=(
+            "Share the check-in with the client's users, or take it back. Left out, it stays as it is "
+            "(PUT included). Taking it back takes back the decisions filed from it; sharing it shares "
+            "none of them."
+        ),
+    )
     file_decisions = serializers.BooleanField(
         default=False,
         help_text=(
@@ -491,6 +502,8 @@ class CheckInRevisionSerializer(SharedModelSerializer[CheckInRevision]):
             "decisions",
             "attendee_names",
             "team_attendee_names",
+            "sentiment",
+            "shared_with_client",
             "edited_by",
             "edited_by_name",
             "edited_at",

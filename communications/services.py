@@ -1146,11 +1146,13 @@ def check_in_edit(
     attendees: Sequence[Stakeholder],
     decisions: str = "",
     team_attendees: Sequence[User] = (),
+    sentiment: int | None = None,
+    shared_with_client: bool | None = None,
     seen_updated_at: datetime | None = None,
     file_decisions: bool = False,
     as_of: datetime | None = None,
 ) -> CheckIn:
-    """Correct a check-in's time, attendees, summary or decisions, keeping the version it replaces.
+    """Correct a check-in (when, who, summary, decisions, sentiment, sharing), keeping the old version.
 
     Allowed to whoever logged it (while on the team) and the engagement's
     owners (Action.EDIT_CHECK_IN). The same checks as logging apply. Writes a
@@ -1160,10 +1162,13 @@ def check_in_edit(
     one it no longer fits is released, and it covers the one it now fits
     (its former channel first, else the only candidate); the obligations it
     met and the silences it cleared are reopened and met or cleared again by
-    it or the engagement's other check-ins, and the engagement's health is refreshed. The decisions
+    it or the engagement's other check-ins, and the engagement's health is refreshed. ``sentiment``
+    and ``shared_with_client`` left as None stay as they are; a check-in taken back from the client
+    leaves the client's pages and search at once. The decisions
     already filed in the RAID log from it follow the correction
     (``raid.raid_decisions_follow_check_in``: a line reworded rewords its decision, a line removed
-    leaves its decision as it was); with ``file_decisions``, its lines not filed yet are filed too,
+    leaves its decision as it was; a check-in taken back from the client takes its decisions back);
+    with ``file_decisions``, its lines not filed yet are filed too,
     as when it was logged. Nothing is written when anything is refused. Not idempotent: each call
     records a revision.
     """
@@ -1189,6 +1194,8 @@ def check_in_edit(
     )
     if file_decisions and not decision_lines(decisions):
         problems.add("decisions", "Write the decisions to file, one per line, or untick filing them.")
+    if sentiment is not None and sentiment not in Sentiment.values:
+        problems.add("sentiment", "Choose a sentiment from the list.")
     if problems.fields:
         raise ValidationError(problems.fields)
 
@@ -1201,17 +1208,24 @@ def check_in_edit(
         decisions=locked.decisions,
         attendee_names=names_as_recorded(before_attendees),
         team_attendee_names=names_as_recorded(before_team),
+        sentiment=locked.sentiment,
+        shared_with_client=locked.shared_with_client,
         edited_by=actor,
         edited_at=as_of,
     )
     moved = occurred_at != locked.occurred_at or {s.pk for s in attendees} != {s.pk for s in before_attendees}
     former_channel_id = locked.channel_id
     decisions_before, occurred_at_before = locked.decisions, locked.occurred_at
+    shared_before = locked.shared_with_client
     # The weeks whose figures the edit may change: the one it was in and the one it is in now.
     touched = [locked.occurred_at, occurred_at]
     locked.occurred_at = occurred_at
     locked.summary = summary.strip()
     locked.decisions = decisions.strip()
+    if sentiment is not None:
+        locked.sentiment = sentiment
+    if shared_with_client is not None:
+        locked.shared_with_client = shared_with_client
     locked.edited_at = as_of
     clean_instance(locked)
     locked.save()
@@ -1242,6 +1256,7 @@ def check_in_edit(
         decisions_before=decisions_before,
         occurred_at_before=occurred_at_before,
         attendees_before=before_attendees,
+        shared_before=shared_before,
     )
     if file_decisions:
         raid_decisions_file_from_check_in(actor=actor, check_in=locked, as_of=as_of)

@@ -304,6 +304,7 @@ def _edit_check_in_page(client: WebClient, cast: Cast) -> list[int]:
         "attendees": [cast.world.mine.stakeholder.pk],
         "summary": "Corrected: the sponsor agreed the plan.",
         "decisions": "",
+        "sentiment": check_in.sentiment,
         "seen_updated_at": _seen(check_in),
     }
     return [client.post(reverse("check_in_edit", args=[check_in.pk]), body).status_code]

@@ -37,6 +37,24 @@ _SERVICE_ROW_KEY = re.compile(r"^follow_ups\[(\d+)\]\.(\w+)$")
 _SERVICE_TO_ROW_FIELD = {"title": "title", "due_at": "due", "owner": "owner"}
 
 
+def _sentiment_field() -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label="Sentiment",
+        choices=Sentiment.choices,
+        coerce=int,
+        initial=Sentiment.NEUTRAL,
+        widget=forms.RadioSelect,
+    )
+
+
+def _check_in_sharing_field(help_text: str = "") -> forms.BooleanField:
+    return forms.BooleanField(
+        label="Share with the client",
+        required=False,
+        help_text="Its date, kind, attendees, summary and decisions; never the sentiment." + help_text,
+    )
+
+
 class _AttendeesForm(forms.Form):
     """Who took part in a check-in, the client's people and the team's: the same when logged or edited."""
 
@@ -78,13 +96,7 @@ class CheckInForm(_AttendeesForm):
         error_messages={"invalid": "Give a real date and time."},
     )
     summary = LongTextField(label="Summary", widget=forms.Textarea(attrs={"rows": 4}))
-    sentiment = forms.TypedChoiceField(
-        label="Sentiment",
-        choices=Sentiment.choices,
-        coerce=int,
-        initial=Sentiment.NEUTRAL,
-        widget=forms.RadioSelect,
-    )
+    sentiment = _sentiment_field()
     decisions = LongTextField(
         label="Decisions",
         required=False,
@@ -98,11 +110,7 @@ class CheckInForm(_AttendeesForm):
             "shared if the check-in is."
         ),
     )
-    shared_with_client = forms.BooleanField(
-        label="Share with the client",
-        required=False,
-        help_text="Its date, kind, attendees, summary and decisions; never the sentiment.",
-    )
+    shared_with_client = _check_in_sharing_field()
 
     def __init__(self, *args: Any, user: Any, engagement: Engagement | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -279,7 +287,7 @@ def apply_service_errors(
 
 
 class CheckInEditForm(_AttendeesForm):
-    """A correction of a logged check-in: when, who, what was said and decided."""
+    """A correction of a logged check-in: when, who, what was said and decided, how it went, who sees it."""
 
     field_order = ["occurred_at", "attendees", "team_attendees"]
 
@@ -292,6 +300,7 @@ class CheckInEditForm(_AttendeesForm):
         error_messages={"invalid": "Give a real date and time."},
     )
     summary = LongTextField(label="Summary", widget=forms.Textarea(attrs={"rows": 4}))
+    sentiment = _sentiment_field()
     decisions = LongTextField(label="Decisions", required=False, widget=forms.Textarea(attrs={"rows": 3}))
     file_decisions = forms.BooleanField(
         label="File them in the RAID log",
@@ -300,6 +309,10 @@ class CheckInEditForm(_AttendeesForm):
             "Lines not filed yet become decisions, as when a check-in is logged. "
             "Decisions already filed from this check-in follow your corrections either way."
         ),
+    )
+    shared_with_client = _check_in_sharing_field(
+        " Unticking it takes back the decisions filed from it too; ticking it shares the check-in only"
+        " (share its decisions in the RAID log)."
     )
     seen_updated_at = forms.CharField(
         widget=forms.HiddenInput, error_messages={"required": SEEN_MISSING_MESSAGE}

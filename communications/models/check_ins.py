@@ -103,6 +103,9 @@ class CheckInRevision(models.Model):
     decisions = models.TextField(**LONG_TEXT, blank=True)
     attendee_names = models.TextField(**LONG_TEXT, blank=True)
     team_attendee_names = models.TextField(**LONG_TEXT, blank=True)
+    sentiment = models.SmallIntegerField(choices=Sentiment.choices, default=Sentiment.NEUTRAL)
+    # Whether the client saw that version: a correction may share a check-in or take it back.
+    shared_with_client = models.BooleanField(default=False)
     edited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     edited_at = models.DateTimeField()
 
@@ -110,6 +113,11 @@ class CheckInRevision(models.Model):
 
     class Meta:
         ordering = ["-edited_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sentiment__gte=-2, sentiment__lte=2), name="check_in_revision_sentiment_in_range"
+            ),
+        ]
         indexes = [
             # A check-in's history, newest first, with the id as tie-breaker.
             models.Index(fields=["check_in", "-edited_at", "-id"], name="check_in_revision_history"),

@@ -64,6 +64,8 @@ def check_in_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "team_attendees": [u.pk for u in check_in.team_attendees.all()],
         "summary": check_in.summary,
         "decisions": check_in.decisions,
+        "sentiment": check_in.sentiment,
+        "shared_with_client": check_in.shared_with_client,
         # Whoever filed this check-in's decisions once most likely wants a line added now filed too.
         "file_decisions": bool(filed),
         "seen_updated_at": check_in.updated_at.isoformat(),
@@ -85,6 +87,8 @@ def check_in_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 decisions=data["decisions"],
                 attendees=list(data["attendees"]),
                 team_attendees=list(data["team_attendees"]),
+                sentiment=data["sentiment"],
+                shared_with_client=data["shared_with_client"],
                 seen_updated_at=data["seen_updated_at"],
                 file_decisions=data["file_decisions"],
             )
@@ -97,10 +101,14 @@ def check_in_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 decisions_before=check_in.decisions,
                 decisions_after=data["decisions"],
             )
+            told = [done] if done else []
+            if data["shared_with_client"] != check_in.shared_with_client:
+                told.append(f"the client {'now' if data['shared_with_client'] else 'no longer'} sees it")
             messages.success(
                 request,
                 "Check-in corrected; its earlier version is kept in its history"
-                + (f"; {done}." if done else "."),
+                + "".join(f"; {part}" for part in told)
+                + ".",
             )
             for title in left:
                 messages.warning(

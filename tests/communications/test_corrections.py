@@ -24,11 +24,15 @@ from communications.models import (
     FollowUpRedate,
     Occurrence,
     RaidItem,
+    Sentiment,
     SilenceFlag,
+    WeeklyRollup,
 )
 from communications.obligations import obligation_add
+from communications.selectors import check_in_list, raid_item_list
 from engagements.models import ChangeRequest, Engagement
 from pmaas.errors import NotAllowed
+from search.selectors import search_document_list
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -424,3 +428,90 @@ def test_filing_decisions_on_an_edit_without_any_written_is_refused_and_writes_n
 
     assert "decisions" in refused.value.message_dict
     assert not CheckInRevision.objects.filter(check_in=check_in).exists()
+
+
+def test_a_corrected_sentiment_is_kept_as_the_version_it_replaces_and_moves_the_weeks_figures():
+    # Given a check-in logged as negative
+    engagement, lead, _, channel = _setup()
+    check_in = _log(engagement, lead, channel, DUE, sentiment=Sentiment.NEGATIVE)
+    week = WeeklyRollup.objects.get(engagement=engagement, meetings=1)
+    assert (week.sentiment_sum, week.sentiment_count) == (-1, 1)
+
+    # When its author corrects it to positive
+    edited = _edit(check_in, lead, sentiment=Sentiment.POSITIVE)
+
+    # Then the check-in is positive, the version it replaces says negative, and its week sums +1
+    assert edited.sentiment == Sentiment.POSITIVE
+    assert CheckInRevision.objects.get(check_in=check_in).sentiment == Sentiment.NEGATIVE
+    week.refresh_from_db()
+    assert (week.sentiment_sum, week.sentiment_count) == (1, 1)
+
+
+def test_an_edit_that_leaves_out_sentiment_and_sharing_keeps_them():
+    engagement, lead, _, channel = _setup()
+    check_in = _log(
+        engagement, lead, channel, DUE, sentiment=Sentiment.VERY_POSITIVE, shared_with_client=True
+    )
+
+    edited = _edit(check_in, lead, summary="Agreed the go-live date with the sponsor.")
+
+    assert (edited.sentiment, edited.shared_with_client) == (Sentiment.VERY_POSITIVE, True)
+    revision = CheckInRevision.objects.get(check_in=check_in)
+    assert (revision.sentiment, revision.shared_with_client) == (Sentiment.VERY_POSITIVE, True)
+
+
+def test_a_sentiment_outside_the_scale_is_refused_and_writes_nothing():
+    engagement, lead, _, channel = _setup()
+    check_in = _log(engagement, lead, channel, DUE, sentiment=Sentiment.NEUTRAL)
+
+    with pytest.raises(ValidationError) as refused:
+        _edit(check_in, lead, sentiment=3, summary="Changed words")
+
+    assert "sentiment" in refused.value.message_dict
+    check_in.refresh_from_db()
+    assert (check_in.sentiment, check_in.summary, check_in.edited_at) == (
+        Sentiment.NEUTRAL,
+        "Walked through the plan.",
+        None,
+    )
+    assert not CheckInRevision.objects.filter(check_in=check_in).exists()
+
+
+def test_a_check_in_taken_back_from_the_client_leaves_their_pages_and_search_with_its_decisions():
+    # Given a check-in shared with the client, its decision filed (shared with it), and the client's user
+    engagement, lead, _, channel = _setup()
+    reader = factories.client_user(engagement.client)
+    check_in = _log(
+        engagement,
+        lead,
+        channel,
+        DUE,
+        summary="Walked the sponsor through the pharmacy cutover.",
+        decisions="Pharmacy joins wave 2",
+        shared_with_client=True,
+        file_decisions=True,
+    )
+    decision = RaidItem.objects.get(check_in=check_in)
+    assert decision.shared_with_client
+    assert check_in_list(user=reader).filter(pk=check_in.pk).exists()
+    found = search_document_list(user=reader, query="pharmacy cutover")
+    assert found is not None
+    assert [hit.object_id for hit in found.hits] == [check_in.pk]
+
+    # When its author takes it back
+    edited = _edit(check_in, lead, shared_with_client=False)
+
+    # Then the client's user no longer reads it, its decision or either of them in search
+    assert not edited.shared_with_client
+    assert not check_in_list(user=reader).filter(pk=check_in.pk).exists()
+    assert not raid_item_list(user=reader).filter(pk=decision.pk).exists()
+    assert search_document_list(user=reader, query="pharmacy").is_empty  # type: ignore[union-attr]
+    # And the version it replaces says it was shared
+    assert CheckInRevision.objects.get(check_in=check_in).shared_with_client
+
+    # When it is shared again
+    _edit(edited, lead, shared_with_client=True)
+
+    # Then the check-in is the client's to read again, and its decision stays internal until shared on the log
+    assert check_in_list(user=reader).filter(pk=check_in.pk).exists()
+    assert not raid_item_list(user=reader).filter(pk=decision.pk).exists()

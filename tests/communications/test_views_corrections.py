@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from communications import services
-from communications.models import CheckIn, CheckInDeletion, FollowUp, FollowUpComment, RaidItem
+from communications.models import CheckIn, CheckInDeletion, FollowUp, FollowUpComment, RaidItem, Sentiment
 from tests import factories
 from tests.factories import World
 
@@ -28,8 +28,12 @@ def _edit_body(check_in: CheckIn, **changes: object) -> dict[str, object]:
         "attendees": [s.pk for s in check_in.attendees.all()],
         "summary": check_in.summary,
         "decisions": check_in.decisions,
+        "sentiment": check_in.sentiment,
         "seen_updated_at": check_in.updated_at.isoformat(),
     }
+    # As a browser posts the form: the box is sent only when ticked.
+    if check_in.shared_with_client:
+        body["shared_with_client"] = "on"
     body.update(changes)
     return body
 
@@ -97,6 +101,47 @@ def test_the_history_shows_the_check_in_now_with_the_same_facts_as_its_earlier_v
     assert re.search(held + re.escape(f"{sponsor}; team: {escape(str(world.consultant))}</p>"), earlier)
 
 
+def test_the_author_corrects_sentiment_and_takes_a_check_in_back_from_the_client(client, world):
+    # Given a check-in the consultant logged as negative and shared with the client, who reads it
+    check_in = factories.make_check_in(
+        engagement=world.mine.engagement,
+        attendees=[world.mine.stakeholder],
+        actor=world.consultant,
+        summary="Sponsor unhappy with the pharmacy cutover.",
+        sentiment=Sentiment.NEGATIVE,
+        shared_with_client=True,
+    )
+    client.force_login(world.client_user)
+    assert "Sponsor unhappy with the pharmacy cutover." in client.get(reverse("home")).content.decode()
+    client.force_login(world.consultant)
+
+    # When they open its correction form
+    form = client.get(reverse("check_in_edit", args=[check_in.pk])).content.decode()
+
+    # Then it shows the sentiment and the sharing as they stand
+    assert re.search(r'<input type="radio" name="sentiment" value="-1"[^>]* checked', form)
+    assert re.search(r'<input type="checkbox" name="shared_with_client"[^>]* checked', form)
+
+    # When they pick very negative and untick the sharing
+    body = _edit_body(check_in, sentiment=Sentiment.VERY_NEGATIVE)
+    del body["shared_with_client"]
+    response = client.post(reverse("check_in_edit", args=[check_in.pk]), body, follow=True)
+
+    # Then they are told the client no longer sees it
+    assert "the client no longer sees it" in response.content.decode()
+    # And the history shows how the version it replaced went and who read it, beside the check-in now
+    history = client.get(reverse("check_in_history", args=[check_in.pk])).content.decode()
+    now, earlier = history.split("<h2>Now</h2>")[1].split("<h2>Earlier versions</h2>")
+    assert "Sentiment: Very negative · internal, not shared with the client" in now
+    assert "Sentiment: Negative · shared with the client" in earlier
+    # And the client's user reads it no more
+    client.force_login(world.client_user)
+    assert "pharmacy cutover" not in client.get(reverse("home")).content.decode()
+    timeline = client.get(reverse("engagement_timeline", args=[world.mine.engagement.pk]))
+    assert timeline.status_code == 200
+    assert "pharmacy cutover" not in timeline.content.decode()
+
+
 def test_a_consultant_may_not_edit_someone_elses_check_in_and_an_outsider_finds_none(client, world):
     # Given the world's check-in, logged by someone else
     check_in = world.mine.check_in
@@ -119,17 +164,23 @@ def test_an_edit_refused_keeps_what_was_typed(client, world):
     check_in = world.mine.check_in
     client.force_login(world.lead)
 
-    # When they empty the summary and type a decision
+    # When they empty the summary, type a decision and pick another sentiment
     response = client.post(
         reverse("check_in_edit", args=[check_in.pk]),
-        _edit_body(check_in, summary="", decisions="Pharmacy module deferred to phase two"),
+        _edit_body(
+            check_in,
+            summary="",
+            decisions="Pharmacy module deferred to phase two",
+            sentiment=Sentiment.VERY_NEGATIVE,
+        ),
     )
 
-    # Then the form comes back with the error beside the summary and the decision still typed
+    # Then the form comes back with the summary's error, the decision still typed, the sentiment picked
     page = response.content.decode()
     assert response.status_code == 200
     assert "This field is required." in page or "Write a short summary." in page
     assert "Pharmacy module deferred to phase two" in page
+    assert re.search(r'<input type="radio" name="sentiment" value="-2"[^>]* checked', page)
     check_in.refresh_from_db()
     assert check_in.edited_at is None
 
