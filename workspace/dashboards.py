@@ -348,6 +348,7 @@ class AttentionItem:
     url: str
     severity: str = Health.AMBER
     # A relationship whose health dropped: the words ("Green to red 3 days ago"), the colour before, when.
+    # ``why`` is then the reasons as they stand now, which may have moved since the drop.
     change: str = ""
     changed_from: str = ""
     changed_at: datetime | None = None
@@ -355,7 +356,7 @@ class AttentionItem:
     @property
     def why_in_full(self) -> str:
         """The change and the reasons in one line, for an export."""
-        return f"{self.change}: {self.why}" if self.change else self.why
+        return f"{self.change}. Now: {self.why}" if self.change else self.why
 
 
 @dataclasses.dataclass(frozen=True)
