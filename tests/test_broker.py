@@ -1,11 +1,12 @@
-"""The embedded default's broker never shows a worker half a message.
+"""The embedded default's broker never shows another process half a file.
 
 kombu's own filesystem transport creates the message file in the queue folder
 before it writes into it; a worker polling in between reads an empty file and
 stops with "Unrecoverable error: JSONDecodeError". A CI run lost its worker
-that way on a busy machine. The race is too narrow to hit on demand, so the
-test looks at the queue folder at every filesystem step the publisher takes
-(Python's audit hooks) and asks that every message there is whole.
+that way on a busy machine. An exchange's table of bindings is created the
+same way. The race is too narrow to hit on demand, so the test looks at the
+broker's folders at every filesystem step the publisher takes (Python's audit
+hooks) and asks that every message and table there is whole.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from django.conf import settings
 from pmaas.celery import app
 
 queue_folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_out"]
+control_folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS["control_folder"]
 broken = []
 steps = 0
 watching = False
@@ -45,14 +47,15 @@ def look(event, args):
     looking = True
     try:
         steps += 1
-        for name in os.listdir(queue_folder):
-            if name.endswith(".msg"):
-                with open(os.path.join(queue_folder, name), "rb") as message:
-                    body = message.read()
-                try:
-                    json.loads(body)
-                except ValueError:
-                    broken.append({"after": event, "file": name, "bytes": len(body)})
+        for folder, ending in ((queue_folder, ".msg"), (control_folder, ".exchange")):
+            for name in os.listdir(folder):
+                if name.endswith(ending):
+                    with open(os.path.join(folder, name), "rb") as written:
+                        body = written.read()
+                    try:
+                        json.loads(body)
+                    except ValueError:
+                        broken.append({"after": event, "file": name, "bytes": len(body)})
     finally:
         looking = False
 
@@ -73,6 +76,7 @@ print(json.dumps({
     "steps": steps,
     "broken": broken,
     "tasks": [message["headers"]["task"] for message in messages],
+    "bindings": json.loads(open(os.path.join(control_folder, "broker-test.exchange")).read()),
 }))
 """
 
@@ -98,13 +102,15 @@ def _publish_on_the_embedded_broker(var_dir: Path) -> dict:
 
 def test_a_worker_polling_the_embedded_broker_never_finds_half_a_message(tmp_path):
     # Given the embedded default's settings (no CELERY_BROKER_URL: the filesystem broker)
-    # When a task is published, and the queue folder is read at every filesystem step of the publisher
+    # When a task is published to a queue new to the broker, and its folders are read at every
+    # filesystem step of the publisher
     published = _publish_on_the_embedded_broker(tmp_path)
 
-    # Then the folder was looked at while the message was being written
+    # Then the folders were looked at while the queue was bound and the message written
     assert published["steps"] > 0
-    # And no look found a message file that was empty or cut short
+    # And no look found a message or a table of bindings that was empty or cut short
     assert published["broken"] == []
-    # And the message arrived, whole, once
+    # And the message arrived, whole, once, on the queue bound once
     assert published["tasks"] == ["communications.dispatch_occurrences"]
+    assert published["bindings"] == [["broker-test", "", "broker-test"]]
     assert published["transport"] == "pmaas.broker.Transport"
