@@ -1006,14 +1006,15 @@ def raid_risk_review_list(*, user: Any, item: RaidItem) -> list[RaidRiskReview]:
     )
 
 
-def raid_decisions_filed_from(*, user: Any, check_in: CheckIn) -> dict[int, str]:
-    """The decisions filed in the RAID log from a check-in that the user may see: title by id, one query."""
-    return dict(
-        RaidItem.objects.visible_to(user)
-        .filter(check_in=check_in, kind=RaidKind.DECISION)
-        .order_by("pk")
-        .values_list("pk", "title")
-    )
+def raid_decisions_filed_from(*, user: Any, check_in: CheckIn, shared_only: bool = False) -> dict[int, str]:
+    """The decisions filed in the RAID log from a check-in that the user may see: title by id, one query.
+
+    ``shared_only``: those of them shared with the client.
+    """
+    filed = RaidItem.objects.visible_to(user).filter(check_in=check_in, kind=RaidKind.DECISION)
+    if shared_only:
+        filed = filed.filter(shared_with_client=True)
+    return dict(filed.order_by("pk").values_list("pk", "title"))
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,22 @@ def _decisions_told(
     return "; ".join(done), left
 
 
+def _sharing_told(*, was: bool, now: bool, filed: int, filed_shared: int) -> str:
+    """What a correction did to who reads the check-in and the decisions filed from it, if anything."""
+    if now and not was:
+        internal = filed - filed_shared
+        return "the client now sees it" + (
+            f", though not {count_in_words(internal, 'decision')} filed from it: share those in the RAID log"
+            if internal
+            else ""
+        )
+    if was and not now:
+        return "the client no longer sees it" + (
+            f", nor {count_in_words(filed_shared, 'decision')} filed from it" if filed_shared else ""
+        )
+    return ""
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def check_in_edit(request: HttpRequest, pk: int) -> HttpResponse:
@@ -78,6 +94,10 @@ def check_in_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        # Taking the check-in back takes these back too; the message says how many.
+        filed_shared = selectors.raid_decisions_filed_from(
+            user=request.user, check_in=check_in, shared_only=True
+        )
         try:
             services.check_in_edit(
                 actor=request.user,
@@ -102,8 +122,13 @@ def check_in_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 decisions_after=data["decisions"],
             )
             told = [done] if done else []
-            if data["shared_with_client"] != check_in.shared_with_client:
-                told.append(f"the client {'now' if data['shared_with_client'] else 'no longer'} sees it")
+            shared = _sharing_told(
+                was=check_in.shared_with_client,
+                now=data["shared_with_client"],
+                filed=len(filed),
+                filed_shared=len(filed_shared),
+            )
+            told.extend([shared] if shared else [])
             messages.success(
                 request,
                 "Check-in corrected; its earlier version is kept in its history"

@@ -112,10 +112,15 @@ def engagement_timeline(request: HttpRequest, pk: int) -> HttpResponse:
     check_ins = selectors.check_in_timeline(
         user=request.user, engagement=engagement, stakeholder_id=stakeholder_id, kind=kind
     )
-    page_number = request.GET.get("page") or _page_of(check_ins, parse_id(request.GET.get("check_in")))
+    target_id = parse_id(request.GET.get("check_in"))
+    page_number = request.GET.get("page") or _page_of(check_ins, target_id)
     page = Paginator(check_ins, TIMELINE_PAGE_SIZE).get_page(page_number)
+    entries = _entries(request, engagement, page, check_ins, stakeholder_id=stakeholder_id, kind=kind)
     context = {
-        "entries": _entries(request, engagement, page, check_ins, stakeholder_id=stakeholder_id, kind=kind),
+        "entries": entries,
+        # A link to one check-in (a correction's redirect among them) opens the page scrolled to it,
+        # past the top where messages go: they are shown in its entry instead (base.html).
+        "messages_at": target_id if any(e.check_in and e.check_in.pk == target_id for e in entries) else None,
         "engagement": engagement,
         "tab": "timeline",
         "form": form,

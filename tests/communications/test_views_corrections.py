@@ -108,6 +108,8 @@ def test_the_author_corrects_sentiment_and_takes_a_check_in_back_from_the_client
         attendees=[world.mine.stakeholder],
         actor=world.consultant,
         summary="Sponsor unhappy with the pharmacy cutover.",
+        decisions="Pharmacy joins wave 2",
+        file_decisions=True,
         sentiment=Sentiment.NEGATIVE,
         shared_with_client=True,
     )
@@ -127,8 +129,10 @@ def test_the_author_corrects_sentiment_and_takes_a_check_in_back_from_the_client
     del body["shared_with_client"]
     response = client.post(reverse("check_in_edit", args=[check_in.pk]), body, follow=True)
 
-    # Then they are told the client no longer sees it
-    assert "the client no longer sees it" in response.content.decode()
+    # Then the entry the timeline opens at tells them the client no longer sees it, nor its decision
+    entry = response.content.decode().split(f'id="check-in-{check_in.pk}"')[1].split("</li>")[0]
+    assert "the client no longer sees it, nor 1 decision filed from it." in entry
+    assert '<ul class="messages"' not in response.content.decode().split(f'id="check-in-{check_in.pk}"')[0]
     # And the history shows how the version it replaced went and who read it, beside the check-in now
     history = client.get(reverse("check_in_history", args=[check_in.pk])).content.decode()
     now, earlier = history.split("<h2>Now</h2>")[1].split("<h2>Earlier versions</h2>")
@@ -140,6 +144,16 @@ def test_the_author_corrects_sentiment_and_takes_a_check_in_back_from_the_client
     timeline = client.get(reverse("engagement_timeline", args=[world.mine.engagement.pk]))
     assert timeline.status_code == 200
     assert "pharmacy cutover" not in timeline.content.decode()
+
+    # When the consultant shares it again
+    client.force_login(world.consultant)
+    check_in.refresh_from_db()
+    body = _edit_body(check_in, shared_with_client="on")
+    shared = client.post(reverse("check_in_edit", args=[check_in.pk]), body, follow=True).content.decode()
+
+    # Then they are told its decision stays internal until shared in the RAID log
+    told = "the client now sees it, though not 1 decision filed from it: share those in the RAID log."
+    assert told in shared
 
 
 def test_a_consultant_may_not_edit_someone_elses_check_in_and_an_outsider_finds_none(client, world):
