@@ -352,6 +352,8 @@ class AttentionItem:
     change: str = ""
     changed_from: str = ""
     changed_at: datetime | None = None
+    # When, in words ("3 days ago"): the page says from → to with its colours, then this.
+    changed_when: str = ""
 
     @property
     def why_in_full(self) -> str:
@@ -439,6 +441,7 @@ def _relationship_items(*, user: Any, as_of: datetime) -> Any:
             change=f"{was} to {now.lower()} {_days_ago(changed_at, as_of)}",
             changed_from=role.relationship_health_previous,
             changed_at=changed_at,
+            changed_when=_days_ago(changed_at, as_of),
         )
 
     return roles, item
