@@ -82,18 +82,23 @@ def engagement_follow_ups(request: HttpRequest, pk: int) -> HttpResponse:
         "engagement": engagement,
         "tab": "follow_ups",
         "board": board,
-        # "Complete selected" is offered only where the page holds a row the reader may tick.
-        "selectable": any(
-            getattr(follow_up, "may_change", False) and follow_up.status == FollowUp.Status.OPEN
-            for section in sections.values()
-            for follow_up in section.rows
-        ),
+        # "Complete selected" heads each part of the page that holds a row the reader may tick.
+        "selectable_team": _tickable(sections["overdue"], sections["open"], sections["done"]),
+        "selectable_client": _tickable(sections["client"]),
         "pager": {key: _pager(request, key, section) for key, section in sections.items()},
         "can_edit": can_edit,
         "next": request.get_full_path(),
         "bulk": True,
     }
     return render(request, "communications/follow_ups.html", context)
+
+
+def _tickable(*sections: selectors.BoardSection) -> bool:
+    return any(
+        getattr(follow_up, "may_change", False) and follow_up.status == FollowUp.Status.OPEN
+        for section in sections
+        for follow_up in section.rows
+    )
 
 
 def _pager(request: HttpRequest, key: str, section: selectors.BoardSection) -> dict[str, str]:

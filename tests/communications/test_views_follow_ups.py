@@ -169,6 +169,22 @@ def test_complete_selected_is_offered_only_while_a_row_can_be_ticked(client, wor
     assert "Complete selected" not in page
 
 
+def test_complete_selected_heads_the_part_of_the_page_whose_rows_can_be_ticked(client, world) -> None:
+    # Given the team owes nothing open and the client owes one item the lead may complete
+    FollowUp.objects.filter(engagement=world.mine.engagement, owner_user__isnull=False).delete()
+    client.force_login(world.lead)
+
+    # When the lead opens the follow-ups
+    page = client.get(_page(world.mine.engagement)).content.decode()
+
+    # Then the bulk button heads what the client owes, not what the team owes, which has nothing to tick
+    team, owed = page.split('id="client-follow-ups"')
+    assert "Complete selected" not in team
+    assert "New follow-up" in team
+    assert owed.count("Complete selected") == 1
+    assert 'aria-label="Complete: Approve the data migration plan"' in owed
+
+
 def test_follow_ups_query_count_does_not_grow_with_items(client, world, django_assert_num_queries) -> None:
     # Given the page with 5, then 50 items of each kind a list shows
     client.force_login(world.lead)
