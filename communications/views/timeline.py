@@ -17,6 +17,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from communications import selectors
@@ -118,6 +119,8 @@ def engagement_timeline(request: HttpRequest, pk: int) -> HttpResponse:
     entries = _entries(request, engagement, page, check_ins, stakeholder_id=stakeholder_id, kind=kind)
     context = {
         "entries": entries,
+        # Follow-ups still open past their due time are marked overdue, as on the follow-ups tab.
+        "as_of": timezone.now(),
         # A link to one check-in (a correction's redirect among them) opens the page scrolled to it,
         # past the top where messages go: they are shown in its entry instead (base.html).
         "messages_at": target_id if any(e.check_in and e.check_in.pk == target_id for e in entries) else None,

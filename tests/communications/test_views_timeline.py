@@ -212,3 +212,35 @@ def test_a_check_in_of_a_channel_whose_title_says_its_kind_names_the_kind_once(c
     # Then its heading says "Steering committee" once, not "Steering committee · Steering committee"
     heading = html.split(f'id="check-in-{check_in.pk}-heading"')[1].split("</h3>")[0]
     assert heading.count("Steering committee") == 1
+
+
+def test_a_check_ins_follow_up_still_open_past_its_due_time_is_marked_overdue(client, world) -> None:
+    # Given a check-in a week ago with two follow-ups: one due three days ago, one due in three days
+    check_in = _log(
+        world,
+        summary="Agreed the cutover plan.",
+        hours_ago=24 * 7,
+        follow_ups=[
+            FollowUpSpec(
+                title="Send the cutover runbook",
+                due_at=timezone.now() - dt.timedelta(days=3),
+                owner_user=world.lead,
+            ),
+            FollowUpSpec(
+                title="Book the rehearsal",
+                due_at=timezone.now() + dt.timedelta(days=3),
+                owner_user=world.lead,
+            ),
+        ],
+    )
+    client.force_login(world.lead)
+
+    # When the lead reads the timeline
+    page = client.get(_timeline(world.mine.engagement)).content.decode()
+
+    # Then the late one says it is overdue, the other only that it is open
+    entry = page.split(f'id="check-in-{check_in.pk}"')[1].split("</article>")[0]
+    late = entry.split("Send the cutover runbook")[1].split("</li>")[0]
+    coming = entry.split("Book the rehearsal")[1].split("</li>")[0]
+    assert "Overdue" in late
+    assert "Open" in coming and "Overdue" not in coming
