@@ -14,7 +14,9 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 
+from communications.search_documents import CHECK_IN
 from communications.selectors import (
+    check_in_attendee_names,
     relationship_last_contact,
     relationship_latest_sentiment,
     relationship_next_due,
@@ -83,6 +85,8 @@ class SearchRow:
     hit: SearchHit
     # The engagement the hit belongs to, for its context line (None for a person).
     engagement: Engagement | None
+    # For a check-in, whose title is its kind ("Video call"): who took part, so hits tell apart.
+    people: str = ""
 
 
 @dataclass(frozen=True)
@@ -128,8 +132,14 @@ def search_results(*, user: Any, query: str, kind: str | None = None, page: int 
         return None
     ids = {hit.engagement_id for hit in found.hits if hit.engagement_id is not None}
     engagements = Engagement.objects.visible_to(user).select_related("client").in_bulk(ids) if ids else {}
+    check_ins = [hit.object_id for hit in found.hits if hit.kind.name == CHECK_IN.name]
+    people = check_in_attendee_names(user=user, ids=check_ins) if check_ins else {}
     rows = [
-        SearchRow(hit=hit, engagement=engagements.get(hit.engagement_id) if hit.engagement_id else None)
+        SearchRow(
+            hit=hit,
+            engagement=engagements.get(hit.engagement_id) if hit.engagement_id else None,
+            people=people.get(hit.object_id, "") if hit.kind.name == CHECK_IN.name else "",
+        )
         for hit in found.hits
     ]
     return SearchResults(rows=rows, page=found.page, has_next=found.has_next)

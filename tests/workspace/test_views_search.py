@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -54,6 +55,35 @@ def test_a_consultant_finds_only_their_teams_engagements_and_check_ins(client, w
     assert "ERP-B" not in by_text.content.decode()
     assert "engagement" not in _kinds(by_code)
     assert "Data warehouse" not in by_code.content.decode()
+
+
+def test_a_check_in_found_is_titled_by_its_kind_and_who_took_part(client, world):
+    # Given two video calls about the cutover, with different people, one of them shared with the client
+    colleague = factories.make_role(
+        engagement=world.mine.engagement,
+        stakeholder=factories.make_stakeholder(client=world.mine.engagement.client, name="Aaron Abbott"),
+    ).stakeholder
+    for attendees, shared in (([world.mine.stakeholder, colleague], True), ([world.mine.stakeholder], False)):
+        factories.make_check_in(
+            engagement=world.mine.engagement,
+            attendees=attendees,
+            kind="video",
+            summary="Walked through the cutover weekend.",
+            shared_with_client=shared,
+        )
+    sponsor = world.mine.stakeholder.name
+
+    # When the lead searches for the cutover, and the client's user does
+    team = _search(client, world.lead, "cutover weekend", kind="check_in").content.decode()
+    theirs = _search(client, world.client_user, "cutover weekend", kind="check_in").content.decode()
+
+    # Then each call is told apart by who took part, in name order, for the team and the client alike
+    titles = re.findall(r'<h2 class="search-result-title"><a [^>]+>(.*?)</a></h2>', team)
+    assert sorted(re.sub("</?mark>", "", title) for title in titles) == sorted(
+        [f"Video call with Aaron Abbott, {sponsor}", f"Video call with {sponsor}"]
+    )
+    (shared,) = re.findall(r'<h2 class="search-result-title"><a [^>]+>(.*?)</a></h2>', theirs)
+    assert re.sub("</?mark>", "", shared) == f"Video call with Aaron Abbott, {sponsor}"
 
 
 def test_a_practice_lead_finds_every_engagement_by_code_name_or_client(client, world):
@@ -159,19 +189,20 @@ def _fill(world, start: int, count: int) -> None:
         )
 
 
-def test_search_query_count_does_not_grow_with_results(client, world, django_assert_num_queries):
+def test_search_query_count_does_not_grow_with_results(client, world, django_assert_max_num_queries):
     # Given 5 matches of each kind for the consultant
     _fill(world, 0, 5)
     client.force_login(world.consultant)
     with CaptureQueriesContext(connection) as small:
         response = client.get(reverse("search"), {"q": "omega"})
     assert len(response.context["results"].rows) == 15
+    assert "check_in" in _kinds(response)
 
     # When there are 30 of each
     _fill(world, 5, 25)
 
-    # Then the page takes the same number of queries
-    with django_assert_num_queries(len(small.captured_queries)):
+    # Then the page takes no more queries (one fewer when it holds no check-in, whose people it reads)
+    with django_assert_max_num_queries(len(small.captured_queries)):
         response = client.get(reverse("search"), {"q": "omega"})
     assert len(response.context["results"].rows) == 20
     assert response.context["results"].has_next
