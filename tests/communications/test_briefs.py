@@ -401,3 +401,20 @@ def test_the_brief_page_leads_back_to_my_week_the_engagement_and_the_person(clie
         assert f'href="{link}"' in eyebrow
         assert client.get(link).status_code == 200
     assert world.mine.stakeholder.name in eyebrow
+
+
+def test_the_brief_of_a_meeting_past_its_time_says_it_is_overdue(client, world):
+    # Given the sponsor's planned meeting, due two hours ago and not yet held, and another due tomorrow
+    channel = world.mine.channel
+    client.force_login(world.lead)
+    url = reverse("channel_brief", kwargs={"pk": channel.pk})
+    heads = {}
+    for label, due in (("late", -2), ("coming", 24)):
+        Channel.objects.filter(pk=channel.pk).update(next_due_at=timezone.now() + dt.timedelta(hours=due))
+        # When the lead opens the brief
+        page = client.get(url).content.decode()
+        heads[label] = page.split("</h1>")[1].split("</p>")[0]
+
+    # Then the late one's line says it is overdue beside its time, the coming one's does not
+    assert "Overdue" in heads["late"]
+    assert "Overdue" not in heads["coming"] and "due" in heads["coming"]
