@@ -248,7 +248,7 @@ class CheckInViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return Response(self.get_serializer(created).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        summary="Correct a check-in: when, who, what was said and decided, its sentiment and sharing",
+        summary="Correct a check-in: when, how, who, what was said and decided, its sentiment and sharing",
         description=(
             "Whoever logged it (while on the team), the engagement's lead, practice leads and "
             "administrators. The version it replaces is kept (see check-in-revisions) and the check-in "

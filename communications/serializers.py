@@ -443,6 +443,11 @@ class CheckInEditSerializer(serializers.Serializer[Any]):
     team_attendees = ScopedPrimaryKeyRelatedField(
         selector=user_list, many=True, default=list, help_text="Members of the engagement's team."
     )
+    kind = serializers.ChoiceField(
+        choices=ChannelKind.choices,
+        required=False,
+        help_text="How you talked. Left out, it stays as it is (PUT included).",
+    )
     sentiment = serializers.ChoiceField(
         choices=Sentiment.choices, required=False, help_text="Left out, it stays as it is (PUT included)."
     )
@@ -502,6 +507,7 @@ class CheckInRevisionSerializer(SharedModelSerializer[CheckInRevision]):
             "decisions",
             "attendee_names",
             "team_attendee_names",
+            "kind",
             "sentiment",
             "shared_with_client",
             "edited_by",

@@ -1146,13 +1146,14 @@ def check_in_edit(
     attendees: Sequence[Stakeholder],
     decisions: str = "",
     team_attendees: Sequence[User] = (),
+    kind: str | None = None,
     sentiment: int | None = None,
     shared_with_client: bool | None = None,
     seen_updated_at: datetime | None = None,
     file_decisions: bool = False,
     as_of: datetime | None = None,
 ) -> CheckIn:
-    """Correct a check-in (when, who, summary, decisions, sentiment, sharing), keeping the old version.
+    """Correct a check-in (when, who, how, summary, decisions, sentiment, sharing), keeping the old version.
 
     Allowed to whoever logged it (while on the team) and the engagement's
     owners (Action.EDIT_CHECK_IN). The same checks as logging apply. Writes a
@@ -1162,9 +1163,9 @@ def check_in_edit(
     one it no longer fits is released, and it covers the one it now fits
     (its former channel first, else the only candidate); the obligations it
     met and the silences it cleared are reopened and met or cleared again by
-    it or the engagement's other check-ins, and the engagement's health is refreshed. ``sentiment``
-    and ``shared_with_client`` left as None stay as they are; a check-in taken back from the client
-    leaves the client's pages and search at once. The decisions
+    it or the engagement's other check-ins, and the engagement's health is refreshed. ``kind``,
+    ``sentiment`` and ``shared_with_client`` left as None stay as they are; a check-in taken back
+    from the client leaves the client's pages and search at once. The decisions
     already filed in the RAID log from it follow the correction
     (``raid.raid_decisions_follow_check_in``: a line reworded rewords its decision, a line removed
     leaves its decision as it was; a check-in taken back from the client takes its decisions back);
@@ -1194,6 +1195,8 @@ def check_in_edit(
     )
     if file_decisions and not decision_lines(decisions):
         problems.add("decisions", "Write the decisions to file, one per line, or untick filing them.")
+    if kind is not None and kind not in ChannelKind.values:
+        problems.add("kind", "Choose how you talked from the list.")
     if sentiment is not None and sentiment not in Sentiment.values:
         problems.add("sentiment", "Choose a sentiment from the list.")
     if problems.fields:
@@ -1208,6 +1211,7 @@ def check_in_edit(
         decisions=locked.decisions,
         attendee_names=names_as_recorded(before_attendees),
         team_attendee_names=names_as_recorded(before_team),
+        kind=locked.kind,
         sentiment=locked.sentiment,
         shared_with_client=locked.shared_with_client,
         edited_by=actor,
@@ -1222,6 +1226,8 @@ def check_in_edit(
     locked.occurred_at = occurred_at
     locked.summary = summary.strip()
     locked.decisions = decisions.strip()
+    if kind is not None:
+        locked.kind = kind
     if sentiment is not None:
         locked.sentiment = sentiment
     if shared_with_client is not None:

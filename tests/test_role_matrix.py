@@ -304,6 +304,7 @@ def _edit_check_in_page(client: WebClient, cast: Cast) -> list[int]:
         "attendees": [cast.world.mine.stakeholder.pk],
         "summary": "Corrected: the sponsor agreed the plan.",
         "decisions": "",
+        "kind": check_in.kind,
         "sentiment": check_in.sentiment,
         "seen_updated_at": _seen(check_in),
     }

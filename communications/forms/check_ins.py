@@ -37,6 +37,10 @@ _SERVICE_ROW_KEY = re.compile(r"^follow_ups\[(\d+)\]\.(\w+)$")
 _SERVICE_TO_ROW_FIELD = {"title": "title", "due_at": "due", "owner": "owner"}
 
 
+def _kind_field() -> forms.ChoiceField:
+    return forms.ChoiceField(choices=ChannelKind.choices, label="How you talked", initial=ChannelKind.MEETING)
+
+
 def _sentiment_field() -> forms.TypedChoiceField:
     return forms.TypedChoiceField(
         label="Sentiment",
@@ -87,7 +91,7 @@ class CheckInForm(_AttendeesForm):
         widget=forms.CheckboxSelectMultiple,
     )
     covers_asked = forms.BooleanField(required=False, widget=forms.HiddenInput)
-    kind = forms.ChoiceField(choices=ChannelKind.choices, label="How you talked", initial=ChannelKind.MEETING)
+    kind = _kind_field()
     occurred_at = forms.DateTimeField(
         label="When",
         validators=[validate_date_in_range],
@@ -287,10 +291,11 @@ def apply_service_errors(
 
 
 class CheckInEditForm(_AttendeesForm):
-    """A correction of a logged check-in: when, who, what was said and decided, how it went, who sees it."""
+    """A correction of a logged check-in: what the log form asks, but its plan and follow-ups."""
 
-    field_order = ["occurred_at", "attendees", "team_attendees"]
+    field_order = ["occurred_at", "kind", "attendees", "team_attendees"]
 
+    kind = _kind_field()
     occurred_at = forms.DateTimeField(
         label="When",
         validators=[validate_date_in_range],

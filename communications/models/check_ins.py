@@ -103,6 +103,7 @@ class CheckInRevision(models.Model):
     decisions = models.TextField(**LONG_TEXT, blank=True)
     attendee_names = models.TextField(**LONG_TEXT, blank=True)
     team_attendee_names = models.TextField(**LONG_TEXT, blank=True)
+    kind = models.CharField(max_length=20, choices=ChannelKind.choices, default=ChannelKind.MEETING)
     sentiment = models.SmallIntegerField(choices=Sentiment.choices, default=Sentiment.NEUTRAL)
     # Whether the client saw that version: a correction may share a check-in or take it back.
     shared_with_client = models.BooleanField(default=False)

@@ -80,6 +80,7 @@ def check_in_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "team_attendees": [u.pk for u in check_in.team_attendees.all()],
         "summary": check_in.summary,
         "decisions": check_in.decisions,
+        "kind": check_in.kind,
         "sentiment": check_in.sentiment,
         "shared_with_client": check_in.shared_with_client,
         # Whoever filed this check-in's decisions once most likely wants a line added now filed too.
@@ -107,6 +108,7 @@ def check_in_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 decisions=data["decisions"],
                 attendees=list(data["attendees"]),
                 team_attendees=list(data["team_attendees"]),
+                kind=data["kind"],
                 sentiment=data["sentiment"],
                 shared_with_client=data["shared_with_client"],
                 seen_updated_at=data["seen_updated_at"],

@@ -146,7 +146,7 @@ def test_a_correction_files_the_decisions_not_filed_yet_when_asked(client, world
     ]
 
 
-def test_a_correction_changes_sentiment_and_takes_a_check_in_back_from_the_client(client, world):
+def test_a_correction_changes_kind_and_sentiment_and_takes_a_check_in_back_from_the_client(client, world):
     # Given a check-in the consultant logged as neutral and shared with the client, whose user reads it
     check_in = factories.make_check_in(
         engagement=world.mine.engagement,
@@ -163,14 +163,20 @@ def test_a_correction_changes_sentiment_and_takes_a_check_in_back_from_the_clien
     response = _patch(
         client,
         check_in,
-        {"sentiment": -2, "shared_with_client": False, "seen_updated_at": _seen(client, check_in)},
+        {
+            "kind": "call",
+            "sentiment": -2,
+            "shared_with_client": False,
+            "seen_updated_at": _seen(client, check_in),
+        },
     )
 
     # Then it reads very negative and internal, and its earlier version says neutral and shared
     assert response.status_code == 200, response.json()
-    assert (response.json()["sentiment"], response.json()["shared_with_client"]) == (-2, False)
+    body = response.json()
+    assert (body["kind"], body["sentiment"], body["shared_with_client"]) == ("call", -2, False)
     (revision,) = client.get(REVISIONS, {"check_in": check_in.pk}).json()["results"]
-    assert (revision["sentiment"], revision["shared_with_client"]) == (0, True)
+    assert (revision["kind"], revision["sentiment"], revision["shared_with_client"]) == ("meeting", 0, True)
     # And the client's user finds it no more
     client.force_login(world.client_user)
     assert client.get(_detail(check_in)).status_code == 404
@@ -186,6 +192,7 @@ def test_a_correction_changes_sentiment_and_takes_a_check_in_back_from_the_clien
         ({"attendees": []}, "attendees"),
         ({"attendees": [10**6]}, "attendees"),
         ({"team_attendees": "lead"}, "team_attendees"),
+        ({"kind": "carrier pigeon"}, "kind"),
         ({"sentiment": 5}, "sentiment"),
         ({"sentiment": "happy"}, "sentiment"),
         ({"shared_with_client": "maybe"}, "shared_with_client"),

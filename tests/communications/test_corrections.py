@@ -447,17 +447,46 @@ def test_a_corrected_sentiment_is_kept_as_the_version_it_replaces_and_moves_the_
     assert (week.sentiment_sum, week.sentiment_count) == (1, 1)
 
 
-def test_an_edit_that_leaves_out_sentiment_and_sharing_keeps_them():
+def test_an_edit_that_leaves_out_kind_sentiment_and_sharing_keeps_them():
     engagement, lead, _, channel = _setup()
     check_in = _log(
-        engagement, lead, channel, DUE, sentiment=Sentiment.VERY_POSITIVE, shared_with_client=True
+        engagement,
+        lead,
+        channel,
+        DUE,
+        kind="workshop",
+        sentiment=Sentiment.VERY_POSITIVE,
+        shared_with_client=True,
     )
 
     edited = _edit(check_in, lead, summary="Agreed the go-live date with the sponsor.")
 
-    assert (edited.sentiment, edited.shared_with_client) == (Sentiment.VERY_POSITIVE, True)
+    assert (edited.kind, edited.sentiment, edited.shared_with_client) == (
+        "workshop",
+        Sentiment.VERY_POSITIVE,
+        True,
+    )
     revision = CheckInRevision.objects.get(check_in=check_in)
-    assert (revision.sentiment, revision.shared_with_client) == (Sentiment.VERY_POSITIVE, True)
+    assert (revision.kind, revision.sentiment, revision.shared_with_client) == (
+        "workshop",
+        Sentiment.VERY_POSITIVE,
+        True,
+    )
+
+
+def test_a_corrected_kind_is_kept_as_the_version_it_replaces_and_one_off_the_list_is_refused():
+    engagement, lead, _, channel = _setup()
+    check_in = _log(engagement, lead, channel, DUE, kind="meeting")
+
+    with pytest.raises(ValidationError) as refused:
+        _edit(check_in, lead, kind="carrier pigeon")
+    edited = _edit(check_in, lead, kind="call")
+
+    assert "kind" in refused.value.message_dict
+    assert edited.kind == "call"
+    assert list(CheckInRevision.objects.filter(check_in=check_in).values_list("kind", flat=True)) == [
+        "meeting"
+    ]
 
 
 def test_a_sentiment_outside_the_scale_is_refused_and_writes_nothing():

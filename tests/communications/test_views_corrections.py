@@ -28,6 +28,7 @@ def _edit_body(check_in: CheckIn, **changes: object) -> dict[str, object]:
         "attendees": [s.pk for s in check_in.attendees.all()],
         "summary": check_in.summary,
         "decisions": check_in.decisions,
+        "kind": check_in.kind,
         "sentiment": check_in.sentiment,
         "seen_updated_at": check_in.updated_at.isoformat(),
     }
@@ -94,14 +95,15 @@ def test_the_history_shows_the_check_in_now_with_the_same_facts_as_its_earlier_v
 
     # Then the version now says when it was held and who took part, team included, as the earlier one does
     now, earlier = page.split("<h2>Now</h2>")[1].split("<h2>Earlier versions</h2>")
-    held = r'<p class="muted">Held <time datetime="[^"]+">\w{3} \d{1,2} \w{3} \d{4}, \d\d:\d\d</time> with '
+    when = r'<time datetime="[^"]+">\w{3} \d{1,2} \w{3} \d{4}, \d\d:\d\d</time>'
+    held = r'<p class="muted">Meeting, held ' + when + " with "
     sponsor = escape(world.mine.stakeholder.name)
     team_now = escape(", ".join(sorted([str(world.consultant), str(world.lead)])))
     assert re.search(held + re.escape(f"{sponsor}; team: {team_now}</p>"), now)
     assert re.search(held + re.escape(f"{sponsor}; team: {escape(str(world.consultant))}</p>"), earlier)
 
 
-def test_the_author_corrects_sentiment_and_takes_a_check_in_back_from_the_client(client, world):
+def test_the_author_corrects_kind_and_sentiment_and_takes_a_check_in_back_from_the_client(client, world):
     # Given a check-in the consultant logged as negative and shared with the client, who reads it
     check_in = factories.make_check_in(
         engagement=world.mine.engagement,
@@ -124,8 +126,8 @@ def test_the_author_corrects_sentiment_and_takes_a_check_in_back_from_the_client
     assert re.search(r'<input type="radio" name="sentiment" value="-1"[^>]* checked', form)
     assert re.search(r'<input type="checkbox" name="shared_with_client"[^>]* checked', form)
 
-    # When they pick very negative and untick the sharing
-    body = _edit_body(check_in, sentiment=Sentiment.VERY_NEGATIVE)
+    # When they pick very negative, say it was a call, and untick the sharing
+    body = _edit_body(check_in, sentiment=Sentiment.VERY_NEGATIVE, kind="call")
     del body["shared_with_client"]
     response = client.post(reverse("check_in_edit", args=[check_in.pk]), body, follow=True)
 
@@ -138,6 +140,7 @@ def test_the_author_corrects_sentiment_and_takes_a_check_in_back_from_the_client
     now, earlier = history.split("<h2>Now</h2>")[1].split("<h2>Earlier versions</h2>")
     assert "Sentiment: Very negative · internal, not shared with the client" in now
     assert "Sentiment: Negative · shared with the client" in earlier
+    assert '<p class="muted">Call, held' in now and '<p class="muted">Meeting, held' in earlier
     # And the client's user reads it no more
     client.force_login(world.client_user)
     assert "pharmacy cutover" not in client.get(reverse("home")).content.decode()

@@ -6,11 +6,12 @@ from django.db.models import OuterRef, Subquery
 
 
 def versions_as_their_check_in(apps, schema_editor):
-    # Until now a correction could change neither, so every earlier version had the check-in's own.
+    # Until now a correction could change none of the three, so every earlier version had the check-in's own.
     CheckIn = apps.get_model("communications", "CheckIn")
     CheckInRevision = apps.get_model("communications", "CheckInRevision")
     check_in = CheckIn.objects.filter(pk=OuterRef("check_in_id"))
     CheckInRevision.objects.update(
+        kind=Subquery(check_in.values("kind")[:1]),
         sentiment=Subquery(check_in.values("sentiment")[:1]),
         shared_with_client=Subquery(check_in.values("shared_with_client")[:1]),
     )
@@ -24,6 +25,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddField(
+            model_name='checkinrevision',
+            name='kind',
+            field=models.CharField(choices=[('email', 'Email'), ('meeting', 'Meeting'), ('call', 'Call'), ('video', 'Video call'), ('workshop', 'Workshop'), ('steering_committee', 'Steering committee'), ('pm_tool', 'PM tool'), ('chat', 'Chat')], default='meeting', max_length=20),
+        ),
         migrations.AddField(
             model_name='checkinrevision',
             name='sentiment',
