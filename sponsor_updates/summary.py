@@ -71,12 +71,15 @@ def _sentence(text: str) -> str:
     return f"{text}." if text else ""
 
 
-def _meetings(meetings: list[MeetingLine], time_zone: str, span: str) -> str:
+def _meetings(meetings: list[MeetingLine], time_zone: str, span: str, recipient: str) -> str:
     if not meetings:
         return ""
     people: list[str] = []
     for meeting in meetings:
         people.extend(name for name in meeting.attendees if name not in people)
+    # The update is written to its recipient: when they were there, they read "you", first.
+    if recipient in people:
+        people = ["you", *(name for name in people if name != recipient)]
     count = len(meetings)
     held = "once" if count == 1 else "twice" if count == 2 else f"{_number(count)} times"
     zone = ZoneInfo(time_zone)
@@ -109,7 +112,7 @@ def summary_draft(content: UpdateContent) -> str:
     Pure: reads nothing but ``content``; the same content gives the same text.
     """
     span = _span(content.period)
-    sentences = [_meetings(content.meetings, content.time_zone, span)]
+    sentences = [_meetings(content.meetings, content.time_zone, span, content.recipient_name)]
     if content.milestones_done:
         done = _listed([f"{m.name} ({_day(m.completed_on or m.due_on)})" for m in content.milestones_done])
         sentences.append(_sentence(f"We completed {done}"))

@@ -68,7 +68,7 @@ def test_the_lead_edits_and_approves_the_next_summary_on_the_preview_keeping_inp
     with time_machine.travel(BEFORE, tick=False):
         page = client.get(preview_url).content.decode()
     assert "Summary of the update due Mon 9 Mar 2026 08:00" in page
-    assert "We met once this week, on 4 Mar, with Ana Ruiz" in page
+    assert "We met once this week, on 4 Mar, with you" in page
     assert INTERNAL not in page.split('id="next-summary-title"')[1].split("</section>")[0]
 
     # A summary too long is refused beside the field, and the text typed stays

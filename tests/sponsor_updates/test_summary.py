@@ -38,7 +38,7 @@ def test_the_draft_names_the_periods_meetings_decisions_milestones_and_scope_cha
     text = summary_draft(content[subscription.pk])
 
     # Then it says, in sentences, who met when, what was decided, done and changed
-    assert "We met once this week, on 4 Mar, with Ana Ruiz." in text
+    assert "We met once this week, on 4 Mar, with you." in text
     assert "Decided: Cut over on 14 March." in text
     assert "We completed Go-live (6 Mar)." in text
     assert "Scope change: Add the pharmacy module (proposed)." in text
@@ -109,7 +109,7 @@ def test_many_items_are_named_a_few_at_a_time_and_counted():
     text = summary_draft(_content(meetings=meetings, scope_changes=[change], milestones_coming=[coming]))
 
     # Then each person and day is named once, the month once, and every decision is counted
-    assert "We met five times this week, on 2, 3, 4, 5 and 6 Mar, with Ana Ruiz and Lena Lead." in text
+    assert "We met five times this week, on 2, 3, 4, 5 and 6 Mar, with you and Lena Lead." in text
     assert (
         "We decided five things, among them: Decision 2; Decision 3; Decision 5. All are listed below."
         in text
@@ -135,3 +135,27 @@ def test_a_fortnight_and_a_month_are_named_as_people_name_them():
     assert summary_draft(dataclasses.replace(_content(), period=month)) == (
         "We recorded no meeting, decision, milestone or scope change this month."
     )
+
+
+def test_the_recipient_reads_you_where_they_took_part_and_others_by_name():
+    # Given one meeting with Lena Lead and the recipient, and one with Lena Lead alone
+    meetings = [
+        MeetingLine(
+            occurred_at=dt.datetime(2026, 3, day, 9, tzinfo=UTC),
+            kind="Meeting",
+            attendees=people,
+            summary="",
+            decisions=[],
+        )
+        for day, people in ((3, ["Lena Lead", "Ana Ruiz"]), (5, ["Lena Lead"]))
+    ]
+
+    # When the update to Ana Ruiz is drafted, and one to someone who took part in neither
+    to_ana = summary_draft(_content(meetings=meetings))
+    to_someone_else = summary_draft(
+        dataclasses.replace(_content(meetings=meetings), recipient_name="Max Mustermann")
+    )
+
+    # Then Ana reads "you", first; the other reader reads every name
+    assert "We met twice this week, on 3 and 5 Mar, with you and Lena Lead." in to_ana
+    assert "We met twice this week, on 3 and 5 Mar, with Lena Lead and Ana Ruiz." in to_someone_else
