@@ -14,6 +14,8 @@ from datetime import date, datetime
 from django import template
 from django.utils import timezone
 
+from pmaas.timezones import time_zone_place
+
 register = template.Library()
 
 
@@ -36,3 +38,9 @@ def update_moment(value: datetime | None) -> str:
         return ""
     local = timezone.localtime(value) if timezone.is_aware(value) else value
     return f"{local:%a} {local.day} {local:%b %Y %H:%M}"
+
+
+@register.filter(name="update_place_time")
+def update_place_time(value: str) -> str:
+    """ "Berlin time", for the recipient's zone "Europe/Berlin": where a meeting's time is read."""
+    return f"{time_zone_place(value)} time" if value else ""

@@ -7,8 +7,17 @@ import datetime as dt
 
 from communications.models import CheckIn
 from engagements.models import Milestone
+from sponsor_updates.links import LinkTarget
+from sponsor_updates.rendering import update_render
 from sponsor_updates.schedule import Period
-from sponsor_updates.selectors import ChangeLine, MeetingLine, MilestoneLine, UpdateContent, update_contents
+from sponsor_updates.selectors import (
+    ChangeLine,
+    MeetingLine,
+    MilestoneLine,
+    NextMeetingLine,
+    UpdateContent,
+    update_contents,
+)
 from sponsor_updates.summary import summary_draft
 from tests.sponsor_updates.conftest import AS_OF, INTERNAL, UTC
 
@@ -159,3 +168,16 @@ def test_the_recipient_reads_you_where_they_took_part_and_others_by_name():
     # Then Ana reads "you", first; the other reader reads every name
     assert "We met twice this week, on 3 and 5 Mar, with you and Lena Lead." in to_ana
     assert "We met twice this week, on 3 and 5 Mar, with Lena Lead and Ana Ruiz." in to_someone_else
+
+
+def test_a_coming_meeting_says_in_whose_time_its_hour_is():
+    # Given an update to a sponsor in Berlin with a meeting with them coming on 24 December at 15:00 UTC
+    coming = NextMeetingLine(due_at=dt.datetime(2026, 12, 24, 15, tzinfo=UTC), kind="Meeting")
+    content = _content(next_meetings=[coming])
+
+    # When it is rendered for mail
+    rendered = update_render(content=content, target=LinkTarget(subscription_id=1))
+
+    # Then the meeting's hour is given in Berlin time, in the text and the HTML alike
+    assert "- Meeting with you on Thu 24 Dec 2026 16:00, Berlin time" in rendered.text
+    assert "Meeting with you on Thu 24 Dec 2026 16:00, Berlin time" in rendered.html
