@@ -293,6 +293,11 @@ class Engagement(models.Model):
         return self.health_override_in_force()
 
     @property
+    def has_ended(self) -> bool:
+        """Closed or cancelled: its health and cadence are history, no longer flags to act on."""
+        return self.status in (self.Status.CLOSED, self.Status.CANCELLED)
+
+    @property
     def top_health_factor(self) -> dict[str, Any] | None:
         """The most severe factor behind the computed health (factors are stored worst first)."""
         return self.health_factors[0] if self.health_factors else None

@@ -182,6 +182,29 @@ def test_an_overridden_health_shows_the_override_and_no_computed_factor(client, 
     assert _codes(red) == []
 
 
+def test_an_ended_engagement_reads_as_ended_without_health_flags_and_one_on_hold_says_so(client, world):
+    # Given the lead's engagement computed red with a sponsor past the cadence, then closed; and one on hold
+    engagement = world.mine.engagement
+    CheckIn.objects.filter(engagement=engagement).update(occurred_at=timezone.now() - dt.timedelta(days=45))
+    _make_red(engagement)
+    Engagement.objects.filter(pk=engagement.pk).update(status=Engagement.Status.CLOSED)
+    client.force_login(world.lead)
+
+    # When the lead opens the portfolio
+    closed = row_of(client.get(reverse("portfolio")).content.decode(), f"portfolio-{engagement.pk}")
+    Engagement.objects.filter(pk=engagement.pk).update(status=Engagement.Status.ON_HOLD)
+    held = row_of(client.get(reverse("portfolio")).content.decode(), f"portfolio-{engagement.pk}")
+
+    # Then the closed one's health cell says it is closed, with no colour, reason or cadence flag
+    assert '<td data-label="Health"><span class="muted">Closed</span></td>' in closed
+    assert "rag-" not in closed and "health-factor" not in closed and "past cadence" not in closed
+    # And the one on hold says so above its health, which still reads as computed
+    assert '<span class="status-note">On hold</span><br><span class="rag rag-red">' in held
+    assert "past cadence" in held
+    # And each row names its client under the engagement
+    assert engagement.client.name in closed
+
+
 # --- filters, sorting, paging, remembering ---------------------------------------------------------
 
 

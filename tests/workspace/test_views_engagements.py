@@ -747,3 +747,21 @@ def test_a_change_without_a_stated_impact_reads_none_stated_not_zero(client, wor
         row = body.split("Extra report for finance")[1].split("</tr>")[0]
         assert "none stated" in row, name
         assert f"0 {engagement.currency}" not in row and "0 days" not in row, name
+
+
+def test_a_closed_engagement_is_listed_without_its_last_health_as_a_flag(client, world):
+    # Given the lead's engagement computed red, then closed
+    engagement = world.mine.engagement
+    Engagement.objects.filter(pk=engagement.pk).update(
+        health="red", health_factors=[{"key": "overdue_follow_ups", "label": "Overdue follow-ups"}]
+    )
+    Engagement.objects.filter(pk=engagement.pk).update(status=Engagement.Status.CLOSED)
+    client.force_login(world.lead)
+
+    # When the lead lists the engagements
+    page = client.get(reverse("engagement_list")).content.decode()
+
+    # Then its health cell says there is none to act on, with no colour or reason
+    row = page.split(f'href="{reverse("engagement_detail", args=[engagement.pk])}"')[1].split("</tr>")[0]
+    health = row.split('<td data-label="Health">')[1].split("</td>")[0]
+    assert health == '<span class="muted">none: closed</span>'
