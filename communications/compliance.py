@@ -79,6 +79,8 @@ class ComplianceRow:
     # Per engagement only: its effective health and the main factor behind the computed one.
     health: str = ""
     health_factor: dict[str, Any] | None = None
+    # "Closed" or "Cancelled" for an engagement that has ended, whose health is no flag any more.
+    ended: str = ""
 
     @property
     def due(self) -> int:
@@ -234,6 +236,7 @@ def engagement_compliance_rows(
             detail=engagement.name,
             health=engagement.effective_health,
             health_factor=None if engagement.health_is_overridden else engagement.top_health_factor,
+            ended=engagement.get_status_display() if engagement.has_ended else "",
         )
         for row in ordered
         if (engagement := engagements.get(row.id)) is not None

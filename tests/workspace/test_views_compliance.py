@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from engagements.models import Engagement
 from tests import factories
 from tests.compliance_history import MARCH, UTC, history, march, row_of
 from workspace.views import compliance as compliance_views
@@ -45,6 +46,26 @@ def test_portfolio_lists_engagements_worst_first_and_says_when_nothing_was_due(c
     assert "Nothing was due" in data and "0%" not in data
     # And the portfolio total counts 3 of 4
     assert "3 of 4" in html
+
+
+def test_an_engagement_closed_since_keeps_its_figures_but_shows_no_health_flag(client, march_history):
+    # Given EHR-A, computed red, closed after March
+    engagement = march_history.mine.engagement
+    Engagement.objects.filter(pk=engagement.pk).update(
+        status=Engagement.Status.CLOSED,
+        health="red",
+        health_factors=[{"key": "overdue_follow_ups", "label": "Overdue follow-ups", "severity": "red"}],
+    )
+    client.force_login(march_history.practice_lead)
+
+    # When the practice lead opens the portfolio for March
+    page = client.get(reverse("compliance_portfolio"), MARCH).content.decode()
+
+    # Then its March figures stand, and its health cell says there is none to act on
+    ehr = row_of(page, f"compliance-engagement-{engagement.pk}")
+    assert 'aria-label="50% held on time (1 of 2)"' in ehr
+    assert '<td data-label="Health"><span class="muted">none: closed</span></td>' in ehr
+    assert "rag-red" not in ehr and "Overdue follow-ups" not in ehr
 
 
 def test_portfolio_ranks_consultants_by_the_channels_they_own(client, march_history):
