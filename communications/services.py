@@ -1195,10 +1195,6 @@ def check_in_edit(
     )
     if file_decisions and not decision_lines(decisions):
         problems.add("decisions", "Write the decisions to file, one per line, or untick filing them.")
-    if kind is not None and kind not in ChannelKind.values:
-        problems.add("kind", "Choose how you talked from the list.")
-    if sentiment is not None and sentiment not in Sentiment.values:
-        problems.add("sentiment", "Choose a sentiment from the list.")
     if problems.fields:
         raise ValidationError(problems.fields)
 
