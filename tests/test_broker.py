@@ -11,13 +11,7 @@ hooks) and asks that every message and table there is whole.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-from django.conf import settings
+from tests.fresh_process import json_from_fresh_process
 
 _PUBLISH_AND_WATCH = """
 import json
@@ -81,30 +75,11 @@ print(json.dumps({
 """
 
 
-def _publish_on_the_embedded_broker(var_dir: Path) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-c", _PUBLISH_AND_WATCH],
-        cwd=settings.BASE_DIR,
-        env={
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "DJANGO_SETTINGS_MODULE": "pmaas.settings",
-            "DEBUG": "true",
-            "PMAAS_VAR_DIR": str(var_dir),
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
-
-
 def test_a_worker_polling_the_embedded_broker_never_finds_half_a_message(tmp_path):
     # Given the embedded default's settings (no CELERY_BROKER_URL: the filesystem broker)
     # When a task is published to a queue new to the broker, and its folders are read at every
     # filesystem step of the publisher
-    published = _publish_on_the_embedded_broker(tmp_path)
+    published = json_from_fresh_process(_PUBLISH_AND_WATCH, var_dir=tmp_path)
 
     # Then the folders were looked at while the queue was bound and the message written
     assert published["steps"] > 0

@@ -7,8 +7,6 @@ broker (the embedded default), so the real-beat test below covers both.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 import subprocess
 import sys
 import uuid
@@ -30,6 +28,7 @@ from tests.celery_fixtures import (
     stop_process,
     wait_until,
 )
+from tests.fresh_process import json_from_fresh_process
 
 # The shortest interval pmaas/settings.py accepts for each beat entry, so the test waits as little as it can.
 FAST_SCHEDULE = {
@@ -81,23 +80,7 @@ print(json.dumps({
 
 
 def _schedule_under(env: dict[str, str], var_dir: Path) -> dict[str, Any]:
-    result = subprocess.run(
-        [sys.executable, "-c", _PRINT_SCHEDULE],
-        cwd=settings.BASE_DIR,
-        env={
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "DJANGO_SETTINGS_MODULE": "pmaas.settings",
-            "DEBUG": "true",
-            "PMAAS_VAR_DIR": str(var_dir),
-            **env,
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+    return json_from_fresh_process(_PRINT_SCHEDULE, var_dir=var_dir, env=env)
 
 
 def test_the_beat_schedule_does_not_depend_on_the_broker(tmp_path):
